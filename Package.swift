@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// Xent: fused, numerically stable softmax cross-entropy (loss and gradient) for the CPU.
+import PackageDescription
+
+let package = Package(
+    name: "Xent",
+    products: [
+        .library(name: "Xent", targets: ["Xent"]),
+    ],
+    targets: [
+        // SLEEF, found through pkg-config; Debian and Ubuntu ship it as libsleef-dev.
+        .systemLibrary(
+            name: "CSleef",
+            pkgConfig: "sleef",
+            providers: [.apt(["libsleef-dev"])]
+        ),
+        // Pointer-only primitives over SLEEF, one implementation per ISA, dispatched at run time.
+        .target(
+            name: "CXent",
+            dependencies: ["CSleef"]
+        ),
+        // The public Swift API, validation, the reference, scalar and vector kernels.
+        .target(
+            name: "Xent",
+            dependencies: ["CXent", "CSleef"]
+        ),
+        // A toy batch: prints a loss and a gradient (the quick start's first command).
+        .executableTarget(
+            name: "xent-demo",
+            dependencies: ["Xent"],
+            path: "Sources/XentDemo"
+        ),
+        .testTarget(
+            name: "XentTests",
+            dependencies: ["Xent", "CXent", "CSleef"]
+        ),
+    ]
+)

@@ -1,0 +1,55 @@
+// CXent: pointer-only primitives over SLEEF, one implementation per ISA, chosen at run time.
+//
+// Nothing here takes or returns a SIMD value: Swift code is compiled for the baseline ISA, so a
+// 256- or 512-bit vector crossing the Swift/C boundary would travel by a different convention on
+// each side. Every function takes pointers and scalars only.
+#ifndef CXENT_H
+#define CXENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The instruction sets the primitives are implemented for.
+typedef enum xent_isa {
+    XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
+    XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
+    XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA, `Sleef_expf8_u10avx2` (through an assembly trampoline)
+    XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f` (through an assembly trampoline)
+    XENT_ISA_ADVSIMD = 4,  ///< arm64 AdvSIMD, `Sleef_expf4_u10advsimd`
+} xent_isa;
+
+/// The number of `xent_isa` values (for iteration).
+#define XENT_ISA_COUNT 5
+
+/// 1 if this build contains `isa` and the CPU and OS support it, else 0.
+int xent_isa_is_supported(xent_isa isa);
+
+/// The ISA used when the caller does not name one: the `XENT_ISA` environment variable
+/// (`avx512`, `avx2`, `sse2`, `advsimd`, `scalar`) if it names a supported ISA, else the best
+/// supported one. Read once, on first use; thread-safe.
+xent_isa xent_isa_default(void);
+
+/// 1 if `XENT_ISA` was set but named an unknown or unsupported ISA (the default then fell back
+/// to the best supported one), else 0.
+int xent_isa_environment_was_rejected(void);
+
+/// The lower-case name of `isa` as `XENT_ISA` spells it; "unknown" for other values.
+const char *xent_isa_name(xent_isa isa);
+
+/// Writes `y[i] = exp(x[i] - shift)` for `i < n` (if `y` is not NULL) and returns their sum,
+/// computed with several float accumulators per 512-element chunk and the chunks added in double.
+///
+/// - exp is SLEEF's 1-ULP (`u10`) single-precision exp for `isa` (which must be supported).
+/// - `y` may equal `x` (in place) but must not otherwise overlap it; `y == NULL` only sums.
+/// - `shift` must not be -infinity (tails are padded with -infinity, whose exp must be 0).
+double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

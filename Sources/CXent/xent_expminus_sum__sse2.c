@@ -1,0 +1,22 @@
+// x86-64 baseline: Sleef_expf4_u10sse2. A 128-bit vector travels in an xmm register in the
+// baseline ABI, so C may call SLEEF directly here (unlike the 256/512-bit variants).
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#include <sleef.h>
+
+#define XENT_FN xent_f32_expminus_sum__sse2
+#define XENT_TARGET
+#define XENT_W 4
+typedef __m128 xent_vec;
+#define XENT_ZERO() _mm_setzero_ps()
+#define XENT_LOADU(p) _mm_loadu_ps(p)
+#define XENT_ADD(a, b) _mm_add_ps((a), (b))
+#define XENT_STOREU(p, v) _mm_storeu_ps((p), (v))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift)                                          \
+    for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
+        __m128 v_ = _mm_sub_ps(_mm_loadu_ps((x) + 4 * j_), _mm_set1_ps(shift));      \
+        _mm_storeu_ps((y) + 4 * j_, Sleef_expf4_u10sse2(v_));                        \
+    }
+
+#include "xent_expminus_sum.inc"
+#endif

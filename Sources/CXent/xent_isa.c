@@ -1,0 +1,131 @@
+// Run-time ISA detection, the XENT_ISA override, and the dispatch of the primitives.
+#include "CXent.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double xent_f32_expminus_sum__scalar(const float *x, float *y, size_t n, float shift);
+#if defined(__x86_64__)
+#include <cpuid.h>
+double xent_f32_expminus_sum__sse2(const float *x, float *y, size_t n, float shift);
+double xent_f32_expminus_sum__avx2_fma(const float *x, float *y, size_t n, float shift);
+double xent_f32_expminus_sum__avx512f(const float *x, float *y, size_t n, float shift);
+#elif defined(__aarch64__)
+double xent_f32_expminus_sum__advsimd(const float *x, float *y, size_t n, float shift);
+#endif
+
+#if defined(__x86_64__)
+// XCR0: which register states the OS saves on a context switch.
+static uint64_t xent_xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static int xent_cpu_has_avx_state(uint64_t mask) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & bit_OSXSAVE)) return 0;
+    return (xent_xgetbv0() & mask) == mask;
+}
+
+static int xent_cpu_has_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c & bit_FMA) != 0 && (c & bit_AVX) != 0;
+    if (!fma || !xent_cpu_has_avx_state(0x6)) return 0;  // XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & bit_AVX2) != 0;
+}
+
+static int xent_cpu_has_avx512f(void) {
+    unsigned a, b, c, d;
+    if (!xent_cpu_has_avx_state(0xE6)) return 0;  // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & bit_AVX512F) != 0;
+}
+#endif
+
+int xent_isa_is_supported(xent_isa isa) {
+    switch (isa) {
+    case XENT_ISA_SCALAR: return 1;
+#if defined(__x86_64__)
+    case XENT_ISA_SSE2: return 1;
+    case XENT_ISA_AVX2: return xent_cpu_has_avx2_fma();
+    case XENT_ISA_AVX512F: return xent_cpu_has_avx512f();
+#elif defined(__aarch64__)
+    case XENT_ISA_ADVSIMD: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+const char *xent_isa_name(xent_isa isa) {
+    switch (isa) {
+    case XENT_ISA_SCALAR: return "scalar";
+    case XENT_ISA_SSE2: return "sse2";
+    case XENT_ISA_AVX2: return "avx2";
+    case XENT_ISA_AVX512F: return "avx512";
+    case XENT_ISA_ADVSIMD: return "advsimd";
+    default: return "unknown";
+    }
+}
+
+static xent_isa xent_isa_best(void) {
+    static const xent_isa preference[] = {
+        XENT_ISA_AVX512F, XENT_ISA_AVX2, XENT_ISA_SSE2, XENT_ISA_ADVSIMD, XENT_ISA_SCALAR,
+    };
+    for (size_t i = 0; i < sizeof preference / sizeof preference[0]; i++) {
+        if (xent_isa_is_supported(preference[i])) return preference[i];
+    }
+    return XENT_ISA_SCALAR;
+}
+
+// -1 until the first call; then the chosen ISA, plus 16 if XENT_ISA was rejected. Every thread
+// that races here computes the same value, so a relaxed store is enough.
+static _Atomic int xent_isa_state = -1;
+
+static int xent_isa_state_load(void) {
+    int state = atomic_load_explicit(&xent_isa_state, memory_order_relaxed);
+    if (state >= 0) return state;
+    const char *forced = getenv("XENT_ISA");
+    int rejected = 0;
+    xent_isa chosen = xent_isa_best();
+    if (forced != NULL && forced[0] != '\0') {
+        rejected = 1;
+        for (int i = 0; i < XENT_ISA_COUNT; i++) {
+            if (strcmp(forced, xent_isa_name((xent_isa)i)) == 0 && xent_isa_is_supported((xent_isa)i)) {
+                chosen = (xent_isa)i;
+                rejected = 0;
+            }
+        }
+    }
+    state = (int)chosen + (rejected ? 16 : 0);
+    int expected = -1;
+    if (atomic_compare_exchange_strong(&xent_isa_state, &expected, state) && rejected) {
+        fprintf(stderr,
+                "xent: XENT_ISA=%s is not an ISA this CPU supports (avx512, avx2, sse2, advsimd, scalar); "
+                "using %s\n",
+                forced, xent_isa_name(chosen));
+    }
+    return state;
+}
+
+xent_isa xent_isa_default(void) { return (xent_isa)(xent_isa_state_load() & 15); }
+
+int xent_isa_environment_was_rejected(void) { return (xent_isa_state_load() & 16) != 0; }
+
+double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
+    switch (isa) {
+#if defined(__x86_64__)
+    case XENT_ISA_AVX512F: return xent_f32_expminus_sum__avx512f(x, y, n, shift);
+    case XENT_ISA_AVX2: return xent_f32_expminus_sum__avx2_fma(x, y, n, shift);
+    case XENT_ISA_SSE2: return xent_f32_expminus_sum__sse2(x, y, n, shift);
+#elif defined(__aarch64__)
+    case XENT_ISA_ADVSIMD: return xent_f32_expminus_sum__advsimd(x, y, n, shift);
+#endif
+    default: return xent_f32_expminus_sum__scalar(x, y, n, shift);
+    }
+}

@@ -1,0 +1,18 @@
+// How per-row losses (and gradient rows) are combined into the returned loss.
+
+/// How ``SoftmaxCrossEntropy`` combines per-row losses, as PyTorch's `reduction` argument.
+///
+/// Per-row losses are always added in `Double`, in row order, so the result does not depend on
+/// the instruction set the kernel runs on.
+public enum Reduction: Sendable, Hashable, CaseIterable {
+    /// No reduction: the per-row losses go to the caller's `rowLosses` buffer (required), the
+    /// returned value is their sum, and gradient rows are not scaled.
+    case none
+    /// The sum of the per-row losses; gradient rows are not scaled.
+    case sum
+    /// The sum of the per-row losses divided by the number of rows that take part (rows whose
+    /// label is not the ignore index; every row for soft targets). The gradient is divided the
+    /// same way. A batch in which every row is ignored has loss 0 and a zero gradient (PyTorch
+    /// gives NaN there).
+    case mean
+}

@@ -1,0 +1,141 @@
+// The entry points over Swift arrays: borrow the storage, then call the unsafe-buffer versions.
+
+extension SoftmaxCrossEntropy {
+    /// The loss of `logits` against class labels; see ``loss(logits:labels:classes:rowLosses:)``.
+    public func loss(logits: [Float], labels: [Int32], classes: Int) throws(XentError) -> Float {
+        try withBuffers(logits, labels) { (z, t) throws(XentError) in
+            try loss(logits: z, labels: t, classes: classes)
+        }
+    }
+
+    /// The loss against class labels with per-row losses; `rowLosses` is resized to
+    /// `labels.count` if needed (after validation), so a reused array allocates nothing.
+    public func loss(
+        logits: [Float], labels: [Int32], classes: Int, rowLosses: inout [Float]
+    ) throws(XentError) -> Float {
+        try withBuffers(logits, labels) { (z, t) throws(XentError) in
+            try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
+                try loss(logits: z, labels: t, classes: classes, rowLosses: r)
+            }
+        }
+    }
+
+    /// The loss against class labels and its gradient; `gradient` is resized to `logits.count`
+    /// if needed. See ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)``.
+    public func lossAndGradient(
+        logits: [Float], labels: [Int32], classes: Int, gradient: inout [Float]
+    ) throws(XentError) -> Float {
+        try withBuffers(logits, labels) { (z, t) throws(XentError) in
+            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                try lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+            }
+        }
+    }
+
+    /// The loss against class labels, its gradient and the per-row losses.
+    public func lossAndGradient(
+        logits: [Float], labels: [Int32], classes: Int, gradient: inout [Float],
+        rowLosses: inout [Float]
+    ) throws(XentError) -> Float {
+        try withBuffers(logits, labels) { (z, t) throws(XentError) in
+            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
+                    try lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r)
+                }
+            }
+        }
+    }
+
+    /// The loss against class labels, with the gradient written over `logits`.
+    public func lossAndGradient(
+        inPlace logits: inout [Float], labels: [Int32], classes: Int
+    ) throws(XentError) -> Float {
+        try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
+            try Self.withInput(labels) { (t) throws(XentError) in
+                try lossAndGradient(inPlace: z, labels: t, classes: classes)
+            }
+        }
+    }
+
+    /// The loss against soft targets; see ``loss(logits:targets:classes:rowLosses:)``.
+    public func loss(logits: [Float], targets: [Float], classes: Int) throws(XentError) -> Float {
+        try withBuffers(logits, targets) { (z, q) throws(XentError) in
+            try loss(logits: z, targets: q, classes: classes)
+        }
+    }
+
+    /// The loss against soft targets with per-row losses (resized to the row count if needed).
+    public func loss(
+        logits: [Float], targets: [Float], classes: Int, rowLosses: inout [Float]
+    ) throws(XentError) -> Float {
+        let rows = classes > 0 ? logits.count / classes : 0
+        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
+            try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
+                try loss(logits: z, targets: q, classes: classes, rowLosses: r)
+            }
+        }
+    }
+
+    /// The loss against soft targets and its gradient (resized to `logits.count` if needed).
+    public func lossAndGradient(
+        logits: [Float], targets: [Float], classes: Int, gradient: inout [Float]
+    ) throws(XentError) -> Float {
+        try withBuffers(logits, targets) { (z, q) throws(XentError) in
+            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                try lossAndGradient(logits: z, targets: q, classes: classes, gradient: g)
+            }
+        }
+    }
+
+    /// The loss against soft targets, with the gradient written over `logits`.
+    public func lossAndGradient(
+        inPlace logits: inout [Float], targets: [Float], classes: Int
+    ) throws(XentError) -> Float {
+        try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
+            try Self.withInput(targets) { (q) throws(XentError) in
+                try lossAndGradient(inPlace: z, targets: q, classes: classes)
+            }
+        }
+    }
+
+    // MARK: Borrowing array storage
+
+    private func withBuffers<A, B>(
+        _ a: [A], _ b: [B],
+        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        try Self.withInput(a) { (pa) throws(XentError) in
+            try Self.withInput(b) { (pb) throws(XentError) in try body(pa, pb) }
+        }
+    }
+
+    private static func withInput<A>(
+        _ a: [A], _ body: (UnsafeBufferPointer<A>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = a.withUnsafeBufferPointer { p in
+            Result { () throws(XentError) in try body(p) }
+        }
+        return try result.get()
+    }
+
+    /// Borrows `array` mutably; when its count differs from `count`, a zero-filled array of
+    /// `count` elements replaces it only if the call succeeds, so an error leaves it untouched.
+    private static func withOutput(
+        _ array: inout [Float], count: Int,
+        _ body: (UnsafeMutableBufferPointer<Float>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        if array.count == count {
+            let result: Result<Float, XentError> = array.withUnsafeMutableBufferPointer { p in
+                Result { () throws(XentError) in try body(p) }
+            }
+            return try result.get()
+        }
+        var fresh = [Float](repeating: 0, count: Swift.max(count, 0))
+        let result: Result<Float, XentError> = fresh.withUnsafeMutableBufferPointer { p in
+            Result { () throws(XentError) in try body(p) }
+        }
+        let value = try result.get()
+        array = fresh
+        return value
+    }
+}

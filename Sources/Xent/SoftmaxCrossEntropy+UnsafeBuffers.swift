@@ -1,0 +1,105 @@
+// The entry points over unsafe buffers: validate once, then run the chosen kernel.
+
+extension SoftmaxCrossEntropy {
+    /// The loss of `logits` (`labels.count × classes`, row-major) against class labels.
+    ///
+    /// - Parameters:
+    ///   - logits: `rows × classes` logits, row-major; `rows` is `labels.count`.
+    ///   - labels: one class index in `0 ..< classes` per row, or ``ignoreIndex``.
+    ///   - classes: the number of classes (≥ 1).
+    ///   - rowLosses: `rows` elements that receive each row's loss (0 for ignored rows, not
+    ///     divided by the reduction); required when ``reduction`` is `.none`.
+    /// - Returns: the reduced loss (the sum of the row losses for `.none`).
+    /// - Throws: ``XentError``, before anything is written.
+    /// - Complexity: O(rows × classes); allocates nothing proportional to it.
+    public func loss(
+        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>, classes: Int,
+        rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        let batch = try Batch(
+            logits: logits, labels: labels, classes: classes, ignoreIndex: ignoreIndex,
+            gradient: nil, rowLosses: rowLosses, reduction: reduction)
+        return try evaluate(batch)
+    }
+
+    /// The loss against class labels and its gradient with respect to `logits`, in one pass.
+    ///
+    /// `gradient` (same count as `logits`) receives `∂loss/∂logits`: `p − onehot(label)` per row,
+    /// divided as the loss is by ``reduction``; zero rows for ignored labels, NaN rows for rows
+    /// holding NaN or +inf. It may not overlap `logits` (see ``lossAndGradient(inPlace:labels:classes:rowLosses:)``).
+    /// Other parameters as in ``loss(logits:labels:classes:rowLosses:)``.
+    public func lossAndGradient(
+        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>, classes: Int,
+        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        let batch = try Batch(
+            logits: logits, labels: labels, classes: classes, ignoreIndex: ignoreIndex,
+            gradient: gradient, rowLosses: rowLosses, reduction: reduction)
+        return try evaluate(batch)
+    }
+
+    /// The loss against class labels, with the gradient written over the logits.
+    ///
+    /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again.
+    /// Equivalent to ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)`` with
+    /// `gradient` = `logits`.
+    public func lossAndGradient(
+        inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>,
+        classes: Int, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        try lossAndGradient(
+            logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, gradient: logits,
+            rowLosses: rowLosses)
+    }
+
+    /// The loss of `logits` against soft targets `q` (same shape; any non-negative weights,
+    /// not required to sum to 1): per row `Σ_c q_c · (lse − z_c)`.
+    ///
+    /// `rows` is `logits.count / classes`, which must divide exactly. ``ignoreIndex`` does not
+    /// apply; `.mean` divides by `rows`.
+    public func loss(
+        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
+        rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        let batch = try Batch(
+            logits: logits, targets: targets, classes: classes, gradient: nil, rowLosses: rowLosses,
+            reduction: reduction)
+        return try evaluate(batch)
+    }
+
+    /// The loss against soft targets and its gradient `p_j · Σq − q_j` per row (the textbook
+    /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``.
+    public func lossAndGradient(
+        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
+        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        let batch = try Batch(
+            logits: logits, targets: targets, classes: classes, gradient: gradient,
+            rowLosses: rowLosses, reduction: reduction)
+        return try evaluate(batch)
+    }
+
+    /// The loss against soft targets, with the gradient written over the logits.
+    public func lossAndGradient(
+        inPlace logits: UnsafeMutableBufferPointer<Float>, targets: UnsafeBufferPointer<Float>,
+        classes: Int, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    ) throws(XentError) -> Float {
+        try lossAndGradient(
+            logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, gradient: logits,
+            rowLosses: rowLosses)
+    }
+
+    /// Runs the configured kernel over a validated batch.
+    private func evaluate(_ batch: Batch) throws(XentError) -> Float {
+        switch kernel {
+        case .reference:
+            return batch.run(ReferenceKernel(), reduction: reduction)
+        case .scalar:
+            return batch.run(ScalarKernel(), reduction: reduction)
+        case .vector:
+            let isa = activeInstructionSet
+            guard isa.isSupported else { throw .instructionSetUnavailable(isa) }
+            return batch.run(VectorKernel(isa: isa), reduction: reduction)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+// The public configuration: reduction, ignore index, kernel, ISA override.
+
+/// Softmax cross-entropy over a batch of logit rows: the loss and its gradient with respect to
+/// the logits, in one fused, numerically stable call.
+///
+/// For each row `z` (of `classes` logits) with target distribution `q` (one-hot for a class label):
+///
+///     m = max z,  S = Σ exp(z − m),  lse = m + log S,  p = exp(z − lse)
+///     loss = Σ q_c · (lse − z_c)         (= lse − z_t for label t)
+///     ∂loss/∂z_j = p_j · Σq − q_j        (= p − onehot(t) for a label)
+///
+/// The rules for masked classes (−inf logits), NaN and +inf, ignored rows and reductions are those
+/// of the package's numerics contract (`NUMERICS.md`); where it is silent Xent follows PyTorch's
+/// `torch.nn.functional.cross_entropy`.
+///
+/// ```swift
+/// var ce = SoftmaxCrossEntropy()            // .mean, ignoreIndex −100, kernel .vector
+/// let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: 10,
+///                                   gradient: &gradient)
+/// ```
+///
+/// Every entry point validates all of its arguments first and throws ``XentError`` before it
+/// writes anything. A value of this type is a small configuration; it is cheap to copy, holds no
+/// buffers and may be shared between threads.
+public struct SoftmaxCrossEntropy: Sendable, Hashable {
+    /// The implementations of the same contract.
+    public enum Kernel: String, Sendable, Hashable, CaseIterable {
+        /// Plain scalar Swift in `Double`, written to read like the contract: the test oracle.
+        case reference
+        /// Plain scalar Swift in `Float` (libm's `expf`, a `Double` sum): what a careful user
+        /// writes without SIMD, and the baseline of every "scalar vs vector" comparison.
+        case scalar
+        /// The default: `SIMD16<Float>` passes plus SLEEF's vector exp through the C shim, one
+        /// exp per element, each row's logits read at most twice, no temporary allocation.
+        case vector
+    }
+
+    /// How per-row losses are combined; `.mean` by default, as PyTorch.
+    public var reduction: Reduction = .mean
+
+    /// Rows whose label equals this value have loss 0 and a zero gradient row and do not count
+    /// in `.mean`'s denominator; `-100` by default (as PyTorch), `nil` to turn it off. Applies to
+    /// class labels only.
+    public var ignoreIndex: Int32? = -100
+
+    /// Which implementation computes the result; `.vector` by default.
+    public var kernel: Kernel = .vector
+
+    /// The ISA the `.vector` kernel's exp primitive runs on; `nil` (the default) uses
+    /// ``InstructionSet/active``. Naming an ISA the CPU lacks makes every call throw
+    /// ``XentError/instructionSetUnavailable(_:)``.
+    public var instructionSet: InstructionSet? = nil
+
+    /// A configuration with the defaults: `.mean`, ignore index −100, the `.vector` kernel.
+    public init() {}
+
+    /// A configuration with the given settings.
+    public init(
+        reduction: Reduction = .mean, ignoreIndex: Int32? = -100, kernel: Kernel = .vector,
+        instructionSet: InstructionSet? = nil
+    ) {
+        self.reduction = reduction
+        self.ignoreIndex = ignoreIndex
+        self.kernel = kernel
+        self.instructionSet = instructionSet
+    }
+
+    /// The ISA the `.vector` kernel uses with this configuration.
+    public var activeInstructionSet: InstructionSet { instructionSet ?? .active }
+}

@@ -1,0 +1,50 @@
+// The typed errors every entry point throws before writing anything.
+
+/// An argument that Xent refuses, thrown before any output buffer is written.
+///
+/// Each case names the argument and the offending value (and the row, for labels); its
+/// ``description`` is a sentence fit for a log.
+public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `classes` is below 1.
+    case invalidClassCount(classes: Int)
+    /// The batch has no rows (`labels` or `logits` is empty).
+    case invalidRowCount(rows: Int)
+    /// `rows × classes` does not fit in `Int`.
+    case shapeOverflow(rows: Int, classes: Int)
+    /// A buffer's element count does not match the shape.
+    case lengthMismatch(argument: String, expected: Int, actual: Int)
+    /// With soft targets the row count is `logits.count / classes`, which must be exact.
+    case logitsNotMultipleOfClasses(count: Int, classes: Int)
+    /// A class label outside `0 ..< classes` that is not the ignore index.
+    case labelOutOfRange(row: Int, label: Int, classes: Int)
+    /// `reduction` is `.none`, whose per-row losses need a `rowLosses` buffer.
+    case rowLossesRequired
+    /// Two buffers share memory where that is not allowed (only `gradient` may be the very same
+    /// buffer as `logits`, for an in-place call).
+    case overlappingBuffers(first: String, second: String)
+    /// `instructionSet` names an ISA this CPU (or this build) does not support.
+    case instructionSetUnavailable(InstructionSet)
+
+    public var description: String {
+        switch self {
+        case .invalidClassCount(let classes):
+            return "classes = \(classes) is invalid: a row needs at least 1 class"
+        case .invalidRowCount(let rows):
+            return "rows = \(rows) is invalid: the batch needs at least 1 row"
+        case .shapeOverflow(let rows, let classes):
+            return "rows × classes = \(rows) × \(classes) overflows Int"
+        case .lengthMismatch(let argument, let expected, let actual):
+            return "\(argument) holds \(actual) elements; the shape needs \(expected)"
+        case .logitsNotMultipleOfClasses(let count, let classes):
+            return "logits holds \(count) elements, not a multiple of classes = \(classes)"
+        case .labelOutOfRange(let row, let label, let classes):
+            return "labels[\(row)] = \(label) is outside 0..<\(classes) and is not the ignore index"
+        case .rowLossesRequired:
+            return "rowLosses is nil but reduction is .none, which returns per-row losses there"
+        case .overlappingBuffers(let first, let second):
+            return "\(first) overlaps \(second); only gradient may be the very same buffer as logits"
+        case .instructionSetUnavailable(let isa):
+            return "instructionSet = .\(isa) is not supported on this CPU or in this build"
+        }
+    }
+}

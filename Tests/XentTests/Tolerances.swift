@@ -1,0 +1,87 @@
+// The Double truth of a row and NUMERICS.md's accuracy bounds around it.
+import Foundation
+import Testing
+
+/// Float's unit roundoff, u = 2⁻²⁴.
+let unitRoundoff = 0x1p-24
+
+/// One row computed from the contract's formulas in Double, independently of the package's
+/// `.reference` kernel (which is itself held to these bounds). Nil for a row the contract makes
+/// NaN (it holds NaN or +inf, or every class is masked).
+struct RowTruth {
+    let m: Double
+    let lse: Double
+    let p: [Double]
+    let q: [Double]
+    let sumQ: Double
+    let loss: Double
+
+    init?(logits z: ArraySlice<Float>, targets q: [Double]) {
+        let zd = z.map(Double.init)
+        guard !zd.contains(where: { $0.isNaN || $0 == .infinity }),
+              let m = zd.max(), m > -.infinity else { return nil }
+        let s = zd.reduce(0) { $0 + Foundation.exp($1 - m) }
+        self.m = m
+        lse = m + Foundation.log(s)
+        p = zd.map { [lse] in Foundation.exp($0 - lse) }
+        self.q = q
+        sumQ = q.reduce(0, +)
+        loss = zip(q, zd).reduce(0) { [lse] acc, t in t.0 == 0 ? acc : acc + t.0 * (lse - t.1) }
+    }
+
+    /// ∂ℓ/∂z_j = p_j·Σq − q_j (unscaled).
+    func gradient(_ j: Int) -> Double { p[j] * sumQ - q[j] }
+
+    /// |ℓ − ℓ*| ≤ 1e-6·max(1, |lse*|), plus half an ulp of ℓ* in Float: per-row losses are
+    /// returned as Float, which cannot hold ℓ* more closely than that.
+    var lossBound: Double {
+        1e-6 * Swift.max(1, abs(lse)) + (loss.isFinite ? Double(Float(loss).ulp) / 2 : 0)
+    }
+
+    /// (16 + |z_j − m|)·u·|p*_j·Σq| + 16u·|q_j| (before the reduction's scaling) + 1e-30.
+    func gradientBound(_ j: Int, z: Float, scale: Double) -> Double {
+        let gapTerm = p[j] == 0 ? 0 : (16 + abs(Double(z) - m)) * unitRoundoff * abs(p[j] * sumQ)
+        return (gapTerm + 16 * unitRoundoff * abs(q[j])) * scale + 1e-30
+    }
+}
+
+/// Holds one row of a kernel's output to the truth: loss within its bound, each gradient entry
+/// within its bound (times the reduction's `scale`); NaN rows all NaN.
+func expectRow(
+    logits z: ArraySlice<Float>, targets q: [Double], loss: Float, gradient: ArraySlice<Float>?,
+    scale: Double, _ context: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard let truth = RowTruth(logits: z, targets: q) else {
+        #expect(loss.isNaN, "\(context()): a bad row's loss must be NaN, got \(loss)", sourceLocation: sourceLocation)
+        if let gradient, !gradient.allSatisfy(\.isNaN) {
+            Issue.record("\(context()): a bad row's gradient must be all NaN", sourceLocation: sourceLocation)
+        }
+        return
+    }
+    if truth.loss.isInfinite {
+        #expect(Double(loss) == truth.loss, "\(context()): loss \(loss), truth \(truth.loss)", sourceLocation: sourceLocation)
+    } else {
+        let error = abs(Double(loss) - truth.loss)
+        if !(error <= truth.lossBound) {
+            Issue.record("\(context()): loss \(loss), truth \(truth.loss), error \(error) > bound \(truth.lossBound)", sourceLocation: sourceLocation)
+        }
+    }
+    guard let gradient else { return }
+    var worst: (j: Int, ratio: Double)? = nil
+    for j in 0..<z.count {
+        let g = gradient[gradient.startIndex + j]
+        let bound = truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)
+        let ratio = abs(Double(g) - truth.gradient(j) * scale) / bound
+        if !(ratio <= 1), worst == nil || !(ratio <= worst!.ratio) { worst = (j, ratio) }
+    }
+    if let worst {
+        let j = worst.j
+        Issue.record("\(context()): gradient[\(j)] = \(gradient[gradient.startIndex + j]), truth \(truth.gradient(j) * scale), error \(worst.ratio)× the bound \(truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)); logit \(z[z.startIndex + j]), max \(truth.m)", sourceLocation: sourceLocation)
+    }
+}
+
+/// The reduced loss: within the sum of the rows' bounds (divided like the loss) + 2e-7·|loss|.
+func reducedLossBound(_ rows: [RowTruth?], divisor: Double, loss: Double) -> Double {
+    rows.reduce(0) { $0 + ($1.map { $0.lossBound } ?? 0) } / divisor + 2e-7 * abs(loss)
+}
