@@ -1,0 +1,97 @@
+// Rows that take no part, bad data, −inf targets, known closed forms: every kernel variant.
+import Foundation
+import Testing
+import Xent
+
+@Suite struct SpecialRowTests {
+    @Test("NaN, +inf, −inf target, all-masked and ignored rows in one batch", arguments: Variant.all, [5, 16, 37, 1000])
+    func mixedBatch(variant: Variant, classes k: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(k))
+        var logits = (0..<(7 * k)).map { _ in rng.normal(sd: 3) }
+        let labels: [Int32] = [1, 2, 3, 3, 0, -100, 2]
+        logits[1 * k + k / 2] = .nan                                   // row 1: NaN
+        logits[2 * k + k - 1] = .infinity                              // row 2: +inf
+        logits[3 * k + 3] = -.infinity                                 // row 3: target −inf
+        for j in 0..<k { logits[4 * k + j] = -.infinity }              // row 4: every class masked
+        for j in 0..<k { logits[5 * k + j] = .nan }                    // row 5: ignored, NaN inside
+
+        var gradient = [Float](repeating: 42, count: logits.count)
+        var rowLosses = [Float]()
+        let loss = try variant.configuration(.mean).lossAndGradient(
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+        let gradientRows = (0..<7).map { r in gradient[r * k ..< (r + 1) * k] }
+
+        #expect(loss.isNaN, "bad rows make the reduced loss NaN")
+        for r in [1, 2, 4] {
+            #expect(rowLosses[r].isNaN, "row \(r) loss \(rowLosses[r])")
+            #expect(gradientRows[r].allSatisfy { $0.isNaN }, "row \(r) gradient must be all NaN")
+        }
+        #expect(rowLosses[3] == .infinity, "target −inf: loss +inf, got \(rowLosses[3])")
+        #expect(gradientRows[3].allSatisfy { $0.isFinite }, "target −inf: the gradient stays finite")
+        #expect(abs(gradientRows[3][3 * k + 3] + 1 / 6) < 1e-6, "target −inf: p_t − 1 = −1 (÷ 6 rows)")
+        #expect(rowLosses[5] == 0 && gradientRows[5].allSatisfy { $0 == 0 }, "ignored row: loss 0, zero gradient")
+        // NaN does not spread: the healthy rows match the truth (mean over 6 rows).
+        for r in [0, 3, 6] {
+            let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses[r],
+                      gradient: gradientRows[r], scale: 1.0 / 6, "\(variant) k=\(k) row \(r)")
+        }
+    }
+
+    @Test("every row ignored: loss 0 and a zero gradient, for every reduction", arguments: Variant.all)
+    func allIgnored(variant: Variant) throws {
+        let logits: [Float] = [1, .nan, 3, 4, 5, 6]
+        for reduction in [Reduction.mean, .sum] {
+            var gradient = [Float](repeating: 42, count: 6)
+            let loss = try variant.configuration(reduction).lossAndGradient(
+                logits: logits, labels: [-100, -100], classes: 3, gradient: &gradient)
+            #expect(loss == 0 && gradient == [0, 0, 0, 0, 0, 0], "\(reduction): \(loss) \(gradient)")
+        }
+    }
+
+    @Test("closed forms: uniform logits give log K and 1/K − onehot", arguments: Variant.all, [1, 2, 3, 17, 1000, 32000])
+    func uniform(variant: Variant, classes k: Int) throws {
+        let logits = [Float](repeating: 0.75, count: 2 * k)
+        var gradient = [Float]()
+        let loss = try variant.configuration(.sum).lossAndGradient(
+            logits: logits, labels: [0, Int32(k - 1)], classes: k, gradient: &gradient)
+        #expect(abs(Double(loss) - 2 * log(Double(k))) <= 2e-6 * max(1, log(Double(k))), "loss \(loss)")
+        for r in 0..<2 {
+            for j in 0..<k {
+                let t = r == 0 ? 0 : k - 1
+                let expected = 1 / Double(k) - (j == t ? 1 : 0)
+                #expect(abs(Double(gradient[r * k + j]) - expected) <= 32 * 0x1p-24, "g[\(r)][\(j)] = \(gradient[r * k + j])")
+            }
+        }
+    }
+
+    @Test("a custom ignore index, and ignoreIndex nil", arguments: Variant.all)
+    func ignoreIndexSetting(variant: Variant) throws {
+        let logits: [Float] = [0, 1, 2, 2, 1, 0]
+        var ce = variant.configuration(.mean, ignoreIndex: 2)
+        var gradient = [Float]()
+        let loss = try ce.lossAndGradient(logits: logits, labels: [2, 0], classes: 3, gradient: &gradient)
+        let expected = Float(log(exp(2.0) + exp(1.0) + 1) - 2)  // row 1 only; the mean divides by 1
+        #expect(abs(loss - expected) < 1e-6 && gradient[0..<3].allSatisfy { $0 == 0 })
+
+        ce.ignoreIndex = nil
+        #expect(throws: XentError.labelOutOfRange(row: 0, label: -100, classes: 3)) {
+            try ce.loss(logits: logits, labels: [-100, 0], classes: 3)
+        }
+    }
+
+    @Test(".none returns the sum of the row losses, unscaled gradients", arguments: Variant.all)
+    func reductionNone(variant: Variant) throws {
+        let logits: [Float] = [0.5, -1, 2, 3, 3, -2, 0, 0, 0]
+        let labels: [Int32] = [2, 0, 1]
+        var rows = [Float]()
+        var gNone = [Float](), gSum = [Float]()
+        let none = try variant.configuration(.none).lossAndGradient(
+            logits: logits, labels: labels, classes: 3, gradient: &gNone, rowLosses: &rows)
+        let sum = try variant.configuration(.sum).lossAndGradient(logits: logits, labels: labels, classes: 3, gradient: &gSum)
+        let mean = try variant.configuration(.mean).loss(logits: logits, labels: labels, classes: 3)
+        #expect(none == sum && gNone == gSum)
+        #expect(abs(Double(none) - rows.map(Double.init).reduce(0, +)) < 1e-6)
+        #expect(abs(mean - sum / 3) < 1e-6)
+    }
+}
