@@ -54,7 +54,7 @@ func expectRow(
 ) {
     guard let truth = RowTruth(logits: z, targets: q) else {
         #expect(loss.isNaN, "\(context()): a bad row's loss must be NaN, got \(loss)", sourceLocation: sourceLocation)
-        if let gradient, !gradient.allSatisfy { $0.isNaN } {
+        if let gradient, !gradient.allSatisfy({ $0.isNaN }) {
             Issue.record("\(context()): a bad row's gradient must be all NaN", sourceLocation: sourceLocation)
         }
         return
