@@ -9,9 +9,21 @@
 #define XENT_W 4
 typedef float32x4_t xent_vec;
 #define XENT_ZERO() vdupq_n_f32(0.0f)
+#define XENT_SET1(s) vdupq_n_f32(s)
 #define XENT_LOADU(p) vld1q_f32(p)
-#define XENT_ADD(a, b) vaddq_f32((a), (b))
 #define XENT_STOREU(p, v) vst1q_f32((p), (v))
+#define XENT_ADD(a, b) vaddq_f32((a), (b))
+#define XENT_SUB(a, b) vsubq_f32((a), (b))
+#define XENT_MUL(a, b) vmulq_f32((a), (b))
+#define XENT_KEEP_WHERE_NONZERO(q, v) vbslq_f32(vceqq_f32((q), vdupq_n_f32(0.0f)), vdupq_n_f32(0.0f), (v))
+typedef float64x2_t xent_dvec;
+#define XENT_DW 2
+#define XENT_DZERO() vdupq_n_f64(0.0)
+#define XENT_DADD(a, b) vaddq_f64((a), (b))
+#define XENT_DMUL(a, b) vmulq_f64((a), (b))
+#define XENT_DSTOREU(p, v) vst1q_f64((p), (v))
+#define XENT_WIDEN_LO(v) vcvt_f64_f32(vget_low_f32(v))
+#define XENT_WIDEN_HI(v) vcvt_high_f64_f32(v)
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                                          \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         float32x4_t v_ = vsubq_f32(vld1q_f32((x) + 4 * j_), vdupq_n_f32(shift));     \

@@ -10,9 +10,21 @@
 #define XENT_W 8
 typedef __m256 xent_vec;
 #define XENT_ZERO() _mm256_setzero_ps()
+#define XENT_SET1(s) _mm256_set1_ps(s)
 #define XENT_LOADU(p) _mm256_loadu_ps(p)
-#define XENT_ADD(a, b) _mm256_add_ps((a), (b))
 #define XENT_STOREU(p, v) _mm256_storeu_ps((p), (v))
+#define XENT_ADD(a, b) _mm256_add_ps((a), (b))
+#define XENT_SUB(a, b) _mm256_sub_ps((a), (b))
+#define XENT_MUL(a, b) _mm256_mul_ps((a), (b))
+#define XENT_KEEP_WHERE_NONZERO(q, v) _mm256_and_ps(_mm256_cmp_ps((q), _mm256_setzero_ps(), _CMP_NEQ_UQ), (v))
+typedef __m256d xent_dvec;
+#define XENT_DW 4
+#define XENT_DZERO() _mm256_setzero_pd()
+#define XENT_DADD(a, b) _mm256_add_pd((a), (b))
+#define XENT_DMUL(a, b) _mm256_mul_pd((a), (b))
+#define XENT_DSTOREU(p, v) _mm256_storeu_pd((p), (v))
+#define XENT_WIDEN_LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
+#define XENT_WIDEN_HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps((v), 1))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf8_u10_shifted__avx2((x), (y), (nvec), (shift))
 
 #include "xent_expminus_sum.inc"

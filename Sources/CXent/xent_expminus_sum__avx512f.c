@@ -9,9 +9,22 @@
 #define XENT_W 16
 typedef __m512 xent_vec;
 #define XENT_ZERO() _mm512_setzero_ps()
+#define XENT_SET1(s) _mm512_set1_ps(s)
 #define XENT_LOADU(p) _mm512_loadu_ps(p)
-#define XENT_ADD(a, b) _mm512_add_ps((a), (b))
 #define XENT_STOREU(p, v) _mm512_storeu_ps((p), (v))
+#define XENT_ADD(a, b) _mm512_add_ps((a), (b))
+#define XENT_SUB(a, b) _mm512_sub_ps((a), (b))
+#define XENT_MUL(a, b) _mm512_mul_ps((a), (b))
+#define XENT_KEEP_WHERE_NONZERO(q, v) \
+    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((q), _mm512_setzero_ps(), _CMP_NEQ_UQ), (v))
+typedef __m512d xent_dvec;
+#define XENT_DW 8
+#define XENT_DZERO() _mm512_setzero_pd()
+#define XENT_DADD(a, b) _mm512_add_pd((a), (b))
+#define XENT_DMUL(a, b) _mm512_mul_pd((a), (b))
+#define XENT_DSTOREU(p, v) _mm512_storeu_pd((p), (v))
+#define XENT_WIDEN_LO(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))
+#define XENT_WIDEN_HI(v) _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (nvec), (shift))
 
 #include "xent_expminus_sum.inc"

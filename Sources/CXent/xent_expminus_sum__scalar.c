@@ -6,9 +6,21 @@
 #define XENT_W 1
 typedef float xent_vec;
 #define XENT_ZERO() 0.0f
+#define XENT_SET1(s) (s)
 #define XENT_LOADU(p) (*(p))
-#define XENT_ADD(a, b) ((a) + (b))
 #define XENT_STOREU(p, v) (*(p) = (v))
+#define XENT_ADD(a, b) ((a) + (b))
+#define XENT_SUB(a, b) ((a) - (b))
+#define XENT_MUL(a, b) ((a) * (b))
+#define XENT_KEEP_WHERE_NONZERO(q, v) ((q) != 0.0f ? (v) : 0.0f)
+typedef double xent_dvec;
+#define XENT_DW 1
+#define XENT_DZERO() 0.0
+#define XENT_DADD(a, b) ((a) + (b))
+#define XENT_DMUL(a, b) ((a) * (b))
+#define XENT_DSTOREU(p, v) (*(p) = (v))
+#define XENT_WIDEN_LO(v) ((double)(v))
+#define XENT_WIDEN_HI(v) 0.0
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                     \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                    \
         (y)[j_] = Sleef_expf_u10((x)[j_] - (shift));            \

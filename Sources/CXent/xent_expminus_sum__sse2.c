@@ -9,9 +9,21 @@
 #define XENT_W 4
 typedef __m128 xent_vec;
 #define XENT_ZERO() _mm_setzero_ps()
+#define XENT_SET1(s) _mm_set1_ps(s)
 #define XENT_LOADU(p) _mm_loadu_ps(p)
-#define XENT_ADD(a, b) _mm_add_ps((a), (b))
 #define XENT_STOREU(p, v) _mm_storeu_ps((p), (v))
+#define XENT_ADD(a, b) _mm_add_ps((a), (b))
+#define XENT_SUB(a, b) _mm_sub_ps((a), (b))
+#define XENT_MUL(a, b) _mm_mul_ps((a), (b))
+#define XENT_KEEP_WHERE_NONZERO(q, v) _mm_and_ps(_mm_cmpneq_ps((q), _mm_setzero_ps()), (v))
+typedef __m128d xent_dvec;
+#define XENT_DW 2
+#define XENT_DZERO() _mm_setzero_pd()
+#define XENT_DADD(a, b) _mm_add_pd((a), (b))
+#define XENT_DMUL(a, b) _mm_mul_pd((a), (b))
+#define XENT_DSTOREU(p, v) _mm_storeu_pd((p), (v))
+#define XENT_WIDEN_LO(v) _mm_cvtps_pd(v)
+#define XENT_WIDEN_HI(v) _mm_cvtps_pd(_mm_movehl_ps((v), (v)))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                                          \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         __m128 v_ = _mm_sub_ps(_mm_loadu_ps((x) + 4 * j_), _mm_set1_ps(shift));      \

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-double xent_f32_expminus_sum__scalar(const float *x, float *y, size_t n, float shift);
+double xent_f32_expminus_sum__scalar(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
 #if defined(__x86_64__)
 #include <cpuid.h>
-double xent_f32_expminus_sum__sse2(const float *x, float *y, size_t n, float shift);
-double xent_f32_expminus_sum__avx2_fma(const float *x, float *y, size_t n, float shift);
-double xent_f32_expminus_sum__avx512f(const float *x, float *y, size_t n, float shift);
+double xent_f32_expminus_sum__sse2(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+double xent_f32_expminus_sum__avx2_fma(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+double xent_f32_expminus_sum__avx512f(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
 #elif defined(__aarch64__)
-double xent_f32_expminus_sum__advsimd(const float *x, float *y, size_t n, float shift);
+double xent_f32_expminus_sum__advsimd(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
 #endif
 
 #if defined(__x86_64__)
@@ -117,15 +117,25 @@ xent_isa xent_isa_default(void) { return (xent_isa)(xent_isa_state_load() & 15);
 
 int xent_isa_environment_was_rejected(void) { return (xent_isa_state_load() & 16) != 0; }
 
-double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
+static double xent_f32_expminus_sum_dispatch(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+                                             float shift, double *sums) {
     switch (isa) {
 #if defined(__x86_64__)
-    case XENT_ISA_AVX512F: return xent_f32_expminus_sum__avx512f(x, y, n, shift);
-    case XENT_ISA_AVX2: return xent_f32_expminus_sum__avx2_fma(x, y, n, shift);
-    case XENT_ISA_SSE2: return xent_f32_expminus_sum__sse2(x, y, n, shift);
+    case XENT_ISA_AVX512F: return xent_f32_expminus_sum__avx512f(x, q, y, n, shift, sums);
+    case XENT_ISA_AVX2: return xent_f32_expminus_sum__avx2_fma(x, q, y, n, shift, sums);
+    case XENT_ISA_SSE2: return xent_f32_expminus_sum__sse2(x, q, y, n, shift, sums);
 #elif defined(__aarch64__)
-    case XENT_ISA_ADVSIMD: return xent_f32_expminus_sum__advsimd(x, y, n, shift);
+    case XENT_ISA_ADVSIMD: return xent_f32_expminus_sum__advsimd(x, q, y, n, shift, sums);
 #endif
-    default: return xent_f32_expminus_sum__scalar(x, y, n, shift);
+    default: return xent_f32_expminus_sum__scalar(x, q, y, n, shift, sums);
     }
+}
+
+double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
+    return xent_f32_expminus_sum_dispatch(isa, x, NULL, y, n, shift, NULL);
+}
+
+double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+                                     float shift, double sums[2]) {
+    return xent_f32_expminus_sum_dispatch(isa, x, q, y, n, shift, sums);
 }

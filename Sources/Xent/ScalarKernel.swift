@@ -62,7 +62,7 @@ struct ScalarKernel: RowKernel {
         var sumQGap = 0.0
         for c in 0..<classes where q[c] != 0 {
             sumQ += Double(q[c])
-            sumQGap += Double(q[c] * (m - z[c]))
+            sumQGap += Double(m - z[c]) * Double(q[c])
         }
         let s = Self.expSum(z, classes: classes, max: m, into: gradient)
         if let g = gradient {

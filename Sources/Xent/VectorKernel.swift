@@ -8,7 +8,8 @@
 ///    exp for ``isa``, float accumulators per 512-element chunk, chunks added in `Double`);
 /// 3. `g_j = e_j · (scale / S)`, then the target term subtracted, with `SIMD16<Float>`.
 ///
-/// One exp per element; the logits are read twice (pass 1 and pass 2) and nothing is allocated.
+/// One exp per element; the logits are read twice (pass 1 and pass 2; with soft targets, pass 2
+/// also takes `Σq` and `Σ q·(m − z)` from each L1-resident chunk) and nothing is allocated.
 struct VectorKernel: RowKernel {
     let isa: InstructionSet
 
@@ -78,43 +79,6 @@ struct VectorKernel: RowKernel {
         }
     }
 
-    /// `(Σ_c q_c, Σ_c q_c·(m − z_c))`, skipping classes with `q_c = 0` (so a masked class with no
-    /// target weight adds nothing). Float vectors within 512-element chunks, chunks in `Double`.
-    @inline(__always)
-    static func targetSums(
-        _ z: UnsafePointer<Float>, _ q: UnsafePointer<Float>, classes: Int, max m: Float
-    ) -> (sumQ: Double, sumQGap: Double) {
-        let rawZ = UnsafeRawPointer(z)
-        let rawQ = UnsafeRawPointer(q)
-        let mv = Vector(repeating: m)
-        var sumQ = 0.0
-        var sumQGap = 0.0
-        var j = 0
-        while j + lanes <= classes {
-            let chunkEnd = Swift.min(classes, j + 512)
-            var accQ = Vector.zero
-            var accGap = Vector.zero
-            while j + lanes <= chunkEnd {
-                let zv = rawZ.loadUnaligned(fromByteOffset: j * 4, as: Vector.self)
-                let qv = rawQ.loadUnaligned(fromByteOffset: j * 4, as: Vector.self)
-                let gap = ((mv - zv) * qv).replacing(with: 0, where: qv .== 0)
-                accQ += qv
-                accGap += gap
-                j += lanes
-            }
-            sumQ += Double(accQ.sum())
-            sumQGap += Double(accGap.sum())
-        }
-        while j < classes {
-            if q[j] != 0 {
-                sumQ += Double(q[j])
-                sumQGap += Double((m - z[j]) * q[j])
-            }
-            j += 1
-        }
-        return (sumQ, sumQGap)
-    }
-
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
@@ -135,10 +99,10 @@ struct VectorKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
     ) -> Double {
         guard let m = Self.rowMax(z, classes: classes) else { return .nan }
-        // Before pass 2, which may overwrite z in place. ℓ = Σq·log S + Σ q_c·(m − z_c): both
-        // terms ≥ 0, so nothing cancels.
-        let (sumQ, sumQGap) = Self.targetSums(z, q, classes: classes, max: m)
-        let s = expMinusSum(z, into: gradient, count: classes, shift: m, isa: isa)
+        // ℓ = Σq·log S + Σ q_c·(m − z_c): both terms ≥ 0, so nothing cancels. The shim takes the
+        // target sums from each chunk of z before it stores that chunk's exp (in place too).
+        let (s, sumQ, sumQGap) = expMinusSum(
+            z, targets: q, into: gradient, count: classes, shift: m, isa: isa)
         guard !s.isNaN else { return .nan }
         if let g = gradient {
             Self.scale(

@@ -48,6 +48,13 @@ const char *xent_isa_name(xent_isa isa);
 /// - `shift` must not be -infinity (tails are padded with -infinity, whose exp must be 0).
 double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
 
+/// `xent_f32_expminus_sum`, plus two sums over soft targets `q` (n elements) taken from each chunk
+/// of `x` before its exp is stored (so `y == x` works and `x` is read from memory once):
+/// `sums[0] = Σ q_i` and `sums[1] = Σ q_i·(shift − x_i)` over the `i` with `q_i ≠ 0` (a masked
+/// `x_i = −inf` with `q_i = 0` adds nothing). Float vectors per chunk, chunks added in double.
+double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+                                     float shift, double sums[2]);
+
 #ifdef __cplusplus
 }
 #endif
