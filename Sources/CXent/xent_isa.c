@@ -6,14 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-double xent_f32_expminus_sum__scalar(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+// The row primitives of one ISA (instantiated from xent_expminus_sum.inc and xent_max_scale.inc).
+typedef struct xent_primitives {
+    double (*expminus_sum)(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+    void (*row)(const float *x, const float *q, float *y, size_t n, double gradient_scale, xent_row_sums *out);
+} xent_primitives;
+
+#define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
+    double xent_f32_expminus_sum__##suffix(const float *, const float *, float *, size_t, float, double *); \
+    void xent_f32_row__##suffix(const float *, const float *, float *, size_t, double, xent_row_sums *);  \
+    static const xent_primitives xent_primitives__##suffix = {xent_f32_expminus_sum__##suffix,           \
+                                                              xent_f32_row__##suffix};
+
+XENT_DECLARE_PRIMITIVES(scalar)
 #if defined(__x86_64__)
 #include <cpuid.h>
-double xent_f32_expminus_sum__sse2(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
-double xent_f32_expminus_sum__avx2_fma(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
-double xent_f32_expminus_sum__avx512f(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+XENT_DECLARE_PRIMITIVES(sse2)
+XENT_DECLARE_PRIMITIVES(avx2_fma)
+XENT_DECLARE_PRIMITIVES(avx512f)
 #elif defined(__aarch64__)
-double xent_f32_expminus_sum__advsimd(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
+XENT_DECLARE_PRIMITIVES(advsimd)
 #endif
 
 #if defined(__x86_64__)
@@ -117,25 +129,29 @@ xent_isa xent_isa_default(void) { return (xent_isa)(xent_isa_state_load() & 15);
 
 int xent_isa_environment_was_rejected(void) { return (xent_isa_state_load() & 16) != 0; }
 
-static double xent_f32_expminus_sum_dispatch(xent_isa isa, const float *x, const float *q, float *y, size_t n,
-                                             float shift, double *sums) {
+static const xent_primitives *xent_primitives_for(xent_isa isa) {
     switch (isa) {
 #if defined(__x86_64__)
-    case XENT_ISA_AVX512F: return xent_f32_expminus_sum__avx512f(x, q, y, n, shift, sums);
-    case XENT_ISA_AVX2: return xent_f32_expminus_sum__avx2_fma(x, q, y, n, shift, sums);
-    case XENT_ISA_SSE2: return xent_f32_expminus_sum__sse2(x, q, y, n, shift, sums);
+    case XENT_ISA_AVX512F: return &xent_primitives__avx512f;
+    case XENT_ISA_AVX2: return &xent_primitives__avx2_fma;
+    case XENT_ISA_SSE2: return &xent_primitives__sse2;
 #elif defined(__aarch64__)
-    case XENT_ISA_ADVSIMD: return xent_f32_expminus_sum__advsimd(x, q, y, n, shift, sums);
+    case XENT_ISA_ADVSIMD: return &xent_primitives__advsimd;
 #endif
-    default: return xent_f32_expminus_sum__scalar(x, q, y, n, shift, sums);
+    default: return &xent_primitives__scalar;
     }
 }
 
 double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
-    return xent_f32_expminus_sum_dispatch(isa, x, NULL, y, n, shift, NULL);
+    return xent_primitives_for(isa)->expminus_sum(x, NULL, y, n, shift, NULL);
 }
 
 double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
                                      float shift, double sums[2]) {
-    return xent_f32_expminus_sum_dispatch(isa, x, q, y, n, shift, sums);
+    return xent_primitives_for(isa)->expminus_sum(x, q, y, n, shift, sums);
+}
+
+void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
+                  xent_row_sums *out) {
+    xent_primitives_for(isa)->row(x, q, y, n, gradient_scale, out);
 }

@@ -32,6 +32,21 @@ func expMinusSum(
     return (s, sums.0, sums.1)
 }
 
+/// One fused row (`xent_f32_row`): the row max, `S = Σ exp(z − max)` and, with soft targets,
+/// `Σq` and `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient
+/// `p·Σq·scale − q·scale` (labels: `p·scale`; the caller subtracts `scale` at the label).
+///
+/// Stands on `xent_f32_row`. `gradient` may be `z` itself.
+@inline(__always)
+func fusedRow(
+    _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+    count: Int, gradientScale: Double, isa: InstructionSet
+) -> xent_row_sums {
+    var sums = xent_row_sums()
+    xent_f32_row(isa.cValue, z, q, gradient, count, gradientScale, &sums)
+    return sums
+}
+
 /// SLEEF's 1-ULP double-precision log (`Sleef_log_u10`), for each row's `log S`.
 @inline(__always)
 func sleefLog(_ x: Double) -> Double { Sleef_log_u10(x) }

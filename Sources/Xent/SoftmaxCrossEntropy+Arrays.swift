@@ -87,6 +87,21 @@ extension SoftmaxCrossEntropy {
         }
     }
 
+    /// The loss against soft targets, its gradient and the per-row losses (both resized if needed).
+    public func lossAndGradient(
+        logits: [Float], targets: [Float], classes: Int, gradient: inout [Float],
+        rowLosses: inout [Float]
+    ) throws(XentError) -> Float {
+        let rows = classes > 0 ? logits.count / classes : 0
+        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
+            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
+                    try lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r)
+                }
+            }
+        }
+    }
+
     /// The loss against soft targets, with the gradient written over `logits`.
     public func lossAndGradient(
         inPlace logits: inout [Float], targets: [Float], classes: Int

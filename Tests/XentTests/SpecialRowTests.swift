@@ -95,3 +95,44 @@ import Xent
         #expect(abs(mean - sum / 3) < 1e-6)
     }
 }
+
+@Suite struct ChunkingTests {
+    /// The vector kernel works in 2048-element chunks (longer past 1,048,576 classes), each shifted
+    /// by its own max and rescaled at the end: chunks far below the row max, wholly masked chunks,
+    /// NaN in a late chunk, and rows long enough to lengthen the chunks.
+    @Test("rows across chunk boundaries: masked chunks, a late max, NaN in a late chunk", arguments: Variant.all)
+    func chunkEdges(variant: Variant) throws {
+        let k = 3 * 2048 + 77
+        var rng = SeededGenerator(seed: 99)
+        var logits = (0..<(4 * k)).map { _ in rng.normal(sd: 3) }
+        for j in 0..<(2 * 2048 + 5) { logits[j] = -.infinity }        // row 0: first two chunks masked
+        logits[k + 3 * 2048 + 10] = 120                                // row 1: the max in the last chunk
+        logits[2 * k + 2048 + 1] = .nan                                // row 2: NaN in the second chunk
+        for j in 0..<2048 { logits[3 * k + j] -= 200 }                 // row 3: a chunk 200 below the rest
+        let labels: [Int32] = [Int32(k - 1), 5, 0, 7]
+        var gradient = [Float](), rowLosses = [Float]()
+        _ = try variant.configuration(.sum).lossAndGradient(
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+        for r in 0..<4 {
+            let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses[r],
+                      gradient: gradient[r * k ..< (r + 1) * k], scale: 1, "\(variant) row \(r)")
+        }
+    }
+
+    @Test("more than 1,048,576 classes (longer chunks), labels and soft targets", arguments: Variant.all)
+    func longestRows(variant: Variant) throws {
+        let k = 1_048_576 + 300
+        let (logits, labels) = LogitKind.normal.batch(rows: 1, classes: k, seed: 5)
+        var gradient = [Float](), rowLosses = [Float]()
+        _ = try variant.configuration(.mean).lossAndGradient(
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+        let onehot = (0..<k).map { $0 == Int(labels[0]) ? 1.0 : 0.0 }
+        expectRow(logits: logits[...], targets: onehot, loss: rowLosses[0], gradient: gradient[...], scale: 1, "\(variant) labels")
+
+        let targets = softTargets(for: logits, classes: k, seed: 5)
+        _ = try variant.configuration(.none).lossAndGradient(
+            logits: logits, targets: targets, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+        expectRow(logits: logits[...], targets: targets.map(Double.init), loss: rowLosses[0], gradient: gradient[...], scale: 1, "\(variant) soft")
+    }
+}

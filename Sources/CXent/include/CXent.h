@@ -55,6 +55,24 @@ double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, f
 double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
                                      float shift, double sums[2]);
 
+/// What `xent_f32_row` found in a row.
+typedef struct xent_row_sums {
+    double sum;        ///< S = Σ exp(x_i − max)
+    double sum_q;      ///< Σ q_i (soft targets only)
+    double sum_q_gap;  ///< Σ q_i·(max − x_i) over q_i ≠ 0 (soft targets only)
+    float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
+} xent_row_sums;
+
+/// One row of softmax cross-entropy, fused: chunk by chunk (8 KiB, in L1) the chunk max, then
+/// `exp(x − chunk max)` stored into `y` and summed (with `q`: the target sums of
+/// `xent_f32_expminus_sum_targets`); the chunks combined at the row max with rescaling; then, if
+/// `y` is not NULL and the row is good (`max` finite, `sum` not NaN), one scaling pass:
+/// `y_i = p_i·Σq·gradient_scale − q_i·gradient_scale` (soft targets) or
+/// `y_i = p_i·gradient_scale` (labels: the caller subtracts `gradient_scale` at the label).
+/// One exp per element; `x` is read from memory once. `y` may equal `x`; `q` may be NULL.
+void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
+                  xent_row_sums *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,5 +30,15 @@ typedef float64x2_t xent_dvec;
         vst1q_f32((y) + 4 * j_, Sleef_expf4_u10advsimd(v_));                         \
     }
 
+#include "CXent.h"
 #include "xent_expminus_sum.inc"
+
+#define XENT_MAX_FN xent_f32_max__advsimd
+#define XENT_SCALE_FN xent_f32_scale__advsimd
+// vmaxnm returns the number when one operand is NaN, so a NaN logit never becomes the max.
+#define XENT_MAX_IGNORING_NAN(v, acc) vmaxnmq_f32((v), (acc))
+#include "xent_max_scale.inc"
+
+#define XENT_ROW_FN xent_f32_row__advsimd
+#include "xent_row.inc"
 #endif

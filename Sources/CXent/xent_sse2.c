@@ -30,5 +30,15 @@ typedef __m128d xent_dvec;
         _mm_storeu_ps((y) + 4 * j_, Sleef_expf4_u10sse2(v_));                        \
     }
 
+#include "CXent.h"
 #include "xent_expminus_sum.inc"
+
+#define XENT_MAX_FN xent_f32_max__sse2
+#define XENT_SCALE_FN xent_f32_scale__sse2
+// maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
+#define XENT_MAX_IGNORING_NAN(v, acc) _mm_max_ps((v), (acc))
+#include "xent_max_scale.inc"
+
+#define XENT_ROW_FN xent_f32_row__sse2
+#include "xent_row.inc"
 #endif

@@ -27,5 +27,15 @@ typedef __m256d xent_dvec;
 #define XENT_WIDEN_HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps((v), 1))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf8_u10_shifted__avx2((x), (y), (nvec), (shift))
 
+#include "CXent.h"
 #include "xent_expminus_sum.inc"
+
+#define XENT_MAX_FN xent_f32_max__avx2_fma
+#define XENT_SCALE_FN xent_f32_scale__avx2_fma
+// maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
+#define XENT_MAX_IGNORING_NAN(v, acc) _mm256_max_ps((v), (acc))
+#include "xent_max_scale.inc"
+
+#define XENT_ROW_FN xent_f32_row__avx2_fma
+#include "xent_row.inc"
 #endif

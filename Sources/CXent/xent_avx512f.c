@@ -1,5 +1,5 @@
 // AVX-512F: Sleef_expf16_u10avx512f, reached only through the pointer-taking assembly loop in
-// xent_sleef_x86_64.S (see xent_expminus_sum__avx2_fma.c for why).
+// xent_sleef_x86_64.S (see xent_avx2_fma.c for why).
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "xent_sleef_trampolines.h"
@@ -27,5 +27,15 @@ typedef __m512d xent_dvec;
 #define XENT_WIDEN_HI(v) _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (nvec), (shift))
 
+#include "CXent.h"
 #include "xent_expminus_sum.inc"
+
+#define XENT_MAX_FN xent_f32_max__avx512f
+#define XENT_SCALE_FN xent_f32_scale__avx512f
+// maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
+#define XENT_MAX_IGNORING_NAN(v, acc) _mm512_max_ps((v), (acc))
+#include "xent_max_scale.inc"
+
+#define XENT_ROW_FN xent_f32_row__avx512f
+#include "xent_row.inc"
 #endif

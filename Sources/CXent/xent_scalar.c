@@ -26,4 +26,14 @@ typedef double xent_dvec;
         (y)[j_] = Sleef_expf_u10((x)[j_] - (shift));            \
     }
 
+#include "CXent.h"
 #include "xent_expminus_sum.inc"
+
+#define XENT_MAX_FN xent_f32_max__scalar
+#define XENT_SCALE_FN xent_f32_scale__scalar
+// A comparison with NaN is false, so a NaN logit never becomes the max.
+#define XENT_MAX_IGNORING_NAN(v, acc) ((v) > (acc) ? (v) : (acc))
+#include "xent_max_scale.inc"
+
+#define XENT_ROW_FN xent_f32_row__scalar
+#include "xent_row.inc"
