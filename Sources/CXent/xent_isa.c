@@ -60,7 +60,7 @@ static int xent_cpu_has_avx512f(void) {
 }
 #endif
 
-int xent_isa_is_supported(xent_isa isa) {
+static int xent_isa_detect(xent_isa isa) {
     switch (isa) {
     case XENT_ISA_SCALAR: return 1;
 #if defined(__x86_64__)
@@ -72,6 +72,23 @@ int xent_isa_is_supported(xent_isa isa) {
 #endif
     default: return 0;
     }
+}
+
+// Bit i set when ISA i is supported; bit 31 marks the mask as computed. CPUID traps to the
+// hypervisor in a virtual machine (microseconds per call), so it runs once, not per call.
+static _Atomic uint32_t xent_isa_supported_mask = 0;
+
+int xent_isa_is_supported(xent_isa isa) {
+    if ((unsigned)isa >= XENT_ISA_COUNT) return 0;
+    uint32_t mask = atomic_load_explicit(&xent_isa_supported_mask, memory_order_relaxed);
+    if (!(mask & 0x80000000u)) {
+        mask = 0x80000000u;
+        for (int i = 0; i < XENT_ISA_COUNT; i++) {
+            if (xent_isa_detect((xent_isa)i)) mask |= 1u << i;
+        }
+        atomic_store_explicit(&xent_isa_supported_mask, mask, memory_order_relaxed);
+    }
+    return (mask >> (unsigned)isa) & 1u;
 }
 
 const char *xent_isa_name(xent_isa isa) {

@@ -22,6 +22,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Two buffers share memory where that is not allowed (only `gradient` may be the very same
     /// buffer as `logits`, for an in-place call).
     case overlappingBuffers(first: String, second: String)
+    /// A scalar argument that must be finite is infinite or NaN.
+    case nonFiniteValue(argument: String, value: Double)
     /// `instructionSet` names an ISA this CPU (or this build) does not support.
     case instructionSetUnavailable(InstructionSet)
 
@@ -43,6 +45,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "rowLosses is nil but reduction is .none, which returns per-row losses there"
         case .overlappingBuffers(let first, let second):
             return "\(first) overlaps \(second); only gradient may be the very same buffer as logits"
+        case .nonFiniteValue(let argument, let value):
+            return "\(argument) = \(value) is invalid: it must be finite"
         case .instructionSetUnavailable(let isa):
             return "instructionSet = .\(isa) is not supported on this CPU or in this build"
         }

@@ -1,0 +1,37 @@
+// The two bounds every case is compared with, measured in the same run on the same machine.
+import Xent
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum Bounds {
+    /// The memory roofline: `memcpy` of the case's logits into its gradient buffer (read
+    /// rows × classes floats, write as many), median nanoseconds for the whole shape.
+    static func memcpyNanoseconds(_ workload: Workload, policy: RepetitionPolicy) -> TimingSummary {
+        measure(policy) {
+            memcpy(workload.scratch.baseAddress!, workload.logits.baseAddress!, workload.elements * 4)
+        }
+    }
+
+    /// The exp-throughput bound: SLEEF's `u10` exp (the shim's primitive, stored and summed) over
+    /// an L1-resident block of 4096 floats, nanoseconds per element.
+    static func expNanosecondsPerElement(isa: InstructionSet, policy: RepetitionPolicy) throws -> Double {
+        let n = 4096
+        let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        defer { x.deallocate(); y.deallocate() }
+        for i in 0..<n { x[i] = Float(i % 97) * 0.25 - 12 }
+        y.initialize(repeating: 0)
+        var sink = 0.0
+        let blocks = 64  // 256 Ki elements per timed run, so the clock's cost vanishes
+        let timing = measure(policy) {
+            for _ in 0..<blocks {
+                sink += (try? Primitives.expMinusShiftSum(UnsafeBufferPointer(x), into: y, shift: 1, instructionSet: isa)) ?? 0
+            }
+        }
+        if sink.isNaN { print("", terminator: "") }
+        return timing.median / Double(n * blocks)
+    }
+}

@@ -1,0 +1,149 @@
+// One shape's data (seeded N(0, 3²) logits, labels, soft targets) and the operations timed on it.
+import Xent
+
+/// What is timed.
+enum Operation: String, CaseIterable {
+    case forward = "fwd"             // loss only
+    case forwardGradient = "fwdgrad" // loss and gradient into a separate buffer
+    case inPlace = "inplace"         // loss and gradient written over the logits
+
+    /// Bytes moved per element at the memory roofline: read the logits, and write a gradient.
+    var bytesPerElement: Double { self == .forward ? 4 : 8 }
+}
+
+enum TargetKind: String, CaseIterable {
+    case labels
+    case soft
+}
+
+/// A kernel as the report names it: `.vector` may be forced to an ISA.
+struct KernelChoice: Hashable {
+    let kernel: SoftmaxCrossEntropy.Kernel
+    let isa: InstructionSet?
+
+    var name: String { kernel.rawValue }
+    var isaName: String { kernel == .vector ? (isa ?? .active).rawValue : "-" }
+
+    func configuration(_ reduction: Reduction) -> SoftmaxCrossEntropy {
+        SoftmaxCrossEntropy(reduction: reduction, kernel: kernel, instructionSet: isa)
+    }
+}
+
+/// SplitMix64, so every run draws the same data.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The buffers of one shape. Allocated once and touched before anything is timed.
+final class Workload {
+    let rows: Int
+    let classes: Int
+    var elements: Int { rows * classes }
+    let logits: UnsafeMutableBufferPointer<Float>
+    let scratch: UnsafeMutableBufferPointer<Float>   // gradient, or the in-place copy
+    let targets: UnsafeMutableBufferPointer<Float>
+    let labels: UnsafeMutableBufferPointer<Int32>
+    let rowLosses: UnsafeMutableBufferPointer<Float>
+
+    init(rows: Int, classes: Int, seed: UInt64) {
+        self.rows = rows
+        self.classes = classes
+        let n = rows * classes
+        logits = .allocate(capacity: n)
+        scratch = .allocate(capacity: n)
+        targets = .allocate(capacity: n)
+        labels = .allocate(capacity: rows)
+        rowLosses = .allocate(capacity: rows)
+        var rng = SeededGenerator(state: seed ^ UInt64(n))
+        // N(0, 3²) by Box–Muller, two draws per pair of uniforms.
+        var i = 0
+        while i < n {
+            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng)
+            let u2 = Double.random(in: 0..<1, using: &rng)
+            let r = 3 * (-2 * logValue(u1)).squareRoot()
+            logits[i] = Float(r * cosValue(2 * .pi * u2))
+            if i + 1 < n { logits[i + 1] = Float(r * sinValue(2 * .pi * u2)) }
+            i += 2
+        }
+        for r in 0..<rows {
+            labels[r] = Int32.random(in: 0..<Int32(classes), using: &rng)
+            // Soft targets: a smoothed one-hot (0.9 on the label, the rest spread evenly).
+            let rest = classes > 1 ? Float(0.1) / Float(classes - 1) : 0
+            for j in 0..<classes { targets[r * classes + j] = rest }
+            targets[r * classes + Int(labels[r])] = classes > 1 ? 0.9 : 1
+        }
+        scratch.initialize(repeating: 0)
+        rowLosses.initialize(repeating: 0)
+    }
+
+    deinit {
+        logits.deallocate()
+        scratch.deallocate()
+        targets.deallocate()
+        labels.deallocate()
+        rowLosses.deallocate()
+    }
+
+    /// Runs `operation` once; returns the loss (so the call cannot be optimized away).
+    func run(_ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind) throws -> Float {
+        let z = UnsafeBufferPointer(logits)
+        let q = UnsafeBufferPointer(targets)
+        let t = UnsafeBufferPointer(labels)
+        switch (operation, target) {
+        case (.forward, .labels): return try ce.loss(logits: z, labels: t, classes: classes)
+        case (.forward, .soft): return try ce.loss(logits: z, targets: q, classes: classes)
+        case (.forwardGradient, .labels):
+            return try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: scratch)
+        case (.forwardGradient, .soft):
+            return try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: scratch)
+        case (.inPlace, .labels):
+            // On the scratch buffer, which ``prepareInPlace()`` filled with the logits: each run
+            // overwrites it with a gradient, which the next run takes as its logits (finite
+            // values in [−1, 1], the same work per element).
+            return try ce.lossAndGradient(inPlace: scratch, labels: t, classes: classes)
+        case (.inPlace, .soft):
+            return try ce.lossAndGradient(inPlace: scratch, targets: q, classes: classes)
+        }
+    }
+
+    /// Copies the logits into the scratch buffer, where in-place runs work.
+    func prepareInPlace() {
+        _ = scratch.update(fromContentsOf: UnsafeBufferPointer(logits))
+    }
+
+    /// Per-row losses and the gradient (`.none`: unscaled) from `kernel`, for accuracy checks.
+    func outputs(_ choice: KernelChoice, _ target: TargetKind, gradient wantGradient: Bool) throws -> (losses: [Float], gradient: [Float]?) {
+        let ce = choice.configuration(.none)
+        let z = UnsafeBufferPointer(logits)
+        if wantGradient {
+            switch target {
+            case .labels:
+                _ = try ce.lossAndGradient(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, gradient: scratch, rowLosses: rowLosses)
+            case .soft:
+                _ = try ce.lossAndGradient(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch, rowLosses: rowLosses)
+            }
+            return (Array(rowLosses), Array(scratch))
+        }
+        switch target {
+        case .labels: _ = try ce.loss(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, rowLosses: rowLosses)
+        case .soft: _ = try ce.loss(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, rowLosses: rowLosses)
+        }
+        return (Array(rowLosses), nil)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+@inline(__always) func logValue(_ x: Double) -> Double { log(x) }
+@inline(__always) func cosValue(_ x: Double) -> Double { cos(x) }
+@inline(__always) func sinValue(_ x: Double) -> Double { sin(x) }

@@ -1,0 +1,249 @@
+// xent-bench: times Xent's kernels (and peers) against the machine's bounds; writes CSV reports.
+import ArgumentParser
+import Foundation
+import Xent
+
+@main
+struct XentBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xent-bench",
+        abstract: "Time Xent's softmax cross-entropy kernels against memcpy, SLEEF's exp and peers.",
+        discussion: """
+            Every case runs in this one process: warm-up, then repetitions until --min-time \
+            (at least --min-reps, at most --max-reps), on seeded N(0, 3²) logits. Each case's \
+            accuracy is measured against the .reference kernel on the same data. Progress goes \
+            to standard error; the report goes to Reports/<UTC date>_<host>_<git sha>.csv with \
+            a Markdown summary beside it.
+            """,
+        subcommands: [Run.self, ProbeMemory.self],
+        defaultSubcommand: Run.self)
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the suite (the default).")
+
+    static let defaultShapes = "4096x1000,1024x32000,256x50257,64x128256,8x262144,16x1048576"
+
+    @Option(help: "Comma-separated shapes rows×classes, e.g. 4096x1000,8x262144.")
+    var shapes: String = Run.defaultShapes
+
+    @Option(help: "Comma-separated kernels: reference, scalar, vector.")
+    var kernels: String = "reference,scalar,vector"
+
+    @Option(help: "ISAs to force the vector kernel to (comma-separated), or 'all' for every one this CPU has.")
+    var isas: String = "all"
+
+    @Option(help: "Comma-separated operations: fwd, fwdgrad, inplace.")
+    var ops: String = "fwd,fwdgrad,inplace"
+
+    @Option(help: "Comma-separated target kinds: labels, soft.")
+    var targets: String = "labels,soft"
+
+    @Option(help: "Comma-separated thread counts (Xent is single-threaded for now: only 1).")
+    var threads: String = "1"
+
+    @Option(name: .customLong("min-reps"), help: "Fewest timed repetitions per case.")
+    var minRepetitions: Int = 5
+
+    @Option(name: .customLong("max-reps"), help: "Most timed repetitions per case.")
+    var maxRepetitions: Int = 50
+
+    @Option(name: .customLong("min-time"), help: "Seconds of timed repetitions to aim for per case.")
+    var minSeconds: Double = 0.5
+
+    @Option(help: "Seed of the logits, labels and soft targets.")
+    var seed: UInt64 = 2026
+
+    @Flag(help: "Small shapes and few repetitions: finishes in seconds (checks the pipeline, not the speed).")
+    var quick = false
+
+    @Option(help: "Python interpreter with the peers installed (Benchmarks/peers/setup.sh); omit to skip peers.")
+    var peersPython: String?
+
+    @Option(help: "Comma-separated peers to run with --peers-python: numpy, jax, torch.")
+    var peers: String = "numpy,jax,torch"
+
+    @Option(help: "Directory for the report (default: Reports/ of the repository).")
+    var outputDirectory: String?
+
+    @Flag(help: "Skip the per-case peak-memory probe (a child process per vector case).")
+    var noMemoryProbe = false
+
+    mutating func validate() throws {
+        if quick && shapes == Run.defaultShapes { shapes = "64x1000,8x32000" }
+        if quick {
+            minRepetitions = min(minRepetitions, 3)
+            maxRepetitions = min(maxRepetitions, 5)
+            minSeconds = min(minSeconds, 0.01)
+        }
+        guard !parsedShapes.isEmpty else { throw ValidationError("--shapes: give rows×classes pairs such as 4096x1000") }
+        guard minRepetitions >= 1, maxRepetitions >= minRepetitions else {
+            throw ValidationError("--min-reps must be ≥ 1 and ≤ --max-reps")
+        }
+        guard threadCounts == [1] else { throw ValidationError("--threads: only 1 until Xent gains threads") }
+        _ = try kernelChoices()
+        _ = try list(ops, Operation.init(rawValue:), "--ops")
+        _ = try list(targets, TargetKind.init(rawValue:), "--targets")
+    }
+
+    var parsedShapes: [(Int, Int)] {
+        shapes.split(separator: ",").compactMap { item in
+            let parts = item.lowercased().split(separator: "x").compactMap { Int($0) }
+            return parts.count == 2 && parts[0] > 0 && parts[1] > 0 ? (parts[0], parts[1]) : nil
+        }
+    }
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
+
+    func list<T>(_ text: String, _ make: (String) -> T?, _ option: String) throws -> [T] {
+        try text.split(separator: ",").map {
+            guard let value = make(String($0)) else { throw ValidationError("\(option): unknown value '\($0)'") }
+            return value
+        }
+    }
+
+    func kernelChoices() throws -> [KernelChoice] {
+        let kinds = try list(kernels, SoftmaxCrossEntropy.Kernel.init(rawValue:), "--kernels")
+        let forced: [InstructionSet] = isas == "all"
+            ? InstructionSet.supported
+            : try list(isas, InstructionSet.init(rawValue:), "--isas")
+        for isa in forced where !isa.isSupported { throw ValidationError("--isas: \(isa) is not supported on this CPU") }
+        return kinds.flatMap { kind in
+            kind == .vector ? forced.map { KernelChoice(kernel: .vector, isa: $0) } : [KernelChoice(kernel: kind, isa: nil)]
+        }
+    }
+
+    func run() throws {
+        let repository = Self.repositoryRoot()
+        let machine = MachineInfo.current(repository: repository)
+        let policy = RepetitionPolicy(
+            warmup: quick ? 1 : 2, minRepetitions: minRepetitions, maxRepetitions: maxRepetitions, minSeconds: minSeconds)
+        let choices = try kernelChoices()
+        let operations = try list(ops, Operation.init(rawValue:), "--ops")
+        let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")
+        let timestamp = ISO8601DateFormatter().string(from: Date())
+        let defaultISA = InstructionSet.active
+
+        progress("xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), Xent \(machine.gitSHA), default ISA \(defaultISA)")
+        if machine.buildConfiguration == "debug" {
+            progress("warning: a debug build; timings are not representative (use swift run -c release)")
+        }
+        var expBound: [InstructionSet: Double] = [:]
+        for isa in InstructionSet.supported {
+            expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
+            progress(String(format: "exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
+        }
+
+        var rows: [ReportRow] = []
+        func row(_ kernel: String, _ isa: String, _ op: String, _ target: String, _ w: Workload, _ timing: TimingSummary,
+                 memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
+            ReportRow(
+                timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
+                isa: isa, swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
+                kernel: kernel, op: op, targetKind: target, rows: w.rows, classes: w.classes, threads: 1,
+                timing: timing, bytesPerElement: bytes, memcpyMedianNs: memcpy.median, expNsPerElement: exp,
+                maxLossError: nil, maxGradientError: nil, peakRSSDeltaBytes: nil)
+        }
+
+        let shapeList = parsedShapes
+        var memcpyByShape: [String: TimingSummary] = [:]
+        for (index, (r, k)) in shapeList.enumerated() {
+            progress("[\(index + 1)/\(shapeList.count)] \(r)×\(k): generating data")
+            let workload = Workload(rows: r, classes: k, seed: seed)
+            let memcpy = Bounds.memcpyNanoseconds(workload, policy: policy)
+            memcpyByShape["\(r)x\(k)"] = memcpy
+            progress(String(format: "  memcpy bound: %.3f ns/element", memcpy.median / Double(workload.elements)))
+
+            for target in targetKinds {
+                let reference = try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
+                for choice in choices {
+                    let accuracyOutputs = try workload.outputs(choice, target, gradient: true)
+                    let accuracy = Accuracy.compare(
+                        losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
+                        referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                    for op in operations {
+                        let ce = choice.configuration(.mean)
+                        if op == .inPlace { workload.prepareInPlace() }
+                        var sink: Float = 0
+                        var failure: Error?
+                        let timing = measure(policy) {
+                            do { sink += try workload.run(ce, op, target) } catch { failure = error }
+                        }
+                        if let failure { throw failure }
+                        let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
+                        var result = row(choice.name, choice.isaName, op.rawValue, target.rawValue, workload, timing,
+                                         memcpy: memcpy, bytes: op.bytesPerElement, exp: expBound[isa]!)
+                        result.maxLossError = accuracy.maxLossError
+                        result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
+                        if choice.kernel == .vector && !noMemoryProbe {
+                            result.peakRSSDeltaBytes = ProbeMemory.inChild(rows: r, classes: k, op: op, target: target, isa: isa)
+                        }
+                        rows.append(result)
+                        let label = [choice.name, choice.isaName, op.rawValue, target.rawValue]
+                            .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                        progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
+                                                result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
+                                                Double(sink / Float(timing.repetitions + policy.warmup))))
+                    }
+                }
+            }
+        }
+
+        if let python = peersPython {
+            let script = repository.appendingPathComponent("Benchmarks/peers/peers.py")
+            progress("peers: \(python) \(script.path)")
+            let wanted = peers.split(separator: ",").map(String.init)
+            for m in try Peers.measure(python: python, script: script, shapes: shapeList, policy: policy, peers: wanted) {
+                guard let memcpy = memcpyByShape["\(m.rows)x\(m.classes)"] else { continue }
+                let w = (rows: m.rows, classes: m.classes)
+                var result = ReportRow(
+                    timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
+                    isa: "-", swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
+                    kernel: m.kernel, op: m.op, targetKind: m.target_kind, rows: w.rows, classes: w.classes,
+                    threads: m.threads, timing: TimingSummary(m.times_ns),
+                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement ?? 8, memcpyMedianNs: memcpy.median,
+                    expNsPerElement: expBound[defaultISA]!, maxLossError: m.max_loss_error,
+                    maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
+                result.speedupOverScalar = nil
+                rows.append(result)
+            }
+        }
+
+        // Speedup over `scalar`: the same op, target, shape and thread count.
+        for i in rows.indices {
+            if let scalar = rows.first(where: {
+                $0.kernel == "scalar" && $0.op == rows[i].op && $0.targetKind == rows[i].targetKind
+                    && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
+            }) {
+                rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median
+            }
+        }
+
+        let directory = outputDirectory.map { URL(fileURLWithPath: $0) } ?? repository.appendingPathComponent("Reports")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let date = String(timestamp.prefix(10))
+        let stem = "\(date)_\(machine.host)_\(machine.gitSHA)"
+        let csvURL = directory.appendingPathComponent(stem + ".csv")
+        let mdURL = directory.appendingPathComponent(stem + ".md")
+        try ReportWriter.csv(rows).write(to: csvURL, atomically: true, encoding: .utf8)
+        let command = (["xent-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        try ReportWriter.markdown(rows, machine: machine, command: command, defaultISA: defaultISA.rawValue)
+            .write(to: mdURL, atomically: true, encoding: .utf8)
+        progress("wrote \(csvURL.path)")
+        progress("wrote \(mdURL.path)")
+        print(csvURL.path)
+    }
+
+    /// The repository holding this benchmark: the git top level of the working directory, else
+    /// the working directory (or its parent when run from Benchmarks/).
+    static func repositoryRoot() -> URL {
+        if let top = runProgram("git", ["rev-parse", "--show-toplevel"]) { return URL(fileURLWithPath: top) }
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return cwd.lastPathComponent == "Benchmarks" ? cwd.deletingLastPathComponent() : cwd
+    }
+}
+
+/// Progress goes to standard error, so a long run shows where it is and stdout stays clean.
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
