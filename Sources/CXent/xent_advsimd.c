@@ -39,6 +39,8 @@ typedef float64x2_t xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) vmaxnmq_f32((v), (acc))
 #include "xent_max_scale.inc"
 
+#define XENT_CHUNK_FN xent_f32_chunk__advsimd
+#define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__advsimd
 #define XENT_ROW_FN xent_f32_row__advsimd
 #include "xent_row.inc"
 #endif

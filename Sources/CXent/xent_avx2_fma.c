@@ -36,6 +36,8 @@ typedef __m256d xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm256_max_ps((v), (acc))
 #include "xent_max_scale.inc"
 
+#define XENT_CHUNK_FN xent_f32_chunk__avx2_fma
+#define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx2_fma
 #define XENT_ROW_FN xent_f32_row__avx2_fma
 #include "xent_row.inc"
 #endif

@@ -36,6 +36,8 @@ typedef __m512d xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm512_max_ps((v), (acc))
 #include "xent_max_scale.inc"
 
+#define XENT_CHUNK_FN xent_f32_chunk__avx512f
+#define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx512f
 #define XENT_ROW_FN xent_f32_row__avx512f
 #include "xent_row.inc"
 #endif

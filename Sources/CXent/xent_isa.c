@@ -10,13 +10,18 @@
 typedef struct xent_primitives {
     double (*expminus_sum)(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
     void (*row)(const float *x, const float *q, float *y, size_t n, double gradient_scale, xent_row_sums *out);
+    void (*chunk)(const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out);
+    void (*scale_chunk)(float *y, const float *q, size_t len, float factor, float q_scale);
 } xent_primitives;
 
 #define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
     double xent_f32_expminus_sum__##suffix(const float *, const float *, float *, size_t, float, double *); \
     void xent_f32_row__##suffix(const float *, const float *, float *, size_t, double, xent_row_sums *);  \
-    static const xent_primitives xent_primitives__##suffix = {xent_f32_expminus_sum__##suffix,           \
-                                                              xent_f32_row__##suffix};
+    void xent_f32_chunk__##suffix(const float *, const float *, float *, size_t, xent_chunk_sums *);       \
+    void xent_f32_scale_chunk__##suffix(float *, const float *, size_t, float, float);                     \
+    static const xent_primitives xent_primitives__##suffix = {                                            \
+        xent_f32_expminus_sum__##suffix, xent_f32_row__##suffix, xent_f32_chunk__##suffix,                \
+        xent_f32_scale_chunk__##suffix};
 
 XENT_DECLARE_PRIMITIVES(scalar)
 #if defined(__x86_64__)
@@ -171,4 +176,12 @@ double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *
 void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
                   xent_row_sums *out) {
     xent_primitives_for(isa)->row(x, q, y, n, gradient_scale, out);
+}
+
+void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out) {
+    xent_primitives_for(isa)->chunk(x, q, y, len, out);
+}
+
+void xent_f32_scale_chunk(xent_isa isa, float *y, const float *q, size_t len, float factor, float q_scale) {
+    xent_primitives_for(isa)->scale_chunk(y, q, len, factor, q_scale);
 }

@@ -35,5 +35,7 @@ typedef double xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) ((v) > (acc) ? (v) : (acc))
 #include "xent_max_scale.inc"
 
+#define XENT_CHUNK_FN xent_f32_chunk__scalar
+#define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__scalar
 #define XENT_ROW_FN xent_f32_row__scalar
 #include "xent_row.inc"

@@ -39,6 +39,8 @@ typedef __m128d xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm_max_ps((v), (acc))
 #include "xent_max_scale.inc"
 
+#define XENT_CHUNK_FN xent_f32_chunk__sse2
+#define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__sse2
 #define XENT_ROW_FN xent_f32_row__sse2
 #include "xent_row.inc"
 #endif

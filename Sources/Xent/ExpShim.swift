@@ -32,20 +32,55 @@ func expMinusSum(
     return (s, sums.0, sums.1)
 }
 
-/// One fused row (`xent_f32_row`): the row max, `S = Σ exp(z − max)` and, with soft targets,
-/// `Σq` and `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient
-/// `p·Σq·scale − q·scale` (labels: `p·scale`; the caller subtracts `scale` at the label).
-///
-/// Stands on `xent_f32_row`. `gradient` may be `z` itself.
-@inline(__always)
-func fusedRow(
-    _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
-    count: Int, gradientScale: Double, isa: InstructionSet
-) -> xent_row_sums {
-    var sums = xent_row_sums()
-    xent_f32_row(isa.cValue, z, q, gradient, count, gradientScale, &sums)
-    return sums
+/// The shim's row primitives (`xent_f32_row`, `xent_f32_chunk`, `xent_row_combine`,
+/// `xent_f32_scale_chunk`), for ``VectorKernel``.
+enum CXentRow {
+    /// One fused row: the row max, `S = Σ exp(z − max)` and, with soft targets, `Σq` and
+    /// `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient
+    /// `p·Σq·scale − q·scale` (labels: `p·scale`; the caller subtracts `scale` at the label).
+    @inline(__always)
+    static func row(
+        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        count: Int, gradientScale: Double, isa: InstructionSet
+    ) -> xent_row_sums {
+        var sums = xent_row_sums()
+        xent_f32_row(isa.cValue, z, q, gradient, count, gradientScale, &sums)
+        return sums
+    }
+
+    /// One chunk of a row (its max, exps stored and summed, target sums), into `table`.
+    @inline(__always)
+    static func chunk(
+        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        count: Int, into table: UnsafeMutablePointer<xent_chunk_sums>, isa: InstructionSet
+    ) {
+        xent_f32_chunk(isa.cValue, z, q, gradient, count, table)
+    }
+
+    /// A row's chunks combined, in order, at the row max.
+    @inline(__always)
+    static func combine(_ chunks: UnsafeBufferPointer<xent_chunk_sums>) -> xent_row_sums {
+        var sums = xent_row_sums()
+        xent_row_combine(chunks.baseAddress, chunks.count, &sums)
+        return sums
+    }
+
+    /// Scales one chunk's stored exps into its gradient.
+    @inline(__always)
+    static func scale(
+        _ g: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count: Int, row: xent_row_sums,
+        chunk: xent_chunk_sums, gradientScale: Double, isa: InstructionSet
+    ) {
+        var row = row
+        var chunk = chunk
+        let factor = xent_row_chunk_factor(&row, &chunk, gradientScale, q == nil ? 0 : 1)
+        xent_f32_scale_chunk(isa.cValue, g, q, count, factor, Float(gradientScale))
+    }
 }
+
+/// The chunk length the shim uses for a row of `n` elements.
+@inline(__always)
+func rowChunkLength(_ n: Int) -> Int { xent_row_chunk_length(n) }
 
 /// SLEEF's 1-ULP double-precision log (`Sleef_log_u10`), for each row's `log S`.
 @inline(__always)

@@ -27,7 +27,7 @@ struct ReferenceKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
+        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
     ) -> Double {
         guard let lse = Self.logSumExp(z, classes: classes) else { return .nan }
         // Equivalent to: ℓ = lse − z_t.
@@ -44,7 +44,7 @@ struct ReferenceKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
+        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
     ) -> Double {
         guard let lse = Self.logSumExp(z, classes: classes) else { return .nan }
         // Equivalent to: ℓ = Σ_c q_c·(lse − z_c); a class with q_c = 0 adds nothing, even when

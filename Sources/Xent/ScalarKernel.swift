@@ -39,7 +39,7 @@ struct ScalarKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
+        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
     ) -> Double {
         guard let m = Self.rowMax(z, classes: classes) else { return .nan }
         let zt = z[t]  // read before an in-place gradient overwrites it
@@ -54,7 +54,7 @@ struct ScalarKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double
+        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
     ) -> Double {
         guard let m = Self.rowMax(z, classes: classes) else { return .nan }
         // ℓ = Σq·log S + Σ q_c·(m − z_c): both terms ≥ 0, so nothing cancels.

@@ -91,15 +91,17 @@ extension SoftmaxCrossEntropy {
 
     /// Runs the configured kernel over a validated batch.
     private func evaluate(_ batch: Batch) throws(XentError) -> Float {
+        if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
+        let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
         switch kernel {
         case .reference:
-            return batch.run(ReferenceKernel(), reduction: reduction)
+            return batch.run(ReferenceKernel(), reduction: reduction, threads: workers)
         case .scalar:
-            return batch.run(ScalarKernel(), reduction: reduction)
+            return batch.run(ScalarKernel(), reduction: reduction, threads: workers)
         case .vector:
             let isa = activeInstructionSet
             guard isa.isSupported else { throw .instructionSetUnavailable(isa) }
-            return batch.run(VectorKernel(isa: isa), reduction: reduction)
+            return batch.run(VectorKernel(isa: isa), reduction: reduction, threads: workers)
         }
     }
 }

@@ -51,18 +51,29 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// ``XentError/instructionSetUnavailable(_:)``.
     public var instructionSet: InstructionSet? = nil
 
+    /// Threads a call may use; `nil` (the default) chooses: every core for calls of at least
+    /// 512 Ki logits, one thread below that, where handing out work costs more than it saves.
+    ///
+    /// Batches with at least two rows per thread are split into contiguous ranges of rows;
+    /// smaller batches of long rows (2 × 1,048,576, say) split each row's 8 KiB chunks. Either way the
+    /// results — the reduced loss, per-row losses and the gradient — are bitwise the same for
+    /// every thread count: rows and chunks are cut the same way and combined in the same order.
+    /// A value below 1 makes calls throw ``XentError/invalidThreadCount(threads:)``.
+    public var threads: Int? = nil
+
     /// A configuration with the defaults: `.mean`, ignore index −100, the `.vector` kernel.
     public init() {}
 
     /// A configuration with the given settings.
     public init(
         reduction: Reduction = .mean, ignoreIndex: Int32? = -100, kernel: Kernel = .vector,
-        instructionSet: InstructionSet? = nil
+        instructionSet: InstructionSet? = nil, threads: Int? = nil
     ) {
         self.reduction = reduction
         self.ignoreIndex = ignoreIndex
         self.kernel = kernel
         self.instructionSet = instructionSet
+        self.threads = threads
     }
 
     /// The ISA the `.vector` kernel uses with this configuration.

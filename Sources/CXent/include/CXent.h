@@ -55,7 +55,22 @@ double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, f
 double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
                                      float shift, double sums[2]);
 
-/// What `xent_f32_row` found in a row.
+/// A row is processed in chunks of `xent_row_chunk_length(n)` elements (2048 — 8 KiB, which
+/// stays in L1 between the chunk's max and its exp — or longer for rows over
+/// `XENT_ROW_CHUNK × XENT_ROW_MAX_CHUNKS` elements, so per-row tables have a fixed size).
+#define XENT_ROW_CHUNK 2048
+#define XENT_ROW_MAX_CHUNKS 512
+
+/// What one chunk of a row holds (`xent_f32_chunk`).
+typedef struct xent_chunk_sums {
+    double sum;        ///< Σ exp(x_i − shift)
+    double sum_q;      ///< Σ q_i (soft targets only)
+    double sum_q_gap;  ///< Σ q_i·(shift − x_i) over q_i ≠ 0 (soft targets only)
+    float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
+    float shift;       ///< max, or 0 when max is −inf
+} xent_chunk_sums;
+
+/// What a whole row holds (`xent_f32_row`, `xent_row_combine`).
 typedef struct xent_row_sums {
     double sum;        ///< S = Σ exp(x_i − max)
     double sum_q;      ///< Σ q_i (soft targets only)
@@ -63,15 +78,30 @@ typedef struct xent_row_sums {
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
 } xent_row_sums;
 
-/// One row of softmax cross-entropy, fused: chunk by chunk (8 KiB, in L1) the chunk max, then
-/// `exp(x − chunk max)` stored into `y` and summed (with `q`: the target sums of
-/// `xent_f32_expminus_sum_targets`); the chunks combined at the row max with rescaling; then, if
-/// `y` is not NULL and the row is good (`max` finite, `sum` not NaN), one scaling pass:
-/// `y_i = p_i·Σq·gradient_scale − q_i·gradient_scale` (soft targets) or
+/// The chunk length used for a row of `n` elements.
+size_t xent_row_chunk_length(size_t n);
+
+/// One row of softmax cross-entropy, fused: every chunk (`xent_f32_chunk`), the chunks combined
+/// (`xent_row_combine`), then, if `y` is not NULL and the row is good (`max` finite, `sum` not
+/// NaN), one scaling pass: `y_i = p_i·Σq·gradient_scale − q_i·gradient_scale` (soft targets) or
 /// `y_i = p_i·gradient_scale` (labels: the caller subtracts `gradient_scale` at the label).
 /// One exp per element; `x` is read from memory once. `y` may equal `x`; `q` may be NULL.
 void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
                   xent_row_sums *out);
+
+/// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
+/// the target sums of `xent_f32_expminus_sum_targets` when `q` is not NULL.
+void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out);
+
+/// Combines a row's chunks, in order, at the row max: the same arithmetic for any caller.
+void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums *out);
+
+/// The scaling factor of one chunk's stored exps: `gradient_scale·(Σq or 1)/S·exp(shift − max)`.
+float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk, double gradient_scale,
+                            int soft_targets);
+
+/// `y = y·factor − q·q_scale` (or `y·factor` when `q` is NULL) over one chunk.
+void xent_f32_scale_chunk(xent_isa isa, float *y, const float *q, size_t len, float factor, float q_scale);
 
 #ifdef __cplusplus
 }

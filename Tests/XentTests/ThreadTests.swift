@@ -1,0 +1,52 @@
+// Threads change nothing: the same bits for every thread count, row-split and chunk-split alike.
+import Testing
+import Xent
+
+@Suite struct ThreadTests {
+    /// 37 × 3000: rows split across threads; 3 × 70,000 and 1 × 300,000: each row's chunks split.
+    static let shapes: [(rows: Int, classes: Int)] = [(37, 3000), (3, 70_000), (1, 300_000)]
+
+    @Test("bitwise the same loss, row losses and gradient for 1, 2, 3 and 8 threads", arguments: Variant.all, [0, 1, 2])
+    func bitwiseIdentical(variant: Variant, shapeIndex: Int) throws {
+        let (rows, classes) = Self.shapes[shapeIndex]
+        var (logits, labels) = LogitKind.masked.batch(rows: rows, classes: classes, seed: 21)
+        labels[rows / 2] = -100
+        let targets = softTargets(for: logits, classes: classes, seed: 21)
+        var first: (Float, [Float], [Float], Float, [Float])? = nil
+        for threads in [1, 2, 3, 8] {
+            var ce = variant.configuration(.mean)
+            ce.threads = threads
+            var gradient = [Float](), rowLosses = [Float](), softGradient = [Float]()
+            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient, rowLosses: &rowLosses)
+            let soft = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &softGradient)
+            let result = (loss, rowLosses, gradient, soft, softGradient)
+            if let first {
+                #expect(first.0.bitPattern == result.0.bitPattern, "\(variant) \(threads) threads: loss \(result.0) vs \(first.0)")
+                #expect(first.1.map(\.bitPattern) == result.1.map(\.bitPattern), "\(variant) \(threads) threads: row losses differ")
+                #expect(first.2.map(\.bitPattern) == result.2.map(\.bitPattern), "\(variant) \(threads) threads: gradient differs")
+                #expect(first.3.bitPattern == result.3.bitPattern, "\(variant) \(threads) threads: soft loss differs")
+                #expect(first.4.map(\.bitPattern) == result.4.map(\.bitPattern), "\(variant) \(threads) threads: soft gradient differs")
+            } else {
+                first = result
+                // And the single-threaded result is right.
+                for r in 0..<rows where labels[r] != -100 {
+                    let onehot = (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+                    expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses[r],
+                              gradient: gradient[r * classes ..< (r + 1) * classes], scale: 1 / Double(rows - 1),
+                              "\(variant) row \(r)")
+                }
+            }
+        }
+    }
+
+    @Test("threads below 1 are refused before anything is written")
+    func invalidThreads() {
+        var ce = SoftmaxCrossEntropy()
+        ce.threads = 0
+        var gradient: [Float] = [7, 7]
+        #expect(throws: XentError.invalidThreadCount(threads: 0)) {
+            try ce.lossAndGradient(logits: [1, 2], labels: [0], classes: 2, gradient: &gradient)
+        }
+        #expect(gradient == [7, 7])
+    }
+}
