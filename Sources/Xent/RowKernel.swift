@@ -1,6 +1,6 @@
 // The per-row interface the three kernels implement, and the batch loop they share.
 
-/// One kernel's per-row arithmetic. The caller (``Batch/run(_:reduction:threads:)``) handles
+/// One kernel's per-row arithmetic. The caller (``Batch/run(_:reduction:divisor:upstream:threads:)``) handles
 /// ignored rows, NaN-filling of bad rows, per-row outputs, threads and the reduction, identically
 /// for every kernel.
 ///
@@ -29,9 +29,14 @@ extension Batch {
     /// is done, so the result is bitwise the same for any thread count. With at least two rows
     /// per thread, each thread takes a contiguous range of rows; with fewer, rows run one after
     /// another and the kernel splits each row's chunks across the threads.
-    func run<K: RowKernel>(_ kernel: K, reduction: Reduction, threads: Int) -> Float {
-        let divisor = reduction == .mean ? Double(participatingRows) : 1
-        let gradientScale = divisor > 0 ? 1 / divisor : 0
+    ///
+    /// `.mean` divides by `divisor` when one is given, else by the participating rows (a batch
+    /// with none has loss 0 and a zero gradient); `upstream` multiplies every gradient entry.
+    func run<K: RowKernel>(
+        _ kernel: K, reduction: Reduction, divisor: Double?, upstream: Double, threads: Int
+    ) -> Float {
+        let denominator = reduction == .mean ? divisor ?? Double(participatingRows) : 1
+        let gradientScale = denominator > 0 ? upstream / denominator : 0
         let splitRows = threads > 1 && rows < 2 * threads
         let total = withUnsafeTemporaryAllocation(of: Double.self, capacity: rows) { losses in
             let shared = SharedUnsafe(losses)
@@ -42,10 +47,7 @@ extension Batch {
             for loss in losses { total += loss }
             return total
         }
-        if reduction == .mean {
-            return participatingRows == 0 ? 0 : Float(total / divisor)
-        }
-        return Float(total)
+        return denominator > 0 ? Float(total / denominator) : 0
     }
 
     /// One row: ignored (zero gradient, loss 0), or the kernel's loss, NaN-filling a bad row.

@@ -92,16 +92,23 @@ extension SoftmaxCrossEntropy {
     /// Runs the configured kernel over a validated batch.
     private func evaluate(_ batch: Batch) throws(XentError) -> Float {
         if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
+        if let divisor, !(divisor.isFinite && divisor > 0) {
+            throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
+        }
+        guard gradientScale.isFinite else {
+            throw .invalidOption(name: "gradientScale", value: Double(gradientScale), requirement: "finite")
+        }
         let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
+        let upstream = Double(gradientScale)
         switch kernel {
         case .reference:
-            return batch.run(ReferenceKernel(), reduction: reduction, threads: workers)
+            return batch.run(ReferenceKernel(), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
         case .scalar:
-            return batch.run(ScalarKernel(), reduction: reduction, threads: workers)
+            return batch.run(ScalarKernel(), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
         case .vector:
             let isa = activeInstructionSet
             guard isa.isSupported else { throw .instructionSetUnavailable(isa) }
-            return batch.run(VectorKernel(isa: isa), reduction: reduction, threads: workers)
+            return batch.run(VectorKernel(isa: isa), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
         }
     }
 }

@@ -51,6 +51,20 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// ``XentError/instructionSetUnavailable(_:)``.
     public var instructionSet: InstructionSet? = nil
 
+    /// The upstream gradient of the loss, `∂(outer loss)/∂(this loss)`: every gradient entry is
+    /// multiplied by it (the loss is not). `1` by default; must be finite.
+    ///
+    ///     g_j = gradientScale · ∂loss/∂z_j
+    public var gradientScale: Float = 1
+
+    /// Overrides `.mean`'s denominator (the count of participating rows) when set: the loss and
+    /// the gradient are divided by it instead. For gradient accumulation over micro-batches, pass
+    /// the participating rows of the whole batch. Ignored by `.sum` and `.none`; must be finite
+    /// and > 0.
+    ///
+    ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor
+    public var divisor: Double? = nil
+
     /// Threads a call may use; `nil` (the default) chooses: every core for calls of at least
     /// 512 Ki logits, one thread below that, where handing out work costs more than it saves.
     ///

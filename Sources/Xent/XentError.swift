@@ -24,6 +24,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case overlappingBuffers(first: String, second: String)
     /// A scalar argument that must be finite is infinite or NaN.
     case nonFiniteValue(argument: String, value: Double)
+    /// An option of ``SoftmaxCrossEntropy`` holds a value outside its domain.
+    case invalidOption(name: String, value: Double, requirement: String)
     /// `threads` is below 1.
     case invalidThreadCount(threads: Int)
     /// `instructionSet` names an ISA this CPU (or this build) does not support.
@@ -49,6 +51,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(first) overlaps \(second); only gradient may be the very same buffer as logits"
         case .nonFiniteValue(let argument, let value):
             return "\(argument) = \(value) is invalid: it must be finite"
+        case .invalidOption(let name, let value, let requirement):
+            return "\(name) = \(value) is invalid: it must be \(requirement)"
         case .invalidThreadCount(let threads):
             return "threads = \(threads) is invalid: use nil (automatic) or at least 1"
         case .instructionSetUnavailable(let isa):

@@ -15,6 +15,7 @@ struct ProbeMemory: ParsableCommand {
     @Option var op: String
     @Option var target: String
     @Option var isa: String?
+    @Option var threads: Int = 1
 
     func run() throws {
         guard let operation = Operation(rawValue: op), let kind = TargetKind(rawValue: target) else {
@@ -22,7 +23,8 @@ struct ProbeMemory: ParsableCommand {
         }
         let workload = Workload(rows: rows, classes: classes, seed: 1)
         workload.prepareInPlace()
-        let ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa.flatMap(InstructionSet.init(rawValue:)))
+        let ce = SoftmaxCrossEntropy(
+            kernel: .vector, instructionSet: isa.flatMap(InstructionSet.init(rawValue:)), threads: threads)
         let before = Self.peakResidentBytes()
         _ = try workload.run(ce, operation, kind)
         print(Self.peakResidentBytes() - before)
@@ -35,14 +37,15 @@ struct ProbeMemory: ParsableCommand {
     }
 
     /// Runs the probe in a child process (this same executable) and returns its answer.
-    static func inChild(rows: Int, classes: Int, op: Operation, target: TargetKind, isa: InstructionSet) -> Int? {
+    static func inChild(rows: Int, classes: Int, op: Operation, target: TargetKind, isa: InstructionSet, threads: Int) -> Int? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = Bundle.main.executableURL
         }
         process.arguments = ["probe-memory", "--rows", "\(rows)", "--classes", "\(classes)",
-                             "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue]
+                             "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
+                             "--threads", "\(threads)"]
         let pipe = Pipe()
         process.standardOutput = pipe
         do { try process.run() } catch { return nil }

@@ -24,8 +24,8 @@ struct KernelChoice: Hashable {
     var name: String { kernel.rawValue }
     var isaName: String { kernel == .vector ? (isa ?? .active).rawValue : "-" }
 
-    func configuration(_ reduction: Reduction) -> SoftmaxCrossEntropy {
-        SoftmaxCrossEntropy(reduction: reduction, kernel: kernel, instructionSet: isa)
+    func configuration(_ reduction: Reduction, threads: Int = 1) -> SoftmaxCrossEntropy {
+        SoftmaxCrossEntropy(reduction: reduction, kernel: kernel, instructionSet: isa, threads: threads)
     }
 }
 

@@ -39,8 +39,8 @@ struct Run: ParsableCommand {
     @Option(help: "Comma-separated target kinds: labels, soft.")
     var targets: String = "labels,soft"
 
-    @Option(help: "Comma-separated thread counts (Xent is single-threaded for now: only 1).")
-    var threads: String = "1"
+    @Option(help: "Comma-separated thread counts, 'all' for every core. Above 1 thread only scalar and the vector kernel on the default ISA run.")
+    var threads: String = "1,all"
 
     @Option(name: .customLong("min-reps"), help: "Fewest timed repetitions per case.")
     var minRepetitions: Int = 5
@@ -80,7 +80,9 @@ struct Run: ParsableCommand {
         guard minRepetitions >= 1, maxRepetitions >= minRepetitions else {
             throw ValidationError("--min-reps must be ≥ 1 and ≤ --max-reps")
         }
-        guard threadCounts == [1] else { throw ValidationError("--threads: only 1 until Xent gains threads") }
+        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }),
+              threads.split(separator: ",").count == threadCounts.count
+        else { throw ValidationError("--threads: give positive counts or 'all', e.g. 1,all") }
         _ = try kernelChoices()
         _ = try list(ops, Operation.init(rawValue:), "--ops")
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
@@ -93,7 +95,14 @@ struct Run: ParsableCommand {
         }
     }
 
-    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0) } }
+    var threadCounts: [Int] {
+        var counts: [Int] = []
+        for item in threads.split(separator: ",") {
+            guard let count = item == "all" ? ProcessInfo.processInfo.activeProcessorCount : Int(item) else { continue }
+            if !counts.contains(count) { counts.append(count) }
+        }
+        return counts
+    }
 
     func list<T>(_ text: String, _ make: (String) -> T?, _ option: String) throws -> [T] {
         try text.split(separator: ",").map {
@@ -162,7 +171,12 @@ struct Run: ParsableCommand {
                         losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
                         referenceLosses: reference.losses, referenceGradient: reference.gradient)
                     for op in operations {
-                        let ce = choice.configuration(.mean)
+                      for threadCount in threadCounts {
+                        // Above one thread: scalar and the default vector kernel only.
+                        if threadCount > 1 && !(choice.kernel == .scalar || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
+                            continue
+                        }
+                        let ce = choice.configuration(.mean, threads: threadCount)
                         if op == .inPlace { workload.prepareInPlace() }
                         var sink: Float = 0
                         var failure: Error?
@@ -173,17 +187,20 @@ struct Run: ParsableCommand {
                         let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
                         var result = row(choice.name, choice.isaName, op.rawValue, target.rawValue, workload, timing,
                                          memcpy: memcpy, bytes: op.bytesPerElement, exp: expBound[isa]!)
+                        result.threads = threadCount
                         result.maxLossError = accuracy.maxLossError
                         result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
                         if choice.kernel == .vector && !noMemoryProbe {
-                            result.peakRSSDeltaBytes = ProbeMemory.inChild(rows: r, classes: k, op: op, target: target, isa: isa)
+                            result.peakRSSDeltaBytes = ProbeMemory.inChild(
+                                rows: r, classes: k, op: op, target: target, isa: isa, threads: threadCount)
                         }
                         rows.append(result)
-                        let label = [choice.name, choice.isaName, op.rawValue, target.rawValue]
+                        let label = [choice.name, choice.isaName, op.rawValue, target.rawValue, "\(threadCount)t"]
                             .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
                         progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
                                                 result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
                                                 Double(sink / Float(timing.repetitions + policy.warmup))))
+                      }
                     }
                 }
             }
