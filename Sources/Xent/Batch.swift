@@ -3,8 +3,8 @@
 /// What the rows are scored against.
 enum Targets {
     /// One class index per row; rows equal to `ignoreIndex` take no part.
-    case labels(UnsafePointer<Int32>, ignoreIndex: Int32?)
-    /// A `rows × classes` matrix of target weights.
+    case labels(LabelPointer, ignoreIndex: Int64?)
+    /// A matrix of target weights, laid out like the logits (same row stride).
     case soft(UnsafePointer<Float>)
 }
 
@@ -17,50 +17,60 @@ struct Batch {
     let rowLosses: UnsafeMutablePointer<Float>?
     let rows: Int
     let classes: Int
+    /// Elements from one row's start to the next (≥ classes); columns past `classes` are never
+    /// read or written.
+    let stride: Int
     /// Rows that take part: not ignored. `.mean` divides by this.
     let participatingRows: Int
 
     /// Validates a class-label batch; throws before anything is written.
-    init(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>, classes: Int,
-        ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Float>?,
+    ///
+    /// With a row stride, `logits` (and `gradient`) must hold `(rows − 1) × rowStride + classes`
+    /// elements at least; elements past that and the padding columns are not touched.
+    init<Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int,
+        rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Float>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, reduction: Reduction
     ) throws(XentError) {
         let rows = labels.count
-        try Self.checkShape(rows: rows, classes: classes, logits: logits)
+        let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
         try Self.checkOutputs(
             logits: logits, gradient: gradient, rowLosses: rowLosses, rows: rows,
-            reduction: reduction, others: [])
+            reduction: reduction, others: [("labels", UnsafeRawBufferPointer(labels))])
+        let ignore = ignoreIndex.map(Int64.init)
         var participating = 0
         for (row, label) in labels.enumerated() {
-            if let ignoreIndex, label == ignoreIndex { continue }
-            guard label >= 0 && Int(label) < classes else {
+            if let ignore, Int64(label) == ignore { continue }
+            guard label >= 0 && Int64(label) < Int64(classes) else {
                 throw .labelOutOfRange(row: row, label: Int(label), classes: classes)
             }
             participating += 1
         }
         self.logits = logits.baseAddress!
-        self.targets = .labels(labels.baseAddress!, ignoreIndex: ignoreIndex)
+        self.targets = .labels(LabelPointer(labels.baseAddress!), ignoreIndex: ignore)
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
         self.rows = rows
         self.classes = classes
+        self.stride = stride
         self.participatingRows = participating
     }
 
-    /// Validates a soft-target batch (rows = `logits.count / classes`); throws before anything
-    /// is written.
+    /// Validates a soft-target batch (rows = `logits.count / rowStride`, the stride defaulting to
+    /// `classes`); throws before anything is written. `targets` has the logits' layout.
     init(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
-        gradient: UnsafeMutableBufferPointer<Float>?, rowLosses: UnsafeMutableBufferPointer<Float>?,
-        reduction: Reduction
+        rowStride: Int?, gradient: UnsafeMutableBufferPointer<Float>?,
+        rowLosses: UnsafeMutableBufferPointer<Float>?, reduction: Reduction
     ) throws(XentError) {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
-        guard logits.count % classes == 0 else {
-            throw .logitsNotMultipleOfClasses(count: logits.count, classes: classes)
+        let stride = rowStride ?? classes
+        guard stride >= classes else { throw .invalidRowStride(rowStride: stride, classes: classes) }
+        guard logits.count % stride == 0 else {
+            throw .logitsNotMultipleOfClasses(count: logits.count, classes: stride)
         }
-        let rows = logits.count / classes
-        try Self.checkShape(rows: rows, classes: classes, logits: logits)
+        let rows = logits.count / stride
+        _ = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
         guard targets.count == logits.count else {
             throw .lengthMismatch(argument: "targets", expected: logits.count, actual: targets.count)
         }
@@ -73,19 +83,33 @@ struct Batch {
         self.rowLosses = rowLosses?.baseAddress
         self.rows = rows
         self.classes = classes
+        self.stride = stride
         self.participatingRows = rows
     }
 
+    /// Checks the shape against `logits` and returns the row stride. Without a stride the
+    /// logits hold exactly rows × classes; with one, at least (rows − 1) × stride + classes.
     private static func checkShape(
-        rows: Int, classes: Int, logits: UnsafeBufferPointer<Float>
-    ) throws(XentError) {
+        rows: Int, classes: Int, rowStride: Int?, logits: UnsafeBufferPointer<Float>
+    ) throws(XentError) -> Int {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         guard rows >= 1 else { throw .invalidRowCount(rows: rows) }
-        let (elements, overflow) = rows.multipliedReportingOverflow(by: classes)
-        guard !overflow else { throw .shapeOverflow(rows: rows, classes: classes) }
-        guard logits.count == elements else {
-            throw .lengthMismatch(argument: "logits", expected: elements, actual: logits.count)
+        let stride = rowStride ?? classes
+        guard stride >= classes else { throw .invalidRowStride(rowStride: stride, classes: classes) }
+        let (span, overflow1) = (rows - 1).multipliedReportingOverflow(by: stride)
+        let (needed, overflow2) = span.addingReportingOverflow(classes)
+        let (_, overflow3) = rows.multipliedReportingOverflow(by: stride)
+        guard !overflow1, !overflow2, !overflow3 else { throw .shapeOverflow(rows: rows, classes: stride) }
+        if rowStride == nil {
+            guard logits.count == needed else {
+                throw .lengthMismatch(argument: "logits", expected: needed, actual: logits.count)
+            }
+        } else {
+            guard logits.count >= needed else {
+                throw .lengthMismatch(argument: "logits", expected: needed, actual: logits.count)
+            }
         }
+        return stride
     }
 
     /// Output lengths, `.none`'s need for `rowLosses`, and aliasing: `gradient` may be the very

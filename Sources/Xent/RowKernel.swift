@@ -53,8 +53,8 @@ extension Batch {
     /// One row: ignored (zero gradient, loss 0), or the kernel's loss, NaN-filling a bad row.
     @inline(__always)
     private func row<K: RowKernel>(_ row: Int, _ kernel: K, gradientScale: Double, workers: Int) -> Double {
-        let z = logits + row * classes
-        let g = gradient.map { $0 + row * classes }
+        let z = logits + row * stride
+        let g = gradient.map { $0 + row * stride }
         let loss: Double
         switch targets {
         case .labels(let labels, let ignoreIndex):
@@ -64,12 +64,12 @@ extension Batch {
                 loss = 0
             } else {
                 loss = kernel.labelRow(
-                    z, classes: classes, label: Int(label), gradient: g, gradientScale: gradientScale,
+                    z, classes: classes, label: Int(truncatingIfNeeded: label), gradient: g, gradientScale: gradientScale,
                     workers: workers)
             }
         case .soft(let q):
             loss = kernel.softRow(
-                z, targets: q + row * classes, classes: classes, gradient: g, gradientScale: gradientScale,
+                z, targets: q + row * stride, classes: classes, gradient: g, gradientScale: gradientScale,
                 workers: workers)
         }
         if loss.isNaN { g?.update(repeating: .nan, count: classes) }

@@ -2,101 +2,101 @@
 
 extension SoftmaxCrossEntropy {
     /// The loss of `logits` against class labels; see ``loss(logits:labels:classes:rowLosses:)``.
-    public func loss(logits: [Float], labels: [Int32], classes: Int) throws(XentError) -> Float {
+    public func loss<Label: ClassLabel>(logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try loss(logits: z, labels: t, classes: classes)
+            try loss(logits: z, labels: t, classes: classes, rowStride: rowStride)
         }
     }
 
     /// The loss against class labels with per-row losses; `rowLosses` is resized to
     /// `labels.count` if needed (after validation), so a reused array allocates nothing.
-    public func loss(
-        logits: [Float], labels: [Int32], classes: Int, rowLosses: inout [Float]
+    public func loss<Label: ClassLabel>(
+        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, rowLosses: inout [Float]
     ) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
             try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
-                try loss(logits: z, labels: t, classes: classes, rowLosses: r)
+                try loss(logits: z, labels: t, classes: classes, rowStride: rowStride, rowLosses: r)
             }
         }
     }
 
     /// The loss against class labels and its gradient; `gradient` is resized to `logits.count`
     /// if needed. See ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)``.
-    public func lossAndGradient(
-        logits: [Float], labels: [Int32], classes: Int, gradient: inout [Float]
+    public func lossAndGradient<Label: ClassLabel>(
+        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
     ) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
             try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+                try lossAndGradient(logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g)
             }
         }
     }
 
     /// The loss against class labels, its gradient and the per-row losses.
-    public func lossAndGradient(
-        logits: [Float], labels: [Int32], classes: Int, gradient: inout [Float],
+    public func lossAndGradient<Label: ClassLabel>(
+        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
         rowLosses: inout [Float]
     ) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
             try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
                 try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
-                    try lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r)
+                    try lossAndGradient(logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r)
                 }
             }
         }
     }
 
     /// The loss against class labels, with the gradient written over `logits`.
-    public func lossAndGradient(
-        inPlace logits: inout [Float], labels: [Int32], classes: Int
+    public func lossAndGradient<Label: ClassLabel>(
+        inPlace logits: inout [Float], labels: [Label], classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
         try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
             try Self.withInput(labels) { (t) throws(XentError) in
-                try lossAndGradient(inPlace: z, labels: t, classes: classes)
+                try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride)
             }
         }
     }
 
     /// The loss against soft targets; see ``loss(logits:targets:classes:rowLosses:)``.
-    public func loss(logits: [Float], targets: [Float], classes: Int) throws(XentError) -> Float {
+    public func loss(logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try loss(logits: z, targets: q, classes: classes)
+            try loss(logits: z, targets: q, classes: classes, rowStride: rowStride)
         }
     }
 
     /// The loss against soft targets with per-row losses (resized to the row count if needed).
     public func loss(
-        logits: [Float], targets: [Float], classes: Int, rowLosses: inout [Float]
+        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, rowLosses: inout [Float]
     ) throws(XentError) -> Float {
-        let rows = classes > 0 ? logits.count / classes : 0
+        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
         return try withBuffers(logits, targets) { (z, q) throws(XentError) in
             try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
-                try loss(logits: z, targets: q, classes: classes, rowLosses: r)
+                try loss(logits: z, targets: q, classes: classes, rowStride: rowStride, rowLosses: r)
             }
         }
     }
 
     /// The loss against soft targets and its gradient (resized to `logits.count` if needed).
     public func lossAndGradient(
-        logits: [Float], targets: [Float], classes: Int, gradient: inout [Float]
+        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
     ) throws(XentError) -> Float {
         try withBuffers(logits, targets) { (z, q) throws(XentError) in
             try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try lossAndGradient(logits: z, targets: q, classes: classes, gradient: g)
+                try lossAndGradient(logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g)
             }
         }
     }
 
     /// The loss against soft targets, its gradient and the per-row losses (both resized if needed).
     public func lossAndGradient(
-        logits: [Float], targets: [Float], classes: Int, gradient: inout [Float],
+        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
         rowLosses: inout [Float]
     ) throws(XentError) -> Float {
-        let rows = classes > 0 ? logits.count / classes : 0
+        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
         return try withBuffers(logits, targets) { (z, q) throws(XentError) in
             try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
                 try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
-                    try lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r)
+                    try lossAndGradient(logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r)
                 }
             }
         }
@@ -104,11 +104,11 @@ extension SoftmaxCrossEntropy {
 
     /// The loss against soft targets, with the gradient written over `logits`.
     public func lossAndGradient(
-        inPlace logits: inout [Float], targets: [Float], classes: Int
+        inPlace logits: inout [Float], targets: [Float], classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
         try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
             try Self.withInput(targets) { (q) throws(XentError) in
-                try lossAndGradient(inPlace: z, targets: q, classes: classes)
+                try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride)
             }
         }
     }

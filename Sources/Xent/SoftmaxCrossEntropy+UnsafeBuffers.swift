@@ -5,19 +5,24 @@ extension SoftmaxCrossEntropy {
     ///
     /// - Parameters:
     ///   - logits: `rows × classes` logits, row-major; `rows` is `labels.count`.
-    ///   - labels: one class index in `0 ..< classes` per row, or ``ignoreIndex``.
+    ///   - labels: one class index in `0 ..< classes` per row, or ``ignoreIndex`` (`Int32`,
+    ///     `Int64` or `Int`).
     ///   - classes: the number of classes (≥ 1).
+    ///   - rowStride: elements from one row's start to the next, ≥ `classes`, for padded
+    ///     vocabularies (`nil`: `classes`). Then `logits` (and `gradient`, laid out alike) must
+    ///     hold at least `(rows − 1) × rowStride + classes` elements; the padding columns are
+    ///     never read or written.
     ///   - rowLosses: `rows` elements that receive each row's loss (0 for ignored rows, not
     ///     divided by the reduction); required when ``reduction`` is `.none`.
     /// - Returns: the reduced loss (the sum of the row losses for `.none`).
     /// - Throws: ``XentError``, before anything is written.
     /// - Complexity: O(rows × classes); allocates nothing proportional to it.
-    public func loss(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>, classes: Int,
+    public func loss<Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
-            logits: logits, labels: labels, classes: classes, ignoreIndex: ignoreIndex,
+            logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
             gradient: nil, rowLosses: rowLosses, reduction: reduction)
         return try evaluate(batch)
     }
@@ -28,12 +33,12 @@ extension SoftmaxCrossEntropy {
     /// divided as the loss is by ``reduction``; zero rows for ignored labels, NaN rows for rows
     /// holding NaN or +inf. It may not overlap `logits` (see ``lossAndGradient(inPlace:labels:classes:rowLosses:)``).
     /// Other parameters as in ``loss(logits:labels:classes:rowLosses:)``.
-    public func lossAndGradient(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>, classes: Int,
+    public func lossAndGradient<Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
-            logits: logits, labels: labels, classes: classes, ignoreIndex: ignoreIndex,
+            logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
             gradient: gradient, rowLosses: rowLosses, reduction: reduction)
         return try evaluate(batch)
     }
@@ -43,13 +48,13 @@ extension SoftmaxCrossEntropy {
     /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again.
     /// Equivalent to ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)`` with
     /// `gradient` = `logits`.
-    public func lossAndGradient(
-        inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>,
-        classes: Int, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+    public func lossAndGradient<Label: ClassLabel>(
+        inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,
+        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
-            logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, gradient: logits,
-            rowLosses: rowLosses)
+            logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, rowStride: rowStride,
+            gradient: logits, rowLosses: rowLosses)
     }
 
     /// The loss of `logits` against soft targets `q` (same shape; any non-negative weights,
@@ -58,11 +63,11 @@ extension SoftmaxCrossEntropy {
     /// `rows` is `logits.count / classes`, which must divide exactly. ``ignoreIndex`` does not
     /// apply; `.mean` divides by `rows`.
     public func loss(
-        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
+        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
         rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
-            logits: logits, targets: targets, classes: classes, gradient: nil, rowLosses: rowLosses,
+            logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil, rowLosses: rowLosses,
             reduction: reduction)
         return try evaluate(batch)
     }
@@ -70,11 +75,11 @@ extension SoftmaxCrossEntropy {
     /// The loss against soft targets and its gradient `p_j · Σq − q_j` per row (the textbook
     /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``.
     public func lossAndGradient(
-        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
+        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
-            logits: logits, targets: targets, classes: classes, gradient: gradient,
+            logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: gradient,
             rowLosses: rowLosses, reduction: reduction)
         return try evaluate(batch)
     }
@@ -82,11 +87,11 @@ extension SoftmaxCrossEntropy {
     /// The loss against soft targets, with the gradient written over the logits.
     public func lossAndGradient(
         inPlace logits: UnsafeMutableBufferPointer<Float>, targets: UnsafeBufferPointer<Float>,
-        classes: Int, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
-            logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, gradient: logits,
-            rowLosses: rowLosses)
+            logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
+            gradient: logits, rowLosses: rowLosses)
     }
 
     /// Runs the configured kernel over a validated batch.

@@ -11,6 +11,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidRowCount(rows: Int)
     /// `rows × classes` does not fit in `Int`.
     case shapeOverflow(rows: Int, classes: Int)
+    /// `rowStride` is smaller than `classes`.
+    case invalidRowStride(rowStride: Int, classes: Int)
     /// A buffer's element count does not match the shape.
     case lengthMismatch(argument: String, expected: Int, actual: Int)
     /// With soft targets the row count is `logits.count / classes`, which must be exact.
@@ -39,6 +41,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "rows = \(rows) is invalid: the batch needs at least 1 row"
         case .shapeOverflow(let rows, let classes):
             return "rows × classes = \(rows) × \(classes) overflows Int"
+        case .invalidRowStride(let rowStride, let classes):
+            return "rowStride = \(rowStride) is invalid: it must be at least classes = \(classes)"
         case .lengthMismatch(let argument, let expected, let actual):
             return "\(argument) holds \(actual) elements; the shape needs \(expected)"
         case .logitsNotMultipleOfClasses(let count, let classes):
