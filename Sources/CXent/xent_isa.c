@@ -9,14 +9,16 @@
 // The row primitives of one ISA (instantiated from xent_expminus_sum.inc and xent_max_scale.inc).
 typedef struct xent_primitives {
     double (*expminus_sum)(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
-    void (*row)(const float *x, const float *q, float *y, size_t n, double gradient_scale, xent_row_sums *out);
+    void (*row)(const float *x, const float *q, float *y, size_t n, const xent_gradient_scales *scales,
+                xent_row_sums *out);
     void (*chunk)(const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out);
     void (*scale_chunk)(float *y, const float *q, size_t len, float factor, float q_scale);
 } xent_primitives;
 
 #define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
     double xent_f32_expminus_sum__##suffix(const float *, const float *, float *, size_t, float, double *); \
-    void xent_f32_row__##suffix(const float *, const float *, float *, size_t, double, xent_row_sums *);  \
+    void xent_f32_row__##suffix(const float *, const float *, float *, size_t, const xent_gradient_scales *, \
+                                xent_row_sums *);                                                          \
     void xent_f32_chunk__##suffix(const float *, const float *, float *, size_t, xent_chunk_sums *);       \
     void xent_f32_scale_chunk__##suffix(float *, const float *, size_t, float, float);                     \
     static const xent_primitives xent_primitives__##suffix = {                                            \
@@ -173,9 +175,9 @@ double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *
     return xent_primitives_for(isa)->expminus_sum(x, q, y, n, shift, sums);
 }
 
-void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
-                  xent_row_sums *out) {
-    xent_primitives_for(isa)->row(x, q, y, n, gradient_scale, out);
+void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+                  const xent_gradient_scales *scales, xent_row_sums *out) {
+    xent_primitives_for(isa)->row(x, q, y, n, scales, out);
 }
 
 void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out) {

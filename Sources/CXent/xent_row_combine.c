@@ -29,8 +29,10 @@ void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums
     out->sum_q_gap = sum_q_gap;
 }
 
-float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk, double gradient_scale,
-                            int soft_targets) {
-    const double numerator = gradient_scale * (soft_targets ? row->sum_q : 1.0) / row->sum;
+float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk,
+                            const xent_gradient_scales *scales, int soft_targets) {
+    double p_coefficient = scales->p_scale * (soft_targets ? row->sum_q : 1.0);
+    if (scales->p_lse_scale != 0.0) p_coefficient += scales->p_lse_scale * ((double)row->max + log(row->sum));
+    const double numerator = p_coefficient / row->sum;
     return (float)(numerator * exp((double)chunk->shift - (double)row->max));
 }

@@ -15,6 +15,7 @@ struct Batch {
     let targets: Targets
     let gradient: UnsafeMutablePointer<Float>?
     let rowLosses: UnsafeMutablePointer<Float>?
+    let rowLogSumExp: UnsafeMutablePointer<Float>?
     let rows: Int
     let classes: Int
     /// Elements from one row's start to the next (≥ classes); columns past `classes` are never
@@ -30,12 +31,13 @@ struct Batch {
     init<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int,
         rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Float>?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, reduction: Reduction
+        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
+        reduction: Reduction
     ) throws(XentError) {
         let rows = labels.count
         let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rows: rows,
+            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rows: rows,
             reduction: reduction, others: [("labels", UnsafeRawBufferPointer(labels))])
         let ignore = ignoreIndex.map(Int64.init)
         var participating = 0
@@ -50,6 +52,7 @@ struct Batch {
         self.targets = .labels(LabelPointer(labels.baseAddress!), ignoreIndex: ignore)
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
+        self.rowLogSumExp = rowLogSumExp?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
@@ -61,7 +64,8 @@ struct Batch {
     init(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
         rowStride: Int?, gradient: UnsafeMutableBufferPointer<Float>?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, reduction: Reduction
+        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
+        reduction: Reduction
     ) throws(XentError) {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         let stride = rowStride ?? classes
@@ -75,12 +79,13 @@ struct Batch {
             throw .lengthMismatch(argument: "targets", expected: logits.count, actual: targets.count)
         }
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rows: rows,
+            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rows: rows,
             reduction: reduction, others: [("targets", UnsafeRawBufferPointer(targets))])
         self.logits = logits.baseAddress!
         self.targets = .soft(targets.baseAddress!)
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
+        self.rowLogSumExp = rowLogSumExp?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
@@ -116,14 +121,17 @@ struct Batch {
     /// buffer `logits` is (in place); no other pair of buffers may share a byte.
     private static func checkOutputs(
         logits: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, rows: Int, reduction: Reduction,
-        others: [(String, UnsafeRawBufferPointer)]
+        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
+        rows: Int, reduction: Reduction, others: [(String, UnsafeRawBufferPointer)]
     ) throws(XentError) {
         if let gradient, gradient.count != logits.count {
             throw .lengthMismatch(argument: "gradient", expected: logits.count, actual: gradient.count)
         }
         if let rowLosses, rowLosses.count != rows {
             throw .lengthMismatch(argument: "rowLosses", expected: rows, actual: rowLosses.count)
+        }
+        if let rowLogSumExp, rowLogSumExp.count != rows {
+            throw .lengthMismatch(argument: "rowLogSumExp", expected: rows, actual: rowLogSumExp.count)
         }
         if reduction == .none && rowLosses == nil { throw .rowLossesRequired }
 
@@ -137,11 +145,13 @@ struct Batch {
             }
             inputs.append(("gradient", bytes))
         }
-        if let rowLosses {
-            let bytes = UnsafeRawBufferPointer(rowLosses)
-            for (name, other) in inputs where overlaps(bytes, other) {
-                throw .overlappingBuffers(first: "rowLosses", second: name)
+        for (name, output) in [("rowLosses", rowLosses), ("rowLogSumExp", rowLogSumExp)] {
+            guard let output else { continue }
+            let bytes = UnsafeRawBufferPointer(output)
+            for (other, otherBytes) in inputs where overlaps(bytes, otherBytes) {
+                throw .overlappingBuffers(first: name, second: other)
             }
+            inputs.append((name, bytes))
         }
     }
 

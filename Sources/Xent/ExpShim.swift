@@ -36,15 +36,15 @@ func expMinusSum(
 /// `xent_f32_scale_chunk`), for ``VectorKernel``.
 enum CXentRow {
     /// One fused row: the row max, `S = Σ exp(z − max)` and, with soft targets, `Σq` and
-    /// `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient
-    /// `p·Σq·scale − q·scale` (labels: `p·scale`; the caller subtracts `scale` at the label).
+    /// `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient of `scales`
+    /// (labels: without the label term, which the caller subtracts).
     @inline(__always)
     static func row(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
-        count: Int, gradientScale: Double, isa: InstructionSet
+        count: Int, scales: inout xent_gradient_scales, isa: InstructionSet
     ) -> xent_row_sums {
         var sums = xent_row_sums()
-        xent_f32_row(isa.cValue, z, q, gradient, count, gradientScale, &sums)
+        xent_f32_row(isa.cValue, z, q, gradient, count, &scales, &sums)
         return sums
     }
 
@@ -69,12 +69,13 @@ enum CXentRow {
     @inline(__always)
     static func scale(
         _ g: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count: Int, row: xent_row_sums,
-        chunk: xent_chunk_sums, gradientScale: Double, isa: InstructionSet
+        chunk: xent_chunk_sums, scales: xent_gradient_scales, isa: InstructionSet
     ) {
         var row = row
         var chunk = chunk
-        let factor = xent_row_chunk_factor(&row, &chunk, gradientScale, q == nil ? 0 : 1)
-        xent_f32_scale_chunk(isa.cValue, g, q, count, factor, Float(gradientScale))
+        var scales = scales
+        let factor = xent_row_chunk_factor(&row, &chunk, &scales, q == nil ? 0 : 1)
+        xent_f32_scale_chunk(isa.cValue, g, q, count, factor, Float(scales.q_scale))
     }
 }
 

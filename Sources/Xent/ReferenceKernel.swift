@@ -27,26 +27,27 @@ struct ReferenceKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
-        guard let lse = Self.logSumExp(z, classes: classes) else { return .nan }
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
+        guard let lse = Self.logSumExp(z, classes: classes) else { return .bad }
         // Equivalent to: ℓ = lse − z_t.
         let loss = lse - Double(z[t])
         if let g = gradient {
-            // Equivalent to: ∂ℓ/∂z_j = p_j − [j = t], with p_j = exp(z_j − lse).
+            // Equivalent to: ∂ℓ/∂z_j = p_j − [j = t] (and 2λ·lse·p_j for the z-loss), with
+            // p_j = exp(z_j − lse).
             for j in 0..<classes {
                 let p = exp(Double(z[j]) - lse)
-                g[j] = Float((p - (j == t ? 1 : 0)) * gradientScale)
+                g[j] = Float(p * (scales.p + scales.pLse * lse) - (j == t ? scales.q : 0))
             }
         }
-        return loss
+        return RowResult(crossEntropy: loss, logSumExp: lse)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
-        guard let lse = Self.logSumExp(z, classes: classes) else { return .nan }
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
+        guard let lse = Self.logSumExp(z, classes: classes) else { return .bad }
         // Equivalent to: ℓ = Σ_c q_c·(lse − z_c); a class with q_c = 0 adds nothing, even when
         // masked (z_c = −inf).
         var loss = 0.0
@@ -57,12 +58,12 @@ struct ReferenceKernel: RowKernel {
             if qc != 0 { loss += qc * (lse - Double(z[c])) }
         }
         if let g = gradient {
-            // Equivalent to: ∂ℓ/∂z_j = p_j·Σ_c q_c − q_j.
+            // Equivalent to: ∂ℓ/∂z_j = p_j·Σ_c q_c − q_j (and 2λ·lse·p_j for the z-loss).
             for j in 0..<classes {
                 let p = exp(Double(z[j]) - lse)
-                g[j] = Float((p * sumQ - Double(q[j])) * gradientScale)
+                g[j] = Float(p * (scales.p * sumQ + scales.pLse * lse) - Double(q[j]) * scales.q)
             }
         }
-        return loss
+        return RowResult(crossEntropy: loss, logSumExp: lse)
     }
 }

@@ -1,79 +1,114 @@
 // The per-row interface the three kernels implement, and the batch loop they share.
 
-/// One kernel's per-row arithmetic. The caller (``Batch/run(_:reduction:divisor:upstream:threads:)``) handles
-/// ignored rows, NaN-filling of bad rows, per-row outputs, threads and the reduction, identically
-/// for every kernel.
+/// How a row's gradient is scaled, the same for every kernel:
+/// `g_j = p_j·(p·Σq + pLse·lse) − q_j·q` (labels: `Σq = 1`, `q_j = [j = t]`).
 ///
-/// Both functions return the row's loss ℓ in `Double`, or NaN for a row that holds NaN or +inf
-/// (after which the caller overwrites the gradient row with NaN). When `gradient` is non-nil
-/// they write `gradientScale · ∂ℓ/∂z` into it; `gradient` may be `z` itself (in place), so a
-/// kernel reads whatever it needs from `z` before it writes. `workers` > 1 allows a kernel to
-/// split the row itself across that many threads (the results must not depend on it).
+/// `p` and `q` carry the cross-entropy part (the upstream gradient over the reduction's
+/// denominator), `pLse` the z-loss part (`2λ` times the upstream gradient over its denominator).
+struct GradientScales {
+    var p: Double
+    var pLse: Double
+    var q: Double
+}
+
+/// What a kernel found in one row: the cross-entropy part of its loss and its log-sum-exp
+/// (both NaN for a row that holds NaN or +inf, or has every class masked).
+struct RowResult {
+    var crossEntropy: Double
+    var logSumExp: Double
+    static let bad = RowResult(crossEntropy: .nan, logSumExp: .nan)
+}
+
+/// One kernel's per-row arithmetic. The caller (``Batch/run(_:options:threads:)``) handles
+/// ignored rows, NaN-filling of bad rows, per-row outputs, threads, the z-loss term of the loss
+/// and the reduction, identically for every kernel.
+///
+/// When `gradient` is non-nil a kernel writes the row's gradient, scaled by `scales`, into it;
+/// `gradient` may be `z` itself (in place), so a kernel reads whatever it needs from `z` before
+/// it writes. `workers` > 1 allows a kernel to split the row itself across that many threads
+/// (the results must not depend on it).
 protocol RowKernel {
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult
+}
+
+/// The options that shape the loss and the gradient of a whole call, after validation.
+struct LossOptions {
+    var reduction: Reduction
+    var divisor: Double?
+    var upstream: Double
+    var zLossScale: Double
 }
 
 extension Batch {
     /// Runs `kernel` over every row on up to `threads` threads and returns the reduced loss
-    /// (NUMERICS.md, "Reduction").
+    /// (NUMERICS.md, "Reduction"): `.mean` divides the cross-entropy part by `divisor` when one
+    /// is given, else by the participating rows, and the z-loss part `λ·lse²` by the
+    /// participating rows (a batch with none has loss 0 and a zero gradient).
     ///
-    /// Each row's loss is kept in `Double` and the losses are added in row order after every row
-    /// is done, so the result is bitwise the same for any thread count. With at least two rows
-    /// per thread, each thread takes a contiguous range of rows; with fewer, rows run one after
-    /// another and the kernel splits each row's chunks across the threads.
-    ///
-    /// `.mean` divides by `divisor` when one is given, else by the participating rows (a batch
-    /// with none has loss 0 and a zero gradient); `upstream` multiplies every gradient entry.
-    func run<K: RowKernel>(
-        _ kernel: K, reduction: Reduction, divisor: Double?, upstream: Double, threads: Int
-    ) -> Float {
-        let denominator = reduction == .mean ? divisor ?? Double(participatingRows) : 1
-        let gradientScale = denominator > 0 ? upstream / denominator : 0
+    /// Each row's two parts are kept in `Double` and added in row order after every row is done,
+    /// so the result is bitwise the same for any thread count. With at least two rows per thread,
+    /// each thread takes a contiguous range of rows; with fewer, rows run one after another and
+    /// the kernel splits each row's chunks across the threads.
+    func run<K: RowKernel>(_ kernel: K, options: LossOptions, threads: Int) -> Float {
+        let mean = options.reduction == .mean
+        let crossEntropyDenominator = mean ? options.divisor ?? Double(participatingRows) : 1
+        let zLossDenominator = mean ? Double(participatingRows) : 1
+        let lambda = options.zLossScale
+        let scales = GradientScales(
+            p: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
+            pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
+            q: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0)
         let splitRows = threads > 1 && rows < 2 * threads
-        let total = withUnsafeTemporaryAllocation(of: Double.self, capacity: rows) { losses in
-            let shared = SharedUnsafe(losses)
+        let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+            let shared = SharedUnsafe(results)
             Parallel.forEach(rows, workers: splitRows ? 1 : threads) { row in
-                shared.value[row] = self.row(row, kernel, gradientScale: gradientScale, workers: splitRows ? threads : 1)
+                let result = self.row(row, kernel, scales: scales, workers: splitRows ? threads : 1)
+                shared.value[row] = result
+                rowLosses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
+                rowLogSumExp?[row] = Float(result.logSumExp)
             }
-            var total = 0.0
-            for loss in losses { total += loss }
-            return total
+            var crossEntropy = 0.0, zLoss = 0.0
+            for result in results {
+                crossEntropy += result.crossEntropy
+                if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
+            }
+            return (crossEntropy, zLoss)
         }
-        return denominator > 0 ? Float(total / denominator) : 0
+        let reducedCrossEntropy = crossEntropyDenominator > 0 ? crossEntropy / crossEntropyDenominator : 0
+        let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
+        return Float(reducedCrossEntropy + reducedZLoss)
     }
 
-    /// One row: ignored (zero gradient, loss 0), or the kernel's loss, NaN-filling a bad row.
+    /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,
+    /// NaN-filling a bad row.
     @inline(__always)
-    private func row<K: RowKernel>(_ row: Int, _ kernel: K, gradientScale: Double, workers: Int) -> Double {
+    private func row<K: RowKernel>(_ row: Int, _ kernel: K, scales: GradientScales, workers: Int) -> RowResult {
         let z = logits + row * stride
         let g = gradient.map { $0 + row * stride }
-        let loss: Double
+        let result: RowResult
         switch targets {
         case .labels(let labels, let ignoreIndex):
             let label = labels[row]
             if let ignoreIndex, label == ignoreIndex {
                 g?.update(repeating: 0, count: classes)
-                loss = 0
-            } else {
-                loss = kernel.labelRow(
-                    z, classes: classes, label: Int(truncatingIfNeeded: label), gradient: g, gradientScale: gradientScale,
-                    workers: workers)
+                return RowResult(crossEntropy: 0, logSumExp: 0)
             }
-        case .soft(let q):
-            loss = kernel.softRow(
-                z, targets: q + row * stride, classes: classes, gradient: g, gradientScale: gradientScale,
+            result = kernel.labelRow(
+                z, classes: classes, label: Int(truncatingIfNeeded: label), gradient: g, scales: scales,
                 workers: workers)
+        case .soft(let q):
+            result = kernel.softRow(
+                z, targets: q + row * stride, classes: classes, gradient: g, scales: scales, workers: workers)
         }
-        if loss.isNaN { g?.update(repeating: .nan, count: classes) }
-        rowLosses?[row] = Float(loss)
-        return loss
+        if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
+        return result
     }
 }

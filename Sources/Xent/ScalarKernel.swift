@@ -39,24 +39,25 @@ struct ScalarKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
-        guard let m = Self.rowMax(z, classes: classes) else { return .nan }
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
+        guard let m = Self.rowMax(z, classes: classes) else { return .bad }
         let zt = z[t]  // read before an in-place gradient overwrites it
         let s = Self.expSum(z, classes: classes, max: m, into: gradient)
+        let lse = Double(m) + log(s)
         if let g = gradient {
-            let scale = Float(gradientScale / s)
+            let scale = Float((scales.p + scales.pLse * lse) / s)
             for j in 0..<classes { g[j] *= scale }
-            g[t] -= Float(gradientScale)
+            g[t] -= Float(scales.q)
         }
-        return Double(m) - Double(zt) + log(s)
+        return RowResult(crossEntropy: Double(m) - Double(zt) + log(s), logSumExp: lse)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
-        guard let m = Self.rowMax(z, classes: classes) else { return .nan }
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
+        guard let m = Self.rowMax(z, classes: classes) else { return .bad }
         // ℓ = Σq·log S + Σ q_c·(m − z_c): both terms ≥ 0, so nothing cancels.
         var sumQ = 0.0
         var sumQGap = 0.0
@@ -65,11 +66,12 @@ struct ScalarKernel: RowKernel {
             sumQGap += Double(m - z[c]) * Double(q[c])
         }
         let s = Self.expSum(z, classes: classes, max: m, into: gradient)
+        let lse = Double(m) + log(s)
         if let g = gradient {
-            let scale = Float(sumQ * gradientScale / s)
-            let qScale = Float(gradientScale)
+            let scale = Float((scales.p * sumQ + scales.pLse * lse) / s)
+            let qScale = Float(scales.q)
             for j in 0..<classes { g[j] = g[j] * scale - q[j] * qScale }
         }
-        return sumQ * log(s) + sumQGap
+        return RowResult(crossEntropy: sumQ * log(s) + sumQGap, logSumExp: lse)
     }
 }

@@ -13,17 +13,22 @@ extension SoftmaxCrossEntropy {
     ///     hold at least `(rows − 1) × rowStride + classes` elements; the padding columns are
     ///     never read or written.
     ///   - rowLosses: `rows` elements that receive each row's loss (0 for ignored rows, not
-    ///     divided by the reduction); required when ``reduction`` is `.none`.
+    ///     divided by the reduction; with a z-loss, `ℓ + λ·lse²`); required when ``reduction``
+    ///     is `.none`.
+    ///   - rowLogSumExp: `rows` elements that receive each row's `lse = log Σ_j exp(z_j)`
+    ///     (0 for ignored rows, NaN for rows with NaN or +inf), computed in the same pass. With
+    ///     it the z-loss part of the loss, `λ·Σ lse²`, is available separately.
     /// - Returns: the reduced loss (the sum of the row losses for `.none`).
     /// - Throws: ``XentError``, before anything is written.
     /// - Complexity: O(rows × classes); allocates nothing proportional to it.
     public func loss<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
-        rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: nil, rowLosses: rowLosses, reduction: reduction)
+            gradient: nil, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -35,11 +40,12 @@ extension SoftmaxCrossEntropy {
     /// Other parameters as in ``loss(logits:labels:classes:rowLosses:)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
-        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: gradient, rowLosses: rowLosses, reduction: reduction)
+            gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -50,11 +56,12 @@ extension SoftmaxCrossEntropy {
     /// `gradient` = `logits`.
     public func lossAndGradient<Label: ClassLabel>(
         inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,
-        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses)
+            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
     }
 
     /// The loss of `logits` against soft targets `q` (same shape; any non-negative weights,
@@ -64,11 +71,12 @@ extension SoftmaxCrossEntropy {
     /// apply; `.mean` divides by `rows`.
     public func loss(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
-        rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil, rowLosses: rowLosses,
-            reduction: reduction)
+            rowLogSumExp: rowLogSumExp, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -76,22 +84,24 @@ extension SoftmaxCrossEntropy {
     /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``.
     public func lossAndGradient(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
-        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: gradient,
-            rowLosses: rowLosses, reduction: reduction)
+            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
         return try evaluate(batch)
     }
 
     /// The loss against soft targets, with the gradient written over the logits.
     public func lossAndGradient(
         inPlace logits: UnsafeMutableBufferPointer<Float>, targets: UnsafeBufferPointer<Float>,
-        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil
+        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses)
+            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
     }
 
     /// Runs the configured kernel over a validated batch.
@@ -104,16 +114,20 @@ extension SoftmaxCrossEntropy {
             throw .invalidOption(name: "gradientScale", value: Double(gradientScale), requirement: "finite")
         }
         let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
-        let upstream = Double(gradientScale)
+        guard zLossScale.isFinite && zLossScale >= 0 else {
+            throw .invalidOption(name: "zLossScale", value: Double(zLossScale), requirement: "finite and ≥ 0")
+        }
+        let options = LossOptions(
+            reduction: reduction, divisor: divisor, upstream: Double(gradientScale), zLossScale: Double(zLossScale))
         switch kernel {
         case .reference:
-            return batch.run(ReferenceKernel(), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
+            return batch.run(ReferenceKernel(), options: options, threads: workers)
         case .scalar:
-            return batch.run(ScalarKernel(), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
+            return batch.run(ScalarKernel(), options: options, threads: workers)
         case .vector:
             let isa = activeInstructionSet
             guard isa.isSupported else { throw .instructionSetUnavailable(isa) }
-            return batch.run(VectorKernel(isa: isa), reduction: reduction, divisor: divisor, upstream: upstream, threads: workers)
+            return batch.run(VectorKernel(isa: isa), options: options, threads: workers)
         }
     }
 }

@@ -65,6 +65,15 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor
     public var divisor: Double? = nil
 
+    /// The z-loss scale λ ≥ 0 (PaLM): adds `λ·lse²` to each row's loss and `2λ·lse·p_j` to its
+    /// gradient, where `lse = log Σ_j exp(z_j)`; it keeps the log-partition function near 0.
+    /// `0` (off) by default. Under `.mean` the z-loss part is divided by the number of rows that
+    /// take part (the ``divisor``, if any, divides only the cross-entropy part, as NUMERICS.md
+    /// says); `rowLogSumExp` outputs give the part separately.
+    ///
+    ///     ℓ = ℓ_CE + λ·lse²,   ∂ℓ/∂z_j = ∂ℓ_CE/∂z_j + 2λ·lse·p_j
+    public var zLossScale: Float = 0
+
     /// Threads a call may use; `nil` (the default) chooses: every core for calls of at least
     /// 512 Ki logits, one thread below that, where handing out work costs more than it saves.
     ///

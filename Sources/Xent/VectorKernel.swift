@@ -22,26 +22,26 @@ struct VectorKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
         let zt = z[t]  // read before an in-place gradient overwrites it
-        let row = fusedRow(
-            z, targets: nil, gradient: gradient, count: classes, gradientScale: gradientScale, workers: workers)
-        guard row.max.isFinite, !row.sum.isNaN else { return .nan }
-        gradient?[t] -= Float(gradientScale)
+        let row = fusedRow(z, targets: nil, gradient: gradient, count: classes, scales: scales, workers: workers)
+        guard row.max.isFinite, !row.sum.isNaN else { return .bad }
+        gradient?[t] -= Float(scales.q)
         // Equivalent to: ℓ = lse − z_t, with lse = m + log S.
-        return (Double(row.max) - Double(zt)) + sleefLog(row.sum)
+        let logS = sleefLog(row.sum)
+        return RowResult(crossEntropy: (Double(row.max) - Double(zt)) + logS, logSumExp: Double(row.max) + logS)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientScale: Double, workers: Int
-    ) -> Double {
-        let row = fusedRow(
-            z, targets: q, gradient: gradient, count: classes, gradientScale: gradientScale, workers: workers)
-        guard row.max.isFinite, !row.sum.isNaN else { return .nan }
+        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+    ) -> RowResult {
+        let row = fusedRow(z, targets: q, gradient: gradient, count: classes, scales: scales, workers: workers)
+        guard row.max.isFinite, !row.sum.isNaN else { return .bad }
         // Equivalent to: ℓ = Σ_c q_c·(lse − z_c) = Σq·log S + Σ q_c·(m − z_c); both terms ≥ 0.
-        return row.sum_q * sleefLog(row.sum) + row.sum_q_gap
+        let logS = sleefLog(row.sum)
+        return RowResult(crossEntropy: row.sum_q * logS + row.sum_q_gap, logSumExp: Double(row.max) + logS)
     }
 
     /// The whole row in one call into the shim, or — with several workers and several chunks —
@@ -50,14 +50,16 @@ struct VectorKernel: RowKernel {
     @inline(__always)
     func fusedRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
-        count n: Int, gradientScale: Double, workers: Int
+        count n: Int, scales: GradientScales, workers: Int
     ) -> xent_row_sums {
+        var cScales = xent_gradient_scales(p_scale: scales.p, p_lse_scale: scales.pLse, q_scale: scales.q)
         let chunk = rowChunkLength(n)
         let chunks = (n + chunk - 1) / chunk
         guard workers > 1 && chunks > 1 else {
-            return CXentRow.row(z, targets: q, gradient: gradient, count: n, gradientScale: gradientScale, isa: isa)
+            return CXentRow.row(z, targets: q, gradient: gradient, count: n, scales: &cScales, isa: isa)
         }
         return withUnsafeTemporaryAllocation(of: xent_chunk_sums.self, capacity: chunks) { table in
+            let cScales = cScales
             let shared = SharedUnsafe((z, q, gradient, table.baseAddress!))
             let isa = self.isa
             Parallel.forEach(chunks, workers: workers) { c in
@@ -74,7 +76,7 @@ struct VectorKernel: RowKernel {
                 let base = c * chunk
                 CXentRow.scale(
                     g! + base, targets: q.map { $0 + base }, count: Swift.min(chunk, n - base),
-                    row: row, chunk: table[c], gradientScale: gradientScale, isa: isa)
+                    row: row, chunk: table[c], scales: cScales, isa: isa)
             }
             return row
         }

@@ -78,16 +78,24 @@ typedef struct xent_row_sums {
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
 } xent_row_sums;
 
+/// How a row's gradient is formed from its probabilities p and targets q:
+/// `g_i = p_i·(p_scale·(Σq or 1) + p_lse_scale·lse) − q_i·q_scale` (labels: no q term here; the
+/// caller subtracts at the label). `p_lse_scale` carries the z-loss, `2λ` times its reduction.
+typedef struct xent_gradient_scales {
+    double p_scale;
+    double p_lse_scale;
+    double q_scale;
+} xent_gradient_scales;
+
 /// The chunk length used for a row of `n` elements.
 size_t xent_row_chunk_length(size_t n);
 
 /// One row of softmax cross-entropy, fused: every chunk (`xent_f32_chunk`), the chunks combined
 /// (`xent_row_combine`), then, if `y` is not NULL and the row is good (`max` finite, `sum` not
-/// NaN), one scaling pass: `y_i = p_i·Σq·gradient_scale − q_i·gradient_scale` (soft targets) or
-/// `y_i = p_i·gradient_scale` (labels: the caller subtracts `gradient_scale` at the label).
+/// NaN), one scaling pass writing the gradient of `scales` into `y`.
 /// One exp per element; `x` is read from memory once. `y` may equal `x`; `q` may be NULL.
-void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n, double gradient_scale,
-                  xent_row_sums *out);
+void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+                  const xent_gradient_scales *scales, xent_row_sums *out);
 
 /// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
 /// the target sums of `xent_f32_expminus_sum_targets` when `q` is not NULL.
@@ -96,9 +104,10 @@ void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size
 /// Combines a row's chunks, in order, at the row max: the same arithmetic for any caller.
 void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums *out);
 
-/// The scaling factor of one chunk's stored exps: `gradient_scale·(Σq or 1)/S·exp(shift − max)`.
-float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk, double gradient_scale,
-                            int soft_targets);
+/// The scaling factor of one chunk's stored exps:
+/// `(p_scale·(Σq or 1) + p_lse_scale·lse)/S·exp(shift − max)`, with `lse = max + log S`.
+float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk,
+                            const xent_gradient_scales *scales, int soft_targets);
 
 /// `y = y·factor − q·q_scale` (or `y·factor` when `q` is NULL) over one chunk.
 void xent_f32_scale_chunk(xent_isa isa, float *y, const float *q, size_t len, float factor, float q_scale);
