@@ -24,6 +24,12 @@ typedef float64x2_t xent_dvec;
 #define XENT_DSTOREU(p, v) vst1q_f64((p), (v))
 #define XENT_WIDEN_LO(v) vcvt_f64_f32(vget_low_f32(v))
 #define XENT_WIDEN_HI(v) vcvt_high_f64_f32(v)
+#define XENT_KEEP_WHERE_NOT_NEG_INF(x, v) vbslq_f32(vceqq_f32((x), vdupq_n_f32(-INFINITY)), vdupq_n_f32(0.0f), (v))
+#define XENT_SIGN_WHERE_NEG_INF(x) \
+    vreinterpretq_f32_u32(vandq_u32(vceqq_f32((x), vdupq_n_f32(-INFINITY)), vdupq_n_u32(0x80000000u)))
+#define XENT_OR(a, b) vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
+#define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
+    vbslq_f32(vceqq_u32(vreinterpretq_u32_f32(e), vdupq_n_u32(0x80000000u)), vdupq_n_f32(0.0f), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                                          \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         float32x4_t v_ = vsubq_f32(vld1q_f32((x) + 4 * j_), vdupq_n_f32(shift));     \
@@ -31,6 +37,7 @@ typedef float64x2_t xent_dvec;
     }
 
 #include "CXent.h"
+#include <math.h>
 #include "xent_expminus_sum.inc"
 
 #define XENT_MAX_FN xent_f32_max__advsimd

@@ -25,9 +25,15 @@ typedef __m256d xent_dvec;
 #define XENT_DSTOREU(p, v) _mm256_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
 #define XENT_WIDEN_HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps((v), 1))
+#define XENT_KEEP_WHERE_NOT_NEG_INF(x, v) _mm256_andnot_ps(_mm256_cmp_ps((x), _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), (v))
+#define XENT_SIGN_WHERE_NEG_INF(x) _mm256_and_ps(_mm256_cmp_ps((x), _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), _mm256_set1_ps(-0.0f))
+#define XENT_OR(a, b) _mm256_or_ps((a), (b))
+#define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
+    _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(e), _mm256_set1_epi32((int)0x80000000u))), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf8_u10_shifted__avx2((x), (y), (nvec), (shift))
 
 #include "CXent.h"
+#include <math.h>
 #include "xent_expminus_sum.inc"
 
 #define XENT_MAX_FN xent_f32_max__avx2_fma

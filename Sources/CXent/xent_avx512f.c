@@ -25,9 +25,18 @@ typedef __m512d xent_dvec;
 #define XENT_DSTOREU(p, v) _mm512_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))
 #define XENT_WIDEN_HI(v) _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+#define XENT_KEEP_WHERE_NOT_NEG_INF(x, v) \
+    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((x), _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), (v))
+#define XENT_SIGN_WHERE_NEG_INF(x) \
+    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((x), _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), _mm512_set1_ps(-0.0f))
+// vorps on zmm needs AVX512DQ; the integer OR is AVX512F.
+#define XENT_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
+#define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
+    _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (nvec), (shift))
 
 #include "CXent.h"
+#include <math.h>
 #include "xent_expminus_sum.inc"
 
 #define XENT_MAX_FN xent_f32_max__avx512f

@@ -1,4 +1,5 @@
 // Run-time ISA detection, the XENT_ISA override, and the dispatch of the primitives.
+#include <math.h>
 #include "CXent.h"
 
 #include <stdatomic.h>
@@ -8,19 +9,21 @@
 
 // The row primitives of one ISA (instantiated from xent_expminus_sum.inc and xent_max_scale.inc).
 typedef struct xent_primitives {
-    double (*expminus_sum)(const float *x, const float *q, float *y, size_t n, float shift, double *sums);
-    void (*row)(const float *x, const float *q, float *y, size_t n, const xent_gradient_scales *scales,
+    double (*expminus_sum)(const float *x, const xent_row_spec *spec, float *y, size_t n, float shift, double *sums);
+    void (*row)(const float *x, const xent_row_spec *spec, float *y, size_t n, const xent_gradient_scales *scales,
                 xent_row_sums *out);
-    void (*chunk)(const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out);
-    void (*scale_chunk)(float *y, const float *q, size_t len, float factor, float q_scale);
+    void (*chunk)(const float *x, const xent_row_spec *spec, float *y, size_t len, xent_chunk_sums *out);
+    void (*scale_chunk)(float *y, const xent_row_spec *spec, size_t len, float factor, float q_scale,
+                        float smoothing_scale);
 } xent_primitives;
 
 #define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
-    double xent_f32_expminus_sum__##suffix(const float *, const float *, float *, size_t, float, double *); \
-    void xent_f32_row__##suffix(const float *, const float *, float *, size_t, const xent_gradient_scales *, \
-                                xent_row_sums *);                                                          \
-    void xent_f32_chunk__##suffix(const float *, const float *, float *, size_t, xent_chunk_sums *);       \
-    void xent_f32_scale_chunk__##suffix(float *, const float *, size_t, float, float);                     \
+    double xent_f32_expminus_sum__##suffix(const float *, const xent_row_spec *, float *, size_t, float,    \
+                                           double *);                                                      \
+    void xent_f32_row__##suffix(const float *, const xent_row_spec *, float *, size_t,                     \
+                                const xent_gradient_scales *, xent_row_sums *);                            \
+    void xent_f32_chunk__##suffix(const float *, const xent_row_spec *, float *, size_t, xent_chunk_sums *); \
+    void xent_f32_scale_chunk__##suffix(float *, const xent_row_spec *, size_t, float, float, float);       \
     static const xent_primitives xent_primitives__##suffix = {                                            \
         xent_f32_expminus_sum__##suffix, xent_f32_row__##suffix, xent_f32_chunk__##suffix,                \
         xent_f32_scale_chunk__##suffix};
@@ -172,18 +175,25 @@ double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, f
 
 double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
                                      float shift, double sums[2]) {
-    return xent_primitives_for(isa)->expminus_sum(x, q, y, n, shift, sums);
+    const xent_row_spec spec = {q, NULL, 0};
+    double all[5];
+    const double total = xent_primitives_for(isa)->expminus_sum(x, &spec, y, n, shift, all);
+    sums[0] = all[0];
+    sums[1] = all[1];
+    return total;
 }
 
-void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
                   const xent_gradient_scales *scales, xent_row_sums *out) {
-    xent_primitives_for(isa)->row(x, q, y, n, scales, out);
+    xent_primitives_for(isa)->row(x, spec, y, n, scales, out);
 }
 
-void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out) {
-    xent_primitives_for(isa)->chunk(x, q, y, len, out);
+void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t len,
+                    xent_chunk_sums *out) {
+    xent_primitives_for(isa)->chunk(x, spec, y, len, out);
 }
 
-void xent_f32_scale_chunk(xent_isa isa, float *y, const float *q, size_t len, float factor, float q_scale) {
-    xent_primitives_for(isa)->scale_chunk(y, q, len, factor, q_scale);
+void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float factor,
+                          float q_scale, float smoothing_scale) {
+    xent_primitives_for(isa)->scale_chunk(y, spec, len, factor, q_scale, smoothing_scale);
 }

@@ -16,22 +16,48 @@ void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums
     }
     // S = Σ_c S_c·exp(s_c − M) and Σ q·(M − x) = Σ_c [Σ q·(s_c − x) + Q_c·(M − s_c)]: every term
     // ≥ 0, so nothing cancels.
-    double sum = 0.0, sum_q = 0.0, sum_q_gap = 0.0;
+    double sum = 0.0, sum_q = 0.0, sum_q_gap = 0.0, unmasked = 0.0, sum_w = 0.0, sum_w_gap = 0.0;
     for (size_t c = 0; c < count; c++) {
-        sum += chunks[c].sum * exp((double)chunks[c].shift - (double)max);
+        const double lift = (double)max - (double)chunks[c].shift;
+        sum += chunks[c].sum * exp(-lift);
         sum_q += chunks[c].sum_q;
         sum_q_gap += chunks[c].sum_q_gap;
-        if (chunks[c].sum_q != 0.0) sum_q_gap += chunks[c].sum_q * ((double)max - (double)chunks[c].shift);
+        if (chunks[c].sum_q != 0.0) sum_q_gap += chunks[c].sum_q * lift;
+        unmasked += chunks[c].unmasked;
+        sum_w += chunks[c].sum_w;
+        sum_w_gap += chunks[c].sum_w_gap;
+        if (chunks[c].sum_w != 0.0) sum_w_gap += chunks[c].sum_w * lift;
     }
     out->max = max;
     out->sum = sum;
     out->sum_q = sum_q;
     out->sum_q_gap = sum_q_gap;
+    out->unmasked = unmasked;
+    out->sum_w = sum_w;
+    out->sum_w_gap = sum_w_gap;
+}
+
+xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset) {
+    xent_row_spec part = *spec;
+    if (part.q) part.q += offset;
+    if (part.w) part.w += offset;
+    return part;
+}
+
+double xent_row_target_mass(const xent_row_sums *row, const xent_gradient_scales *scales, int soft_targets) {
+    const double alpha = scales->smoothing;
+    double mass = (1.0 - alpha) * (soft_targets ? row->sum_q : scales->label_weight);
+    if (alpha != 0.0) mass += alpha / row->unmasked * row->sum_w;
+    return mass;
+}
+
+float xent_row_smoothing_scale(const xent_row_sums *row, const xent_gradient_scales *scales) {
+    return scales->smoothing != 0.0 ? (float)(scales->p_scale * scales->smoothing / row->unmasked) : 0.0f;
 }
 
 float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk,
                             const xent_gradient_scales *scales, int soft_targets) {
-    double p_coefficient = scales->p_scale * (soft_targets ? row->sum_q : 1.0);
+    double p_coefficient = scales->p_scale * xent_row_target_mass(row, scales, soft_targets);
     if (scales->p_lse_scale != 0.0) p_coefficient += scales->p_lse_scale * ((double)row->max + log(row->sum));
     const double numerator = p_coefficient / row->sum;
     return (float)(numerator * exp((double)chunk->shift - (double)row->max));

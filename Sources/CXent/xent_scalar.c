@@ -21,12 +21,31 @@ typedef double xent_dvec;
 #define XENT_DSTOREU(p, v) (*(p) = (v))
 #define XENT_WIDEN_LO(v) ((double)(v))
 #define XENT_WIDEN_HI(v) 0.0
+#define XENT_KEEP_WHERE_NOT_NEG_INF(x, v) ((x) != -INFINITY ? (v) : 0.0f)
+#define XENT_SIGN_WHERE_NEG_INF(x) ((x) == -INFINITY ? -0.0f : 0.0f)
+#define XENT_OR(a, b) xent_scalar_or((a), (b))
+#define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) (xent_scalar_is_neg_zero(e) ? 0.0f : (v))
+#include <string.h>
+static inline float xent_scalar_or(float a, float b) {
+    unsigned ua, ub;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    ua |= ub;
+    memcpy(&a, &ua, 4);
+    return a;
+}
+static inline int xent_scalar_is_neg_zero(float e) {
+    unsigned u;
+    memcpy(&u, &e, 4);
+    return u == 0x80000000u;
+}
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                     \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                    \
         (y)[j_] = Sleef_expf_u10((x)[j_] - (shift));            \
     }
 
 #include "CXent.h"
+#include <math.h>
 #include "xent_expminus_sum.inc"
 
 #define XENT_MAX_FN xent_f32_max__scalar

@@ -24,6 +24,11 @@ typedef __m128d xent_dvec;
 #define XENT_DSTOREU(p, v) _mm_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm_cvtps_pd(v)
 #define XENT_WIDEN_HI(v) _mm_cvtps_pd(_mm_movehl_ps((v), (v)))
+#define XENT_KEEP_WHERE_NOT_NEG_INF(x, v) _mm_andnot_ps(_mm_cmpeq_ps((x), _mm_set1_ps(-INFINITY)), (v))
+#define XENT_SIGN_WHERE_NEG_INF(x) _mm_and_ps(_mm_cmpeq_ps((x), _mm_set1_ps(-INFINITY)), _mm_set1_ps(-0.0f))
+#define XENT_OR(a, b) _mm_or_ps((a), (b))
+#define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
+    _mm_andnot_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_castps_si128(e), _mm_set1_epi32((int)0x80000000u))), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                                          \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         __m128 v_ = _mm_sub_ps(_mm_loadu_ps((x) + 4 * j_), _mm_set1_ps(shift));      \
@@ -31,6 +36,7 @@ typedef __m128d xent_dvec;
     }
 
 #include "CXent.h"
+#include <math.h>
 #include "xent_expminus_sum.inc"
 
 #define XENT_MAX_FN xent_f32_max__sse2

@@ -40,21 +40,22 @@ enum CXentRow {
     /// (labels: without the label term, which the caller subtracts).
     @inline(__always)
     static func row(
-        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        _ z: UnsafePointer<Float>, spec: inout xent_row_spec, gradient: UnsafeMutablePointer<Float>?,
         count: Int, scales: inout xent_gradient_scales, isa: InstructionSet
     ) -> xent_row_sums {
         var sums = xent_row_sums()
-        xent_f32_row(isa.cValue, z, q, gradient, count, &scales, &sums)
+        xent_f32_row(isa.cValue, z, &spec, gradient, count, &scales, &sums)
         return sums
     }
 
     /// One chunk of a row (its max, exps stored and summed, target sums), into `table`.
     @inline(__always)
     static func chunk(
-        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        _ z: UnsafePointer<Float>, spec: xent_row_spec, gradient: UnsafeMutablePointer<Float>?,
         count: Int, into table: UnsafeMutablePointer<xent_chunk_sums>, isa: InstructionSet
     ) {
-        xent_f32_chunk(isa.cValue, z, q, gradient, count, table)
+        var spec = spec
+        xent_f32_chunk(isa.cValue, z, &spec, gradient, count, table)
     }
 
     /// A row's chunks combined, in order, at the row max.
@@ -68,14 +69,16 @@ enum CXentRow {
     /// Scales one chunk's stored exps into its gradient.
     @inline(__always)
     static func scale(
-        _ g: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count: Int, row: xent_row_sums,
+        _ g: UnsafeMutablePointer<Float>, spec: xent_row_spec, count: Int, row: xent_row_sums,
         chunk: xent_chunk_sums, scales: xent_gradient_scales, isa: InstructionSet
     ) {
         var row = row
         var chunk = chunk
         var scales = scales
-        let factor = xent_row_chunk_factor(&row, &chunk, &scales, q == nil ? 0 : 1)
-        xent_f32_scale_chunk(isa.cValue, g, q, count, factor, Float(scales.q_scale))
+        var spec = spec
+        let factor = xent_row_chunk_factor(&row, &chunk, &scales, spec.q == nil ? 0 : 1)
+        let smoothing = xent_row_smoothing_scale(&row, &scales)
+        xent_f32_scale_chunk(isa.cValue, g, &spec, count, factor, Float(scales.q_scale), smoothing)
     }
 }
 

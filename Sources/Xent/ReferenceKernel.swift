@@ -25,45 +25,63 @@ struct ReferenceKernel: RowKernel {
         return m + log(s)
     }
 
+    /// The row's target vector `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[z_c ≠ −inf]`, with `y` the
+    /// one-hot label (`label`) or the soft targets (`q`) — NUMERICS.md §4 and §5.
+    static func targetVector(
+        _ z: UnsafePointer<Float>, classes: Int, label: Int?, targets q: UnsafePointer<Float>?,
+        scales: GradientScales
+    ) -> [Double] {
+        let alpha = scales.smoothing
+        let weight = { (c: Int) -> Double in scales.weights.map { Double($0[c]) } ?? 1 }
+        var unmasked = 0
+        for c in 0..<classes where z[c] != -.infinity { unmasked += 1 }
+        return (0..<classes).map { c in
+            let y = label.map { $0 == c ? 1.0 : 0.0 } ?? Double(q![c])
+            var v = (1 - alpha) * weight(c) * y
+            if alpha != 0 && z[c] != -.infinity { v += alpha / Double(unmasked) * weight(c) }
+            return v
+        }
+    }
+
+    /// ℓ = Σ_c v_c·(lse − z_c) over v_c ≠ 0, and the gradient p_j·(Σv·p + lse·pLse) − v_j·p.
+    static func row(
+        _ z: UnsafePointer<Float>, classes: Int, v: [Double], gradient: UnsafeMutablePointer<Float>?,
+        scales: GradientScales
+    ) -> RowResult {
+        guard let lse = logSumExp(z, classes: classes) else { return .bad }
+        var loss = 0.0
+        var mass = 0.0
+        for c in 0..<classes where v[c] != 0 {
+            loss += v[c] * (lse - Double(z[c]))
+            mass += v[c]
+        }
+        if let g = gradient {
+            for j in 0..<classes {
+                let p = exp(Double(z[j]) - lse)
+                g[j] = Float(p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p)
+            }
+        }
+        return RowResult(crossEntropy: loss, logSumExp: lse)
+    }
+
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        guard let lse = Self.logSumExp(z, classes: classes) else { return .bad }
-        // Equivalent to: ℓ = lse − z_t.
-        let loss = lse - Double(z[t])
-        if let g = gradient {
-            // Equivalent to: ∂ℓ/∂z_j = p_j − [j = t] (and 2λ·lse·p_j for the z-loss), with
-            // p_j = exp(z_j − lse).
-            for j in 0..<classes {
-                let p = exp(Double(z[j]) - lse)
-                g[j] = Float(p * (scales.p + scales.pLse * lse) - (j == t ? scales.q : 0))
-            }
-        }
-        return RowResult(crossEntropy: loss, logSumExp: lse)
+        // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c),
+        // ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j) (and 2λ·lse·p_j).
+        let v = Self.targetVector(z, classes: classes, label: t, targets: nil, scales: scales)
+        return Self.row(z, classes: classes, v: v, gradient: gradient, scales: scales)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        guard let lse = Self.logSumExp(z, classes: classes) else { return .bad }
-        // Equivalent to: ℓ = Σ_c q_c·(lse − z_c); a class with q_c = 0 adds nothing, even when
-        // masked (z_c = −inf).
-        var loss = 0.0
-        var sumQ = 0.0
-        for c in 0..<classes {
-            let qc = Double(q[c])
-            sumQ += qc
-            if qc != 0 { loss += qc * (lse - Double(z[c])) }
-        }
-        if let g = gradient {
-            // Equivalent to: ∂ℓ/∂z_j = p_j·Σ_c q_c − q_j (and 2λ·lse·p_j for the z-loss).
-            for j in 0..<classes {
-                let p = exp(Double(z[j]) - lse)
-                g[j] = Float(p * (scales.p * sumQ + scales.pLse * lse) - Double(q[j]) * scales.q)
-            }
-        }
-        return RowResult(crossEntropy: loss, logSumExp: lse)
+        // Equivalent to: q_c = (1−α)·y_c + α/K, ℓ = Σ_c w_c·q_c·(lse − z_c),
+        // ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j (and 2λ·lse·p_j); a class with w_c·q_c = 0 adds
+        // nothing to ℓ, even when masked.
+        let v = Self.targetVector(z, classes: classes, label: nil, targets: q, scales: scales)
+        return Self.row(z, classes: classes, v: v, gradient: gradient, scales: scales)
     }
 }

@@ -1,14 +1,17 @@
 // The per-row interface the three kernels implement, and the batch loop they share.
 
-/// How a row's gradient is scaled, the same for every kernel:
-/// `g_j = p_j·(p·Σq + pLse·lse) − q_j·q` (labels: `Σq = 1`, `q_j = [j = t]`).
+/// What shapes a row's loss and gradient beyond its targets, the same for every kernel.
 ///
-/// `p` and `q` carry the cross-entropy part (the upstream gradient over the reduction's
-/// denominator), `pLse` the z-loss part (`2λ` times the upstream gradient over its denominator).
+/// With label smoothing α, class weights w (1 without) and `K` unmasked classes, a row's target
+/// vector is `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[c unmasked]` (`y` one-hot for a label), its
+/// cross-entropy `ℓ = Σ_c v_c·(lse − z_c)` and its gradient
+/// `g_j = p_j·(p·Σv + pLse·lse) − p·v_j`: `p` is the upstream gradient over the reduction's
+/// denominator, `pLse` the z-loss part (`2λ` times the upstream gradient over its denominator).
 struct GradientScales {
     var p: Double
     var pLse: Double
-    var q: Double
+    var smoothing: Double = 0
+    var weights: UnsafePointer<Float>? = nil
 }
 
 /// What a kernel found in one row: the cross-entropy part of its loss and its log-sum-exp
@@ -45,6 +48,8 @@ struct LossOptions {
     var divisor: Double?
     var upstream: Double
     var zLossScale: Double
+    var smoothing: Double
+    var weights: UnsafePointer<Float>?
 }
 
 extension Batch {
@@ -59,13 +64,13 @@ extension Batch {
     /// the kernel splits each row's chunks across the threads.
     func run<K: RowKernel>(_ kernel: K, options: LossOptions, threads: Int) -> Float {
         let mean = options.reduction == .mean
-        let crossEntropyDenominator = mean ? options.divisor ?? Double(participatingRows) : 1
+        let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(options.weights) : 1
         let zLossDenominator = mean ? Double(participatingRows) : 1
         let lambda = options.zLossScale
         let scales = GradientScales(
             p: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
             pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
-            q: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0)
+            smoothing: options.smoothing, weights: options.weights)
         let splitRows = threads > 1 && rows < 2 * threads
         let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
             let shared = SharedUnsafe(results)
@@ -85,6 +90,19 @@ extension Batch {
         let reducedCrossEntropy = crossEntropyDenominator > 0 ? crossEntropy / crossEntropyDenominator : 0
         let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
         return Float(reducedCrossEntropy + reducedZLoss)
+    }
+
+    /// `.mean`'s cross-entropy denominator D: the participating rows, or with class weights the
+    /// sum of their labels' weights (soft targets: the rows).
+    private func weightedParticipation(_ weights: UnsafePointer<Float>?) -> Double {
+        guard let weights, case .labels(let labels, let ignoreIndex) = targets else { return Double(participatingRows) }
+        var total = 0.0
+        for row in 0..<rows {
+            let label = labels[row]
+            if let ignoreIndex, label == ignoreIndex { continue }
+            total += Double(weights[Int(truncatingIfNeeded: label)])
+        }
+        return total
     }
 
     /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,

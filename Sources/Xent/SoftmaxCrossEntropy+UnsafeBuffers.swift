@@ -117,17 +117,32 @@ extension SoftmaxCrossEntropy {
         guard zLossScale.isFinite && zLossScale >= 0 else {
             throw .invalidOption(name: "zLossScale", value: Double(zLossScale), requirement: "finite and ≥ 0")
         }
-        let options = LossOptions(
-            reduction: reduction, divisor: divisor, upstream: Double(gradientScale), zLossScale: Double(zLossScale))
-        switch kernel {
-        case .reference:
-            return batch.run(ReferenceKernel(), options: options, threads: workers)
-        case .scalar:
-            return batch.run(ScalarKernel(), options: options, threads: workers)
-        case .vector:
-            let isa = activeInstructionSet
-            guard isa.isSupported else { throw .instructionSetUnavailable(isa) }
-            return batch.run(VectorKernel(isa: isa), options: options, threads: workers)
+        guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
+            throw .invalidOption(name: "labelSmoothing", value: Double(labelSmoothing), requirement: "in [0, 1]")
         }
+        if let classWeights {
+            guard classWeights.count == batch.classes else {
+                throw .lengthMismatch(argument: "classWeights", expected: batch.classes, actual: classWeights.count)
+            }
+            for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
+                throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
+            }
+        }
+        let kernel = self.kernel
+        let isa = activeInstructionSet
+        if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
+        let options = { (weights: UnsafePointer<Float>?) in
+            LossOptions(
+                reduction: reduction, divisor: divisor, upstream: Double(gradientScale),
+                zLossScale: Double(zLossScale), smoothing: Double(labelSmoothing), weights: weights)
+        }
+        let run = { (weights: UnsafePointer<Float>?) -> Float in
+            switch kernel {
+            case .reference: return batch.run(ReferenceKernel(), options: options(weights), threads: workers)
+            case .scalar: return batch.run(ScalarKernel(), options: options(weights), threads: workers)
+            case .vector: return batch.run(VectorKernel(isa: isa), options: options(weights), threads: workers)
+            }
+        }
+        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
     }
 }

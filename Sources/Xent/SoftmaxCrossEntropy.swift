@@ -65,6 +65,22 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor
     public var divisor: Double? = nil
 
+    /// Label smoothing α ∈ [0, 1] (as PyTorch's `label_smoothing`): the target becomes
+    /// `(1−α)·y + α/K` over the row's `K` unmasked classes (logits of −inf are masked: they get
+    /// no smoothing mass, so the loss stays finite). `0` (off) by default.
+    ///
+    ///     ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c)
+    ///     ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j)
+    public var labelSmoothing: Float = 0
+
+    /// Class weights w, one per class, finite and ≥ 0 (as PyTorch's `weight`): each target class
+    /// c counts `w_c` times. With class labels, `.mean` divides by the sum of the weights of the
+    /// labels that take part (PyTorch's weighted mean). `nil` (all 1) by default; a count other
+    /// than `classes` is refused.
+    ///
+    ///     ℓ = Σ_c w_c·q_c·(lse − z_c),   ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j
+    public var classWeights: [Float]? = nil
+
     /// The z-loss scale λ ≥ 0 (PaLM): adds `λ·lse²` to each row's loss and `2λ·lse·p_j` to its
     /// gradient, where `lse = log Σ_j exp(z_j)`; it keeps the log-partition function near 0.
     /// `0` (off) by default. Under `.mean` the z-loss part is divided by the number of rows that

@@ -25,23 +25,36 @@ struct VectorKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
         let zt = z[t]  // read before an in-place gradient overwrites it
-        let row = fusedRow(z, targets: nil, gradient: gradient, count: classes, scales: scales, workers: workers)
+        let alpha = scales.smoothing
+        let weight = scales.weights.map { Double($0[t]) } ?? 1
+        let labelWeight = (1 - alpha) * weight
+        let row = fusedRow(
+            z, targets: nil, gradient: gradient, count: classes, scales: scales, labelWeight: weight,
+            workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
-        gradient?[t] -= Float(scales.q)
-        // Equivalent to: ℓ = lse − z_t, with lse = m + log S.
+        gradient?[t] -= Float(scales.p * labelWeight)
+        // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
+        // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
         let logS = sleefLog(row.sum)
-        return RowResult(crossEntropy: (Double(row.max) - Double(zt)) + logS, logSumExp: Double(row.max) + logS)
+        var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - Double(zt)) + logS) : 0
+        if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
+        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        let row = fusedRow(z, targets: q, gradient: gradient, count: classes, scales: scales, workers: workers)
+        let row = fusedRow(
+            z, targets: q, gradient: gradient, count: classes, scales: scales, labelWeight: 0, workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
-        // Equivalent to: ℓ = Σ_c q_c·(lse − z_c) = Σq·log S + Σ q_c·(m − z_c); both terms ≥ 0.
+        // Equivalent to: ℓ = Σ_c w_c·q_c·(lse − z_c) with q = (1−α)·y + α/K, as
+        // (1−α)·(Q·log S + Σ q'·(m − z)) + (α/K)·(W·log S + Σ w·(m − z)), q' = w·y: no term < 0.
+        let alpha = scales.smoothing
         let logS = sleefLog(row.sum)
-        return RowResult(crossEntropy: row.sum_q * logS + row.sum_q_gap, logSumExp: Double(row.max) + logS)
+        var loss = (1 - alpha) * (row.sum_q * logS + row.sum_q_gap)
+        if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
+        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS)
     }
 
     /// The whole row in one call into the shim, or — with several workers and several chunks —
@@ -50,32 +63,36 @@ struct VectorKernel: RowKernel {
     @inline(__always)
     func fusedRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
-        count n: Int, scales: GradientScales, workers: Int
+        count n: Int, scales: GradientScales, labelWeight: Double, workers: Int  // w_t; 0 for soft targets
     ) -> xent_row_sums {
-        var cScales = xent_gradient_scales(p_scale: scales.p, p_lse_scale: scales.pLse, q_scale: scales.q)
+        var cScales = xent_gradient_scales(
+            p_scale: scales.p, p_lse_scale: scales.pLse, q_scale: scales.p * (1 - scales.smoothing),
+            smoothing: scales.smoothing, label_weight: labelWeight)
+        var spec = xent_row_spec(q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0)
         let chunk = rowChunkLength(n)
         let chunks = (n + chunk - 1) / chunk
         guard workers > 1 && chunks > 1 else {
-            return CXentRow.row(z, targets: q, gradient: gradient, count: n, scales: &cScales, isa: isa)
+            return CXentRow.row(z, spec: &spec, gradient: gradient, count: n, scales: &cScales, isa: isa)
         }
         return withUnsafeTemporaryAllocation(of: xent_chunk_sums.self, capacity: chunks) { table in
             let cScales = cScales
-            let shared = SharedUnsafe((z, q, gradient, table.baseAddress!))
+            let spec = spec
+            let shared = SharedUnsafe((z, gradient, table.baseAddress!))
             let isa = self.isa
             Parallel.forEach(chunks, workers: workers) { c in
-                let (z, q, g, table) = shared.value
+                let (z, g, table) = shared.value
                 let base = c * chunk
                 CXentRow.chunk(
-                    z + base, targets: q.map { $0 + base }, gradient: g.map { $0 + base },
+                    z + base, spec: xent_row_spec_offset([spec], base), gradient: g.map { $0 + base },
                     count: Swift.min(chunk, n - base), into: table + c, isa: isa)
             }
             let row = CXentRow.combine(UnsafeBufferPointer(table))
             guard gradient != nil, row.max.isFinite, !row.sum.isNaN else { return row }
             Parallel.forEach(chunks, workers: workers) { c in
-                let (_, q, g, table) = shared.value
+                let (_, g, table) = shared.value
                 let base = c * chunk
                 CXentRow.scale(
-                    g! + base, targets: q.map { $0 + base }, count: Swift.min(chunk, n - base),
+                    g! + base, spec: xent_row_spec_offset([spec], base), count: Swift.min(chunk, n - base),
                     row: row, chunk: table[c], scales: cScales, isa: isa)
             }
             return row

@@ -50,3 +50,28 @@ import Xent
         #expect(gradient == [7, 7])
     }
 }
+
+@Suite struct ThreadOptionTests {
+    @Test("with every option on, still the same bits for 1, 2 and 5 threads", arguments: Variant.all)
+    func optionsBitwise(variant: Variant) throws {
+        for (rows, classes) in [(40, 2000), (2, 150_000)] {
+            var (logits, labels) = LogitKind.masked.batch(rows: rows, classes: classes, seed: 5)
+            labels[1] = -100
+            let targets = softTargets(for: logits, classes: classes, seed: 5)
+            var results: [[UInt32]] = []
+            for threads in [1, 2, 5] {
+                var ce = variant.configuration(.mean)
+                ce.threads = threads
+                ce.labelSmoothing = 0.1
+                ce.classWeights = (0..<classes).map { Float($0 % 7) / 3 }
+                ce.zLossScale = 1e-4
+                ce.gradientScale = 0.5
+                var g = [Float](), r = [Float](), gs = [Float]()
+                let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &g, rowLosses: &r)
+                let soft = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gs)
+                results.append([loss.bitPattern, soft.bitPattern] + r.map(\.bitPattern) + g.map(\.bitPattern) + gs.map(\.bitPattern))
+            }
+            #expect(results[0] == results[1] && results[0] == results[2], "\(variant) \(rows)×\(classes): results differ across threads")
+        }
+    }
+}

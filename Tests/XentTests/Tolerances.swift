@@ -47,9 +47,12 @@ struct RowTruth {
 
 /// Holds one row of a kernel's output to the truth: loss within its bound, each gradient entry
 /// within its bound (times the reduction's `scale`); NaN rows all NaN.
+///
+/// With a z-loss λ, the row's loss is `ℓ + λ·lse²` and its gradient gains `2λ·lse·p_j·zScale`;
+/// the bounds grow by the same derivative (d(λ·lse²) = 2λ·lse·d lse).
 func expectRow(
     logits z: ArraySlice<Float>, targets q: [Double], loss: Float, gradient: ArraySlice<Float>?,
-    scale: Double, _ context: @autoclosure () -> String,
+    scale: Double, zLoss lambda: Double = 0, zScale: Double = 0, _ context: @autoclosure () -> String,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     guard let truth = RowTruth(logits: z, targets: q) else {
@@ -59,25 +62,31 @@ func expectRow(
         }
         return
     }
-    if truth.loss.isInfinite {
-        #expect(Double(loss) == truth.loss, "\(context()): loss \(loss), truth \(truth.loss)", sourceLocation: sourceLocation)
+    let expectedLoss = truth.loss + lambda * truth.lse * truth.lse
+    let lossBound = truth.lossBound * (1 + 2 * lambda * abs(truth.lse)) + (lambda != 0 ? Double(loss.ulp) : 0)
+    if expectedLoss.isInfinite {
+        #expect(Double(loss) == expectedLoss, "\(context()): loss \(loss), truth \(expectedLoss)", sourceLocation: sourceLocation)
     } else {
-        let error = abs(Double(loss) - truth.loss)
-        if !(error <= truth.lossBound) {
-            Issue.record("\(context()): loss \(loss), truth \(truth.loss), error \(error) > bound \(truth.lossBound)", sourceLocation: sourceLocation)
+        let error = abs(Double(loss) - expectedLoss)
+        if !(error <= lossBound) {
+            Issue.record("\(context()): loss \(loss), truth \(expectedLoss), error \(error) > bound \(lossBound)", sourceLocation: sourceLocation)
         }
     }
     guard let gradient else { return }
     var worst: (j: Int, ratio: Double)? = nil
     for j in 0..<z.count {
         let g = gradient[gradient.startIndex + j]
-        let bound = truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)
-        let ratio = abs(Double(g) - truth.gradient(j) * scale) / bound
+        let zTerm = 2 * lambda * truth.lse * truth.p[j] * zScale
+        let zBound = truth.p[j] == 0 || lambda == 0 ? 0
+            : (16 + abs(Double(z[z.startIndex + j]) - truth.m)) * unitRoundoff * abs(zTerm)
+                + 1e-6 * 2 * lambda * Swift.max(1, abs(truth.lse)) * truth.p[j] * abs(zScale)
+        let bound = truth.gradientBound(j, z: z[z.startIndex + j], scale: scale) + zBound
+        let ratio = abs(Double(g) - truth.gradient(j) * scale - zTerm) / bound
         if !(ratio <= 1), worst == nil || !(ratio <= worst!.ratio) { worst = (j, ratio) }
     }
     if let worst {
         let j = worst.j
-        Issue.record("\(context()): gradient[\(j)] = \(gradient[gradient.startIndex + j]), truth \(truth.gradient(j) * scale), error \(worst.ratio)× the bound \(truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)); logit \(z[z.startIndex + j]), max \(truth.m)", sourceLocation: sourceLocation)
+        Issue.record("\(context()): gradient[\(j)] = \(gradient[gradient.startIndex + j]), truth \(truth.gradient(j) * scale + 2 * lambda * truth.lse * truth.p[j] * zScale), error \(worst.ratio)× the bound \(truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)); logit \(z[z.startIndex + j]), max \(truth.m)", sourceLocation: sourceLocation)
     }
 }
 

@@ -66,6 +66,9 @@ typedef struct xent_chunk_sums {
     double sum;        ///< Σ exp(x_i − shift)
     double sum_q;      ///< Σ q_i (soft targets only)
     double sum_q_gap;  ///< Σ q_i·(shift − x_i) over q_i ≠ 0 (soft targets only)
+    double unmasked;   ///< K = #{i: x_i ≠ −inf} (smoothing only)
+    double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
+    double sum_w_gap;  ///< Σ w_i·(shift − x_i) over unmasked i (smoothing only)
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
     float shift;       ///< max, or 0 when max is −inf
 } xent_chunk_sums;
@@ -75,6 +78,9 @@ typedef struct xent_row_sums {
     double sum;        ///< S = Σ exp(x_i − max)
     double sum_q;      ///< Σ q_i (soft targets only)
     double sum_q_gap;  ///< Σ q_i·(max − x_i) over q_i ≠ 0 (soft targets only)
+    double unmasked;   ///< K, the unmasked classes (smoothing only)
+    double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
+    double sum_w_gap;  ///< Σ w_i·(max − x_i) over unmasked i (smoothing only)
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
 } xent_row_sums;
 
@@ -82,10 +88,24 @@ typedef struct xent_row_sums {
 /// `g_i = p_i·(p_scale·(Σq or 1) + p_lse_scale·lse) − q_i·q_scale` (labels: no q term here; the
 /// caller subtracts at the label). `p_lse_scale` carries the z-loss, `2λ` times its reduction.
 typedef struct xent_gradient_scales {
-    double p_scale;
-    double p_lse_scale;
-    double q_scale;
+    double p_scale;       ///< the cross-entropy part's scale: upstream / the mean's denominator
+    double p_lse_scale;   ///< the z-loss part: 2λ·upstream / its denominator
+    double q_scale;       ///< the target term's scale: p_scale·(1 − α)
+    double smoothing;     ///< α, the label smoothing
+    double label_weight;  ///< w_t, the label's class weight (labels; 1 without weights)
 } xent_gradient_scales;
+
+/// What a row is scored against besides its label: soft targets `q` (NULL for labels), class
+/// weights `w` (NULL: all 1), and whether label smoothing is on (then the sums over unmasked
+/// classes are taken and masked exps are stored as −0).
+typedef struct xent_row_spec {
+    const float *q;
+    const float *w;
+    int smoothing;
+} xent_row_spec;
+
+/// `spec` with its vectors advanced by `offset` elements (for a chunk of the row).
+xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset);
 
 /// The chunk length used for a row of `n` elements.
 size_t xent_row_chunk_length(size_t n);
@@ -94,23 +114,32 @@ size_t xent_row_chunk_length(size_t n);
 /// (`xent_row_combine`), then, if `y` is not NULL and the row is good (`max` finite, `sum` not
 /// NaN), one scaling pass writing the gradient of `scales` into `y`.
 /// One exp per element; `x` is read from memory once. `y` may equal `x`; `q` may be NULL.
-void xent_f32_row(xent_isa isa, const float *x, const float *q, float *y, size_t n,
+void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
                   const xent_gradient_scales *scales, xent_row_sums *out);
 
 /// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
-/// the target sums of `xent_f32_expminus_sum_targets` when `q` is not NULL.
-void xent_f32_chunk(xent_isa isa, const float *x, const float *q, float *y, size_t len, xent_chunk_sums *out);
+/// the sums `spec` asks for (`spec`'s vectors start at this chunk).
+void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t len,
+                    xent_chunk_sums *out);
 
 /// Combines a row's chunks, in order, at the row max: the same arithmetic for any caller.
 void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums *out);
 
+/// The row's target mass V = Σ_c v_c: `(1 − α)·(Σq' or w_t) + (α/K)·Σ_unmasked w`.
+double xent_row_target_mass(const xent_row_sums *row, const xent_gradient_scales *scales, int soft_targets);
+
+/// The smoothing term's scale in the gradient, `p_scale·α/K` (0 without smoothing).
+float xent_row_smoothing_scale(const xent_row_sums *row, const xent_gradient_scales *scales);
+
 /// The scaling factor of one chunk's stored exps:
-/// `(p_scale·(Σq or 1) + p_lse_scale·lse)/S·exp(shift − max)`, with `lse = max + log S`.
+/// `(p_scale·V + p_lse_scale·lse)/S·exp(shift − max)`, with `lse = max + log S`.
 float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk,
                             const xent_gradient_scales *scales, int soft_targets);
 
-/// `y = y·factor − q·q_scale` (or `y·factor` when `q` is NULL) over one chunk.
-void xent_f32_scale_chunk(xent_isa isa, float *y, const float *q, size_t len, float factor, float q_scale);
+/// `y = y·factor − w·(q·q_scale + smoothing_scale·[y is not a masked −0])` over one chunk (no
+/// w: 1; no q: 0; no smoothing: no such term). `spec`'s vectors start at this chunk.
+void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float factor,
+                          float q_scale, float smoothing_scale);
 
 #ifdef __cplusplus
 }
