@@ -1,0 +1,98 @@
+// The entry points over Span / MutableSpan: borrow the memory, then call the unsafe-buffer versions.
+
+#if compiler(>=6.2)
+extension SoftmaxCrossEntropy {
+    /// The loss against class labels, over spans; see
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:)``.
+    public func loss<Label: ClassLabel>(
+        logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil
+    ) throws(XentError) -> Float {
+        try Self.borrow(logits, labels) { (z, t) throws(XentError) in
+            try loss(logits: z, labels: t, classes: classes, rowStride: rowStride)
+        }
+    }
+
+    /// The loss against class labels and its gradient, written into `gradient`; see
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:)``.
+    public func lossAndGradient<Label: ClassLabel>(
+        logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil,
+        gradient: inout MutableSpan<Float>
+    ) throws(XentError) -> Float {
+        try Self.borrow(logits, labels, &gradient) { (z, t, g) throws(XentError) in
+            try lossAndGradient(logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g)
+        }
+    }
+
+    /// The loss against class labels, with the gradient written over `logits`.
+    public func lossAndGradient<Label: ClassLabel>(
+        inPlace logits: inout MutableSpan<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = labels.withUnsafeBufferPointer { t in
+            logits.withUnsafeMutableBufferPointer { z in
+                Result { () throws(XentError) in
+                    try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// The loss against soft targets, over spans; see
+    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:)``.
+    public func loss(
+        logits: Span<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil
+    ) throws(XentError) -> Float {
+        try Self.borrow(logits, targets) { (z, q) throws(XentError) in
+            try loss(logits: z, targets: q, classes: classes, rowStride: rowStride)
+        }
+    }
+
+    /// The loss against soft targets and its gradient, written into `gradient`.
+    public func lossAndGradient(
+        logits: Span<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil,
+        gradient: inout MutableSpan<Float>
+    ) throws(XentError) -> Float {
+        try Self.borrow(logits, targets, &gradient) { (z, q, g) throws(XentError) in
+            try lossAndGradient(logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g)
+        }
+    }
+
+    /// The loss against soft targets, with the gradient written over `logits`.
+    public func lossAndGradient(
+        inPlace logits: inout MutableSpan<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = targets.withUnsafeBufferPointer { q in
+            logits.withUnsafeMutableBufferPointer { z in
+                Result { () throws(XentError) in
+                    try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    // MARK: Borrowing span memory
+
+    private static func borrow<A, B>(
+        _ a: Span<A>, _ b: Span<B>,
+        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in Result { () throws(XentError) in try body(pa, pb) } }
+        }
+        return try result.get()
+    }
+
+    private static func borrow<A, B>(
+        _ a: Span<A>, _ b: Span<B>, _ c: inout MutableSpan<Float>,
+        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>, UnsafeMutableBufferPointer<Float>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in Result { () throws(XentError) in try body(pa, pb, pc) } }
+            }
+        }
+        return try result.get()
+    }
+}
+#endif
