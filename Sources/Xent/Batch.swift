@@ -39,17 +39,15 @@ struct Batch {
         try Self.checkOutputs(
             logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rows: rows,
             reduction: reduction, others: [("labels", UnsafeRawBufferPointer(labels))])
+        // The entry points are generic over the label type and, public and not inlinable, run
+        // unspecialized: every per-label step goes through the concrete LabelPointer instead
+        // (a generic loop here cost ~140 ns per row, measured at 4096 × 1000).
+        let labelPointer = LabelPointer(labels.baseAddress!)
         let ignore = ignoreIndex.map(Int64.init)
-        var participating = 0
-        for (row, label) in labels.enumerated() {
-            if let ignore, Int64(label) == ignore { continue }
-            guard label >= 0 && Int64(label) < Int64(classes) else {
-                throw .labelOutOfRange(row: row, label: Int(label), classes: classes)
-            }
-            participating += 1
-        }
+        let participating = try labelPointer.validate(
+            count: rows, classes: Int64(classes), ignoreIndex: ignore)
         self.logits = logits.baseAddress!
-        self.targets = .labels(LabelPointer(labels.baseAddress!), ignoreIndex: ignore)
+        self.targets = .labels(labelPointer, ignoreIndex: ignore)
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
         self.rowLogSumExp = rowLogSumExp?.baseAddress

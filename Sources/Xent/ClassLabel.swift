@@ -26,6 +26,30 @@ enum LabelPointer {
         }
     }
 
+    /// Checks every label: in `0 ..< classes` or the ignore index. Returns the rows that take part.
+    func validate(count: Int, classes: Int64, ignoreIndex: Int64?) throws(XentError) -> Int {
+        switch self {
+        case .int32(let p): return try Self.validate(p, count: count, classes: classes, ignoreIndex: ignoreIndex)
+        case .int64(let p): return try Self.validate(p, count: count, classes: classes, ignoreIndex: ignoreIndex)
+        }
+    }
+
+    @inline(__always)
+    private static func validate<T: FixedWidthInteger & SignedInteger>(
+        _ labels: UnsafePointer<T>, count: Int, classes: Int64, ignoreIndex: Int64?
+    ) throws(XentError) -> Int {
+        var participating = 0
+        for row in 0..<count {
+            let label = Int64(labels[row])
+            if let ignoreIndex, label == ignoreIndex { continue }
+            guard label >= 0 && label < classes else {
+                throw .labelOutOfRange(row: row, label: Int(label), classes: Int(classes))
+            }
+            participating += 1
+        }
+        return participating
+    }
+
     @inline(__always)
     subscript(row: Int) -> Int64 {
         switch self {
