@@ -173,16 +173,6 @@ double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, f
     return xent_primitives_for(isa)->expminus_sum(x, NULL, y, n, shift, NULL);
 }
 
-double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
-                                     float shift, double sums[2]) {
-    const xent_row_spec spec = {q, NULL, 0};
-    double all[5];
-    const double total = xent_primitives_for(isa)->expminus_sum(x, &spec, y, n, shift, all);
-    sums[0] = all[0];
-    sums[1] = all[1];
-    return total;
-}
-
 void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
                   const xent_gradient_scales *scales, xent_row_sums *out) {
     xent_primitives_for(isa)->row(x, spec, y, n, scales, out);

@@ -14,24 +14,6 @@ func expMinusSum(
     xent_f32_expminus_sum(isa.cValue, x, y, count, shift)
 }
 
-/// ``expMinusSum(_:into:count:shift:isa:)`` plus `(Σ q, Σ q_i·(shift − x_i))` over soft targets
-/// `q`, read chunk by chunk before the exp overwrites `x` (in place), so `x` is read once.
-///
-/// Stands on `xent_f32_expminus_sum_targets`.
-@inline(__always)
-func expMinusSum(
-    _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>?,
-    count: Int, shift: Float, isa: InstructionSet
-) -> (sum: Double, sumQ: Double, sumQGap: Double) {
-    var sums = (0.0, 0.0)
-    let s = withUnsafeMutablePointer(to: &sums) {
-        $0.withMemoryRebound(to: Double.self, capacity: 2) {
-            xent_f32_expminus_sum_targets(isa.cValue, x, q, y, count, shift, $0)
-        }
-    }
-    return (s, sums.0, sums.1)
-}
-
 /// The shim's row primitives (`xent_f32_row`, `xent_f32_chunk`, `xent_row_combine`,
 /// `xent_f32_scale_chunk`), for ``VectorKernel``.
 enum CXentRow {

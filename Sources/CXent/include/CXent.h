@@ -48,13 +48,6 @@ const char *xent_isa_name(xent_isa isa);
 /// - `shift` must not be -infinity (tails are padded with -infinity, whose exp must be 0).
 double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
 
-/// `xent_f32_expminus_sum`, plus two sums over soft targets `q` (n elements) taken from each chunk
-/// of `x` before its exp is stored (so `y == x` works and `x` is read from memory once):
-/// `sums[0] = Σ q_i` and `sums[1] = Σ q_i·(shift − x_i)` over the `i` with `q_i ≠ 0` (a masked
-/// `x_i = −inf` with `q_i = 0` adds nothing). Float vectors per chunk, chunks added in double.
-double xent_f32_expminus_sum_targets(xent_isa isa, const float *x, const float *q, float *y, size_t n,
-                                     float shift, double sums[2]);
-
 /// A row is processed in chunks of `xent_row_chunk_length(n)` elements (2048 — 8 KiB, which
 /// stays in L1 between the chunk's max and its exp — or longer for rows over
 /// `XENT_ROW_CHUNK × XENT_ROW_MAX_CHUNKS` elements, so per-row tables have a fixed size).
