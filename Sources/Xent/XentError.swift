@@ -33,6 +33,7 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `instructionSet` names an ISA this CPU (or this build) does not support.
     case instructionSetUnavailable(InstructionSet)
 
+    /// A sentence naming the argument and the offending value (and the row, for labels).
     public var description: String {
         switch self {
         case .invalidClassCount(let classes):
