@@ -28,6 +28,13 @@ void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums
         sum_w_gap += chunks[c].sum_w_gap;
         if (chunks[c].sum_w != 0.0) sum_w_gap += chunks[c].sum_w * lift;
     }
+    out->argmax = -1;
+    for (size_t c = 0; c < count; c++) {
+        if (chunks[c].max == max && chunks[c].argmax >= 0) {
+            out->argmax = chunks[c].argmax;
+            break;
+        }
+    }
     out->max = max;
     out->sum = sum;
     out->sum_q = sum_q;

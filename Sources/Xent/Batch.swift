@@ -16,6 +16,7 @@ struct Batch {
     let gradient: UnsafeMutablePointer<Float>?
     let rowLosses: UnsafeMutablePointer<Float>?
     let rowLogSumExp: UnsafeMutablePointer<Float>?
+    let rowArgmax: UnsafeMutablePointer<Int32>?
     let rows: Int
     let classes: Int
     /// Elements from one row's start to the next (≥ classes); columns past `classes` are never
@@ -32,12 +33,12 @@ struct Batch {
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int,
         rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Float>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        reduction: Reduction
+        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction
     ) throws(XentError) {
         let rows = labels.count
         let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rows: rows,
+            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
             reduction: reduction, others: [("labels", UnsafeRawBufferPointer(labels))])
         // The entry points are generic over the label type and, public and not inlinable, run
         // unspecialized: every per-label step goes through the concrete LabelPointer instead
@@ -51,6 +52,7 @@ struct Batch {
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
         self.rowLogSumExp = rowLogSumExp?.baseAddress
+        self.rowArgmax = rowArgmax?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
@@ -63,7 +65,7 @@ struct Batch {
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
         rowStride: Int?, gradient: UnsafeMutableBufferPointer<Float>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        reduction: Reduction
+        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction
     ) throws(XentError) {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         let stride = rowStride ?? classes
@@ -77,13 +79,14 @@ struct Batch {
             throw .lengthMismatch(argument: "targets", expected: logits.count, actual: targets.count)
         }
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rows: rows,
+            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
             reduction: reduction, others: [("targets", UnsafeRawBufferPointer(targets))])
         self.logits = logits.baseAddress!
         self.targets = .soft(targets.baseAddress!)
         self.gradient = gradient?.baseAddress
         self.rowLosses = rowLosses?.baseAddress
         self.rowLogSumExp = rowLogSumExp?.baseAddress
+        self.rowArgmax = rowArgmax?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
@@ -120,7 +123,8 @@ struct Batch {
     private static func checkOutputs(
         logits: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rows: Int, reduction: Reduction, others: [(String, UnsafeRawBufferPointer)]
+        rowArgmax: UnsafeMutableBufferPointer<Int32>?, rows: Int, reduction: Reduction,
+        others: [(String, UnsafeRawBufferPointer)]
     ) throws(XentError) {
         if let gradient, gradient.count != logits.count {
             throw .lengthMismatch(argument: "gradient", expected: logits.count, actual: gradient.count)
@@ -130,6 +134,9 @@ struct Batch {
         }
         if let rowLogSumExp, rowLogSumExp.count != rows {
             throw .lengthMismatch(argument: "rowLogSumExp", expected: rows, actual: rowLogSumExp.count)
+        }
+        if let rowArgmax, rowArgmax.count != rows {
+            throw .lengthMismatch(argument: "rowArgmax", expected: rows, actual: rowArgmax.count)
         }
         if reduction == .none && rowLosses == nil { throw .rowLossesRequired }
 
@@ -143,9 +150,13 @@ struct Batch {
             }
             inputs.append(("gradient", bytes))
         }
-        for (name, output) in [("rowLosses", rowLosses), ("rowLogSumExp", rowLogSumExp)] {
-            guard let output else { continue }
-            let bytes = UnsafeRawBufferPointer(output)
+        let outputs: [(String, UnsafeRawBufferPointer?)] = [
+            ("rowLosses", rowLosses.map(UnsafeRawBufferPointer.init)),
+            ("rowLogSumExp", rowLogSumExp.map(UnsafeRawBufferPointer.init)),
+            ("rowArgmax", rowArgmax.map(UnsafeRawBufferPointer.init)),
+        ]
+        for (name, output) in outputs {
+            guard let bytes = output else { continue }
             for (other, otherBytes) in inputs where overlaps(bytes, otherBytes) {
                 throw .overlappingBuffers(first: name, second: other)
             }

@@ -43,12 +43,20 @@ struct ReferenceKernel: RowKernel {
         }
     }
 
+    /// The first index holding the row's largest logit (NaN never is).
+    static func firstMaxIndex(_ z: UnsafePointer<Float>, classes: Int) -> Int {
+        var best = 0
+        for j in 1..<Swift.max(classes, 1) where z[j] > z[best] || z[best].isNaN { best = j }
+        return best
+    }
+
     /// ℓ = Σ_c v_c·(lse − z_c) over v_c ≠ 0, and the gradient p_j·(Σv·p + lse·pLse) − v_j·p.
     static func row(
         _ z: UnsafePointer<Float>, classes: Int, v: [Double], gradient: UnsafeMutablePointer<Float>?,
         scales: GradientScales
     ) -> RowResult {
         guard let lse = logSumExp(z, classes: classes) else { return .bad }
+        let argmax = scales.argmax ? firstMaxIndex(z, classes: classes) : -1
         var loss = 0.0
         var mass = 0.0
         for c in 0..<classes where v[c] != 0 {
@@ -61,7 +69,7 @@ struct ReferenceKernel: RowKernel {
                 g[j] = Float(p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p)
             }
         }
-        return RowResult(crossEntropy: loss, logSumExp: lse)
+        return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }
 
     func labelRow(

@@ -12,6 +12,8 @@ struct GradientScales {
     var pLse: Double
     var smoothing: Double = 0
     var weights: UnsafePointer<Float>? = nil
+    /// Whether the row's argmax (first index of its max) is wanted.
+    var argmax: Bool = false
 }
 
 /// What a kernel found in one row: the cross-entropy part of its loss and its log-sum-exp
@@ -19,6 +21,8 @@ struct GradientScales {
 struct RowResult {
     var crossEntropy: Double
     var logSumExp: Double
+    /// The first index of the row's max when asked for (``GradientScales/argmax``), else −1.
+    var argmax: Int = -1
     static let bad = RowResult(crossEntropy: .nan, logSumExp: .nan)
 }
 
@@ -70,7 +74,7 @@ extension Batch {
         let scales = GradientScales(
             p: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
             pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
-            smoothing: options.smoothing, weights: options.weights)
+            smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil)
         let splitRows = threads > 1 && rows < 2 * threads
         let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
             let shared = SharedUnsafe(results)
@@ -79,6 +83,7 @@ extension Batch {
                 shared.value[row] = result
                 rowLosses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
                 rowLogSumExp?[row] = Float(result.logSumExp)
+                rowArgmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
             }
             var crossEntropy = 0.0, zLoss = 0.0
             for result in results {
@@ -117,7 +122,7 @@ extension Batch {
             let label = labels[row]
             if let ignoreIndex, label == ignoreIndex {
                 g?.update(repeating: 0, count: classes)
-                return RowResult(crossEntropy: 0, logSumExp: 0)
+                return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
             }
             result = kernel.labelRow(
                 z, classes: classes, label: Int(truncatingIfNeeded: label), gradient: g, scales: scales,

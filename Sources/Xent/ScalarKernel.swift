@@ -77,6 +77,7 @@ struct ScalarKernel: RowKernel {
         guard let m = Self.rowMax(z, classes: classes) else { return .bad }
         let alpha = scales.smoothing
         let zt = z[t]  // read before an in-place gradient overwrites it
+        let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
         let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights) : (count: 0, weight: 0, gap: 0)
         let s = Self.expSum(z, classes: classes, max: m, into: gradient, markMasked: alpha != 0)
         let logS = log(s)
@@ -98,7 +99,7 @@ struct ScalarKernel: RowKernel {
             }
             g[t] -= Float(scales.p * labelWeight)
         }
-        return RowResult(crossEntropy: loss, logSumExp: lse)
+        return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }
 
     func softRow(
@@ -107,6 +108,7 @@ struct ScalarKernel: RowKernel {
     ) -> RowResult {
         guard let m = Self.rowMax(z, classes: classes) else { return .bad }
         let alpha = scales.smoothing
+        let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
         // Σ q'·log S + Σ q'_c·(m − z_c) with q' = w·y: both terms ≥ 0, so nothing cancels.
         var sumQ = 0.0
         var sumQGap = 0.0
@@ -132,6 +134,6 @@ struct ScalarKernel: RowKernel {
             Self.scale(g, classes: classes, a: a, targets: y, b: Float(scales.p * (1 - alpha)),
                        smoothing: alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0, weights: scales.weights)
         }
-        return RowResult(crossEntropy: loss, logSumExp: lse)
+        return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }
 }

@@ -18,17 +18,21 @@ extension SoftmaxCrossEntropy {
     ///   - rowLogSumExp: `rows` elements that receive each row's `lse = log Σ_j exp(z_j)`
     ///     (0 for ignored rows, NaN for rows with NaN or +inf), computed in the same pass. With
     ///     it the z-loss part of the loss, `λ·Σ lse²`, is available separately.
+    ///   - rowArgmax: `rows` elements that receive each row's predicted class, the first index
+    ///     of its largest logit (−1 for ignored rows and rows with NaN or +inf), found in the
+    ///     same pass; ``correctPredictions(rowArgmax:labels:)`` counts the hits (token accuracy).
     /// - Returns: the reduced loss (the sum of the row losses for `.none`).
     /// - Throws: ``XentError``, before anything is written.
     /// - Complexity: O(rows × classes); allocates nothing proportional to it.
     public func loss<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: nil, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
+            gradient: nil, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -41,11 +45,12 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
+            gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -57,11 +62,12 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient<Label: ClassLabel>(
         inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,
         classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
+            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
     }
 
     /// The loss of `logits` against soft targets `q` (same shape; any non-negative weights,
@@ -72,11 +78,12 @@ extension SoftmaxCrossEntropy {
     public func loss(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
         rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil, rowLosses: rowLosses,
-            rowLogSumExp: rowLogSumExp, reduction: reduction)
+            rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -85,11 +92,12 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient(
         logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: gradient,
-            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, reduction: reduction)
+            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
         return try evaluate(batch)
     }
 
@@ -97,11 +105,12 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient(
         inPlace logits: UnsafeMutableBufferPointer<Float>, targets: UnsafeBufferPointer<Float>,
         classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil
+        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
+        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp)
+            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
     }
 
     /// Runs the configured kernel over a validated batch.
@@ -144,5 +153,28 @@ extension SoftmaxCrossEntropy {
             }
         }
         return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+    }
+}
+
+extension SoftmaxCrossEntropy {
+    /// The rows whose predicted class (a `rowArgmax` output) equals their label, ignoring rows
+    /// whose label is ``ignoreIndex``: the numerator of token accuracy.
+    ///
+    /// - Complexity: O(rows).
+    public func correctPredictions<Label: ClassLabel>(
+        rowArgmax: UnsafeBufferPointer<Int32>, labels: UnsafeBufferPointer<Label>
+    ) throws(XentError) -> Int {
+        guard rowArgmax.count == labels.count else {
+            throw .lengthMismatch(argument: "rowArgmax", expected: labels.count, actual: rowArgmax.count)
+        }
+        guard let base = labels.baseAddress else { return 0 }
+        let labelPointer = LabelPointer(base)
+        let ignore = ignoreIndex.map(Int64.init)
+        var correct = 0
+        for row in 0..<labels.count {
+            let label = labelPointer[row]
+            if label != ignore && Int64(rowArgmax[row]) == label { correct += 1 }
+        }
+        return correct
     }
 }

@@ -38,7 +38,7 @@ struct VectorKernel: RowKernel {
         let logS = sleefLog(row.sum)
         var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - Double(zt)) + logS) : 0
         if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
-        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS)
+        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
     }
 
     func softRow(
@@ -54,7 +54,7 @@ struct VectorKernel: RowKernel {
         let logS = sleefLog(row.sum)
         var loss = (1 - alpha) * (row.sum_q * logS + row.sum_q_gap)
         if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
-        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS)
+        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
     }
 
     /// The whole row in one call into the shim, or — with several workers and several chunks —
@@ -68,7 +68,8 @@ struct VectorKernel: RowKernel {
         var cScales = xent_gradient_scales(
             p_scale: scales.p, p_lse_scale: scales.pLse, q_scale: scales.p * (1 - scales.smoothing),
             smoothing: scales.smoothing, label_weight: labelWeight)
-        var spec = xent_row_spec(q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0)
+        var spec = xent_row_spec(
+            q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0)
         let chunk = rowChunkLength(n)
         let chunks = (n + chunk - 1) / chunk
         guard workers > 1 && chunks > 1 else {
@@ -85,6 +86,7 @@ struct VectorKernel: RowKernel {
                 CXentRow.chunk(
                     z + base, spec: xent_row_spec_offset([spec], base), gradient: g.map { $0 + base },
                     count: Swift.min(chunk, n - base), into: table + c, isa: isa)
+                if table[c].argmax >= 0 { table[c].argmax += Int64(base) }
             }
             let row = CXentRow.combine(UnsafeBufferPointer(table))
             guard gradient != nil, row.max.isFinite, !row.sum.isNaN else { return row }

@@ -62,6 +62,7 @@ typedef struct xent_chunk_sums {
     double unmasked;   ///< K = #{i: x_i ≠ −inf} (smoothing only)
     double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
     double sum_w_gap;  ///< Σ w_i·(shift − x_i) over unmasked i (smoothing only)
+    int64_t argmax;    ///< the first index (in the row) holding max, −1 if none or not asked for
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
     float shift;       ///< max, or 0 when max is −inf
 } xent_chunk_sums;
@@ -74,6 +75,7 @@ typedef struct xent_row_sums {
     double unmasked;   ///< K, the unmasked classes (smoothing only)
     double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
     double sum_w_gap;  ///< Σ w_i·(max − x_i) over unmasked i (smoothing only)
+    int64_t argmax;    ///< the first index holding max (when asked for), else −1
     float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
 } xent_row_sums;
 
@@ -95,6 +97,7 @@ typedef struct xent_row_spec {
     const float *q;
     const float *w;
     int smoothing;
+    int argmax;  ///< also find the first index of the max (xent_chunk_sums.argmax)
 } xent_row_spec;
 
 /// `spec` with its vectors advanced by `offset` elements (for a chunk of the row).
@@ -111,7 +114,8 @@ void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float
                   const xent_gradient_scales *scales, xent_row_sums *out);
 
 /// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
-/// the sums `spec` asks for (`spec`'s vectors start at this chunk).
+/// the sums `spec` asks for (`spec`'s vectors start at this chunk). `out->argmax` is relative to
+/// the chunk; the caller adds the chunk's offset before `xent_row_combine`.
 void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t len,
                     xent_chunk_sums *out);
 
