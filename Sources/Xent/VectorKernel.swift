@@ -6,15 +6,17 @@ import CXent
 ///
 /// 1. chunk by chunk (8 KiB, L1-resident): the chunk max, then `e_j = exp(z_j − m_c)` with SLEEF's
 ///    `u10` exp, written into the gradient row and summed (float vectors per 512 elements, the
-///    blocks added in `Double`; with soft targets also `Σq` and `Σ q·(m_c − z)`, taken from the
-///    chunk before its exp overwrites it in place);
+///    blocks added in `Double`; with soft targets, weights or smoothing also their sums, taken
+///    from the chunk before its exp overwrites it in place);
 /// 2. the chunks combined at the row max `m`: `S = Σ_c S_c·exp(m_c − m)`;
 /// 3. one scaling pass: `g_j = e_j · exp(m_c − m) · scale / S`, then the target term.
 ///
 /// One exp per element, the logits read from memory once, nothing allocated (the per-chunk tables
 /// live on the stack). With several threads and fewer rows than two per thread, a row's chunks
-/// are spread over the threads (step 1 and step 3), with bitwise the same results. Every pass runs in C because Swift code in a package cannot be compiled for
-/// more than the baseline ISA (no `unsafeFlags`): `SIMD16<Float>` becomes four SSE operations,
+/// are spread over the threads (step 1 and step 3), with bitwise the same results.
+///
+/// Every pass runs in C because Swift code in a package cannot be compiled for more than the
+/// baseline ISA (no `unsafeFlags`): `SIMD16<Float>` becomes four SSE operations,
 /// which measured 12–20% slower at 1000 classes than the shim's AVX-512 passes. What stays in
 /// Swift is what must read like the contract: bad rows, the label term and the loss in `Double`.
 struct VectorKernel: RowKernel {
