@@ -122,13 +122,13 @@ static xent_isa xent_isa_best(void) {
     return XENT_ISA_SCALAR;
 }
 
-// -1 until the first call; then the chosen ISA, plus 16 if XENT_ISA was rejected. Every thread
-// that races here computes the same value, so a relaxed store is enough.
+// -1 until the first call, then the chosen ISA. Every thread that races here computes the same
+// value; the one whose store wins reports a rejected XENT_ISA, so it is reported once.
 static _Atomic int xent_isa_state = -1;
 
-static int xent_isa_state_load(void) {
+xent_isa xent_isa_default(void) {
     int state = atomic_load_explicit(&xent_isa_state, memory_order_relaxed);
-    if (state >= 0) return state;
+    if (state >= 0) return (xent_isa)state;
     const char *forced = getenv("XENT_ISA");
     int rejected = 0;
     xent_isa chosen = xent_isa_best();
@@ -141,20 +141,15 @@ static int xent_isa_state_load(void) {
             }
         }
     }
-    state = (int)chosen + (rejected ? 16 : 0);
     int expected = -1;
-    if (atomic_compare_exchange_strong(&xent_isa_state, &expected, state) && rejected) {
+    if (atomic_compare_exchange_strong(&xent_isa_state, &expected, (int)chosen) && rejected) {
         fprintf(stderr,
                 "xent: XENT_ISA=%s is not an ISA this CPU supports (avx512, avx2, sse2, advsimd, scalar); "
                 "using %s\n",
                 forced, xent_isa_name(chosen));
     }
-    return state;
+    return chosen;
 }
-
-xent_isa xent_isa_default(void) { return (xent_isa)(xent_isa_state_load() & 15); }
-
-int xent_isa_environment_was_rejected(void) { return (xent_isa_state_load() & 16) != 0; }
 
 static const xent_primitives *xent_primitives_for(xent_isa isa) {
     switch (isa) {

@@ -27,14 +27,9 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient<Label: ClassLabel>(
         inPlace logits: inout MutableSpan<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
-        let result: Result<Float, XentError> = labels.withUnsafeBufferPointer { t in
-            logits.withUnsafeMutableBufferPointer { z in
-                Result { () throws(XentError) in
-                    try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride)
-                }
-            }
+        try Self.borrow(labels, &logits) { (t, z) throws(XentError) in
+            try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride)
         }
-        return try result.get()
     }
 
     /// The loss against soft targets, over spans; see
@@ -61,14 +56,9 @@ extension SoftmaxCrossEntropy {
     public func lossAndGradient(
         inPlace logits: inout MutableSpan<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
-        let result: Result<Float, XentError> = targets.withUnsafeBufferPointer { q in
-            logits.withUnsafeMutableBufferPointer { z in
-                Result { () throws(XentError) in
-                    try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride)
-                }
-            }
+        try Self.borrow(targets, &logits) { (q, z) throws(XentError) in
+            try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride)
         }
-        return try result.get()
     }
 
     // MARK: Borrowing span memory
@@ -79,6 +69,16 @@ extension SoftmaxCrossEntropy {
     ) throws(XentError) -> Float {
         let result: Result<Float, XentError> = a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in Result { () throws(XentError) in try body(pa, pb) } }
+        }
+        return try result.get()
+    }
+
+    private static func borrow<A>(
+        _ a: Span<A>, _ b: inout MutableSpan<Float>,
+        _ body: (UnsafeBufferPointer<A>, UnsafeMutableBufferPointer<Float>) throws(XentError) -> Float
+    ) throws(XentError) -> Float {
+        let result: Result<Float, XentError> = a.withUnsafeBufferPointer { pa in
+            b.withUnsafeMutableBufferPointer { pb in Result { () throws(XentError) in try body(pa, pb) } }
         }
         return try result.get()
     }

@@ -30,12 +30,9 @@ int xent_isa_is_supported(xent_isa isa);
 
 /// The ISA used when the caller does not name one: the `XENT_ISA` environment variable
 /// (`avx512`, `avx2`, `sse2`, `advsimd`, `scalar`) if it names a supported ISA, else the best
-/// supported one. Read once, on first use; thread-safe.
+/// supported one (an unknown or unsupported value is reported once on standard error). Read
+/// once, on first use; thread-safe.
 xent_isa xent_isa_default(void);
-
-/// 1 if `XENT_ISA` was set but named an unknown or unsupported ISA (the default then fell back
-/// to the best supported one), else 0.
-int xent_isa_environment_was_rejected(void);
 
 /// The lower-case name of `isa` as `XENT_ISA` spells it; "unknown" for other values.
 const char *xent_isa_name(xent_isa isa);
