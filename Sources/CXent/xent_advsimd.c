@@ -15,6 +15,7 @@ typedef float32x4_t xent_vec;
 #define XENT_ADD(a, b) vaddq_f32((a), (b))
 #define XENT_SUB(a, b) vsubq_f32((a), (b))
 #define XENT_MUL(a, b) vmulq_f32((a), (b))
+#define XENT_DIV(a, b) vdivq_f32((a), (b))
 #define XENT_KEEP_WHERE_NONZERO(q, v) vbslq_f32(vceqq_f32((q), vdupq_n_f32(0.0f)), vdupq_n_f32(0.0f), (v))
 typedef float64x2_t xent_dvec;
 #define XENT_DW 2
@@ -34,6 +35,11 @@ typedef float64x2_t xent_dvec;
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         float32x4_t v_ = vsubq_f32(vld1q_f32((x) + 4 * j_), vdupq_n_f32(shift));     \
         vst1q_f32((y) + 4 * j_, Sleef_expf4_u10advsimd(v_));                         \
+    }
+
+#define XENT_TANH(x, y, nvec)                                                        \
+    for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
+        vst1q_f32((y) + 4 * j_, Sleef_tanhf4_u10advsimd(vld1q_f32((x) + 4 * j_)));   \
     }
 
 #include "CXent.h"

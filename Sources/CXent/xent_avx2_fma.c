@@ -16,6 +16,7 @@ typedef __m256 xent_vec;
 #define XENT_ADD(a, b) _mm256_add_ps((a), (b))
 #define XENT_SUB(a, b) _mm256_sub_ps((a), (b))
 #define XENT_MUL(a, b) _mm256_mul_ps((a), (b))
+#define XENT_DIV(a, b) _mm256_div_ps((a), (b))
 #define XENT_KEEP_WHERE_NONZERO(q, v) _mm256_and_ps(_mm256_cmp_ps((q), _mm256_setzero_ps(), _CMP_NEQ_UQ), (v))
 typedef __m256d xent_dvec;
 #define XENT_DW 4
@@ -31,6 +32,8 @@ typedef __m256d xent_dvec;
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(e), _mm256_set1_epi32((int)0x80000000u))), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf8_u10_shifted__avx2((x), (y), (nvec), (shift))
+
+#define XENT_TANH(x, y, nvec) xent_sleef_tanhf8_u10__avx2((x), (y), (nvec))
 
 #include "CXent.h"
 #include <math.h>

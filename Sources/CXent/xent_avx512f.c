@@ -15,6 +15,7 @@ typedef __m512 xent_vec;
 #define XENT_ADD(a, b) _mm512_add_ps((a), (b))
 #define XENT_SUB(a, b) _mm512_sub_ps((a), (b))
 #define XENT_MUL(a, b) _mm512_mul_ps((a), (b))
+#define XENT_DIV(a, b) _mm512_div_ps((a), (b))
 #define XENT_KEEP_WHERE_NONZERO(q, v) \
     _mm512_maskz_mov_ps(_mm512_cmp_ps_mask((q), _mm512_setzero_ps(), _CMP_NEQ_UQ), (v))
 typedef __m512d xent_dvec;
@@ -34,6 +35,8 @@ typedef __m512d xent_dvec;
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (nvec), (shift))
+
+#define XENT_TANH(x, y, nvec) xent_sleef_tanhf16_u10__avx512f((x), (y), (nvec))
 
 #include "CXent.h"
 #include <math.h>

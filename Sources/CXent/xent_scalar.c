@@ -12,6 +12,7 @@ typedef float xent_vec;
 #define XENT_ADD(a, b) ((a) + (b))
 #define XENT_SUB(a, b) ((a) - (b))
 #define XENT_MUL(a, b) ((a) * (b))
+#define XENT_DIV(a, b) ((a) / (b))
 #define XENT_KEEP_WHERE_NONZERO(q, v) ((q) != 0.0f ? (v) : 0.0f)
 typedef double xent_dvec;
 #define XENT_DW 1
@@ -42,6 +43,11 @@ static inline int xent_scalar_is_neg_zero(float e) {
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                     \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                    \
         (y)[j_] = Sleef_expf_u10((x)[j_] - (shift));            \
+    }
+
+#define XENT_TANH(x, y, nvec)                                   \
+    for (size_t j_ = 0; j_ < (nvec); j_++) {                    \
+        (y)[j_] = Sleef_tanhf_u10((x)[j_]);                     \
     }
 
 #include "CXent.h"

@@ -1,4 +1,5 @@
-// The assembly loops (xent_sleef_x86_64.S) that call SLEEF's 256/512-bit exp with pointers only.
+// The assembly loops (xent_sleef_x86_64.S) that call SLEEF's 256/512-bit exp and tanh with
+// pointers only.
 #ifndef XENT_SLEEF_TRAMPOLINES_H
 #define XENT_SLEEF_TRAMPOLINES_H
 #include <stddef.h>
@@ -8,6 +9,10 @@
 void xent_sleef_expf8_u10_shifted__avx2(const float *x, float *y, size_t nvec, float shift);
 /// y[0 ..< 16*nvec] = Sleef_expf16_u10avx512f(x - shift), one 16-float vector per call. Needs AVX-512F.
 void xent_sleef_expf16_u10_shifted__avx512f(const float *x, float *y, size_t nvec, float shift);
+/// y[0 ..< 8*nvec] = Sleef_tanhf8_u10avx2(x), one 8-float vector per call. Needs AVX2+FMA.
+void xent_sleef_tanhf8_u10__avx2(const float *x, float *y, size_t nvec);
+/// y[0 ..< 16*nvec] = Sleef_tanhf16_u10avx512f(x), one 16-float vector per call. Needs AVX-512F.
+void xent_sleef_tanhf16_u10__avx512f(const float *x, float *y, size_t nvec);
 #endif
 
 #endif

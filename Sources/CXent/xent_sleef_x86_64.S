@@ -66,6 +66,54 @@
     XENT_EXP_LOOP xent_sleef_expf8_u10_shifted__avx2, Sleef_expf8_u10avx2, %ymm, 32
     XENT_EXP_LOOP xent_sleef_expf16_u10_shifted__avx512f, Sleef_expf16_u10avx512f, %zmm, 64
 
+// void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/)
+// y = f(x) one vector per call, for SLEEF's tanh (the softcap transform); no shift, no prefetch
+// (its input is a block the caller just wrote, in L1).
+.macro XENT_MAP_LOOP name, sleef, reg, bytes
+    .globl \name
+    .hidden \name
+    .type \name, @function
+    .p2align 4
+\name:
+    .cfi_startproc
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %rbx, -16
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r12, -24
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset %r13, -32              // three pushes: rsp is 16-byte aligned at each call
+    movq %rdi, %rbx
+    movq %rsi, %r12
+    movq %rdx, %r13
+    testq %r13, %r13
+    jz 2f
+1:
+    vmovups (%rbx), \reg\()0
+    call \sleef@PLT
+    vmovups \reg\()0, (%r12)
+    addq $\bytes, %rbx
+    addq $\bytes, %r12
+    decq %r13
+    jnz 1b
+2:
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    vzeroupper
+    ret
+    .cfi_endproc
+    .size \name, .-\name
+.endm
+
+    XENT_MAP_LOOP xent_sleef_tanhf8_u10__avx2, Sleef_tanhf8_u10avx2, %ymm, 32
+    XENT_MAP_LOOP xent_sleef_tanhf16_u10__avx512f, Sleef_tanhf16_u10avx512f, %zmm, 64
+
 #endif
 
 #if defined(__ELF__)

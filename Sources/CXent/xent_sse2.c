@@ -15,6 +15,7 @@ typedef __m128 xent_vec;
 #define XENT_ADD(a, b) _mm_add_ps((a), (b))
 #define XENT_SUB(a, b) _mm_sub_ps((a), (b))
 #define XENT_MUL(a, b) _mm_mul_ps((a), (b))
+#define XENT_DIV(a, b) _mm_div_ps((a), (b))
 #define XENT_KEEP_WHERE_NONZERO(q, v) _mm_and_ps(_mm_cmpneq_ps((q), _mm_setzero_ps()), (v))
 typedef __m128d xent_dvec;
 #define XENT_DW 2
@@ -33,6 +34,11 @@ typedef __m128d xent_dvec;
     for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
         __m128 v_ = _mm_sub_ps(_mm_loadu_ps((x) + 4 * j_), _mm_set1_ps(shift));      \
         _mm_storeu_ps((y) + 4 * j_, Sleef_expf4_u10sse2(v_));                        \
+    }
+
+#define XENT_TANH(x, y, nvec)                                                        \
+    for (size_t j_ = 0; j_ < (nvec); j_++) {                                         \
+        _mm_storeu_ps((y) + 4 * j_, Sleef_tanhf4_u10sse2(_mm_loadu_ps((x) + 4 * j_)));  \
     }
 
 #include "CXent.h"

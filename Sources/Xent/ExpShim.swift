@@ -60,7 +60,7 @@ enum CXentRow {
         var spec = spec
         let factor = xent_row_chunk_factor(&row, &chunk, &scales, spec.q == nil ? 0 : 1)
         let smoothing = xent_row_smoothing_scale(&row, &scales)
-        xent_f32_scale_chunk(isa.cValue, g, &spec, count, factor, Float(scales.q_scale), smoothing)
+        xent_f32_scale_chunk(isa.cValue, g, &spec, count, chunk.shift, factor, Float(scales.q_scale), smoothing)
     }
 }
 

@@ -10,32 +10,35 @@ import Darwin
 /// `.reference`: scalar Swift in `Double`, written to read like NUMERICS.md, unoptimized on
 /// purpose. Every other kernel is tested against it.
 struct ReferenceKernel: RowKernel {
+    /// The row's logits after the transforms (NUMERICS.md §1): `z' = s·z` in `Float`, then
+    /// `z'' = c·tanh(z'/c)` in `Double`; the caller's logits when both are off.
+    static func transformed(_ z: UnsafePointer<Float>, classes: Int, _ transform: LogitTransform) -> [Double] {
+        (0..<classes).map { transform.exact(z[$0]) }
+    }
+
     /// `lse = m + log Σ_j exp(z_j − m)` with `m = max z`, or nil when the row holds NaN or +inf
     /// or has every class masked (NUMERICS.md, "Rows that take no part").
-    static func logSumExp(_ z: UnsafePointer<Float>, classes: Int) -> Double? {
+    static func logSumExp(_ z: [Double]) -> Double? {
         var m = -Double.infinity
-        for j in 0..<classes {
-            let zj = Double(z[j])
+        for zj in z {
             if zj.isNaN || zj == .infinity { return nil }
             m = Swift.max(m, zj)
         }
         if m == -.infinity { return nil }
         var s = 0.0
-        for j in 0..<classes { s += exp(Double(z[j]) - m) }
+        for zj in z { s += exp(zj - m) }
         return m + log(s)
     }
 
     /// The row's target vector `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[z_c ≠ −inf]`, with `y` the
     /// one-hot label (`label`) or the soft targets (`q`) — NUMERICS.md §4 and §5.
     static func targetVector(
-        _ z: UnsafePointer<Float>, classes: Int, label: Int?, targets q: UnsafePointer<Float>?,
-        scales: GradientScales
+        _ z: [Double], label: Int?, targets q: UnsafePointer<Float>?, scales: GradientScales
     ) -> [Double] {
         let alpha = scales.smoothing
         let weight = { (c: Int) -> Double in scales.weights.map { Double($0[c]) } ?? 1 }
-        var unmasked = 0
-        for c in 0..<classes where z[c] != -.infinity { unmasked += 1 }
-        return (0..<classes).map { c in
+        let unmasked = z.count { $0 != -.infinity }
+        return z.indices.map { c in
             let y = label.map { $0 == c ? 1.0 : 0.0 } ?? Double(q![c])
             var v = (1 - alpha) * weight(c) * y
             if alpha != 0 && z[c] != -.infinity { v += alpha / Double(unmasked) * weight(c) }
@@ -43,30 +46,33 @@ struct ReferenceKernel: RowKernel {
         }
     }
 
-    /// The first index holding the row's largest logit (NaN never is).
+    /// The first index holding the row's largest logit (NaN never is), in the caller's logits.
     static func firstMaxIndex(_ z: UnsafePointer<Float>, classes: Int) -> Int {
         var best = 0
         for j in 1..<Swift.max(classes, 1) where z[j] > z[best] || z[best].isNaN { best = j }
         return best
     }
 
-    /// ℓ = Σ_c v_c·(lse − z_c) over v_c ≠ 0, and the gradient p_j·(Σv·p + lse·pLse) − v_j·p.
+    /// ℓ = Σ_c v_c·(lse − z_c) over v_c ≠ 0, and the gradient
+    /// (p_j·(Σv·p + lse·pLse) − v_j·p)·s·(1 − (z_j/c)²) of the transformed logits z.
     static func row(
-        _ z: UnsafePointer<Float>, classes: Int, v: [Double], gradient: UnsafeMutablePointer<Float>?,
+        _ z: [Double], raw: UnsafePointer<Float>, v: [Double], gradient: UnsafeMutablePointer<Float>?,
         scales: GradientScales
     ) -> RowResult {
-        guard let lse = logSumExp(z, classes: classes) else { return .bad }
-        let argmax = scales.argmax ? firstMaxIndex(z, classes: classes) : -1
+        guard let lse = logSumExp(z) else { return .bad }
+        let argmax = scales.argmax ? firstMaxIndex(raw, classes: z.count) : -1
         var loss = 0.0
         var mass = 0.0
-        for c in 0..<classes where v[c] != 0 {
-            loss += v[c] * (lse - Double(z[c]))
+        for c in z.indices where v[c] != 0 {
+            loss += v[c] * (lse - z[c])
             mass += v[c]
         }
         if let g = gradient {
-            for j in 0..<classes {
-                let p = exp(Double(z[j]) - lse)
-                g[j] = Float(p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p)
+            let s = Double(scales.transform.scale)
+            for j in z.indices {
+                let p = exp(z[j] - lse)
+                let chain = s * scales.transform.capDerivative(z[j])
+                g[j] = Float((p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p) * chain)
             }
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
@@ -77,9 +83,11 @@ struct ReferenceKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c),
-        // ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j) (and 2λ·lse·p_j).
-        let v = Self.targetVector(z, classes: classes, label: t, targets: nil, scales: scales)
-        return Self.row(z, classes: classes, v: v, gradient: gradient, scales: scales)
+        // ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j) (and 2λ·lse·p_j),
+        // of the transformed logits, times the chain factor s·(1 − (z_j/c)²).
+        let zt = Self.transformed(z, classes: classes, scales.transform)
+        let v = Self.targetVector(zt, label: t, targets: nil, scales: scales)
+        return Self.row(zt, raw: z, v: v, gradient: gradient, scales: scales)
     }
 
     func softRow(
@@ -87,9 +95,10 @@ struct ReferenceKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
         // Equivalent to: q_c = (1−α)·y_c + α/K, ℓ = Σ_c w_c·q_c·(lse − z_c),
-        // ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j (and 2λ·lse·p_j); a class with w_c·q_c = 0 adds
-        // nothing to ℓ, even when masked.
-        let v = Self.targetVector(z, classes: classes, label: nil, targets: q, scales: scales)
-        return Self.row(z, classes: classes, v: v, gradient: gradient, scales: scales)
+        // ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j (and 2λ·lse·p_j), times the chain factor; a class
+        // with w_c·q_c = 0 adds nothing to ℓ, even when masked.
+        let zt = Self.transformed(z, classes: classes, scales.transform)
+        let v = Self.targetVector(zt, label: nil, targets: q, scales: scales)
+        return Self.row(zt, raw: z, v: v, gradient: gradient, scales: scales)
     }
 }

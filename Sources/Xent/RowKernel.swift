@@ -5,8 +5,9 @@
 /// With label smoothing α, class weights w (1 without) and `K` unmasked classes, a row's target
 /// vector is `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[c unmasked]` (`y` one-hot for a label), its
 /// cross-entropy `ℓ = Σ_c v_c·(lse − z_c)` and its gradient
-/// `g_j = p_j·(p·Σv + pLse·lse) − p·v_j`: `p` is the upstream gradient over the reduction's
-/// denominator, `pLse` the z-loss part (`2λ` times the upstream gradient over its denominator).
+/// `g_j = (p_j·(p·Σv + pLse·lse) − p·v_j)·s·(1 − (z_j/c)²)`: `p` is the upstream gradient over
+/// the reduction's denominator, `pLse` the z-loss part (`2λ` times the upstream gradient over its
+/// denominator), z the logits after ``transform`` (s, c).
 struct GradientScales {
     var p: Double
     var pLse: Double
@@ -14,6 +15,17 @@ struct GradientScales {
     var weights: UnsafePointer<Float>? = nil
     /// Whether the row's argmax (first index of its max) is wanted.
     var argmax: Bool = false
+    /// The logit scale and softcap the row's logits go through first.
+    var transform = LogitTransform()
+
+    /// These scales with the logit scale's chain factor `s` folded into `p` and `pLse` (every
+    /// gradient entry carries it); the softcap's factor varies per class and is the kernel's.
+    var chained: GradientScales {
+        var scales = self
+        scales.p *= Double(transform.scale)
+        scales.pLse *= Double(transform.scale)
+        return scales
+    }
 }
 
 /// What a kernel found in one row: the cross-entropy part of its loss and its log-sum-exp
@@ -54,6 +66,7 @@ struct LossOptions {
     var zLossScale: Double
     var smoothing: Double
     var weights: UnsafePointer<Float>?
+    var transform: LogitTransform
 }
 
 extension Batch {
@@ -74,7 +87,8 @@ extension Batch {
         let scales = GradientScales(
             p: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
             pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
-            smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil)
+            smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil,
+            transform: options.transform)
         let splitRows = threads > 1 && rows < 2 * threads
         let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
             let shared = SharedUnsafe(results)

@@ -11,12 +11,13 @@ import Darwin
 /// exponentials kept in `Double` (a single `Float` accumulator loses ~1e-4 relative at 262,144
 /// classes). Same three passes as the vector kernel: max, exp stored and summed, scale.
 struct ScalarKernel: RowKernel {
-    /// `max z`, or nil when the row holds NaN or +inf or every class is masked.
+    /// `max z` of the transformed logits, or nil when the row holds NaN or +inf or every class
+    /// is masked.
     @inline(__always)
-    static func rowMax(_ z: UnsafePointer<Float>, classes: Int) -> Float? {
+    static func rowMax(_ z: UnsafePointer<Float>, classes: Int, _ tr: LogitTransform) -> Float? {
         var m = -Float.infinity
         for j in 0..<classes {
-            let zj = z[j]
+            let zj = tr(z[j])
             if zj.isNaN { return nil }
             if zj > m { m = zj }
         }
@@ -28,11 +29,11 @@ struct ScalarKernel: RowKernel {
     @inline(__always)
     static func expSum(
         _ z: UnsafePointer<Float>, classes: Int, max m: Float, into e: UnsafeMutablePointer<Float>?,
-        markMasked: Bool = false
+        markMasked: Bool = false, _ tr: LogitTransform
     ) -> Double {
         var s = 0.0
         for j in 0..<classes {
-            let zj = z[j]
+            let zj = tr(z[j])
             let ej = expf(zj - m)
             e?[j] = markMasked && zj == -.infinity ? -0.0 : ej
             s += Double(ej)
@@ -43,14 +44,16 @@ struct ScalarKernel: RowKernel {
     /// Over the unmasked classes: `K`, `Σ w_c` and `Σ w_c·(m − z_c)` (w = 1 without weights).
     @inline(__always)
     static func smoothingSums(
-        _ z: UnsafePointer<Float>, classes: Int, max m: Float, weights: UnsafePointer<Float>?
+        _ z: UnsafePointer<Float>, classes: Int, max m: Float, weights: UnsafePointer<Float>?, _ tr: LogitTransform
     ) -> (count: Double, weight: Double, gap: Double) {
         var count = 0.0, weight = 0.0, gap = 0.0
-        for c in 0..<classes where z[c] != -.infinity {
+        for c in 0..<classes {
+            let zc = tr(z[c])
+            if zc == -.infinity { continue }
             let w = weights.map { Double($0[c]) } ?? 1
             count += 1
             weight += w
-            gap += w * Double(m - z[c])
+            gap += w * Double(m - zc)
         }
         return (count, weight, gap)
     }
@@ -70,16 +73,46 @@ struct ScalarKernel: RowKernel {
         }
     }
 
+    /// With a softcap c, `g` holds the transformed logits t: `g_j ← (exp(t_j − m)·a − w_j·(y_j·b +
+    /// c_s))·(1 − (t_j/c)²)` (no class is masked under a softcap).
+    @inline(__always)
+    static func scaleCapped(
+        _ g: UnsafeMutablePointer<Float>, classes: Int, max m: Float, a: Float, targets y: UnsafePointer<Float>?,
+        b: Float, smoothing cs: Float, weights: UnsafePointer<Float>?, cap: Float
+    ) {
+        for j in 0..<classes {
+            let t = g[j]
+            var target = cs
+            if let y { target += y[j] * b }
+            if let weights { target *= weights[j] }
+            let r = t / cap
+            g[j] = (expf(t - m) * a - target) * (1 - r * r)
+        }
+    }
+
+    /// Stores the transformed logits into `g` when the softcap needs them in the scaling pass
+    /// (in place too: element by element).
+    @inline(__always)
+    static func storeTransformed(
+        _ z: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, classes: Int, _ tr: LogitTransform
+    ) {
+        for j in 0..<classes { g[j] = tr(z[j]) }
+    }
+
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        guard let m = Self.rowMax(z, classes: classes) else { return .bad }
+        let tr = scales.transform
+        let scales = scales.chained
+        guard let m = Self.rowMax(z, classes: classes, tr) else { return .bad }
         let alpha = scales.smoothing
-        let zt = z[t]  // read before an in-place gradient overwrites it
+        let zt = tr(z[t])  // read before an in-place gradient overwrites it
         let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
-        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights) : (count: 0, weight: 0, gap: 0)
-        let s = Self.expSum(z, classes: classes, max: m, into: gradient, markMasked: alpha != 0)
+        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let capped = tr.cap > 0
+        let s = Self.expSum(z, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
+        if capped, let g = gradient { Self.storeTransformed(z, into: g, classes: classes, tr) }
         let logS = log(s)
         let lse = Double(m) + logS
         let labelWeight = (1 - alpha) * (scales.weights.map { Double($0[t]) } ?? 1)
@@ -91,13 +124,16 @@ struct ScalarKernel: RowKernel {
         }
         if let g = gradient {
             let a = Float((scales.p * mass + scales.pLse * lse) / s)
-            if alpha == 0 {
+            let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
+            if capped {
+                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: nil, b: 0, smoothing: cs,
+                                 weights: scales.weights, cap: tr.cap)
+            } else if alpha == 0 {
                 for j in 0..<classes { g[j] *= a }
             } else {
-                Self.scale(g, classes: classes, a: a, targets: nil, b: 0,
-                           smoothing: Float(scales.p * alpha / smooth.count), weights: scales.weights)
+                Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: scales.weights)
             }
-            g[t] -= Float(scales.p * labelWeight)
+            g[t] -= Float(scales.p * labelWeight * tr.capDerivative(Double(zt)))
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }
@@ -106,7 +142,9 @@ struct ScalarKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        guard let m = Self.rowMax(z, classes: classes) else { return .bad }
+        let tr = scales.transform
+        let scales = scales.chained
+        guard let m = Self.rowMax(z, classes: classes, tr) else { return .bad }
         let alpha = scales.smoothing
         let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
         // Σ q'·log S + Σ q'_c·(m − z_c) with q' = w·y: both terms ≥ 0, so nothing cancels.
@@ -116,11 +154,13 @@ struct ScalarKernel: RowKernel {
             let q = Double(y[c]) * (scales.weights.map { Double($0[c]) } ?? 1)
             if q != 0 {
                 sumQ += q
-                sumQGap += Double(m - z[c]) * q
+                sumQGap += Double(m - tr(z[c])) * q
             }
         }
-        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights) : (count: 0, weight: 0, gap: 0)
-        let s = Self.expSum(z, classes: classes, max: m, into: gradient, markMasked: alpha != 0)
+        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let capped = tr.cap > 0
+        let s = Self.expSum(z, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
+        if capped, let g = gradient { Self.storeTransformed(z, into: g, classes: classes, tr) }
         let logS = log(s)
         let lse = Double(m) + logS
         var loss = (1 - alpha) * (sumQ * logS + sumQGap)
@@ -131,8 +171,14 @@ struct ScalarKernel: RowKernel {
         }
         if let g = gradient {
             let a = Float((scales.p * mass + scales.pLse * lse) / s)
-            Self.scale(g, classes: classes, a: a, targets: y, b: Float(scales.p * (1 - alpha)),
-                       smoothing: alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0, weights: scales.weights)
+            let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
+            if capped {
+                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: Float(scales.p * (1 - alpha)),
+                                 smoothing: cs, weights: scales.weights, cap: tr.cap)
+            } else {
+                Self.scale(g, classes: classes, a: a, targets: y, b: Float(scales.p * (1 - alpha)), smoothing: cs,
+                           weights: scales.weights)
+            }
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }

@@ -1,7 +1,8 @@
 // The entry points over Swift arrays: borrow the storage, then call the unsafe-buffer versions.
 
 extension SoftmaxCrossEntropy {
-    /// The loss of `logits` against class labels; see ``loss(logits:labels:classes:rowLosses:)``.
+    /// The loss of `logits` against class labels; see
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func loss<Label: ClassLabel>(logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
             try loss(logits: z, labels: t, classes: classes, rowStride: rowStride)
@@ -21,7 +22,8 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against class labels and its gradient; `gradient` is resized to `logits.count`
-    /// if needed. See ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)``.
+    /// if needed. See
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
     ) throws(XentError) -> Float {
@@ -57,7 +59,8 @@ extension SoftmaxCrossEntropy {
         }
     }
 
-    /// The loss against soft targets; see ``loss(logits:targets:classes:rowLosses:)``.
+    /// The loss against soft targets; see
+    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func loss(logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, targets) { (z, q) throws(XentError) in
             try loss(logits: z, targets: q, classes: classes, rowStride: rowStride)

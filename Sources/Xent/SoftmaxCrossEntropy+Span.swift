@@ -3,7 +3,7 @@
 #if compiler(>=6.2)
 extension SoftmaxCrossEntropy {
     /// The loss against class labels, over spans; see
-    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:)``.
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func loss<Label: ClassLabel>(
         logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
@@ -13,7 +13,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against class labels and its gradient, written into `gradient`; see
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:)``.
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil,
         gradient: inout MutableSpan<Float>
@@ -33,7 +33,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against soft targets, over spans; see
-    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:)``.
+    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func loss(
         logits: Span<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {

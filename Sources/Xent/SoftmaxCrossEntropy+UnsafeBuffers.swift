@@ -40,8 +40,9 @@ extension SoftmaxCrossEntropy {
     ///
     /// `gradient` (same count as `logits`) receives `∂loss/∂logits`: `p − onehot(label)` per row,
     /// divided as the loss is by ``reduction``; zero rows for ignored labels, NaN rows for rows
-    /// holding NaN or +inf. It may not overlap `logits` (see ``lossAndGradient(inPlace:labels:classes:rowLosses:)``).
-    /// Other parameters as in ``loss(logits:labels:classes:rowLosses:)``.
+    /// holding NaN or +inf. It may not overlap `logits` (see
+    /// ``lossAndGradient(inPlace:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``).
+    /// Other parameters as in ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
@@ -57,8 +58,9 @@ extension SoftmaxCrossEntropy {
     /// The loss against class labels, with the gradient written over the logits.
     ///
     /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again.
-    /// Equivalent to ``lossAndGradient(logits:labels:classes:gradient:rowLosses:)`` with
-    /// `gradient` = `logits`.
+    /// Equivalent to
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``
+    /// with `gradient` = `logits`.
     public func lossAndGradient<Label: ClassLabel>(
         inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,
         classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
@@ -137,13 +139,21 @@ extension SoftmaxCrossEntropy {
                 throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
             }
         }
+        guard logitScale.isFinite && logitScale > 0 else {
+            throw .invalidOption(name: "logitScale", value: Double(logitScale), requirement: "finite and > 0")
+        }
+        if let softcap, !(softcap.isFinite && softcap > 0) {
+            throw .invalidOption(name: "softcap", value: Double(softcap), requirement: "finite and > 0")
+        }
+        let transform = LogitTransform(scale: logitScale, cap: softcap ?? 0)
         let kernel = self.kernel
         let isa = activeInstructionSet
         if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
         let options = { (weights: UnsafePointer<Float>?) in
             LossOptions(
                 reduction: reduction, divisor: divisor, upstream: Double(gradientScale),
-                zLossScale: Double(zLossScale), smoothing: Double(labelSmoothing), weights: weights)
+                zLossScale: Double(zLossScale), smoothing: Double(labelSmoothing), weights: weights,
+                transform: transform)
         }
         let run = { (weights: UnsafePointer<Float>?) -> Float in
             switch kernel {

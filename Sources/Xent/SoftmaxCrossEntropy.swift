@@ -91,6 +91,37 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///     ℓ = ℓ_CE + λ·lse²,   ∂ℓ/∂z_j = ∂ℓ_CE/∂z_j + 2λ·lse·p_j
     public var zLossScale: Float = 0
 
+    /// The logit scale s > 0 (a temperature 1/s, as in distillation): every logit is multiplied
+    /// by s before anything else, and the gradient, taken with respect to the caller's logits,
+    /// by s as well. `1` (off) by default; must be finite.
+    ///
+    ///     z' = s·z,   ∂ℓ/∂z_j = s·∂ℓ/∂z'_j
+    ///
+    /// `s·z` is formed in `Float` — exactly what a caller who scaled the logits first would pass —
+    /// so the accuracy bounds are those of the scaled logits. A product beyond `Float`'s range is
+    /// ±inf and then follows the rules for ±inf logits (a −inf masks its class, a +inf makes the
+    /// row's loss and gradient NaN).
+    public var logitScale: Float = 1
+
+    /// The softcap c > 0 (Gemma-style): the (scaled) logits become `c·tanh(z'/c)`, bounded by
+    /// ±c, before the softmax, and the gradient goes back through it. `nil` (off) by default;
+    /// must be finite and > 0.
+    ///
+    ///     z'' = c·tanh(z'/c),   ∂ℓ/∂z_j = s·(1 − (z''_j/c)²)·∂ℓ/∂z''_j
+    ///
+    /// As NUMERICS.md orders it, the transform comes before masking: a −inf logit becomes −c, a
+    /// finite logit, so with a softcap no class is masked and a +inf logit becomes c (the row
+    /// stays finite); NaN stays NaN. `rowArgmax` is the argmax of the caller's logits (the
+    /// transform is monotone; saturation can round distinct logits to the same c).
+    ///
+    /// Cost and accuracy: the `.vector` kernel uses SLEEF's 1-ULP `tanhf`, and with a gradient
+    /// computes each exp twice (the in-place call keeps `z''` in the gradient buffer between its
+    /// two passes). Rounding `z''` to `Float` adds to NUMERICS.md's bounds, per class,
+    /// `4u·(|z''_j| + |max z''|)·|p_j·Σ_c w_c q_c|` and `16u·s·|∂ℓ/∂z''_j|` to the gradient and
+    /// `8u·Σ_c w_c q_c·max_j |z''_j|` to the row loss (u = 2⁻²⁴); the tests hold every kernel to
+    /// these.
+    public var softcap: Float? = nil
+
     /// Threads a call may use; `nil` (the default) chooses: every core for calls of at least
     /// 512 Ki logits, one thread below that, where handing out work costs more than it saves.
     ///

@@ -11,6 +11,12 @@ import CXent
 /// 2. the chunks combined at the row max `m`: `S = Σ_c S_c·exp(m_c − m)`;
 /// 3. one scaling pass: `g_j = e_j · exp(m_c − m) · scale / S`, then the target term.
 ///
+/// With a logit scale s or a softcap c (NUMERICS.md §1) each 512-element block is transformed in
+/// L1 before step 1 uses it, and `s` is folded into the scales; with a softcap and a gradient,
+/// step 1 stores the transformed logits instead of their exps and step 3 recomputes the exps and
+/// applies the chain factor `1 − (z''/c)²` (two exps per element: in place, nothing else keeps
+/// `z''` between the passes).
+///
 /// One exp per element, the logits read from memory once, nothing allocated (the per-chunk tables
 /// live on the stack). With several threads and fewer rows than two per thread, a row's chunks
 /// are spread over the threads (step 1 and step 3), with bitwise the same results.
@@ -26,7 +32,7 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        let zt = z[t]  // read before an in-place gradient overwrites it
+        let zt = scales.transform.exact(z[t])  // read before an in-place gradient overwrites it
         let alpha = scales.smoothing
         let weight = scales.weights.map { Double($0[t]) } ?? 1
         let labelWeight = (1 - alpha) * weight
@@ -34,11 +40,11 @@ struct VectorKernel: RowKernel {
             z, targets: nil, gradient: gradient, count: classes, scales: scales, labelWeight: weight,
             workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
-        gradient?[t] -= Float(scales.p * labelWeight)
+        gradient?[t] -= Float(scales.chained.p * labelWeight * scales.transform.capDerivative(zt))
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
         // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
         let logS = sleefLog(row.sum)
-        var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - Double(zt)) + logS) : 0
+        var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - zt) + logS) : 0
         if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
         return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
     }
@@ -67,11 +73,13 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
         count n: Int, scales: GradientScales, labelWeight: Double, workers: Int  // w_t; 0 for soft targets
     ) -> xent_row_sums {
+        let chained = scales.chained
         var cScales = xent_gradient_scales(
-            p_scale: scales.p, p_lse_scale: scales.pLse, q_scale: scales.p * (1 - scales.smoothing),
+            p_scale: chained.p, p_lse_scale: chained.pLse, q_scale: chained.p * (1 - scales.smoothing),
             smoothing: scales.smoothing, label_weight: labelWeight)
         var spec = xent_row_spec(
-            q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0)
+            q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0,
+            logit_scale: scales.transform.scale, softcap: scales.transform.cap)
         let chunk = rowChunkLength(n)
         let chunks = (n + chunk - 1) / chunk
         guard workers > 1 && chunks > 1 else {

@@ -60,7 +60,7 @@ typedef struct xent_chunk_sums {
     double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
     double sum_w_gap;  ///< Σ w_i·(shift − x_i) over unmasked i (smoothing only)
     int64_t argmax;    ///< the first index (in the row) holding max, −1 if none or not asked for
-    float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
+    float max;         ///< max t, ignoring NaN (−inf if every element is −inf or NaN)
     float shift;       ///< max, or 0 when max is −inf
 } xent_chunk_sums;
 
@@ -88,13 +88,21 @@ typedef struct xent_gradient_scales {
 } xent_gradient_scales;
 
 /// What a row is scored against besides its label: soft targets `q` (NULL for labels), class
-/// weights `w` (NULL: all 1), and whether label smoothing is on (then the sums over unmasked
-/// classes are taken and masked exps are stored as −0).
+/// weights `w` (NULL: all 1), whether label smoothing is on (then the sums over unmasked
+/// classes are taken and masked exps are stored as −0), and the logit transforms of
+/// NUMERICS.md §1: every function below works on `t = s·x` (rounded to float) and, with a
+/// softcap `c > 0`, `t = c·tanh(t/c)` — sums, max and exps are those of t.
+///
+/// With a softcap and a gradient, the chunk pass stores t (not its exps) in the gradient and the
+/// scaling pass recomputes the exps and multiplies by the chain factor `1 − (t/c)²`; the factor
+/// s of the chain rule is the caller's to fold into `xent_gradient_scales`.
 typedef struct xent_row_spec {
     const float *q;
     const float *w;
     int smoothing;
-    int argmax;  ///< also find the first index of the max (xent_chunk_sums.argmax)
+    int argmax;         ///< also find the first index of the max of x (xent_chunk_sums.argmax)
+    float logit_scale;  ///< s > 0; 1 for none
+    float softcap;      ///< c > 0; 0 for none
 } xent_row_spec;
 
 /// `spec` with its vectors advanced by `offset` elements (for a chunk of the row).
@@ -131,9 +139,12 @@ float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chu
                             const xent_gradient_scales *scales, int soft_targets);
 
 /// `y = y·factor − w·(q·q_scale + smoothing_scale·[y is not a masked −0])` over one chunk (no
-/// w: 1; no q: 0; no smoothing: no such term). `spec`'s vectors start at this chunk.
-void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float factor,
-                          float q_scale, float smoothing_scale);
+/// w: 1; no q: 0; no smoothing: no such term). `spec`'s vectors start at this chunk. With a
+/// softcap, y holds the chunk's transformed logits t and becomes
+/// `(exp(t − shift)·factor − w·(q·q_scale + smoothing_scale))·(1 − (t/c)²)`; `shift` is the
+/// chunk's (`xent_chunk_sums.shift`) and is unused without a softcap.
+void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
+                          float factor, float q_scale, float smoothing_scale);
 
 #ifdef __cplusplus
 }
