@@ -7,6 +7,10 @@ let package = Package(
     products: [
         .library(name: "Xent", targets: ["Xent"]),
     ],
+    dependencies: [
+        // Documentation only: `swift package generate-documentation` (Scripts/build-docs.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    ],
     targets: [
         // SLEEF, found through pkg-config; Debian and Ubuntu ship it as libsleef-dev.
         .systemLibrary(
