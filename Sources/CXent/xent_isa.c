@@ -56,7 +56,8 @@ static int xent_cpu_has_avx_state(uint64_t mask) {
 static int xent_cpu_has_avx2_fma(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int fma = (c & bit_FMA) != 0 && (c & bit_AVX) != 0;
+    // F16C too (every AVX2 CPU has it): the AVX2 half-precision conversions use it.
+    const int fma = (c & bit_FMA) != 0 && (c & bit_AVX) != 0 && (c & bit_F16C) != 0;
     if (!fma || !xent_cpu_has_avx_state(0x6)) return 0;  // XMM and YMM state
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b & bit_AVX2) != 0;

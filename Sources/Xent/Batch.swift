@@ -1,19 +1,33 @@
 // A validated batch: raw pointers and a shape that every kernel may trust.
 
+import CXent
+
 /// What the rows are scored against.
 enum Targets {
     /// One class index per row; rows equal to `ignoreIndex` take no part.
     case labels(LabelPointer, ignoreIndex: Int64?)
-    /// A matrix of target weights, laid out like the logits (same row stride).
-    case soft(UnsafePointer<Float>)
+    /// A matrix of target weights, laid out like the logits (same row stride and storage).
+    case soft(UnsafeRawPointer)
+}
+
+/// How the logits, soft targets and gradient are stored.
+enum Storage: Equatable {
+    /// `Float`, which the kernels read and write directly.
+    case float32
+    /// A 16-bit format: each row is widened into a `Float` workspace, computed there, and its
+    /// gradient rounded back once at the end.
+    case half(xent_half_format)
+
+    var elementSize: Int { self == .float32 ? 4 : 2 }
 }
 
 /// Buffers and shape after every check of the contract has passed; built only by the throwing
 /// initializers below, so the kernels never re-check.
 struct Batch {
-    let logits: UnsafePointer<Float>
+    let logits: UnsafeRawPointer
     let targets: Targets
-    let gradient: UnsafeMutablePointer<Float>?
+    let gradient: UnsafeMutableRawPointer?
+    let storage: Storage
     let rowLosses: UnsafeMutablePointer<Float>?
     let rowLogSumExp: UnsafeMutablePointer<Float>?
     let rowArgmax: UnsafeMutablePointer<Int32>?
@@ -29,17 +43,19 @@ struct Batch {
     ///
     /// With a row stride, `logits` (and `gradient`) must hold `(rows − 1) × rowStride + classes`
     /// elements at least; elements past that and the padding columns are not touched.
-    init<Label: ClassLabel>(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int,
-        rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Float>?,
+    init<Element, Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int,
+        rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Element>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction
+        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction, storage: Storage = .float32
     ) throws(XentError) {
         let rows = labels.count
-        let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
+        let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logitsCount: logits.count)
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
-            reduction: reduction, others: [("labels", UnsafeRawBufferPointer(labels))])
+            logits: UnsafeRawBufferPointer(logits), logitsCount: logits.count,
+            gradient: gradient.map { (UnsafeRawBufferPointer($0), $0.count) },
+            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
+            reduction: reduction, other: ("labels", UnsafeRawBufferPointer(labels)))
         // The entry points are generic over the label type and, public and not inlinable, run
         // unspecialized: every per-label step goes through the concrete LabelPointer instead
         // (a generic loop here cost ~140 ns per row, measured at 4096 × 1000).
@@ -47,9 +63,10 @@ struct Batch {
         let ignore = ignoreIndex.map(Int64.init)
         let participating = try labelPointer.validate(
             count: rows, classes: Int64(classes), ignoreIndex: ignore)
-        self.logits = logits.baseAddress!
+        self.logits = UnsafeRawPointer(logits.baseAddress!)
         self.targets = .labels(labelPointer, ignoreIndex: ignore)
-        self.gradient = gradient?.baseAddress
+        self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
+        self.storage = storage
         self.rowLosses = rowLosses?.baseAddress
         self.rowLogSumExp = rowLogSumExp?.baseAddress
         self.rowArgmax = rowArgmax?.baseAddress
@@ -61,11 +78,11 @@ struct Batch {
 
     /// Validates a soft-target batch (rows = `logits.count / rowStride`, the stride defaulting to
     /// `classes`); throws before anything is written. `targets` has the logits' layout.
-    init(
-        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int,
-        rowStride: Int?, gradient: UnsafeMutableBufferPointer<Float>?,
+    init<Element>(
+        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
+        rowStride: Int?, gradient: UnsafeMutableBufferPointer<Element>?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction
+        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction, storage: Storage = .float32
     ) throws(XentError) {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         let stride = rowStride ?? classes
@@ -74,16 +91,19 @@ struct Batch {
             throw .logitsNotMultipleOfClasses(count: logits.count, classes: stride)
         }
         let rows = logits.count / stride
-        _ = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logits: logits)
+        _ = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logitsCount: logits.count)
         guard targets.count == logits.count else {
             throw .lengthMismatch(argument: "targets", expected: logits.count, actual: targets.count)
         }
         try Self.checkOutputs(
-            logits: logits, gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
-            reduction: reduction, others: [("targets", UnsafeRawBufferPointer(targets))])
-        self.logits = logits.baseAddress!
-        self.targets = .soft(targets.baseAddress!)
-        self.gradient = gradient?.baseAddress
+            logits: UnsafeRawBufferPointer(logits), logitsCount: logits.count,
+            gradient: gradient.map { (UnsafeRawBufferPointer($0), $0.count) },
+            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
+            reduction: reduction, other: ("targets", UnsafeRawBufferPointer(targets)))
+        self.logits = UnsafeRawPointer(logits.baseAddress!)
+        self.targets = .soft(UnsafeRawPointer(targets.baseAddress!))
+        self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
+        self.storage = storage
         self.rowLosses = rowLosses?.baseAddress
         self.rowLogSumExp = rowLogSumExp?.baseAddress
         self.rowArgmax = rowArgmax?.baseAddress
@@ -93,10 +113,11 @@ struct Batch {
         self.participatingRows = rows
     }
 
-    /// Checks the shape against `logits` and returns the row stride. Without a stride the
-    /// logits hold exactly rows × classes; with one, at least (rows − 1) × stride + classes.
+    /// Checks the shape against the logits' element count and returns the row stride. Without a
+    /// stride the logits hold exactly rows × classes; with one, at least
+    /// (rows − 1) × stride + classes.
     private static func checkShape(
-        rows: Int, classes: Int, rowStride: Int?, logits: UnsafeBufferPointer<Float>
+        rows: Int, classes: Int, rowStride: Int?, logitsCount: Int
     ) throws(XentError) -> Int {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         guard rows >= 1 else { throw .invalidRowCount(rows: rows) }
@@ -107,27 +128,28 @@ struct Batch {
         let (_, overflow3) = rows.multipliedReportingOverflow(by: stride)
         guard !overflow1, !overflow2, !overflow3 else { throw .shapeOverflow(rows: rows, classes: stride) }
         if rowStride == nil {
-            guard logits.count == needed else {
-                throw .lengthMismatch(argument: "logits", expected: needed, actual: logits.count)
+            guard logitsCount == needed else {
+                throw .lengthMismatch(argument: "logits", expected: needed, actual: logitsCount)
             }
         } else {
-            guard logits.count >= needed else {
-                throw .lengthMismatch(argument: "logits", expected: needed, actual: logits.count)
+            guard logitsCount >= needed else {
+                throw .lengthMismatch(argument: "logits", expected: needed, actual: logitsCount)
             }
         }
         return stride
     }
 
     /// Output lengths, `.none`'s need for `rowLosses`, and aliasing: `gradient` may be the very
-    /// buffer `logits` is (in place); no other pair of buffers may share a byte.
+    /// buffer `logits` is (in place); no other pair of buffers may share a byte. Allocates
+    /// nothing (the buffers are compared pairwise from a fixed table).
     private static func checkOutputs(
-        logits: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>?,
+        logits: UnsafeRawBufferPointer, logitsCount: Int, gradient: (bytes: UnsafeRawBufferPointer, count: Int)?,
         rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
         rowArgmax: UnsafeMutableBufferPointer<Int32>?, rows: Int, reduction: Reduction,
-        others: [(String, UnsafeRawBufferPointer)]
+        other: (name: StaticString, bytes: UnsafeRawBufferPointer)
     ) throws(XentError) {
-        if let gradient, gradient.count != logits.count {
-            throw .lengthMismatch(argument: "gradient", expected: logits.count, actual: gradient.count)
+        if let gradient, gradient.count != logitsCount {
+            throw .lengthMismatch(argument: "gradient", expected: logitsCount, actual: gradient.count)
         }
         if let rowLosses, rowLosses.count != rows {
             throw .lengthMismatch(argument: "rowLosses", expected: rows, actual: rowLosses.count)
@@ -140,27 +162,28 @@ struct Batch {
         }
         if reduction == .none && rowLosses == nil { throw .rowLossesRequired }
 
-        let logitsBytes = UnsafeRawBufferPointer(logits)
-        var inputs: [(String, UnsafeRawBufferPointer)] = [("logits", logitsBytes)] + others
-        if let gradient {
-            let bytes = UnsafeRawBufferPointer(gradient)
-            let inPlace = bytes.baseAddress == logitsBytes.baseAddress
-            for (name, other) in inputs where !(inPlace && name == "logits") {
-                if overlaps(bytes, other) { throw .overlappingBuffers(first: "gradient", second: name) }
-            }
-            inputs.append(("gradient", bytes))
-        }
-        let outputs: [(String, UnsafeRawBufferPointer?)] = [
+        // Inputs first, then outputs: each output is checked against everything before it.
+        let table: (
+            (StaticString, UnsafeRawBufferPointer?), (StaticString, UnsafeRawBufferPointer?),
+            (StaticString, UnsafeRawBufferPointer?), (StaticString, UnsafeRawBufferPointer?),
+            (StaticString, UnsafeRawBufferPointer?), (StaticString, UnsafeRawBufferPointer?)
+        ) = (
+            ("logits", logits), (other.name, other.bytes), ("gradient", gradient?.bytes),
             ("rowLosses", rowLosses.map(UnsafeRawBufferPointer.init)),
             ("rowLogSumExp", rowLogSumExp.map(UnsafeRawBufferPointer.init)),
-            ("rowArgmax", rowArgmax.map(UnsafeRawBufferPointer.init)),
-        ]
-        for (name, output) in outputs {
-            guard let bytes = output else { continue }
-            for (other, otherBytes) in inputs where overlaps(bytes, otherBytes) {
-                throw .overlappingBuffers(first: name, second: other)
+            ("rowArgmax", rowArgmax.map(UnsafeRawBufferPointer.init))
+        )
+        try withUnsafeBytes(of: table) { (raw) throws(XentError) in
+            let entries = raw.assumingMemoryBound(to: (StaticString, UnsafeRawBufferPointer?).self)
+            for later in 2..<entries.count {
+                guard let bytes = entries[later].1 else { continue }
+                for earlier in 0..<later {
+                    guard let otherBytes = entries[earlier].1, overlaps(bytes, otherBytes) else { continue }
+                    // The one allowed sharing: an in-place gradient is the logits buffer itself.
+                    if later == 2 && earlier == 0 && bytes.baseAddress == otherBytes.baseAddress { continue }
+                    throw .overlappingBuffers(first: "\(entries[later].0)", second: "\(entries[earlier].0)")
+                }
             }
-            inputs.append((name, bytes))
         }
     }
 

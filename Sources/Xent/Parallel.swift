@@ -31,15 +31,21 @@ enum Parallel {
     /// (8 KiB ahead, for writing too) pull lines away from the core writing them: measured 1.5×
     /// slower than one thread. `body` must only touch memory no other item touches.
     static func forEach(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        forEach(count, workers: workers) { i, _ in body(i) }
+    }
+
+    /// ``forEach(_:workers:_:)`` that also tells `body` which worker (`0 ..< workers`) runs the
+    /// item, for per-worker workspaces.
+    static func forEach(_ count: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
         let workers = Swift.min(workers, count)
         if workers <= 1 {
-            for i in 0..<count { body(i) }
+            for i in 0..<count { body(i, 0) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let shared = SharedUnsafe(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in (w * count / workers) ..< ((w + 1) * count / workers) { shared.value(i) }
+                for i in (w * count / workers) ..< ((w + 1) * count / workers) { shared.value(i, w) }
             }
         }
     }

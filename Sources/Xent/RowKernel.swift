@@ -1,4 +1,5 @@
 // The per-row interface the three kernels implement, and the batch loop they share.
+import CXent
 
 /// What shapes a row's loss and gradient beyond its targets, the same for every kernel.
 ///
@@ -67,6 +68,9 @@ struct LossOptions {
     var smoothing: Double
     var weights: UnsafePointer<Float>?
     var transform: LogitTransform
+    /// The ISA that widens and rounds 16-bit storage (the `.vector` kernel's; the portable code
+    /// for the others). Every ISA gives the same bits.
+    var conversionISA: xent_isa = XENT_ISA_SCALAR
 }
 
 extension Batch {
@@ -90,11 +94,19 @@ extension Batch {
             smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil,
             transform: options.transform)
         let splitRows = threads > 1 && rows < 2 * threads
+        let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
+        // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
+        let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
-            let shared = SharedUnsafe(results)
-            Parallel.forEach(rows, workers: splitRows ? 1 : threads) { row in
-                let result = self.row(row, kernel, scales: scales, workers: splitRows ? threads : 1)
-                shared.value[row] = result
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, workspaceRow * rowWorkers)) { workspace in
+            let shared = SharedUnsafe((results, workspace.baseAddress!))
+            Parallel.forEach(rows, workers: rowWorkers) { row, worker in
+                let (results, workspace) = shared.value
+                let result = self.row(
+                    row, kernel, scales: scales, workers: splitRows ? threads : 1,
+                    workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
+                    conversionISA: options.conversionISA)
+                results[row] = result
                 rowLosses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
                 rowLogSumExp?[row] = Float(result.logSumExp)
                 rowArgmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
@@ -105,6 +117,7 @@ extension Batch {
                 if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
             }
             return (crossEntropy, zLoss)
+          }
         }
         let reducedCrossEntropy = crossEntropyDenominator > 0 ? crossEntropy / crossEntropyDenominator : 0
         let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
@@ -124,28 +137,62 @@ extension Batch {
         return total
     }
 
+    /// Whether the rows are scored against soft targets.
+    var isSoft: Bool {
+        if case .soft = targets { return true }
+        return false
+    }
+
     /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,
-    /// NaN-filling a bad row.
+    /// NaN-filling a bad row. With 16-bit storage the row (and its targets) is widened into
+    /// `workspace` first, the kernel computes its gradient there in place, in `Float`, and the
+    /// gradient is rounded into the caller's buffer once at the end.
     @inline(__always)
-    private func row<K: RowKernel>(_ row: Int, _ kernel: K, scales: GradientScales, workers: Int) -> RowResult {
-        let z = logits + row * stride
-        let g = gradient.map { $0 + row * stride }
+    private func row<K: RowKernel>(
+        _ row: Int, _ kernel: K, scales: GradientScales, workers: Int, workspace: UnsafeMutablePointer<Float>?,
+        conversionISA: xent_isa
+    ) -> RowResult {
+        let offset = row * stride
+        if case .labels(let labels, let ignoreIndex) = targets, let ignoreIndex, labels[row] == ignoreIndex {
+            if let gradient {
+                UnsafeMutableRawPointer(gradient + offset * storage.elementSize)
+                    .initializeMemory(as: UInt8.self, repeating: 0, count: classes * storage.elementSize)
+            }
+            return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
+        }
+        let z: UnsafePointer<Float>
+        let g: UnsafeMutablePointer<Float>?
+        var q: UnsafePointer<Float>? = nil
+        switch storage {
+        case .float32:
+            z = logits.assumingMemoryBound(to: Float.self) + offset
+            g = gradient.map { $0.assumingMemoryBound(to: Float.self) + offset }
+            if case .soft(let targets) = targets { q = targets.assumingMemoryBound(to: Float.self) + offset }
+        case .half(let format):
+            let w = workspace!
+            xent_half_to_f32(conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, classes)
+            if case .soft(let targets) = targets {
+                xent_half_to_f32(
+                    conversionISA, format, targets.assumingMemoryBound(to: UInt16.self) + offset, w + classes, classes)
+                q = UnsafePointer(w + classes)
+            }
+            z = UnsafePointer(w)
+            g = gradient == nil ? nil : w
+        }
         let result: RowResult
         switch targets {
-        case .labels(let labels, let ignoreIndex):
-            let label = labels[row]
-            if let ignoreIndex, label == ignoreIndex {
-                g?.update(repeating: 0, count: classes)
-                return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
-            }
+        case .labels(let labels, _):
             result = kernel.labelRow(
-                z, classes: classes, label: Int(truncatingIfNeeded: label), gradient: g, scales: scales,
+                z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, scales: scales,
                 workers: workers)
-        case .soft(let q):
-            result = kernel.softRow(
-                z, targets: q + row * stride, classes: classes, gradient: g, scales: scales, workers: workers)
+        case .soft:
+            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, scales: scales, workers: workers)
         }
         if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
+        if case .half(let format) = storage, let g, let gradient {
+            xent_f32_to_half(
+                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+        }
         return result
     }
 }

@@ -116,7 +116,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// Runs the configured kernel over a validated batch.
-    private func evaluate(_ batch: Batch) throws(XentError) -> Float {
+    func evaluate(_ batch: Batch) throws(XentError) -> Float {
         if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
         if let divisor, !(divisor.isFinite && divisor > 0) {
             throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
@@ -153,7 +153,7 @@ extension SoftmaxCrossEntropy {
             LossOptions(
                 reduction: reduction, divisor: divisor, upstream: Double(gradientScale),
                 zLossScale: Double(zLossScale), smoothing: Double(labelSmoothing), weights: weights,
-                transform: transform)
+                transform: transform, conversionISA: kernel == .vector ? isa.cValue : InstructionSet.scalar.cValue)
         }
         let run = { (weights: UnsafePointer<Float>?) -> Float in
             switch kernel {

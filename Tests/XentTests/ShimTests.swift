@@ -84,10 +84,12 @@ private let lengths = Array(0...70) + [127, 128, 129, 511, 512, 513, 1000, 1024,
 }
 
 /// The C enum value whose `xent_isa_name` is the Swift case's name (so the names agree too).
-private func isaCValue(_ isa: InstructionSet) -> ShimCall {
+func cISA(_ isa: InstructionSet) -> xent_isa {
     let match = (0..<Int32(XENT_ISA_COUNT)).first { String(cString: xent_isa_name(xent_isa(rawValue: UInt32($0)))) == isa.rawValue }
-    return ShimCall(cISA: xent_isa(rawValue: UInt32(match!)))
+    return xent_isa(rawValue: UInt32(match!))
 }
+
+private func isaCValue(_ isa: InstructionSet) -> ShimCall { ShimCall(cISA: cISA(isa)) }
 
 /// Calls the C primitive for one ISA.
 private struct ShimCall {

@@ -17,7 +17,7 @@ extern "C" {
 typedef enum xent_isa {
     XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
-    XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA, `Sleef_expf8_u10avx2` (through an assembly trampoline)
+    XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` (through an assembly trampoline)
     XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f` (through an assembly trampoline)
     XENT_ISA_ADVSIMD = 4,  ///< arm64 AdvSIMD, `Sleef_expf4_u10advsimd`
 } xent_isa;
@@ -145,6 +145,20 @@ float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chu
 /// chunk's (`xent_chunk_sums.shift`) and is unused without a softcap.
 void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
                           float factor, float q_scale, float smoothing_scale);
+
+/// The 16-bit storage formats of half-precision logits, targets and gradients.
+typedef enum xent_half_format {
+    XENT_HALF_BINARY16 = 0,  ///< IEEE 754 binary16 (Swift's `Float16`)
+    XENT_HALF_BFLOAT16 = 1,  ///< bfloat16: float's sign, exponent and top 7 fraction bits
+} xent_half_format;
+
+/// `dst[i] = src[i]` widened to float, exactly, for `i < n` (`isa` picks the instructions:
+/// AVX-512F and AVX2's F16C convert 16/8 at a time, the others one at a time).
+void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n);
+
+/// `dst[i] = src[i]` rounded to the 16-bit format, to nearest with ties to even (overflow gives
+/// ±inf; NaN stays NaN, quiet), for `i < n`. The same bits on every `isa`.
+void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n);
 
 #ifdef __cplusplus
 }

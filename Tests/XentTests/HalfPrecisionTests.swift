@@ -1,0 +1,208 @@
+// Float16 and bfloat16 logits: the conversions, bit-for-bit agreement with the Float path on the
+// widened inputs, and NUMERICS.md's bounds plus half an ulp of the format against the Double truth.
+import CXent
+import Foundation
+import Testing
+import Xent
+
+/// A 16-bit format under test, with its conversions.
+protocol HalfUnderTest: HalfPrecisionFloat {
+    init(rounding value: Float)
+    var widened: Float { get }
+    /// Half an ulp of the format at `x` (relative part), and at its smallest subnormal spacing.
+    static func halfUlp(_ x: Double) -> Double
+}
+
+extension Float16: HalfUnderTest {
+    init(rounding value: Float) { self.init(value) }
+    var widened: Float { Float(self) }
+    static func halfUlp(_ x: Double) -> Double { Swift.max(abs(x) * 0x1p-11, 0x1p-25) }
+}
+
+extension BFloat16: HalfUnderTest {
+    init(rounding value: Float) { self.init(value) }
+    var widened: Float { float }
+    static func halfUlp(_ x: Double) -> Double { abs(x) * 0x1p-8 + 1e-38 }
+}
+
+@Suite struct HalfPrecisionTests {
+    @Test("widening is exact and rounding is IEEE's to nearest even, on every ISA")
+    func conversions() throws {
+        var rng = SeededGenerator(seed: 99)
+        var floats: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, 65504, 65520,
+                               65519.99, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, .leastNonzeroMagnitude, 3.140625, 1.00390625]
+        for _ in 0..<20000 { floats.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
+        for _ in 0..<20000 { floats.append(rng.normal(sd: 10)) }
+        let halves = (0...UInt16.max).map { $0 }
+        for isa in InstructionSet.supported {
+            // Widening: all 65536 patterns of both formats.
+            for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
+                var wide = [Float](repeating: 0, count: halves.count)
+                xent_half_to_f32(cISA(isa), format, halves, &wide, halves.count)
+                for (h, w) in zip(halves, wide) {
+                    let expected = format == XENT_HALF_BINARY16 ? Float(Float16(bitPattern: h)) : BFloat16(bitPattern: h).float
+                    #expect(w.bitPattern == expected.bitPattern || (w.isNaN && expected.isNaN), "\(isa) widen \(h)")
+                }
+            }
+            // Rounding: against Swift's Float16(_:) and BFloat16(_:) (checked by hand below).
+            var f16 = [UInt16](repeating: 0, count: floats.count), bf16 = f16
+            xent_f32_to_half(cISA(isa), XENT_HALF_BINARY16, floats, &f16, floats.count)
+            xent_f32_to_half(cISA(isa), XENT_HALF_BFLOAT16, floats, &bf16, floats.count)
+            var mismatches = 0
+            for (i, x) in floats.enumerated() {
+                let e16 = Float16(x), eb = BFloat16(x)
+                if !(f16[i] == e16.bitPattern || (x.isNaN && Float16(bitPattern: f16[i]).isNaN)) { mismatches += 1 }
+                if !(bf16[i] == eb.bitPattern || (x.isNaN && BFloat16(bitPattern: bf16[i]).float.isNaN)) { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(isa): \(mismatches) roundings differ")
+        }
+        // BFloat16's rounding by hand: ties to even, overflow to inf, NaN kept quiet.
+        #expect(BFloat16(Float(bitPattern: 0x3f80_8000)).bitPattern == 0x3f80)  // tie, even below
+        #expect(BFloat16(Float(bitPattern: 0x3f81_8000)).bitPattern == 0x3f82)  // tie, even above
+        #expect(BFloat16(Float(bitPattern: 0x3f80_8001)).bitPattern == 0x3f81)
+        #expect(BFloat16(.greatestFiniteMagnitude).float == .infinity)
+        #expect(BFloat16(Float(bitPattern: 0x7f80_0001)).float.isNaN)
+        #expect(BFloat16(3.14159).float == 3.140625 && BFloat16(3.14159).bitPattern == 0x4049)
+    }
+
+    @Test("Float16 logits: the Float path's bits rounded once, and within the bounds", arguments: Variant.all)
+    func float16(variant: Variant) throws {
+        try check(Float16.self, variant: variant)
+    }
+
+    @Test("bfloat16 logits: the Float path's bits rounded once, and within the bounds", arguments: Variant.all)
+    func bfloat16(variant: Variant) throws {
+        try check(BFloat16.self, variant: variant)
+    }
+
+    func check<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
+        for classes in [37, 3000] {
+            for kind in [LogitKind.normal, .dominant, .masked, .tiny] {
+                let rows = 5
+                let (raw, rawLabels) = kind.batch(rows: rows, classes: classes, seed: 21)
+                var labels = rawLabels
+                labels[1] = -100
+                let half = raw.map { H(rounding: $0) }
+                let logits = half.map(\.widened)
+                let softRaw = softTargets(for: logits, classes: classes, seed: 21)
+                let softHalf = softRaw.map { H(rounding: $0) }
+                let soft = softHalf.map(\.widened)
+                for threads in [1, 2] {
+                    var ce = variant.configuration(.mean)
+                    ce.threads = threads
+                    let context = "\(H.self) \(variant) \(classes) \(kind) threads \(threads)"
+                    for useSoft in [false, true] {
+                        // The Float path on the widened inputs.
+                        var floatGradient = [Float](), floatRows = [Float]()
+                        let floatLoss = useSoft
+                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
+                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
+                        for inPlace in [false, true] {
+                            var gradient = inPlace ? half : [H](repeating: H(rounding: 7), count: half.count)
+                            var rowLosses = [Float](repeating: 0, count: rows)
+                            var lse = [Float](repeating: 0, count: rows)
+                            let loss: Float = try half.withUnsafeBufferPointer { z in
+                                try gradient.withUnsafeMutableBufferPointer { g in
+                                    try rowLosses.withUnsafeMutableBufferPointer { r in
+                                        try lse.withUnsafeMutableBufferPointer { l in
+                                            switch (useSoft, inPlace) {
+                                            case (false, false):
+                                                return try labels.withUnsafeBufferPointer { t in
+                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                }
+                                            case (false, true):
+                                                return try labels.withUnsafeBufferPointer { t in
+                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                }
+                                            case (true, false):
+                                                return try softHalf.withUnsafeBufferPointer { q in
+                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                }
+                                            case (true, true):
+                                                return try softHalf.withUnsafeBufferPointer { q in
+                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            let where_ = "\(context) soft \(useSoft) inPlace \(inPlace)"
+                            // Bit for bit: the same Float computation, rounded once.
+                            #expect(loss.bitPattern == floatLoss.bitPattern, "\(where_): loss \(loss) vs Float \(floatLoss)")
+                            #expect(rowLosses == floatRows, "\(where_): row losses")
+                            let rounded = floatGradient.map { H(rounding: $0).widened.bitPattern }
+                            #expect(gradient.map(\.widened.bitPattern) == rounded, "\(where_): gradient is not the Float one rounded")
+                            // And the bound against the Double truth on the same (rounded) inputs.
+                            let counted = useSoft ? rows : rows - 1
+                            var worst = 0.0
+                            for r in 0..<rows where useSoft || labels[r] != -100 {
+                                let range = r * classes ..< (r + 1) * classes
+                                let q = useSoft ? soft[range].map(Double.init) : (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+                                let truth = try #require(RowTruth(logits: logits[range], targets: q))
+                                for j in 0..<classes {
+                                    let expected = truth.gradient(j) / Double(counted)
+                                    let bound = truth.gradientBound(j, z: logits[range.lowerBound + j], scale: 1 / Double(counted))
+                                        + H.halfUlp(expected)
+                                    worst = max(worst, abs(Double(gradient[range.lowerBound + j].widened) - expected) / bound)
+                                }
+                                #expect(abs(Double(lse[r]) - truth.lse) <= 1e-6 * max(1, abs(truth.lse)) + Double(Float(truth.lse).ulp))
+                            }
+                            #expect(worst <= 1, "\(where_): gradient error \(worst)× the bound")
+                            if !useSoft {
+                                #expect(gradient[classes ..< 2 * classes].allSatisfy { $0.widened == 0 }, "\(where_): ignored row")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the label's p_t − 1 survives when p_t rounds to 1 in 16 bits", arguments: Variant.all)
+    func labelTermIsFormedInFloat(variant: Variant) throws {
+        // p_t = 1 / (1 + 9·e⁻¹²) ≈ 1 − 5.5e-5: 1.0 in bfloat16 and nearly in Float16.
+        let classes = 10
+        var logits = [BFloat16](repeating: BFloat16(0), count: classes)
+        logits[3] = BFloat16(12)
+        let ce = variant.configuration(.sum)
+        var gradient = [BFloat16](repeating: BFloat16(0), count: classes)
+        _ = try logits.withUnsafeBufferPointer { z in
+            try [Int32(3)].withUnsafeBufferPointer { t in
+                try gradient.withUnsafeMutableBufferPointer { g in
+                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+                }
+            }
+        }
+        let expected = -9 * exp(-12.0) / (1 + 9 * exp(-12.0))
+        #expect(abs(Double(gradient[3].float) - expected) <= abs(expected) * 0x1p-8, "g_t = \(gradient[3]), want \(expected)")
+    }
+
+    @Test("16-bit calls validate like Float ones, before writing anything", arguments: Variant.all)
+    func errors(variant: Variant) throws {
+        let logits = [Float16](repeating: 1, count: 10)
+        var gradient = [Float16](repeating: 7, count: 9)
+        let ce = variant.configuration(.mean)
+        #expect(throws: XentError.lengthMismatch(argument: "gradient", expected: 10, actual: 9)) {
+            try logits.withUnsafeBufferPointer { z in
+                try [Int32(0), 1].withUnsafeBufferPointer { t in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        try ce.lossAndGradient(logits: z, labels: t, classes: 5, gradient: g)
+                    }
+                }
+            }
+        }
+        #expect(gradient.allSatisfy { $0 == 7 })
+        var overlapping = [Float16](repeating: 7, count: 12)
+        #expect(throws: XentError.overlappingBuffers(first: "gradient", second: "logits")) {
+            try overlapping.withUnsafeMutableBufferPointer { all in
+                let z = UnsafeBufferPointer(rebasing: all[0..<10])
+                let g = UnsafeMutableBufferPointer(rebasing: all[2..<12])
+                return try [Int32(0), 1].withUnsafeBufferPointer { t in
+                    try ce.lossAndGradient(logits: z, labels: t, classes: 5, gradient: g)
+                }
+            }
+        }
+        #expect(overlapping.allSatisfy { $0 == 7 })
+    }
+}
