@@ -48,8 +48,8 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     public var kernel: Kernel = .vector
 
     /// The ISA the `.vector` kernel's exp primitive runs on; `nil` (the default) uses
-    /// ``InstructionSet/active``. Naming an ISA the CPU lacks makes every call throw
-    /// ``XentError/instructionSetUnavailable(_:)``.
+    /// ``InstructionSet/active``. Naming an ISA the CPU lacks makes every `.vector` call throw
+    /// ``XentError/instructionSetUnavailable(_:)`` (the other kernels do not use it).
     public var instructionSet: InstructionSet? = nil
 
     /// The upstream gradient of the loss, `∂(outer loss)/∂(this loss)`: every gradient entry is
