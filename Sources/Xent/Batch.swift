@@ -126,7 +126,10 @@ struct Batch {
         let (span, overflow1) = (rows - 1).multipliedReportingOverflow(by: stride)
         let (needed, overflow2) = span.addingReportingOverflow(classes)
         let (_, overflow3) = rows.multipliedReportingOverflow(by: stride)
-        guard !overflow1, !overflow2, !overflow3 else { throw .shapeOverflow(rows: rows, classes: stride) }
+        guard !overflow1, !overflow2, !overflow3 else {
+            guard let rowStride else { throw .shapeOverflow(rows: rows, classes: classes) }
+            throw .rowStrideOverflow(rows: rows, rowStride: rowStride, classes: classes)
+        }
         if rowStride == nil {
             guard logitsCount == needed else {
                 throw .lengthMismatch(argument: "logits", expected: needed, actual: logitsCount)
@@ -174,7 +177,10 @@ struct Batch {
             ("rowArgmax", rowArgmax.map(UnsafeRawBufferPointer.init))
         )
         try withUnsafeBytes(of: table) { (raw) throws(XentError) in
-            let entries = raw.assumingMemoryBound(to: (StaticString, UnsafeRawBufferPointer?).self)
+            // A homogeneous tuple is laid out as an array of its element; its byte count is not
+            // a multiple of the stride (the last element has no tail padding), so count is given.
+            let entries = UnsafeBufferPointer(
+                start: raw.baseAddress!.assumingMemoryBound(to: (StaticString, UnsafeRawBufferPointer?).self), count: 6)
             for later in 2..<entries.count {
                 guard let bytes = entries[later].1 else { continue }
                 for earlier in 0..<later {

@@ -93,7 +93,7 @@ extension Batch {
             pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
             smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil,
             transform: options.transform)
-        let splitRows = threads > 1 && rows < 2 * threads
+        let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)

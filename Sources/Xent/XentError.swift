@@ -11,6 +11,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidRowCount(rows: Int)
     /// `rows × classes` does not fit in `Int`.
     case shapeOverflow(rows: Int, classes: Int)
+    /// `rows × rowStride` (or the span `(rows − 1) × rowStride + classes`) does not fit in `Int`.
+    case rowStrideOverflow(rows: Int, rowStride: Int, classes: Int)
     /// `rowStride` is smaller than `classes`.
     case invalidRowStride(rowStride: Int, classes: Int)
     /// A buffer's element count does not match the shape.
@@ -42,6 +44,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "rows = \(rows) is invalid: the batch needs at least 1 row"
         case .shapeOverflow(let rows, let classes):
             return "rows × classes = \(rows) × \(classes) overflows Int"
+        case .rowStrideOverflow(let rows, let rowStride, let classes):
+            return "rows × rowStride = \(rows) × \(rowStride) overflows Int (classes = \(classes))"
         case .invalidRowStride(let rowStride, let classes):
             return "rowStride = \(rowStride) is invalid: it must be at least classes = \(classes)"
         case .lengthMismatch(let argument, let expected, let actual):
