@@ -11,7 +11,7 @@
 /// let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: 10,
 ///                                   gradient: &gradient, rowStatistics: &rows)
 /// let accuracy = Double(try ce.correctPredictions(rowArgmax: rows.argmax, labels: labels))
-///     / Double(labels.count)
+///     / Double(labels.count(where: { $0 != ce.ignoreIndex }))   // the rows that take part
 /// ```
 public struct RowStatistics: Sendable, Hashable {
     /// Each row's loss (0 for ignored rows, not divided by the reduction; with a z-loss,

@@ -2,7 +2,7 @@
 
 extension SoftmaxCrossEntropy {
     /// The loss of `logits` against class labels; see
-    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func loss<Label: ClassLabel>(logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, labels) { (z, t) throws(XentError) in
             try loss(logits: z, labels: t, classes: classes, rowStride: rowStride)
@@ -23,7 +23,7 @@ extension SoftmaxCrossEntropy {
 
     /// The loss against class labels and its gradient; `gradient` is resized to `logits.count`
     /// if needed. See
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
     ) throws(XentError) -> Float {
@@ -60,7 +60,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against soft targets; see
-    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func loss(logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
         try withBuffers(logits, targets) { (z, q) throws(XentError) in
             try loss(logits: z, targets: q, classes: classes, rowStride: rowStride)

@@ -3,7 +3,7 @@
 extension SoftmaxCrossEntropy {
     /// The loss of 16-bit `logits` against class labels, computed in `Float`.
     ///
-    /// As ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)`` for `Float`
+    /// As ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)`` for `Float`
     /// logits, with every option; each row is widened into a per-thread `Float` workspace
     /// (`classes` floats per thread, allocated once per call and reused row after row). See
     /// ``HalfPrecisionFloat`` for the accuracy.
@@ -24,7 +24,7 @@ extension SoftmaxCrossEntropy {
     /// format: formed in `Float` (the label's `p_t − 1` too) and rounded once.
     ///
     /// Parameters as in
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``.
     public func lossAndGradient<Element: HalfPrecisionFloat, Label: ClassLabel>(
         logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Element>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,

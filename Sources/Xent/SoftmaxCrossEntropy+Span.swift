@@ -3,7 +3,7 @@
 #if compiler(>=6.2)
 extension SoftmaxCrossEntropy {
     /// The loss against class labels, over spans; see
-    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func loss<Label: ClassLabel>(
         logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
@@ -13,7 +13,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against class labels and its gradient, written into `gradient`; see
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil,
         gradient: inout MutableSpan<Float>
@@ -33,7 +33,7 @@ extension SoftmaxCrossEntropy {
     }
 
     /// The loss against soft targets, over spans; see
-    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func loss(
         logits: Span<Float>, targets: Span<Float>, classes: Int, rowStride: Int? = nil
     ) throws(XentError) -> Float {
@@ -65,7 +65,7 @@ extension SoftmaxCrossEntropy {
 
     /// The loss against class labels with every per-row output (`rows` elements each: loss,
     /// log-sum-exp, predicted class), over spans; see
-    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func loss<Label: ClassLabel>(
         logits: Span<Float>, labels: Span<Label>, classes: Int, rowStride: Int? = nil,
         rowLosses: inout MutableSpan<Float>, rowLogSumExp: inout MutableSpan<Float>, rowArgmax: inout MutableSpan<Int32>

@@ -20,7 +20,7 @@ extension SoftmaxCrossEntropy {
     ///     it the z-loss part of the loss, `λ·Σ lse²`, is available separately.
     ///   - rowArgmax: `rows` elements that receive each row's predicted class, the first index
     ///     of its largest logit (−1 for ignored rows and rows with NaN or +inf), found in the
-    ///     same pass; ``correctPredictions(rowArgmax:labels:)`` counts the hits (token accuracy).
+    ///     same pass; ``correctPredictions(rowArgmax:labels:)-(UnsafeBufferPointer<Int32>,_)`` counts the hits (token accuracy).
     /// - Returns: the reduced loss (the sum of the row losses for `.none`).
     /// - Throws: ``XentError``, before anything is written.
     /// - Complexity: O(rows × classes); allocates nothing proportional to it.
@@ -41,8 +41,8 @@ extension SoftmaxCrossEntropy {
     /// `gradient` (same count as `logits`) receives `∂loss/∂logits`: `p − onehot(label)` per row,
     /// divided as the loss is by ``reduction``; zero rows for ignored labels, NaN rows for rows
     /// holding NaN or +inf. It may not overlap `logits` (see
-    /// ``lossAndGradient(inPlace:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``).
-    /// Other parameters as in ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)``.
+    /// ``lossAndGradient(inPlace:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeMutableBufferPointer<Float>,_,_,_,_,_,_)``).
+    /// Other parameters as in ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
     public func lossAndGradient<Label: ClassLabel>(
         logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
@@ -59,7 +59,7 @@ extension SoftmaxCrossEntropy {
     ///
     /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again.
     /// Equivalent to
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)``
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``
     /// with `gradient` = `logits`.
     public func lossAndGradient<Label: ClassLabel>(
         inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,

@@ -116,9 +116,11 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///
     /// Cost and accuracy: the `.vector` kernel uses SLEEF's 1-ULP `tanhf`, and with a gradient
     /// computes each exp twice (the in-place call keeps `z''` in the gradient buffer between its
-    /// two passes). Rounding `z''` to `Float` adds to NUMERICS.md's bounds, per class,
-    /// `4u·(|z''_j| + |max z''|)·|p_j·Σ_c w_c q_c|` and `16u·s·|∂ℓ/∂z''_j|` to the gradient and
-    /// `8u·Σ_c w_c q_c·max_j |z''_j|` to the row loss (u = 2⁻²⁴); the tests hold every kernel to
+    /// two passes). Rounding `z''` to `Float` adds to NUMERICS.md's bounds (taken on `z''`, then
+    /// multiplied by the chain factor `s·(1 − (z''_j/c)²)`), per class,
+    /// `4u·(|z''_j| + |max z''|)·|p_j·Σ_c w_c q_c|` to the gradient before the chain factor and
+    /// `16u·s·|∂ℓ/∂z''_j|` after it, and `4u·M·(1 + 2λ·|lse|) + 8u·M·Σ_c w_c q_c` to the row loss,
+    /// where `M = max_j |z''_j|`, λ is ``zLossScale`` and u = 2⁻²⁴; the tests hold every kernel to
     /// these.
     public var softcap: Float? = nil
 
