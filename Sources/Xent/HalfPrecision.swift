@@ -13,6 +13,9 @@ import CXent
 /// logits (NUMERICS.md); each gradient entry within NUMERICS.md's `Float` bound plus half an ulp
 /// of the format at the true value — `2⁻¹¹·|g*|` for `Float16` (whose subnormals add up to
 /// `2⁻²⁵` absolute) and `2⁻⁸·|g*|` for ``BFloat16``.
+///
+/// Xent supports exactly these two conformances; a type of another size is refused at run time
+/// (a precondition), since its buffers would be read as 16-bit values.
 public protocol HalfPrecisionFloat: Sendable {
     /// The format's layout, for the shim's conversions.
     static var halfPrecisionFormat: HalfPrecisionFormat { get }

@@ -16,7 +16,7 @@ extension SoftmaxCrossEntropy {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
             gradient: nil, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax,
-            reduction: reduction, storage: .half(Element.halfPrecisionFormat.cValue))
+            reduction: reduction, storage: Self.halfStorage(Element.self))
         return try evaluate(batch)
     }
 
@@ -34,7 +34,7 @@ extension SoftmaxCrossEntropy {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
             gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax,
-            reduction: reduction, storage: .half(Element.halfPrecisionFormat.cValue))
+            reduction: reduction, storage: Self.halfStorage(Element.self))
         return try evaluate(batch)
     }
 
@@ -61,7 +61,7 @@ extension SoftmaxCrossEntropy {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil, rowLosses: rowLosses,
             rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction,
-            storage: .half(Element.halfPrecisionFormat.cValue))
+            storage: Self.halfStorage(Element.self))
         return try evaluate(batch)
     }
 
@@ -75,7 +75,7 @@ extension SoftmaxCrossEntropy {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: gradient,
             rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction,
-            storage: .half(Element.halfPrecisionFormat.cValue))
+            storage: Self.halfStorage(Element.self))
         return try evaluate(batch)
     }
 
@@ -89,5 +89,14 @@ extension SoftmaxCrossEntropy {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
             gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+    }
+
+    /// The batch storage of a 16-bit type; a conformance that is not 2 bytes is a programming
+    /// error (only `Float16` and ``BFloat16`` are supported).
+    private static func halfStorage<Element: HalfPrecisionFloat>(_: Element.Type) -> Storage {
+        precondition(
+            MemoryLayout<Element>.size == 2 && MemoryLayout<Element>.stride == 2,
+            "HalfPrecisionFloat: \(Element.self) is not a 2-byte type")
+        return .half(Element.halfPrecisionFormat.cValue)
     }
 }
