@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Renders a PNG chart of ns/element per shape per kernel (and peer) from any xent-bench report.
 
-Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels]
-Bars: each kernel (the vector kernel per ISA) and peer, forward+gradient on class labels by
-default, one thread; markers: the memcpy bound and the exp-throughput bound of the same run.
+Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels] [--dtype f32]
+Bars: each kernel (the vector kernel per ISA) and peer, forward+gradient on class labels with
+f32 logits by default, one thread; markers: the memcpy bound of that dtype's element size and
+the exp-throughput bound of the same run. Reports from before the dtype column count as f32.
 Needs matplotlib (Benchmarks/peers/setup.sh installs it).
 """
 import argparse
@@ -22,13 +23,15 @@ def main():
     parser.add_argument("-o", "--output")
     parser.add_argument("--op", default="fwdgrad")
     parser.add_argument("--target", default="labels")
+    parser.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     args = parser.parse_args()
 
     with open(args.report, newline="") as f:
         rows = [r for r in csv.DictReader(f)
-                if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"]
+                if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"
+                and r.get("dtype", "f32") == args.dtype]
     if not rows:
-        raise SystemExit(f"{args.report}: no rows with op={args.op}, target_kind={args.target}")
+        raise SystemExit(f"{args.report}: no rows with op={args.op}, target_kind={args.target}, dtype={args.dtype}")
 
     shapes = list(OrderedDict.fromkeys((int(r["rows"]), int(r["classes"])) for r in rows))
     series = list(OrderedDict.fromkeys(
@@ -66,7 +69,7 @@ def main():
     ax.set_ylabel("ns per element (median, log scale)")
     ax.set_xlabel("rows × classes")
     first = rows[0]
-    ax.set_title(f"Softmax cross-entropy, {args.op} on {args.target}, 1 thread — "
+    ax.set_title(f"Softmax cross-entropy, {args.dtype} {args.op} on {args.target}, 1 thread — "
                  f"{first['cpu_model']}, Xent {first['git_sha']}")
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))

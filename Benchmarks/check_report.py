@@ -7,11 +7,12 @@ import sys
 
 COLUMNS = [
     "timestamp", "git_sha", "host", "cpu_model", "isa", "swift_version", "build_configuration",
-    "kernel", "op", "target_kind", "rows", "classes", "threads", "repetitions",
+    "kernel", "dtype", "op", "target_kind", "rows", "classes", "threads", "repetitions",
     "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
     "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
 ]
+DTYPES = ("f32", "f16", "bf16")
 NUMERIC = ["rows", "classes", "threads", "repetitions", "min_ns", "median_ns", "p90_ns", "max_ns",
            "ns_per_element", "gb_per_s", "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element",
            "exp_bound_ratio"]
@@ -26,7 +27,7 @@ def main(path):
         rows = list(reader)
     if not rows:
         raise SystemExit(f"{path}: no rows")
-    kernels = set()
+    kernels, dtypes = set(), set()
     for i, row in enumerate(rows, start=2):
         for column in NUMERIC:
             value = float(row[column])
@@ -41,8 +42,14 @@ def main(path):
                 raise SystemExit(f"{path}:{i}: gradient error missing")
         if row["kernel"] == "vector" and row["peak_rss_delta_bytes"] == "":
             raise SystemExit(f"{path}:{i}: the vector kernel's peak-memory probe is missing")
+        if row["dtype"] not in DTYPES:
+            raise SystemExit(f"{path}:{i}: dtype = {row['dtype']!r} is not one of {DTYPES}")
+        if row["kernel"] not in ("scalar", "vector", "reference") and row["dtype"] != "f32":
+            raise SystemExit(f"{path}:{i}: peer rows are f32, not {row['dtype']!r}")
         kernels.add(row["kernel"])
-    print(f"{path}: {len(rows)} rows, {len(COLUMNS)} columns, kernels {sorted(kernels)}: OK")
+        dtypes.add(row["dtype"])
+    print(f"{path}: {len(rows)} rows, {len(COLUMNS)} columns, kernels {sorted(kernels)}, "
+          f"dtypes {sorted(dtypes, key=DTYPES.index)}: OK")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ import Darwin
 
 enum Bounds {
     /// The memory roofline: `memcpy` of the case's logits into its gradient buffer (read
-    /// rows × classes floats, write as many), median nanoseconds for the whole shape.
-    static func memcpyNanoseconds(_ workload: Workload, policy: RepetitionPolicy) -> TimingSummary {
-        measure(policy) {
-            memcpy(workload.scratch.baseAddress!, workload.logits.baseAddress!, workload.elements * 4)
+    /// rows × classes elements of `dataType`, write as many), median nanoseconds for the whole
+    /// shape.
+    static func memcpyNanoseconds(_ workload: Workload, _ dataType: DataType, policy: RepetitionPolicy) -> TimingSummary {
+        let bytes = workload.elements * dataType.size
+        if dataType == .f32 {
+            return measure(policy) { memcpy(workload.scratch.baseAddress!, workload.logits.baseAddress!, bytes) }
         }
+        let half = workload.half(dataType)
+        let source = half.logitsBytes, destination = half.scratchBytes
+        return measure(policy) { memcpy(destination, source, bytes) }
     }
 
     /// The exp-throughput bound: SLEEF's `u10` exp (the shim's primitive, stored and summed) over

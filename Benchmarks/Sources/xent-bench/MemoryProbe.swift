@@ -4,8 +4,10 @@ import Foundation
 import Xent
 
 /// `xent-bench probe-memory`: allocates and touches a shape's buffers, then reports how far one
-/// call of the kernel raises the process's peak resident set (getrusage's ru_maxrss). A
-/// temporary proportional to rows × classes would show as at least 4 × rows × classes bytes.
+/// call of the kernel raises the process's peak resident set. A temporary proportional to
+/// rows × classes would show as at least 2 × rows × classes bytes (4 × for f32); 16-bit calls
+/// show their per-thread Float workspace, `classes` floats per row worker (twice that with soft
+/// targets), and every call a constant of a few hundred KiB (heap and stack first touched).
 struct ProbeMemory: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe-memory", abstract: "Print the peak-RSS growth (bytes) of one call.")
@@ -15,35 +17,51 @@ struct ProbeMemory: ParsableCommand {
     @Option var op: String
     @Option var target: String
     @Option var isa: String?
+    @Option var dtype: String = DataType.f32.rawValue
     @Option var threads: Int = 1
 
     func run() throws {
-        guard let operation = Operation(rawValue: op), let kind = TargetKind(rawValue: target) else {
-            throw ValidationError("unknown op or target")
-        }
-        let workload = Workload(rows: rows, classes: classes, seed: 1)
-        workload.prepareInPlace()
+        guard let operation = Operation(rawValue: op), let kind = TargetKind(rawValue: target),
+              let dataType = DataType(rawValue: dtype)
+        else { throw ValidationError("unknown op, target or dtype") }
+        let workload = Workload(rows: rows, classes: classes, seed: 1, dataTypes: [dataType])
+        workload.prepareInPlace(dataType)
         let ce = SoftmaxCrossEntropy(
             kernel: .vector, instructionSet: isa.flatMap(InstructionSet.init(rawValue:)), threads: threads)
+        // The same call on a tiny shape first, so the code it runs and any lazily initialized
+        // state are resident before the peak is read.
+        let tiny = Workload(rows: 2 * threads, classes: 16, seed: 1, dataTypes: [dataType])
+        tiny.prepareInPlace(dataType)
+        _ = try tiny.run(ce, operation, kind, dataType)
         let before = Self.peakResidentBytes()
-        _ = try workload.run(ce, operation, kind)
+        _ = try workload.run(ce, operation, kind, dataType)
         print(Self.peakResidentBytes() - before)
     }
 
+    /// The process's peak resident set, bytes. On Linux `VmHWM` of /proc/self/status, not
+    /// getrusage's ru_maxrss: a child spawned by vfork + exec (Foundation's `Process`) inherits
+    /// the parent's ru_maxrss, which hid any growth smaller than the parent's footprint.
     static func peakResidentBytes() -> Int {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Int(line.dropFirst("VmHWM:".count).filter(\.isNumber)) {
+            return kilobytes * 1024
+        }
+        #endif
         var usage = rusage()
         getrusage(RUSAGE_SELF_WHO, &usage)
         return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
     }
 
     /// Runs the probe in a child process (this same executable) and returns its answer.
-    static func inChild(rows: Int, classes: Int, op: Operation, target: TargetKind, isa: InstructionSet, threads: Int) -> Int? {
+    static func inChild(rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind, isa: InstructionSet, threads: Int) -> Int? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = Bundle.main.executableURL
         }
-        process.arguments = ["probe-memory", "--rows", "\(rows)", "--classes", "\(classes)",
+        process.arguments = ["probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
                              "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
                              "--threads", "\(threads)"]
         let pipe = Pipe()

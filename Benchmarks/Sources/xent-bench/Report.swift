@@ -11,6 +11,7 @@ struct ReportRow {
     var swiftVersion: String
     var buildConfiguration: String
     var kernel: String
+    var dataType: String
     var op: String
     var targetKind: String
     var rows: Int
@@ -33,7 +34,7 @@ struct ReportRow {
 
     static let columns = [
         "timestamp", "git_sha", "host", "cpu_model", "isa", "swift_version", "build_configuration",
-        "kernel", "op", "target_kind", "rows", "classes", "threads", "repetitions",
+        "kernel", "dtype", "op", "target_kind", "rows", "classes", "threads", "repetitions",
         "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
         "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
         "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
@@ -44,7 +45,7 @@ struct ReportRow {
         func opt(_ x: Double?) -> String { x.map { String(format: "%.3e", $0) } ?? "" }
         return [
             timestamp, gitSHA, host, cpuModel, isa, swiftVersion, buildConfiguration,
-            kernel, op, targetKind, String(rows), String(classes), String(threads), String(timing.repetitions),
+            kernel, dataType, op, targetKind, String(rows), String(classes), String(threads), String(timing.repetitions),
             f(timing.min, 8), f(timing.median, 8), f(timing.p90, 8), f(timing.max, 8), f(nsPerElement),
             f(gigabytesPerSecond), f(memcpyMedianNs, 8), f(memcpyRatio), f(expNsPerElement), f(expBoundRatio),
             speedupOverScalar.map { f($0) } ?? "", opt(maxLossError), opt(maxGradientError),
@@ -65,8 +66,8 @@ enum ReportWriter {
             + rows.map { $0.fields.map(csvField).joined(separator: ",") }).joined(separator: "\n") + "\n"
     }
 
-    /// Per shape: every kernel's forward+gradient on class labels against the bounds and
-    /// `scalar`, then the speed targets of the performance issue, each marked met or missed.
+    /// Per shape: every case but in-place against the bounds and `scalar`, and the 16-bit types
+    /// beside Float; then the speed targets of the performance issue, each marked met or missed.
     static func markdown(_ rows: [ReportRow], machine: MachineInfo, command: String, defaultISA: String) -> String {
         var out = "# Xent performance report\n\n"
         out += "- Machine: \(machine.cpuModel), \(machine.cores) cores, host `\(machine.host)`\n"
@@ -78,26 +79,52 @@ enum ReportWriter {
             let shapeRows = rows.filter { $0.rows == r && $0.classes == k }
             guard let first = shapeRows.first else { continue }
             out += "## \(r) × \(k)\n\n"
-            out += String(format: "memcpy bound %.3f ns/element; exp bound %.3f ns/element\n\n",
-                          first.memcpyMedianNs / first.elements, first.expNsPerElement)
-            out += "| kernel | isa | threads | op | target | ns/element | GB/s | × memcpy | × exp bound | speedup vs scalar | max loss err | max grad err |\n"
-            out += "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            var bounds: [String] = []
+            if let f32 = shapeRows.first(where: { $0.dataType == "f32" }) {
+                bounds.append(String(format: "memcpy bound %.3f ns/element", f32.memcpyMedianNs / f32.elements))
+            }
+            if let half = shapeRows.first(where: { $0.dataType != "f32" }) {
+                bounds.append(String(format: "16-bit memcpy bound %.3f ns/element", half.memcpyMedianNs / half.elements))
+            }
+            bounds.append(String(format: "exp bound %.3f ns/element", first.expNsPerElement))
+            out += bounds.joined(separator: "; ") + "\n\n"
+            out += "| kernel | isa | dtype | threads | op | target | ns/element | GB/s | × memcpy | × exp bound | speedup vs scalar | max loss err | max grad err |\n"
+            out += "|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
             for row in shapeRows where row.op != "inplace" {
-                out += "| \(row.kernel) | \(row.isa) | \(row.threads) | \(row.op) | \(row.targetKind) | "
+                out += "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.op) | \(row.targetKind) | "
                 out += String(format: "%.3f | %.2f | %.2f | %.2f | ", row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio, row.expBoundRatio)
                 out += (row.speedupOverScalar.map { String(format: "%.1f×", $0) } ?? "–") + " | "
                 out += (row.maxLossError.map { String(format: "%.1e", $0) } ?? "–") + " | "
                 out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
             }
-            out += "\n"
+            out += "\n" + halfAgainstFloat(shapeRows, defaultISA: defaultISA)
         }
         out += targets(rows, defaultISA: defaultISA)
         return out
     }
 
+    /// The 16-bit types beside Float on one shape: the default vector kernel, forward+gradient on
+    /// class labels, one thread; each against its own memcpy bound and Float's time.
+    static func halfAgainstFloat(_ shapeRows: [ReportRow], defaultISA: String) -> String {
+        let cases = shapeRows.filter {
+            $0.kernel == "vector" && $0.isa == defaultISA && $0.op == "fwdgrad" && $0.targetKind == "labels" && $0.threads == 1
+        }
+        guard cases.contains(where: { $0.dataType != "f32" }) else { return "" }
+        let float = cases.first(where: { $0.dataType == "f32" })
+        var out = "16-bit vs Float (vector on \(defaultISA), fwdgrad, labels, 1 thread; × f32 time below 1 is faster):\n\n"
+        out += "| dtype | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n|---|---:|---:|---:|---:|---:|\n"
+        for row in cases {
+            out += String(format: "| %@ | %.3f | %.2f | %.2f | ", row.dataType, row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio)
+            out += (float.map { String(format: "%.2f", row.timing.median / $0.timing.median) } ?? "–") + " | "
+            out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
+        }
+        return out + "\n"
+    }
+
     /// The performance issue's single-thread targets, checked against this report's medians.
     static func targets(_ rows: [ReportRow], defaultISA: String) -> String {
-        var out = "## Speed targets (class labels; single thread unless stated)\n\n| target | shape | measured | met |\n|---|---|---:|:---:|\n"
+        var out = "## Speed targets (f32 logits, class labels; single thread unless stated)\n\n| target | shape | measured | met |\n|---|---|---:|:---:|\n"
+        let rows = rows.filter { $0.dataType == "f32" }  // the targets are Float's
         let vector = rows.filter { $0.kernel == "vector" && $0.isa == defaultISA && $0.threads == 1 && $0.targetKind == "labels" }
         let peers = rows.filter { !["reference", "scalar", "vector"].contains($0.kernel) && $0.threads == 1 && $0.targetKind == "labels" }
         for v in vector where v.op == "fwdgrad" {

@@ -7,8 +7,11 @@ enum Operation: String, CaseIterable {
     case forwardGradient = "fwdgrad" // loss and gradient into a separate buffer
     case inPlace = "inplace"         // loss and gradient written over the logits
 
-    /// Bytes moved per element at the memory roofline: read the logits, and write a gradient.
-    var bytesPerElement: Double { self == .forward ? 4 : 8 }
+    /// Bytes moved per element at the memory roofline: read the logits, and write a gradient,
+    /// each `dataType.size` bytes.
+    func bytesPerElement(_ dataType: DataType) -> Double {
+        Double(self == .forward ? dataType.size : 2 * dataType.size)
+    }
 }
 
 enum TargetKind: String, CaseIterable {
@@ -51,8 +54,10 @@ final class Workload {
     let targets: UnsafeMutableBufferPointer<Float>
     let labels: UnsafeMutableBufferPointer<Int32>
     let rowLosses: UnsafeMutableBufferPointer<Float>
+    /// The same logits and targets rounded to each requested 16-bit format.
+    private(set) var halves: [DataType: any HalfData] = [:]
 
-    init(rows: Int, classes: Int, seed: UInt64) {
+    init(rows: Int, classes: Int, seed: UInt64, dataTypes: [DataType] = [.f32]) {
         self.rows = rows
         self.classes = classes
         let n = rows * classes
@@ -81,6 +86,16 @@ final class Workload {
         }
         scratch.initialize(repeating: 0)
         rowLosses.initialize(repeating: 0)
+        let z = UnsafeBufferPointer(logits), q = UnsafeBufferPointer(targets), t = UnsafeBufferPointer(labels)
+        for dataType in dataTypes {
+            switch dataType {
+            case .f32: break
+            case .f16:
+                halves[.f16] = RoundedData<Float16>(logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+            case .bf16:
+                halves[.bf16] = RoundedData<BFloat16>(logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+            }
+        }
     }
 
     deinit {
@@ -91,8 +106,16 @@ final class Workload {
         rowLosses.deallocate()
     }
 
-    /// Runs `operation` once; returns the loss (so the call cannot be optimized away).
-    func run(_ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind) throws -> Float {
+    /// The 16-bit buffers of `dataType`, which `init` must have been asked for.
+    func half(_ dataType: DataType) -> any HalfData {
+        guard let half = halves[dataType] else { preconditionFailure("no \(dataType) data for this workload") }
+        return half
+    }
+
+    /// Runs `operation` once on the `dataType` buffers; returns the loss (so the call cannot be
+    /// optimized away).
+    func run(_ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind, _ dataType: DataType = .f32) throws -> Float {
+        if dataType != .f32 { return try half(dataType).run(ce, operation, target) }
         let z = UnsafeBufferPointer(logits)
         let q = UnsafeBufferPointer(targets)
         let t = UnsafeBufferPointer(labels)
@@ -113,8 +136,9 @@ final class Workload {
         }
     }
 
-    /// Copies the logits into the scratch buffer, where in-place runs work.
-    func prepareInPlace() {
+    /// Copies the `dataType` logits into its scratch buffer, where in-place runs work.
+    func prepareInPlace(_ dataType: DataType = .f32) {
+        if dataType != .f32 { return half(dataType).prepareInPlace() }
         _ = scratch.update(fromContentsOf: UnsafeBufferPointer(logits))
     }
 

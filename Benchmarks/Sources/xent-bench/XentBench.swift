@@ -10,8 +10,9 @@ struct XentBench: ParsableCommand {
         abstract: "Time Xent's softmax cross-entropy kernels against memcpy, SLEEF's exp and peers.",
         discussion: """
             Every case runs in this one process: warm-up, then repetitions until --min-time \
-            (at least --min-reps, at most --max-reps), on seeded N(0, 3²) logits. Each case's \
-            accuracy is measured against the .reference kernel on the same data. Progress goes \
+            (at least --min-reps, at most --max-reps), on seeded N(0, 3²) logits (rounded to \
+            Float16 and bfloat16 for --dtypes f16,bf16). Each case's accuracy is measured \
+            against the .reference kernel on the same data. Progress goes \
             to standard error; the report goes to Reports/<UTC date>_<host>_<git sha>.csv with \
             a Markdown summary beside it.
             """,
@@ -38,6 +39,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Comma-separated target kinds: labels, soft.")
     var targets: String = "labels,soft"
+
+    @Option(help: "Comma-separated logit types: f32, f16 (Float16), bf16 (bfloat16). The 16-bit types run the scalar kernel and the vector kernel on the default ISA.")
+    var dtypes: String = "f32,f16,bf16"
 
     @Option(help: "Comma-separated thread counts, 'all' for every core. Above 1 thread only scalar and the vector kernel on the default ISA run.")
     var threads: String = "1,all"
@@ -86,6 +90,14 @@ struct Run: ParsableCommand {
         _ = try kernelChoices()
         _ = try list(ops, Operation.init(rawValue:), "--ops")
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
+        _ = try dataTypes()
+    }
+
+    /// The --dtypes, each once, in `DataType`'s order.
+    func dataTypes() throws -> [DataType] {
+        let wanted = try list(dtypes, DataType.init(rawValue:), "--dtypes")
+        guard !wanted.isEmpty else { throw ValidationError("--dtypes: give f32, f16 or bf16") }
+        return DataType.allCases.filter(wanted.contains)
     }
 
     var parsedShapes: [(Int, Int)] {
@@ -130,8 +142,18 @@ struct Run: ParsableCommand {
         let choices = try kernelChoices()
         let operations = try list(ops, Operation.init(rawValue:), "--ops")
         let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")
+        let dataTypes = try dataTypes()
         let timestamp = ISO8601DateFormatter().string(from: Date())
         let defaultISA = InstructionSet.active
+        // 16-bit logits: the scalar kernel and the vector kernel on the default ISA (the
+        // conversions are the same on every ISA; the Float rows compare the ISAs).
+        let halfChoices = choices.compactMap { choice -> KernelChoice? in
+            switch choice.kernel {
+            case .scalar: return choice
+            case .vector: return KernelChoice(kernel: .vector, isa: defaultISA)
+            default: return nil
+            }
+        }.reduce(into: [KernelChoice]()) { if !$0.contains($1) { $0.append($1) } }
 
         progress("xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), Xent \(machine.gitSHA), default ISA \(defaultISA)")
         if machine.buildConfiguration == "debug" {
@@ -143,12 +165,12 @@ struct Run: ParsableCommand {
         var expBoundByShape: [String: Double] = [:]
 
         var rows: [ReportRow] = []
-        func row(_ kernel: String, _ isa: String, _ op: String, _ target: String, _ w: Workload, _ timing: TimingSummary,
-                 memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
+        func row(_ kernel: String, _ isa: String, _ dataType: DataType, _ op: String, _ target: String, _ w: Workload,
+                 _ timing: TimingSummary, memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
             ReportRow(
                 timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
                 isa: isa, swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
-                kernel: kernel, op: op, targetKind: target, rows: w.rows, classes: w.classes, threads: 1,
+                kernel: kernel, dataType: dataType.rawValue, op: op, targetKind: target, rows: w.rows, classes: w.classes, threads: 1,
                 timing: timing, bytesPerElement: bytes, memcpyMedianNs: memcpy.median, expNsPerElement: exp,
                 maxLossError: nil, maxGradientError: nil, peakRSSDeltaBytes: nil)
         }
@@ -157,10 +179,21 @@ struct Run: ParsableCommand {
         var memcpyByShape: [String: TimingSummary] = [:]
         for (index, (r, k)) in shapeList.enumerated() {
             progress("[\(index + 1)/\(shapeList.count)] \(r)×\(k): generating data")
-            let workload = Workload(rows: r, classes: k, seed: seed)
-            let memcpy = Bounds.memcpyNanoseconds(workload, policy: policy)
-            memcpyByShape["\(r)x\(k)"] = memcpy
-            progress(String(format: "  memcpy bound: %.3f ns/element", memcpy.median / Double(workload.elements)))
+            let workload = Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes)
+            // One memcpy bound per element size: the 16-bit types move the same bytes, so they
+            // share one, timed on the first 16-bit type's buffers.
+            var memcpyBySize: [Int: TimingSummary] = [:]
+            for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
+                let memcpy = Bounds.memcpyNanoseconds(workload, dataType, policy: policy)
+                memcpyBySize[dataType.size] = memcpy
+                progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
+                                dataType.size, memcpy.median / Double(workload.elements)))
+            }
+            // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
+            if memcpyBySize[4] == nil && peersPython != nil {
+                memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
+            }
+            memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
             for isa in InstructionSet.supported {
                 expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
                 progress(String(format: "  exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
@@ -168,12 +201,19 @@ struct Run: ParsableCommand {
             expBoundByShape["\(r)x\(k)"] = expBound[defaultISA]
 
             for target in targetKinds {
-                let reference = try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
-                for choice in choices {
-                    let accuracyOutputs = try workload.outputs(choice, target, gradient: true)
+              for dataType in dataTypes {
+                // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
+                let reference: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                    ? try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
+                    : try workload.half(dataType).reference(target)
+                for choice in dataType == .f32 ? choices : halfChoices {
+                    let accuracyOutputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                        ? try workload.outputs(choice, target, gradient: true)
+                        : try workload.half(dataType).outputs(choice, target)
                     let accuracy = Accuracy.compare(
                         losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
                         referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                    let half = dataType == .f32 ? nil : workload.half(dataType)
                     for op in operations {
                       for threadCount in threadCounts {
                         // Above one thread: scalar and the default vector kernel only.
@@ -181,25 +221,28 @@ struct Run: ParsableCommand {
                             continue
                         }
                         let ce = choice.configuration(.mean, threads: threadCount)
-                        if op == .inPlace { workload.prepareInPlace() }
+                        if op == .inPlace { workload.prepareInPlace(dataType) }
                         var sink: Float = 0
                         var failure: Error?
                         let timing = measure(policy) {
-                            do { sink += try workload.run(ce, op, target) } catch { failure = error }
+                            do {
+                                if let half { sink += try half.run(ce, op, target) } else { sink += try workload.run(ce, op, target) }
+                            } catch { failure = error }
                         }
                         if let failure { throw failure }
                         let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
-                        var result = row(choice.name, choice.isaName, op.rawValue, target.rawValue, workload, timing,
-                                         memcpy: memcpy, bytes: op.bytesPerElement, exp: expBound[isa]!)
+                        var result = row(choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload, timing,
+                                         memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
+                                         exp: expBound[isa]!)
                         result.threads = threadCount
                         result.maxLossError = accuracy.maxLossError
                         result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
                         if choice.kernel == .vector && !noMemoryProbe {
                             result.peakRSSDeltaBytes = ProbeMemory.inChild(
-                                rows: r, classes: k, op: op, target: target, isa: isa, threads: threadCount)
+                                rows: r, classes: k, dataType: dataType, op: op, target: target, isa: isa, threads: threadCount)
                         }
                         rows.append(result)
-                        let label = [choice.name, choice.isaName, op.rawValue, target.rawValue, "\(threadCount)t"]
+                        let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
                             .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
                         progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
                                                 result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
@@ -207,6 +250,7 @@ struct Run: ParsableCommand {
                       }
                     }
                 }
+              }
             }
         }
 
@@ -220,9 +264,9 @@ struct Run: ParsableCommand {
                 var result = ReportRow(
                     timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
                     isa: "-", swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
-                    kernel: m.kernel, op: m.op, targetKind: m.target_kind, rows: w.rows, classes: w.classes,
+                    kernel: m.kernel, dataType: DataType.f32.rawValue, op: m.op, targetKind: m.target_kind, rows: w.rows, classes: w.classes,
                     threads: m.threads, timing: TimingSummary(m.times_ns),
-                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement ?? 8, memcpyMedianNs: memcpy.median,
+                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement(.f32) ?? 8, memcpyMedianNs: memcpy.median,
                     expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,
                     maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
                 result.speedupOverScalar = nil
@@ -230,10 +274,10 @@ struct Run: ParsableCommand {
             }
         }
 
-        // Speedup over `scalar`: the same op, target, shape and thread count.
+        // Speedup over `scalar`: the same dtype, op, target, shape and thread count.
         for i in rows.indices {
             if let scalar = rows.first(where: {
-                $0.kernel == "scalar" && $0.op == rows[i].op && $0.targetKind == rows[i].targetKind
+                $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op && $0.targetKind == rows[i].targetKind
                     && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
             }) {
                 rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median
