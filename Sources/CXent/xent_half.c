@@ -5,6 +5,7 @@
 // Every path gives the same bits: widening is exact, and the rounding is IEEE's to-nearest-even
 // (F16C's and AVX-512F's vcvtps2ph with imm 0, or the portable code below).
 #include "CXent.h"
+#include <math.h>
 #include <string.h>
 
 static inline uint32_t xent_bits(float f) {
@@ -55,6 +56,8 @@ XENT_HALF_LOOPS(portable, )
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+// Elements ahead to prefetch in the streaming loops (8 KiB of 16-bit values).
+#define XENT_HALF_PREFETCH 4096
 XENT_HALF_LOOPS(avx2, __attribute__((target("avx2"))))
 XENT_HALF_LOOPS(avx512, __attribute__((target("avx512f,avx512bw"))))
 
@@ -78,14 +81,16 @@ __attribute__((target("avx,f16c"))) static void xent_f16_round__f16c(const float
 __attribute__((target("avx512f"))) static void xent_f16_widen__avx512(const uint16_t *src, float *dst, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        __builtin_prefetch(src + i + XENT_HALF_PREFETCH, 0, 3);
         _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx512f"))) static void xent_f16_round__avx512(const float *src, uint16_t *dst, size_t n) {
+__attribute__((target("avx512f,prfchw"))) static void xent_f16_round__avx512(const float *src, uint16_t *dst, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        __builtin_prefetch(dst + i + XENT_HALF_PREFETCH, 1, 3);
         _mm256_storeu_si256((__m256i *)(dst + i),
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
@@ -131,4 +136,64 @@ void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, u
 #endif
     (void)isa;
     bf16 ? xent_bf16_round__portable(src, dst, n) : xent_f16_round__portable(src, dst, n);
+}
+
+// ---- Fused 16-bit rows: widen a chunk into the workspace, compute it in L1, round it back. ----
+
+void xent_half_chunk(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
+                     const xent_row_spec *spec, float *workspace, float *targets_workspace, int store, size_t len,
+                     xent_chunk_sums *out) {
+    // The next chunk's 16-bit lines, fetched while this one is computed (the float kernel's
+    // assembly loop prefetches the workspace, which is already in cache). A prefetch past the
+    // end of the buffer is harmless.
+    for (size_t i = 0; i < len; i += 32) {
+        __builtin_prefetch(x + 2 * len + i, 0, 2);
+        if (q) __builtin_prefetch(q + 2 * len + i, 0, 2);
+    }
+    xent_half_to_f32(isa, format, x, workspace, len);
+    xent_row_spec part = *spec;
+    part.q = NULL;
+    if (q) {
+        xent_half_to_f32(isa, format, q, targets_workspace, len);
+        part.q = targets_workspace;
+    }
+    xent_f32_chunk(isa, workspace, &part, store ? workspace : NULL, len, out);
+}
+
+void xent_half_scale_chunk(xent_isa isa, xent_half_format format, float *workspace, const float *targets_workspace,
+                           const xent_row_spec *spec, uint16_t *y, size_t len, float shift, float factor,
+                           float q_scale, float smoothing_scale, int64_t label, float label_term) {
+    for (size_t i = 0; i < len; i += 32) __builtin_prefetch(y + len + i, 1, 3);
+    xent_row_spec part = *spec;
+    part.q = targets_workspace;
+    xent_f32_scale_chunk(isa, workspace, &part, len, shift, factor, q_scale, smoothing_scale);
+    if (label >= 0) workspace[label] -= label_term;
+    xent_f32_to_half(isa, format, workspace, y, len);
+}
+
+void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
+                   const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
+                   const xent_gradient_scales *scales, int64_t label, float label_term, xent_row_sums *out) {
+    xent_chunk_sums chunks[XENT_ROW_MAX_CHUNKS];
+    const size_t chunk = xent_row_chunk_length(n);
+    float *targets = q ? workspace + n : NULL;
+    size_t count = 0;
+    for (size_t base = 0; base < n; base += chunk, count++) {
+        const size_t len = n - base < chunk ? n - base : chunk;
+        const xent_row_spec part = xent_row_spec_offset(spec, base);
+        xent_half_chunk(isa, format, x + base, q ? q + base : NULL, &part, workspace + base,
+                        targets ? targets + base : NULL, y != NULL, len, &chunks[count]);
+        if (chunks[count].argmax >= 0) chunks[count].argmax += (int64_t)base;
+    }
+    xent_row_combine(chunks, count, out);
+    if (!y || !isfinite(out->max) || isnan(out->sum)) return;  // forward only, or a bad row
+    const float smoothing_scale = xent_row_smoothing_scale(out, scales);
+    for (size_t c = 0, base = 0; c < count; c++, base += chunk) {
+        const size_t len = n - base < chunk ? n - base : chunk;
+        const xent_row_spec part = xent_row_spec_offset(spec, base);
+        const int64_t at = label >= (int64_t)base && label < (int64_t)(base + len) ? label - (int64_t)base : -1;
+        xent_half_scale_chunk(isa, format, workspace + base, targets ? targets + base : NULL, &part, y + base, len,
+                              chunks[c].shift, xent_row_chunk_factor(out, &chunks[c], scales, q != NULL),
+                              (float)scales->q_scale, smoothing_scale, at, label_term);
+    }
 }

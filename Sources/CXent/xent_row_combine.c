@@ -28,9 +28,15 @@ void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums
         sum_w_gap += chunks[c].sum_w_gap;
         if (chunks[c].sum_w != 0.0) sum_w_gap += chunks[c].sum_w * lift;
     }
+    // The argmax is that of the caller's logits: the first chunk holding their largest value
+    // (a softcap can round distinct chunk maxima to the same transformed max).
+    float max_x = -INFINITY;
+    for (size_t c = 0; c < count; c++) {
+        if (chunks[c].max_x > max_x) max_x = chunks[c].max_x;
+    }
     out->argmax = -1;
     for (size_t c = 0; c < count; c++) {
-        if (chunks[c].max == max && chunks[c].argmax >= 0) {
+        if (chunks[c].max_x == max_x && chunks[c].argmax >= 0) {
             out->argmax = chunks[c].argmax;
             break;
         }

@@ -57,6 +57,31 @@ protocol RowKernel {
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult
+
+    /// A 16-bit row computed by the kernel itself, or nil (the default) to let the batch widen
+    /// the row into the workspace and call the `Float` methods there.
+    func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult?
+}
+
+/// One row of 16-bit storage, for a kernel that works on it directly (``RowKernel/halfRow(_:scales:workers:)``).
+struct HalfRow {
+    let format: xent_half_format
+    let logits: UnsafePointer<UInt16>
+    /// Soft targets in the same format; nil for a label.
+    let targets: UnsafePointer<UInt16>?
+    let label: Int?
+    let gradient: UnsafeMutablePointer<UInt16>?
+    let classes: Int
+    /// `classes` floats (twice that with soft targets) the kernel may use.
+    let workspace: UnsafeMutablePointer<Float>
+}
+
+extension RowKernel {
+    /// A 16-bit row computed by the kernel itself, or nil to let the batch widen the whole row
+    /// into the workspace, call ``labelRow(_:classes:label:gradient:scales:workers:)`` or
+    /// ``softRow(_:targets:classes:gradient:scales:workers:)`` there and round the gradient back.
+    /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
+    func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult? { nil }
 }
 
 /// The options that shape the loss and the gradient of a whole call, after validation.
@@ -137,6 +162,18 @@ extension Batch {
         return total
     }
 
+    /// The soft targets' storage, or nil for labels.
+    var softTargets: UnsafeRawPointer? {
+        if case .soft(let targets) = targets { return targets }
+        return nil
+    }
+
+    /// Row `row`'s label, or nil for soft targets.
+    func labelAt(_ row: Int) -> Int? {
+        if case .labels(let labels, _) = targets { return Int(truncatingIfNeeded: labels[row]) }
+        return nil
+    }
+
     /// Whether the rows are scored against soft targets.
     var isSoft: Bool {
         if case .soft = targets { return true }
@@ -159,6 +196,21 @@ extension Batch {
                     .initializeMemory(as: UInt8.self, repeating: 0, count: classes * storage.elementSize)
             }
             return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
+        }
+        if case .half(let format) = storage, let result = kernel.halfRow(
+            HalfRow(
+                format: format, logits: logits.assumingMemoryBound(to: UInt16.self) + offset,
+                targets: isSoft ? softTargets!.assumingMemoryBound(to: UInt16.self) + offset : nil,
+                label: labelAt(row), gradient: gradient.map { $0.assumingMemoryBound(to: UInt16.self) + offset },
+                classes: classes, workspace: workspace!),
+            scales: scales, workers: workers)
+        {
+            if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {
+                let w = workspace!
+                w.update(repeating: .nan, count: classes)
+                xent_f32_to_half(conversionISA, format, w, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+            }
+            return result
         }
         let z: UnsafePointer<Float>
         let g: UnsafeMutablePointer<Float>?

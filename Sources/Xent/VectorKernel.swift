@@ -33,29 +33,70 @@ struct VectorKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
         let zt = scales.transform.exact(z[t])  // read before an in-place gradient overwrites it
-        let alpha = scales.smoothing
         let weight = scales.weights.map { Double($0[t]) } ?? 1
-        let labelWeight = (1 - alpha) * weight
+        let (specification, cScales) = shimArguments(scales, targets: nil, labelWeight: weight)
         let row = fusedRow(
-            z, targets: nil, gradient: gradient, count: classes, scales: scales, labelWeight: weight,
-            workers: workers)
+            z, spec: specification, gradient: gradient, count: classes, scales: cScales, workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
-        gradient?[t] -= Float(scales.chained.p * labelWeight * scales.transform.capDerivative(zt))
-        // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
-        // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
-        let logS = sleefLog(row.sum)
-        var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - zt) + logS) : 0
-        if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
-        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
+        gradient?[t] -= labelTerm(scales, labelWeight: weight, zt: zt)
+        return labelResult(row, zt: zt, weight: weight, scales: scales)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
+        let (specification, cScales) = shimArguments(scales, targets: q, labelWeight: 0)
         let row = fusedRow(
-            z, targets: q, gradient: gradient, count: classes, scales: scales, labelWeight: 0, workers: workers)
+            z, spec: specification, gradient: gradient, count: classes, scales: cScales, workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
+        return softResult(row, scales: scales)
+    }
+
+    /// A 16-bit row fused chunk by chunk in the shim (`xent_half_row`): each chunk is widened
+    /// into the workspace and computed while it is in L1, then scaled, given its label term and
+    /// rounded back, so the row makes no pass of its own over the workspace. The `Float`
+    /// arithmetic is the same as ``labelRow(_:classes:label:gradient:scales:workers:)``'s on the
+    /// widened row, so the gradient is that one's, rounded once.
+    func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult? {
+        var zt = 0.0, weight = 0.0, term: Float = 0
+        if let t = row.label {
+            var wide: Float = 0
+            xent_half_to_f32(isa.cValue, row.format, row.logits + t, &wide, 1)
+            zt = scales.transform.exact(wide)
+            weight = scales.weights.map { Double($0[t]) } ?? 1
+            term = labelTerm(scales, labelWeight: weight, zt: zt)
+        }
+        // Non-nil for soft targets: the shim reads them from the workspace's second half.
+        let targets = row.targets.map { _ in UnsafePointer(row.workspace + row.classes) }
+        let (specification, cScales) = shimArguments(scales, targets: targets, labelWeight: weight)
+        let sums = fusedHalfRow(row, spec: specification, scales: cScales, labelTerm: term, workers: workers)
+        guard sums.max.isFinite, !sums.sum.isNaN else { return .bad }
+        return row.label == nil ? softResult(sums, scales: scales) : labelResult(sums, zt: zt, weight: weight, scales: scales)
+    }
+
+    // MARK: The loss from the row's sums
+
+    /// The label's own gradient term, `p·(1−α)·w_t·s·(1 − (z_t/c)²)`, subtracted at the label.
+    @inline(__always)
+    func labelTerm(_ scales: GradientScales, labelWeight weight: Double, zt: Double) -> Float {
+        Float(scales.chained.p * (1 - scales.smoothing) * weight * scales.transform.capDerivative(zt))
+    }
+
+    @inline(__always)
+    func labelResult(_ row: xent_row_sums, zt: Double, weight: Double, scales: GradientScales) -> RowResult {
+        // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
+        // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
+        let alpha = scales.smoothing
+        let labelWeight = (1 - alpha) * weight
+        let logS = sleefLog(row.sum)
+        var loss = labelWeight != 0 ? labelWeight * ((Double(row.max) - zt) + logS) : 0
+        if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
+        return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
+    }
+
+    @inline(__always)
+    func softResult(_ row: xent_row_sums, scales: GradientScales) -> RowResult {
         // Equivalent to: ℓ = Σ_c w_c·q_c·(lse − z_c) with q = (1−α)·y + α/K, as
         // (1−α)·(Q·log S + Σ q'·(m − z)) + (α/K)·(W·log S + Σ w·(m − z)), q' = w·y: no term < 0.
         let alpha = scales.smoothing
@@ -65,47 +106,113 @@ struct VectorKernel: RowKernel {
         return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
     }
 
+    // MARK: Calls into the shim
+
+    /// The shim's row specification and gradient scales for `scales` (`labelWeight`: w_t, 0 for
+    /// soft targets).
+    @inline(__always)
+    func shimArguments(
+        _ scales: GradientScales, targets q: UnsafePointer<Float>?, labelWeight: Double
+    ) -> (xent_row_spec, xent_gradient_scales) {
+        let chained = scales.chained
+        let cScales = xent_gradient_scales(
+            p_scale: chained.p, p_lse_scale: chained.pLse, q_scale: chained.p * (1 - scales.smoothing),
+            smoothing: scales.smoothing, label_weight: labelWeight)
+        let spec = xent_row_spec(
+            q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0,
+            logit_scale: scales.transform.scale, softcap: scales.transform.cap)
+        return (spec, cScales)
+    }
+
     /// The whole row in one call into the shim, or — with several workers and several chunks —
     /// its chunks spread over the workers, combined in order, then scaled in parallel: the same
     /// chunks and the same combine as the one-call path, so the same bits.
     @inline(__always)
     func fusedRow(
-        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
-        count n: Int, scales: GradientScales, labelWeight: Double, workers: Int  // w_t; 0 for soft targets
+        _ z: UnsafePointer<Float>, spec: xent_row_spec, gradient: UnsafeMutablePointer<Float>?, count n: Int,
+        scales: xent_gradient_scales, workers: Int
     ) -> xent_row_sums {
-        let chained = scales.chained
-        var cScales = xent_gradient_scales(
-            p_scale: chained.p, p_lse_scale: chained.pLse, q_scale: chained.p * (1 - scales.smoothing),
-            smoothing: scales.smoothing, label_weight: labelWeight)
-        var spec = xent_row_spec(
-            q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0,
-            logit_scale: scales.transform.scale, softcap: scales.transform.cap)
+        let isa = self.isa
         let chunk = rowChunkLength(n)
-        let chunks = (n + chunk - 1) / chunk
-        guard workers > 1 && chunks > 1 else {
-            return CXentRow.row(z, spec: &spec, gradient: gradient, count: n, scales: &cScales, isa: isa)
+        guard workers > 1 && n > chunk else {
+            var spec = spec, scales = scales
+            return CXentRow.row(z, spec: &spec, gradient: gradient, count: n, scales: &scales, isa: isa)
         }
+        let shared = SharedUnsafe((z, gradient))
+        return splitRow(count: n, workers: workers, scaled: gradient != nil) { c, base, len, sums in
+            let (z, g) = shared.value
+            CXentRow.chunk(
+                z + base, spec: xent_row_spec_offset([spec], base), gradient: g.map { $0 + base }, count: len,
+                into: sums, isa: isa)
+        } scale: { row, c, base, len, sums in
+            guard let g = shared.value.1 else { return }
+            CXentRow.scale(
+                g + base, spec: xent_row_spec_offset([spec], base), count: len, row: row, chunk: sums, scales: scales,
+                isa: isa)
+        }
+    }
+
+    /// ``fusedRow(_:spec:gradient:count:scales:workers:)`` for a 16-bit row (`xent_half_row`, or
+    /// its chunks over the workers).
+    @inline(__always)
+    func fusedHalfRow(
+        _ row: HalfRow, spec: xent_row_spec, scales: xent_gradient_scales, labelTerm: Float, workers: Int
+    ) -> xent_row_sums {
+        let isa = self.isa, n = row.classes
+        let label = Int64(row.label ?? -1)
+        guard workers > 1 && n > rowChunkLength(n) else {
+            var spec = spec, scales = scales, sums = xent_row_sums()
+            xent_half_row(
+                isa.cValue, row.format, row.logits, row.targets, &spec, row.gradient, row.workspace, n, &scales, label,
+                labelTerm, &sums)
+            return sums
+        }
+        let shared = SharedUnsafe(row)
+        return splitRow(count: n, workers: workers, scaled: row.gradient != nil) { c, base, len, sums in
+            let row = shared.value
+            var part = xent_row_spec_offset([spec], base)
+            xent_half_chunk(
+                isa.cValue, row.format, row.logits + base, row.targets.map { $0 + base }, &part, row.workspace + base,
+                row.targets == nil ? nil : row.workspace + n + base, row.gradient == nil ? 0 : 1, len, sums)
+        } scale: { sumsOfRow, c, base, len, sums in
+            let row = shared.value
+            guard let g = row.gradient else { return }
+            var rowSums = sumsOfRow, chunkSums = sums, scales = scales
+            var part = xent_row_spec_offset([spec], base)
+            let factor = xent_row_chunk_factor(&rowSums, &chunkSums, &scales, row.targets == nil ? 0 : 1)
+            let at = label >= Int64(base) && label < Int64(base + len) ? label - Int64(base) : -1
+            xent_half_scale_chunk(
+                isa.cValue, row.format, row.workspace + base, row.targets == nil ? nil : row.workspace + n + base, &part,
+                g + base, len, sums.shift, factor, Float(scales.q_scale), xent_row_smoothing_scale(&rowSums, &scales),
+                at, labelTerm)
+        }
+    }
+
+    /// A row's chunks spread over `workers`: `chunk` fills each chunk's sums, the sums are
+    /// combined in order (`xent_row_combine`), then — when `scaled` and the row is good — `scale`
+    /// runs per chunk.
+    @inline(__always)
+    func splitRow(
+        count n: Int, workers: Int, scaled: Bool,
+        chunk: @escaping (_ index: Int, _ base: Int, _ length: Int, _ sums: UnsafeMutablePointer<xent_chunk_sums>) -> Void,
+        scale: @escaping (_ row: xent_row_sums, _ index: Int, _ base: Int, _ length: Int, _ sums: xent_chunk_sums) -> Void
+    ) -> xent_row_sums {
+        let length = rowChunkLength(n)
+        let chunks = (n + length - 1) / length
         return withUnsafeTemporaryAllocation(of: xent_chunk_sums.self, capacity: chunks) { table in
-            let cScales = cScales
-            let spec = spec
-            let shared = SharedUnsafe((z, gradient, table.baseAddress!))
-            let isa = self.isa
+            let shared = SharedUnsafe((table.baseAddress!, chunk, scale))
             Parallel.forEach(chunks, workers: workers) { c in
-                let (z, g, table) = shared.value
-                let base = c * chunk
-                CXentRow.chunk(
-                    z + base, spec: xent_row_spec_offset([spec], base), gradient: g.map { $0 + base },
-                    count: Swift.min(chunk, n - base), into: table + c, isa: isa)
+                let (table, chunk, _) = shared.value
+                let base = c * length
+                chunk(c, base, Swift.min(length, n - base), table + c)
                 if table[c].argmax >= 0 { table[c].argmax += Int64(base) }
             }
             let row = CXentRow.combine(UnsafeBufferPointer(table))
-            guard gradient != nil, row.max.isFinite, !row.sum.isNaN else { return row }
+            guard scaled, row.max.isFinite, !row.sum.isNaN else { return row }
             Parallel.forEach(chunks, workers: workers) { c in
-                let (_, g, table) = shared.value
-                let base = c * chunk
-                CXentRow.scale(
-                    g! + base, spec: xent_row_spec_offset([spec], base), count: Swift.min(chunk, n - base),
-                    row: row, chunk: table[c], scales: cScales, isa: isa)
+                let (table, _, scale) = shared.value
+                let base = c * length
+                scale(row, c, base, Swift.min(length, n - base), table[c])
             }
             return row
         }

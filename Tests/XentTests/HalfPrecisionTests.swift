@@ -159,6 +159,44 @@ extension BFloat16: HalfUnderTest {
         }
     }
 
+    @Test("one long 16-bit row split over threads: the bits of one thread, the Float path's rounded",
+          arguments: Variant.all)
+    func longRowThreads(variant: Variant) throws {
+        let classes = 9000
+        let (raw, labels) = LogitKind.masked.batch(rows: 1, classes: classes, seed: 8)
+        let half = raw.map { Float16($0) }
+        let logits = half.map { Float($0) }
+        let soft = softTargets(for: logits, classes: classes, seed: 8).map { Float16($0) }
+        for useSoft in [false, true] {
+            var results: [[Float16]] = [], losses: [Float] = []
+            for threads in [1, 2, 3] {
+                var ce = variant.configuration(.mean)
+                ce.threads = threads
+                ce.labelSmoothing = 0.1
+                ce.logitScale = 0.5
+                var gradient = [Float16](repeating: 0, count: classes)
+                losses.append(try half.withUnsafeBufferPointer { z in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        useSoft
+                            ? try soft.withUnsafeBufferPointer { q in try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g) }
+                            : try labels.withUnsafeBufferPointer { t in try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g) }
+                    }
+                })
+                results.append(gradient)
+                if threads == 1 {
+                    var floatGradient = [Float]()
+                    let floatLoss = useSoft
+                        ? try ce.lossAndGradient(logits: logits, targets: soft.map { Float($0) }, classes: classes, gradient: &floatGradient)
+                        : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient)
+                    #expect(floatLoss.bitPattern == losses[0].bitPattern)
+                    #expect(floatGradient.map { Float16($0).bitPattern } == gradient.map(\.bitPattern), "\(variant) soft \(useSoft)")
+                }
+            }
+            #expect(losses.allSatisfy { $0.bitPattern == losses[0].bitPattern }, "\(variant) soft \(useSoft): \(losses)")
+            #expect(results.allSatisfy { $0.map(\.bitPattern) == results[0].map(\.bitPattern) }, "\(variant) soft \(useSoft)")
+        }
+    }
+
     @Test("the label's p_t − 1 survives when p_t rounds to 1 in 16 bits", arguments: Variant.all)
     func labelTermIsFormedInFloat(variant: Variant) throws {
         // p_t = 1 / (1 + 9·e⁻¹²) ≈ 1 − 5.5e-5: 1.0 in bfloat16 and nearly in Float16.

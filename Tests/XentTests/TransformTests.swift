@@ -249,6 +249,23 @@ struct TransformedTruth {
             }
         }
         #expect(argmax == [2])
+
+        // Across chunks: 1e6 in the first 2048-element chunk, 2e6 in the third; both cap to 30.
+        var long = [Float](repeating: 0, count: 5000)
+        long[100] = 1e6
+        long[4500] = 2e6
+        var longArgmax = [Int32](repeating: -7, count: 1)
+        for threads in [1, 2] {
+            ce.threads = threads
+            _ = try long.withUnsafeBufferPointer { z in
+                try [Int32(0)].withUnsafeBufferPointer { t in
+                    try longArgmax.withUnsafeMutableBufferPointer { a in
+                        try ce.loss(logits: z, labels: t, classes: 5000, rowArgmax: a)
+                    }
+                }
+            }
+            #expect(longArgmax == [4500], "\(variant) threads \(threads)")
+        }
     }
 
     @Test("invalid logit scales and softcaps are refused before anything is written", arguments: Variant.all)

@@ -59,9 +59,10 @@ typedef struct xent_chunk_sums {
     double unmasked;   ///< K = #{i: x_i ≠ −inf} (smoothing only)
     double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
     double sum_w_gap;  ///< Σ w_i·(shift − x_i) over unmasked i (smoothing only)
-    int64_t argmax;    ///< the first index (in the row) holding max, −1 if none or not asked for
+    int64_t argmax;    ///< the first index (in the row) holding max x, −1 if none or not asked for
     float max;         ///< max t, ignoring NaN (−inf if every element is −inf or NaN)
     float shift;       ///< max, or 0 when max is −inf
+    float max_x;       ///< max x of the caller's logits, ignoring NaN (what argmax refers to)
 } xent_chunk_sums;
 
 /// What a whole row holds (`xent_f32_row`, `xent_row_combine`).
@@ -151,6 +152,29 @@ typedef enum xent_half_format {
     XENT_HALF_BINARY16 = 0,  ///< IEEE 754 binary16 (Swift's `Float16`)
     XENT_HALF_BFLOAT16 = 1,  ///< bfloat16: float's sign, exponent and top 7 fraction bits
 } xent_half_format;
+
+/// One row of 16-bit logits `x` (and soft targets `q`, NULL for labels) in `format`, fused as
+/// `xent_f32_row` is, chunk by chunk: each chunk is widened into `workspace` (`n` floats, then `n`
+/// more for the targets), computed there while it is in L1, and — when `y` is not NULL and the
+/// row is good — its gradient scaled, the label term `label_term` subtracted at `label` (≥ 0;
+/// −1 for none), and rounded into `y` (`y` may equal `x`). `spec`'s `q` is ignored (the widened
+/// targets are used). The same chunks and combine as `xent_half_chunk` and
+/// `xent_half_scale_chunk`, so a caller spreading the chunks over threads gets the same bits.
+void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
+                   const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
+                   const xent_gradient_scales *scales, int64_t label, float label_term, xent_row_sums *out);
+
+/// One chunk of `xent_half_row`: `x`, `q` and `spec`'s `w` start at the chunk; `workspace` and
+/// `targets_workspace` hold the chunk's floats; `store` asks for the exps (a gradient follows).
+void xent_half_chunk(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
+                     const xent_row_spec *spec, float *workspace, float *targets_workspace, int store, size_t len,
+                     xent_chunk_sums *out);
+
+/// The scaling of one chunk of `xent_half_row`, the label term at `label` (relative to the
+/// chunk; −1 when it lies elsewhere) and the rounding into `y`.
+void xent_half_scale_chunk(xent_isa isa, xent_half_format format, float *workspace, const float *targets_workspace,
+                           const xent_row_spec *spec, uint16_t *y, size_t len, float shift, float factor,
+                           float q_scale, float smoothing_scale, int64_t label, float label_term);
 
 /// `dst[i] = src[i]` widened to float, exactly, for `i < n` (`isa` picks the instructions:
 /// AVX-512F and AVX2's F16C convert 16/8 at a time, the others one at a time).
