@@ -3,7 +3,7 @@
 // float, and rounded once at the end (so the target class's p_t − 1 is formed in float).
 //
 // Every path gives the same bits: widening is exact, and the rounding is IEEE's to-nearest-even
-// (F16C's and AVX-512F's vcvtps2ph with imm 0, or the portable code below).
+// (F16C's and AVX-512F's vcvtps2ph with imm 0, or the portable integer code below).
 #include "CXent.h"
 #include <math.h>
 #include <string.h>
@@ -30,18 +30,38 @@ static inline uint16_t xent_f32_to_bf16_one(float f) {
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
-// binary16 through the compiler's _Float16 (IEEE conversions, to nearest even).
+// binary16 in integer arithmetic (no library call per element, unlike a _Float16 cast on a
+// CPU without F16C), after F. Giesen's half conversions: exact widening, and rounding to
+// nearest even — the normal range by adding half an ulp minus one (plus the kept lsb) before
+// truncating, the subnormal range by letting a float addition round at 2⁻²⁴.
 static inline float xent_f16_to_f32_one(uint16_t h) {
-    _Float16 v;
-    memcpy(&v, &h, 2);
-    return (float)v;
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    const uint32_t exponent = (h >> 10) & 0x1fu;
+    const uint32_t fraction = h & 0x3ffu;
+    if (exponent == 0x1fu) return xent_float(sign | 0x7f800000u | (fraction << 13));  // inf, NaN
+    if (exponent == 0) {
+        const float magnitude = (float)fraction * 0x1p-24f;  // zero or subnormal: exact
+        return sign ? -magnitude : magnitude;
+    }
+    return xent_float(sign | ((exponent + 112u) << 23) | (fraction << 13));
 }
 
 static inline uint16_t xent_f32_to_f16_one(float f) {
-    const _Float16 v = (_Float16)f;
+    uint32_t x = xent_bits(f);
+    const uint32_t sign = x & 0x80000000u;
+    x ^= sign;
     uint16_t h;
-    memcpy(&h, &v, 2);
-    return h;
+    if (x >= 0x47800000u) {                  // ≥ 65536, inf or NaN
+        h = x > 0x7f800000u ? (uint16_t)(0x7e00u | ((x >> 13) & 0x3ffu)) : 0x7c00u;
+    } else if (x < 0x38800000u) {            // below 2⁻¹⁴: subnormal or zero
+        const float shifted = xent_float(x) + 0.5f;  // rounds at 2⁻²⁴, to nearest even
+        h = (uint16_t)(xent_bits(shifted) - xent_bits(0.5f));
+    } else {
+        const uint32_t odd = (x >> 13) & 1u;
+        x += ((uint32_t)(15 - 127) << 23) + 0xfffu + odd;
+        h = (uint16_t)(x >> 13);             // a carry into the exponent rounds up to inf
+    }
+    return (uint16_t)(h | (sign >> 16));
 }
 
 #define XENT_HALF_LOOPS(suffix, TARGET)                                                                  \
