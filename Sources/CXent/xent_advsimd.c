@@ -21,6 +21,8 @@ typedef float64x2_t xent_dvec;
 #define XENT_DW 2
 #define XENT_DZERO() vdupq_n_f64(0.0)
 #define XENT_DADD(a, b) vaddq_f64((a), (b))
+#define XENT_DSUB(a, b) vsubq_f64((a), (b))
+#define XENT_DSET1(s) vdupq_n_f64(s)
 #define XENT_DMUL(a, b) vmulq_f64((a), (b))
 #define XENT_DSTOREU(p, v) vst1q_f64((p), (v))
 #define XENT_WIDEN_LO(v) vcvt_f64_f32(vget_low_f32(v))

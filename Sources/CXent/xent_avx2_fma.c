@@ -22,6 +22,8 @@ typedef __m256d xent_dvec;
 #define XENT_DW 4
 #define XENT_DZERO() _mm256_setzero_pd()
 #define XENT_DADD(a, b) _mm256_add_pd((a), (b))
+#define XENT_DSUB(a, b) _mm256_sub_pd((a), (b))
+#define XENT_DSET1(s) _mm256_set1_pd(s)
 #define XENT_DMUL(a, b) _mm256_mul_pd((a), (b))
 #define XENT_DSTOREU(p, v) _mm256_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))

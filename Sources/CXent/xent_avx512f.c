@@ -22,6 +22,8 @@ typedef __m512d xent_dvec;
 #define XENT_DW 8
 #define XENT_DZERO() _mm512_setzero_pd()
 #define XENT_DADD(a, b) _mm512_add_pd((a), (b))
+#define XENT_DSUB(a, b) _mm512_sub_pd((a), (b))
+#define XENT_DSET1(s) _mm512_set1_pd(s)
 #define XENT_DMUL(a, b) _mm512_mul_pd((a), (b))
 #define XENT_DSTOREU(p, v) _mm512_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))

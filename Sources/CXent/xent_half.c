@@ -186,14 +186,14 @@ void xent_half_scale_chunk(xent_isa isa, xent_half_format format, float *workspa
     for (size_t i = 0; i < len; i += 32) __builtin_prefetch(y + len + i, 1, 3);
     xent_row_spec part = *spec;
     part.q = targets_workspace;
-    xent_f32_scale_chunk(isa, workspace, &part, len, shift, factor, q_scale, smoothing_scale);
-    if (label >= 0) workspace[label] -= label_term;
+    xent_f32_scale_chunk(isa, workspace, &part, len, shift, factor, q_scale, smoothing_scale, label, label_term);
     xent_f32_to_half(isa, format, workspace, y, len);
 }
 
 void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
                    const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
-                   const xent_gradient_scales *scales, int64_t label, float label_term, xent_row_sums *out) {
+                   const xent_gradient_scales *scales, xent_row_sums *out) {
+    const int64_t label = scales->label;
     xent_chunk_sums chunks[XENT_ROW_MAX_CHUNKS];
     const size_t chunk = xent_row_chunk_length(n);
     float *targets = q ? workspace + n : NULL;
@@ -214,6 +214,6 @@ void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, con
         const int64_t at = label >= (int64_t)base && label < (int64_t)(base + len) ? label - (int64_t)base : -1;
         xent_half_scale_chunk(isa, format, workspace + base, targets ? targets + base : NULL, &part, y + base, len,
                               chunks[c].shift, xent_row_chunk_factor(out, &chunks[c], scales, q != NULL),
-                              (float)scales->q_scale, smoothing_scale, at, label_term);
+                              (float)scales->q_scale, smoothing_scale, at, scales->label_term);
     }
 }

@@ -14,7 +14,7 @@ typedef struct xent_primitives {
                 xent_row_sums *out);
     void (*chunk)(const float *x, const xent_row_spec *spec, float *y, size_t len, xent_chunk_sums *out);
     void (*scale_chunk)(float *y, const xent_row_spec *spec, size_t len, float shift, float factor,
-                        float q_scale, float smoothing_scale);
+                        float q_scale, float smoothing_scale, int64_t label, float label_term);
 } xent_primitives;
 
 #define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
@@ -23,7 +23,8 @@ typedef struct xent_primitives {
     void xent_f32_row__##suffix(const float *, const xent_row_spec *, float *, size_t,                     \
                                 const xent_gradient_scales *, xent_row_sums *);                            \
     void xent_f32_chunk__##suffix(const float *, const xent_row_spec *, float *, size_t, xent_chunk_sums *); \
-    void xent_f32_scale_chunk__##suffix(float *, const xent_row_spec *, size_t, float, float, float, float); \
+    void xent_f32_scale_chunk__##suffix(float *, const xent_row_spec *, size_t, float, float, float, float,    \
+                                        int64_t, float);                                                  \
     static const xent_primitives xent_primitives__##suffix = {                                            \
         xent_f32_expminus_sum__##suffix, xent_f32_row__##suffix, xent_f32_chunk__##suffix,                \
         xent_f32_scale_chunk__##suffix};
@@ -180,6 +181,6 @@ void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, flo
 }
 
 void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
-                          float factor, float q_scale, float smoothing_scale) {
-    xent_primitives_for(isa)->scale_chunk(y, spec, len, shift, factor, q_scale, smoothing_scale);
+                          float factor, float q_scale, float smoothing_scale, int64_t label, float label_term) {
+    xent_primitives_for(isa)->scale_chunk(y, spec, len, shift, factor, q_scale, smoothing_scale, label, label_term);
 }

@@ -18,6 +18,8 @@ typedef double xent_dvec;
 #define XENT_DW 1
 #define XENT_DZERO() 0.0
 #define XENT_DADD(a, b) ((a) + (b))
+#define XENT_DSUB(a, b) ((a) - (b))
+#define XENT_DSET1(s) (s)
 #define XENT_DMUL(a, b) ((a) * (b))
 #define XENT_DSTOREU(p, v) (*(p) = (v))
 #define XENT_WIDEN_LO(v) ((double)(v))
@@ -40,6 +42,7 @@ static inline int xent_scalar_is_neg_zero(float e) {
     memcpy(&u, &e, 4);
     return u == 0x80000000u;
 }
+#define XENT_EXP_ONE(x, shift) Sleef_expf_u10((x) - (shift))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift)                     \
     for (size_t j_ = 0; j_ < (nvec); j_++) {                    \
         (y)[j_] = Sleef_expf_u10((x)[j_] - (shift));            \

@@ -21,6 +21,8 @@ typedef __m128d xent_dvec;
 #define XENT_DW 2
 #define XENT_DZERO() _mm_setzero_pd()
 #define XENT_DADD(a, b) _mm_add_pd((a), (b))
+#define XENT_DSUB(a, b) _mm_sub_pd((a), (b))
+#define XENT_DSET1(s) _mm_set1_pd(s)
 #define XENT_DMUL(a, b) _mm_mul_pd((a), (b))
 #define XENT_DSTOREU(p, v) _mm_storeu_pd((p), (v))
 #define XENT_WIDEN_LO(v) _mm_cvtps_pd(v)

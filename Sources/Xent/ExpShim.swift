@@ -48,19 +48,22 @@ enum CXentRow {
         return sums
     }
 
-    /// Scales one chunk's stored exps into its gradient.
+    /// Scales one chunk's stored exps into its gradient (`base`: the chunk's offset in the row,
+    /// to place the label's term).
     @inline(__always)
     static func scale(
         _ g: UnsafeMutablePointer<Float>, spec: xent_row_spec, count: Int, row: xent_row_sums,
-        chunk: xent_chunk_sums, scales: xent_gradient_scales, isa: InstructionSet
+        chunk: xent_chunk_sums, scales: xent_gradient_scales, base: Int, isa: InstructionSet
     ) {
+        let label = scales.label >= Int64(base) && scales.label < Int64(base + count) ? scales.label - Int64(base) : -1
         var row = row
         var chunk = chunk
         var scales = scales
         var spec = spec
         let factor = xent_row_chunk_factor(&row, &chunk, &scales, spec.q == nil ? 0 : 1)
         let smoothing = xent_row_smoothing_scale(&row, &scales)
-        xent_f32_scale_chunk(isa.cValue, g, &spec, count, chunk.shift, factor, Float(scales.q_scale), smoothing)
+        xent_f32_scale_chunk(
+            isa.cValue, g, &spec, count, chunk.shift, factor, Float(scales.q_scale), smoothing, label, scales.label_term)
     }
 }
 

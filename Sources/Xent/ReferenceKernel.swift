@@ -25,9 +25,14 @@ struct ReferenceKernel: RowKernel {
             m = Swift.max(m, zj)
         }
         if m == -.infinity { return nil }
+        return m + log(sumOfExps(z, max: m))
+    }
+
+    /// `S = Σ_j exp(z_j − m)`.
+    static func sumOfExps(_ z: [Double], max m: Double) -> Double {
         var s = 0.0
         for zj in z { s += exp(zj - m) }
-        return m + log(s)
+        return s
     }
 
     /// The row's target vector `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[z_c ≠ −inf]`, with `y` the
@@ -69,8 +74,11 @@ struct ReferenceKernel: RowKernel {
         }
         if let g = gradient {
             let s = Double(scales.transform.scale)
+            // p_j = exp(z_j − m)/S, not exp(z_j − lse): at |m| ~ 1e30, m + log S rounds to m.
+            let m = z.max()!
+            let sum = sumOfExps(z, max: m)
             for j in z.indices {
-                let p = exp(z[j] - lse)
+                let p = exp(z[j] - m) / sum
                 let chain = s * scales.transform.capDerivative(z[j])
                 g[j] = Float((p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p) * chain)
             }

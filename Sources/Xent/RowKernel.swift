@@ -144,7 +144,10 @@ extension Batch {
             return (crossEntropy, zLoss)
           }
         }
-        let reducedCrossEntropy = crossEntropyDenominator > 0 ? crossEntropy / crossEntropyDenominator : 0
+        // A zero denominator (every row ignored, or their weights all 0) gives 0, as NUMERICS.md
+        // says for an all-ignored batch — but a bad row's NaN still shows.
+        let reducedCrossEntropy = crossEntropyDenominator > 0
+            ? crossEntropy / crossEntropyDenominator : (crossEntropy.isNaN ? .nan : 0)
         let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
         return Float(reducedCrossEntropy + reducedZLoss)
     }

@@ -53,7 +53,7 @@ struct ScalarKernel: RowKernel {
             let w = weights.map { Double($0[c]) } ?? 1
             count += 1
             weight += w
-            gap += w * Double(m - zc)
+            gap += w * (Double(m) - Double(zc))
         }
         return (count, weight, gap)
     }
@@ -74,17 +74,18 @@ struct ScalarKernel: RowKernel {
     }
 
     /// With a softcap c, `g` holds the transformed logits t: `g_j ← (exp(t_j − m)·a − w_j·(y_j·b +
-    /// c_s))·(1 − (t_j/c)²)` (no class is masked under a softcap).
+    /// c_s) − [j = label]·labelTerm)·(1 − (t_j/c)²)` (no class is masked under a softcap).
     @inline(__always)
     static func scaleCapped(
         _ g: UnsafeMutablePointer<Float>, classes: Int, max m: Float, a: Float, targets y: UnsafePointer<Float>?,
-        b: Float, smoothing cs: Float, weights: UnsafePointer<Float>?, cap: Float
+        b: Float, smoothing cs: Float, weights: UnsafePointer<Float>?, cap: Float, label: Int = -1, labelTerm: Float = 0
     ) {
         for j in 0..<classes {
             let t = g[j]
             var target = cs
             if let y { target += y[j] * b }
             if let weights { target *= weights[j] }
+            if j == label { target += labelTerm }  // inside the chain factor: p_t − 1 cancels first
             let r = t / cap
             g[j] = (expf(t - m) * a - target) * (1 - r * r)
         }
@@ -125,15 +126,18 @@ struct ScalarKernel: RowKernel {
         if let g = gradient {
             let a = Float((scales.p * mass + scales.pLse * lse) / s)
             let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
+            let labelTerm = Float(scales.p * labelWeight)
             if capped {
                 Self.scaleCapped(g, classes: classes, max: m, a: a, targets: nil, b: 0, smoothing: cs,
-                                 weights: scales.weights, cap: tr.cap)
-            } else if alpha == 0 {
-                for j in 0..<classes { g[j] *= a }
+                                 weights: scales.weights, cap: tr.cap, label: t, labelTerm: labelTerm)
             } else {
-                Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: scales.weights)
+                if alpha == 0 {
+                    for j in 0..<classes { g[j] *= a }
+                } else {
+                    Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: scales.weights)
+                }
+                g[t] -= labelTerm
             }
-            g[t] -= Float(scales.p * labelWeight * tr.capDerivative(Double(zt)))
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
     }
@@ -154,7 +158,7 @@ struct ScalarKernel: RowKernel {
             let q = Double(y[c]) * (scales.weights.map { Double($0[c]) } ?? 1)
             if q != 0 {
                 sumQ += q
-                sumQGap += Double(m - tr(z[c])) * q
+                sumQGap += (Double(m) - Double(tr(z[c]))) * q  // the gap in Double: exact
             }
         }
         let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
@@ -163,7 +167,8 @@ struct ScalarKernel: RowKernel {
         if capped, let g = gradient { Self.storeTransformed(z, into: g, classes: classes, tr) }
         let logS = log(s)
         let lse = Double(m) + logS
-        var loss = (1 - alpha) * (sumQ * logS + sumQGap)
+        // (1 − α) = 0 drops the term even when a target sits on a masked class (gap +inf).
+        var loss = alpha < 1 ? (1 - alpha) * (sumQ * logS + sumQGap) : 0
         var mass = (1 - alpha) * sumQ
         if alpha != 0 {
             loss += alpha / smooth.count * (smooth.weight * logS + smooth.gap)

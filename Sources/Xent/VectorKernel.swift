@@ -34,11 +34,10 @@ struct VectorKernel: RowKernel {
     ) -> RowResult {
         let zt = scales.transform.exact(z[t])  // read before an in-place gradient overwrites it
         let weight = scales.weights.map { Double($0[t]) } ?? 1
-        let (specification, cScales) = shimArguments(scales, targets: nil, labelWeight: weight)
+        let (specification, cScales) = shimArguments(scales, targets: nil, label: t, labelWeight: weight)
         let row = fusedRow(
             z, spec: specification, gradient: gradient, count: classes, scales: cScales, workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
-        gradient?[t] -= labelTerm(scales, labelWeight: weight, zt: zt)
         return labelResult(row, zt: zt, weight: weight, scales: scales)
     }
 
@@ -46,7 +45,7 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        let (specification, cScales) = shimArguments(scales, targets: q, labelWeight: 0)
+        let (specification, cScales) = shimArguments(scales, targets: q, label: nil, labelWeight: 0)
         let row = fusedRow(
             z, spec: specification, gradient: gradient, count: classes, scales: cScales, workers: workers)
         guard row.max.isFinite, !row.sum.isNaN else { return .bad }
@@ -59,29 +58,22 @@ struct VectorKernel: RowKernel {
     /// arithmetic is the same as ``labelRow(_:classes:label:gradient:scales:workers:)``'s on the
     /// widened row, so the gradient is that one's, rounded once.
     func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult? {
-        var zt = 0.0, weight = 0.0, term: Float = 0
+        var zt = 0.0, weight = 0.0
         if let t = row.label {
             var wide: Float = 0
             xent_half_to_f32(isa.cValue, row.format, row.logits + t, &wide, 1)
             zt = scales.transform.exact(wide)
             weight = scales.weights.map { Double($0[t]) } ?? 1
-            term = labelTerm(scales, labelWeight: weight, zt: zt)
         }
         // Non-nil for soft targets: the shim reads them from the workspace's second half.
         let targets = row.targets.map { _ in UnsafePointer(row.workspace + row.classes) }
-        let (specification, cScales) = shimArguments(scales, targets: targets, labelWeight: weight)
-        let sums = fusedHalfRow(row, spec: specification, scales: cScales, labelTerm: term, workers: workers)
+        let (specification, cScales) = shimArguments(scales, targets: targets, label: row.label, labelWeight: weight)
+        let sums = fusedHalfRow(row, spec: specification, scales: cScales, workers: workers)
         guard sums.max.isFinite, !sums.sum.isNaN else { return .bad }
         return row.label == nil ? softResult(sums, scales: scales) : labelResult(sums, zt: zt, weight: weight, scales: scales)
     }
 
     // MARK: The loss from the row's sums
-
-    /// The label's own gradient term, `p·(1−α)·w_t·s·(1 − (z_t/c)²)`, subtracted at the label.
-    @inline(__always)
-    func labelTerm(_ scales: GradientScales, labelWeight weight: Double, zt: Double) -> Float {
-        Float(scales.chained.p * (1 - scales.smoothing) * weight * scales.transform.capDerivative(zt))
-    }
 
     @inline(__always)
     func labelResult(_ row: xent_row_sums, zt: Double, weight: Double, scales: GradientScales) -> RowResult {
@@ -101,7 +93,8 @@ struct VectorKernel: RowKernel {
         // (1−α)·(Q·log S + Σ q'·(m − z)) + (α/K)·(W·log S + Σ w·(m − z)), q' = w·y: no term < 0.
         let alpha = scales.smoothing
         let logS = sleefLog(row.sum)
-        var loss = (1 - alpha) * (row.sum_q * logS + row.sum_q_gap)
+        // (1 − α) = 0 drops the term even when a target sits on a masked class (gap +inf).
+        var loss = alpha < 1 ? (1 - alpha) * (row.sum_q * logS + row.sum_q_gap) : 0
         if alpha != 0 { loss += alpha / row.unmasked * (row.sum_w * logS + row.sum_w_gap) }
         return RowResult(crossEntropy: loss, logSumExp: Double(row.max) + logS, argmax: Int(row.argmax))
     }
@@ -109,15 +102,17 @@ struct VectorKernel: RowKernel {
     // MARK: Calls into the shim
 
     /// The shim's row specification and gradient scales for `scales` (`labelWeight`: w_t, 0 for
-    /// soft targets).
+    /// soft targets). The label's own term `p·s·(1−α)·w_t` is the shim's to subtract, inside a
+    /// softcap's chain factor.
     @inline(__always)
     func shimArguments(
-        _ scales: GradientScales, targets q: UnsafePointer<Float>?, labelWeight: Double
+        _ scales: GradientScales, targets q: UnsafePointer<Float>?, label: Int?, labelWeight: Double
     ) -> (xent_row_spec, xent_gradient_scales) {
         let chained = scales.chained
         let cScales = xent_gradient_scales(
             p_scale: chained.p, p_lse_scale: chained.pLse, q_scale: chained.p * (1 - scales.smoothing),
-            smoothing: scales.smoothing, label_weight: labelWeight)
+            smoothing: scales.smoothing, label_weight: labelWeight, label: Int64(label ?? -1),
+            label_term: label == nil ? 0 : Float(chained.p * (1 - scales.smoothing) * labelWeight))
         let spec = xent_row_spec(
             q: q, w: scales.weights, smoothing: scales.smoothing != 0 ? 1 : 0, argmax: scales.argmax ? 1 : 0,
             logit_scale: scales.transform.scale, softcap: scales.transform.cap)
@@ -148,7 +143,7 @@ struct VectorKernel: RowKernel {
             guard let g = shared.value.1 else { return }
             CXentRow.scale(
                 g + base, spec: xent_row_spec_offset([spec], base), count: len, row: row, chunk: sums, scales: scales,
-                isa: isa)
+                base: base, isa: isa)
         }
     }
 
@@ -156,15 +151,14 @@ struct VectorKernel: RowKernel {
     /// its chunks over the workers).
     @inline(__always)
     func fusedHalfRow(
-        _ row: HalfRow, spec: xent_row_spec, scales: xent_gradient_scales, labelTerm: Float, workers: Int
+        _ row: HalfRow, spec: xent_row_spec, scales: xent_gradient_scales, workers: Int
     ) -> xent_row_sums {
         let isa = self.isa, n = row.classes
-        let label = Int64(row.label ?? -1)
+        let label = scales.label
         guard workers > 1 && n > rowChunkLength(n) else {
             var spec = spec, scales = scales, sums = xent_row_sums()
             xent_half_row(
-                isa.cValue, row.format, row.logits, row.targets, &spec, row.gradient, row.workspace, n, &scales, label,
-                labelTerm, &sums)
+                isa.cValue, row.format, row.logits, row.targets, &spec, row.gradient, row.workspace, n, &scales, &sums)
             return sums
         }
         let shared = SharedUnsafe(row)
@@ -184,7 +178,7 @@ struct VectorKernel: RowKernel {
             xent_half_scale_chunk(
                 isa.cValue, row.format, row.workspace + base, row.targets == nil ? nil : row.workspace + n + base, &part,
                 g + base, len, sums.shift, factor, Float(scales.q_scale), xent_row_smoothing_scale(&rowSums, &scales),
-                at, labelTerm)
+                at, scales.label_term)
         }
     }
 

@@ -23,7 +23,7 @@ struct RowTruth {
         let s = zd.reduce(0) { $0 + Foundation.exp($1 - m) }
         self.m = m
         lse = m + Foundation.log(s)
-        p = zd.map { [lse] in Foundation.exp($0 - lse) }
+        p = zd.map { Foundation.exp($0 - m) / s }  // not exp(z − lse): at |m| ~ 1e30, m + log S is m
         self.q = q
         sumQ = q.reduce(0, +)
         loss = zip(q, zd).reduce(0) { [lse] acc, t in t.0 == 0 ? acc : acc + t.0 * (lse - t.1) }

@@ -26,7 +26,8 @@ struct TransformedTruth {
             return cap.map { Double($0) * Foundation.tanh(scaled / Double($0)) } ?? scaled
         }
         guard !t.contains(where: { $0.isNaN || $0 == .infinity }), let m = t.max(), m > -.infinity else { return nil }
-        let lse = m + Foundation.log(t.reduce(0) { $0 + Foundation.exp($1 - m) })
+        let sum = t.reduce(0) { $0 + Foundation.exp($1 - m) }
+        let lse = m + Foundation.log(sum)
         let unmasked = Double(t.count { $0 != -.infinity })
         let v = t.indices.map { c -> Double in
             let w = weights.map { Double($0[c]) } ?? 1
@@ -36,7 +37,7 @@ struct TransformedTruth {
         self.t = t
         self.m = m
         self.lse = lse
-        p = t.map { Foundation.exp($0 - lse) }
+        p = t.map { Foundation.exp($0 - m) / sum }
         self.v = v
         mass = v.reduce(0, +)
         loss = t.indices.reduce(0) { v[$1] == 0 ? $0 : $0 + v[$1] * (lse - t[$1]) }

@@ -51,12 +51,6 @@ struct RowTruth {
         self.cap = cap.map(Double.init)
     }
 
-    /// `Σ v_c·|m − t_c|` over the finite t_c with v_c ≠ 0: what rounding each gap to Float costs
-    /// the loss, per unit roundoff (see the soft-loss-gap-rounding known issue in XentFuzz.swift).
-    var gapMass: Double {
-        t.indices.reduce(0) { v[$1] == 0 || !t[$1].isFinite ? $0 : $0 + v[$1] * abs(m - t[$1]) }
-    }
-
     /// The chain factor `s·(1 − (t_j/c)²)`.
     func chain(_ j: Int) -> Double { scale * (cap.map { 1 - (t[j] / $0) * (t[j] / $0) } ?? 1) }
 

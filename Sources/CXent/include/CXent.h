@@ -78,14 +78,16 @@ typedef struct xent_row_sums {
 } xent_row_sums;
 
 /// How a row's gradient is formed from its probabilities p and targets q:
-/// `g_i = p_i·(p_scale·(Σq or 1) + p_lse_scale·lse) − q_i·q_scale` (labels: no q term here; the
-/// caller subtracts at the label). `p_lse_scale` carries the z-loss, `2λ` times its reduction.
+/// `g_i = p_i·(p_scale·(Σq or 1) + p_lse_scale·lse) − q_i·q_scale` (labels: `label_term` at the
+/// label instead of the q term). `p_lse_scale` carries the z-loss, `2λ` times its reduction.
 typedef struct xent_gradient_scales {
     double p_scale;       ///< the cross-entropy part's scale: upstream / the mean's denominator
     double p_lse_scale;   ///< the z-loss part: 2λ·upstream / its denominator
     double q_scale;       ///< the target term's scale: p_scale·(1 − α)
     double smoothing;     ///< α, the label smoothing
     double label_weight;  ///< w_t, the label's class weight (labels; 1 without weights)
+    int64_t label;        ///< the label's index in the row (−1: soft targets, or no label term)
+    float label_term;     ///< p_scale·(1 − α)·w_t, subtracted at the label (before a softcap's chain factor)
 } xent_gradient_scales;
 
 /// What a row is scored against besides its label: soft targets `q` (NULL for labels), class
@@ -145,7 +147,7 @@ float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chu
 /// `(exp(t − shift)·factor − w·(q·q_scale + smoothing_scale))·(1 − (t/c)²)`; `shift` is the
 /// chunk's (`xent_chunk_sums.shift`) and is unused without a softcap.
 void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
-                          float factor, float q_scale, float smoothing_scale);
+                          float factor, float q_scale, float smoothing_scale, int64_t label, float label_term);
 
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
@@ -156,13 +158,13 @@ typedef enum xent_half_format {
 /// One row of 16-bit logits `x` (and soft targets `q`, NULL for labels) in `format`, fused as
 /// `xent_f32_row` is, chunk by chunk: each chunk is widened into `workspace` (`n` floats, then `n`
 /// more for the targets), computed there while it is in L1, and — when `y` is not NULL and the
-/// row is good — its gradient scaled, the label term `label_term` subtracted at `label` (≥ 0;
-/// −1 for none), and rounded into `y` (`y` may equal `x`). `spec`'s `q` is ignored (the widened
+/// row is good — its gradient scaled (the label term of `scales` included) and rounded into `y`
+/// (`y` may equal `x`). `spec`'s `q` is ignored (the widened
 /// targets are used). The same chunks and combine as `xent_half_chunk` and
 /// `xent_half_scale_chunk`, so a caller spreading the chunks over threads gets the same bits.
 void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
                    const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
-                   const xent_gradient_scales *scales, int64_t label, float label_term, xent_row_sums *out);
+                   const xent_gradient_scales *scales, xent_row_sums *out);
 
 /// One chunk of `xent_half_row`: `x`, `q` and `spec`'s `w` start at the chunk; `workspace` and
 /// `targets_workspace` hold the chunk's floats; `store` asks for the exps (a gradient follows).
