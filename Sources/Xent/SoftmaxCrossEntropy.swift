@@ -56,6 +56,12 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// multiplied by it (the loss is not). `1` by default; must be finite.
     ///
     ///     g_j = gradientScale · ∂loss/∂z_j
+    ///
+    /// The vector and scalar kernels form the row's gradient scale factors in `Float` —
+    /// `gradientScale·logitScale/D` (D: `.mean`'s denominator) and its products with α/K,
+    /// Σ_c w_c q_c and `2λ·lse`. One beyond `Float`'s range (~3.4e38: a mean over class weights
+    /// summing to 1e-31, or logits near 1e38 with a z-loss) makes the gradient NaN or ±inf where
+    /// the exact one is finite; the loss is unaffected.
     public var gradientScale: Float = 1
 
     /// Overrides `.mean`'s denominator (the count of participating rows) when set: the loss and

@@ -225,7 +225,12 @@ struct Harness {
             // and `.vector` give NaN for the classes whose p is 0, whose truth is finite. Not
             // checked there for those kernels, so fuzzing goes on.
             let factor = truth.scale * (P * truth.mass + Pz * truth.lse)
-            if o.name != "reference" && (abs(factor) >= 1e38 || abs(truth.scale * Pz * truth.lse) >= 1e38) { g = [] }
+            // The same holds for the upstream scale itself: s·P (and with it the smoothing and
+            // target scales, which the weights multiply later) beyond Float's range, e.g. a mean
+            // over weights of 1e-32 with s = 1e9 (Fuzz/Crashes/gradient-scale-overflow).
+            if o.name != "reference"
+                && (abs(factor) >= 1e38 || abs(truth.scale * Pz * truth.lse) >= 1e38 || abs(truth.scale * P) >= 1e38)
+            { g = [] }
             var worst: (j: Int, ratio: Double)? = nil
             for j in 0..<(g.isEmpty ? 0 : c.classes) {
                 let value = g[base + j]
