@@ -216,6 +216,29 @@ extension BFloat16: HalfUnderTest {
         #expect(abs(Double(gradient[3].float) - expected) <= abs(expected) * 0x1p-8, "g_t = \(gradient[3]), want \(expected)")
     }
 
+    @Test("a 16-bit row holding NaN or +inf gets a NaN gradient row; the others are finite", arguments: Variant.all)
+    func badRows(variant: Variant) throws {
+        let classes = 3000  // two chunks
+        var logits = [Float16](repeating: 0.5, count: 3 * classes)
+        logits[10] = .nan
+        logits[2 * classes + 2500] = .infinity
+        for threads in [1, 2] {
+            var ce = variant.configuration(.sum)
+            ce.threads = threads
+            var gradient = [Float16](repeating: 7, count: logits.count)
+            let loss = try logits.withUnsafeBufferPointer { z in
+                try [Int32(1), 2, 3].withUnsafeBufferPointer { t in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+                    }
+                }
+            }
+            #expect(loss.isNaN)
+            #expect(gradient[0 ..< classes].allSatisfy { $0.isNaN } && gradient[(2 * classes)...].allSatisfy { $0.isNaN }, "\(variant)")
+            #expect(gradient[classes ..< 2 * classes].allSatisfy { $0.isFinite }, "\(variant)")
+        }
+    }
+
     @Test("16-bit calls validate like Float ones, before writing anything", arguments: Variant.all)
     func errors(variant: Variant) throws {
         let logits = [Float16](repeating: 1, count: 10)
