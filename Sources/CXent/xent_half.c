@@ -76,8 +76,6 @@ XENT_HALF_LOOPS(portable, )
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-// Elements ahead to prefetch in the streaming loops (8 KiB of 16-bit values).
-#define XENT_HALF_PREFETCH 4096
 XENT_HALF_LOOPS(avx2, __attribute__((target("avx2"))))
 XENT_HALF_LOOPS(avx512, __attribute__((target("avx512f,avx512bw"))))
 
@@ -101,16 +99,14 @@ __attribute__((target("avx,f16c"))) static void xent_f16_round__f16c(const float
 __attribute__((target("avx512f"))) static void xent_f16_widen__avx512(const uint16_t *src, float *dst, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __builtin_prefetch(src + i + XENT_HALF_PREFETCH, 0, 3);
         _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx512f,prfchw"))) static void xent_f16_round__avx512(const float *src, uint16_t *dst, size_t n) {
+__attribute__((target("avx512f"))) static void xent_f16_round__avx512(const float *src, uint16_t *dst, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __builtin_prefetch(dst + i + XENT_HALF_PREFETCH, 1, 3);
         _mm256_storeu_si256((__m256i *)(dst + i),
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }

@@ -18,9 +18,6 @@ struct LogitTransform: Sendable, Hashable {
     /// c > 0; 0 for none.
     var cap: Float = 0
 
-    /// Whether the transform changes nothing (the default).
-    var isIdentity: Bool { scale == 1 && cap == 0 }
-
     /// The transformed logit in `Float`, as the `.scalar` kernel forms it: libm's `tanhf`.
     @inline(__always)
     func callAsFunction(_ z: Float) -> Float {
@@ -36,8 +33,9 @@ struct LogitTransform: Sendable, Hashable {
         return cap > 0 ? Double(cap) * tanh(scaled / Double(cap)) : scaled
     }
 
-    /// The softcap's chain factor `1 − (t/c)²` at a transformed logit `t` (1 without a softcap);
-    /// the logit scale's factor s is constant and carried by ``GradientScales/chained``.
+    /// The softcap's chain factor `1 − (t/c)²` at a transformed logit `t` (1 without a softcap),
+    /// in `Double`, for the reference; the other kernels apply it in `Float`, in their scaling
+    /// pass. The logit scale's factor s is constant and carried by ``GradientScales/chained``.
     @inline(__always)
     func capDerivative(_ t: Double) -> Double {
         guard cap > 0 else { return 1 }

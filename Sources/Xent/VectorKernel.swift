@@ -134,12 +134,12 @@ struct VectorKernel: RowKernel {
             return CXentRow.row(z, spec: &spec, gradient: gradient, count: n, scales: &scales, isa: isa)
         }
         let shared = SharedUnsafe((z, gradient))
-        return splitRow(count: n, workers: workers, scaled: gradient != nil) { c, base, len, sums in
+        return splitRow(count: n, workers: workers, scaled: gradient != nil) { base, len, sums in
             let (z, g) = shared.value
             CXentRow.chunk(
                 z + base, spec: xent_row_spec_offset([spec], base), gradient: g.map { $0 + base }, count: len,
                 into: sums, isa: isa)
-        } scale: { row, c, base, len, sums in
+        } scale: { row, base, len, sums in
             guard let g = shared.value.1 else { return }
             CXentRow.scale(
                 g + base, spec: xent_row_spec_offset([spec], base), count: len, row: row, chunk: sums, scales: scales,
@@ -162,13 +162,13 @@ struct VectorKernel: RowKernel {
             return sums
         }
         let shared = SharedUnsafe(row)
-        return splitRow(count: n, workers: workers, scaled: row.gradient != nil) { c, base, len, sums in
+        return splitRow(count: n, workers: workers, scaled: row.gradient != nil) { base, len, sums in
             let row = shared.value
             var part = xent_row_spec_offset([spec], base)
             xent_half_chunk(
                 isa.cValue, row.format, row.logits + base, row.targets.map { $0 + base }, &part, row.workspace + base,
                 row.targets == nil ? nil : row.workspace + n + base, row.gradient == nil ? 0 : 1, len, sums)
-        } scale: { sumsOfRow, c, base, len, sums in
+        } scale: { sumsOfRow, base, len, sums in
             let row = shared.value
             guard let g = row.gradient else { return }
             var rowSums = sumsOfRow, chunkSums = sums, scales = scales
@@ -188,8 +188,8 @@ struct VectorKernel: RowKernel {
     @inline(__always)
     func splitRow(
         count n: Int, workers: Int, scaled: Bool,
-        chunk: @escaping (_ index: Int, _ base: Int, _ length: Int, _ sums: UnsafeMutablePointer<xent_chunk_sums>) -> Void,
-        scale: @escaping (_ row: xent_row_sums, _ index: Int, _ base: Int, _ length: Int, _ sums: xent_chunk_sums) -> Void
+        chunk: @escaping (_ base: Int, _ length: Int, _ sums: UnsafeMutablePointer<xent_chunk_sums>) -> Void,
+        scale: @escaping (_ row: xent_row_sums, _ base: Int, _ length: Int, _ sums: xent_chunk_sums) -> Void
     ) -> xent_row_sums {
         let length = rowChunkLength(n)
         let chunks = (n + length - 1) / length
@@ -198,7 +198,7 @@ struct VectorKernel: RowKernel {
             Parallel.forEach(chunks, workers: workers) { c in
                 let (table, chunk, _) = shared.value
                 let base = c * length
-                chunk(c, base, Swift.min(length, n - base), table + c)
+                chunk(base, Swift.min(length, n - base), table + c)
                 if table[c].argmax >= 0 { table[c].argmax += Int64(base) }
             }
             let row = CXentRow.combine(UnsafeBufferPointer(table))
@@ -206,7 +206,7 @@ struct VectorKernel: RowKernel {
             Parallel.forEach(chunks, workers: workers) { c in
                 let (table, _, scale) = shared.value
                 let base = c * length
-                scale(row, c, base, Swift.min(length, n - base), table[c])
+                scale(row, base, Swift.min(length, n - base), table[c])
             }
             return row
         }
