@@ -1,11 +1,50 @@
-// AVX-512F: Sleef_expf16_u10avx512f, reached only through the pointer-taking assembly loop in
-// xent_sleef_x86_64.S (see xent_avx2_fma.c for why).
+// AVX-512F: SLEEF's u10 exp inlined (xent_expf16_avx512f.h: Sleef_expf16_u10avx512f's results,
+// bit for bit), so the exp loop keeps its sums in registers and makes no call per vector; SLEEF's
+// tanh (the softcap) through the pointer-taking assembly loop of xent_sleef_x86_64.S (see
+// xent_avx2_fma.c for why a 512-bit vector never crosses a call from C).
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "xent_expf16_avx512f.h"
 #include "xent_sleef_trampolines.h"
+#include <stdint.h>
+#include <string.h>
+
+// y = exp(x − shift) over nvec vectors of 16, two per iteration, their sums into two accumulators
+// stored at acc (when non-NULL). Each iteration prefetches the lines 8 KiB ahead for reading and
+// for writing (the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
+// chunk's exps. PREFETCHW: every AVX-512 CPU has it.
+__attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t nvec,
+                                                                                   float shift, float *acc) {
+    const __m512 vs = _mm512_set1_ps(shift);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 2 <= nvec; k += 2) {
+        const float *xk = x + 16 * k;
+        float *yk = y + 16 * k;
+        __builtin_prefetch(xk + 2048, 0, 3);
+        __builtin_prefetch(xk + 2048 + 16, 0, 3);
+        __builtin_prefetch(yk + 2048, 1, 3);
+        __builtin_prefetch(yk + 2048 + 16, 1, 3);
+        const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk), vs));
+        const __m512 e1 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk + 16), vs));
+        _mm512_storeu_ps(yk, e0);
+        _mm512_storeu_ps(yk + 16, e1);
+        a0 = _mm512_add_ps(a0, e0);
+        a1 = _mm512_add_ps(a1, e1);
+    }
+    if (k < nvec) {
+        const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * k), vs));
+        _mm512_storeu_ps(y + 16 * k, e0);
+        a0 = _mm512_add_ps(a0, e0);
+    }
+    if (acc) {
+        _mm512_storeu_ps(acc, a0);
+        _mm512_storeu_ps(acc + 16, a1);
+    }
+}
 
 #define XENT_FN xent_f32_expminus_sum__avx512f
-#define XENT_TARGET __attribute__((target("avx512f")))
+#define XENT_TARGET __attribute__((target("avx512f,prfchw")))
 #define XENT_W 16
 typedef __m512 xent_vec;
 #define XENT_ZERO() _mm512_setzero_ps()
@@ -36,7 +75,8 @@ typedef __m512d xent_dvec;
 #define XENT_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
-#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (nvec), (shift))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), (nvec), (shift), NULL)
+#define XENT_EXP_SHIFTED_SUM(x, y, nvec, shift, acc) xent_expf16_shifted__avx512f((x), (y), (nvec), (shift), (acc))
 
 #define XENT_TANH(x, y, nvec) xent_sleef_tanhf16_u10__avx512f((x), (y), (nvec))
 
@@ -49,6 +89,33 @@ typedef __m512d xent_dvec;
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm512_max_ps((v), (acc))
 #include "xent_max_scale.inc"
+
+XENT_TARGET
+int64_t xent_expf16_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride) {
+    uint32_t bits[4096] __attribute__((aligned(64)));
+    float inlined[4096] __attribute__((aligned(64)));
+    float library[4096] __attribute__((aligned(64)));
+    int64_t mismatches = 0;
+    uint64_t next = first;
+    for (uint64_t done = 0; done < count;) {
+        const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
+        for (size_t i = 0; i < 4096; i++) {
+            bits[i] = (uint32_t)next;  // past n: repeats of real patterns, not counted
+            if (i < n) next += stride;
+        }
+        const float *x = (const float *)(const void *)bits;
+        xent_expf16_shifted__avx512f(x, inlined, 4096 / 16, 0.0f, NULL);  // x − 0 is x, NaN payloads too
+        xent_sleef_expf16_u10_shifted__avx512f(x, library, 4096 / 16, 0.0f);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t a, b;
+            memcpy(&a, &inlined[i], 4);
+            memcpy(&b, &library[i], 4);
+            mismatches += a != b;
+        }
+        done += n;
+    }
+    return mismatches;
+}
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx512f
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx512f

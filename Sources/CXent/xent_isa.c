@@ -184,3 +184,17 @@ void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, siz
                           float factor, float q_scale, float smoothing_scale, int64_t label, float label_term) {
     xent_primitives_for(isa)->scale_chunk(y, spec, len, shift, factor, q_scale, smoothing_scale, label, label_term);
 }
+
+#if defined(__x86_64__)
+int64_t xent_expf16_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride);
+#endif
+
+int64_t xent_expf16_mismatches(uint64_t first, uint64_t count, uint64_t stride) {
+#if defined(__x86_64__)
+    if (xent_isa_is_supported(XENT_ISA_AVX512F)) return xent_expf16_mismatches__avx512f(first, count, stride);
+#endif
+    (void)first;
+    (void)count;
+    (void)stride;
+    return -1;
+}

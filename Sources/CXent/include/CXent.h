@@ -18,7 +18,7 @@ typedef enum xent_isa {
     XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
     XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` (through an assembly trampoline)
-    XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f` (through an assembly trampoline)
+    XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f`'s algorithm inlined (bit for bit the same results)
     XENT_ISA_ADVSIMD = 4,  ///< arm64 AdvSIMD, `Sleef_expf4_u10advsimd`
 } xent_isa;
 
@@ -110,6 +110,12 @@ typedef struct xent_row_spec {
 
 /// `spec` with its vectors advanced by `offset` elements (for a chunk of the row).
 xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset);
+
+/// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
+/// many the AVX-512 kernel's inlined exp (xent_expf16_avx512f.h) maps to different bits than
+/// SLEEF's library function `Sleef_expf16_u10avx512f` (called through the assembly loop), NaN
+/// payloads included. −1 when the CPU lacks AVX-512F or the target is not x86-64.
+int64_t xent_expf16_mismatches(uint64_t first, uint64_t count, uint64_t stride);
 
 /// The chunk length used for a row of `n` elements.
 size_t xent_row_chunk_length(size_t n);
