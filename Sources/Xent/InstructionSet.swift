@@ -8,7 +8,7 @@ import CXent
 /// best one the CPU supports. An unsupported or unknown `XENT_ISA` is reported once on standard
 /// error and ignored. ``SoftmaxCrossEntropy/instructionSet`` overrides the choice per call site.
 public enum InstructionSet: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    /// AVX-512F, 16 lanes (`Sleef_expf16_u10avx512f`).
+    /// AVX-512F, 16 lanes (`Sleef_expf16_u10avx512f`'s algorithm, inlined: the same bits).
     case avx512
     /// AVX2 with FMA, 8 lanes (`Sleef_expf8_u10avx2`).
     case avx2
