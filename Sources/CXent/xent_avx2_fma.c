@@ -1,12 +1,48 @@
-// AVX2 + FMA: Sleef_expf8_u10avx2, reached only through the pointer-taking assembly loop in
+// AVX2 + FMA: SLEEF's u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf8_u10avx2's operations
+// and results, bit for bit), so the exp loop keeps its sums in registers and makes no call per
+// vector; SLEEF's tanh (the softcap) through the pointer-taking assembly loop of
 // xent_sleef_x86_64.S, because clang would pass a __m256 argument by the translation unit's
 // baseline convention, which is not the one SLEEF's AVX2 code expects.
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "xent_sleef_exp_inline.h"
 #include "xent_sleef_trampolines.h"
+#include <stdint.h>
+#include <string.h>
+
+// y = exp(x − shift) over nvec vectors of 8, two per iteration, their sums into two accumulators
+// stored at acc (when non-NULL); prefetching 8 KiB ahead for reading and writing as the AVX-512
+// loop does (PREFETCHW is a NOP on the few AVX2 CPUs without it).
+__attribute__((target("avx2,fma,prfchw"))) static void xent_expf8_shifted__avx2(const float *x, float *y, size_t nvec,
+                                                                                float shift, float *acc) {
+    const __m256 vs = _mm256_set1_ps(shift);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 2 <= nvec; k += 2) {
+        const float *xk = x + 8 * k;
+        float *yk = y + 8 * k;
+        __builtin_prefetch(xk + 2048, 0, 3);  // two vectors of 8: one 64-byte line
+        __builtin_prefetch(yk + 2048, 1, 3);
+        const __m256 e0 = xent_expf8_u10(_mm256_sub_ps(_mm256_loadu_ps(xk), vs));
+        const __m256 e1 = xent_expf8_u10(_mm256_sub_ps(_mm256_loadu_ps(xk + 8), vs));
+        _mm256_storeu_ps(yk, e0);
+        _mm256_storeu_ps(yk + 8, e1);
+        a0 = _mm256_add_ps(a0, e0);
+        a1 = _mm256_add_ps(a1, e1);
+    }
+    if (k < nvec) {
+        const __m256 e0 = xent_expf8_u10(_mm256_sub_ps(_mm256_loadu_ps(x + 8 * k), vs));
+        _mm256_storeu_ps(y + 8 * k, e0);
+        a0 = _mm256_add_ps(a0, e0);
+    }
+    if (acc) {
+        _mm256_storeu_ps(acc, a0);
+        _mm256_storeu_ps(acc + 8, a1);
+    }
+}
 
 #define XENT_FN xent_f32_expminus_sum__avx2_fma
-#define XENT_TARGET __attribute__((target("avx2,fma")))
+#define XENT_TARGET __attribute__((target("avx2,fma,prfchw")))
 #define XENT_W 8
 typedef __m256 xent_vec;
 #define XENT_ZERO() _mm256_setzero_ps()
@@ -33,7 +69,8 @@ typedef __m256d xent_dvec;
 #define XENT_OR(a, b) _mm256_or_ps((a), (b))
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(e), _mm256_set1_epi32((int)0x80000000u))), (v))
-#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_sleef_expf8_u10_shifted__avx2((x), (y), (nvec), (shift))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf8_shifted__avx2((x), (y), (nvec), (shift), NULL)
+#define XENT_EXP_SHIFTED_SUM(x, y, nvec, shift, acc) xent_expf8_shifted__avx2((x), (y), (nvec), (shift), (acc))
 
 #define XENT_TANH(x, y, nvec) xent_sleef_tanhf8_u10__avx2((x), (y), (nvec))
 
@@ -46,6 +83,33 @@ typedef __m256d xent_dvec;
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm256_max_ps((v), (acc))
 #include "xent_max_scale.inc"
+
+XENT_TARGET
+int64_t xent_exp_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t stride) {
+    uint32_t bits[4096] __attribute__((aligned(64)));
+    float inlined[4096] __attribute__((aligned(64)));
+    float library[4096] __attribute__((aligned(64)));
+    int64_t mismatches = 0;
+    uint64_t next = first;
+    for (uint64_t done = 0; done < count;) {
+        const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
+        for (size_t i = 0; i < 4096; i++) {
+            bits[i] = (uint32_t)next;  // past n: repeats of real patterns, not counted
+            if (i < n) next += stride;
+        }
+        const float *x = (const float *)(const void *)bits;
+        xent_expf8_shifted__avx2(x, inlined, 4096 / 8, 0.0f, NULL);  // x − 0 is x, NaN payloads too
+        xent_sleef_expf8_u10_shifted__avx2(x, library, 4096 / 8, 0.0f);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t a, b;
+            memcpy(&a, &inlined[i], 4);
+            memcpy(&b, &library[i], 4);
+            mismatches += a != b;
+        }
+        done += n;
+    }
+    return mismatches;
+}
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx2_fma
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx2_fma

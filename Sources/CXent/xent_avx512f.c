@@ -1,10 +1,10 @@
-// AVX-512F: SLEEF's u10 exp inlined (xent_expf16_avx512f.h: Sleef_expf16_u10avx512f's results,
+// AVX-512F: SLEEF's u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf16_u10avx512f's results,
 // bit for bit), so the exp loop keeps its sums in registers and makes no call per vector; SLEEF's
 // tanh (the softcap) through the pointer-taking assembly loop of xent_sleef_x86_64.S (see
 // xent_avx2_fma.c for why a 512-bit vector never crosses a call from C).
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include "xent_expf16_avx512f.h"
+#include "xent_sleef_exp_inline.h"
 #include "xent_sleef_trampolines.h"
 #include <stdint.h>
 #include <string.h>
@@ -91,7 +91,7 @@ typedef __m512d xent_dvec;
 #include "xent_max_scale.inc"
 
 XENT_TARGET
-int64_t xent_expf16_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride) {
+int64_t xent_exp_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride) {
     uint32_t bits[4096] __attribute__((aligned(64)));
     float inlined[4096] __attribute__((aligned(64)));
     float library[4096] __attribute__((aligned(64)));

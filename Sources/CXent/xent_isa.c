@@ -186,12 +186,15 @@ void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, siz
 }
 
 #if defined(__x86_64__)
-int64_t xent_expf16_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride);
+int64_t xent_exp_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t stride);
+int64_t xent_exp_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride);
 #endif
 
-int64_t xent_expf16_mismatches(uint64_t first, uint64_t count, uint64_t stride) {
+int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride) {
+    if (!xent_isa_is_supported(isa)) return -1;
 #if defined(__x86_64__)
-    if (xent_isa_is_supported(XENT_ISA_AVX512F)) return xent_expf16_mismatches__avx512f(first, count, stride);
+    if (isa == XENT_ISA_AVX512F) return xent_exp_mismatches__avx512f(first, count, stride);
+    if (isa == XENT_ISA_AVX2) return xent_exp_mismatches__avx2_fma(first, count, stride);
 #endif
     (void)first;
     (void)count;

@@ -1,7 +1,7 @@
 // Pointer-taking loops around SLEEF's AVX2 and AVX-512 exp, so that no 256/512-bit vector ever
-// crosses a C call boundary whose convention clang would pick from the baseline ISA. The AVX2
-// kernel uses the exp loop; the AVX-512 kernel inlines the exp (xent_expf16_avx512f.h), and its
-// loop here is the library function that inlined copy is tested against (xent_expf16_mismatches).
+// crosses a C call boundary whose convention clang would pick from the baseline ISA. The kernels
+// inline the exp (xent_sleef_exp_inline.h); the exp loops here are the library functions those
+// inlined copies are tested against (xent_exp_mismatches). The tanh loops serve the softcap.
 //
 // void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/, float shift /*xmm0*/)
 // For each of nvec vectors: load x, subtract shift, call SLEEF (vector in and out in ymm0/zmm0,

@@ -10,7 +10,7 @@ import CXent
 public enum InstructionSet: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// AVX-512F, 16 lanes (`Sleef_expf16_u10avx512f`'s algorithm, inlined: the same bits).
     case avx512
-    /// AVX2 with FMA, 8 lanes (`Sleef_expf8_u10avx2`).
+    /// AVX2 with FMA, 8 lanes (`Sleef_expf8_u10avx2`'s operations, inlined: the same bits).
     case avx2
     /// SSE2, the x86-64 baseline, 4 lanes (`Sleef_expf4_u10sse2`).
     case sse2

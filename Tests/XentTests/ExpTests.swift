@@ -1,36 +1,44 @@
-// The AVX-512 kernel evaluates SLEEF's u10 exp inline (xent_expf16_avx512f.h) rather than calling
-// Sleef_expf16_u10avx512f: NUMERICS.md asks for SLEEF's 1-ULP exp, so the two must agree on every
-// input, bit for bit.
+// The AVX-512 and AVX2 kernels evaluate SLEEF's u10 exp inline (xent_sleef_exp_inline.h) rather
+// than calling Sleef_expf16_u10avx512f / Sleef_expf8_u10avx2: NUMERICS.md asks for SLEEF's 1-ULP
+// exp, so each inlined copy must agree with its library function on every input, bit for bit.
 import CXent
 import Foundation
 import Testing
 import Xent
 
+/// The ISAs whose kernel inlines SLEEF's exp, where this CPU has them.
+private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported)
+
 @Suite struct ExpTests {
     /// Every one of the 2³² float bit patterns when `XENT_EXHAUSTIVE_EXP` is set (`.ci/run` does:
-    /// ~75 s in a debug build); otherwise every 61st (70 million, ~1 s), which walks every exponent
-    /// and sign with varied mantissas.
-    @Test("the AVX-512 kernel's inlined exp is Sleef_expf16_u10avx512f, bit for bit",
-          .enabled(if: InstructionSet.avx512.isSupported))
-    func inlinedExpIsSleefs() {
+    /// ~75 s per ISA in a debug build); otherwise every 61st (70 million, ~1 s), which walks every
+    /// exponent and sign with varied mantissas.
+    @Test("the kernel's inlined exp is SLEEF's library exp, bit for bit", arguments: inlinedExpISAs)
+    func inlinedExpIsSleefs(isa: InstructionSet) {
         let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EXP"] != nil
         let stride: UInt64 = exhaustive ? 1 : 61
         let count = (UInt64(1) << 32) / stride
-        let mismatches = xent_expf16_mismatches(0, count, stride)
-        #expect(mismatches == 0, "\(mismatches) of \(count) inputs (stride \(stride)) differ from SLEEF's library exp")
+        let mismatches = xent_exp_mismatches(cISA(isa), 0, count, stride)
+        #expect(mismatches == 0, "\(isa): \(mismatches) of \(count) inputs (stride \(stride)) differ from SLEEF's library exp")
     }
 
-    @Test("the inputs that matter most, one by one: the exp's limits and the ends of its range",
-          .enabled(if: InstructionSet.avx512.isSupported))
-    func limits() {
+    @Test("the inputs that matter most, one by one: the exp's limits and the ends of its range", arguments: inlinedExpISAs)
+    func limits(isa: InstructionSet) {
         // Around −104 and 100 (SLEEF's limits), the overflow and subnormal thresholds, ±0, ±inf,
-        // NaNs of both signs and payloads: 4096 consecutive patterns on either side of each.
+        // NaNs of both signs and payloads, 1: 4096 consecutive patterns on either side of each.
         let centers: [Float] = [-104, 100, 88.72283, -87.33654, -103.27893, 0, .infinity, -.infinity, .nan,
                                 -Float.nan, Float(bitPattern: 0x7FA0_0001), Float.leastNormalMagnitude, 1]
         for center in centers {
             let first = UInt64(center.bitPattern) &- 4096 & 0xFFFF_FFFF
-            let mismatches = xent_expf16_mismatches(first, 8192, 1)
-            #expect(mismatches == 0, "\(mismatches) inputs around \(center) differ from SLEEF's library exp")
+            let mismatches = xent_exp_mismatches(cISA(isa), first, 8192, 1)
+            #expect(mismatches == 0, "\(isa): \(mismatches) inputs around \(center) differ from SLEEF's library exp")
+        }
+    }
+
+    @Test("ISAs without an inlined exp, or missing here, say so (−1)")
+    func notInlined() {
+        for isa in InstructionSet.allCases where !inlinedExpISAs.contains(isa) {
+            #expect(xent_exp_mismatches(cISA(isa), 0, 16, 1) == -1, "\(isa)")
         }
     }
 }

@@ -17,7 +17,7 @@ extern "C" {
 typedef enum xent_isa {
     XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
-    XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` (through an assembly trampoline)
+    XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` inlined (bit for bit the same results)
     XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f`'s algorithm inlined (bit for bit the same results)
     XENT_ISA_ADVSIMD = 4,  ///< arm64 AdvSIMD, `Sleef_expf4_u10advsimd`
 } xent_isa;
@@ -112,10 +112,11 @@ typedef struct xent_row_spec {
 xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset);
 
 /// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
-/// many the AVX-512 kernel's inlined exp (xent_expf16_avx512f.h) maps to different bits than
-/// SLEEF's library function `Sleef_expf16_u10avx512f` (called through the assembly loop), NaN
-/// payloads included. −1 when the CPU lacks AVX-512F or the target is not x86-64.
-int64_t xent_expf16_mismatches(uint64_t first, uint64_t count, uint64_t stride);
+/// many the kernel of `isa` maps to different bits with its inlined exp (xent_sleef_exp_inline.h:
+/// AVX-512F and AVX2) than SLEEF's library function does (`Sleef_expf16_u10avx512f`,
+/// `Sleef_expf8_u10avx2`, called through the assembly loop), NaN payloads included. −1 for an
+/// ISA this CPU lacks or one whose kernel calls SLEEF itself.
+int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
 
 /// The chunk length used for a row of `n` elements.
 size_t xent_row_chunk_length(size_t n);

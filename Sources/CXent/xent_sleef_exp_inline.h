@@ -1,16 +1,16 @@
 // SLEEF's 1-ULP single-precision exp (`xexpf` of src/libm/sleefsimdsp.c, SLEEF 3.5: the function
-// behind Sleef_expf16_u10avx512f) written out for AVX-512F, so that it inlines into the shim's
-// loops: no call per vector, no vector register spilled around a call, and the sum of the exps
-// kept in registers.
+// behind Sleef_expf16_u10avx512f and Sleef_expf8_u10avx2) written out for AVX-512F and for
+// AVX2+FMA, so that it inlines into the shim's loops: no call per vector, no vector register
+// spilled around a call, and the sum of the exps kept in registers.
 //
-// The same arithmetic as SLEEF's, operation for operation, with two AVX-512 instructions in place
-// of equivalent sequences: vrndscaleps (round to nearest even) gives q = rint(d·log2 e) directly
-// as a float where SLEEF converts to int32 and back (the two differ only where |d·log2 e| ≥ 2³¹, a
-// range the final masks override), and vscalefps computes u·2^q with one rounding where SLEEF
-// multiplies by 2^(q>>1) (exact: the product stays normal) and then by 2^(q−(q>>1)) (the one
-// rounding). The result is Sleef_expf16_u10avx512f's bit for bit on every one of the 2³² float
-// inputs, NaN payloads included: `xent_f32_exp_mismatches` compares the two (ExpTests runs it
-// over every input in release builds, and a stride of them in debug builds).
+// AVX2: SLEEF's operations in SLEEF's order. AVX-512: the same arithmetic with two AVX-512
+// instructions in place of equivalent sequences: vrndscaleps (round to nearest even) gives
+// q = rint(d·log2 e) directly as a float where SLEEF converts to int32 and back (the two differ
+// only where |d·log2 e| ≥ 2³¹, a range the final masks override), and vscalefps computes u·2^q
+// with one rounding where SLEEF multiplies by 2^(q>>1) (exact: the product stays normal) and then
+// by 2^(q−(q>>1)) (the one rounding). Each is its library function's result bit for bit on every
+// one of the 2³² float inputs, NaN payloads included: `xent_exp_mismatches` compares them
+// (ExpTests; every input in CI).
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
@@ -35,8 +35,8 @@
 //   DISTRIBUTING THE SOFTWARE BE LIABLE FOR ANY DAMAGES OR OTHER LIABILITY, WHETHER IN CONTRACT,
 //   TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR
 //   OTHER DEALINGS IN THE SOFTWARE.
-#ifndef XENT_EXPF16_AVX512F_H
-#define XENT_EXPF16_AVX512F_H
+#ifndef XENT_SLEEF_EXP_INLINE_H
+#define XENT_SLEEF_EXP_INLINE_H
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
@@ -60,6 +60,28 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 xent_expf
     u = _mm512_scalef_ps(u, q);
     u = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(d, _mm512_set1_ps(-104.0f), _CMP_NLT_US), u);
     return _mm512_mask_mov_ps(u, _mm512_cmp_ps_mask(d, _mm512_set1_ps(100.0f), _CMP_GT_OS), _mm512_set1_ps(INFINITY));
+}
+
+/// exp(d) lane by lane, equal to Sleef_expf8_u10avx2(d) bit for bit (1-ULP): SLEEF's operations.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10(__m256 d) {
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(1.442695040888963407359924681001892137426645954152985934135449406931f)));
+    const __m256 qf = _mm256_cvtepi32_ps(q);
+    __m256 s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-0.693145751953125f), d);
+    s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-1.428606765330187045e-06f), s);
+    __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00139304355252534151077271f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00833336077630519866943359f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.0416664853692054748535156f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.166666671633720397949219f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.5f));
+    u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(s, s), u, s));
+    // u·2^(q>>1)·2^(q−(q>>1)): each factor a normal power of two built in the exponent field.
+    const __m256i half = _mm256_srai_epi32(q, 1);
+    const __m256i one = _mm256_set1_epi32(0x3f800000);
+    u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(half, 23), one)));
+    u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(q, half), 23), one)));
+    u = _mm256_andnot_ps(_mm256_cmp_ps(d, _mm256_set1_ps(-104.0f), _CMP_LT_OS), u);
+    return _mm256_blendv_ps(u, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(_mm256_set1_ps(100.0f), d, _CMP_LT_OS));
 }
 
 #endif
