@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <string.h>
 
-// y = exp(x − shift) over nvec vectors of 8, two per iteration, their sums into two accumulators
-// stored at acc (when non-NULL); prefetching 8 KiB ahead for reading and writing as the AVX-512
+// y = exp(x − shift) over n elements, two vectors of 8 per iteration, their sums into two
+// accumulators stored at acc (when non-NULL), a partial last vector (missing lanes −inf) into the
+// second; prefetching 8 KiB ahead for reading and writing as the AVX-512
 // loop does (PREFETCHW is a NOP on the few AVX2 CPUs without it).
-__attribute__((target("avx2,fma,prfchw"))) static void xent_expf8_shifted__avx2(const float *x, float *y, size_t nvec,
+__attribute__((target("avx2,fma,prfchw"))) static void xent_expf8_shifted__avx2(const float *x, float *y, size_t n,
                                                                                 float shift, float *acc) {
+    const size_t nvec = n / 8, rest = n % 8;
     const __m256 vs = _mm256_set1_ps(shift);
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     size_t k = 0;
@@ -34,6 +36,18 @@ __attribute__((target("avx2,fma,prfchw"))) static void xent_expf8_shifted__avx2(
         const __m256 e0 = xent_expf8_u10(_mm256_sub_ps(_mm256_loadu_ps(x + 8 * k), vs));
         _mm256_storeu_ps(y + 8 * k, e0);
         a0 = _mm256_add_ps(a0, e0);
+    }
+    if (rest) {
+        // vmaskmovps loads 0 where the mask is clear (without touching that memory); those lanes
+        // become −inf. Its masked store is slow on some CPUs: the rest is stored lane by lane.
+        const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rest), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(x + 8 * nvec, lanes),
+                                          _mm256_castsi256_ps(lanes));
+        const __m256 e = xent_expf8_u10(_mm256_sub_ps(v, vs));
+        float out[8] __attribute__((aligned(32)));
+        _mm256_store_ps(out, e);
+        for (size_t k = 0; k < rest; k++) y[8 * nvec + k] = out[k];
+        a1 = _mm256_add_ps(a1, e);
     }
     if (acc) {
         _mm256_storeu_ps(acc, a0);
@@ -69,8 +83,8 @@ typedef __m256d xent_dvec;
 #define XENT_OR(a, b) _mm256_or_ps((a), (b))
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(e), _mm256_set1_epi32((int)0x80000000u))), (v))
-#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf8_shifted__avx2((x), (y), (nvec), (shift), NULL)
-#define XENT_EXP_SHIFTED_SUM(x, y, nvec, shift, acc) xent_expf8_shifted__avx2((x), (y), (nvec), (shift), (acc))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf8_shifted__avx2((x), (y), 8 * (nvec), (shift), NULL)
+#define XENT_EXP_SHIFTED_SUM(x, y, n, shift, acc) xent_expf8_shifted__avx2((x), (y), (n), (shift), (acc))
 
 #define XENT_TANH(x, y, nvec) xent_sleef_tanhf8_u10__avx2((x), (y), (nvec))
 
@@ -98,7 +112,7 @@ int64_t xent_exp_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t s
             if (i < n) next += stride;
         }
         const float *x = (const float *)(const void *)bits;
-        xent_expf8_shifted__avx2(x, inlined, 4096 / 8, 0.0f, NULL);  // x − 0 is x, NaN payloads too
+        xent_expf8_shifted__avx2(x, inlined, 4096, 0.0f, NULL);  // x − 0 is x, NaN payloads too
         xent_sleef_expf8_u10_shifted__avx2(x, library, 4096 / 8, 0.0f);
         for (size_t i = 0; i < n; i++) {
             uint32_t a, b;

@@ -9,12 +9,14 @@
 #include <stdint.h>
 #include <string.h>
 
-// y = exp(x − shift) over nvec vectors of 16, two per iteration, their sums into two accumulators
-// stored at acc (when non-NULL). Each iteration prefetches the lines 8 KiB ahead for reading and
+// y = exp(x − shift) over n elements, two vectors of 16 per iteration, their sums into two
+// accumulators stored at acc (when non-NULL); a partial last vector through masked loads and
+// stores, its missing lanes −inf (exp 0), added into the second. Each iteration prefetches the lines 8 KiB ahead for reading and
 // for writing (the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
 // chunk's exps. PREFETCHW: every AVX-512 CPU has it.
-__attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t nvec,
+__attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
                                                                                    float shift, float *acc) {
+    const size_t nvec = n / 16, rest = n % 16;
     const __m512 vs = _mm512_set1_ps(shift);
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     size_t k = 0;
@@ -36,6 +38,13 @@ __attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx51
         const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * k), vs));
         _mm512_storeu_ps(y + 16 * k, e0);
         a0 = _mm512_add_ps(a0, e0);
+    }
+    if (rest) {
+        const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
+        const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, x + 16 * nvec);
+        const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
+        _mm512_mask_storeu_ps(y + 16 * nvec, lanes, e);
+        a1 = _mm512_add_ps(a1, e);
     }
     if (acc) {
         _mm512_storeu_ps(acc, a0);
@@ -75,8 +84,12 @@ typedef __m512d xent_dvec;
 #define XENT_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
-#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), (nvec), (shift), NULL)
-#define XENT_EXP_SHIFTED_SUM(x, y, nvec, shift, acc) xent_expf16_shifted__avx512f((x), (y), (nvec), (shift), (acc))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), 16 * (nvec), (shift), NULL)
+#define XENT_EXP_SHIFTED_SUM(x, y, n, shift, acc) xent_expf16_shifted__avx512f((x), (y), (n), (shift), (acc))
+// Both halves widened and added, then a fixed tree over the 8 doubles (no chain of 16 additions).
+#define XENT_SUM_LANES(v)                                                                                  \
+    _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),                          \
+                                       _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))))
 
 #define XENT_TANH(x, y, nvec) xent_sleef_tanhf16_u10__avx512f((x), (y), (nvec))
 
@@ -104,7 +117,7 @@ int64_t xent_exp_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t st
             if (i < n) next += stride;
         }
         const float *x = (const float *)(const void *)bits;
-        xent_expf16_shifted__avx512f(x, inlined, 4096 / 16, 0.0f, NULL);  // x − 0 is x, NaN payloads too
+        xent_expf16_shifted__avx512f(x, inlined, 4096, 0.0f, NULL);  // x − 0 is x, NaN payloads too
         xent_sleef_expf16_u10_shifted__avx512f(x, library, 4096 / 16, 0.0f);
         for (size_t i = 0; i < n; i++) {
             uint32_t a, b;
