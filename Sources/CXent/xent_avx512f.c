@@ -101,6 +101,15 @@ typedef __m512d xent_dvec;
 #define XENT_SCALE_FN xent_f32_scale__avx512f
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm512_max_ps((v), (acc))
+// The tail through a masked load (missing lanes −inf), the lanes by a fixed tree of maxps.
+#define XENT_MAX_TAIL(x, n, acc) \
+    _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), (__mmask16)((1u << (n)) - 1u), (x)), (acc))
+#define XENT_REDUCE_MAX(v) _mm512_reduce_max_ps(v)
+#define XENT_SCALE_TAIL(g, n, va)                                                         \
+    do {                                                                                  \
+        const __mmask16 lanes_ = (__mmask16)((1u << (n)) - 1u);                           \
+        _mm512_mask_storeu_ps((g), lanes_, _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes_, (g)), (va))); \
+    } while (0)
 #include "xent_max_scale.inc"
 
 XENT_TARGET

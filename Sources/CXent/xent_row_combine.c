@@ -19,7 +19,7 @@ void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums
     double sum = 0.0, sum_q = 0.0, sum_q_gap = 0.0, unmasked = 0.0, sum_w = 0.0, sum_w_gap = 0.0;
     for (size_t c = 0; c < count; c++) {
         const double lift = (double)max - (double)chunks[c].shift;
-        sum += chunks[c].sum * exp(-lift);
+        sum += chunks[c].sum * (lift == 0.0 ? 1.0 : exp(-lift));  // exp(0) = 1 exactly, without the call
         sum_q += chunks[c].sum_q;
         sum_q_gap += chunks[c].sum_q_gap;
         if (chunks[c].sum_q != 0.0) sum_q_gap += chunks[c].sum_q * lift;
@@ -73,5 +73,6 @@ float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chu
     double p_coefficient = scales->p_scale * xent_row_target_mass(row, scales, soft_targets);
     if (scales->p_lse_scale != 0.0) p_coefficient += scales->p_lse_scale * ((double)row->max + log(row->sum));
     const double numerator = p_coefficient / row->sum;
-    return (float)(numerator * exp((double)chunk->shift - (double)row->max));
+    const double lift = (double)chunk->shift - (double)row->max;
+    return (float)(lift == 0.0 ? numerator : numerator * exp(lift));  // exp(0) = 1 exactly
 }
