@@ -6,8 +6,6 @@
 #include <immintrin.h>
 #include "xent_sleef_exp_inline.h"
 #include "xent_sleef_trampolines.h"
-#include <stdint.h>
-#include <string.h>
 
 // y = exp(x − shift) over n elements, two vectors of 16 per iteration, their sums into two
 // accumulators stored at acc (when non-NULL); a partial last vector through masked loads and
@@ -112,32 +110,11 @@ typedef __m512d xent_dvec;
     } while (0)
 #include "xent_max_scale.inc"
 
-XENT_TARGET
-int64_t xent_exp_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride) {
-    uint32_t bits[4096] __attribute__((aligned(64)));
-    float inlined[4096] __attribute__((aligned(64)));
-    float library[4096] __attribute__((aligned(64)));
-    int64_t mismatches = 0;
-    uint64_t next = first;
-    for (uint64_t done = 0; done < count;) {
-        const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
-        for (size_t i = 0; i < 4096; i++) {
-            bits[i] = (uint32_t)next;  // past n: repeats of real patterns, not counted
-            if (i < n) next += stride;
-        }
-        const float *x = (const float *)(const void *)bits;
-        xent_expf16_shifted__avx512f(x, inlined, 4096, 0.0f, NULL);  // x − 0 is x, NaN payloads too
-        xent_sleef_expf16_u10_shifted__avx512f(x, library, 4096 / 16, 0.0f);
-        for (size_t i = 0; i < n; i++) {
-            uint32_t a, b;
-            memcpy(&a, &inlined[i], 4);
-            memcpy(&b, &library[i], 4);
-            mismatches += a != b;
-        }
-        done += n;
-    }
-    return mismatches;
-}
+// x − 0 is x, NaN payloads included, so the shifted loops compute exp(x).
+#define XENT_EXP_CHECK_FN xent_exp_mismatches__avx512f
+#define XENT_EXP_INLINED(x, y, n) xent_expf16_shifted__avx512f((x), (y), (n), 0.0f, NULL)
+#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (n) / 16, 0.0f)
+#include "xent_exp_check.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx512f
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx512f
