@@ -165,6 +165,9 @@ struct Run: ParsableCommand {
         var expBoundByShape: [String: Double] = [:]
 
         var rows: [ReportRow] = []
+        // Vector cases whose peak memory is probed once every case is timed: the row's index and the case.
+        var probes: [(index: Int, rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind,
+                      isa: InstructionSet, threads: Int)] = []
         func row(_ kernel: String, _ isa: String, _ dataType: DataType, _ op: String, _ target: String, _ w: Workload,
                  _ timing: TimingSummary, memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
             ReportRow(
@@ -238,8 +241,7 @@ struct Run: ParsableCommand {
                         result.maxLossError = accuracy.maxLossError
                         result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
                         if choice.kernel == .vector && !noMemoryProbe {
-                            result.peakRSSDeltaBytes = ProbeMemory.inChild(
-                                rows: r, classes: k, dataType: dataType, op: op, target: target, isa: isa, threads: threadCount)
+                            probes.append((rows.count, r, k, dataType, op, target, isa, threadCount))
                         }
                         rows.append(result)
                         let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
@@ -252,6 +254,16 @@ struct Run: ParsableCommand {
                 }
               }
             }
+        }
+
+        // The memory probes run after every timing: a child process spawned between two timed
+        // cases measurably disturbed the next one (two threads timed ~1.0× one at 8×262144 in
+        // most full runs, 1.75× with the probes off).
+        if !probes.isEmpty { progress("memory probes: \(probes.count) child processes") }
+        for probe in probes {
+            rows[probe.index].peakRSSDeltaBytes = ProbeMemory.inChild(
+                rows: probe.rows, classes: probe.classes, dataType: probe.dataType, op: probe.op, target: probe.target,
+                isa: probe.isa, threads: probe.threads)
         }
 
         if let python = peersPython {
