@@ -10,8 +10,8 @@
 
 // y = exp(x − shift) over n elements, two vectors of 8 per iteration, their sums into two
 // accumulators stored at acc (when non-NULL), a partial last vector (missing lanes −inf) into the
-// second; prefetching 8 KiB ahead for reading and writing as the AVX-512
-// loop does (PREFETCHW is a NOP on the few AVX2 CPUs without it).
+// second; prefetching 8 KiB ahead for reading and writing as the AVX-512 loop does (PREFETCHW is
+// a NOP on the few AVX2 CPUs without it).
 __attribute__((target("avx2,fma,prfchw"))) static void xent_expf8_shifted__avx2(const float *x, float *y, size_t n,
                                                                                 float shift, float *acc) {
     const size_t nvec = n / 8, rest = n % 8;
@@ -96,10 +96,10 @@ typedef __m256d xent_dvec;
 #define XENT_MAX_IGNORING_NAN(v, acc) _mm256_max_ps((v), (acc))
 #include "xent_max_scale.inc"
 
-// x − 0 is x, NaN payloads included, so the shifted loops compute exp(x).
+// x − 0 is x, NaN payloads included, so the shifted loop computes exp(x).
 #define XENT_EXP_CHECK_FN xent_exp_mismatches__avx2_fma
 #define XENT_EXP_INLINED(x, y, n) xent_expf8_shifted__avx2((x), (y), (n), 0.0f, NULL)
-#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10_shifted__avx2((x), (y), (n) / 8, 0.0f)
+#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10__avx2((x), (y), (n) / 8)
 #include "xent_exp_check.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx2_fma

@@ -9,9 +9,9 @@
 
 // y = exp(x − shift) over n elements, two vectors of 16 per iteration, their sums into two
 // accumulators stored at acc (when non-NULL); a partial last vector through masked loads and
-// stores, its missing lanes −inf (exp 0), added into the second. Each iteration prefetches the lines 8 KiB ahead for reading and
-// for writing (the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
-// chunk's exps. PREFETCHW: every AVX-512 CPU has it.
+// stores, its missing lanes −inf (exp 0), added into the second. Each iteration prefetches the
+// lines 8 KiB ahead for reading and for writing (the next chunk of xent_row.inc), so the next
+// chunk's memory traffic overlaps this chunk's exps. PREFETCHW: every AVX-512 CPU has it.
 __attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
                                                                                    float shift, float *acc) {
     const size_t nvec = n / 16, rest = n % 16;
@@ -110,10 +110,10 @@ typedef __m512d xent_dvec;
     } while (0)
 #include "xent_max_scale.inc"
 
-// x − 0 is x, NaN payloads included, so the shifted loops compute exp(x).
+// x − 0 is x, NaN payloads included, so the shifted loop computes exp(x).
 #define XENT_EXP_CHECK_FN xent_exp_mismatches__avx512f
 #define XENT_EXP_INLINED(x, y, n) xent_expf16_shifted__avx512f((x), (y), (n), 0.0f, NULL)
-#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10_shifted__avx512f((x), (y), (n) / 16, 0.0f)
+#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
 #include "xent_exp_check.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx512f

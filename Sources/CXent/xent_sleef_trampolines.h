@@ -5,11 +5,12 @@
 #include <stddef.h>
 
 #if defined(__x86_64__)
-/// y[0 ..< 8*nvec] = Sleef_expf8_u10avx2(x - shift), one 8-float vector per call. Needs AVX2+FMA.
-void xent_sleef_expf8_u10_shifted__avx2(const float *x, float *y, size_t nvec, float shift);
-/// y[0 ..< 16*nvec] = Sleef_expf16_u10avx512f(x - shift), one 16-float vector per call. Needs AVX-512F.
+/// y[0 ..< 8*nvec] = Sleef_expf8_u10avx2(x), one 8-float vector per call. Needs AVX2+FMA.
+/// (The reference for the AVX2 kernel's inlined exp, xent_exp_mismatches.)
+void xent_sleef_expf8_u10__avx2(const float *x, float *y, size_t nvec);
+/// y[0 ..< 16*nvec] = Sleef_expf16_u10avx512f(x), one 16-float vector per call. Needs AVX-512F.
 /// (The reference for the AVX-512 kernel's inlined exp, xent_exp_mismatches.)
-void xent_sleef_expf16_u10_shifted__avx512f(const float *x, float *y, size_t nvec, float shift);
+void xent_sleef_expf16_u10__avx512f(const float *x, float *y, size_t nvec);
 /// y[0 ..< 8*nvec] = Sleef_tanhf8_u10avx2(x), one 8-float vector per call. Needs AVX2+FMA.
 void xent_sleef_tanhf8_u10__avx2(const float *x, float *y, size_t nvec);
 /// y[0 ..< 16*nvec] = Sleef_tanhf16_u10avx512f(x), one 16-float vector per call. Needs AVX-512F.

@@ -1,76 +1,16 @@
-// Pointer-taking loops around SLEEF's AVX2 and AVX-512 exp, so that no 256/512-bit vector ever
-// crosses a C call boundary whose convention clang would pick from the baseline ISA. The kernels
-// inline the exp (xent_sleef_exp_inline.h); the exp loops here are the library functions those
-// inlined copies are tested against (xent_exp_mismatches). The tanh loops serve the softcap.
+// Pointer-taking loops around SLEEF's AVX2 and AVX-512 functions, so that no 256/512-bit vector
+// ever crosses a C call boundary whose convention clang would pick from the baseline ISA: tanh for
+// the softcap transform, and exp as the library function the kernels' inlined exp
+// (xent_sleef_exp_inline.h) is tested against (xent_exp_mismatches).
 //
-// void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/, float shift /*xmm0*/)
-// For each of nvec vectors: load x, subtract shift, call SLEEF (vector in and out in ymm0/zmm0,
-// as SLEEF's own -mavx2/-mavx512f build expects), store to y. Every vector register is
-// caller-saved in the System V ABI, so shift lives on the stack and the pointers in rbx/r12/r13.
-// Each iteration prefetches 8 KiB ahead (the next chunk of xent_row.inc) for reading and for
-// writing, so the memory traffic of the next chunk overlaps this chunk's exp work (measured:
-// forward 0.457 → 0.402 ns/element at 1024 × 32000, forward+gradient 0.555 → 0.515).
+// void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/)
+// y = f(x), one vector per call (vector in and out in ymm0/zmm0, as SLEEF's own -mavx2/-mavx512f
+// build expects). Every vector register is caller-saved in the System V ABI, so the pointers and
+// the count live in rbx/r12/r13. No prefetch: the inputs are blocks in L1.
 #if defined(__x86_64__) && defined(__ELF__)
 
     .text
 
-.macro XENT_EXP_LOOP name, sleef, reg, bytes
-    .globl \name
-    .hidden \name
-    .type \name, @function
-    .p2align 4
-\name:
-    .cfi_startproc
-    pushq %rbx
-    .cfi_adjust_cfa_offset 8
-    .cfi_offset %rbx, -16
-    pushq %r12
-    .cfi_adjust_cfa_offset 8
-    .cfi_offset %r12, -24
-    pushq %r13
-    .cfi_adjust_cfa_offset 8
-    .cfi_offset %r13, -32
-    subq $16, %rsp                  // keeps rsp 16-byte aligned at each call
-    .cfi_adjust_cfa_offset 16
-    vmovss %xmm0, (%rsp)
-    movq %rdi, %rbx
-    movq %rsi, %r12
-    movq %rdx, %r13
-    testq %r13, %r13
-    jz 2f
-1:
-    prefetcht0 8192(%rbx)
-    prefetchw 8192(%r12)
-    vbroadcastss (%rsp), \reg\()1
-    vmovups (%rbx), \reg\()0
-    vsubps \reg\()1, \reg\()0, \reg\()0
-    call \sleef@PLT
-    vmovups \reg\()0, (%r12)
-    addq $\bytes, %rbx
-    addq $\bytes, %r12
-    decq %r13
-    jnz 1b
-2:
-    addq $16, %rsp
-    .cfi_adjust_cfa_offset -16
-    popq %r13
-    .cfi_adjust_cfa_offset -8
-    popq %r12
-    .cfi_adjust_cfa_offset -8
-    popq %rbx
-    .cfi_adjust_cfa_offset -8
-    vzeroupper
-    ret
-    .cfi_endproc
-    .size \name, .-\name
-.endm
-
-    XENT_EXP_LOOP xent_sleef_expf8_u10_shifted__avx2, Sleef_expf8_u10avx2, %ymm, 32
-    XENT_EXP_LOOP xent_sleef_expf16_u10_shifted__avx512f, Sleef_expf16_u10avx512f, %zmm, 64
-
-// void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/)
-// y = f(x) one vector per call, for SLEEF's tanh (the softcap transform); no shift, no prefetch
-// (its input is a block the caller just wrote, in L1).
 .macro XENT_MAP_LOOP name, sleef, reg, bytes
     .globl \name
     .hidden \name
@@ -113,6 +53,8 @@
     .size \name, .-\name
 .endm
 
+    XENT_MAP_LOOP xent_sleef_expf8_u10__avx2, Sleef_expf8_u10avx2, %ymm, 32
+    XENT_MAP_LOOP xent_sleef_expf16_u10__avx512f, Sleef_expf16_u10avx512f, %zmm, 64
     XENT_MAP_LOOP xent_sleef_tanhf8_u10__avx2, Sleef_tanhf8_u10avx2, %ymm, 32
     XENT_MAP_LOOP xent_sleef_tanhf16_u10__avx512f, Sleef_tanhf16_u10avx512f, %zmm, 64
 
