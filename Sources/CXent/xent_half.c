@@ -160,7 +160,7 @@ void xent_half_chunk(xent_isa isa, xent_half_format format, const uint16_t *x, c
                      const xent_row_spec *spec, float *workspace, float *targets_workspace, int store, size_t len,
                      xent_chunk_sums *out) {
     // The next chunk's 16-bit lines, fetched while this one is computed (the float kernel's
-    // assembly loop prefetches the workspace, which is already in cache). A prefetch past the
+    // exp loop prefetches the workspace, which is already in cache). A prefetch past the
     // end of the buffer is harmless.
     for (size_t i = 0; i < len; i += 32) {
         __builtin_prefetch(x + 2 * len + i, 0, 2);

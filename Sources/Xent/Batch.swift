@@ -14,8 +14,8 @@ enum Targets {
 enum Storage: Equatable {
     /// `Float`, which the kernels read and write directly.
     case float32
-    /// A 16-bit format: each row is widened into a `Float` workspace, computed there, and its
-    /// gradient rounded back once at the end.
+    /// A 16-bit format: computed in `Float` through a per-thread workspace, the gradient rounded
+    /// back once (see `Batch.row`).
     case half(xent_half_format)
 
     var elementSize: Int { self == .float32 ? 4 : 2 }

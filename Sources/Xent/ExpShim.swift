@@ -1,4 +1,5 @@
-// The one place the Swift code calls the C shim and SLEEF (as swift-system's Syscalls.swift).
+// The Swift side of the C shim's exp and row primitives, and SLEEF's log (as swift-system's
+// Syscalls.swift); the 16-bit conversions are called where rows are widened (Batch.row).
 import CSleef
 import CXent
 
@@ -18,8 +19,8 @@ func expMinusSum(
 /// `xent_f32_scale_chunk`), for ``VectorKernel``.
 enum CXentRow {
     /// One fused row: the row max, `S = Σ exp(z − max)` and, with soft targets, `Σq` and
-    /// `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient of `scales`
-    /// (labels: without the label term, which the caller subtracts).
+    /// `Σ q·(max − z)`; when `gradient` is non-nil and the row is good, the gradient of `scales`,
+    /// the label's term included.
     @inline(__always)
     static func row(
         _ z: UnsafePointer<Float>, spec: inout xent_row_spec, gradient: UnsafeMutablePointer<Float>?,
@@ -55,15 +56,27 @@ enum CXentRow {
         _ g: UnsafeMutablePointer<Float>, spec: xent_row_spec, count: Int, row: xent_row_sums,
         chunk: xent_chunk_sums, scales: xent_gradient_scales, base: Int, isa: InstructionSet
     ) {
-        let label = scales.label >= Int64(base) && scales.label < Int64(base + count) ? scales.label - Int64(base) : -1
-        var row = row
-        var chunk = chunk
-        var scales = scales
         var spec = spec
-        let factor = xent_row_chunk_factor(&row, &chunk, &scales, spec.q == nil ? 0 : 1)
-        let smoothing = xent_row_smoothing_scale(&row, &scales)
+        let s = scaling(row: row, chunk: chunk, scales: scales, softTargets: spec.q != nil, base: base, count: count)
         xent_f32_scale_chunk(
-            isa.cValue, g, &spec, count, chunk.shift, factor, Float(scales.q_scale), smoothing, label, scales.label_term)
+            isa.cValue, g, &spec, count, chunk.shift, s.factor, Float(scales.q_scale), s.smoothing, s.label,
+            scales.label_term)
+    }
+
+    /// What the scaling of the chunk at `base` (`count` elements) takes, as `xent_f32_row` and
+    /// `xent_half_row` compute it: the chunk's factor, the row's smoothing scale, and the label's
+    /// index within the chunk (−1 when it lies elsewhere).
+    @inline(__always)
+    static func scaling(
+        row: xent_row_sums, chunk: xent_chunk_sums, scales: xent_gradient_scales, softTargets: Bool, base: Int,
+        count: Int
+    ) -> (factor: Float, smoothing: Float, label: Int64) {
+        var row = row, chunk = chunk, scales = scales
+        let label = scales.label >= Int64(base) && scales.label < Int64(base + count) ? scales.label - Int64(base) : -1
+        return (
+            xent_row_chunk_factor(&row, &chunk, &scales, softTargets ? 1 : 0), xent_row_smoothing_scale(&row, &scales),
+            label
+        )
     }
 }
 

@@ -184,9 +184,11 @@ extension Batch {
     }
 
     /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,
-    /// NaN-filling a bad row. With 16-bit storage the row (and its targets) is widened into
-    /// `workspace` first, the kernel computes its gradient there in place, in `Float`, and the
-    /// gradient is rounded into the caller's buffer once at the end.
+    /// NaN-filling a bad row. With 16-bit storage a kernel with ``RowKernel/halfRow(_:scales:workers:)``
+    /// works on the row itself (`.vector`: chunk by chunk through `workspace`); for the others the
+    /// row (and its targets) is widened into `workspace` first, the kernel computes its gradient
+    /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
+    /// the end.
     @inline(__always)
     private func row<K: RowKernel>(
         _ row: Int, _ kernel: K, scales: GradientScales, workers: Int, workspace: UnsafeMutablePointer<Float>?,

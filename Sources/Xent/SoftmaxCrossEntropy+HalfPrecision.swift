@@ -5,7 +5,8 @@ extension SoftmaxCrossEntropy {
     ///
     /// As ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)`` for `Float`
     /// logits, with every option; each row is widened into a per-thread `Float` workspace
-    /// (`classes` floats per thread, allocated once per call and reused row after row). See
+    /// (`classes` floats per thread, twice that with soft targets, allocated once per call and
+    /// reused row after row). See
     /// ``HalfPrecisionFloat`` for the accuracy.
     public func loss<Element: HalfPrecisionFloat, Label: ClassLabel>(
         logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,

@@ -30,9 +30,10 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
         /// Plain scalar Swift in `Float` (libm's `expf`, a `Double` sum): what a careful user
         /// writes without SIMD, and the baseline of every "scalar vs vector" comparison.
         case scalar
-        /// The default: each row fused in the C shim for the CPU's widest ISA (SLEEF's vector
-        /// exp, 8 KiB chunks): one exp per element, the logits read from memory once, no
-        /// temporary allocation.
+        /// The default: each row fused in the C shim for the CPU's widest ISA (SLEEF's `u10`
+        /// exp, inlined on AVX-512 and AVX2; 8 KiB chunks): one exp per element (two with a
+        /// ``SoftmaxCrossEntropy/softcap`` and a gradient), the logits read from memory once, no
+        /// temporary proportional to the batch (16-bit logits take a `Float` row per thread).
         case vector
     }
 

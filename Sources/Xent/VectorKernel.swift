@@ -1,4 +1,4 @@
-// The default kernel: each row fused in the C shim (per ISA, SLEEF's vector exp), orchestrated here.
+// The default kernel: each row fused in the C shim (per ISA, SLEEF's u10 exp), orchestrated here.
 import CXent
 
 /// `.vector`: the same arithmetic as ``ReferenceKernel`` (which it must match within NUMERICS.md's
@@ -17,8 +17,8 @@ import CXent
 /// applies the chain factor `1 − (z''/c)²` (two exps per element: in place, nothing else keeps
 /// `z''` between the passes).
 ///
-/// One exp per element, the logits read from memory once, nothing allocated (the per-chunk tables
-/// live on the stack). With several threads and fewer rows than two per thread, a row's chunks
+/// Without a softcap: one exp per element, the logits read from memory once, nothing allocated
+/// (the per-chunk tables live on the stack). With several threads and fewer rows than two per thread, a row's chunks
 /// are spread over the threads (step 1 and step 3), with bitwise the same results.
 ///
 /// Every pass runs in C because Swift code in a package cannot be compiled for more than the
@@ -65,9 +65,9 @@ struct VectorKernel: RowKernel {
             zt = scales.transform.exact(wide)
             weight = scales.weights.map { Double($0[t]) } ?? 1
         }
-        // Non-nil for soft targets: the shim reads them from the workspace's second half.
-        let targets = row.targets.map { _ in UnsafePointer(row.workspace + row.classes) }
-        let (specification, cScales) = shimArguments(scales, targets: targets, label: row.label, labelWeight: weight)
+        // No targets in the spec: the 16-bit shim calls widen them into the workspace's second
+        // half and point the spec there themselves.
+        let (specification, cScales) = shimArguments(scales, targets: nil, label: row.label, labelWeight: weight)
         let sums = fusedHalfRow(row, spec: specification, scales: cScales, workers: workers)
         guard sums.max.isFinite, !sums.sum.isNaN else { return .bad }
         return row.label == nil ? softResult(sums, scales: scales) : labelResult(sums, zt: zt, weight: weight, scales: scales)
@@ -154,7 +154,6 @@ struct VectorKernel: RowKernel {
         _ row: HalfRow, spec: xent_row_spec, scales: xent_gradient_scales, workers: Int
     ) -> xent_row_sums {
         let isa = self.isa, n = row.classes
-        let label = scales.label
         guard workers > 1 && n > rowChunkLength(n) else {
             var spec = spec, scales = scales, sums = xent_row_sums()
             xent_half_row(
@@ -171,14 +170,12 @@ struct VectorKernel: RowKernel {
         } scale: { sumsOfRow, base, len, sums in
             let row = shared.value
             guard let g = row.gradient else { return }
-            var rowSums = sumsOfRow, chunkSums = sums, scales = scales
             var part = xent_row_spec_offset([spec], base)
-            let factor = xent_row_chunk_factor(&rowSums, &chunkSums, &scales, row.targets == nil ? 0 : 1)
-            let at = label >= Int64(base) && label < Int64(base + len) ? label - Int64(base) : -1
+            let s = CXentRow.scaling(
+                row: sumsOfRow, chunk: sums, scales: scales, softTargets: row.targets != nil, base: base, count: len)
             xent_half_scale_chunk(
                 isa.cValue, row.format, row.workspace + base, row.targets == nil ? nil : row.workspace + n + base, &part,
-                g + base, len, sums.shift, factor, Float(scales.q_scale), xent_row_smoothing_scale(&rowSums, &scales),
-                at, scales.label_term)
+                g + base, len, sums.shift, s.factor, Float(scales.q_scale), s.smoothing, s.label, scales.label_term)
         }
     }
 

@@ -165,9 +165,8 @@ struct Run: ParsableCommand {
         var expBoundByShape: [String: Double] = [:]
 
         var rows: [ReportRow] = []
-        // Vector cases whose peak memory is probed once every case is timed: the row's index and the case.
-        var probes: [(index: Int, rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind,
-                      isa: InstructionSet, threads: Int)] = []
+        // Vector cases whose peak memory is probed once every case is timed: the row's index and its ISA.
+        var probes: [(index: Int, isa: InstructionSet)] = []
         func row(_ kernel: String, _ isa: String, _ dataType: DataType, _ op: String, _ target: String, _ w: Workload,
                  _ timing: TimingSummary, memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
             ReportRow(
@@ -241,7 +240,7 @@ struct Run: ParsableCommand {
                         result.maxLossError = accuracy.maxLossError
                         result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
                         if choice.kernel == .vector && !noMemoryProbe {
-                            probes.append((rows.count, r, k, dataType, op, target, isa, threadCount))
+                            probes.append((rows.count, isa))
                         }
                         rows.append(result)
                         let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
@@ -256,14 +255,19 @@ struct Run: ParsableCommand {
             }
         }
 
-        // The memory probes run after every timing: a child process spawned between two timed
-        // cases measurably disturbed the next one (two threads timed ~1.0× one at 8×262144 in
-        // most full runs, 1.75× with the probes off).
+        // The memory probes run after every Xent case is timed (the peers after them, in their
+        // own process): a child process spawned between two timed cases measurably disturbed the
+        // next one (two threads timed ~1.0× one at 8×262144 in most full runs, 1.75× with the
+        // probes off).
         if !probes.isEmpty { progress("memory probes: \(probes.count) child processes") }
-        for probe in probes {
-            rows[probe.index].peakRSSDeltaBytes = ProbeMemory.inChild(
-                rows: probe.rows, classes: probe.classes, dataType: probe.dataType, op: probe.op, target: probe.target,
-                isa: probe.isa, threads: probe.threads)
+        for (index, isa) in probes {
+            let row = rows[index]
+            guard let dataType = DataType(rawValue: row.dataType), let op = Operation(rawValue: row.op),
+                  let target = TargetKind(rawValue: row.targetKind)
+            else { continue }
+            rows[index].peakRSSDeltaBytes = ProbeMemory.inChild(
+                rows: row.rows, classes: row.classes, dataType: dataType, op: op, target: target, isa: isa,
+                threads: row.threads)
         }
 
         if let python = peersPython {
