@@ -91,29 +91,35 @@ struct ScalarKernel: RowKernel {
         }
     }
 
-    /// Stores the transformed logits into `g` when the softcap needs them in the scaling pass
-    /// (in place too: element by element).
+    /// The row the passes read, the transform they still apply (identity once stored: the
+    /// softcap's `c` for the chain factor is the caller's transform's), and whether a softcap is on.
+    /// With a softcap and a gradient the transformed logits are stored into the gradient first
+    /// (the scaling pass needs them; in place too, element by element) and every pass reads them
+    /// there untransformed: one `tanhf` per element rather than one per pass. Call it after
+    /// reading anything of the caller's logits (the label's, the argmax).
     @inline(__always)
-    static func storeTransformed(
-        _ z: UnsafePointer<Float>, into g: UnsafeMutablePointer<Float>, classes: Int, _ tr: LogitTransform
-    ) {
+    static func transformedOnce(
+        _ z: UnsafePointer<Float>, classes: Int, gradient: UnsafeMutablePointer<Float>?, _ tr: LogitTransform
+    ) -> (UnsafePointer<Float>, LogitTransform, capped: Bool) {
+        guard tr.cap > 0 else { return (z, tr, false) }
+        guard let g = gradient else { return (z, tr, true) }
         for j in 0..<classes { g[j] = tr(z[j]) }
+        return (UnsafePointer(g), LogitTransform(), true)
     }
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        let tr = scales.transform
+        let transform = scales.transform
         let scales = scales.chained
-        guard let m = Self.rowMax(z, classes: classes, tr) else { return .bad }
-        let alpha = scales.smoothing
-        let zt = tr(z[t])  // read before an in-place gradient overwrites it
+        let zt = transform(z[t])  // read before an in-place gradient overwrites it
         let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
-        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
-        let capped = tr.cap > 0
-        let s = Self.expSum(z, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
-        if capped, let g = gradient { Self.storeTransformed(z, into: g, classes: classes, tr) }
+        let (x, tr, capped) = Self.transformedOnce(z, classes: classes, gradient: gradient, transform)
+        guard let m = Self.rowMax(x, classes: classes, tr) else { return .bad }
+        let alpha = scales.smoothing
+        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
         let labelWeight = (1 - alpha) * (scales.weights.map { Double($0[t]) } ?? 1)
@@ -129,7 +135,7 @@ struct ScalarKernel: RowKernel {
             let labelTerm = Float(scales.p * labelWeight)
             if capped {
                 Self.scaleCapped(g, classes: classes, max: m, a: a, targets: nil, b: 0, smoothing: cs,
-                                 weights: scales.weights, cap: tr.cap, label: t, labelTerm: labelTerm)
+                                 weights: scales.weights, cap: transform.cap, label: t, labelTerm: labelTerm)
             } else {
                 if alpha == 0 {
                     for j in 0..<classes { g[j] *= a }
@@ -146,11 +152,12 @@ struct ScalarKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
     ) -> RowResult {
-        let tr = scales.transform
-        let scales = scales.chained
-        guard let m = Self.rowMax(z, classes: classes, tr) else { return .bad }
-        let alpha = scales.smoothing
+        let transform = scales.transform
         let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
+        let (x, tr, capped) = Self.transformedOnce(z, classes: classes, gradient: gradient, transform)
+        let scales = scales.chained
+        guard let m = Self.rowMax(x, classes: classes, tr) else { return .bad }
+        let alpha = scales.smoothing
         // Σ q'·log S + Σ q'_c·(m − z_c) with q' = w·y: both terms ≥ 0, so nothing cancels.
         var sumQ = 0.0
         var sumQGap = 0.0
@@ -158,13 +165,11 @@ struct ScalarKernel: RowKernel {
             let q = Double(y[c]) * (scales.weights.map { Double($0[c]) } ?? 1)
             if q != 0 {
                 sumQ += q
-                sumQGap += (Double(m) - Double(tr(z[c]))) * q  // the gap in Double: exact
+                sumQGap += (Double(m) - Double(tr(x[c]))) * q  // the gap in Double: exact
             }
         }
-        let smooth = alpha != 0 ? Self.smoothingSums(z, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
-        let capped = tr.cap > 0
-        let s = Self.expSum(z, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
-        if capped, let g = gradient { Self.storeTransformed(z, into: g, classes: classes, tr) }
+        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
         // (1 − α) = 0 drops the term even when a target sits on a masked class (gap +inf).
@@ -179,7 +184,7 @@ struct ScalarKernel: RowKernel {
             let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
             if capped {
                 Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: Float(scales.p * (1 - alpha)),
-                                 smoothing: cs, weights: scales.weights, cap: tr.cap)
+                                 smoothing: cs, weights: scales.weights, cap: transform.cap)
             } else {
                 Self.scale(g, classes: classes, a: a, targets: y, b: Float(scales.p * (1 - alpha)), smoothing: cs,
                            weights: scales.weights)
