@@ -24,9 +24,9 @@ enum Bounds {
     /// an L1-resident block of 4096 floats, nanoseconds per element.
     static func expNanosecondsPerElement(isa: InstructionSet, policy: RepetitionPolicy) throws -> Double {
         let n = 4096
-        let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-        let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-        defer { x.deallocate(); y.deallocate() }
+        let x = LineAligned.allocate(Float.self, capacity: n)
+        let y = LineAligned.allocate(Float.self, capacity: n)
+        defer { LineAligned.deallocate(x); LineAligned.deallocate(y) }
         for i in 0..<n { x[i] = Float(i % 97) * 0.25 - 12 }
         y.initialize(repeating: 0)
         var sink = 0.0

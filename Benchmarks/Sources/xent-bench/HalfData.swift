@@ -55,9 +55,9 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
         self.classes = classes
         self.labels = labels
         self.rowLosses = rowLosses
-        logits = .allocate(capacity: source.count)
-        scratch = .allocate(capacity: source.count)
-        targets = .allocate(capacity: source.count)
+        logits = LineAligned.allocate(E.self, capacity: source.count)
+        scratch = LineAligned.allocate(E.self, capacity: source.count)
+        targets = LineAligned.allocate(E.self, capacity: source.count)
         for i in source.indices {
             logits[i] = E(rounding: source[i])
             targets[i] = E(rounding: sourceTargets[i])
@@ -66,9 +66,9 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
     }
 
     deinit {
-        logits.deallocate()
-        scratch.deallocate()
-        targets.deallocate()
+        LineAligned.deallocate(logits)
+        LineAligned.deallocate(scratch)
+        LineAligned.deallocate(targets)
     }
 
     var logitsBytes: UnsafeRawPointer { UnsafeRawPointer(logits.baseAddress!) }

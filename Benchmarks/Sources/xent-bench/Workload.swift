@@ -44,6 +44,26 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+/// The suite's buffers start on a 64-byte cache line, as the peers' arrays do: numpy, PyTorch
+/// and JAX all return 64-byte aligned buffers at these sizes (checked in the peers' environment),
+/// while `malloc` — and so `UnsafeMutableBufferPointer.allocate` — gives large blocks 16 bytes
+/// past a line, where every vector load and store of a row would straddle two lines.
+enum LineAligned {
+    static let alignment = 64
+
+    /// Uninitialized room for `capacity` elements at a 64-byte boundary.
+    static func allocate<T>(_: T.Type, capacity: Int) -> UnsafeMutableBufferPointer<T> {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: Swift.max(1, capacity) * MemoryLayout<T>.stride, alignment: Swift.max(alignment, MemoryLayout<T>.alignment))
+        return UnsafeMutableBufferPointer(start: raw.bindMemory(to: T.self, capacity: capacity), count: capacity)
+    }
+
+    /// Frees what ``allocate(_:capacity:)`` returned.
+    static func deallocate<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        UnsafeMutableRawPointer(buffer.baseAddress!).deallocate()
+    }
+}
+
 /// The buffers of one shape. Allocated once and touched before anything is timed.
 final class Workload {
     let rows: Int
@@ -61,11 +81,11 @@ final class Workload {
         self.rows = rows
         self.classes = classes
         let n = rows * classes
-        logits = .allocate(capacity: n)
-        scratch = .allocate(capacity: n)
-        targets = .allocate(capacity: n)
-        labels = .allocate(capacity: rows)
-        rowLosses = .allocate(capacity: rows)
+        logits = LineAligned.allocate(Float.self, capacity: n)
+        scratch = LineAligned.allocate(Float.self, capacity: n)
+        targets = LineAligned.allocate(Float.self, capacity: n)
+        labels = LineAligned.allocate(Int32.self, capacity: rows)
+        rowLosses = LineAligned.allocate(Float.self, capacity: rows)
         var rng = SeededGenerator(state: seed ^ UInt64(n))
         // N(0, 3²) by Box–Muller, two draws per pair of uniforms.
         var i = 0
@@ -99,11 +119,11 @@ final class Workload {
     }
 
     deinit {
-        logits.deallocate()
-        scratch.deallocate()
-        targets.deallocate()
-        labels.deallocate()
-        rowLosses.deallocate()
+        LineAligned.deallocate(logits)
+        LineAligned.deallocate(scratch)
+        LineAligned.deallocate(targets)
+        LineAligned.deallocate(labels)
+        LineAligned.deallocate(rowLosses)
     }
 
     /// The 16-bit buffers of `dataType`, which `init` must have been asked for.
