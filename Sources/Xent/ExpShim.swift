@@ -1,6 +1,5 @@
-// The Swift side of the C shim's exp and row primitives, and SLEEF's log (as swift-system's
+// The Swift side of the C shim's exp and row primitives (as swift-system's
 // Syscalls.swift); the 16-bit conversions are called where rows are widened (Batch.row).
-import CSleef
 import CXent
 
 /// Writes `y[i] = exp(x[i] − shift)` (when `y` is non-nil) and returns the sum in `Double`.
@@ -84,6 +83,3 @@ enum CXentRow {
 @inline(__always)
 func rowChunkLength(_ n: Int) -> Int { xent_row_chunk_length(n) }
 
-/// SLEEF's 1-ULP double-precision log (`Sleef_log_u10`), for each row's `log S`.
-@inline(__always)
-func sleefLog(_ x: Double) -> Double { Sleef_log_u10(x) }

@@ -128,6 +128,11 @@ size_t xent_row_chunk_length(size_t n);
 void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
                   const xent_gradient_scales *scales, xent_row_sums *out);
 
+/// `y[i] = log(x[i])` for `i < n`, SLEEF's 1-ULP (`u10`) double log, two elements per call
+/// (`Sleef_logd2_u10`; `Sleef_log_u10` one by one where SLEEF has no 2-lane vector). The same
+/// function for every row, whatever the ISA or the grouping: `y[i]` depends on `x[i]` alone.
+void xent_log_u10(const double *x, double *y, size_t n);
+
 /// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
 /// the sums `spec` asks for (`spec`'s vectors start at this chunk). `out->argmax` is relative to
 /// the chunk; the caller adds the chunk's offset before `xent_row_combine`.
