@@ -33,8 +33,8 @@ struct GradientScales {
 /// (both NaN for a row that holds NaN or +inf, or has every class masked).
 ///
 /// A kernel may leave the row's `log S` to the batch (``Batch/run(_:options:threads:)``), which
-/// takes it for many rows at once with SLEEF's vector log (`xent_log_u10`): `crossEntropy` then
-/// lacks `logSumCoefficient · log S` and `logSumExp` lacks `log S`, and `sum` is S.
+/// takes it for many rows at once with SLEEF's vector log (`xent_log_u10`): `pendingSum` is then
+/// S, `crossEntropy` lacks `logSumCoefficient · log S` and `logSumExp` lacks `log S`.
 struct RowResult {
     var crossEntropy: Double
     var logSumExp: Double
