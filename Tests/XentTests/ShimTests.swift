@@ -81,6 +81,28 @@ private let lengths = Array(0...70) + [127, 128, 129, 511, 512, 513, 1000, 1024,
             #expect(InstructionSet.active == InstructionSet.supported.first, "without XENT_ISA the best ISA is used")
         }
     }
+
+    @Test("xent_log_u10 is SLEEF's 2-lane u10 log on every element, tails included, writing nothing past n")
+    func batchedLog() {
+        var rng = SeededGenerator(seed: 7)
+        for n in [0, 1, 2, 3, 4, 5, 63, 64, 65, 130] {
+            // S ≥ 1 in the kernel; also values across the whole range and its ends.
+            var x = (0..<n).map { _ in Double.random(in: 1..<1e7, using: &rng) }
+            let specials: [Double] = [1, 2, .ulpOfOne + 1, 0x1p-1074, .leastNormalMagnitude, .greatestFiniteMagnitude, 0.5, 3e5]
+            for k in 0..<Swift.min(n, specials.count) { x[k] = specials[k] }
+            var y = [Double](repeating: 42, count: n + 1)
+            y.withUnsafeMutableBufferPointer { xent_log_u10(x, $0.baseAddress, n) }
+            for i in 0..<n {
+                // The same function one pair at a time (the value paired with it changes no lane).
+                let pair = Sleef_logd2_u10(SIMD2(x[i], 1))
+                #expect(y[i].bitPattern == pair[0].bitPattern, "n=\(n): log(\(x[i])) = \(y[i]), Sleef_logd2_u10 \(pair[0])")
+                // And within 1 ulp of the libm log, as u10 promises.
+                let libm = Foundation.log(x[i])
+                #expect(abs(y[i] - libm) <= libm.ulp, "n=\(n): log(\(x[i])) = \(y[i]), libm \(libm)")
+            }
+            #expect(y[n] == 42, "n=\(n): wrote past the end")
+        }
+    }
 }
 
 /// The C enum value whose `xent_isa_name` is the Swift case's name (so the names agree too).
