@@ -11,12 +11,13 @@
 // by 2^(q−(q>>1)) (the one rounding).
 //
 // SLEEF's limits (+inf above 100, 0 below −104, NaN kept) in fewer operations, on both ISAs: the
-// input is first clamped to min(100, d) — exp(100) already overflows to +inf through the same
-// arithmetic, and vminps returns its second operand, d, when d is NaN — which replaces SLEEF's
-// compare and blend for the upper limit; on AVX-512 the lower limit's mask zeroes the lanes inside
-// vscalefps instead of a separate masked move. Each is its library function's result bit for bit
-// on every one of the 2³² float inputs, NaN payloads included: `xent_exp_mismatches` compares them
-// (ExpTests; every input in CI).
+// input x is first clamped to d = min(100, x) — exp(100) already overflows to +inf through the
+// same arithmetic, and vminps returns its second operand, x, when x is NaN — which replaces
+// SLEEF's compare and blend for the upper limit (on AVX2, cvtps_epi32 then overflows only for NaN,
+// as in SLEEF, and below −1.49e9, which the lower limit zeroes); on AVX-512 the lower limit's
+// mask zeroes the lanes inside vscalefps instead of a separate masked move. Each is its library
+// function's result bit for bit on every one of the 2³² float inputs, NaN payloads included:
+// `xent_exp_mismatches` compares them (ExpTests; every input in CI).
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:

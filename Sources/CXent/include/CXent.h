@@ -129,8 +129,9 @@ void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float
                   const xent_gradient_scales *scales, xent_row_sums *out);
 
 /// `y[i] = log(x[i])` for `i < n`, SLEEF's 1-ULP (`u10`) double log, two elements per call
-/// (`Sleef_logd2_u10`; `Sleef_log_u10` one by one where SLEEF has no 2-lane vector). The same
-/// function for every row, whatever the ISA or the grouping: `y[i]` depends on `x[i]` alone.
+/// (`Sleef_logd2_u10sse2` on x86-64 — the same function on every host, FMA or not —,
+/// `Sleef_logd2_u10` on arm64, `Sleef_log_u10` one by one elsewhere). `y[i]` depends on `x[i]`
+/// alone, whatever the kernel's ISA or the grouping.
 void xent_log_u10(const double *x, double *y, size_t n);
 
 /// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
