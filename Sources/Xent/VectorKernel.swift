@@ -75,36 +75,34 @@ struct VectorKernel: RowKernel {
 
     // MARK: The loss from the row's sums
 
-    // Both leave `log S` to the batch (``RowResult/pendingSum``), which adds
-    // `logSumCoefficient · log S` to the loss and `log S` to the log-sum-exp m.
-
     @inline(__always)
     func labelResult(_ row: xent_row_sums, zt: Double, weight: Double, scales: GradientScales) -> RowResult {
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
-        // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c): the part
-        // without log S here, and its coefficient (1−α)·w_t + (α/K)·W.
-        let alpha = scales.smoothing
-        let labelWeight = (1 - alpha) * weight
-        var loss = labelWeight != 0 ? labelWeight * (Double(row.max) - zt) : 0
-        var coefficient = labelWeight
-        if alpha != 0 {
-            loss += alpha / row.unmasked * row.sum_w_gap
-            coefficient += alpha / row.unmasked * row.sum_w
-        }
-        return RowResult(
-            crossEntropy: loss, logSumExp: Double(row.max), argmax: Int(row.argmax), pendingSum: row.sum,
-            logSumCoefficient: coefficient)
+        // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
+        let labelWeight = (1 - scales.smoothing) * weight
+        return pendingResult(
+            row, loss: labelWeight != 0 ? labelWeight * (Double(row.max) - zt) : 0, coefficient: labelWeight,
+            smoothing: scales.smoothing)
     }
 
     @inline(__always)
     func softResult(_ row: xent_row_sums, scales: GradientScales) -> RowResult {
         // Equivalent to: ℓ = Σ_c w_c·q_c·(lse − z_c) with q = (1−α)·y + α/K, as
         // (1−α)·(Q·log S + Σ q'·(m − z)) + (α/K)·(W·log S + Σ w·(m − z)), q' = w·y: no term < 0.
-        // The part without log S here, and its coefficient (1−α)·Q + (α/K)·W.
         let alpha = scales.smoothing
         // (1 − α) = 0 drops the term even when a target sits on a masked class (gap +inf).
-        var loss = alpha < 1 ? (1 - alpha) * row.sum_q_gap : 0
-        var coefficient = alpha < 1 ? (1 - alpha) * row.sum_q : 0
+        return pendingResult(
+            row, loss: alpha < 1 ? (1 - alpha) * row.sum_q_gap : 0, coefficient: alpha < 1 ? (1 - alpha) * row.sum_q : 0,
+            smoothing: alpha)
+    }
+
+    /// The row's result with `log S` left to the batch (``RowResult/pendingSum``), which adds
+    /// `logSumCoefficient · log S` to the loss and `log S` to the log-sum-exp m: `loss` and
+    /// `coefficient` are the target term's part without log S and its factor, to which the
+    /// smoothing term `(α/K)·(W·log S + Σ w·(m − z))` adds its own.
+    @inline(__always)
+    func pendingResult(_ row: xent_row_sums, loss: Double, coefficient: Double, smoothing alpha: Double) -> RowResult {
+        var loss = loss, coefficient = coefficient
         if alpha != 0 {
             loss += alpha / row.unmasked * row.sum_w_gap
             coefficient += alpha / row.unmasked * row.sum_w
