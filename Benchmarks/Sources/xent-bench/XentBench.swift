@@ -250,6 +250,8 @@ struct Run: ParsableCommand {
                         rows.append(result)
                         let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
                             .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                        // "× exp" against the bound measured before the shape's cases; the report
+                        // uses the lower of that and the one measured after them.
                         progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
                                                 result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
                                                 Double(sink / Float(timing.repetitions + policy.warmup))))
