@@ -6,48 +6,77 @@
 #include <immintrin.h>
 #include "xent_sleef_exp_inline.h"
 #include "xent_sleef_trampolines.h"
+#include "xent_block.h"
 
-// y = exp(x − shift) over n elements, two vectors of 16 per iteration, their sums into two
-// accumulators stored at acc (when non-NULL); a partial last vector through masked loads and
-// stores, its missing lanes −inf (exp 0), added into the second. Each iteration prefetches the
-// lines 8 KiB ahead for reading and for writing (the next chunk of xent_row.inc), so the next
-// chunk's memory traffic overlaps this chunk's exps. PREFETCHW: every AVX-512 CPU has it.
-__attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
-                                                                                   float shift, float *acc) {
-    const size_t nvec = n / 16, rest = n % 16;
+// y = exp(x − shift) over n elements (y NULL: nothing stored), summed into the two double
+// vectors at sum: per 512-element block, vector k of the block goes into the (k % 2)th of two
+// float accumulators (at most 16 additions per lane) and a partial last vector — read through a
+// masked load, its missing lanes −inf (exp 0), stored through a masked store — into the second;
+// at the end of the block their sum is widened and added, its low half into sum[0] and its high
+// half into sum[1]. Every iteration prefetches the lines 8 KiB ahead for reading (and, storing,
+// for writing: the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
+// chunk's exps. PREFETCHW: every AVX-512 CPU has it. `store` is a constant where it is inlined.
+__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
+xent_expf16_shifted_sum_body(const float *x, float *y, size_t n, float shift, __m512d *sum, const int store) {
     const __m512 vs = _mm512_set1_ps(shift);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    size_t k = 0;
-    for (; k + 2 <= nvec; k += 2) {
-        const float *xk = x + 16 * k;
-        float *yk = y + 16 * k;
-        __builtin_prefetch(xk + 2048, 0, 3);
-        __builtin_prefetch(xk + 2048 + 16, 0, 3);
-        __builtin_prefetch(yk + 2048, 1, 3);
-        __builtin_prefetch(yk + 2048 + 16, 1, 3);
-        const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk), vs));
-        const __m512 e1 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk + 16), vs));
-        _mm512_storeu_ps(yk, e0);
-        _mm512_storeu_ps(yk + 16, e1);
-        a0 = _mm512_add_ps(a0, e0);
-        a1 = _mm512_add_ps(a1, e1);
+    __m512d s0 = sum[0], s1 = sum[1];
+    for (size_t base = 0; base < n; base += XENT_CHUNK) {
+        const size_t len = n - base < XENT_CHUNK ? n - base : XENT_CHUNK;
+        const size_t nvec = len / 16, rest = len % 16;
+        const float *xb = x + base;
+        float *yb = store ? y + base : NULL;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        size_t k = 0;
+        for (; k + 2 <= nvec; k += 2) {
+            const float *xk = xb + 16 * k;
+            __builtin_prefetch(xk + 2048, 0, 3);
+            __builtin_prefetch(xk + 2048 + 16, 0, 3);
+            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk), vs));
+            const __m512 e1 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk + 16), vs));
+            if (store) {
+                float *yk = yb + 16 * k;
+                __builtin_prefetch(yk + 2048, 1, 3);
+                __builtin_prefetch(yk + 2048 + 16, 1, 3);
+                _mm512_storeu_ps(yk, e0);
+                _mm512_storeu_ps(yk + 16, e1);
+            }
+            a0 = _mm512_add_ps(a0, e0);
+            a1 = _mm512_add_ps(a1, e1);
+        }
+        if (k < nvec) {
+            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xb + 16 * k), vs));
+            if (store) _mm512_storeu_ps(yb + 16 * k, e0);
+            a0 = _mm512_add_ps(a0, e0);
+        }
+        if (rest) {
+            const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
+            const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, xb + 16 * nvec);
+            const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
+            if (store) _mm512_mask_storeu_ps(yb + 16 * nvec, lanes, e);
+            a1 = _mm512_add_ps(a1, e);
+        }
+        const __m512 a = _mm512_add_ps(a0, a1);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
     }
-    if (k < nvec) {
-        const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(x + 16 * k), vs));
-        _mm512_storeu_ps(y + 16 * k, e0);
-        a0 = _mm512_add_ps(a0, e0);
+    sum[0] = s0;
+    sum[1] = s1;
+}
+
+__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
+xent_expf16_shifted_sum__avx512f(const float *x, float *y, size_t n, float shift, __m512d *sum) {
+    if (y) {
+        xent_expf16_shifted_sum_body(x, y, n, shift, sum, 1);
+    } else {
+        xent_expf16_shifted_sum_body(x, NULL, n, shift, sum, 0);
     }
-    if (rest) {
-        const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
-        const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, x + 16 * nvec);
-        const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
-        _mm512_mask_storeu_ps(y + 16 * nvec, lanes, e);
-        a1 = _mm512_add_ps(a1, e);
-    }
-    if (acc) {
-        _mm512_storeu_ps(acc, a0);
-        _mm512_storeu_ps(acc + 16, a1);
-    }
+}
+
+// y = exp(x − shift) over n elements, the sum dropped.
+__attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
+                                                                                   float shift) {
+    __m512d sum[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    xent_expf16_shifted_sum_body(x, y, n, shift, sum, 1);
 }
 
 #define XENT_FN xent_f32_expminus_sum__avx512f
@@ -82,12 +111,10 @@ typedef __m512d xent_dvec;
 #define XENT_OR(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
 #define XENT_KEEP_WHERE_NOT_NEG_ZERO(e, v) \
     _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
-#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), 16 * (nvec), (shift), NULL)
-#define XENT_EXP_SHIFTED_SUM(x, y, n, shift, acc) xent_expf16_shifted__avx512f((x), (y), (n), (shift), (acc))
-// Both halves widened and added, then a fixed tree over the 8 doubles (no chain of 16 additions).
-#define XENT_SUM_LANES(v)                                                                                  \
-    _mm512_reduce_add_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),                          \
-                                       _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))))
+#define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), 16 * (nvec), (shift))
+#define XENT_EXP_SHIFTED_SUM(x, y, n, shift, sum) xent_expf16_shifted_sum__avx512f((x), (y), (n), (shift), (sum))
+// The two halves' sums added, then a fixed tree over the 8 doubles (no chain of 16 additions).
+#define XENT_DSUM_LANES(sum) _mm512_reduce_add_pd(_mm512_add_pd((sum)[0], (sum)[1]))
 
 #define XENT_TANH(x, y, nvec) xent_sleef_tanhf16_u10__avx512f((x), (y), (nvec))
 
@@ -112,7 +139,7 @@ typedef __m512d xent_dvec;
 
 // x − 0 is x, NaN payloads included, so the shifted loop computes exp(x).
 #define XENT_EXP_CHECK_FN xent_exp_mismatches__avx512f
-#define XENT_EXP_INLINED(x, y, n) xent_expf16_shifted__avx512f((x), (y), (n), 0.0f, NULL)
+#define XENT_EXP_INLINED(x, y, n) xent_expf16_shifted__avx512f((x), (y), (n), 0.0f)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
 #include "xent_exp_check.inc"
 
