@@ -55,6 +55,7 @@ typedef float64x2_t xent_dvec;
 #include "xent_max_scale.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__advsimd
+#define XENT_CHUNK_BODY xent_f32_chunk_body__advsimd
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__advsimd
 #define XENT_ROW_FN xent_f32_row__advsimd
 #include "xent_row.inc"

@@ -142,6 +142,7 @@ typedef __m256d xent_dvec;
 #include "xent_exp_check.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx2_fma
+#define XENT_CHUNK_BODY xent_f32_chunk_body__avx2_fma
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx2_fma
 #define XENT_ROW_FN xent_f32_row__avx2_fma
 #include "xent_row.inc"

@@ -144,6 +144,7 @@ typedef __m512d xent_dvec;
 #include "xent_exp_check.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__avx512f
+#define XENT_CHUNK_BODY xent_f32_chunk_body__avx512f
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__avx512f
 #define XENT_ROW_FN xent_f32_row__avx512f
 #include "xent_row.inc"

@@ -1,5 +1,6 @@
 // ISA-independent parts of a fused row: chunk lengths, combining chunks, the scaling factors.
 #include "CXent.h"
+#include "xent_row_combine.h"
 
 #include <math.h>
 
@@ -10,44 +11,7 @@ size_t xent_row_chunk_length(size_t n) {
 }
 
 void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums *out) {
-    float max = -INFINITY;
-    for (size_t c = 0; c < count; c++) {
-        if (chunks[c].max > max) max = chunks[c].max;
-    }
-    // S = Σ_c S_c·exp(s_c − M) and Σ q·(M − x) = Σ_c [Σ q·(s_c − x) + Q_c·(M − s_c)]: every term
-    // ≥ 0, so nothing cancels.
-    double sum = 0.0, sum_q = 0.0, sum_q_gap = 0.0, unmasked = 0.0, sum_w = 0.0, sum_w_gap = 0.0;
-    for (size_t c = 0; c < count; c++) {
-        const double lift = (double)max - (double)chunks[c].shift;
-        sum += chunks[c].sum * (lift == 0.0 ? 1.0 : exp(-lift));  // exp(0) = 1 exactly, without the call
-        sum_q += chunks[c].sum_q;
-        sum_q_gap += chunks[c].sum_q_gap;
-        if (chunks[c].sum_q != 0.0) sum_q_gap += chunks[c].sum_q * lift;
-        unmasked += chunks[c].unmasked;
-        sum_w += chunks[c].sum_w;
-        sum_w_gap += chunks[c].sum_w_gap;
-        if (chunks[c].sum_w != 0.0) sum_w_gap += chunks[c].sum_w * lift;
-    }
-    // The argmax is that of the caller's logits: the first chunk holding their largest value
-    // (a softcap can round distinct chunk maxima to the same transformed max).
-    float max_x = -INFINITY;
-    for (size_t c = 0; c < count; c++) {
-        if (chunks[c].max_x > max_x) max_x = chunks[c].max_x;
-    }
-    out->argmax = -1;
-    for (size_t c = 0; c < count; c++) {
-        if (chunks[c].max_x == max_x && chunks[c].argmax >= 0) {
-            out->argmax = chunks[c].argmax;
-            break;
-        }
-    }
-    out->max = max;
-    out->sum = sum;
-    out->sum_q = sum_q;
-    out->sum_q_gap = sum_q_gap;
-    out->unmasked = unmasked;
-    out->sum_w = sum_w;
-    out->sum_w_gap = sum_w_gap;
+    xent_row_combine_inline(chunks, count, out);
 }
 
 xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset) {

@@ -64,6 +64,7 @@ static inline int xent_scalar_is_neg_zero(float e) {
 #include "xent_max_scale.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__scalar
+#define XENT_CHUNK_BODY xent_f32_chunk_body__scalar
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__scalar
 #define XENT_ROW_FN xent_f32_row__scalar
 #include "xent_row.inc"

@@ -54,6 +54,7 @@ typedef __m128d xent_dvec;
 #include "xent_max_scale.inc"
 
 #define XENT_CHUNK_FN xent_f32_chunk__sse2
+#define XENT_CHUNK_BODY xent_f32_chunk_body__sse2
 #define XENT_SCALE_CHUNK_FN xent_f32_scale_chunk__sse2
 #define XENT_ROW_FN xent_f32_row__sse2
 #include "xent_row.inc"
