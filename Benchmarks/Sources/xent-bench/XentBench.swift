@@ -160,10 +160,11 @@ struct Run: ParsableCommand {
             progress("warning: a debug build; timings are not representative (use swift run -c release)")
         }
         // Both bounds are measured per shape, right before its cases, so a bound and the cases
-        // compared with it see the same state of a shared machine; the exp bound once more right
-        // after them, the lower of its two medians kept (a bound is a best case: a neighbour's
-        // burst during one measurement made it read 50% slow in a full run, and every ratio to it
-        // too good).
+        // compared with it see the same state of a shared machine, and once more right after
+        // them, the lower of the two medians kept (a bound is a best case: a neighbour's burst
+        // during one measurement made the exp bound read 50% slow in a full run, and every ratio
+        // to it too good; the memcpy bound of a shape has read 1.4–4× slower on one day's
+        // contended host than on another's, so it is exposed to the same bursts).
         var expBound: [InstructionSet: Double] = [:]
         var expBoundByShape: [String: Double] = [:]
 
@@ -250,8 +251,8 @@ struct Run: ParsableCommand {
                         rows.append(result)
                         let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
                             .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
-                        // "× exp" against the bound measured before the shape's cases; the report
-                        // uses the lower of that and the one measured after them.
+                        // "× memcpy" and "× exp" against the bounds measured before the shape's
+                        // cases; the report uses the lower of those and the ones measured after.
                         progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
                                                 result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
                                                 Double(sink / Float(timing.repetitions + policy.warmup))))
@@ -266,7 +267,19 @@ struct Run: ParsableCommand {
                                 after < expBound[isa]! ? " (kept)" : ""))
                 expBound[isa] = Swift.min(expBound[isa]!, after)
             }
-            for (index, isa) in shapeRows { rows[index].expNsPerElement = expBound[isa]! }
+            for size in memcpyBySize.keys.sorted().reversed() {
+                let before = memcpyBySize[size]!
+                let after = Bounds.memcpyNanoseconds(workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!,
+                                                     policy: policy)
+                progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@", size,
+                                after.median / Double(workload.elements), after.median < before.median ? " (kept)" : ""))
+                if after.median < before.median { memcpyBySize[size] = after }
+            }
+            memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
+            for (index, isa) in shapeRows {
+                rows[index].expNsPerElement = expBound[isa]!
+                rows[index].memcpyMedianNs = memcpyBySize[DataType(rawValue: rows[index].dataType)!.size]!.median
+            }
             expBoundByShape["\(r)x\(k)"] = expBound[defaultISA]
         }
 
