@@ -72,6 +72,84 @@ xent_expf16_shifted_sum__avx512f(const float *x, float *y, size_t n, float shift
     }
 }
 
+// Soft targets' sums over one vector of logits v and targets q, in double (xent_expminus_sum.inc
+// says why): Σq into qs[0] and qs[1] (the low and high halves), Σ q·(shift − x) into gs[0] and
+// gs[1], x replaced by 0 where q is 0 first, so that a masked class (−inf) with no target meets
+// its zero weight as a finite gap.
+__attribute__((target("avx512f"), always_inline)) static inline void
+xent_soft_sums16(__m512 v, __m512 q, __m512d dshift, __m512d *qs, __m512d *gs) {
+    const __m512 qx = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(q, _mm512_setzero_ps(), _CMP_NEQ_UQ), v);
+    const __m512d qlo = _mm512_cvtps_pd(_mm512_castps512_ps256(q));
+    const __m512d qhi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1)));
+    const __m512d xlo = _mm512_cvtps_pd(_mm512_castps512_ps256(qx));
+    const __m512d xhi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(qx), 1)));
+    qs[0] = _mm512_add_pd(qs[0], qlo);
+    qs[1] = _mm512_add_pd(qs[1], qhi);
+    gs[0] = _mm512_fmadd_pd(_mm512_sub_pd(dshift, xlo), qlo, gs[0]);
+    gs[1] = _mm512_fmadd_pd(_mm512_sub_pd(dshift, xhi), qhi, gs[1]);
+}
+
+// The exp loop of xent_expf16_shifted_sum_body for a row with soft targets q (no weights,
+// smoothing or transform): the same exps, stores and sums into `sum`, and in the same pass over
+// the logits Σq into soft[0] and Σ q·(shift − x) over q ≠ 0 into soft[1] — the two sums the
+// generic path takes in a loop of its own before the exps. The exp loop is bound by its float
+// multiplications; the sums' conversions and additions mostly fill other ports.
+__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
+xent_expf16_shifted_sum_soft_body(const float *x, const float *q, float *y, size_t n, float shift, __m512d *sum,
+                                  double *soft, const int store) {
+    const __m512 vs = _mm512_set1_ps(shift);
+    const __m512d dshift = _mm512_set1_pd((double)shift);
+    __m512d s0 = sum[0], s1 = sum[1];
+    __m512d qs[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()}, gs[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+    for (size_t base = 0; base < n; base += XENT_CHUNK) {
+        const size_t len = n - base < XENT_CHUNK ? n - base : XENT_CHUNK;
+        const size_t nvec = len / 16, rest = len % 16;
+        const float *xb = x + base, *qb = q + base;
+        float *yb = store ? y + base : NULL;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        size_t k = 0;
+        for (; k < nvec; k++) {
+            const float *xk = xb + 16 * k;
+            __builtin_prefetch(xk + 2048, 0, 3);
+            __builtin_prefetch(qb + 16 * k + 2048, 0, 3);
+            const __m512 v = _mm512_loadu_ps(xk);
+            xent_soft_sums16(v, _mm512_loadu_ps(qb + 16 * k), dshift, qs, gs);
+            const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
+            if (store) {
+                __builtin_prefetch(yb + 16 * k + 2048, 1, 3);
+                _mm512_storeu_ps(yb + 16 * k, e);
+            }
+            // Vector k into the (k % 2)th accumulator, as the label loop adds them.
+            if (k % 2 == 0) a0 = _mm512_add_ps(a0, e); else a1 = _mm512_add_ps(a1, e);
+        }
+        if (rest) {
+            const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
+            const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, xb + 16 * nvec);
+            xent_soft_sums16(v, _mm512_maskz_loadu_ps(lanes, qb + 16 * nvec), dshift, qs, gs);
+            const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
+            if (store) _mm512_mask_storeu_ps(yb + 16 * nvec, lanes, e);
+            a1 = _mm512_add_ps(a1, e);
+        }
+        const __m512 a = _mm512_add_ps(a0, a1);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
+    }
+    sum[0] = s0;
+    sum[1] = s1;
+    soft[0] = _mm512_reduce_add_pd(_mm512_add_pd(qs[0], qs[1]));
+    soft[1] = _mm512_reduce_add_pd(_mm512_add_pd(gs[0], gs[1]));
+}
+
+__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
+xent_expf16_shifted_sum_soft__avx512f(const float *x, const float *q, float *y, size_t n, float shift, __m512d *sum,
+                                      double *soft) {
+    if (y) {
+        xent_expf16_shifted_sum_soft_body(x, q, y, n, shift, sum, soft, 1);
+    } else {
+        xent_expf16_shifted_sum_soft_body(x, q, NULL, n, shift, sum, soft, 0);
+    }
+}
+
 // y = exp(x − shift) over n elements, the sum dropped.
 __attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
                                                                                    float shift) {
@@ -113,6 +191,8 @@ typedef __m512d xent_dvec;
     _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u)), (v))
 #define XENT_EXP_SHIFTED(x, y, nvec, shift) xent_expf16_shifted__avx512f((x), (y), 16 * (nvec), (shift))
 #define XENT_EXP_SHIFTED_SUM(x, y, n, shift, sum) xent_expf16_shifted_sum__avx512f((x), (y), (n), (shift), (sum))
+#define XENT_EXP_SHIFTED_SUM_SOFT(x, q, y, n, shift, sum, soft) \
+    xent_expf16_shifted_sum_soft__avx512f((x), (q), (y), (n), (shift), (sum), (soft))
 // The two halves' sums added, then a fixed tree over the 8 doubles (no chain of 16 additions).
 #define XENT_DSUM_LANES(sum) _mm512_reduce_add_pd(_mm512_add_pd((sum)[0], (sum)[1]))
 
