@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Compares two commits' speed on a shared, noisy machine: builds xent-bench at each (in temporary
+# git worktrees), then runs the two builds in alternation, the same cases each time, and reports
+# per case the median over the pairs of the time ratio B/A (below 1: B is faster). A neighbour's
+# burst then slows both runs of a pair instead of one whole report.
+#
+#   Scripts/compare-builds.sh A B [ROUNDS] [xent-bench run options…]
+#
+# Each run times the vector kernel on the CPU's best ISA with Float logits on one thread; the
+# options default to forward and forward+gradient with labels at 256x1000 (cache-resident: the
+# kernel's compute, not the memory system); pass --shapes, --ops, --targets, --min-time and the
+# like to change them (later options override earlier ones).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
+a=$1 b=$2 rounds=${3:-8}
+shift $(( $# >= 3 ? 3 : 2 ))
+options=("$@")
+# The vector kernel on the CPU's best ISA (xent-bench's default would time every ISA).
+case "$(uname -m)" in
+    x86_64) isa=sse2; grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && isa=avx2
+            grep -qw avx512f /proc/cpuinfo && isa=avx512 ;;
+    aarch64|arm64) isa=advsimd ;;
+    *) isa=scalar ;;
+esac
+[ ${#options[@]} -gt 0 ] || options=(--shapes 256x1000 --ops fwd,fwdgrad --targets labels)
+
+work=$(mktemp -d)
+trap 'git worktree remove --force "$work/a" >/dev/null 2>&1 || true; git worktree remove --force "$work/b" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+for side in a b; do
+    rev=${!side}
+    git worktree add --detach "$work/$side" "$rev" >/dev/null 2>&1
+    echo "building $side = $rev ($(git -C "$work/$side" log -1 --format=%h))" >&2
+    swift build -c release --package-path "$work/$side/Benchmarks" 2>&1 | tail -1 >&2
+done
+
+for round in $(seq "$rounds"); do
+    for side in a b; do
+        "$work/$side/Benchmarks/.build/release/xent-bench" run --kernels vector --isas "$isa" --dtypes f32 \
+            --threads 1 --no-memory-probe --output-directory "$work/$side-$round" "${options[@]}" \
+            >"$work/$side-$round.log" 2>&1 || { cat "$work/$side-$round.log" >&2; exit 1; }
+    done
+    echo "round $round of $rounds" >&2
+done
+
+python3 - "$work" "$rounds" "$a" "$b" <<'EOF'
+import csv, glob, statistics, sys
+work, rounds, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def cases(side, r):
+    out = {}
+    for path in glob.glob(f"{work}/{side}-{r}/*.csv"):
+        for row in csv.DictReader(open(path)):
+            key = (row["kernel"], row["isa"], row["op"], row["target_kind"], f'{row["rows"]}x{row["classes"]}')
+            out[key] = float(row["median_ns"]) / (int(row["rows"]) * int(row["classes"]))
+    return out
+pairs = [(cases("a", r), cases("b", r)) for r in range(1, rounds + 1)]
+print(f"{'case':44} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
+for key in sorted(pairs[0][0]):
+    ta = [p[0][key] for p in pairs if key in p[0] and key in p[1]]
+    tb = [p[1][key] for p in pairs if key in p[0] and key in p[1]]
+    ratio = statistics.median(y / x for x, y in zip(ta, tb))
+    print(f"{' '.join(key):44} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
+EOF
