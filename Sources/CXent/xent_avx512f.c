@@ -8,70 +8,6 @@
 #include "xent_sleef_trampolines.h"
 #include "xent_block.h"
 
-// y = exp(x − shift) over n elements (y NULL: nothing stored), summed into the two double
-// vectors at sum: per 512-element block, vector k of the block goes into the (k % 2)th of two
-// float accumulators (at most 16 additions per lane) and a partial last vector — read through a
-// masked load, its missing lanes −inf (exp 0), stored through a masked store — into the second;
-// at the end of the block their sum is widened and added, its low half into sum[0] and its high
-// half into sum[1]. Every iteration prefetches the lines 8 KiB ahead for reading (and, storing,
-// for writing: the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
-// chunk's exps. PREFETCHW: every AVX-512 CPU has it. `store` is a constant where it is inlined.
-__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
-xent_expf16_shifted_sum_body(const float *x, float *y, size_t n, float shift, __m512d *sum, const int store) {
-    const __m512 vs = _mm512_set1_ps(shift);
-    __m512d s0 = sum[0], s1 = sum[1];
-    for (size_t base = 0; base < n; base += XENT_CHUNK) {
-        const size_t len = n - base < XENT_CHUNK ? n - base : XENT_CHUNK;
-        const size_t nvec = len / 16, rest = len % 16;
-        const float *xb = x + base;
-        float *yb = store ? y + base : NULL;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        size_t k = 0;
-        for (; k + 2 <= nvec; k += 2) {
-            const float *xk = xb + 16 * k;
-            __builtin_prefetch(xk + 2048, 0, 3);
-            __builtin_prefetch(xk + 2048 + 16, 0, 3);
-            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk), vs));
-            const __m512 e1 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xk + 16), vs));
-            if (store) {
-                float *yk = yb + 16 * k;
-                __builtin_prefetch(yk + 2048, 1, 3);
-                __builtin_prefetch(yk + 2048 + 16, 1, 3);
-                _mm512_storeu_ps(yk, e0);
-                _mm512_storeu_ps(yk + 16, e1);
-            }
-            a0 = _mm512_add_ps(a0, e0);
-            a1 = _mm512_add_ps(a1, e1);
-        }
-        if (k < nvec) {
-            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(_mm512_loadu_ps(xb + 16 * k), vs));
-            if (store) _mm512_storeu_ps(yb + 16 * k, e0);
-            a0 = _mm512_add_ps(a0, e0);
-        }
-        if (rest) {
-            const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
-            const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, xb + 16 * nvec);
-            const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
-            if (store) _mm512_mask_storeu_ps(yb + 16 * nvec, lanes, e);
-            a1 = _mm512_add_ps(a1, e);
-        }
-        const __m512 a = _mm512_add_ps(a0, a1);
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(a)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
-    }
-    sum[0] = s0;
-    sum[1] = s1;
-}
-
-__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
-xent_expf16_shifted_sum__avx512f(const float *x, float *y, size_t n, float shift, __m512d *sum) {
-    if (y) {
-        xent_expf16_shifted_sum_body(x, y, n, shift, sum, 1);
-    } else {
-        xent_expf16_shifted_sum_body(x, NULL, n, shift, sum, 0);
-    }
-}
-
 // Soft targets' sums over one vector of logits v and targets q, in double (xent_expminus_sum.inc
 // says why): Σq into qs[0] and qs[1] (the low and high halves), Σ q·(shift − x) into gs[0] and
 // gs[1], x replaced by 0 where q is 0 first, so that a masked class (−inf) with no target meets
@@ -89,14 +25,23 @@ xent_soft_sums16(__m512 v, __m512 q, __m512d dshift, __m512d *qs, __m512d *gs) {
     gs[1] = _mm512_fmadd_pd(_mm512_sub_pd(dshift, xhi), qhi, gs[1]);
 }
 
-// The exp loop of xent_expf16_shifted_sum_body for a row with soft targets q (no weights,
-// smoothing or transform): the same exps, stores and sums into `sum`, and in the same pass over
-// the logits Σq into soft[0] and Σ q·(shift − x) over q ≠ 0 into soft[1] — the two sums the
-// generic path takes in a loop of its own before the exps. The exp loop is bound by its float
-// multiplications; the sums' conversions and additions mostly fill other ports.
+// y = exp(x − shift) over n elements (y NULL: nothing stored), summed into the two double
+// vectors at sum: per 512-element block, vector k of the block goes into the (k % 2)th of two
+// float accumulators (at most 16 additions per lane) and a partial last vector — read through a
+// masked load, its missing lanes −inf (exp 0), stored through a masked store — into the second;
+// at the end of the block their sum is widened and added, its low half into sum[0] and its high
+// half into sum[1]. Every iteration prefetches the lines 8 KiB ahead for reading (and, storing,
+// for writing: the next chunk of xent_row.inc), so the next chunk's memory traffic overlaps this
+// chunk's exps. PREFETCHW: every AVX-512 CPU has it.
+//
+// With soft targets q (`soft`), the same pass over the logits also takes Σq into soft_sums[0] and
+// Σ q·(shift − x) over q ≠ 0 into soft_sums[1] (xent_soft_sums16) — the two sums the generic path
+// takes in a loop of its own before the exps: the exp loop is bound by its float multiplications,
+// and the sums' conversions and additions mostly fill other ports. `store` and `soft` are
+// constants where the body is inlined.
 __attribute__((target("avx512f,prfchw"), always_inline)) static inline void
-xent_expf16_shifted_sum_soft_body(const float *x, const float *q, float *y, size_t n, float shift, __m512d *sum,
-                                  double *soft, const int store) {
+xent_expf16_shifted_sum_body(const float *x, const float *q, float *y, size_t n, float shift, __m512d *sum,
+                             double *soft_sums, const int store, const int soft) {
     const __m512 vs = _mm512_set1_ps(shift);
     const __m512d dshift = _mm512_set1_pd((double)shift);
     __m512d s0 = sum[0], s1 = sum[1];
@@ -104,28 +49,46 @@ xent_expf16_shifted_sum_soft_body(const float *x, const float *q, float *y, size
     for (size_t base = 0; base < n; base += XENT_CHUNK) {
         const size_t len = n - base < XENT_CHUNK ? n - base : XENT_CHUNK;
         const size_t nvec = len / 16, rest = len % 16;
-        const float *xb = x + base, *qb = q + base;
+        const float *xb = x + base;
+        const float *qb = soft ? q + base : NULL;
         float *yb = store ? y + base : NULL;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         size_t k = 0;
-        for (; k < nvec; k++) {
+        for (; k + 2 <= nvec; k += 2) {
             const float *xk = xb + 16 * k;
             __builtin_prefetch(xk + 2048, 0, 3);
-            __builtin_prefetch(qb + 16 * k + 2048, 0, 3);
-            const __m512 v = _mm512_loadu_ps(xk);
-            xent_soft_sums16(v, _mm512_loadu_ps(qb + 16 * k), dshift, qs, gs);
-            const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
-            if (store) {
-                __builtin_prefetch(yb + 16 * k + 2048, 1, 3);
-                _mm512_storeu_ps(yb + 16 * k, e);
+            __builtin_prefetch(xk + 2048 + 16, 0, 3);
+            const __m512 v0 = _mm512_loadu_ps(xk), v1 = _mm512_loadu_ps(xk + 16);
+            if (soft) {
+                const float *qk = qb + 16 * k;
+                __builtin_prefetch(qk + 2048, 0, 3);
+                __builtin_prefetch(qk + 2048 + 16, 0, 3);
+                xent_soft_sums16(v0, _mm512_loadu_ps(qk), dshift, qs, gs);
+                xent_soft_sums16(v1, _mm512_loadu_ps(qk + 16), dshift, qs, gs);
             }
-            // Vector k into the (k % 2)th accumulator, as the label loop adds them.
-            if (k % 2 == 0) a0 = _mm512_add_ps(a0, e); else a1 = _mm512_add_ps(a1, e);
+            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(v0, vs));
+            const __m512 e1 = xent_expf16_u10(_mm512_sub_ps(v1, vs));
+            if (store) {
+                float *yk = yb + 16 * k;
+                __builtin_prefetch(yk + 2048, 1, 3);
+                __builtin_prefetch(yk + 2048 + 16, 1, 3);
+                _mm512_storeu_ps(yk, e0);
+                _mm512_storeu_ps(yk + 16, e1);
+            }
+            a0 = _mm512_add_ps(a0, e0);
+            a1 = _mm512_add_ps(a1, e1);
+        }
+        if (k < nvec) {
+            const __m512 v0 = _mm512_loadu_ps(xb + 16 * k);
+            if (soft) xent_soft_sums16(v0, _mm512_loadu_ps(qb + 16 * k), dshift, qs, gs);
+            const __m512 e0 = xent_expf16_u10(_mm512_sub_ps(v0, vs));
+            if (store) _mm512_storeu_ps(yb + 16 * k, e0);
+            a0 = _mm512_add_ps(a0, e0);
         }
         if (rest) {
             const __mmask16 lanes = (__mmask16)((1u << rest) - 1u);
             const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, xb + 16 * nvec);
-            xent_soft_sums16(v, _mm512_maskz_loadu_ps(lanes, qb + 16 * nvec), dshift, qs, gs);
+            if (soft) xent_soft_sums16(v, _mm512_maskz_loadu_ps(lanes, qb + 16 * nvec), dshift, qs, gs);
             const __m512 e = xent_expf16_u10(_mm512_sub_ps(v, vs));
             if (store) _mm512_mask_storeu_ps(yb + 16 * nvec, lanes, e);
             a1 = _mm512_add_ps(a1, e);
@@ -136,17 +99,28 @@ xent_expf16_shifted_sum_soft_body(const float *x, const float *q, float *y, size
     }
     sum[0] = s0;
     sum[1] = s1;
-    soft[0] = _mm512_reduce_add_pd(_mm512_add_pd(qs[0], qs[1]));
-    soft[1] = _mm512_reduce_add_pd(_mm512_add_pd(gs[0], gs[1]));
+    if (soft) {
+        soft_sums[0] = _mm512_reduce_add_pd(_mm512_add_pd(qs[0], qs[1]));
+        soft_sums[1] = _mm512_reduce_add_pd(_mm512_add_pd(gs[0], gs[1]));
+    }
+}
+
+__attribute__((target("avx512f,prfchw"), always_inline)) static inline void
+xent_expf16_shifted_sum__avx512f(const float *x, float *y, size_t n, float shift, __m512d *sum) {
+    if (y) {
+        xent_expf16_shifted_sum_body(x, NULL, y, n, shift, sum, NULL, 1, 0);
+    } else {
+        xent_expf16_shifted_sum_body(x, NULL, NULL, n, shift, sum, NULL, 0, 0);
+    }
 }
 
 __attribute__((target("avx512f,prfchw"), always_inline)) static inline void
 xent_expf16_shifted_sum_soft__avx512f(const float *x, const float *q, float *y, size_t n, float shift, __m512d *sum,
                                       double *soft) {
     if (y) {
-        xent_expf16_shifted_sum_soft_body(x, q, y, n, shift, sum, soft, 1);
+        xent_expf16_shifted_sum_body(x, q, y, n, shift, sum, soft, 1, 1);
     } else {
-        xent_expf16_shifted_sum_soft_body(x, q, NULL, n, shift, sum, soft, 0);
+        xent_expf16_shifted_sum_body(x, q, NULL, n, shift, sum, soft, 0, 1);
     }
 }
 
@@ -154,7 +128,7 @@ xent_expf16_shifted_sum_soft__avx512f(const float *x, const float *q, float *y, 
 __attribute__((target("avx512f,prfchw"))) static void xent_expf16_shifted__avx512f(const float *x, float *y, size_t n,
                                                                                    float shift) {
     __m512d sum[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
-    xent_expf16_shifted_sum_body(x, y, n, shift, sum, 1);
+    xent_expf16_shifted_sum_body(x, NULL, y, n, shift, sum, NULL, 1, 0);
 }
 
 #define XENT_FN xent_f32_expminus_sum__avx512f
