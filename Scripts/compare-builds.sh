@@ -13,9 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
-[ $# -ge 2 ] || { sed -n '2,11p' "$0"; exit 2; }
-a=$1 b=$2 rounds=${3:-8}
-shift $(( $# >= 3 ? 3 : 2 ))
+[ $# -ge 2 ] || { sed -n '2,12p' "$0"; exit 2; }
+a=$1 b=$2 rounds=8
+shift 2
+# ROUNDS is optional: a third argument that is a number, else the options start there.
+if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then rounds=$1; shift; fi
 options=("$@")
 # The vector kernel on the CPU's best ISA (xent-bench's default would time every ISA).
 case "$(uname -m)" in

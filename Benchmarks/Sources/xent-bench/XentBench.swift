@@ -199,7 +199,6 @@ struct Run: ParsableCommand {
             if memcpyBySize[4] == nil && peersPython != nil {
                 memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
             }
-            memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
             for isa in InstructionSet.supported {
                 expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
                 progress(String(format: "  exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
