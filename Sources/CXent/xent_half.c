@@ -1,8 +1,7 @@
-// Widening 16-bit logits (IEEE binary16, bfloat16) to float and rounding float gradients back,
-// for the half-precision entry points: each row is widened into a float workspace, computed in
-// float, and rounded once at the end (so the target class's p_t − 1 is formed in float).
+// The 16-bit micro-kernels: widening IEEE binary16 and bfloat16 to float, and rounding float back
+// (CXent.h: xent_half_widen_ukernel_fn, xent_half_round_ukernel_fn).
 //
-// Every path gives the same bits: widening is exact, and the rounding is IEEE's to-nearest-even
+// Every ISA gives the same bits: widening is exact, and the rounding is IEEE's to-nearest-even
 // (F16C's and AVX-512F's vcvtps2ph with imm 0, or the portable integer code below).
 #include "CXent.h"
 #include <math.h>
@@ -64,22 +63,31 @@ static inline uint16_t xent_f32_to_f16_one(float f) {
     return (uint16_t)(h | (sign >> 16));
 }
 
-#define XENT_HALF_LOOPS(suffix, TARGET)                                                                  \
-    TARGET static void xent_bf16_widen__##suffix(const uint16_t *src, float *dst, size_t n) {           \
-        for (size_t i = 0; i < n; i++) dst[i] = xent_bf16_to_f32_one(src[i]);                           \
-    }                                                                                                   \
-    TARGET static void xent_bf16_round__##suffix(const float *src, uint16_t *dst, size_t n) {          \
-        for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                           \
+// bfloat16: integer code the compiler vectorizes for the target it is given.
+#define XENT_BF16_UKERNELS(isa, TARGET)                                                                   \
+    TARGET void xent_bf16_widen_ukernel__##isa(size_t n, const uint16_t *src, float *dst) {              \
+        for (size_t i = 0; i < n; i++) dst[i] = xent_bf16_to_f32_one(src[i]);                            \
+    }                                                                                                    \
+    TARGET void xent_bf16_round_ukernel__##isa(size_t n, const float *src, uint16_t *dst) {              \
+        for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                            \
     }
 
-XENT_HALF_LOOPS(portable, )
+XENT_BF16_UKERNELS(scalar, )
+
+void xent_f16_widen_ukernel__scalar(size_t n, const uint16_t *src, float *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
+}
+
+void xent_f16_round_ukernel__scalar(size_t n, const float *src, uint16_t *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
+}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-XENT_HALF_LOOPS(avx2, __attribute__((target("avx2"))))
-XENT_HALF_LOOPS(avx512, __attribute__((target("avx512f,avx512bw"))))
+XENT_BF16_UKERNELS(avx2, __attribute__((target("avx2"))))
+XENT_BF16_UKERNELS(avx512f, __attribute__((target("avx512f,avx512bw"))))
 
-__attribute__((target("avx,f16c"))) static void xent_f16_widen__f16c(const uint16_t *src, float *dst, size_t n) {
+__attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t n, const uint16_t *src, float *dst) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
@@ -87,7 +95,7 @@ __attribute__((target("avx,f16c"))) static void xent_f16_widen__f16c(const uint1
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx,f16c"))) static void xent_f16_round__f16c(const float *src, uint16_t *dst, size_t n) {
+__attribute__((target("avx,f16c"))) void xent_f16_round_ukernel__f16c_u8(size_t n, const float *src, uint16_t *dst) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         _mm_storeu_si128((__m128i *)(dst + i),
@@ -96,7 +104,7 @@ __attribute__((target("avx,f16c"))) static void xent_f16_round__f16c(const float
     for (; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
 }
 
-__attribute__((target("avx512f"))) static void xent_f16_widen__avx512(const uint16_t *src, float *dst, size_t n) {
+__attribute__((target("avx512f"))) void xent_f16_widen_ukernel__avx512f_u16(size_t n, const uint16_t *src, float *dst) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
@@ -104,7 +112,7 @@ __attribute__((target("avx512f"))) static void xent_f16_widen__avx512(const uint
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx512f"))) static void xent_f16_round__avx512(const float *src, uint16_t *dst, size_t n) {
+__attribute__((target("avx512f"))) void xent_f16_round_ukernel__avx512f_u16(size_t n, const float *src, uint16_t *dst) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         _mm256_storeu_si256((__m256i *)(dst + i),
@@ -113,103 +121,3 @@ __attribute__((target("avx512f"))) static void xent_f16_round__avx512(const floa
     for (; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
 }
 #endif
-
-static void xent_f16_widen__portable(const uint16_t *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
-}
-
-static void xent_f16_round__portable(const float *src, uint16_t *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
-}
-
-void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n) {
-    const int bf16 = format == XENT_HALF_BFLOAT16;
-#if defined(__x86_64__)
-    if (isa == XENT_ISA_AVX512F) {
-        bf16 ? xent_bf16_widen__avx512(src, dst, n) : xent_f16_widen__avx512(src, dst, n);
-        return;
-    }
-    if (isa == XENT_ISA_AVX2) {
-        bf16 ? xent_bf16_widen__avx2(src, dst, n) : xent_f16_widen__f16c(src, dst, n);
-        return;
-    }
-#endif
-    (void)isa;
-    bf16 ? xent_bf16_widen__portable(src, dst, n) : xent_f16_widen__portable(src, dst, n);
-}
-
-void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n) {
-    const int bf16 = format == XENT_HALF_BFLOAT16;
-#if defined(__x86_64__)
-    if (isa == XENT_ISA_AVX512F) {
-        bf16 ? xent_bf16_round__avx512(src, dst, n) : xent_f16_round__avx512(src, dst, n);
-        return;
-    }
-    if (isa == XENT_ISA_AVX2) {
-        bf16 ? xent_bf16_round__avx2(src, dst, n) : xent_f16_round__f16c(src, dst, n);
-        return;
-    }
-#endif
-    (void)isa;
-    bf16 ? xent_bf16_round__portable(src, dst, n) : xent_f16_round__portable(src, dst, n);
-}
-
-// ---- Fused 16-bit rows: widen a chunk into the workspace, compute it in L1, round it back. ----
-
-void xent_half_chunk(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
-                     const xent_row_spec *spec, float *workspace, float *targets_workspace, int store, size_t len,
-                     xent_chunk_sums *out) {
-    // The next chunk's 16-bit lines, fetched while this one is computed (the float kernel's
-    // exp loop prefetches the workspace, which is already in cache). A prefetch past the
-    // end of the buffer is harmless.
-    for (size_t i = 0; i < len; i += 32) {
-        __builtin_prefetch(x + 2 * len + i, 0, 2);
-        if (q) __builtin_prefetch(q + 2 * len + i, 0, 2);
-    }
-    xent_half_to_f32(isa, format, x, workspace, len);
-    xent_row_spec part = *spec;
-    part.q = NULL;
-    if (q) {
-        xent_half_to_f32(isa, format, q, targets_workspace, len);
-        part.q = targets_workspace;
-    }
-    xent_f32_chunk(isa, workspace, &part, store ? workspace : NULL, len, out);
-}
-
-void xent_half_scale_chunk(xent_isa isa, xent_half_format format, float *workspace, const float *targets_workspace,
-                           const xent_row_spec *spec, uint16_t *y, size_t len, float shift, float factor,
-                           float q_scale, float smoothing_scale, int64_t label, float label_term) {
-    for (size_t i = 0; i < len; i += 32) __builtin_prefetch(y + len + i, 1, 3);
-    xent_row_spec part = *spec;
-    part.q = targets_workspace;
-    xent_f32_scale_chunk(isa, workspace, &part, len, shift, factor, q_scale, smoothing_scale, label, label_term);
-    xent_f32_to_half(isa, format, workspace, y, len);
-}
-
-void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
-                   const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
-                   const xent_gradient_scales *scales, xent_row_sums *out) {
-    const int64_t label = scales->label;
-    xent_chunk_sums chunks[XENT_ROW_MAX_CHUNKS];
-    const size_t chunk = xent_row_chunk_length(n);
-    float *targets = q ? workspace + n : NULL;
-    size_t count = 0;
-    for (size_t base = 0; base < n; base += chunk, count++) {
-        const size_t len = n - base < chunk ? n - base : chunk;
-        const xent_row_spec part = xent_row_spec_offset(spec, base);
-        xent_half_chunk(isa, format, x + base, q ? q + base : NULL, &part, workspace + base,
-                        targets ? targets + base : NULL, y != NULL, len, &chunks[count]);
-        if (chunks[count].argmax >= 0) chunks[count].argmax += (int64_t)base;
-    }
-    xent_row_combine(chunks, count, out);
-    if (!y || !isfinite(out->max) || isnan(out->sum)) return;  // forward only, or a bad row
-    const float smoothing_scale = xent_row_smoothing_scale(out, scales);
-    for (size_t c = 0, base = 0; c < count; c++, base += chunk) {
-        const size_t len = n - base < chunk ? n - base : chunk;
-        const xent_row_spec part = xent_row_spec_offset(spec, base);
-        const int64_t at = label >= (int64_t)base && label < (int64_t)(base + len) ? label - (int64_t)base : -1;
-        xent_half_scale_chunk(isa, format, workspace + base, targets ? targets + base : NULL, &part, y + base, len,
-                              chunks[c].shift, xent_row_chunk_factor(out, &chunks[c], scales, q != NULL),
-                              (float)scales->q_scale, smoothing_scale, at, scales->label_term);
-    }
-}

@@ -1,42 +1,15 @@
-// Run-time ISA detection, the XENT_ISA override, and the dispatch of the primitives.
-#include <math.h>
+// Run-time ISA detection, the XENT_ISA override, and one config of micro-kernels per ISA.
 #include "CXent.h"
+
+#include <stddef.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-// The row primitives of one ISA (instantiated from xent_expminus_sum.inc and xent_max_scale.inc).
-typedef struct xent_primitives {
-    double (*expminus_sum)(const float *x, const xent_row_spec *spec, float *y, size_t n, float shift, double *sums);
-    void (*row)(const float *x, const xent_row_spec *spec, float *y, size_t n, const xent_gradient_scales *scales,
-                xent_row_sums *out);
-    void (*chunk)(const float *x, const xent_row_spec *spec, float *y, size_t len, xent_chunk_sums *out);
-    void (*scale_chunk)(float *y, const xent_row_spec *spec, size_t len, float shift, float factor,
-                        float q_scale, float smoothing_scale, int64_t label, float label_term);
-} xent_primitives;
-
-#define XENT_DECLARE_PRIMITIVES(suffix)                                                                   \
-    double xent_f32_expminus_sum__##suffix(const float *, const xent_row_spec *, float *, size_t, float,    \
-                                           double *);                                                      \
-    void xent_f32_row__##suffix(const float *, const xent_row_spec *, float *, size_t,                     \
-                                const xent_gradient_scales *, xent_row_sums *);                            \
-    void xent_f32_chunk__##suffix(const float *, const xent_row_spec *, float *, size_t, xent_chunk_sums *); \
-    void xent_f32_scale_chunk__##suffix(float *, const xent_row_spec *, size_t, float, float, float, float,    \
-                                        int64_t, float);                                                  \
-    static const xent_primitives xent_primitives__##suffix = {                                            \
-        xent_f32_expminus_sum__##suffix, xent_f32_row__##suffix, xent_f32_chunk__##suffix,                \
-        xent_f32_scale_chunk__##suffix};
-
-XENT_DECLARE_PRIMITIVES(scalar)
 #if defined(__x86_64__)
 #include <cpuid.h>
-XENT_DECLARE_PRIMITIVES(sse2)
-XENT_DECLARE_PRIMITIVES(avx2_fma)
-XENT_DECLARE_PRIMITIVES(avx512f)
-#elif defined(__aarch64__)
-XENT_DECLARE_PRIMITIVES(advsimd)
 #endif
 
 #if defined(__x86_64__)
@@ -153,36 +126,105 @@ xent_isa xent_isa_default(void) {
     return chosen;
 }
 
-static const xent_primitives *xent_primitives_for(xent_isa isa) {
+int xent_isa_is_canonical(xent_isa isa) {
+    return isa == XENT_ISA_AVX512F || isa == XENT_ISA_AVX2 || isa == XENT_ISA_ADVSIMD;
+}
+
+// MARK: - The configs
+
+#define XENT_DECLARE_UKERNELS(isa)                                                                            \
+    void xent_f32_rmax_ukernel__##isa##_u64_acc4(size_t, const float *, float *);                              \
+    void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
+                                                                  float *, int, double *);                     \
+    void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
+                                                    int, double *);                                            \
+    void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
+    void xent_f32_vgradient_ukernel__##isa##_u32(size_t, float *, const float *, const float *, int, float,     \
+                                                  float, float);                                               \
+    void xent_f32_vgradientsoftcap_ukernel__##isa##_u16(size_t, float *, const float *, const float *, int,    \
+                                                         float, float, float, float, float, int64_t, float);
+
+#define XENT_DECLARE_HALF_UKERNELS(f16_widen_fn, f16_round_fn, bf16_isa)                     \
+    void f16_widen_fn(size_t, const uint16_t *, float *);                                 \
+    void f16_round_fn(size_t, const float *, uint16_t *);                                 \
+    void xent_bf16_widen_ukernel__##bf16_isa(size_t, const uint16_t *, float *);      \
+    void xent_bf16_round_ukernel__##bf16_isa(size_t, const float *, uint16_t *);
+
+#define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa)                                        \
+    static const xent_ukernel_config name = {                                                                \
+        .isa = isa_value,                                                                                    \
+        .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
+        .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
+        .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
+        .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
+        .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
+        .vgradientsoftcap = xent_f32_vgradientsoftcap_ukernel__##sfx##_u16,                                  \
+        .f16_widen = f16_widen_fn,                                                                              \
+        .f16_round = f16_round_fn,                                                                              \
+        .bf16_widen = xent_bf16_widen_ukernel__##bf16_isa,                                                   \
+        .bf16_round = xent_bf16_round_ukernel__##bf16_isa,                                                   \
+    };
+
+XENT_DECLARE_UKERNELS(scalar)
+XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__scalar, xent_f16_round_ukernel__scalar, scalar)
+XENT_CONFIG(xent_config_scalar, XENT_ISA_SCALAR, scalar, xent_f16_widen_ukernel__scalar,
+            xent_f16_round_ukernel__scalar, scalar)
+#if defined(__x86_64__)
+XENT_DECLARE_UKERNELS(sse2)
+XENT_DECLARE_UKERNELS(avx2_fma)
+XENT_DECLARE_UKERNELS(avx512f)
+XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__f16c_u8, xent_f16_round_ukernel__f16c_u8, avx2)
+XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__avx512f_u16, xent_f16_round_ukernel__avx512f_u16, avx512f)
+XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__scalar, xent_f16_round_ukernel__scalar,
+            scalar)
+XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
+            xent_f16_round_ukernel__f16c_u8, avx2)
+XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
+            xent_f16_round_ukernel__avx512f_u16, avx512f)
+#elif defined(__aarch64__)
+XENT_DECLARE_UKERNELS(advsimd)
+XENT_CONFIG(xent_config_advsimd, XENT_ISA_ADVSIMD, advsimd, xent_f16_widen_ukernel__scalar,
+            xent_f16_round_ukernel__scalar, scalar)
+#endif
+
+const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
     switch (isa) {
 #if defined(__x86_64__)
-    case XENT_ISA_AVX512F: return &xent_primitives__avx512f;
-    case XENT_ISA_AVX2: return &xent_primitives__avx2_fma;
-    case XENT_ISA_SSE2: return &xent_primitives__sse2;
+    case XENT_ISA_AVX512F: return &xent_config_avx512f;
+    case XENT_ISA_AVX2: return &xent_config_avx2;
+    case XENT_ISA_SSE2: return &xent_config_sse2;
 #elif defined(__aarch64__)
-    case XENT_ISA_ADVSIMD: return &xent_primitives__advsimd;
+    case XENT_ISA_ADVSIMD: return &xent_config_advsimd;
 #endif
-    default: return &xent_primitives__scalar;
+    default: return &xent_config_scalar;
     }
 }
 
+void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n) {
+    const xent_ukernel_config *config = xent_ukernel_config_get(isa);
+    (format == XENT_HALF_BFLOAT16 ? config->bf16_widen : config->f16_widen)(n, src, dst);
+}
+
+void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n) {
+    const xent_ukernel_config *config = xent_ukernel_config_get(isa);
+    (format == XENT_HALF_BFLOAT16 ? config->bf16_round : config->f16_round)(n, src, dst);
+}
+
+// The layout Swift relies on (Sources/Xent/RowPipeline.swift builds the block field by field, and
+// reads the config's pointers by name).
+_Static_assert(sizeof(xent_params) == 48, "xent_params: 8 + 3·8 + 2·4 + 2·4 bytes");
+_Static_assert(offsetof(xent_params, class_weights) == 0, "xent_params.class_weights");
+_Static_assert(offsetof(xent_params, label_smoothing) == 8, "xent_params.label_smoothing");
+_Static_assert(offsetof(xent_params, logit_scale) == 32, "xent_params.logit_scale");
+_Static_assert(offsetof(xent_params, soft_targets) == 44, "xent_params.soft_targets");
+_Static_assert(sizeof(xent_ukernel_config) == 11 * sizeof(void *), "xent_ukernel_config: isa + 10 pointers");
+
+// MARK: - Checks and measurement
+
 double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
-    return xent_primitives_for(isa)->expminus_sum(x, NULL, y, n, shift, NULL);
-}
-
-void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
-                  const xent_gradient_scales *scales, xent_row_sums *out) {
-    xent_primitives_for(isa)->row(x, spec, y, n, scales, out);
-}
-
-void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t len,
-                    xent_chunk_sums *out) {
-    xent_primitives_for(isa)->chunk(x, spec, y, len, out);
-}
-
-void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
-                          float factor, float q_scale, float smoothing_scale, int64_t label, float label_term) {
-    xent_primitives_for(isa)->scale_chunk(y, spec, len, shift, factor, q_scale, smoothing_scale, label, label_term);
+    double sum = 0.0;
+    if (n > 0) xent_ukernel_config_get(isa)->raddstoreexpminusmax(n, x, shift, NULL, y, 0, &sum);
+    return sum;
 }
 
 #if defined(__x86_64__)

@@ -1,4 +1,5 @@
 // The test oracle: the contract's formulas in Double, one element at a time.
+import CXent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -38,10 +39,10 @@ struct ReferenceKernel: RowKernel {
     /// The row's target vector `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[z_c ≠ −inf]`, with `y` the
     /// one-hot label (`label`) or the soft targets (`q`) — NUMERICS.md §4 and §5.
     static func targetVector(
-        _ z: [Double], label: Int?, targets q: UnsafePointer<Float>?, scales: GradientScales
+        _ z: [Double], label: Int?, targets q: UnsafePointer<Float>?, params: xent_params
     ) -> [Double] {
-        let alpha = scales.smoothing
-        let weight = { (c: Int) -> Double in scales.weights.map { Double($0[c]) } ?? 1 }
+        let alpha = params.label_smoothing
+        let weight = { (c: Int) -> Double in params.class_weights.map { Double($0[c]) } ?? 1 }
         let unmasked = z.count { $0 != -.infinity }
         return z.indices.map { c in
             let y = label.map { $0 == c ? 1.0 : 0.0 } ?? Double(q![c])
@@ -62,10 +63,10 @@ struct ReferenceKernel: RowKernel {
     /// (p_j·(Σv·p + lse·pLse) − v_j·p)·s·(1 − (z_j/c)²) of the transformed logits z.
     static func row(
         _ z: [Double], raw: UnsafePointer<Float>, v: [Double], gradient: UnsafeMutablePointer<Float>?,
-        scales: GradientScales
+        params: xent_params
     ) -> RowResult {
         guard let lse = logSumExp(z) else { return .bad }
-        let argmax = scales.argmax ? firstMaxIndex(raw, classes: z.count) : -1
+        let argmax = (params.argmax != 0) ? firstMaxIndex(raw, classes: z.count) : -1
         var loss = 0.0
         var mass = 0.0
         for c in z.indices where v[c] != 0 {
@@ -73,14 +74,14 @@ struct ReferenceKernel: RowKernel {
             mass += v[c]
         }
         if let g = gradient {
-            let s = Double(scales.transform.scale)
+            let s = Double(params.transform.scale)
             // p_j = exp(z_j − m)/S, not exp(z_j − lse): at |m| ~ 1e30, m + log S rounds to m.
             let m = z.max()!
             let sum = sumOfExps(z, max: m)
             for j in z.indices {
                 let p = exp(z[j] - m) / sum
-                let chain = s * scales.transform.capDerivative(z[j])
-                g[j] = Float((p * (scales.p * mass + scales.pLse * lse) - v[j] * scales.p) * chain)
+                let chain = s * params.transform.capDerivative(z[j])
+                g[j] = Float((p * (params.cross_entropy_gradient_scale * mass + params.z_loss_gradient_scale * lse) - v[j] * params.cross_entropy_gradient_scale) * chain)
             }
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)
@@ -88,25 +89,25 @@ struct ReferenceKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c),
         // ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j) (and 2λ·lse·p_j),
         // of the transformed logits, times the chain factor s·(1 − (z_j/c)²).
-        let zt = Self.transformed(z, classes: classes, scales.transform)
-        let v = Self.targetVector(zt, label: t, targets: nil, scales: scales)
-        return Self.row(zt, raw: z, v: v, gradient: gradient, scales: scales)
+        let zt = Self.transformed(z, classes: classes, params.transform)
+        let v = Self.targetVector(zt, label: t, targets: nil, params: params)
+        return Self.row(zt, raw: z, v: v, gradient: gradient, params: params)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         // Equivalent to: q_c = (1−α)·y_c + α/K, ℓ = Σ_c w_c·q_c·(lse − z_c),
         // ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j (and 2λ·lse·p_j), times the chain factor; a class
         // with w_c·q_c = 0 adds nothing to ℓ, even when masked.
-        let zt = Self.transformed(z, classes: classes, scales.transform)
-        let v = Self.targetVector(zt, label: nil, targets: q, scales: scales)
-        return Self.row(zt, raw: z, v: v, gradient: gradient, scales: scales)
+        let zt = Self.transformed(z, classes: classes, params.transform)
+        let v = Self.targetVector(zt, label: nil, targets: q, params: params)
+        return Self.row(zt, raw: z, v: v, gradient: gradient, params: params)
     }
 }

@@ -1,31 +1,18 @@
 // The per-row interface the three kernels implement, and the batch loop they share.
 import CXent
 
-/// What shapes a row's loss and gradient beyond its targets, the same for every kernel.
-///
-/// With label smoothing α, class weights w (1 without) and `K` unmasked classes, a row's target
-/// vector is `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[c unmasked]` (`y` one-hot for a label), its
-/// cross-entropy `ℓ = Σ_c v_c·(lse − z_c)` and its gradient
-/// `g_j = (p_j·(p·Σv + pLse·lse) − p·v_j)·s·(1 − (z_j/c)²)`: `p` is the upstream gradient over
-/// the reduction's denominator, `pLse` the z-loss part (`2λ` times the upstream gradient over its
-/// denominator), z the logits after ``transform`` (s, c).
-struct GradientScales {
-    var p: Double
-    var pLse: Double
-    var smoothing: Double = 0
-    var weights: UnsafePointer<Float>? = nil
-    /// Whether the row's argmax (first index of its max) is wanted.
-    var argmax: Bool = false
+extension xent_params {
     /// The logit scale and softcap the row's logits go through first.
-    var transform = LogitTransform()
+    var transform: LogitTransform { LogitTransform(scale: logit_scale, cap: softcap) }
 
-    /// These scales with the logit scale's chain factor `s` folded into `p` and `pLse` (every
-    /// gradient entry carries it); the softcap's factor varies per class and is the kernel's.
-    var chained: GradientScales {
-        var scales = self
-        scales.p *= Double(transform.scale)
-        scales.pLse *= Double(transform.scale)
-        return scales
+    /// These parameters with the logit scale's chain factor `s` folded into the two gradient
+    /// scales (every gradient entry carries it); the softcap's factor varies per class and is the
+    /// kernel's.
+    var chained: xent_params {
+        var params = self
+        params.cross_entropy_gradient_scale *= Double(logit_scale)
+        params.z_loss_gradient_scale *= Double(logit_scale)
+        return params
     }
 }
 
@@ -33,7 +20,7 @@ struct GradientScales {
 /// (both NaN for a row that holds NaN or +inf, or has every class masked).
 ///
 /// A kernel may leave the row's `log S` to the batch (``Batch/run(_:options:threads:)``), which
-/// takes it for many rows at once with SLEEF's vector log (`xent_log_u10`): `pendingSum` is then
+/// takes it for many rows at once with SLEEF's vector log (`xent_f64_log`): `pendingSum` is then
 /// S (never NaN: a row with a NaN sum is bad), `crossEntropy` lacks `logSumCoefficient · log S`
 /// and `logSumExp` lacks `log S`.
 struct RowResult {
@@ -63,27 +50,36 @@ struct RowResult {
 /// ignored rows, NaN-filling of bad rows, per-row outputs, threads, the z-loss term of the loss
 /// and the reduction, identically for every kernel.
 ///
-/// When `gradient` is non-nil a kernel writes the row's gradient, scaled by `scales`, into it;
+/// When `gradient` is non-nil a kernel writes the row's gradient, scaled as `params` says, into it;
 /// `gradient` may be `z` itself (in place), so a kernel reads whatever it needs from `z` before
 /// it writes. `workers` > 1 allows a kernel to split the row itself across that many threads
 /// (the results must not depend on it).
+///
+/// With label smoothing α, class weights w (1 without) and `K` unmasked classes, a row's target
+/// vector is `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[c unmasked]` (`y` one-hot for a label), its
+/// cross-entropy `ℓ = Σ_c v_c·(lse − z_c)` and its gradient
+/// `g_j = (p_j·(p·Σv + pLse·lse) − p·v_j)·s·(1 − (z_j/c)²)`: `p` is `cross_entropy_gradient_scale`,
+/// `pLse` is `z_loss_gradient_scale`, z the logits after the transform (s, c) of `params`.
 protocol RowKernel {
+    /// Called once per call, before any row, with the call's parameter block.
+    mutating func prepare(_ params: xent_params, storage: Storage)
+
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult
 
     /// A 16-bit row computed by the kernel itself, or nil (the default) to let the batch widen
     /// the row into the workspace and call the `Float` methods there.
-    func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult?
+    func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult?
 }
 
-/// One row of 16-bit storage, for a kernel that works on it directly (``RowKernel/halfRow(_:scales:workers:)``).
+/// One row of 16-bit storage, for a kernel that works on it directly (``RowKernel/halfRow(_:params:workers:)``).
 struct HalfRow {
     let format: xent_half_format
     let logits: UnsafePointer<UInt16>
@@ -97,11 +93,13 @@ struct HalfRow {
 }
 
 extension RowKernel {
+    mutating func prepare(_ params: xent_params, storage: Storage) {}
+
     /// A 16-bit row computed by the kernel itself, or nil to let the batch widen the whole row
-    /// into the workspace, call ``labelRow(_:classes:label:gradient:scales:workers:)`` or
-    /// ``softRow(_:targets:classes:gradient:scales:workers:)`` there and round the gradient back.
+    /// into the workspace, call ``labelRow(_:classes:label:gradient:params:workers:)`` or
+    /// ``softRow(_:targets:classes:gradient:params:workers:)`` there and round the gradient back.
     /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
-    func halfRow(_ row: HalfRow, scales: GradientScales, workers: Int) -> RowResult? { nil }
+    func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? { nil }
 }
 
 /// The options that shape the loss and the gradient of a whole call, after validation.
@@ -113,8 +111,9 @@ struct LossOptions {
     var smoothing: Double
     var weights: UnsafePointer<Float>?
     var transform: LogitTransform
-    /// The ISA that widens and rounds 16-bit storage (the `.vector` kernel's; the portable code
-    /// for the others). Every ISA gives the same bits.
+    /// The ISA whose micro-kernels widen and round 16-bit storage (every ISA gives the same bits)
+    /// and whose family's log completes the rows' `log S` (`xent_f64_log`): the `.vector`
+    /// kernel's; the portable code for the others.
     var conversionISA: xent_isa = XENT_ISA_SCALAR
 }
 
@@ -133,11 +132,16 @@ extension Batch {
         let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(options.weights) : 1
         let zLossDenominator = mean ? Double(participatingRows) : 1
         let lambda = options.zLossScale
-        let scales = GradientScales(
-            p: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
-            pLse: lambda != 0 && zLossDenominator > 0 ? 2 * lambda * options.upstream / zLossDenominator : 0,
-            smoothing: options.smoothing, weights: options.weights, argmax: rowArgmax != nil,
-            transform: options.transform)
+        // The call's parameter block, built once.
+        let params = xent_params(
+            class_weights: options.weights, label_smoothing: options.smoothing,
+            cross_entropy_gradient_scale: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
+            z_loss_gradient_scale: lambda != 0 && zLossDenominator > 0
+                ? 2 * lambda * options.upstream / zLossDenominator : 0,
+            logit_scale: options.transform.scale, softcap: options.transform.cap, argmax: rowArgmax != nil ? 1 : 0,
+            soft_targets: isSoft ? 1 : 0)
+        var kernel = kernel
+        kernel.prepare(params, storage: storage)
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
@@ -148,11 +152,11 @@ extension Batch {
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
                 let (results, workspace) = shared.value
                 results[row] = self.row(
-                    row, kernel, scales: scales, workers: splitRows ? threads : 1,
+                    row, kernel, params: params, workers: splitRows ? threads : 1,
                     workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
                     conversionISA: options.conversionISA)
             }
-            Self.completeLogSums(results)
+            Self.completeLogSums(results, isa: options.conversionISA)
             var crossEntropy = 0.0, zLoss = 0.0
             for row in 0..<rows {
                 let result = results[row]
@@ -174,17 +178,17 @@ extension Batch {
     }
 
     /// Adds `log S` to every row that left it pending (``RowResult/pendingSum``), 64 rows per
-    /// call into `xent_log_u10` (SLEEF's 2-lane u10 log): one `Sleef_log_u10` call per row cost
-    /// ~18 ns, 6% of the forward pass at 1000 classes. The same function for every row, so the
-    /// results stay independent of the thread count, the ISA and the host.
-    private static func completeLogSums(_ results: UnsafeMutableBufferPointer<RowResult>) {
+    /// call into `xent_f64_log` (SLEEF's 2-lane u10 log; one call per row costs a measurable share
+    /// of a short row). One function per ISA family for every row, so the results depend neither
+    /// on the thread count nor on the host, and are the same on every canonical ISA.
+    private static func completeLogSums(_ results: UnsafeMutableBufferPointer<RowResult>, isa: xent_isa) {
         let batch = 64
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * batch) { buffer in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: batch) { indices in
                 let sums = buffer.baseAddress!, logs = sums + batch
                 var count = 0
                 func flush() {
-                    xent_log_u10(sums, logs, count)
+                    xent_f64_log(isa, sums, logs, count)
                     for k in 0..<count { results[indices[k]] = results[indices[k]].completed(logSum: logs[k]) }
                     count = 0
                 }
@@ -233,14 +237,14 @@ extension Batch {
     }
 
     /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,
-    /// NaN-filling a bad row. With 16-bit storage a kernel with ``RowKernel/halfRow(_:scales:workers:)``
+    /// NaN-filling a bad row. With 16-bit storage a kernel with ``RowKernel/halfRow(_:params:workers:)``
     /// works on the row itself (`.vector`: chunk by chunk through `workspace`); for the others the
     /// row (and its targets) is widened into `workspace` first, the kernel computes its gradient
     /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
     /// the end.
     @inline(__always)
     private func row<K: RowKernel>(
-        _ row: Int, _ kernel: K, scales: GradientScales, workers: Int, workspace: UnsafeMutablePointer<Float>?,
+        _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,
         conversionISA: xent_isa
     ) -> RowResult {
         let offset = row * stride
@@ -257,7 +261,7 @@ extension Batch {
                 targets: isSoft ? softTargets!.assumingMemoryBound(to: UInt16.self) + offset : nil,
                 label: labelAt(row), gradient: gradient.map { $0.assumingMemoryBound(to: UInt16.self) + offset },
                 classes: classes, workspace: workspace!),
-            scales: scales, workers: workers)
+            params: params, workers: workers)
         {
             if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {
                 let w = workspace!
@@ -289,10 +293,10 @@ extension Batch {
         switch targets {
         case .labels(let labels, _):
             result = kernel.labelRow(
-                z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, scales: scales,
+                z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, params: params,
                 workers: workers)
         case .soft:
-            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, scales: scales, workers: workers)
+            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, params: params, workers: workers)
         }
         if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
         if case .half(let format) = storage, let g, let gradient {

@@ -1,4 +1,5 @@
 // The fair scalar baseline: what a careful user writes in Float without SIMD.
+import CXent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -109,20 +110,20 @@ struct ScalarKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
-        let transform = scales.transform
-        let scales = scales.chained
+        let transform = params.transform
+        let params = params.chained
         let zt = transform(z[t])  // read before an in-place gradient overwrites it
-        let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
+        let argmax = (params.argmax != 0) ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
         let (x, tr, capped) = Self.transformedOnce(z, classes: classes, gradient: gradient, transform)
         guard let m = Self.rowMax(x, classes: classes, tr) else { return .bad }
-        let alpha = scales.smoothing
-        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let alpha = params.label_smoothing
+        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr) : (count: 0, weight: 0, gap: 0)
         let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
-        let labelWeight = (1 - alpha) * (scales.weights.map { Double($0[t]) } ?? 1)
+        let labelWeight = (1 - alpha) * (params.class_weights.map { Double($0[t]) } ?? 1)
         var loss = labelWeight != 0 ? labelWeight * (Double(m) - Double(zt) + logS) : 0
         var mass = labelWeight
         if alpha != 0 {
@@ -130,17 +131,17 @@ struct ScalarKernel: RowKernel {
             mass += alpha / smooth.count * smooth.weight
         }
         if let g = gradient {
-            let a = Float((scales.p * mass + scales.pLse * lse) / s)
-            let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
-            let labelTerm = Float(scales.p * labelWeight)
+            let a = Float((params.cross_entropy_gradient_scale * mass + params.z_loss_gradient_scale * lse) / s)
+            let cs = alpha != 0 ? Float(params.cross_entropy_gradient_scale * alpha / smooth.count) : 0
+            let labelTerm = Float(params.cross_entropy_gradient_scale * labelWeight)
             if capped {
                 Self.scaleCapped(g, classes: classes, max: m, a: a, targets: nil, b: 0, smoothing: cs,
-                                 weights: scales.weights, cap: transform.cap, label: t, labelTerm: labelTerm)
+                                 weights: params.class_weights, cap: transform.cap, label: t, labelTerm: labelTerm)
             } else {
                 if alpha == 0 {
                     for j in 0..<classes { g[j] *= a }
                 } else {
-                    Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: scales.weights)
+                    Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: params.class_weights)
                 }
                 g[t] -= labelTerm
             }
@@ -150,25 +151,25 @@ struct ScalarKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, scales: GradientScales, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
-        let transform = scales.transform
-        let argmax = scales.argmax ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
+        let transform = params.transform
+        let argmax = (params.argmax != 0) ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1
         let (x, tr, capped) = Self.transformedOnce(z, classes: classes, gradient: gradient, transform)
-        let scales = scales.chained
+        let params = params.chained
         guard let m = Self.rowMax(x, classes: classes, tr) else { return .bad }
-        let alpha = scales.smoothing
+        let alpha = params.label_smoothing
         // Σ q'·log S + Σ q'_c·(m − z_c) with q' = w·y: both terms ≥ 0, so nothing cancels.
         var sumQ = 0.0
         var sumQGap = 0.0
         for c in 0..<classes {
-            let q = Double(y[c]) * (scales.weights.map { Double($0[c]) } ?? 1)
+            let q = Double(y[c]) * (params.class_weights.map { Double($0[c]) } ?? 1)
             if q != 0 {
                 sumQ += q
                 sumQGap += (Double(m) - Double(tr(x[c]))) * q  // the gap in Double: exact
             }
         }
-        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: scales.weights, tr) : (count: 0, weight: 0, gap: 0)
+        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr) : (count: 0, weight: 0, gap: 0)
         let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
@@ -180,14 +181,14 @@ struct ScalarKernel: RowKernel {
             mass += alpha / smooth.count * smooth.weight
         }
         if let g = gradient {
-            let a = Float((scales.p * mass + scales.pLse * lse) / s)
-            let cs = alpha != 0 ? Float(scales.p * alpha / smooth.count) : 0
+            let a = Float((params.cross_entropy_gradient_scale * mass + params.z_loss_gradient_scale * lse) / s)
+            let cs = alpha != 0 ? Float(params.cross_entropy_gradient_scale * alpha / smooth.count) : 0
             if capped {
-                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: Float(scales.p * (1 - alpha)),
-                                 smoothing: cs, weights: scales.weights, cap: transform.cap)
+                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: Float(params.cross_entropy_gradient_scale * (1 - alpha)),
+                                 smoothing: cs, weights: params.class_weights, cap: transform.cap)
             } else {
-                Self.scale(g, classes: classes, a: a, targets: y, b: Float(scales.p * (1 - alpha)), smoothing: cs,
-                           weights: scales.weights)
+                Self.scale(g, classes: classes, a: a, targets: y, b: Float(params.cross_entropy_gradient_scale * (1 - alpha)), smoothing: cs,
+                           weights: params.class_weights)
             }
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)

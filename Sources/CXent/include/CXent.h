@@ -1,4 +1,5 @@
-// CXent: pointer-only primitives over SLEEF, one implementation per ISA, chosen at run time.
+// CXent: the C side of Xent — per-ISA micro-kernels over SLEEF, the config that picks them, and
+// the call's parameter block. The row driver that calls them is Swift (Sources/Xent/RowPipeline.swift).
 //
 // Nothing here takes or returns a SIMD value: Swift code is compiled for the baseline ISA, so a
 // 256- or 512-bit vector crossing the Swift/C boundary would travel by a different convention on
@@ -13,7 +14,9 @@
 extern "C" {
 #endif
 
-/// The instruction sets the primitives are implemented for.
+// MARK: - Instruction sets
+
+/// The instruction sets the micro-kernels are implemented for.
 typedef enum xent_isa {
     XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
@@ -37,130 +40,89 @@ xent_isa xent_isa_default(void);
 /// The lower-case name of `isa` as `XENT_ISA` spells it; "unknown" for other values.
 const char *xent_isa_name(xent_isa isa);
 
-/// Writes `y[i] = exp(x[i] - shift)` for `i < n` (if `y` is not NULL) and returns their sum,
-/// computed with several float accumulators per 512-element chunk and the chunks added in double.
-///
-/// - exp is SLEEF's 1-ULP (`u10`) single-precision exp for `isa` (which must be supported).
-/// - `y` may equal `x` (in place) but must not otherwise overlap it; `y == NULL` only sums.
-/// - `shift` must not be -infinity (tails are padded with -infinity, whose exp must be 0).
-double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
+/// 1 for the ISAs that promise the same bits as one another (NUMERICS.md "Determinism"): AVX-512F,
+/// AVX2+FMA and AdvSIMD — SLEEF's FMA exp, and the FMA double log and exp of `xent_f64_*`.
+int xent_isa_is_canonical(xent_isa isa);
 
-/// A row is processed in chunks of `xent_row_chunk_length(n)` elements (2048 — 8 KiB, which
-/// stays in L1 between the chunk's max and its exp — or longer for rows over
-/// `XENT_ROW_CHUNK × XENT_ROW_MAX_CHUNKS` elements, so per-row tables have a fixed size).
-#define XENT_ROW_CHUNK 2048
-#define XENT_ROW_MAX_CHUNKS 512
+// MARK: - The parameter block
 
-/// What one chunk of a row holds (`xent_f32_chunk`).
-typedef struct xent_chunk_sums {
-    double sum;        ///< Σ exp(x_i − shift)
-    double sum_q;      ///< Σ q_i (soft targets only)
-    double sum_q_gap;  ///< Σ q_i·(shift − x_i) over q_i ≠ 0 (soft targets only)
-    double unmasked;   ///< K = #{i: x_i ≠ −inf} (smoothing only)
-    double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
-    double sum_w_gap;  ///< Σ w_i·(shift − x_i) over unmasked i (smoothing only)
-    int64_t argmax;    ///< the first index (in the row) holding max x, −1 if none or not asked for
-    float max;         ///< max t, ignoring NaN (−inf if every element is −inf or NaN)
-    float shift;       ///< max, or 0 when max is −inf
-    float max_x;       ///< max x of the caller's logits, ignoring NaN (what argmax refers to)
-} xent_chunk_sums;
+/// What one call of the loss asks for, built once per call by the Swift side from the checked
+/// options (`SoftmaxCrossEntropy`), read by the driver and by the micro-kernels that need an
+/// option. Swift relies on this layout (the `_Static_assert`s in xent_isa.c pin it).
+typedef struct xent_params {
+    /// The class weights w (one per class of the whole row), or NULL for all 1.
+    const float *class_weights;
+    /// α ∈ [0, 1], the label smoothing.
+    double label_smoothing;
+    /// The cross-entropy part's gradient scale: upstream gradient × logit scale ÷ its denominator
+    /// (0 when the denominator is 0).
+    double cross_entropy_gradient_scale;
+    /// The z-loss part's gradient scale: 2λ × upstream gradient × logit scale ÷ its denominator.
+    double z_loss_gradient_scale;
+    /// s > 0, the logit scale (1: none).
+    float logit_scale;
+    /// c > 0, the softcap (0: none).
+    float softcap;
+    /// 1 when the row's argmax (first index of its max) is wanted.
+    int32_t argmax;
+    /// 1 when the rows are scored against soft targets rather than labels.
+    int32_t soft_targets;
+} xent_params;
 
-/// What a whole row holds (`xent_f32_row`, `xent_row_combine`).
-typedef struct xent_row_sums {
-    double sum;        ///< S = Σ exp(x_i − max)
-    double sum_q;      ///< Σ q_i (soft targets only)
-    double sum_q_gap;  ///< Σ q_i·(max − x_i) over q_i ≠ 0 (soft targets only)
-    double unmasked;   ///< K, the unmasked classes (smoothing only)
-    double sum_w;      ///< Σ w_i over unmasked i (smoothing only)
-    double sum_w_gap;  ///< Σ w_i·(max − x_i) over unmasked i (smoothing only)
-    int64_t argmax;    ///< the first index holding max (when asked for), else −1
-    float max;         ///< max x, ignoring NaN (−inf if every element is −inf or NaN)
-} xent_row_sums;
+// MARK: - Micro-kernels
+//
+// Every ISA provides the kernels below with these signatures (names:
+// xent_<type>_<operation>_ukernel__<isa>_u<elements per iteration>[_acc<accumulators>]). Their
+// accumulation order is defined on 16 float lanes whatever the register width — vector k of a
+// row part is its elements [16k, 16k + 16), a partial last vector is padded — so the ISAs that
+// promise it give the same bits (xent_f32x16.h says how).
 
-/// How a row's gradient is formed from its probabilities p and targets q:
-/// `g_i = p_i·(p_scale·(Σq or 1) + p_lse_scale·lse) − q_i·q_scale` (labels: `label_term` at the
-/// label instead of the q term). `p_lse_scale` carries the z-loss, `2λ` times its reduction.
-typedef struct xent_gradient_scales {
-    double p_scale;       ///< the cross-entropy part's scale: upstream / the mean's denominator
-    double p_lse_scale;   ///< the z-loss part: 2λ·upstream / its denominator
-    double q_scale;       ///< the target term's scale: p_scale·(1 − α)
-    double smoothing;     ///< α, the label smoothing
-    double label_weight;  ///< w_t, the label's class weight (labels; 1 without weights)
-    int64_t label;        ///< the label's index in the row (−1: soft targets, or no label term)
-    float label_term;     ///< p_scale·(1 − α)·w_t, subtracted at the label (before a softcap's chain factor)
-} xent_gradient_scales;
+/// `*max` = the largest of `x[0 ..< n]`, ignoring NaN; −inf if every element is −inf or NaN; +0
+/// rather than −0. n ≥ 1.
+typedef void (*xent_f32_rmax_ukernel_fn)(size_t n, const float *x, float *max);
 
-/// What a row is scored against besides its label: soft targets `q` (NULL for labels), class
-/// weights `w` (NULL: all 1), whether label smoothing is on (then the sums over unmasked
-/// classes are taken and masked exps are stored as −0), and the logit transforms of
-/// NUMERICS.md §1: every function below works on `t = s·x` (rounded to float) and, with a
-/// softcap `c > 0`, `t = c·tanh(t/c)` — sums, max and exps are those of t.
-///
-/// With a softcap and a gradient, the chunk pass stores t (not its exps) in the gradient and the
-/// scaling pass recomputes the exps and multiplies by the chain factor `1 − (t/c)²`; the factor
-/// s of the chain rule is the caller's to fold into `xent_gradient_scales`.
-typedef struct xent_row_spec {
-    const float *q;
-    const float *w;
-    int smoothing;
-    int argmax;         ///< also find the first index of the max of x (xent_chunk_sums.argmax)
-    float logit_scale;  ///< s > 0; 1 for none
-    float softcap;      ///< c > 0; 0 for none
-} xent_row_spec;
+/// `e_i = exp(x_i − shift)` (SLEEF's u10) for i < n, stored into `y` (unless NULL; `y` may be
+/// `x`), and `sums[0] = Σ e_i`: per 512-element block two 16-lane float accumulators, vector k
+/// into the (k mod 2)-th and a partial last vector (missing lanes −inf) into the second, their sum
+/// widened at the block's end into two 8-lane double accumulators (lanes 0–7 and 8–15), reduced
+/// once (`xent_f64x8` tree). With soft targets `q` (not NULL) the same pass also takes
+/// `sums[1] = Σ q_i` and `sums[2] = Σ q_i·(shift − x_i)` over q_i ≠ 0, in double (fused
+/// multiply-adds). With `mark_masked`, a masked element (x_i = −inf) stores −0 instead of +0, so
+/// the gradient kernel can skip it. `shift` must be finite.
+typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
+                                                          float *y, int mark_masked, double *sums);
 
-/// `spec` with its vectors advanced by `offset` elements (for a chunk of the row).
-xent_row_spec xent_row_spec_offset(const xent_row_spec *spec, size_t offset);
+/// The target sums of a row part, in double, before its exps overwrite it (in place): with soft
+/// targets `q` (not NULL), `q' = q·w` and `sums[0] = Σ q'_i`, `sums[1] = Σ q'_i·(shift − x_i)`
+/// over q'_i ≠ 0; with `smoothing`, over the unmasked i (x_i ≠ −inf), `sums[2] = K` (their
+/// count), `sums[3] = Σ w_i`, `sums[4] = Σ w_i·(shift − x_i)`. `w` NULL: all 1. Sums not asked
+/// for are set to 0.
+typedef void (*xent_f32_rsumtargets_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
+                                                 const float *w, int smoothing, double *sums);
 
-/// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
-/// many the kernel of `isa` maps to different bits with its inlined exp (xent_sleef_exp_inline.h:
-/// AVX-512F and AVX2) than SLEEF's library function does (`Sleef_expf16_u10avx512f`,
-/// `Sleef_expf8_u10avx2`, called through the assembly loop), NaN payloads included. −1 for an
-/// ISA this CPU lacks or one whose kernel calls SLEEF itself.
-int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
+/// `t_i = s·x_i` rounded to float, then with a softcap `c > 0`, `t_i = c·tanh(t_i / c)` (SLEEF's
+/// u10 tanh). `t` may be `x`.
+typedef void (*xent_f32_vtransform_ukernel_fn)(size_t n, const float *x, float *t, float s, float c);
 
-/// The chunk length used for a row of `n` elements.
-size_t xent_row_chunk_length(size_t n);
+/// The gradient from stored exps: `y_i = y_i·a − w_i·(q_i·b + [y_i is not −0]·d)` (no `w`: 1; no
+/// `q`: no q term; `smoothing` 0: no d term — the −0 marks masked classes,
+/// `xent_f32_raddstoreexpminusmax`'s `mark_masked`).
+typedef void (*xent_f32_vgradient_ukernel_fn)(size_t n, float *y, const float *q, const float *w, int smoothing,
+                                               float a, float b, float d);
 
-/// One row of softmax cross-entropy, fused: every chunk (`xent_f32_chunk`), the chunks combined
-/// (`xent_row_combine`), then, if `y` is not NULL and the row is good (`max` finite, `sum` not
-/// NaN), one scaling pass writing the gradient of `scales` into `y`.
-/// One exp per element; `x` is read from memory once. `y` may equal `x`; `q` may be NULL.
-void xent_f32_row(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t n,
-                  const xent_gradient_scales *scales, xent_row_sums *out);
+/// The gradient under a softcap `c`: `y` holds the transformed logits t and becomes
+/// `(exp(t_i − shift)·a − w_i·(q_i·b + d) − [i = label]·label_term)·(1 − (t_i/c)²)` (`label` −1:
+/// none; `smoothing` 0: no d; a softcapped logit is never masked).
+typedef void (*xent_f32_vgradientsoftcap_ukernel_fn)(size_t n, float *y, const float *q, const float *w,
+                                                      int smoothing, float shift, float a, float b, float d, float c,
+                                                      int64_t label, float label_term);
 
-/// `y[i] = log(x[i])` for `i < n`, SLEEF's 1-ULP (`u10`) double log, two elements per call
-/// (`Sleef_logd2_u10sse2` on x86-64 — the same function on every host, FMA or not —,
-/// `Sleef_logd2_u10` on arm64, `Sleef_log_u10` one by one elsewhere). `y[i]` depends on `x[i]`
-/// alone, whatever the kernel's ISA or the grouping.
-void xent_log_u10(const double *x, double *y, size_t n);
+/// 16-bit storage widened to float, exactly (`dst[i] = src[i]`).
+typedef void (*xent_half_widen_ukernel_fn)(size_t n, const uint16_t *src, float *dst);
 
-/// One chunk: its max (ignoring NaN), then `y = exp(x − shift)` stored (if `y`) and summed, with
-/// the sums `spec` asks for (`spec`'s vectors start at this chunk). `out->argmax` is relative to
-/// the chunk; the caller adds the chunk's offset before `xent_row_combine`.
-void xent_f32_chunk(xent_isa isa, const float *x, const xent_row_spec *spec, float *y, size_t len,
-                    xent_chunk_sums *out);
-
-/// Combines a row's chunks, in order, at the row max: the same arithmetic for any caller.
-void xent_row_combine(const xent_chunk_sums *chunks, size_t count, xent_row_sums *out);
-
-/// The row's target mass V = Σ_c v_c: `(1 − α)·(Σq' or w_t) + (α/K)·Σ_unmasked w`.
-double xent_row_target_mass(const xent_row_sums *row, const xent_gradient_scales *scales, int soft_targets);
-
-/// The smoothing term's scale in the gradient, `p_scale·α/K` (0 without smoothing).
-float xent_row_smoothing_scale(const xent_row_sums *row, const xent_gradient_scales *scales);
-
-/// The scaling factor of one chunk's stored exps:
-/// `(p_scale·V + p_lse_scale·lse)/S·exp(shift − max)`, with `lse = max + log S`.
-float xent_row_chunk_factor(const xent_row_sums *row, const xent_chunk_sums *chunk,
-                            const xent_gradient_scales *scales, int soft_targets);
-
-/// `y = y·factor − w·(q·q_scale + smoothing_scale·[y is not a masked −0])` over one chunk (no
-/// w: 1; no q: 0; no smoothing: no such term). `spec`'s vectors start at this chunk. With a
-/// softcap, y holds the chunk's transformed logits t and becomes
-/// `(exp(t − shift)·factor − w·(q·q_scale + smoothing_scale))·(1 − (t/c)²)`; `shift` is the
-/// chunk's (`xent_chunk_sums.shift`) and is unused without a softcap.
-void xent_f32_scale_chunk(xent_isa isa, float *y, const xent_row_spec *spec, size_t len, float shift,
-                          float factor, float q_scale, float smoothing_scale, int64_t label, float label_term);
+/// Float rounded to 16-bit storage, to nearest with ties to even (overflow gives ±inf; NaN stays a
+/// quiet NaN): the same bits on every ISA.
+typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t *dst);
 
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
@@ -168,36 +130,58 @@ typedef enum xent_half_format {
     XENT_HALF_BFLOAT16 = 1,  ///< bfloat16: float's sign, exponent and top 7 fraction bits
 } xent_half_format;
 
-/// One row of 16-bit logits `x` (and soft targets `q`, NULL for labels) in `format`, fused as
-/// `xent_f32_row` is, chunk by chunk: each chunk is widened into `workspace` (`n` floats, then `n`
-/// more for the targets), computed there while it is in L1, and — when `y` is not NULL and the
-/// row is good — its gradient scaled (the label term of `scales` included) and rounded into `y`
-/// (`y` may equal `x`). `spec`'s `q` is ignored (the widened
-/// targets are used). The same chunks and combine as `xent_half_chunk` and
-/// `xent_half_scale_chunk`, so a caller spreading the chunks over threads gets the same bits.
-void xent_half_row(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
-                   const xent_row_spec *spec, uint16_t *y, float *workspace, size_t n,
-                   const xent_gradient_scales *scales, xent_row_sums *out);
-
-/// One chunk of `xent_half_row`: `x`, `q` and `spec`'s `w` start at the chunk; `workspace` and
-/// `targets_workspace` hold the chunk's floats; `store` asks for the exps (a gradient follows).
-void xent_half_chunk(xent_isa isa, xent_half_format format, const uint16_t *x, const uint16_t *q,
-                     const xent_row_spec *spec, float *workspace, float *targets_workspace, int store, size_t len,
-                     xent_chunk_sums *out);
-
-/// The scaling of one chunk of `xent_half_row`, the label term at `label` (relative to the
-/// chunk; −1 when it lies elsewhere) and the rounding into `y`.
-void xent_half_scale_chunk(xent_isa isa, xent_half_format format, float *workspace, const float *targets_workspace,
-                           const xent_row_spec *spec, uint16_t *y, size_t len, float shift, float factor,
-                           float q_scale, float smoothing_scale, int64_t label, float label_term);
-
-/// `dst[i] = src[i]` widened to float, exactly, for `i < n` (`isa` picks the instructions:
-/// AVX-512F and AVX2's F16C convert 16/8 at a time, the others one at a time).
+/// `dst[i] = src[i]` widened to float for `i < n`, by the micro-kernel of `isa` for `format`.
 void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n);
 
-/// `dst[i] = src[i]` rounded to the 16-bit format, to nearest with ties to even (overflow gives
-/// ±inf; NaN stays NaN, quiet), for `i < n`. The same bits on every `isa`.
+/// `dst[i] = src[i]` rounded to `format` for `i < n`, by the micro-kernel of `isa` for `format`.
 void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n);
+
+/// One ISA's micro-kernels, chosen once (`xent_ukernel_config_get`). A field may point at a Swift
+/// function as well as a C one (`@convention(c)`): the driver only calls through the pointers.
+typedef struct xent_ukernel_config {
+    xent_isa isa;
+    xent_f32_rmax_ukernel_fn rmax;
+    xent_f32_raddstoreexpminusmax_ukernel_fn raddstoreexpminusmax;
+    xent_f32_rsumtargets_ukernel_fn rsumtargets;
+    xent_f32_vtransform_ukernel_fn vtransform;
+    xent_f32_vgradient_ukernel_fn vgradient;
+    xent_f32_vgradientsoftcap_ukernel_fn vgradientsoftcap;
+    xent_half_widen_ukernel_fn f16_widen;
+    xent_half_round_ukernel_fn f16_round;
+    xent_half_widen_ukernel_fn bf16_widen;
+    xent_half_round_ukernel_fn bf16_round;
+} xent_ukernel_config;
+
+/// The micro-kernels of `isa` (which must be supported). The same pointer on every call.
+const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
+
+// MARK: - Double-precision functions of a row's statistics
+
+/// `y[i] = log(x[i])` for `i < n`, SLEEF's 1-ULP (`u10`) double log, pinned per ISA family so that
+/// `y[i]` depends on `x[i]` and the family alone (never on the host or the grouping): the FMA
+/// algorithm for the canonical ISAs (`Sleef_logd2_u10avx2128` on x86-64, `Sleef_logd2_u10advsimd`
+/// on arm64), the non-FMA one otherwise (`Sleef_logd2_u10sse2`; `Sleef_log_u10` elsewhere).
+void xent_f64_log(xent_isa isa, const double *x, double *y, size_t n);
+
+/// `exp(x)`, SLEEF's 1-ULP double exp, pinned as `xent_f64_log` is (`Sleef_expd2_u10avx2128`,
+/// `Sleef_expd2_u10advsimd`, `Sleef_expd2_u10sse2`, `Sleef_exp_u10`).
+double xent_f64_exp(xent_isa isa, double x);
+
+/// `tanh(x)`, SLEEF's 1-ULP double tanh, pinned as `xent_f64_log` is.
+double xent_f64_tanh(xent_isa isa, double x);
+
+// MARK: - Checks and measurement
+
+/// Writes `y[i] = exp(x[i] − shift)` for `i < n` (if `y` is not NULL) and returns their sum: the
+/// `raddstoreexpminusmax` micro-kernel of `isa` (which must be supported). `shift` must be finite.
+double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
+
+/// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
+/// many the kernel of `isa` maps to different bits with its inlined exp (xent_sleef_exp_inline.h:
+/// AVX-512F and AVX2) than SLEEF's library function does (`Sleef_expf16_u10avx512f`,
+/// `Sleef_expf8_u10avx2`, called through the assembly loop), NaN payloads included. −1 for an
+/// ISA this CPU lacks or one whose kernel calls SLEEF itself.
+int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,427 @@
+// The micro-kernels of every ISA, written once over 16-lane vectors (CXent.h lists them).
+//
+// Why one source: NUMERICS.md promises the same bits on AVX-512F, AVX2+FMA and AdvSIMD. Every sum
+// below is therefore defined on 16 float lanes and 8 double lanes — vector k of a row part is its
+// elements [16k, 16k + 16), a partial last vector is padded with values that add nothing — and an
+// ISA with narrower registers emulates a 16-lane vector with two (AVX2) or four (AdvSIMD, SSE2)
+// registers. The kernels here are the only code that adds or reduces; an ISA file only says how
+// its registers do each lane-wise operation, as SLEEF builds one algorithm source per ISA over
+// small helper headers.
+//
+// The contract: an ISA file includes this header after defining
+//   XENT_ISA_SUFFIX                 the ISA part of the kernels' names (avx512f, avx2_fma, …)
+//   XENT_TARGET                     a target attribute for every function here (or nothing)
+//   XENT_CANONICAL                  1 if the ISA promises the canonical bits (needs an FMA exp and
+//                                   xent_f64x8_fma fused), else 0
+//   xent_f32x16, xent_f64x8         16 floats and 8 doubles
+// and these lane-wise operations (static inline, always inlined; lane i of the result depends on
+// lane i of the operands only, except the reductions):
+//   xent_f32x16_set1(s) _load(p) _store(p, v)           unaligned
+//   xent_f32x16_load_tail(p, n, fill)                   n in 1…15 floats, the other lanes `fill`;
+//                                                       reads p[0 ..< n] only
+//   xent_f32x16_store_tail(p, n, v)                     writes p[0 ..< n] only
+//   xent_f32x16_add _sub _mul _div(a, b)
+//   xent_f32x16_max(v, acc)                             acc's lane where v's is NaN or equal
+//   xent_f32x16_reduce_max(v)                           the largest lane (no lane is NaN)
+//   xent_f32x16_exp(x)                                  SLEEF's u10 expf
+//   xent_f32x16_keep_nonzero(q, v)                      v where q ≠ 0 (NaN counts), else +0
+//   xent_f32x16_keep_unmasked(x, v)                     v where x ≠ −inf, else +0
+//   xent_f32x16_mark_masked(x, e)                       −0 where x = −inf, else e
+//   xent_f32x16_keep_unmarked(e, v)                     v where e is not −0 (bitwise), else +0
+//   xent_f32_tanh_block(x, y, nvec)                     y = tanh(x), SLEEF's u10, 16·nvec floats
+//   xent_f64x8_zero() _set1(d) _lo(v) _hi(v)            _lo/_hi: float lanes 0–7 / 8–15 widened
+//   xent_f64x8_add _sub _mul(a, b), xent_f64x8_fma(a, b, c)   a·b + c, fused if XENT_CANONICAL
+//   xent_f64x8_reduce(v)                                ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)),
+//                                                       exactly in this order
+//   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (may be empty)
+// and, if its exp is inlined rather than SLEEF's library call, XENT_EXP_LIBRARY(x, y, n): SLEEF's
+// library exp over n floats (n a multiple of 16), which xent_exp_mismatches compares against.
+//
+// Every file that includes this header turns off floating-point contraction: clang would
+// otherwise fuse a·b + c written in one expression where the target has FMA, which changes bits
+// between ISAs (FMA is used only where a kernel says so).
+#pragma clang fp contract(off)
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "CXent.h"
+
+#define XENT_PASTE_(a, b, c, d) a##b##c##d
+#define XENT_PASTE(a, b, c, d) XENT_PASTE_(a, b, c, d)
+/// xent_f32_<op>_ukernel__<isa>_<tile>
+#define XENT_UKERNEL(op, tile) XENT_PASTE(xent_f32_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
+#define XENT_INLINE XENT_TARGET __attribute__((always_inline)) static inline
+
+/// The block of the exp sums: its float accumulators are added into double ones at its end, so no
+/// float lane takes more than 512 / (16 · 2) = 16 additions.
+#define XENT_EXP_BLOCK 512
+/// How far ahead the exp loop prefetches (8 KiB: the next 2048-element chunk of the row driver).
+#define XENT_PREFETCH_DISTANCE 2048
+
+// MARK: rmax
+
+XENT_TARGET
+void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
+    xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = xent_f32x16_max(xent_f32x16_load(x + i), acc0);
+        acc1 = xent_f32x16_max(xent_f32x16_load(x + i + 16), acc1);
+        acc2 = xent_f32x16_max(xent_f32x16_load(x + i + 32), acc2);
+        acc3 = xent_f32x16_max(xent_f32x16_load(x + i + 48), acc3);
+    }
+    for (; i + 16 <= n; i += 16) acc0 = xent_f32x16_max(xent_f32x16_load(x + i), acc0);
+    if (i < n) acc1 = xent_f32x16_max(xent_f32x16_load_tail(x + i, n - i, -INFINITY), acc1);
+    acc0 = xent_f32x16_max(acc1, acc0);
+    acc2 = xent_f32x16_max(acc3, acc2);
+    acc0 = xent_f32x16_max(acc2, acc0);
+    // The max is exact in any order, but for the sign of a zero max (x86's maxps keeps its second
+    // operand of ±0, AdvSIMD's fmaxnm prefers +0): −0 + 0 = +0 makes it one.
+    *max = xent_f32x16_reduce_max(acc0) + 0.0f;
+}
+
+// MARK: raddstoreexpminusmax
+
+// Soft targets' sums over one vector v of logits and q of targets: Σq into q0/q1 (lanes 0–7 and
+// 8–15), Σ q·(shift − x) into g0/g1, x replaced by 0 where q is 0 first, so that a masked class
+// (−inf) with no target meets its zero weight as a finite gap.
+XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dshift, xent_f64x8 *q0, xent_f64x8 *q1,
+                                    xent_f64x8 *g0, xent_f64x8 *g1) {
+    const xent_f32x16 qx = xent_f32x16_keep_nonzero(q, v);
+    const xent_f64x8 ql = xent_f64x8_lo(q), qh = xent_f64x8_hi(q);
+    *q0 = xent_f64x8_add(*q0, ql);
+    *q1 = xent_f64x8_add(*q1, qh);
+    *g0 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(qx)), ql, *g0);
+    *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, *g1);
+}
+
+// The kernel's body; `store`, `soft` and `mark` are constants where it is inlined. Every iteration
+// prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when storing), so
+// the next chunk's memory traffic overlaps this chunk's exps.
+XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift, const float *q, float *y,
+                                           double *sums, const int store, const int soft, const int mark) {
+    const xent_f32x16 vs = xent_f32x16_set1(shift);
+    const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
+    xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
+    for (size_t base = 0; base < n; base += XENT_EXP_BLOCK) {
+        const size_t len = n - base < XENT_EXP_BLOCK ? n - base : XENT_EXP_BLOCK;
+        const size_t nvec = len / 16, rest = len % 16;
+        const float *xb = x + base;
+        const float *qb = soft ? q + base : NULL;
+        float *yb = store ? y + base : NULL;
+        xent_f32x16 a0 = xent_f32x16_set1(0.0f), a1 = a0;
+        size_t k = 0;
+        for (; k + 2 <= nvec; k += 2) {
+            const float *xk = xb + 16 * k;
+            XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE);
+            XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE + 16);
+            const xent_f32x16 v0 = xent_f32x16_load(xk), v1 = xent_f32x16_load(xk + 16);
+            if (soft) {
+                const float *qk = qb + 16 * k;
+                XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
+                XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE + 16);
+                xent_add_soft_sums(v0, xent_f32x16_load(qk), dshift, &q0, &q1, &g0, &g1);
+                xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
+            }
+            xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
+            xent_f32x16 e1 = xent_f32x16_exp(xent_f32x16_sub(v1, vs));
+            if (store) {
+                float *yk = yb + 16 * k;
+                XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE);
+                XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE + 16);
+                if (mark) {
+                    xent_f32x16_store(yk, xent_f32x16_mark_masked(v0, e0));
+                    xent_f32x16_store(yk + 16, xent_f32x16_mark_masked(v1, e1));
+                } else {
+                    xent_f32x16_store(yk, e0);
+                    xent_f32x16_store(yk + 16, e1);
+                }
+            }
+            a0 = xent_f32x16_add(a0, e0);
+            a1 = xent_f32x16_add(a1, e1);
+        }
+        if (k < nvec) {
+            const xent_f32x16 v0 = xent_f32x16_load(xb + 16 * k);
+            if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
+            const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
+            if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
+            a0 = xent_f32x16_add(a0, e0);
+        }
+        if (rest) {
+            // Missing lanes: x = −inf (exp 0) and q = 0 (no target), so they add nothing.
+            const xent_f32x16 v = xent_f32x16_load_tail(xb + 16 * nvec, rest, -INFINITY);
+            if (soft) {
+                xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
+                                   &g1);
+            }
+            const xent_f32x16 e = xent_f32x16_exp(xent_f32x16_sub(v, vs));
+            if (store) xent_f32x16_store_tail(yb + 16 * nvec, rest, mark ? xent_f32x16_mark_masked(v, e) : e);
+            a1 = xent_f32x16_add(a1, e);
+        }
+        const xent_f32x16 a = xent_f32x16_add(a0, a1);
+        s0 = xent_f64x8_add(s0, xent_f64x8_lo(a));
+        s1 = xent_f64x8_add(s1, xent_f64x8_hi(a));
+    }
+    sums[0] = xent_f64x8_reduce(xent_f64x8_add(s0, s1));
+    if (soft) {
+        sums[1] = xent_f64x8_reduce(xent_f64x8_add(q0, q1));
+        sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
+    }
+}
+
+XENT_TARGET
+void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, float shift, const float *q, float *y,
+                                                   int mark_masked, double *sums) {
+    if (q) {
+        if (!y) {
+            xent_raddstoreexpminusmax(n, x, shift, q, NULL, sums, 0, 1, 0);
+        } else if (mark_masked) {
+            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, 1, 1, 1);
+        } else {
+            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, 1, 1, 0);
+        }
+    } else if (!y) {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, sums, 0, 0, 0);
+    } else if (mark_masked) {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, 1, 0, 1);
+    } else {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, 1, 0, 0);
+    }
+}
+
+// MARK: rsumtargets
+
+typedef struct xent_target_sums {
+    xent_f64x8 q[2], q_gap[2], unmasked[2], w[2], w_gap[2];
+} xent_target_sums;
+
+// One vector's target sums (CXent.h: xent_f32_rsumtargets_ukernel_fn); `q`, `w`, `smoothing` are
+// whether each is present. Products and sums in double: the loss adds Σq·log S to these sums,
+// and its error must stay within 1e-6·lse even when Σ q·(m − z) is many times lse; q·w in double
+// is exact.
+XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16 vw, xent_f64x8 dshift, int q, int w,
+                                      int smoothing, xent_target_sums *acc) {
+    if (q) {
+        const xent_f32x16 qx = xent_f32x16_keep_nonzero(vq, w ? xent_f32x16_keep_nonzero(vw, v) : v);
+        const xent_f64x8 ql = w ? xent_f64x8_mul(xent_f64x8_lo(vq), xent_f64x8_lo(vw)) : xent_f64x8_lo(vq);
+        const xent_f64x8 qh = w ? xent_f64x8_mul(xent_f64x8_hi(vq), xent_f64x8_hi(vw)) : xent_f64x8_hi(vq);
+        acc->q[0] = xent_f64x8_add(acc->q[0], ql);
+        acc->q[1] = xent_f64x8_add(acc->q[1], qh);
+        acc->q_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(qx)), ql, acc->q_gap[0]);
+        acc->q_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, acc->q_gap[1]);
+    }
+    if (smoothing) {
+        const xent_f32x16 live = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
+        const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, vw);
+        const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
+        acc->unmasked[0] = xent_f64x8_add(acc->unmasked[0], xent_f64x8_lo(live));
+        acc->unmasked[1] = xent_f64x8_add(acc->unmasked[1], xent_f64x8_hi(live));
+        acc->w[0] = xent_f64x8_add(acc->w[0], xent_f64x8_lo(lw));
+        acc->w[1] = xent_f64x8_add(acc->w[1], xent_f64x8_hi(lw));
+        acc->w_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), acc->w_gap[0]);
+        acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
+    }
+}
+
+XENT_TARGET
+void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const float *q, const float *w,
+                                     int smoothing, double *sums) {
+    const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
+    const xent_f32x16 one = xent_f32x16_set1(1.0f), zero = xent_f32x16_set1(0.0f);
+    xent_target_sums acc;
+    const xent_f64x8 z = xent_f64x8_zero();
+    for (int h = 0; h < 2; h++) acc.q[h] = acc.q_gap[h] = acc.unmasked[h] = acc.w[h] = acc.w_gap[h] = z;
+    const int has_q = q != NULL, has_w = w != NULL;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        xent_add_target_sums(xent_f32x16_load(x + i), has_q ? xent_f32x16_load(q + i) : zero,
+                             has_w ? xent_f32x16_load(w + i) : one, dshift, has_q, has_w, smoothing, &acc);
+    }
+    if (i < n) {
+        // Missing lanes: x = −inf (masked), q = 0 and w = 0, so they add nothing.
+        const size_t rest = n - i;
+        xent_add_target_sums(xent_f32x16_load_tail(x + i, rest, -INFINITY),
+                             has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
+                             has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : one, dshift, has_q, has_w, smoothing,
+                             &acc);
+    }
+    sums[0] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q[0], acc.q[1])) : 0.0;
+    sums[1] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q_gap[0], acc.q_gap[1])) : 0.0;
+    sums[2] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.unmasked[0], acc.unmasked[1])) : 0.0;
+    sums[3] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w[0], acc.w[1])) : 0.0;
+    sums[4] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w_gap[0], acc.w_gap[1])) : 0.0;
+}
+
+// MARK: vtransform
+
+XENT_TARGET
+void XENT_UKERNEL(vtransform, u16)(size_t n, const float *x, float *t, float s, float c) {
+    const size_t full = n / 16 * 16;
+    const xent_f32x16 vs = xent_f32x16_set1(s);
+    const xent_f32x16 vc = xent_f32x16_set1(c > 0.0f ? c : 1.0f);
+    for (size_t i = 0; i < full; i += 16) {
+        const xent_f32x16 v = xent_f32x16_mul(xent_f32x16_load(x + i), vs);
+        xent_f32x16_store(t + i, c > 0.0f ? xent_f32x16_div(v, vc) : v);
+    }
+    if (c > 0.0f) {
+        xent_f32_tanh_block(t, t, full / 16);
+        for (size_t i = 0; i < full; i += 16) xent_f32x16_store(t + i, xent_f32x16_mul(xent_f32x16_load(t + i), vc));
+    }
+    if (full < n) {
+        // The tail through one padded vector, so an element gets the same bits wherever it sits.
+        xent_f32x16 v = xent_f32x16_mul(xent_f32x16_load_tail(x + full, n - full, 0.0f), vs);
+        if (c > 0.0f) {
+            float tail[16] __attribute__((aligned(64)));
+            xent_f32x16_store(tail, xent_f32x16_div(v, vc));
+            xent_f32_tanh_block(tail, tail, 1);
+            v = xent_f32x16_mul(xent_f32x16_load(tail), vc);
+        }
+        xent_f32x16_store_tail(t + full, n - full, v);
+    }
+}
+
+// MARK: vgradient
+
+// One vector of the general form: y·a − w·(q·b + [y not −0]·d).
+XENT_INLINE xent_f32x16 xent_gradient_vec(xent_f32x16 e, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 va,
+                                          xent_f32x16 vb, xent_f32x16 vd, int q, int w) {
+    xent_f32x16 t = xent_f32x16_keep_unmarked(e, vd);
+    if (q) t = xent_f32x16_add(xent_f32x16_mul(vq, vb), t);
+    if (w) t = xent_f32x16_mul(t, vw);
+    return xent_f32x16_sub(xent_f32x16_mul(e, va), t);
+}
+
+XENT_TARGET
+void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
+                                  float d) {
+    const xent_f32x16 va = xent_f32x16_set1(a);
+    size_t i = 0;
+    if (w || smoothing) {
+        const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
+        const xent_f32x16 zero = xent_f32x16_set1(0.0f);
+        const int has_q = q != NULL, has_w = w != NULL;
+        for (; i + 16 <= n; i += 16) {
+            const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
+                                                    has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
+            xent_f32x16_store(y + i, g);
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            const xent_f32x16 g = xent_gradient_vec(
+                xent_f32x16_load_tail(y + i, rest, 0.0f), has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
+                has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, va, vb, vd, has_q, has_w);
+            xent_f32x16_store_tail(y + i, rest, g);
+        }
+    } else if (q) {
+        const xent_f32x16 vb = xent_f32x16_set1(b);
+        for (; i + 16 <= n; i += 16) {
+            xent_f32x16_store(y + i, xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                                     xent_f32x16_mul(xent_f32x16_load(q + i), vb)));
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            xent_f32x16_store_tail(y + i, rest,
+                                   xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load_tail(y + i, rest, 0.0f), va),
+                                                   xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)));
+        }
+    } else {
+        for (; i + 32 <= n; i += 32) {
+            xent_f32x16_store(y + i, xent_f32x16_mul(xent_f32x16_load(y + i), va));
+            xent_f32x16_store(y + i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va));
+        }
+        for (; i + 16 <= n; i += 16) xent_f32x16_store(y + i, xent_f32x16_mul(xent_f32x16_load(y + i), va));
+        if (i < n) {
+            xent_f32x16_store_tail(y + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va));
+        }
+    }
+}
+
+// MARK: vgradientsoftcap
+
+// One vector: (exp(t − shift)·a − w·(q·b + d))·(1 − (t/c)²).
+XENT_INLINE xent_f32x16 xent_gradient_softcap_vec(xent_f32x16 t, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 vs,
+                                                  xent_f32x16 va, xent_f32x16 vb, xent_f32x16 vd, xent_f32x16 vc,
+                                                  int q, int w) {
+    const xent_f32x16 r = xent_f32x16_div(t, vc);
+    xent_f32x16 target = vd;
+    if (q) target = xent_f32x16_add(xent_f32x16_mul(vq, vb), target);
+    if (w) target = xent_f32x16_mul(target, vw);
+    const xent_f32x16 e = xent_f32x16_exp(xent_f32x16_sub(t, vs));
+    const xent_f32x16 g = xent_f32x16_sub(xent_f32x16_mul(e, va), target);
+    return xent_f32x16_mul(g, xent_f32x16_sub(xent_f32x16_set1(1.0f), xent_f32x16_mul(r, r)));
+}
+
+XENT_TARGET
+void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, const float *w, int smoothing,
+                                         float shift, float a, float b, float d, float c, int64_t label,
+                                         float label_term) {
+    const xent_f32x16 vs = xent_f32x16_set1(shift), va = xent_f32x16_set1(a), vb = xent_f32x16_set1(b);
+    const xent_f32x16 vd = xent_f32x16_set1(smoothing ? d : 0.0f), vc = xent_f32x16_set1(c);
+    const xent_f32x16 zero = xent_f32x16_set1(0.0f);
+    const int has_q = q != NULL, has_w = w != NULL;
+    const float label_t = label >= 0 ? y[label] : 0.0f;  // before it is overwritten
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        xent_f32x16_store(y + i, xent_gradient_softcap_vec(xent_f32x16_load(y + i),
+                                                           has_q ? xent_f32x16_load(q + i) : zero,
+                                                           has_w ? xent_f32x16_load(w + i) : zero, vs, va, vb, vd,
+                                                           vc, has_q, has_w));
+    }
+    if (i < n) {
+        const size_t rest = n - i;
+        xent_f32x16_store_tail(
+            y + i, rest,
+            xent_gradient_softcap_vec(xent_f32x16_load_tail(y + i, rest, 0.0f),
+                                      has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
+                                      has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, vs, va, vb, vd, vc,
+                                      has_q, has_w));
+    }
+    // The label's term inside the chain factor: where p_t ≈ 1 the bracket cancels to ≈ 0 before the
+    // (then tiny) factor multiplies it, as NUMERICS.md's chain rule reads. Lane 0 of one vector, so
+    // its exp is the kernels' exp.
+    if (label >= 0) {
+        float e[16] __attribute__((aligned(64)));
+        xent_f32x16_store(e, xent_f32x16_exp(xent_f32x16_sub(xent_f32x16_set1(label_t), vs)));
+        const float r = label_t / c;
+        float target = smoothing ? d : 0.0f;
+        if (q) target = q[label] * b + target;
+        if (w) target = target * w[label];
+        y[label] = (e[0] * a - target - label_term) * (1.0f - r * r);
+    }
+}
+
+// MARK: The inlined exp against SLEEF's library function
+
+#if defined(XENT_EXP_LIBRARY)
+XENT_TARGET
+int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
+    uint32_t bits[4096] __attribute__((aligned(64)));
+    float inlined[4096] __attribute__((aligned(64)));
+    float library[4096] __attribute__((aligned(64)));
+    int64_t mismatches = 0;
+    uint64_t next = first;
+    for (uint64_t done = 0; done < count;) {
+        const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
+        for (size_t i = 0; i < 4096; i++) {
+            bits[i] = (uint32_t)next;  // past n: repeats of real patterns, not counted
+            if (i < n) next += stride;
+        }
+        const float *x = (const float *)(const void *)bits;
+        // x − 0 is x, NaN payloads included, so the kernel computes exp(x).
+        double sum;
+        XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum);
+        XENT_EXP_LIBRARY(x, library, 4096);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t a, b;
+            memcpy(&a, &inlined[i], 4);
+            memcpy(&b, &library[i], 4);
+            mismatches += a != b;
+        }
+        done += n;
+    }
+    return mismatches;
+}
+#endif

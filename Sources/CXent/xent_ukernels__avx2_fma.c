@@ -1,0 +1,115 @@
+// AVX2 + FMA: a 16-lane vector is two ymm registers (lanes 0–7 and 8–15), so the sums run in the
+// same order as on AVX-512F. SLEEF's u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf8_u10avx2's
+// operations and results, bit for bit — and Sleef_expf16_u10avx512f's, every 2³² input); SLEEF's
+// tanh through the pointer-taking assembly loop of xent_sleef_x86_64.S, because clang would pass a
+// __m256 argument by the translation unit's baseline convention, not the one SLEEF's AVX2 code
+// expects.
+// Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
+#pragma clang fp contract(off)
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "xent_sleef_exp_inline.h"
+#include "xent_sleef_trampolines.h"
+
+#define XENT_ISA_SUFFIX avx2_fma
+#define XENT_TARGET __attribute__((target("avx2,fma,prfchw")))
+#define XENT_CANONICAL 1
+#define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
+
+typedef struct { __m256 lo, hi; } xent_f32x16;
+typedef struct { __m256d lo, hi; } xent_f64x8;
+
+// Lanes i < n of a ymm register: vmaskmovps loads 0 where the mask is clear, without touching that
+// memory.
+XENT_OP __m256 xent_load8_tail(const float *p, size_t n, float fill) {
+    const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, lanes), _mm256_castsi256_ps(lanes));
+}
+XENT_OP xent_f32x16 xent_f32x16_set1(float s) { return (xent_f32x16){_mm256_set1_ps(s), _mm256_set1_ps(s)}; }
+XENT_OP xent_f32x16 xent_f32x16_load(const float *p) { return (xent_f32x16){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+XENT_OP void xent_f32x16_store(float *p, xent_f32x16 v) {
+    _mm256_storeu_ps(p, v.lo);
+    _mm256_storeu_ps(p + 8, v.hi);
+}
+XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) {
+    if (n >= 8) return (xent_f32x16){_mm256_loadu_ps(p), n > 8 ? xent_load8_tail(p + 8, n - 8, fill) : _mm256_set1_ps(fill)};
+    return (xent_f32x16){xent_load8_tail(p, n, fill), _mm256_set1_ps(fill)};
+}
+// vmaskmovps's store is slow on some CPUs: the lanes go through the stack.
+XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) {
+    float lanes[16] __attribute__((aligned(32)));
+    _mm256_store_ps(lanes, v.lo);
+    _mm256_store_ps(lanes + 8, v.hi);
+    for (size_t i = 0; i < n; i++) p[i] = lanes[i];
+}
+#define XENT_LANEWISE(name, op)                                              \
+    XENT_OP xent_f32x16 name(xent_f32x16 a, xent_f32x16 b) {                 \
+        return (xent_f32x16){op(a.lo, b.lo), op(a.hi, b.hi)};                 \
+    }
+XENT_LANEWISE(xent_f32x16_add, _mm256_add_ps)
+XENT_LANEWISE(xent_f32x16_sub, _mm256_sub_ps)
+XENT_LANEWISE(xent_f32x16_mul, _mm256_mul_ps)
+XENT_LANEWISE(xent_f32x16_div, _mm256_div_ps)
+// maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
+XENT_LANEWISE(xent_f32x16_max, _mm256_max_ps)
+XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
+    const __m256 m8 = _mm256_max_ps(v.lo, v.hi);
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { return (xent_f32x16){xent_expf8_u10(x.lo), xent_expf8_u10(x.hi)}; }
+XENT_OP __m256 xent_keep_nonzero8(__m256 q, __m256 v) {
+    return _mm256_and_ps(_mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_NEQ_UQ), v);
+}
+XENT_OP __m256 xent_keep_unmasked8(__m256 x, __m256 v) {
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), v);
+}
+XENT_OP __m256 xent_mark_masked8(__m256 x, __m256 e) {
+    return _mm256_blendv_ps(e, _mm256_set1_ps(-0.0f), _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
+}
+XENT_OP __m256 xent_keep_unmarked8(__m256 e, __m256 v) {
+    const __m256i marked = _mm256_cmpeq_epi32(_mm256_castps_si256(e), _mm256_set1_epi32((int)0x80000000u));
+    return _mm256_andnot_ps(_mm256_castsi256_ps(marked), v);
+}
+XENT_LANEWISE(xent_f32x16_keep_nonzero, xent_keep_nonzero8)
+XENT_LANEWISE(xent_f32x16_keep_unmasked, xent_keep_unmasked8)
+XENT_LANEWISE(xent_f32x16_mark_masked, xent_mark_masked8)
+XENT_LANEWISE(xent_f32x16_keep_unmarked, xent_keep_unmarked8)
+XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) { xent_sleef_tanhf8_u10__avx2(x, y, 2 * nvec); }
+
+XENT_OP xent_f64x8 xent_f64x8_zero(void) { return (xent_f64x8){_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+XENT_OP xent_f64x8 xent_f64x8_set1(double d) { return (xent_f64x8){_mm256_set1_pd(d), _mm256_set1_pd(d)}; }
+XENT_OP xent_f64x8 xent_f64x8_lo(xent_f32x16 v) {
+    return (xent_f64x8){_mm256_cvtps_pd(_mm256_castps256_ps128(v.lo)), _mm256_cvtps_pd(_mm256_extractf128_ps(v.lo, 1))};
+}
+XENT_OP xent_f64x8 xent_f64x8_hi(xent_f32x16 v) {
+    return (xent_f64x8){_mm256_cvtps_pd(_mm256_castps256_ps128(v.hi)), _mm256_cvtps_pd(_mm256_extractf128_ps(v.hi, 1))};
+}
+XENT_OP xent_f64x8 xent_f64x8_add(xent_f64x8 a, xent_f64x8 b) {
+    return (xent_f64x8){_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)};
+}
+XENT_OP xent_f64x8 xent_f64x8_sub(xent_f64x8 a, xent_f64x8 b) {
+    return (xent_f64x8){_mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi)};
+}
+XENT_OP xent_f64x8 xent_f64x8_mul(xent_f64x8 a, xent_f64x8 b) {
+    return (xent_f64x8){_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)};
+}
+XENT_OP xent_f64x8 xent_f64x8_fma(xent_f64x8 a, xent_f64x8 b, xent_f64x8 c) {
+    return (xent_f64x8){_mm256_fmadd_pd(a.lo, b.lo, c.lo), _mm256_fmadd_pd(a.hi, b.hi, c.hi)};
+}
+XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
+    const __m256d t = _mm256_add_pd(v.lo, v.hi);
+    const __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
+}
+// PREFETCHW is a NOP on the few AVX2 CPUs without it.
+#define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10__avx2((x), (y), (n) / 8)
+
+#include "xent_f32x16.h"
+#endif

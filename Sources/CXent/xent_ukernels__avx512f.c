@@ -1,0 +1,74 @@
+// AVX-512F: a 16-lane vector is one zmm register. SLEEF's u10 exp inlined (xent_sleef_exp_inline.h:
+// Sleef_expf16_u10avx512f's results, bit for bit), so the exp loop makes no call per vector; SLEEF's
+// tanh through the pointer-taking assembly loop of xent_sleef_x86_64.S (a 512-bit vector never
+// crosses a call from C, whose convention clang picks from the baseline ISA).
+// Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
+#pragma clang fp contract(off)
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "xent_sleef_exp_inline.h"
+#include "xent_sleef_trampolines.h"
+
+#define XENT_ISA_SUFFIX avx512f
+#define XENT_TARGET __attribute__((target("avx512f,prfchw")))
+#define XENT_CANONICAL 1
+#define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
+
+typedef __m512 xent_f32x16;
+typedef __m512d xent_f64x8;
+
+XENT_OP __mmask16 xent_tail_mask(size_t n) { return (__mmask16)((1u << n) - 1u); }
+XENT_OP xent_f32x16 xent_f32x16_set1(float s) { return _mm512_set1_ps(s); }
+XENT_OP xent_f32x16 xent_f32x16_load(const float *p) { return _mm512_loadu_ps(p); }
+XENT_OP void xent_f32x16_store(float *p, xent_f32x16 v) { _mm512_storeu_ps(p, v); }
+XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), xent_tail_mask(n), p);
+}
+XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) { _mm512_mask_storeu_ps(p, xent_tail_mask(n), v); }
+XENT_OP xent_f32x16 xent_f32x16_add(xent_f32x16 a, xent_f32x16 b) { return _mm512_add_ps(a, b); }
+XENT_OP xent_f32x16 xent_f32x16_sub(xent_f32x16 a, xent_f32x16 b) { return _mm512_sub_ps(a, b); }
+XENT_OP xent_f32x16 xent_f32x16_mul(xent_f32x16 a, xent_f32x16 b) { return _mm512_mul_ps(a, b); }
+XENT_OP xent_f32x16 xent_f32x16_div(xent_f32x16 a, xent_f32x16 b) { return _mm512_div_ps(a, b); }
+// maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
+XENT_OP xent_f32x16 xent_f32x16_max(xent_f32x16 v, xent_f32x16 acc) { return _mm512_max_ps(v, acc); }
+XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) { return _mm512_reduce_max_ps(v); }
+XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { return xent_expf16_u10(x); }
+XENT_OP xent_f32x16 xent_f32x16_keep_nonzero(xent_f32x16 q, xent_f32x16 v) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(q, _mm512_setzero_ps(), _CMP_NEQ_UQ), v);
+}
+XENT_OP xent_f32x16 xent_f32x16_keep_unmasked(xent_f32x16 x, xent_f32x16 v) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), v);
+}
+XENT_OP xent_f32x16 xent_f32x16_mark_masked(xent_f32x16 x, xent_f32x16 e) {
+    return _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), _mm512_set1_ps(-0.0f));
+}
+XENT_OP xent_f32x16 xent_f32x16_keep_unmarked(xent_f32x16 e, xent_f32x16 v) {
+    const __mmask16 marked = _mm512_cmpeq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_maskz_mov_ps((__mmask16)~marked, v);
+}
+XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) { xent_sleef_tanhf16_u10__avx512f(x, y, nvec); }
+
+XENT_OP xent_f64x8 xent_f64x8_zero(void) { return _mm512_setzero_pd(); }
+XENT_OP xent_f64x8 xent_f64x8_set1(double d) { return _mm512_set1_pd(d); }
+XENT_OP xent_f64x8 xent_f64x8_lo(xent_f32x16 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+XENT_OP xent_f64x8 xent_f64x8_hi(xent_f32x16 v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+XENT_OP xent_f64x8 xent_f64x8_add(xent_f64x8 a, xent_f64x8 b) { return _mm512_add_pd(a, b); }
+XENT_OP xent_f64x8 xent_f64x8_sub(xent_f64x8 a, xent_f64x8 b) { return _mm512_sub_pd(a, b); }
+XENT_OP xent_f64x8 xent_f64x8_mul(xent_f64x8 a, xent_f64x8 b) { return _mm512_mul_pd(a, b); }
+XENT_OP xent_f64x8 xent_f64x8_fma(xent_f64x8 a, xent_f64x8 b, xent_f64x8 c) { return _mm512_fmadd_pd(a, b, c); }
+XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
+    const __m256d t = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+    const __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
+}
+// PREFETCHW: every AVX-512 CPU has it.
+#define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
+
+#include "xent_f32x16.h"
+#endif

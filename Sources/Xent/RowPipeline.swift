@@ -1,0 +1,347 @@
+// The one row driver of the vector kernel: plan → chunk → combine → scale, over an ISA's
+// micro-kernels (CXent.h). A whole row, a 16-bit row and a row split over threads all call it.
+import CXent
+
+/// What one chunk of a row holds after ``RowPipeline/chunk(_:targets:gradient:count:base:scratch:)``.
+struct ChunkSums {
+    /// S_c = Σ exp(t_i − shift).
+    var sum = 0.0
+    /// Σ q'_i and Σ q'_i·(shift − t_i) over q'_i ≠ 0, q' = q·w (soft targets only).
+    var sumQ = 0.0, sumQGap = 0.0
+    /// K_c, Σ w_i and Σ w_i·(shift − t_i) over the unmasked i (label smoothing only).
+    var unmasked = 0.0, sumW = 0.0, sumWGap = 0.0
+    /// The first index in the row (not the chunk) holding `rawMax`, −1 if none or not asked for.
+    var argmax = -1
+    /// The chunk's max of the transformed logits t, ignoring NaN (−inf: every element −inf or NaN).
+    var max: Float = -.infinity
+    /// The exps' shift: `max`, or 0 when `max` is −inf.
+    var shift: Float = 0
+    /// The max of the caller's logits, which `argmax` refers to (a saturated softcap can round
+    /// distinct logits to the same t).
+    var rawMax: Float = -.infinity
+}
+
+/// What a whole row holds: its chunks combined at the row max.
+struct RowSums {
+    /// S = Σ exp(t_i − max).
+    var sum = 0.0
+    var sumQ = 0.0, sumQGap = 0.0
+    var unmasked = 0.0, sumW = 0.0, sumWGap = 0.0
+    var argmax = -1
+    var max: Float = -.infinity
+
+    /// A row whose loss is NaN: a NaN or +inf (after the transform), or every class masked.
+    var isBad: Bool { !max.isFinite || sum.isNaN }
+}
+
+/// One call's row pipeline: the micro-kernels of one ISA (`xent_ukernel_config`), the call's
+/// parameter block (`xent_params`), and what both imply for every row, worked out once.
+///
+/// - `plan`: a row of n classes is cut into chunks of ``chunkLength(classes:)`` elements (2048 —
+///   8 KiB, which stays in L1 between a chunk's max and its exps).
+/// - `chunk`: its max (`rmax`), the transform (`vtransform`), the target sums (`rsumtargets`, or in
+///   the exp pass for plain soft targets), the exps stored and summed (`raddstoreexpminusmax`).
+/// - `combine`: the chunks at the row max, in order, in `Double`.
+/// - `scale`: the gradient from the stored exps (`vgradient`, `vgradientsoftcap`) and the label's
+///   term.
+///
+/// Every path of the vector kernel goes through these four functions with the same chunk
+/// boundaries, so its bits do not depend on the thread count or on 16-bit storage; the kernels'
+/// own order makes them independent of the canonical ISA too (NUMERICS.md "Determinism").
+struct RowPipeline {
+    let isa: xent_isa
+    let params: xent_params
+    private let rmax: xent_f32_rmax_ukernel_fn
+    private let raddstoreexpminusmax: xent_f32_raddstoreexpminusmax_ukernel_fn
+    private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
+    private let vtransform: xent_f32_vtransform_ukernel_fn
+    private let vgradient: xent_f32_vgradient_ukernel_fn
+    private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
+    let widenHalf: xent_half_widen_ukernel_fn
+    let roundHalf: xent_half_round_ukernel_fn
+    /// Whether the logits go through a scale or a softcap first.
+    let transforms: Bool
+    let smoothing: Bool
+    /// The gradient scales with the logit scale's chain factor s folded in.
+    private let crossEntropyScale: Double, zLossScale: Double
+    /// The soft targets' term: `cross_entropy_gradient_scale·s·(1 − α)`.
+    private let targetScale: Float
+
+    init(isa: xent_isa, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
+        let config = xent_ukernel_config_get(isa)!.pointee
+        self.isa = isa
+        self.params = params
+        rmax = config.rmax!
+        raddstoreexpminusmax = config.raddstoreexpminusmax!
+        rsumtargets = config.rsumtargets!
+        vtransform = config.vtransform!
+        vgradient = config.vgradient!
+        vgradientsoftcap = config.vgradientsoftcap!
+        widenHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_widen : config.f16_widen)!
+        roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
+        transforms = params.logit_scale != 1 || params.softcap > 0
+        smoothing = params.label_smoothing != 0
+        let s = Double(params.logit_scale)
+        crossEntropyScale = params.cross_entropy_gradient_scale * s
+        zLossScale = params.z_loss_gradient_scale * s
+        targetScale = Float(crossEntropyScale * (1 - params.label_smoothing))
+    }
+
+    // MARK: plan
+
+    /// The chunk length for a row of `n` classes: 2048, or longer for rows over 2048 × 512
+    /// classes, so a row's table of chunks has a fixed bound.
+    @inline(__always)
+    static func chunkLength(classes n: Int) -> Int {
+        let chunk = 2048, maxChunks = 512
+        if n <= chunk * maxChunks { return chunk }
+        return ((n + maxChunks - 1) / maxChunks + 63) / 64 * 64
+    }
+
+    // MARK: chunk
+
+    /// One chunk of `n` elements starting at `base` in the row (`x`, `q`, `gradient` point at the
+    /// chunk): its sums, and — with `gradient` — its exps stored there (its transformed logits
+    /// under a softcap, whose scaling recomputes the exps). `scratch` holds `n` floats when the
+    /// logits are transformed without a gradient.
+    @inline(__always)
+    func chunk(
+        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
+        count n: Int, base: Int, scratch: UnsafeMutablePointer<Float>?
+    ) -> ChunkSums {
+        var sums = ChunkSums()
+        var m: Float = 0
+        rmax(n, x, &m)
+        sums.rawMax = m
+        if params.argmax != 0 {
+            // Before the exps may overwrite x (in place); the chunk is in L1.
+            for i in 0..<n where x[i] == m {
+                sums.argmax = base + i
+                break
+            }
+        }
+        var t = x
+        if transforms {
+            // The transforms are monotone: the transformed chunk's max is the transformed max.
+            var raw = m
+            vtransform(1, &raw, &m, params.logit_scale, params.softcap)
+            let into = y ?? scratch!
+            vtransform(n, x, into, params.logit_scale, params.softcap)
+            t = UnsafePointer(into)
+        }
+        // A chunk with every class masked (or NaN) is shifted by 0: its exps are 0 (or NaN, which
+        // then reaches the sum and marks the row bad).
+        let shift: Float = m == -.infinity ? 0 : m
+        sums.max = m
+        sums.shift = shift
+        let w = params.class_weights.map { $0 + base }
+        let separateTargetSums = smoothing || (q != nil && w != nil)
+        if separateTargetSums {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
+                rsumtargets(n, t, shift, q, w, smoothing ? 1 : 0, s.baseAddress)
+                sums.sumQ = s[0]
+                sums.sumQGap = s[1]
+                sums.unmasked = s[2]
+                sums.sumW = s[3]
+                sums.sumWGap = s[4]
+            }
+        }
+        // Under a softcap the gradient keeps t: its scaling recomputes the exps.
+        let store = params.softcap > 0 ? nil : y
+        var exps = (0.0, 0.0, 0.0)
+        withUnsafeMutablePointer(to: &exps) {
+            $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
+                raddstoreexpminusmax(
+                    n, t, shift, separateTargetSums ? nil : q, store, smoothing && store != nil ? 1 : 0, s)
+            }
+        }
+        sums.sum = exps.0
+        if q != nil && !separateTargetSums {
+            sums.sumQ = exps.1
+            sums.sumQGap = exps.2
+        }
+        return sums
+    }
+
+    // MARK: combine
+
+    /// A row's chunks combined, in order, at the row max: `S = Σ_c S_c·exp(s_c − M)` and
+    /// `Σ q·(M − t) = Σ_c [Σ q·(s_c − t) + Q_c·(M − s_c)]` — every term ≥ 0, so nothing cancels.
+    @inline(__always)
+    func combine(_ chunks: UnsafeBufferPointer<ChunkSums>) -> RowSums {
+        var row = RowSums()
+        for chunk in chunks where chunk.max > row.max { row.max = chunk.max }
+        var rawMax = -Float.infinity
+        for chunk in chunks {
+            let lift = Double(row.max) - Double(chunk.shift)
+            row.sum += chunk.sum * (lift == 0 ? 1 : xent_f64_exp(isa, -lift))  // exp(0) = 1, without the call
+            row.sumQ += chunk.sumQ
+            row.sumQGap += chunk.sumQGap
+            if chunk.sumQ != 0 { row.sumQGap += chunk.sumQ * lift }
+            row.unmasked += chunk.unmasked
+            row.sumW += chunk.sumW
+            row.sumWGap += chunk.sumWGap
+            if chunk.sumW != 0 { row.sumWGap += chunk.sumW * lift }
+            if chunk.rawMax > rawMax { rawMax = chunk.rawMax }
+        }
+        // The argmax is that of the caller's logits: the first chunk holding their largest value.
+        for chunk in chunks where chunk.rawMax == rawMax && chunk.argmax >= 0 {
+            row.argmax = chunk.argmax
+            break
+        }
+        return row
+    }
+
+    // MARK: scale
+
+    /// The gradient of one chunk (at `base` in the row) from its stored exps: the row's factor
+    /// scaled to the chunk's shift, the target terms, and the label's term when `label` (an index
+    /// in the row) falls in the chunk. `labelTerm`: ``labelTerm(weight:)``.
+    @inline(__always)
+    func scale(
+        _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
+        chunk: ChunkSums, row: RowSums, label: Int, labelTerm: Float, labelWeight: Double
+    ) {
+        let factor = self.factor(chunk: chunk, row: row, labelWeight: labelWeight)
+        let smoothingScale: Float = smoothing ? Float(crossEntropyScale * params.label_smoothing / row.unmasked) : 0
+        let w = params.class_weights.map { $0 + base }
+        let at = label >= base && label < base + n ? label - base : -1
+        if params.softcap > 0 {
+            vgradientsoftcap(
+                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, targetScale, smoothingScale, params.softcap,
+                Int64(at), labelTerm)
+        } else {
+            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, targetScale, smoothingScale)
+            if at >= 0 { y[at] -= labelTerm }
+        }
+    }
+
+    /// The label's own term of the gradient, `cross_entropy_gradient_scale·s·(1 − α)·w_t`.
+    @inline(__always)
+    func labelTerm(weight: Double) -> Float { Float(crossEntropyScale * (1 - params.label_smoothing) * weight) }
+
+    /// The factor of a chunk's stored exps: `(p·V + pLse·lse)/S·exp(shift − max)`, with the target
+    /// mass `V = (1 − α)·(Σq' or w_t) + (α/K)·Σw` and `lse = max + log S`.
+    @inline(__always)
+    private func factor(chunk: ChunkSums, row: RowSums, labelWeight: Double) -> Float {
+        let alpha = params.label_smoothing
+        var mass = (1 - alpha) * (params.soft_targets != 0 ? row.sumQ : labelWeight)
+        if alpha != 0 { mass += alpha / row.unmasked * row.sumW }
+        var coefficient = crossEntropyScale * mass
+        if zLossScale != 0 {
+            var sum = row.sum, logSum = 0.0
+            xent_f64_log(isa, &sum, &logSum, 1)
+            coefficient += zLossScale * (Double(row.max) + logSum)
+        }
+        let numerator = coefficient / row.sum
+        let lift = Double(chunk.shift) - Double(row.max)
+        return Float(lift == 0 ? numerator : numerator * xent_f64_exp(isa, lift))  // exp(0) = 1 exactly
+    }
+
+    // MARK: A row
+
+    /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
+    /// several of each), combined, then — with `gradient` and a good row — scaled.
+    @inline(__always)
+    func row(
+        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
+        count n: Int, label: Int, labelWeight: Double, workers: Int
+    ) -> RowSums {
+        let length = Self.chunkLength(classes: n)
+        if n <= length {
+            var chunk: ChunkSums
+            if transforms && y == nil {
+                chunk = withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
+                    self.chunk(x, targets: q, gradient: nil, count: n, base: 0, scratch: $0.baseAddress)
+                }
+            } else {
+                chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
+            }
+            let row = withUnsafePointer(to: &chunk) { combine(UnsafeBufferPointer(start: $0, count: 1)) }
+            if let y, !row.isBad {
+                scale(y, targets: q, count: n, base: 0, chunk: chunk, row: row, label: label,
+                      labelTerm: labelTerm(weight: labelWeight), labelWeight: labelWeight)
+            }
+            return row
+        }
+        let shared = SharedUnsafe((x, q, y))
+        return chunked(count: n, workers: workers, scaled: y != nil) { base, len, scratch in
+            let (x, q, y) = shared.value
+            return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
+                              base: base, scratch: scratch)
+        } scale: { row, base, len, chunk in
+            let (_, q, y) = shared.value
+            self.scale(y! + base, targets: q.map { $0 + base }, count: len, base: base, chunk: chunk, row: row,
+                       label: label, labelTerm: self.labelTerm(weight: labelWeight), labelWeight: labelWeight)
+        }
+    }
+
+    /// A 16-bit row: chunk by chunk its logits (and targets) are widened into `workspace` (`n`
+    /// floats, then `n` more for targets) and computed there while in L1; with a gradient each
+    /// chunk is scaled there and rounded into `gradient` once.
+    @inline(__always)
+    func halfRow(_ row: HalfRow, label: Int, labelWeight: Double, workers: Int) -> RowSums {
+        let n = row.classes
+        let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
+        let shared = SharedUnsafe((row, targets))
+        return chunked(count: n, workers: workers, scaled: row.gradient != nil) { base, len, scratch in
+            let (row, targets) = shared.value
+            let x = row.workspace + base
+            self.widenHalf(len, row.logits + base, x)
+            if let targets, let q = row.targets { self.widenHalf(len, q + base, targets + base) }
+            return self.chunk(x, targets: targets.map { UnsafePointer($0 + base) },
+                              gradient: row.gradient == nil ? nil : x, count: len, base: base, scratch: scratch)
+        } scale: { sums, base, len, chunk in
+            let (row, targets) = shared.value
+            let x = row.workspace + base
+            self.scale(x, targets: targets.map { UnsafePointer($0 + base) }, count: len, base: base, chunk: chunk,
+                       row: sums, label: label, labelTerm: self.labelTerm(weight: labelWeight),
+                       labelWeight: labelWeight)
+            self.roundHalf(len, x, row.gradient! + base)
+        }
+    }
+
+    /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
+    /// sums combined in order, then — when `scaled` and the row is good — `scale` per chunk.
+    /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
+    @inline(__always)
+    private func chunked(
+        count n: Int, workers: Int, scaled: Bool,
+        chunk: @escaping (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
+        scale: @escaping (_ row: RowSums, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
+    ) -> RowSums {
+        let length = Self.chunkLength(classes: n)
+        let count = (n + length - 1) / length
+        let needsScratch = transforms && !scaled
+        return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
+            let workers = Swift.min(workers, count)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? length * workers : 0) { scratch in
+                let shared = SharedUnsafe((table.baseAddress!, scratch.baseAddress))
+                Parallel.forEach(count, workers: workers) { c, worker in
+                    let (table, scratch) = shared.value
+                    let base = c * length
+                    (table + c).initialize(to: chunk(base, Swift.min(length, n - base), scratch.map { $0 + worker * length }))
+                }
+            }
+            let row = combine(UnsafeBufferPointer(table))
+            guard scaled, !row.isBad else { return row }
+            let shared = SharedUnsafe(table.baseAddress!)
+            Parallel.forEach(count, workers: workers) { c, _ in
+                let base = c * length
+                scale(row, base, Swift.min(length, n - base), shared.value[c])
+            }
+            return row
+        }
+    }
+
+    /// The transformed logit in `Double`, as the contract reads: `s·z` rounded to `Float`, the
+    /// softcap in `Double` with the pinned `xent_f64_tanh` (so the loss's bits are the host's
+    /// neither).
+    @inline(__always)
+    func exactTransform(_ z: Float) -> Double {
+        let scaled = Double(z * params.logit_scale)
+        guard params.softcap > 0 else { return scaled }
+        let cap = Double(params.softcap)
+        return cap * xent_f64_tanh(isa, scaled / cap)
+    }
+}

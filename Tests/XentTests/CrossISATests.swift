@@ -1,0 +1,147 @@
+// The canonical ISAs (AVX-512F, AVX2+FMA, AdvSIMD) give the same bits, for every option.
+import Testing
+import Xent
+
+/// One seeded batch with a random choice of every option, run by `.vector` on one ISA.
+struct SeededCase: CustomStringConvertible {
+    let seed: UInt64
+    let rows: Int, classes: Int, threads: Int
+    let kind: LogitKind
+    let soft: Bool
+    /// nil: Float logits; else a 16-bit format.
+    let half: HalfPrecisionFormat?
+    let configuration: SoftmaxCrossEntropy
+
+    init(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed &* 7919 &+ 17)
+        self.seed = seed
+        rows = Int.random(in: 1...16, using: &rng)
+        // Mostly one chunk, sometimes several (2048 elements a chunk), with every tail length.
+        classes = Bool.random(using: &rng) ? Int.random(in: 1...3000, using: &rng) : Int.random(in: 1...9000, using: &rng)
+        threads = Int.random(in: 1...3, using: &rng)
+        kind = LogitKind.allCases.randomElement(using: &rng)!
+        soft = Int.random(in: 0..<3, using: &rng) == 0
+        half = [nil, nil, nil, .binary16, .bfloat16].randomElement(using: &rng)!
+        var ce = SoftmaxCrossEntropy()
+        ce.kernel = .vector
+        ce.threads = threads
+        ce.reduction = Reduction.allCases.randomElement(using: &rng)!
+        func sometimes(_ p: Int = 3) -> Bool { Int.random(in: 0..<p, using: &rng) == 0 }
+        if sometimes() { ce.labelSmoothing = Float.random(in: 0...1, using: &rng) }
+        if sometimes() { ce.classWeights = (0..<classes).map { _ in Float.random(in: 0..<2, using: &rng) } }
+        if sometimes() { ce.zLossScale = Float.random(in: 0..<1e-2, using: &rng) }
+        if sometimes(4) { ce.logitScale = Float.random(in: 0.25..<3, using: &rng) }
+        if sometimes(4) { ce.softcap = Float.random(in: 5..<50, using: &rng) }
+        if sometimes(4) { ce.gradientScale = Float.random(in: 0.1..<4, using: &rng) }
+        if sometimes(5) { ce.divisor = Double.random(in: 1..<100, using: &rng) }
+        configuration = ce
+    }
+
+    var description: String {
+        "seed \(seed): \(rows)×\(classes) \(kind) \(soft ? "soft" : "labels") \(half.map { "\($0)" } ?? "f32") "
+            + "threads \(threads) \(configuration.reduction) α=\(configuration.labelSmoothing) "
+            + "w=\(configuration.classWeights != nil) λ=\(configuration.zLossScale) s=\(configuration.logitScale) "
+            + "c=\(configuration.softcap.map { "\($0)" } ?? "-") up=\(configuration.gradientScale) "
+            + "D=\(configuration.divisor.map { "\($0)" } ?? "-")"
+    }
+
+    /// Every output's bits: the loss, each row's loss, log-sum-exp and argmax, the gradient (NaN as
+    /// one pattern: payloads are not promised).
+    func run(on isa: InstructionSet) throws -> [UInt32] {
+        var ce = configuration
+        ce.instructionSet = isa
+        var (logits, labels) = kind.batch(rows: rows, classes: classes, seed: seed)
+        labels[0] = rows > 1 ? -100 : labels[0]
+        let targets = softTargets(for: logits, classes: classes, seed: seed)
+        var rowLosses = [Float](repeating: 0, count: rows), rowLSE = rowLosses
+        var rowArgmax = [Int32](repeating: 0, count: rows)
+        var gradientBits: [UInt32]
+        let loss: Float
+        func bits(_ x: Float) -> UInt32 { x.isNaN ? 0x7fc0_0000 : x.bitPattern }
+        switch half {
+        case nil:
+            var gradient = [Float](repeating: 0, count: logits.count)
+            loss = try rowLosses.withUnsafeMutableBufferPointer { r in
+                try rowLSE.withUnsafeMutableBufferPointer { l in
+                    try rowArgmax.withUnsafeMutableBufferPointer { a in
+                        try gradient.withUnsafeMutableBufferPointer { g in
+                            try logits.withUnsafeBufferPointer { z in
+                                soft
+                                    ? try targets.withUnsafeBufferPointer { q in
+                                        try ce.lossAndGradient(
+                                            logits: z, targets: q, classes: classes, gradient: g, rowLosses: r,
+                                            rowLogSumExp: l, rowArgmax: a)
+                                    }
+                                    : try labels.withUnsafeBufferPointer { t in
+                                        try ce.lossAndGradient(
+                                            logits: z, labels: t, classes: classes, gradient: g, rowLosses: r,
+                                            rowLogSumExp: l, rowArgmax: a)
+                                    }
+                            }
+                        }
+                    }
+                }
+            }
+            gradientBits = gradient.map(bits)
+        case .binary16?:
+            (loss, gradientBits) = try runHalf(
+                ce, logits.map { Float16($0) }, targets.map { Float16($0) }, labels, &rowLosses, &rowLSE, &rowArgmax)
+        case .bfloat16?:
+            (loss, gradientBits) = try runHalf(
+                ce, logits.map { BFloat16($0) }, targets.map { BFloat16($0) }, labels, &rowLosses, &rowLSE, &rowArgmax)
+        }
+        return [bits(loss)] + rowLosses.map(bits) + rowLSE.map(bits) + rowArgmax.map { UInt32(bitPattern: $0) }
+            + gradientBits
+    }
+
+    private func runHalf<Element: HalfPrecisionFloat & BitwiseCopyable>(
+        _ ce: SoftmaxCrossEntropy, _ logits: [Element], _ targets: [Element], _ labels: [Int32],
+        _ rowLosses: inout [Float], _ rowLSE: inout [Float], _ rowArgmax: inout [Int32]
+    ) throws -> (Float, [UInt32]) {
+        var gradient = logits
+        let loss = try rowLosses.withUnsafeMutableBufferPointer { r in
+            try rowLSE.withUnsafeMutableBufferPointer { l in
+                try rowArgmax.withUnsafeMutableBufferPointer { a in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        try logits.withUnsafeBufferPointer { z in
+                            soft
+                                ? try targets.withUnsafeBufferPointer { q in
+                                    try ce.lossAndGradient(
+                                        logits: z, targets: q, classes: classes, gradient: g, rowLosses: r,
+                                        rowLogSumExp: l, rowArgmax: a)
+                                }
+                                : try labels.withUnsafeBufferPointer { t in
+                                    try ce.lossAndGradient(
+                                        logits: z, labels: t, classes: classes, gradient: g, rowLosses: r,
+                                        rowLogSumExp: l, rowArgmax: a)
+                                }
+                        }
+                    }
+                }
+            }
+        }
+        let bits = gradient.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }.map { UInt32($0) }
+        return (loss, bits)
+    }
+}
+
+@Suite struct CrossISATests {
+    /// The ISAs NUMERICS.md promises the same bits on, those this CPU has.
+    static let canonical = InstructionSet.supported.filter { [.avx512, .avx2, .advsimd].contains($0) }
+
+    @Test(
+        "AVX-512F and AVX2+FMA give bitwise the same loss, row outputs and gradient on 300 seeded batches with every option",
+        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AVX-512F and AVX2 here; AdvSIMD: Scripts/test-arm64.sh)"),
+        arguments: 0..<6)
+    func sameBits(part: Int) throws {
+        for seed in UInt64(part * 50)..<UInt64(part * 50 + 50) {
+            let batch = SeededCase(seed: seed)
+            let first = try batch.run(on: Self.canonical[0])
+            for isa in Self.canonical.dropFirst() {
+                let other = try batch.run(on: isa)
+                let differing = zip(first, other).filter { $0 != $1 }.count
+                #expect(differing == 0, "\(isa) vs \(Self.canonical[0]), \(batch): \(differing) of \(first.count) outputs differ")
+            }
+        }
+    }
+}
