@@ -7,10 +7,6 @@ let package = Package(
     products: [
         .library(name: "Xent", targets: ["Xent"]),
     ],
-    dependencies: [
-        // Documentation only: `swift package generate-documentation` (Scripts/build-docs.sh).
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
-    ],
     targets: [
         // SLEEF, found through pkg-config; Debian and Ubuntu ship it as libsleef-dev.
         .systemLibrary(
@@ -26,7 +22,7 @@ let package = Package(
         // The public Swift API, validation, the reference, scalar and vector kernels.
         .target(
             name: "Xent",
-            dependencies: ["CXent", "CSleef"]
+            dependencies: ["CXent"]
         ),
         // A toy batch: prints a loss and a gradient (the quick start's first command).
         .executableTarget(
