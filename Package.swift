@@ -14,12 +14,12 @@ let package = Package(
             pkgConfig: "sleef",
             providers: [.apt(["libsleef-dev"])]
         ),
-        // Pointer-only primitives over SLEEF, one implementation per ISA, dispatched at run time.
+        // Per-ISA micro-kernels over SLEEF (pointer-only), one config of them per ISA, chosen at run time.
         .target(
             name: "CXent",
             dependencies: ["CSleef"]
         ),
-        // The public Swift API, validation, the reference, scalar and vector kernels.
+        // The public Swift API, validation, the row driver, the reference, scalar and vector kernels.
         .target(
             name: "Xent",
             dependencies: ["CXent"]

@@ -35,7 +35,7 @@ struct LogitTransform: Sendable, Hashable {
 
     /// The softcap's chain factor `1 − (t/c)²` at a transformed logit `t` (1 without a softcap),
     /// in `Double`, for the reference; the other kernels apply it in `Float`, in their scaling
-    /// pass. The logit scale's factor s is constant and carried by ``GradientScales/chained``.
+    /// pass. The logit scale's factor s is constant and carried by `xent_params.chained`.
     @inline(__always)
     func capDerivative(_ t: Double) -> Double {
         guard cap > 0 else { return 1 }

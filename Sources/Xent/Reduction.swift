@@ -3,7 +3,8 @@
 /// How ``SoftmaxCrossEntropy`` combines per-row losses, as PyTorch's `reduction` argument.
 ///
 /// Per-row losses are always added in `Double`, in row order, so the result does not depend on
-/// the instruction set the kernel runs on.
+/// the thread count (nor, for the `.vector` kernel, on which of AVX-512F, AVX2+FMA and AdvSIMD it
+/// runs on: NUMERICS.md "Determinism").
 public enum Reduction: Sendable, Hashable, CaseIterable {
     /// No reduction: the per-row losses go to the caller's `rowLosses` buffer (required), the
     /// returned value is their sum, and gradient rows are not scaled.

@@ -26,7 +26,7 @@ extension xent_params {
 struct RowResult {
     var crossEntropy: Double
     var logSumExp: Double
-    /// The first index of the row's max when asked for (``GradientScales/argmax``), else −1.
+    /// The first index of the row's max when asked for (`xent_params.argmax`), else −1.
     var argmax: Int = -1
     /// S, whose log the batch still has to add; NaN when the row is complete (a `Double?` would
     /// make the row 48 bytes instead of 40).
