@@ -45,6 +45,28 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         #endif
     }
 
+    /// NUMERICS.md's cross-ISA promise rests on SLEEF's FMA exp giving the same bits at every
+    /// width; each inlined copy is pinned to its library function above, so a SLEEF release that
+    /// changed one width's algorithm fails there or here. (AdvSIMD: Scripts/test-arm64.sh.)
+    @Test("the AVX-512F and AVX2 kernels' exps are the same bits (every 997th input)",
+          .enabled(if: inlinedExpISAs.count == 2))
+    func sameExpAcrossWidths() {
+        let n = 4096
+        var x = [Float](repeating: 0, count: n), a = x, b = x
+        var pattern: UInt32 = 0, differing = 0, total = 0
+        while total < (1 << 32) / 997 {
+            for i in 0..<n {
+                x[i] = Float(bitPattern: pattern)
+                pattern &+= 997
+            }
+            _ = xent_f32_expminus_sum(cISA(.avx512), x, &a, n, 0)
+            _ = xent_f32_expminus_sum(cISA(.avx2), x, &b, n, 0)
+            for i in 0..<n where a[i].bitPattern != b[i].bitPattern && !(a[i].isNaN && b[i].isNaN) { differing += 1 }
+            total += n
+        }
+        #expect(differing == 0, "\(differing) of \(total) inputs give different exps on AVX-512F and AVX2")
+    }
+
     @Test("ISAs without an inlined exp, or missing here, say so (−1)")
     func notInlined() {
         for isa in InstructionSet.allCases where !inlinedExpISAs.contains(isa) {
