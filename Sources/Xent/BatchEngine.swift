@@ -1,0 +1,208 @@
+// The batch engine: one call's rows over a kernel — parameters, threads, ignored and bad rows,
+// per-row outputs, the batched log S and the reduction.
+import CXent
+
+/// The options that shape the loss and the gradient of a whole call, after validation.
+struct LossOptions {
+    var reduction: Reduction
+    var divisor: Double?
+    var upstream: Double
+    var zLossScale: Double
+    var smoothing: Double
+    var weights: UnsafePointer<Float>?
+    var transform: LogitTransform
+    /// The ISA whose micro-kernels widen and round 16-bit storage (every ISA gives the same bits)
+    /// and whose family's log completes the rows' `log S` (`xent_f64_log`): the `.vector`
+    /// kernel's; the portable code for the others.
+    var conversionISA: xent_isa = XENT_ISA_SCALAR
+}
+
+extension Batch {
+    /// Runs `kernel` over every row on up to `threads` threads and returns the reduced loss
+    /// (NUMERICS.md, "Reduction"): `.mean` divides the cross-entropy part by `divisor` when one
+    /// is given, else by the participating rows, and the z-loss part `λ·lse²` by the
+    /// participating rows (a batch with none has loss 0 and a zero gradient).
+    ///
+    /// Each row's two parts are kept in `Double` and added in row order after every row is done,
+    /// so the result is bitwise the same for any thread count. With at least two rows per thread,
+    /// each thread takes a contiguous range of rows; with fewer, rows run one after another and
+    /// the kernel splits each row's chunks across the threads.
+    func run<K: RowKernel>(_ kernel: K, options: LossOptions, threads: Int) -> Float {
+        let mean = options.reduction == .mean
+        let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(options.weights) : 1
+        let zLossDenominator = mean ? Double(participatingRows) : 1
+        let lambda = options.zLossScale
+        // The call's parameter block, built once.
+        let params = xent_params(
+            class_weights: options.weights, label_smoothing: options.smoothing,
+            cross_entropy_gradient_scale: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
+            z_loss_gradient_scale: lambda != 0 && zLossDenominator > 0
+                ? 2 * lambda * options.upstream / zLossDenominator : 0,
+            logit_scale: options.transform.scale, softcap: options.transform.cap, argmax: rowArgmax != nil ? 1 : 0,
+            soft_targets: isSoft ? 1 : 0)
+        var kernel = kernel
+        kernel.prepare(params, storage: storage)
+        let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
+        let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
+        // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
+        let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
+        let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, workspaceRow * rowWorkers)) { workspace in
+            let shared = SharedUnsafe((results, workspace.baseAddress!))
+            Parallel.forEach(rows, workers: rowWorkers) { row, worker in
+                let (results, workspace) = shared.value
+                results[row] = self.row(
+                    row, kernel, params: params, workers: splitRows ? threads : 1,
+                    workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
+                    conversionISA: options.conversionISA)
+            }
+            Self.completeLogSums(results, isa: options.conversionISA)
+            var crossEntropy = 0.0, zLoss = 0.0
+            for row in 0..<rows {
+                let result = results[row]
+                rowLosses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
+                rowLogSumExp?[row] = Float(result.logSumExp)
+                rowArgmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
+                crossEntropy += result.crossEntropy
+                if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
+            }
+            return (crossEntropy, zLoss)
+          }
+        }
+        // A zero denominator (every row ignored, or their weights all 0) gives 0, as NUMERICS.md
+        // says for an all-ignored batch — but a bad row's NaN still shows.
+        let reducedCrossEntropy = crossEntropyDenominator > 0
+            ? crossEntropy / crossEntropyDenominator : (crossEntropy.isNaN ? .nan : 0)
+        let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
+        return Float(reducedCrossEntropy + reducedZLoss)
+    }
+
+    /// Adds `log S` to every row that left it pending (``RowResult/pendingSum``), 64 rows per
+    /// call into `xent_f64_log` (SLEEF's 2-lane u10 log; one call per row costs a measurable share
+    /// of a short row). One function per ISA family for every row, so the results depend neither
+    /// on the thread count nor on the host, and are the same on every canonical ISA.
+    private static func completeLogSums(_ results: UnsafeMutableBufferPointer<RowResult>, isa: xent_isa) {
+        let batch = 64
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * batch) { buffer in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: batch) { indices in
+                let sums = buffer.baseAddress!, logs = sums + batch
+                var count = 0
+                func flush() {
+                    xent_f64_log(isa, sums, logs, count)
+                    for k in 0..<count { results[indices[k]] = results[indices[k]].completed(logSum: logs[k]) }
+                    count = 0
+                }
+                for row in results.indices {
+                    let sum = results[row].pendingSum
+                    if sum.isNaN { continue }
+                    sums[count] = sum
+                    indices[count] = row
+                    count += 1
+                    if count == batch { flush() }
+                }
+                if count > 0 { flush() }
+            }
+        }
+    }
+
+    /// `.mean`'s cross-entropy denominator D: the participating rows, or with class weights the
+    /// sum of their labels' weights (soft targets: the rows).
+    private func weightedParticipation(_ weights: UnsafePointer<Float>?) -> Double {
+        guard let weights, case .labels(let labels, let ignoreIndex) = targets else { return Double(participatingRows) }
+        var total = 0.0
+        for row in 0..<rows {
+            let label = labels[row]
+            if let ignoreIndex, label == ignoreIndex { continue }
+            total += Double(weights[Int(truncatingIfNeeded: label)])
+        }
+        return total
+    }
+
+    /// The soft targets' storage, or nil for labels.
+    var softTargets: UnsafeRawPointer? {
+        if case .soft(let targets) = targets { return targets }
+        return nil
+    }
+
+    /// Row `row`'s label, or nil for soft targets.
+    func labelAt(_ row: Int) -> Int? {
+        if case .labels(let labels, _) = targets { return Int(truncatingIfNeeded: labels[row]) }
+        return nil
+    }
+
+    /// Whether the rows are scored against soft targets.
+    var isSoft: Bool {
+        if case .soft = targets { return true }
+        return false
+    }
+
+    /// One row: ignored (zero gradient, loss 0, log-sum-exp 0), or the kernel's result,
+    /// NaN-filling a bad row. With 16-bit storage a kernel with ``RowKernel/halfRow(_:params:workers:)``
+    /// works on the row itself (`.vector`: chunk by chunk through `workspace`); for the others the
+    /// row (and its targets) is widened into `workspace` first, the kernel computes its gradient
+    /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
+    /// the end.
+    @inline(__always)
+    private func row<K: RowKernel>(
+        _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,
+        conversionISA: xent_isa
+    ) -> RowResult {
+        let offset = row * stride
+        if case .labels(let labels, let ignoreIndex) = targets, let ignoreIndex, labels[row] == ignoreIndex {
+            if let gradient {
+                UnsafeMutableRawPointer(gradient + offset * storage.elementSize)
+                    .initializeMemory(as: UInt8.self, repeating: 0, count: classes * storage.elementSize)
+            }
+            return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
+        }
+        if case .half(let format) = storage, let result = kernel.halfRow(
+            HalfRow(
+                format: format, logits: logits.assumingMemoryBound(to: UInt16.self) + offset,
+                targets: isSoft ? softTargets!.assumingMemoryBound(to: UInt16.self) + offset : nil,
+                label: labelAt(row), gradient: gradient.map { $0.assumingMemoryBound(to: UInt16.self) + offset },
+                classes: classes, workspace: workspace!),
+            params: params, workers: workers)
+        {
+            if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {
+                let w = workspace!
+                w.update(repeating: .nan, count: classes)
+                xent_f32_to_half(conversionISA, format, w, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+            }
+            return result
+        }
+        let z: UnsafePointer<Float>
+        let g: UnsafeMutablePointer<Float>?
+        var q: UnsafePointer<Float>? = nil
+        switch storage {
+        case .float32:
+            z = logits.assumingMemoryBound(to: Float.self) + offset
+            g = gradient.map { $0.assumingMemoryBound(to: Float.self) + offset }
+            if case .soft(let targets) = targets { q = targets.assumingMemoryBound(to: Float.self) + offset }
+        case .half(let format):
+            let w = workspace!
+            xent_half_to_f32(conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, classes)
+            if case .soft(let targets) = targets {
+                xent_half_to_f32(
+                    conversionISA, format, targets.assumingMemoryBound(to: UInt16.self) + offset, w + classes, classes)
+                q = UnsafePointer(w + classes)
+            }
+            z = UnsafePointer(w)
+            g = gradient == nil ? nil : w
+        }
+        let result: RowResult
+        switch targets {
+        case .labels(let labels, _):
+            result = kernel.labelRow(
+                z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, params: params,
+                workers: workers)
+        case .soft:
+            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, params: params, workers: workers)
+        }
+        if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
+        if case .half(let format) = storage, let g, let gradient {
+            xent_f32_to_half(
+                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+        }
+        return result
+    }
+}
