@@ -210,13 +210,7 @@ void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, u
     (format == XENT_HALF_BFLOAT16 ? config->bf16_round : config->f16_round)(n, src, dst);
 }
 
-// The layout Swift relies on (Sources/Xent/RowPipeline.swift builds the block field by field, and
-// reads the config's pointers by name).
-_Static_assert(sizeof(xent_params) == 48, "xent_params: 8 + 3·8 + 2·4 + 2·4 bytes");
-_Static_assert(offsetof(xent_params, class_weights) == 0, "xent_params.class_weights");
-_Static_assert(offsetof(xent_params, label_smoothing) == 8, "xent_params.label_smoothing");
-_Static_assert(offsetof(xent_params, logit_scale) == 32, "xent_params.logit_scale");
-_Static_assert(offsetof(xent_params, soft_targets) == 44, "xent_params.soft_targets");
+// The config Swift reads by field names through the importer: its pointers, nothing else.
 _Static_assert(sizeof(xent_ukernel_config) == 11 * sizeof(void *), "xent_ukernel_config: isa + 10 pointers");
 
 // MARK: - Checks and measurement

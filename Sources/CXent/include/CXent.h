@@ -47,17 +47,18 @@ int xent_isa_is_canonical(xent_isa isa);
 // MARK: - The parameter block
 
 /// What one call of the loss asks for, built once per call by the Swift side from the checked
-/// options (`SoftmaxCrossEntropy`), read by the driver and by the micro-kernels that need an
-/// option. Swift relies on this layout (the `_Static_assert`s in xent_isa.c pin it).
+/// options (`Batch.run`, Sources/Xent/BatchEngine.swift) and read by the row driver
+/// (`RowPipeline`), which hands the micro-kernels the parts they need. Swift builds it field by
+/// field through the importer; the `_Static_assert`s below pin the layout it relies on.
 typedef struct xent_params {
     /// The class weights w (one per class of the whole row), or NULL for all 1.
     const float *class_weights;
     /// α ∈ [0, 1], the label smoothing.
     double label_smoothing;
-    /// The cross-entropy part's gradient scale: upstream gradient × logit scale ÷ its denominator
-    /// (0 when the denominator is 0).
+    /// The cross-entropy part's gradient scale: upstream gradient ÷ its denominator (0 when the
+    /// denominator is 0). The logit scale's chain factor is the kernels' to apply.
     double cross_entropy_gradient_scale;
-    /// The z-loss part's gradient scale: 2λ × upstream gradient × logit scale ÷ its denominator.
+    /// The z-loss part's gradient scale: 2λ × upstream gradient ÷ its denominator.
     double z_loss_gradient_scale;
     /// s > 0, the logit scale (1: none).
     float logit_scale;
@@ -68,6 +69,10 @@ typedef struct xent_params {
     /// 1 when the rows are scored against soft targets rather than labels.
     int32_t soft_targets;
 } xent_params;
+
+_Static_assert(offsetof(xent_params, class_weights) == 0, "xent_params: the pointer first");
+_Static_assert(offsetof(xent_params, label_smoothing) == sizeof(void *), "xent_params: the doubles after it");
+_Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift would not see");
 
 // MARK: - Micro-kernels
 //
