@@ -48,12 +48,15 @@
 #include <immintrin.h>
 #include <math.h>
 
+// 1/log 2, rounded to float by the compiler as SLEEF writes it.
+#define XENT_LOG2E 1.442695040888963407359924681001892137426645954152985934135449406931f
+
 /// exp(x) lane by lane, equal to Sleef_expf16_u10avx512f(x) bit for bit (1-ULP).
 __attribute__((target("avx512f"), always_inline)) static inline __m512 xent_expf16_u10(__m512 x) {
     // SLEEF's upper limit: exp(min(100, x)) is +inf wherever x > 100 (NaN passes through).
     const __m512 d = _mm512_min_ps(_mm512_set1_ps(100.0f), x);
     // q = rint(d / log 2), s = d − q·log 2 in two parts (L2U exact in float, L2L the rest).
-    const __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(1.442695040888963407359924681001892137426645954152985934135449406931f)),
+    const __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(d, _mm512_set1_ps(XENT_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 s = _mm512_fmadd_ps(q, _mm512_set1_ps(-0.693145751953125f), d);
     s = _mm512_fmadd_ps(q, _mm512_set1_ps(-1.428606765330187045e-06f), s);
@@ -74,7 +77,7 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 xent_expf
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10(__m256 x) {
     // SLEEF's upper limit: exp(min(100, x)) is +inf wherever x > 100 (NaN passes through).
     const __m256 d = _mm256_min_ps(_mm256_set1_ps(100.0f), x);
-    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(1.442695040888963407359924681001892137426645954152985934135449406931f)));
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(XENT_LOG2E)));
     const __m256 qf = _mm256_cvtepi32_ps(q);
     __m256 s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-0.693145751953125f), d);
     s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-1.428606765330187045e-06f), s);

@@ -28,13 +28,16 @@ XENT_OP __m256 xent_load8_tail(const float *p, size_t n, float fill) {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, lanes), _mm256_castsi256_ps(lanes));
 }
 XENT_OP xent_f32x16 xent_f32x16_set1(float s) { return (xent_f32x16){_mm256_set1_ps(s), _mm256_set1_ps(s)}; }
-XENT_OP xent_f32x16 xent_f32x16_load(const float *p) { return (xent_f32x16){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+XENT_OP xent_f32x16 xent_f32x16_load(const float *p) {
+    return (xent_f32x16){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
 XENT_OP void xent_f32x16_store(float *p, xent_f32x16 v) {
     _mm256_storeu_ps(p, v.lo);
     _mm256_storeu_ps(p + 8, v.hi);
 }
 XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) {
-    if (n >= 8) return (xent_f32x16){_mm256_loadu_ps(p), n > 8 ? xent_load8_tail(p + 8, n - 8, fill) : _mm256_set1_ps(fill)};
+    if (n > 8) return (xent_f32x16){_mm256_loadu_ps(p), xent_load8_tail(p + 8, n - 8, fill)};
+    if (n == 8) return (xent_f32x16){_mm256_loadu_ps(p), _mm256_set1_ps(fill)};
     return (xent_f32x16){xent_load8_tail(p, n, fill), _mm256_set1_ps(fill)};
 }
 // vmaskmovps's store is slow on some CPUs: the lanes go through the stack.

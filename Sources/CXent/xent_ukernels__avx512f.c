@@ -26,7 +26,9 @@ XENT_OP void xent_f32x16_store(float *p, xent_f32x16 v) { _mm512_storeu_ps(p, v)
 XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), xent_tail_mask(n), p);
 }
-XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) { _mm512_mask_storeu_ps(p, xent_tail_mask(n), v); }
+XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) {
+    _mm512_mask_storeu_ps(p, xent_tail_mask(n), v);
+}
 XENT_OP xent_f32x16 xent_f32x16_add(xent_f32x16 a, xent_f32x16 b) { return _mm512_add_ps(a, b); }
 XENT_OP xent_f32x16 xent_f32x16_sub(xent_f32x16 a, xent_f32x16 b) { return _mm512_sub_ps(a, b); }
 XENT_OP xent_f32x16 xent_f32x16_mul(xent_f32x16 a, xent_f32x16 b) { return _mm512_mul_ps(a, b); }

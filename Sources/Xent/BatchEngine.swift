@@ -46,8 +46,9 @@ extension Batch {
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
+        let workspaceCount = Swift.max(1, workspaceRow * rowWorkers)
         let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
-          withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, workspaceRow * rowWorkers)) { workspace in
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
             let shared = SharedUnsafe((results, workspace.baseAddress!))
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
                 let (results, workspace) = shared.value
@@ -166,7 +167,8 @@ extension Batch {
             if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {
                 let w = workspace!
                 w.update(repeating: .nan, count: classes)
-                xent_f32_to_half(conversionISA, format, w, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+                let g16 = gradient.assumingMemoryBound(to: UInt16.self) + offset
+                xent_f32_to_half(conversionISA, format, w, g16, classes)
             }
             return result
         }

@@ -81,7 +81,8 @@ struct ReferenceKernel: RowKernel {
             for j in z.indices {
                 let p = exp(z[j] - m) / sum
                 let chain = s * params.transform.capDerivative(z[j])
-                g[j] = Float((p * (params.cross_entropy_gradient_scale * mass + params.z_loss_gradient_scale * lse) - v[j] * params.cross_entropy_gradient_scale) * chain)
+                let scale = params.cross_entropy_gradient_scale
+                g[j] = Float((p * (scale * mass + params.z_loss_gradient_scale * lse) - v[j] * scale) * chain)
             }
         }
         return RowResult(crossEntropy: loss, logSumExp: lse, argmax: argmax)

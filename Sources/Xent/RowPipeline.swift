@@ -320,7 +320,8 @@ struct RowPipeline {
                 Parallel.forEach(count, workers: workers) { c, worker in
                     let (table, scratch) = shared.value
                     let base = c * length
-                    (table + c).initialize(to: chunk(base, Swift.min(length, n - base), scratch.map { $0 + worker * length }))
+                    let workspace = scratch.map { $0 + worker * length }
+                    (table + c).initialize(to: chunk(base, Swift.min(length, n - base), workspace))
                 }
             }
             let row = combine(UnsafeBufferPointer(table))

@@ -119,7 +119,9 @@ struct ScalarKernel: RowKernel {
         let (x, tr, capped) = Self.transformedOnce(z, classes: classes, gradient: gradient, transform)
         guard let m = Self.rowMax(x, classes: classes, tr) else { return .bad }
         let alpha = params.label_smoothing
-        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr) : (count: 0, weight: 0, gap: 0)
+        let smooth = alpha != 0
+            ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr)
+            : (count: 0, weight: 0, gap: 0)
         let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
@@ -141,7 +143,8 @@ struct ScalarKernel: RowKernel {
                 if alpha == 0 {
                     for j in 0..<classes { g[j] *= a }
                 } else {
-                    Self.scale(g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: params.class_weights)
+                    Self.scale(
+                        g, classes: classes, a: a, targets: nil, b: 0, smoothing: cs, weights: params.class_weights)
                 }
                 g[t] -= labelTerm
             }
@@ -169,7 +172,9 @@ struct ScalarKernel: RowKernel {
                 sumQGap += (Double(m) - Double(tr(x[c]))) * q  // the gap in Double: exact
             }
         }
-        let smooth = alpha != 0 ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr) : (count: 0, weight: 0, gap: 0)
+        let smooth = alpha != 0
+            ? Self.smoothingSums(x, classes: classes, max: m, weights: params.class_weights, tr)
+            : (count: 0, weight: 0, gap: 0)
         let s = Self.expSum(x, classes: classes, max: m, into: capped ? nil : gradient, markMasked: alpha != 0, tr)
         let logS = log(s)
         let lse = Double(m) + logS
@@ -181,13 +186,14 @@ struct ScalarKernel: RowKernel {
             mass += alpha / smooth.count * smooth.weight
         }
         if let g = gradient {
+            let targetScale = Float(params.cross_entropy_gradient_scale * (1 - alpha))
             let a = Float((params.cross_entropy_gradient_scale * mass + params.z_loss_gradient_scale * lse) / s)
             let cs = alpha != 0 ? Float(params.cross_entropy_gradient_scale * alpha / smooth.count) : 0
             if capped {
-                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: Float(params.cross_entropy_gradient_scale * (1 - alpha)),
+                Self.scaleCapped(g, classes: classes, max: m, a: a, targets: y, b: targetScale,
                                  smoothing: cs, weights: params.class_weights, cap: transform.cap)
             } else {
-                Self.scale(g, classes: classes, a: a, targets: y, b: Float(params.cross_entropy_gradient_scale * (1 - alpha)), smoothing: cs,
+                Self.scale(g, classes: classes, a: a, targets: y, b: targetScale, smoothing: cs,
                            weights: params.class_weights)
             }
         }
