@@ -39,15 +39,15 @@ public final class RowStatistics {
 
     /// Each row's loss (0 for ignored rows, not divided by the reduction; with a z-loss,
     /// `ℓ + λ·lse²`; NaN for rows with NaN or +inf).
-    public internal(set) var losses: [Float] = []
+    public var losses: [Float] = []
     /// Each row's `lse = log Σ_j exp(z_j)` of the (transformed) logits (0 for ignored rows, NaN
     /// for rows with NaN or +inf). With it the z-loss part of the loss, `λ·Σ lse²`, is available
     /// separately.
-    public internal(set) var logSumExp: [Float] = []
+    public var logSumExp: [Float] = []
     /// Each row's predicted class: the first index of its largest logit (−1 for ignored rows and
     /// rows with NaN or +inf). Asking for it with more than `Int32.max` classes throws
     /// ``XentError/argmaxOutOfRange(classes:)``.
-    public internal(set) var argmax: [Int32] = []
+    public var argmax: [Int32] = []
 
     /// Empty arrays, sized by the first call; `fields` chooses which are filled (all three by
     /// default; the argmax costs a compare per element).

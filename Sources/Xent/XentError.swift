@@ -60,7 +60,7 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
         case .labelOutOfRange(let row, let label, let classes):
             return "labels[\(row)] = \(label) is outside 0..<\(classes) and is not the ignore index"
         case .rowLossesRequired:
-            return "rowStatistics has no losses but reduction is .none, which returns per-row losses there"
+            return "rowStatistics.losses is missing but reduction is .none, which returns per-row losses there"
         case .argmaxOutOfRange(let classes):
             return "classes = \(classes) is too many for rowStatistics.argmax: its Int32 holds at most \(Int32.max)"
         case .overlappingBuffers(let first, let second):

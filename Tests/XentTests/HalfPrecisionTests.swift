@@ -93,10 +93,11 @@ extension BFloat16: HalfUnderTest {
                     let context = "\(H.self) \(variant) \(classes) \(kind) threads \(threads)"
                     for useSoft in [false, true] {
                         // The Float path on the widened inputs.
-                        var floatGradient = [Float](), floatRows = [Float]()
+                        var floatGradient = [Float]()
+                        let floatRows = RowStatistics(.losses)
                         let floatLoss = useSoft
-                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
-                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
+                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
+                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
                         for inPlace in [false, true] {
                             var gradient = inPlace ? half : [H](repeating: H(rounding: 7), count: half.count)
                             var rowLosses = [Float](repeating: 0, count: rows)
@@ -108,19 +109,19 @@ extension BFloat16: HalfUnderTest {
                                             switch (useSoft, inPlace) {
                                             case (false, false):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (false, true):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, false):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, true):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             }
                                         }
@@ -130,7 +131,7 @@ extension BFloat16: HalfUnderTest {
                             let where_ = "\(context) soft \(useSoft) inPlace \(inPlace)"
                             // Bit for bit: the same Float computation, rounded once.
                             #expect(loss.bitPattern == floatLoss.bitPattern, "\(where_): loss \(loss) vs Float \(floatLoss)")
-                            #expect(rowLosses == floatRows, "\(where_): row losses")
+                            #expect(rowLosses == floatRows.losses, "\(where_): row losses")
                             let rounded = floatGradient.map { H(rounding: $0).widened.bitPattern }
                             #expect(gradient.map(\.widened.bitPattern) == rounded, "\(where_): gradient is not the Float one rounded")
                             // And the bound against the Double truth on the same (rounded) inputs.
