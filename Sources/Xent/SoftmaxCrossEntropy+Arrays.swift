@@ -65,7 +65,8 @@ extension SoftmaxCrossEntropy {
         logits: [Element], targets: [Element], classes: Int, rowStride: Int? = nil,
         rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try Self.borrow(logits) { (z) throws(XentError) in
             try Self.borrow(targets) { (q) throws(XentError) in
                 try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
@@ -81,13 +82,15 @@ extension SoftmaxCrossEntropy {
         logits: [Element], targets: [Element], classes: Int, rowStride: Int? = nil, gradient: inout [Element],
         rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try Self.borrow(logits) { (z) throws(XentError) in
             try Self.borrow(targets) { (q) throws(XentError) in
                 try Self.borrowOutput(&gradient, count: logits.count) { (g) throws(XentError) in
                     try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
                         try lossAndGradient(
-                            logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g, rowStatistics: r)
+                            logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g,
+                            rowStatistics: r)
                     }
                 }
             }
@@ -99,11 +102,13 @@ extension SoftmaxCrossEntropy {
         inPlace logits: inout [Element], targets: [Element], classes: Int, rowStride: Int? = nil,
         rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try Self.borrowOutput(&logits, count: logits.count) { (z) throws(XentError) in
             try Self.borrow(targets) { (q) throws(XentError) in
                 try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
-                    try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
+                    try lossAndGradient(
+                        inPlace: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
                 }
             }
         }

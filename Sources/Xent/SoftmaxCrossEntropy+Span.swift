@@ -56,7 +56,8 @@ extension SoftmaxCrossEntropy {
         logits: Span<Element>, targets: Span<Element>, classes: Int, rowStride: Int? = nil,
         rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
             try Self.borrow(logits, targets) { (z, q) throws(XentError) in
                 try loss(logits: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
@@ -69,7 +70,8 @@ extension SoftmaxCrossEntropy {
         logits: Span<Element>, targets: Span<Element>, classes: Int, rowStride: Int? = nil,
         gradient: inout MutableSpan<Element>, rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
             try Self.borrow(logits, targets, &gradient) { (z, q, g) throws(XentError) in
                 try lossAndGradient(
@@ -83,7 +85,8 @@ extension SoftmaxCrossEntropy {
         inPlace logits: inout MutableSpan<Element>, targets: Span<Element>, classes: Int, rowStride: Int? = nil,
         rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
         return try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
             try Self.borrow(targets, &logits) { (q, z) throws(XentError) in
                 try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
@@ -115,7 +118,8 @@ extension SoftmaxCrossEntropy {
 
     private static func borrow<A, B, C>(
         _ a: Span<A>, _ b: Span<B>, _ c: inout MutableSpan<C>,
-        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>, UnsafeMutableBufferPointer<C>) throws(XentError) -> Float
+        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>, UnsafeMutableBufferPointer<C>)
+            throws(XentError) -> Float
     ) throws(XentError) -> Float {
         let result: Result<Float, XentError> = a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in

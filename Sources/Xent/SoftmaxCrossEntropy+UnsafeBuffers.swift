@@ -74,7 +74,8 @@ extension SoftmaxCrossEntropy {
     /// parameters as in
     /// ``loss(logits:labels:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
     public func loss<Element: LogitElement>(
-        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int, rowStride: Int? = nil,
+        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
+        rowStride: Int? = nil,
         rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
@@ -87,7 +88,8 @@ extension SoftmaxCrossEntropy {
     /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``; `gradient` may be the
     /// very memory `logits` is.
     public func lossAndGradient<Element: LogitElement>(
-        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int, rowStride: Int? = nil,
+        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
+        rowStride: Int? = nil,
         gradient: UnsafeMutableBufferPointer<Element>, rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
