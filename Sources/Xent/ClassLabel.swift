@@ -6,7 +6,7 @@
 /// label of −100 is ignored whatever its type.
 ///
 /// The set is closed: Xent reads a label buffer as 32- or 64-bit integers, so the protocol's one
-/// requirement, ``_classLabelLayout``, has a type only Xent can create. A type that forwards
+/// requirement, `_classLabelLayout`, has a type only Xent can create. A type that forwards
 /// another conformance's layout anyway is checked against it before any label is read, and a
 /// mismatch (a 16-bit type, say) stops the program with a precondition failure.
 public protocol ClassLabel: FixedWidthInteger, SignedInteger, Sendable {

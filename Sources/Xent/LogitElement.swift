@@ -8,7 +8,7 @@
 /// element type. `Float` logits are read directly; 16-bit ones are widened row by row into a
 /// per-thread `Float` workspace (see <doc:HalfPrecisionLogits>).
 ///
-/// The set is closed: the one requirement, ``_logitLayout``, has a type only Xent can create
+/// The set is closed: the one requirement, `_logitLayout`, has a type only Xent can create
 /// (a ``HalfPrecisionFloat`` gets it from its ``HalfPrecisionFloat/halfPrecisionFormat``), and a
 /// conforming type whose size is not its layout's stops the program with a precondition failure
 /// before any element is read.
