@@ -5,7 +5,7 @@
 /// Per-row losses are always added in `Double`, in row order, so the result does not depend on
 /// the instruction set the kernel runs on.
 public enum Reduction: Sendable, Hashable, CaseIterable {
-    /// No reduction: the per-row losses go to the caller's `rowLosses` buffer (required), the
+    /// No reduction: the per-row losses go to the caller's ``RowStatistics/losses`` (required), the
     /// returned value is their sum, and gradient rows are not scaled.
     case none
     /// The sum of the per-row losses; gradient rows are not scaled.
