@@ -16,8 +16,8 @@
 ///     / Double(labels.count(where: { $0 != ce.ignoreIndex }))   // the rows that take part
 /// ```
 ///
-/// It is a class so that one optional argument can carry it into a call and back; a call writes
-/// its arrays, so share a value between threads only with calls that do not overlap.
+/// It is a class so that one optional argument (`nil` by default) can carry it into a call and
+/// back; a call writes its arrays, so it is not `Sendable`.
 public final class RowStatistics {
     /// Which per-row outputs a ``RowStatistics`` fills.
     public struct Fields: OptionSet, Sendable, Hashable {
