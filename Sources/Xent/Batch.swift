@@ -39,22 +39,40 @@ struct Batch {
     /// Rows that take part: not ignored. `.mean` divides by this.
     let participatingRows: Int
 
+    /// The one row-count rule of every entry point: one row per label; with soft targets,
+    /// `logitsCount / rowStride` (the stride defaulting to `classes`), which must divide exactly.
+    /// Throws for a class count, stride or division that leaves no row count to speak of; the
+    /// shape itself is checked by the initializers.
+    static func rowCount(
+        logitsCount: Int, labelCount: Int?, classes: Int, rowStride: Int?
+    ) throws(XentError) -> Int {
+        if let labelCount { return labelCount }
+        guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
+        let stride = rowStride ?? classes
+        guard stride >= classes else { throw .invalidRowStride(rowStride: stride, classes: classes) }
+        guard logitsCount % stride == 0 else {
+            throw .logitsNotMultipleOfClasses(count: logitsCount, classes: stride)
+        }
+        return logitsCount / stride
+    }
+
     /// Validates a class-label batch; throws before anything is written.
     ///
     /// With a row stride, `logits` (and `gradient`) must hold `(rows − 1) × rowStride + classes`
     /// elements at least; elements past that and the padding columns are not touched.
-    init<Element, Label: ClassLabel>(
+    init<Element: LogitElement, Label: ClassLabel>(
         logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int,
         rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Element>?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction, storage: Storage = .float32
+        rowStatistics: RowStatistics.Buffers, reduction: Reduction
     ) throws(XentError) {
-        let rows = labels.count
+        let storage = Storage(Element.self)
+        let rows = try Self.rowCount(
+            logitsCount: logits.count, labelCount: labels.count, classes: classes, rowStride: rowStride)
         let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logitsCount: logits.count)
         try Self.checkOutputs(
             logits: UnsafeRawBufferPointer(logits), logitsCount: logits.count,
             gradient: gradient.map { (UnsafeRawBufferPointer($0), $0.count) },
-            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
+            rowStatistics: rowStatistics, rows: rows, classes: classes,
             reduction: reduction, other: ("labels", UnsafeRawBufferPointer(labels)))
         // The entry points are generic over the label type and, public and not inlinable, run
         // unspecialized: every per-label step goes through the concrete LabelPointer instead
@@ -67,46 +85,40 @@ struct Batch {
         self.targets = .labels(labelPointer, ignoreIndex: ignore)
         self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
         self.storage = storage
-        self.rowLosses = rowLosses?.baseAddress
-        self.rowLogSumExp = rowLogSumExp?.baseAddress
-        self.rowArgmax = rowArgmax?.baseAddress
+        self.rowLosses = rowStatistics.losses?.baseAddress
+        self.rowLogSumExp = rowStatistics.logSumExp?.baseAddress
+        self.rowArgmax = rowStatistics.argmax?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
         self.participatingRows = participating
     }
 
-    /// Validates a soft-target batch (rows = `logits.count / rowStride`, the stride defaulting to
-    /// `classes`); throws before anything is written. `targets` has the logits' layout.
-    init<Element>(
+    /// Validates a soft-target batch (rows by ``rowCount(logitsCount:labelCount:classes:rowStride:)``);
+    /// throws before anything is written. `targets` has the logits' layout.
+    init<Element: LogitElement>(
         logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
         rowStride: Int?, gradient: UnsafeMutableBufferPointer<Element>?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>?, reduction: Reduction, storage: Storage = .float32
+        rowStatistics: RowStatistics.Buffers, reduction: Reduction
     ) throws(XentError) {
-        guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
-        let stride = rowStride ?? classes
-        guard stride >= classes else { throw .invalidRowStride(rowStride: stride, classes: classes) }
-        guard logits.count % stride == 0 else {
-            throw .logitsNotMultipleOfClasses(count: logits.count, classes: stride)
-        }
-        let rows = logits.count / stride
-        _ = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logitsCount: logits.count)
+        let storage = Storage(Element.self)
+        let rows = try Self.rowCount(logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        let stride = try Self.checkShape(rows: rows, classes: classes, rowStride: rowStride, logitsCount: logits.count)
         guard targets.count == logits.count else {
             throw .lengthMismatch(argument: "targets", expected: logits.count, actual: targets.count)
         }
         try Self.checkOutputs(
             logits: UnsafeRawBufferPointer(logits), logitsCount: logits.count,
             gradient: gradient.map { (UnsafeRawBufferPointer($0), $0.count) },
-            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, rows: rows,
+            rowStatistics: rowStatistics, rows: rows, classes: classes,
             reduction: reduction, other: ("targets", UnsafeRawBufferPointer(targets)))
         self.logits = UnsafeRawPointer(logits.baseAddress!)
         self.targets = .soft(UnsafeRawPointer(targets.baseAddress!))
         self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
         self.storage = storage
-        self.rowLosses = rowLosses?.baseAddress
-        self.rowLogSumExp = rowLogSumExp?.baseAddress
-        self.rowArgmax = rowArgmax?.baseAddress
+        self.rowLosses = rowStatistics.losses?.baseAddress
+        self.rowLogSumExp = rowStatistics.logSumExp?.baseAddress
+        self.rowArgmax = rowStatistics.argmax?.baseAddress
         self.rows = rows
         self.classes = classes
         self.stride = stride
@@ -142,28 +154,30 @@ struct Batch {
         return stride
     }
 
-    /// Output lengths, `.none`'s need for `rowLosses`, and aliasing: `gradient` may be the very
-    /// buffer `logits` is (in place); no other pair of buffers may share a byte. Allocates
-    /// nothing (the buffers are compared pairwise from a fixed table).
+    /// Output lengths, `.none`'s need for `rowLosses`, an argmax that fits `Int32`, and aliasing:
+    /// `gradient` may be the very buffer `logits` is (in place); no other pair of buffers may
+    /// share a byte. Allocates nothing (the buffers are compared pairwise from a fixed table).
     private static func checkOutputs(
         logits: UnsafeRawBufferPointer, logitsCount: Int, gradient: (bytes: UnsafeRawBufferPointer, count: Int)?,
-        rowLosses: UnsafeMutableBufferPointer<Float>?, rowLogSumExp: UnsafeMutableBufferPointer<Float>?,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>?, rows: Int, reduction: Reduction,
+        rowStatistics: RowStatistics.Buffers, rows: Int, classes: Int, reduction: Reduction,
         other: (name: StaticString, bytes: UnsafeRawBufferPointer)
     ) throws(XentError) {
+        let rowLosses = rowStatistics.losses, rowLogSumExp = rowStatistics.logSumExp
+        let rowArgmax = rowStatistics.argmax
         if let gradient, gradient.count != logitsCount {
             throw .lengthMismatch(argument: "gradient", expected: logitsCount, actual: gradient.count)
         }
         if let rowLosses, rowLosses.count != rows {
-            throw .lengthMismatch(argument: "rowLosses", expected: rows, actual: rowLosses.count)
+            throw .lengthMismatch(argument: "rowStatistics.losses", expected: rows, actual: rowLosses.count)
         }
         if let rowLogSumExp, rowLogSumExp.count != rows {
-            throw .lengthMismatch(argument: "rowLogSumExp", expected: rows, actual: rowLogSumExp.count)
+            throw .lengthMismatch(argument: "rowStatistics.logSumExp", expected: rows, actual: rowLogSumExp.count)
         }
         if let rowArgmax, rowArgmax.count != rows {
-            throw .lengthMismatch(argument: "rowArgmax", expected: rows, actual: rowArgmax.count)
+            throw .lengthMismatch(argument: "rowStatistics.argmax", expected: rows, actual: rowArgmax.count)
         }
         if reduction == .none && rowLosses == nil { throw .rowLossesRequired }
+        if rowArgmax != nil && classes > Int(Int32.max) { throw .argmaxOutOfRange(classes: classes) }
 
         // Inputs first, then outputs: each output is checked against everything before it.
         let table: (
@@ -172,9 +186,9 @@ struct Batch {
             (StaticString, UnsafeRawBufferPointer?), (StaticString, UnsafeRawBufferPointer?)
         ) = (
             ("logits", logits), (other.name, other.bytes), ("gradient", gradient?.bytes),
-            ("rowLosses", rowLosses.map(UnsafeRawBufferPointer.init)),
-            ("rowLogSumExp", rowLogSumExp.map(UnsafeRawBufferPointer.init)),
-            ("rowArgmax", rowArgmax.map(UnsafeRawBufferPointer.init))
+            ("rowStatistics.losses", rowLosses.map(UnsafeRawBufferPointer.init)),
+            ("rowStatistics.logSumExp", rowLogSumExp.map(UnsafeRawBufferPointer.init)),
+            ("rowStatistics.argmax", rowArgmax.map(UnsafeRawBufferPointer.init))
         )
         try withUnsafeBytes(of: table) { (raw) throws(XentError) in
             // A homogeneous tuple is laid out as an array of its element; its byte count is not

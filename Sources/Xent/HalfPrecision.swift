@@ -15,8 +15,8 @@ import CXent
 /// `2⁻²⁵` absolute) and `2⁻⁸·|g*|` for ``BFloat16``.
 ///
 /// Xent supports exactly these two conformances; a type of another size is refused at run time
-/// (a precondition), since its buffers would be read as 16-bit values.
-public protocol HalfPrecisionFloat: Sendable {
+/// (a precondition, before any element is read), since its buffers would be read as 16-bit values.
+public protocol HalfPrecisionFloat: LogitElement {
     /// The format's layout, for the shim's conversions.
     static var halfPrecisionFormat: HalfPrecisionFormat { get }
 }

@@ -6,7 +6,7 @@
 /// the thread count (nor, for the `.vector` kernel, on which of AVX-512F, AVX2+FMA and AdvSIMD it
 /// runs on: NUMERICS.md "Determinism").
 public enum Reduction: Sendable, Hashable, CaseIterable {
-    /// No reduction: the per-row losses go to the caller's `rowLosses` buffer (required), the
+    /// No reduction: the per-row losses go to the caller's ``RowStatistics/losses`` (required), the
     /// returned value is their sum, and gradient rows are not scaled.
     case none
     /// The sum of the per-row losses; gradient rows are not scaled.

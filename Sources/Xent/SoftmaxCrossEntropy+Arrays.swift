@@ -1,210 +1,114 @@
 // The entry points over Swift arrays: borrow the storage, then call the unsafe-buffer versions.
 
 extension SoftmaxCrossEntropy {
-    /// The loss of `logits` against class labels; see
-    /// ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
-    public func loss<Label: ClassLabel>(logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try loss(logits: z, labels: t, classes: classes, rowStride: rowStride)
-        }
-    }
-
-    /// The loss against class labels with per-row losses; `rowLosses` is resized to
-    /// `labels.count` if needed (after validation), so a reused array allocates nothing.
-    public func loss<Label: ClassLabel>(
-        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, rowLosses: inout [Float]
+    /// The loss of `logits` against class labels, over arrays; see
+    /// ``loss(logits:labels:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
+    ///
+    /// `rowStatistics`, when given, receives every per-row output it asks for, its arrays resized
+    /// to the row count if needed (after validation), so a reused value allocates nothing.
+    public func loss<Element: LogitElement, Label: ClassLabel>(
+        logits: [Element], labels: [Label], classes: Int, rowStride: Int? = nil,
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
-                try loss(logits: z, labels: t, classes: classes, rowStride: rowStride, rowLosses: r)
-            }
-        }
-    }
-
-    /// The loss against class labels and its gradient; `gradient` is resized to `logits.count`
-    /// if needed. See
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``.
-    public func lossAndGradient<Label: ClassLabel>(
-        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
-    ) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try lossAndGradient(logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g)
-            }
-        }
-    }
-
-    /// The loss against class labels, its gradient and the per-row losses.
-    public func lossAndGradient<Label: ClassLabel>(
-        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
-        rowLosses: inout [Float]
-    ) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try Self.withOutput(&rowLosses, count: labels.count) { (r) throws(XentError) in
-                    try lossAndGradient(logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: labels.count, classes: classes, rowStride: rowStride)
+        return try Self.borrow(logits) { (z) throws(XentError) in
+            try Self.borrow(labels) { (t) throws(XentError) in
+                try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
+                    try loss(logits: z, labels: t, classes: classes, rowStride: rowStride, rowStatistics: r)
                 }
             }
         }
     }
 
-    /// The loss against class labels, with the gradient written over `logits`.
-    public func lossAndGradient<Label: ClassLabel>(
-        inPlace logits: inout [Float], labels: [Label], classes: Int, rowStride: Int? = nil
+    /// The loss against class labels and its gradient, over arrays; `gradient` is resized to
+    /// `logits.count` if needed. See
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_,_)``.
+    public func lossAndGradient<Element: LogitElement, Label: ClassLabel>(
+        logits: [Element], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Element],
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
-            try Self.withInput(labels) { (t) throws(XentError) in
-                try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: labels.count, classes: classes, rowStride: rowStride)
+        return try Self.borrow(logits) { (z) throws(XentError) in
+            try Self.borrow(labels) { (t) throws(XentError) in
+                try Self.borrowOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                    try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
+                        try lossAndGradient(
+                            logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g, rowStatistics: r)
+                    }
+                }
             }
         }
     }
 
-    /// The loss against soft targets; see
-    /// ``loss(logits:targets:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
-    public func loss(logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil) throws(XentError) -> Float {
-        try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try loss(logits: z, targets: q, classes: classes, rowStride: rowStride)
-        }
-    }
-
-    /// The loss against soft targets with per-row losses (resized to the row count if needed).
-    public func loss(
-        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, rowLosses: inout [Float]
+    /// The loss against class labels, with the gradient written over `logits` (the argmax is
+    /// that of the logits, found before they are overwritten).
+    public func lossAndGradient<Element: LogitElement, Label: ClassLabel>(
+        inPlace logits: inout [Element], labels: [Label], classes: Int, rowStride: Int? = nil,
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
-        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
-                try loss(logits: z, targets: q, classes: classes, rowStride: rowStride, rowLosses: r)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: labels.count, classes: classes, rowStride: rowStride)
+        return try Self.borrowOutput(&logits, count: logits.count) { (z) throws(XentError) in
+            try Self.borrow(labels) { (t) throws(XentError) in
+                try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
+                    try lossAndGradient(inPlace: z, labels: t, classes: classes, rowStride: rowStride, rowStatistics: r)
+                }
             }
         }
     }
 
-    /// The loss against soft targets and its gradient (resized to `logits.count` if needed).
-    public func lossAndGradient(
-        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, gradient: inout [Float]
+    /// The loss against soft targets, over arrays; see
+    /// ``loss(logits:targets:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
+    public func loss<Element: LogitElement>(
+        logits: [Element], targets: [Element], classes: Int, rowStride: Int? = nil,
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try lossAndGradient(logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        return try Self.borrow(logits) { (z) throws(XentError) in
+            try Self.borrow(targets) { (q) throws(XentError) in
+                try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
+                    try loss(logits: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
+                }
             }
         }
     }
 
-    /// The loss against soft targets, its gradient and the per-row losses (both resized if needed).
-    public func lossAndGradient(
-        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
-        rowLosses: inout [Float]
+    /// The loss against soft targets and its gradient, over arrays (`gradient` resized to
+    /// `logits.count` if needed).
+    public func lossAndGradient<Element: LogitElement>(
+        logits: [Element], targets: [Element], classes: Int, rowStride: Int? = nil, gradient: inout [Element],
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
-        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try Self.withOutput(&rowLosses, count: rows) { (r) throws(XentError) in
-                    try lossAndGradient(logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        return try Self.borrow(logits) { (z) throws(XentError) in
+            try Self.borrow(targets) { (q) throws(XentError) in
+                try Self.borrowOutput(&gradient, count: logits.count) { (g) throws(XentError) in
+                    try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
+                        try lossAndGradient(
+                            logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g,
+                            rowStatistics: r)
+                    }
                 }
             }
         }
     }
 
     /// The loss against soft targets, with the gradient written over `logits`.
-    public func lossAndGradient(
-        inPlace logits: inout [Float], targets: [Float], classes: Int, rowStride: Int? = nil
+    public func lossAndGradient<Element: LogitElement>(
+        inPlace logits: inout [Element], targets: [Element], classes: Int, rowStride: Int? = nil,
+        rowStatistics: RowStatistics? = nil
     ) throws(XentError) -> Float {
-        try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
-            try Self.withInput(targets) { (q) throws(XentError) in
-                try lossAndGradient(inPlace: z, targets: q, classes: classes, rowStride: rowStride)
-            }
-        }
-    }
-
-    // MARK: Per-row statistics
-
-    /// The loss against class labels, with every per-row output filled in the same pass:
-    /// `rowStatistics`' arrays are resized to `labels.count` if needed (after validation).
-    public func loss<Label: ClassLabel>(
-        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil,
-        rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try Self.withStatistics(&rowStatistics, rows: labels.count) { (r, l, a) throws(XentError) in
-                try loss(logits: z, labels: t, classes: classes, rowStride: rowStride, rowLosses: r, rowLogSumExp: l, rowArgmax: a)
-            }
-        }
-    }
-
-    /// The loss against class labels, its gradient, and every per-row output.
-    public func lossAndGradient<Label: ClassLabel>(
-        logits: [Float], labels: [Label], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
-        rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        try withBuffers(logits, labels) { (z, t) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try Self.withStatistics(&rowStatistics, rows: labels.count) { (r, l, a) throws(XentError) in
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: classes, rowStride: rowStride)
+        return try Self.borrowOutput(&logits, count: logits.count) { (z) throws(XentError) in
+            try Self.borrow(targets) { (q) throws(XentError) in
+                try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
                     try lossAndGradient(
-                        logits: z, labels: t, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r,
-                        rowLogSumExp: l, rowArgmax: a)
-                }
-            }
-        }
-    }
-
-    /// The loss against class labels, the gradient written over `logits`, and every per-row
-    /// output (the argmax is that of the logits, found before they are overwritten).
-    public func lossAndGradient<Label: ClassLabel>(
-        inPlace logits: inout [Float], labels: [Label], classes: Int, rowStride: Int? = nil,
-        rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
-            try Self.withInput(labels) { (t) throws(XentError) in
-                try Self.withStatistics(&rowStatistics, rows: labels.count) { (r, l, a) throws(XentError) in
-                    try lossAndGradient(
-                        inPlace: z, labels: t, classes: classes, rowStride: rowStride, rowLosses: r, rowLogSumExp: l,
-                        rowArgmax: a)
-                }
-            }
-        }
-    }
-
-    /// The loss against soft targets, with every per-row output.
-    public func loss(
-        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
-        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try Self.withStatistics(&rowStatistics, rows: rows) { (r, l, a) throws(XentError) in
-                try loss(logits: z, targets: q, classes: classes, rowStride: rowStride, rowLosses: r, rowLogSumExp: l, rowArgmax: a)
-            }
-        }
-    }
-
-    /// The loss against soft targets, its gradient, and every per-row output.
-    public func lossAndGradient(
-        logits: [Float], targets: [Float], classes: Int, rowStride: Int? = nil, gradient: inout [Float],
-        rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
-        return try withBuffers(logits, targets) { (z, q) throws(XentError) in
-            try Self.withOutput(&gradient, count: logits.count) { (g) throws(XentError) in
-                try Self.withStatistics(&rowStatistics, rows: rows) { (r, l, a) throws(XentError) in
-                    try lossAndGradient(
-                        logits: z, targets: q, classes: classes, rowStride: rowStride, gradient: g, rowLosses: r,
-                        rowLogSumExp: l, rowArgmax: a)
-                }
-            }
-        }
-    }
-
-    /// The loss against soft targets, the gradient written over `logits`, and every per-row output.
-    public func lossAndGradient(
-        inPlace logits: inout [Float], targets: [Float], classes: Int, rowStride: Int? = nil,
-        rowStatistics: inout RowStatistics
-    ) throws(XentError) -> Float {
-        let rows = (rowStride ?? classes) > 0 ? logits.count / (rowStride ?? classes) : 0
-        return try Self.withOutput(&logits, count: logits.count) { (z) throws(XentError) in
-            try Self.withInput(targets) { (q) throws(XentError) in
-                try Self.withStatistics(&rowStatistics, rows: rows) { (r, l, a) throws(XentError) in
-                    try lossAndGradient(
-                        inPlace: z, targets: q, classes: classes, rowStride: rowStride, rowLosses: r, rowLogSumExp: l,
-                        rowArgmax: a)
+                        inPlace: z, targets: q, classes: classes, rowStride: rowStride, rowStatistics: r)
                 }
             }
         }
@@ -221,30 +125,9 @@ extension SoftmaxCrossEntropy {
         return try result.get()
     }
 
-    private static func withStatistics(
-        _ statistics: inout RowStatistics, rows: Int,
-        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Int32>)
-            throws(XentError) -> Float
-    ) throws(XentError) -> Float {
-        try withOutput(&statistics.losses, count: rows) { (r) throws(XentError) in
-            try withOutput(&statistics.logSumExp, count: rows) { (l) throws(XentError) in
-                try withOutput(&statistics.argmax, count: rows) { (a) throws(XentError) in try body(r, l, a) }
-            }
-        }
-    }
-
     // MARK: Borrowing array storage
 
-    private func withBuffers<A, B>(
-        _ a: [A], _ b: [B],
-        _ body: (UnsafeBufferPointer<A>, UnsafeBufferPointer<B>) throws(XentError) -> Float
-    ) throws(XentError) -> Float {
-        try Self.withInput(a) { (pa) throws(XentError) in
-            try Self.withInput(b) { (pb) throws(XentError) in try body(pa, pb) }
-        }
-    }
-
-    private static func withInput<A>(
+    private static func borrow<A>(
         _ a: [A], _ body: (UnsafeBufferPointer<A>) throws(XentError) -> Float
     ) throws(XentError) -> Float {
         let result: Result<Float, XentError> = a.withUnsafeBufferPointer { p in
@@ -255,7 +138,7 @@ extension SoftmaxCrossEntropy {
 
     /// Borrows `array` mutably; when its count differs from `count`, a zero-filled array of
     /// `count` elements replaces it only if the call succeeds, so an error leaves it untouched.
-    private static func withOutput<Element: Numeric>(
+    private static func borrowOutput<Element: BitwiseCopyable>(
         _ array: inout [Element], count: Int,
         _ body: (UnsafeMutableBufferPointer<Element>) throws(XentError) -> Float
     ) throws(XentError) -> Float {
@@ -265,7 +148,15 @@ extension SoftmaxCrossEntropy {
             }
             return try result.get()
         }
-        var fresh = [Element](repeating: 0, count: Swift.max(count, 0))
+        // All-zero bits: +0 in Float, Float16 and BFloat16 alike.
+        let fill = Swift.max(count, 0)
+        var fresh = [Element](unsafeUninitializedCapacity: fill) { buffer, initialized in
+            if let base = buffer.baseAddress {
+                UnsafeMutableRawPointer(base).initializeMemory(
+                    as: UInt8.self, repeating: 0, count: fill * MemoryLayout<Element>.stride)
+            }
+            initialized = fill
+        }
         let result: Result<Float, XentError> = fresh.withUnsafeMutableBufferPointer { p in
             Result { () throws(XentError) in try body(p) }
         }

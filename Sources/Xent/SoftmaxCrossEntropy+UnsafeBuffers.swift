@@ -4,7 +4,8 @@ extension SoftmaxCrossEntropy {
     /// The loss of `logits` (`labels.count × classes`, row-major) against class labels.
     ///
     /// - Parameters:
-    ///   - logits: `rows × classes` logits, row-major; `rows` is `labels.count`.
+    ///   - logits: `rows × classes` logits, row-major; `rows` is `labels.count`. `Float`, or a
+    ///     16-bit ``HalfPrecisionFloat`` computed in `Float` (see <doc:HalfPrecisionLogits>).
     ///   - labels: one class index in `0 ..< classes` per row, or ``ignoreIndex`` (`Int32`,
     ///     `Int64` or `Int`).
     ///   - classes: the number of classes (≥ 1).
@@ -12,107 +13,99 @@ extension SoftmaxCrossEntropy {
     ///     vocabularies (`nil`: `classes`). Then `logits` (and `gradient`, laid out alike) must
     ///     hold at least `(rows − 1) × rowStride + classes` elements; the padding columns are
     ///     never read or written.
-    ///   - rowLosses: `rows` elements that receive each row's loss (0 for ignored rows, not
-    ///     divided by the reduction; with a z-loss, `ℓ + λ·lse²`); required when ``reduction``
-    ///     is `.none`.
-    ///   - rowLogSumExp: `rows` elements that receive each row's `lse = log Σ_j exp(z_j)`
-    ///     (0 for ignored rows, NaN for rows with NaN or +inf), computed in the same pass. With
-    ///     it the z-loss part of the loss, `λ·Σ lse²`, is available separately.
-    ///   - rowArgmax: `rows` elements that receive each row's predicted class, the first index
-    ///     of its largest logit (−1 for ignored rows and rows with NaN or +inf), found in the
-    ///     same pass; ``correctPredictions(rowArgmax:labels:)-(UnsafeBufferPointer<Int32>,_)`` counts the hits (token accuracy).
+    ///   - rowStatistics: buffers of `rows` elements that receive per-row outputs in the same
+    ///     pass (none by default): each row's loss (0 for ignored rows, not divided by the
+    ///     reduction; with a z-loss, `ℓ + λ·lse²`; required when ``reduction`` is `.none`), its
+    ///     log-sum-exp, and its predicted class, whose hits
+    ///     ``correctPredictions(rowArgmax:labels:)-(UnsafeBufferPointer<Int32>,_)`` counts
+    ///     (token accuracy). See ``RowStatistics``.
     /// - Returns: the reduced loss (the sum of the row losses for `.none`).
     /// - Throws: ``XentError``, before anything is written.
-    /// - Complexity: O(rows × classes); allocates nothing proportional to it.
-    public func loss<Label: ClassLabel>(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
-        rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    /// - Complexity: O(rows × classes); allocates nothing proportional to it (16-bit logits take
+    ///   a `Float` row per thread).
+    public func loss<Element: LogitElement, Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: nil, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
+            gradient: nil, rowStatistics: rowStatistics, reduction: reduction)
         return try evaluate(batch)
     }
 
     /// The loss against class labels and its gradient with respect to `logits`, in one pass.
     ///
-    /// `gradient` (same count as `logits`) receives `∂loss/∂logits`: `p − onehot(label)` per row,
-    /// divided as the loss is by ``reduction``; zero rows for ignored labels, NaN rows for rows
-    /// holding NaN or +inf. It may not overlap `logits` (see
-    /// ``lossAndGradient(inPlace:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeMutableBufferPointer<Float>,_,_,_,_,_,_)``).
-    /// Other parameters as in ``loss(logits:labels:classes:rowStride:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_)``.
-    public func lossAndGradient<Label: ClassLabel>(
-        logits: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
-        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    /// `gradient` (same count and element type as `logits`) receives `∂loss/∂logits`:
+    /// `p − onehot(label)` per row, divided as the loss is by ``reduction``; zero rows for ignored
+    /// labels, NaN rows for rows holding NaN or +inf. With 16-bit logits it is formed in `Float`
+    /// (the label's `p_t − 1` too) and rounded once. It may be the very memory `logits` is (the
+    /// in-place call), and may not otherwise overlap it. Other parameters as in
+    /// ``loss(logits:labels:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
+    public func lossAndGradient<Element: LogitElement, Label: ClassLabel>(
+        logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int, rowStride: Int? = nil,
+        gradient: UnsafeMutableBufferPointer<Element>, rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, labels: labels, classes: classes, rowStride: rowStride, ignoreIndex: ignoreIndex,
-            gradient: gradient, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
+            gradient: gradient, rowStatistics: rowStatistics, reduction: reduction)
         return try evaluate(batch)
     }
 
     /// The loss against class labels, with the gradient written over the logits.
     ///
-    /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again.
-    /// Equivalent to
-    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowLosses:rowLogSumExp:rowArgmax:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``
+    /// Saves the gradient buffer (and its memory traffic) when the logits are not needed again;
+    /// the argmax is that of the logits, found before they are overwritten. Equivalent to
+    /// ``lossAndGradient(logits:labels:classes:rowStride:gradient:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_,_)``
     /// with `gradient` = `logits`.
-    public func lossAndGradient<Label: ClassLabel>(
-        inPlace logits: UnsafeMutableBufferPointer<Float>, labels: UnsafeBufferPointer<Label>,
-        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    public func lossAndGradient<Element: LogitElement, Label: ClassLabel>(
+        inPlace logits: UnsafeMutableBufferPointer<Element>, labels: UnsafeBufferPointer<Label>,
+        classes: Int, rowStride: Int? = nil, rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), labels: labels, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            gradient: logits, rowStatistics: rowStatistics)
     }
 
-    /// The loss of `logits` against soft targets `q` (same shape; any non-negative weights,
-    /// not required to sum to 1): per row `Σ_c q_c · (lse − z_c)`.
+    /// The loss of `logits` against soft targets `q` (same shape and element type; any
+    /// non-negative weights, not required to sum to 1): per row `Σ_c q_c · (lse − z_c)`.
     ///
-    /// `rows` is `logits.count / classes`, which must divide exactly. ``ignoreIndex`` does not
-    /// apply; `.mean` divides by `rows`.
-    public func loss(
-        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
-        rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    /// `rows` is `logits.count / rowStride` (the stride defaulting to `classes`), which must
+    /// divide exactly. ``ignoreIndex`` does not apply; `.mean` divides by `rows`. Other
+    /// parameters as in
+    /// ``loss(logits:labels:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
+    public func loss<Element: LogitElement>(
+        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
+        rowStride: Int? = nil,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
-            logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil, rowLosses: rowLosses,
-            rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
+            logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: nil,
+            rowStatistics: rowStatistics, reduction: reduction)
         return try evaluate(batch)
     }
 
     /// The loss against soft targets and its gradient `p_j · Σq − q_j` per row (the textbook
-    /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``.
-    public func lossAndGradient(
-        logits: UnsafeBufferPointer<Float>, targets: UnsafeBufferPointer<Float>, classes: Int, rowStride: Int? = nil,
-        gradient: UnsafeMutableBufferPointer<Float>, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    /// `p − q` when `Σq = 1`), divided as the loss is by ``reduction``; `gradient` may be the
+    /// very memory `logits` is.
+    public func lossAndGradient<Element: LogitElement>(
+        logits: UnsafeBufferPointer<Element>, targets: UnsafeBufferPointer<Element>, classes: Int,
+        rowStride: Int? = nil,
+        gradient: UnsafeMutableBufferPointer<Element>, rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         let batch = try Batch(
             logits: logits, targets: targets, classes: classes, rowStride: rowStride, gradient: gradient,
-            rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax, reduction: reduction)
+            rowStatistics: rowStatistics, reduction: reduction)
         return try evaluate(batch)
     }
 
     /// The loss against soft targets, with the gradient written over the logits.
-    public func lossAndGradient(
-        inPlace logits: UnsafeMutableBufferPointer<Float>, targets: UnsafeBufferPointer<Float>,
-        classes: Int, rowStride: Int? = nil, rowLosses: UnsafeMutableBufferPointer<Float>? = nil,
-        rowLogSumExp: UnsafeMutableBufferPointer<Float>? = nil,
-        rowArgmax: UnsafeMutableBufferPointer<Int32>? = nil
+    public func lossAndGradient<Element: LogitElement>(
+        inPlace logits: UnsafeMutableBufferPointer<Element>, targets: UnsafeBufferPointer<Element>,
+        classes: Int, rowStride: Int? = nil, rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
     ) throws(XentError) -> Float {
         try lossAndGradient(
             logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
-            gradient: logits, rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            gradient: logits, rowStatistics: rowStatistics)
     }
 
     /// Runs the configured kernel over a validated batch.
@@ -167,7 +160,7 @@ extension SoftmaxCrossEntropy {
 }
 
 extension SoftmaxCrossEntropy {
-    /// The rows whose predicted class (a `rowArgmax` output) equals their label, ignoring rows
+    /// The rows whose predicted class (a ``RowStatistics/argmax`` output) equals their label, ignoring rows
     /// whose label is ``ignoreIndex``: the numerator of token accuracy.
     ///
     /// - Complexity: O(rows).

@@ -93,7 +93,7 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// gradient, where `lse = log Σ_j exp(z_j)`; it keeps the log-partition function near 0.
     /// `0` (off) by default. Under `.mean` the z-loss part is divided by the number of rows that
     /// take part (the ``divisor``, if any, divides only the cross-entropy part, as NUMERICS.md
-    /// says); `rowLogSumExp` outputs give the part separately.
+    /// says); ``RowStatistics/logSumExp`` gives the part separately.
     ///
     ///     ℓ = ℓ_CE + λ·lse²,   ∂ℓ/∂z_j = ∂ℓ_CE/∂z_j + 2λ·lse·p_j
     public var zLossScale: Float = 0
@@ -118,7 +118,7 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///
     /// As NUMERICS.md orders it, the transform comes before masking: a −inf logit becomes −c, a
     /// finite logit, so with a softcap no class is masked and a +inf logit becomes c (the row
-    /// stays finite); NaN stays NaN. `rowArgmax` is the argmax of the caller's logits (the
+    /// stays finite); NaN stays NaN. ``RowStatistics/argmax`` is that of the caller's logits (the
     /// transform is monotone; saturation can round distinct logits to the same c).
     ///
     /// Cost and accuracy: the `.vector` kernel uses SLEEF's 1-ULP `tanhf`, and with a gradient

@@ -21,8 +21,13 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case logitsNotMultipleOfClasses(count: Int, classes: Int)
     /// A class label outside `0 ..< classes` that is not the ignore index.
     case labelOutOfRange(row: Int, label: Int, classes: Int)
-    /// `reduction` is `.none`, whose per-row losses need a `rowLosses` buffer.
+    /// `reduction` is `.none`, whose per-row losses need somewhere to go: a ``RowStatistics``
+    /// that fills ``RowStatistics/losses`` (or, over unsafe buffers, a
+    /// ``RowStatistics/Buffers/losses`` buffer).
     case rowLossesRequired
+    /// The argmax is asked for but `classes` exceeds `Int32.max`, the largest class index an
+    /// ``RowStatistics/argmax`` entry holds.
+    case argmaxOutOfRange(classes: Int)
     /// Two buffers share memory where that is not allowed (only `gradient` may be the very same
     /// buffer as `logits`, for an in-place call).
     case overlappingBuffers(first: String, second: String)
@@ -55,7 +60,9 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
         case .labelOutOfRange(let row, let label, let classes):
             return "labels[\(row)] = \(label) is outside 0..<\(classes) and is not the ignore index"
         case .rowLossesRequired:
-            return "rowLosses is nil but reduction is .none, which returns per-row losses there"
+            return "rowStatistics.losses is missing but reduction is .none, which returns per-row losses there"
+        case .argmaxOutOfRange(let classes):
+            return "classes = \(classes) is too many for rowStatistics.argmax: its Int32 holds at most \(Int32.max)"
         case .overlappingBuffers(let first, let second):
             return "\(first) overlaps \(second); only gradient may be the very same buffer as logits"
         case .nonFiniteValue(let argument, let value):

@@ -12,7 +12,7 @@ let labels: [Int32] = [0, 2, -100]
 
 var ce = SoftmaxCrossEntropy()  // reduction .mean, ignoreIndex −100, kernel .vector
 var gradient = [Float]()
-var rowLosses = [Float]()
+let rows = RowStatistics(.losses)
 
 func show(_ row: ArraySlice<Float>) -> String {
     row.map { String(format: "%+.5f", $0) }.joined(separator: " ")
@@ -21,10 +21,10 @@ func show(_ row: ArraySlice<Float>) -> String {
 do {
     let loss = try ce.lossAndGradient(
         logits: logits, labels: labels, classes: classes, gradient: &gradient,
-        rowLosses: &rowLosses)
+        rowStatistics: rows)
     print("Xent \(ce.kernel) kernel on \(ce.activeInstructionSet)")
     print("labels:", labels.map(String.init).joined(separator: " "))
-    print("row losses:", rowLosses.map { String(format: "%.5f", $0) }.joined(separator: " "))
+    print("row losses:", rows.losses.map { String(format: "%.5f", $0) }.joined(separator: " "))
     print("mean loss (over \(labels.filter { $0 != -100 }.count) rows):", String(format: "%.6f", loss))
     print("gradient (p − onehot, divided by the mean's denominator):")
     for row in 0..<labels.count {

@@ -56,20 +56,20 @@ struct Case: CustomStringConvertible, Sendable {
             // Forward only, per-row losses.
             let rowLosses = OffsetBuffer(repeating: 42, count: c.rows, offset: 1)
             let none = try variant.configuration(.none).loss(
-                logits: z.readOnly, labels: t, classes: c.classes, rowLosses: rowLosses.buffer)
+                logits: z.readOnly, labels: t, classes: c.classes, rowStatistics: .init(losses: rowLosses.buffer))
             check(none, rowLosses: rowLosses.array, gradient: nil, reduction: .none, "loss .none")
 
             // Forward and gradient, mean.
             let gradient = OffsetBuffer(repeating: 42, count: logits.count, offset: 2 - c.offset)
             let mean = try variant.configuration(.mean).lossAndGradient(
                 logits: z.readOnly, labels: t, classes: c.classes, gradient: gradient.buffer,
-                rowLosses: rowLosses.buffer)
+                rowStatistics: .init(losses: rowLosses.buffer))
             check(mean, rowLosses: rowLosses.array, gradient: gradient.array, reduction: .mean, "lossAndGradient .mean")
 
             // In place, sum: the logits buffer becomes the gradient.
             let inPlace = OffsetBuffer(logits, offset: c.offset)
             let sum = try variant.configuration(.sum).lossAndGradient(
-                inPlace: inPlace.buffer, labels: t, classes: c.classes, rowLosses: rowLosses.buffer)
+                inPlace: inPlace.buffer, labels: t, classes: c.classes, rowStatistics: .init(losses: rowLosses.buffer))
             check(sum, rowLosses: rowLosses.array, gradient: inPlace.array, reduction: .sum, "in place .sum")
         }
         #expect(z.array.elementsEqual(logits) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "logits were modified")
@@ -102,18 +102,18 @@ struct Case: CustomStringConvertible, Sendable {
 
         let rowLosses = OffsetBuffer(repeating: 42, count: c.rows, offset: 0)
         let none = try variant.configuration(.none).loss(
-            logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowLosses: rowLosses.buffer)
+            logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: rowLosses.buffer))
         check(none, rowLosses: rowLosses.array, gradient: nil, reduction: .none, "loss .none")
 
         let gradient = OffsetBuffer(repeating: 42, count: logits.count, offset: 1)
         let mean = try variant.configuration(.mean).lossAndGradient(
             logits: z.readOnly, targets: q.readOnly, classes: c.classes, gradient: gradient.buffer,
-            rowLosses: rowLosses.buffer)
+            rowStatistics: .init(losses: rowLosses.buffer))
         check(mean, rowLosses: rowLosses.array, gradient: gradient.array, reduction: .mean, "lossAndGradient .mean")
 
         let inPlace = OffsetBuffer(logits, offset: c.offset)
         let sum = try variant.configuration(.sum).lossAndGradient(
-            inPlace: inPlace.buffer, targets: q.readOnly, classes: c.classes, rowLosses: rowLosses.buffer)
+            inPlace: inPlace.buffer, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: rowLosses.buffer))
         check(sum, rowLosses: rowLosses.array, gradient: inPlace.array, reduction: .sum, "in place .sum")
     }
 }

@@ -26,12 +26,12 @@ import Xent
                 try labels.withUnsafeBufferPointer { t in
                     try argmax.withUnsafeMutableBufferPointer { a in
                         try gradient.withUnsafeMutableBufferPointer { g in
-                            _ = try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowArgmax: a)
+                            _ = try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowStatistics: .init(argmax: a))
                         }
                     }
                     try targets.withUnsafeBufferPointer { q in
                         try softArgmax.withUnsafeMutableBufferPointer { a in
-                            _ = try ce.loss(logits: z, targets: q, classes: classes, rowArgmax: a)
+                            _ = try ce.loss(logits: z, targets: q, classes: classes, rowStatistics: .init(argmax: a))
                         }
                     }
                 }

@@ -51,14 +51,14 @@ import Xent
             expectRefused(.lengthMismatch(argument: "gradient", expected: 12, actual: 10), mentioning: ["gradient", "10", "12"]) { z, g, _ throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: g[0..<10]))
             }
-            expectRefused(.lengthMismatch(argument: "rowLosses", expected: 4, actual: 3), mentioning: ["rowLosses", "3", "4"]) { z, g, r throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowLosses: UnsafeMutableBufferPointer(rebasing: r[0..<3]))
+            expectRefused(.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3), mentioning: ["rowStatistics.losses", "3", "4"]) { z, g, r throws(XentError) in
+                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: r[0..<3])))
             }
-            expectRefused(.rowLossesRequired, mentioning: ["rowLosses", ".none"]) { z, g, _ throws(XentError) in
+            expectRefused(.rowLossesRequired, mentioning: ["rowStatistics.losses", ".none"]) { z, g, _ throws(XentError) in
                 try none.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g)
             }
             expectRefused(.labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]", "3"]) { z, g, r throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowLosses: r)
+                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: r))
             }
             expectRefused(.labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]"]) { z, _, _ throws(XentError) in
                 try ce.lossAndGradient(inPlace: z, labels: t, classes: 3)
@@ -70,11 +70,11 @@ import Xent
                 let shifted = UnsafeMutableBufferPointer(start: z.baseAddress! + 1, count: 12)
                 return try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: shifted)
             }
-            expectRefused(.overlappingBuffers(first: "rowLosses", second: "gradient"), mentioning: ["rowLosses", "gradient"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowLosses: UnsafeMutableBufferPointer(rebasing: g[8..<12]))
+            expectRefused(.overlappingBuffers(first: "rowStatistics.losses", second: "gradient"), mentioning: ["rowStatistics.losses", "gradient"]) { z, g, _ throws(XentError) in
+                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: g[8..<12])))
             }
-            expectRefused(.overlappingBuffers(first: "rowLosses", second: "logits"), mentioning: ["rowLosses", "logits"]) { z, _, _ throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(z), labels: t, classes: 3, rowLosses: UnsafeMutableBufferPointer(rebasing: z[0..<4]))
+            expectRefused(.overlappingBuffers(first: "rowStatistics.losses", second: "logits"), mentioning: ["rowStatistics.losses", "logits"]) { z, _, _ throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(z), labels: t, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: z[0..<4])))
             }
         }
         // A negative label that is not the ignore index.
@@ -100,7 +100,7 @@ import Xent
             expectRefused(.invalidClassCount(classes: 0), mentioning: ["classes"]) { z, g, _ throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: q, classes: 0, gradient: g)
             }
-            expectRefused(.rowLossesRequired, mentioning: ["rowLosses"]) { z, _, _ throws(XentError) in
+            expectRefused(.rowLossesRequired, mentioning: ["rowStatistics.losses"]) { z, _, _ throws(XentError) in
                 try variant.configuration(.none).lossAndGradient(inPlace: z, targets: q, classes: 3)
             }
         }
@@ -125,12 +125,13 @@ import Xent
     @Test("arrays: an error leaves inout arrays untouched")
     func arraysUntouched() {
         var gradient: [Float] = [7]
-        var rowLosses: [Float] = [8, 9]
+        let rows = RowStatistics()
+        rows.losses = [8, 9]
         #expect(throws: XentError.labelOutOfRange(row: 0, label: 5, classes: 2)) {
             try SoftmaxCrossEntropy().lossAndGradient(
-                logits: [1, 2], labels: [5], classes: 2, gradient: &gradient, rowLosses: &rowLosses)
+                logits: [1, 2], labels: [5], classes: 2, gradient: &gradient, rowStatistics: rows)
         }
-        #expect(gradient == [7] && rowLosses == [8, 9])
+        #expect(gradient == [7] && rows.losses == [8, 9] && rows.logSumExp.isEmpty && rows.argmax.isEmpty)
         var logits: [Float] = [1, 2]
         #expect(throws: XentError.self) { try SoftmaxCrossEntropy().lossAndGradient(inPlace: &logits, labels: [2], classes: 2) }
         #expect(logits == [1, 2])

@@ -26,6 +26,85 @@ extension BFloat16: HalfUnderTest {
 }
 
 @Suite struct HalfPrecisionTests {
+    @Test("16-bit arrays and spans equal the unsafe-buffer calls, bit for bit", arguments: Variant.all)
+    func arraysAndSpans(variant: Variant) throws {
+        try arraysAndSpans(Float16.self, variant: variant)
+        try arraysAndSpans(BFloat16.self, variant: variant)
+    }
+
+    func arraysAndSpans<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
+        let (rows, classes) = (4, 37)
+        var (floats, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: 17)
+        labels[1] = -100
+        let logits = floats.map(H.init(rounding:))
+        let targets = softTargets(for: floats, classes: classes, seed: 17).map(H.init(rounding:))
+        floats = []
+        let ce = variant.configuration(.mean)
+        for soft in [false, true] {
+            // The unsafe-buffer call: the reference for the others.
+            var gradient = [H](repeating: H(rounding: 0), count: logits.count)
+            var losses = [Float](repeating: 0, count: rows), lse = losses, argmax = [Int32](repeating: 0, count: rows)
+            let loss = try logits.withUnsafeBufferPointer { z in
+                try gradient.withUnsafeMutableBufferPointer { g in
+                    try losses.withUnsafeMutableBufferPointer { r in
+                        try lse.withUnsafeMutableBufferPointer { l in
+                            try argmax.withUnsafeMutableBufferPointer { a in
+                                let outputs = RowStatistics.Buffers(losses: r, logSumExp: l, argmax: a)
+                                return soft
+                                    ? try targets.withUnsafeBufferPointer { q in
+                                        try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: outputs)
+                                    }
+                                    : try labels.withUnsafeBufferPointer { t in
+                                        try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: outputs)
+                                    }
+                            }
+                        }
+                    }
+                }
+            }
+            let bits = gradient.map(\.widened.bitPattern)
+            func same(_ statistics: RowStatistics) -> Bool {
+                statistics.losses == losses && statistics.logSumExp.map(\.bitPattern) == lse.map(\.bitPattern)
+                    && statistics.argmax == argmax
+            }
+            let context = "\(variant) \(H.self) soft \(soft)"
+
+            let arrayStats = RowStatistics()
+            var arrayGradient = [H]()
+            let a = soft
+                ? try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
+                : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
+            #expect(a == loss && arrayGradient.map(\.widened.bitPattern) == bits && same(arrayStats), "\(context) arrays")
+            let f = soft
+                ? try ce.loss(logits: logits, targets: targets, classes: classes)
+                : try ce.loss(logits: logits, labels: labels, classes: classes)
+            #expect(f == loss, "\(context) array forward")
+            var inPlace = logits
+            let i = soft
+                ? try ce.lossAndGradient(inPlace: &inPlace, targets: targets, classes: classes)
+                : try ce.lossAndGradient(inPlace: &inPlace, labels: labels, classes: classes)
+            #expect(i == loss && inPlace.map(\.widened.bitPattern) == bits, "\(context) array in place")
+
+            #if compiler(>=6.2)
+            var spanGradient = [H](repeating: H(rounding: 0), count: logits.count)
+            var gs = spanGradient.mutableSpan
+            let spanStats = RowStatistics()
+            let s = soft
+                ? try ce.lossAndGradient(logits: logits.span, targets: targets.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
+                : try ce.lossAndGradient(logits: logits.span, labels: labels.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
+            _ = consume gs
+            #expect(s == loss && spanGradient.map(\.widened.bitPattern) == bits && same(spanStats), "\(context) spans")
+            var spanInPlace = logits
+            var ips = spanInPlace.mutableSpan
+            let si = soft
+                ? try ce.lossAndGradient(inPlace: &ips, targets: targets.span, classes: classes)
+                : try ce.lossAndGradient(inPlace: &ips, labels: labels.span, classes: classes)
+            _ = consume ips
+            #expect(si == loss && spanInPlace.map(\.widened.bitPattern) == bits, "\(context) span in place")
+            #endif
+        }
+    }
+
     @Test("widening is exact and rounding is IEEE's to nearest even, on every ISA")
     func conversions() throws {
         var rng = SeededGenerator(seed: 99)
@@ -93,10 +172,11 @@ extension BFloat16: HalfUnderTest {
                     let context = "\(H.self) \(variant) \(classes) \(kind) threads \(threads)"
                     for useSoft in [false, true] {
                         // The Float path on the widened inputs.
-                        var floatGradient = [Float](), floatRows = [Float]()
+                        var floatGradient = [Float]()
+                        let floatRows = RowStatistics(.losses)
                         let floatLoss = useSoft
-                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
-                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowLosses: &floatRows)
+                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
+                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
                         for inPlace in [false, true] {
                             var gradient = inPlace ? half : [H](repeating: H(rounding: 7), count: half.count)
                             var rowLosses = [Float](repeating: 0, count: rows)
@@ -108,19 +188,19 @@ extension BFloat16: HalfUnderTest {
                                             switch (useSoft, inPlace) {
                                             case (false, false):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (false, true):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, false):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, true):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowLosses: r, rowLogSumExp: l)
+                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             }
                                         }
@@ -130,7 +210,7 @@ extension BFloat16: HalfUnderTest {
                             let where_ = "\(context) soft \(useSoft) inPlace \(inPlace)"
                             // Bit for bit: the same Float computation, rounded once.
                             #expect(loss.bitPattern == floatLoss.bitPattern, "\(where_): loss \(loss) vs Float \(floatLoss)")
-                            #expect(rowLosses == floatRows, "\(where_): row losses")
+                            #expect(rowLosses == floatRows.losses, "\(where_): row losses")
                             let rounded = floatGradient.map { H(rounding: $0).widened.bitPattern }
                             #expect(gradient.map(\.widened.bitPattern) == rounded, "\(where_): gradient is not the Float one rounded")
                             // And the bound against the Double truth on the same (rounded) inputs.

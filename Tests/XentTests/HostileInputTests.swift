@@ -53,6 +53,33 @@ final class SentinelArena {
     var snapshot: [UInt8] { Array(UnsafeRawBufferPointer(start: raw, count: Self.bytes)) }
 }
 
+/// Borrows `array`'s storage for a call that throws `XentError`. The typed throw stays outside
+/// `withUnsafeBufferPointer`, which is only `rethrows` before Swift 6.1 (the error would become
+/// `any Error` there and the closure would not compile).
+func withBuffer<T>(_ array: [T], _ body: (UnsafeBufferPointer<T>) throws(XentError) -> Float) throws(XentError) -> Float {
+    let result: Result<Float, XentError> = array.withUnsafeBufferPointer { p in
+        Result { () throws(XentError) in try body(p) }
+    }
+    return try result.get()
+}
+
+/// Borrows `buffer` as the losses of a ``RowStatistics`` for an array or span entry point and
+/// copies them back afterwards, thrown or not; a resized array marks the buffer (NaN).
+func asStatistics(
+    _ buffer: UnsafeMutableBufferPointer<Float>, _ body: (RowStatistics) throws(XentError) -> Float
+) throws(XentError) -> Float {
+    let statistics = RowStatistics(.losses)
+    statistics.losses = Array(buffer)
+    defer {
+        if statistics.losses.count == buffer.count {
+            _ = buffer.update(fromContentsOf: statistics.losses)
+        } else {
+            buffer[0] = .nan
+        }
+    }
+    return try body(statistics)
+}
+
 /// Borrows `buffer` as an array for an array or span entry point and copies it back afterwards,
 /// thrown or not; a resized array marks the buffer (NaN), so the arena check sees it.
 func asArray(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (inout [Float]) throws(XentError) -> Float) throws(XentError) -> Float {
@@ -80,19 +107,19 @@ struct LabelEntry {
                 try ce.loss(logits: z(a), labels: t(a, n), classes: k, rowStride: s)
             },
             LabelEntry(name: "loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, n, k, s throws(XentError) in
-                try ce.loss(logits: z(a), labels: t(a, n), classes: k, rowStride: s, rowLosses: r(a, n), rowLogSumExp: l(a, n), rowArgmax: m(a, n))
+                try ce.loss(logits: z(a), labels: t(a, n), classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
             },
             LabelEntry(name: "lossAndGradient") { ce, a, n, k, s throws(XentError) in
                 try ce.lossAndGradient(logits: z(a), labels: t(a, n), classes: k, rowStride: s, gradient: a.gradient)
             },
             LabelEntry(name: "lossAndGradient + every output") { ce, a, n, k, s throws(XentError) in
                 try ce.lossAndGradient(logits: z(a), labels: t(a, n), classes: k, rowStride: s, gradient: a.gradient,
-                                       rowLosses: r(a, n), rowLogSumExp: l(a, n), rowArgmax: m(a, n))
+                                       rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
             },
             LabelEntry(name: "lossAndGradient, Int64 labels") { ce, a, n, k, s throws(XentError) in
                 let wide = Array(t(a, n)).map(Int64.init)
-                return try wide.withUnsafeBufferPointer { (w) throws(XentError) in
-                    try ce.lossAndGradient(logits: z(a), labels: w, classes: k, rowStride: s, gradient: a.gradient, rowLosses: r(a, n))
+                return try withBuffer(wide) { (w) throws(XentError) in
+                    try ce.lossAndGradient(logits: z(a), labels: w, classes: k, rowStride: s, gradient: a.gradient, rowStatistics: .init(losses: r(a, n)))
                 }
             },
             LabelEntry(name: "in place") { ce, a, n, k, s throws(XentError) in
@@ -100,16 +127,16 @@ struct LabelEntry {
             },
             LabelEntry(name: "in place + rowLosses, Int labels") { ce, a, n, k, s throws(XentError) in
                 let wide = Array(t(a, n)).map(Int.init)
-                return try wide.withUnsafeBufferPointer { (w) throws(XentError) in
-                    try ce.lossAndGradient(inPlace: a.logits, labels: w, classes: k, rowStride: s, rowLosses: r(a, n), rowLogSumExp: l(a, n))
+                return try withBuffer(wide) { (w) throws(XentError) in
+                    try ce.lossAndGradient(inPlace: a.logits, labels: w, classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n)))
                 }
             },
             LabelEntry(name: "arrays: loss") { ce, a, n, k, s throws(XentError) in
                 try ce.loss(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s)
             },
             LabelEntry(name: "arrays: loss + rowLosses") { ce, a, n, k, s throws(XentError) in
-                try asArray(r(a, n)) { (rl) throws(XentError) in
-                    try ce.loss(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, rowLosses: &rl)
+                try asStatistics(r(a, n)) { (rl) throws(XentError) in
+                    try ce.loss(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, rowStatistics: rl)
                 }
             },
             LabelEntry(name: "arrays: lossAndGradient") { ce, a, n, k, s throws(XentError) in
@@ -119,8 +146,8 @@ struct LabelEntry {
             },
             LabelEntry(name: "arrays: lossAndGradient + rowLosses") { ce, a, n, k, s throws(XentError) in
                 try asArray(a.gradient) { (g) throws(XentError) in
-                    try asArray(r(a, n)) { (rl) throws(XentError) in
-                        try ce.lossAndGradient(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g, rowLosses: &rl)
+                    try asStatistics(r(a, n)) { (rl) throws(XentError) in
+                        try ce.lossAndGradient(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g, rowStatistics: rl)
                     }
                 }
             },
@@ -167,12 +194,12 @@ struct LabelEntry {
         func m(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Int32> { UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<rows]) }
         return [
             LabelEntry(name: "\(format) loss") { ce, a, n, k, s throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.half(T.self).logits), labels: t(a, n), classes: k, rowStride: s, rowLosses: r(a, n))
+                try ce.loss(logits: UnsafeBufferPointer(a.half(T.self).logits), labels: t(a, n), classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n)))
             },
             LabelEntry(name: "\(format) lossAndGradient + every output") { ce, a, n, k, s throws(XentError) in
                 let h = a.half(T.self)
                 return try ce.lossAndGradient(logits: UnsafeBufferPointer(h.logits), labels: t(a, n), classes: k, rowStride: s, gradient: h.gradient,
-                                              rowLosses: r(a, n), rowLogSumExp: l(a, n), rowArgmax: m(a, n))
+                                              rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
             },
             LabelEntry(name: "\(format) in place") { ce, a, n, k, s throws(XentError) in
                 try ce.lossAndGradient(inPlace: a.half(T.self).logits, labels: t(a, n), classes: k, rowStride: s)
@@ -194,24 +221,23 @@ struct SoftEntry {
                 try ce.loss(logits: z(a), targets: a.targets, classes: k, rowStride: s)
             },
             SoftEntry(name: "soft loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, k, s throws(XentError) in
-                try ce.loss(logits: z(a), targets: a.targets, classes: k, rowStride: s, rowLosses: a.rowLosses,
-                            rowLogSumExp: a.rowLogSumExp, rowArgmax: a.rowArgmax)
+                try ce.loss(logits: z(a), targets: a.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
             },
             SoftEntry(name: "soft lossAndGradient + rowLosses") { ce, a, k, s throws(XentError) in
-                try ce.lossAndGradient(logits: z(a), targets: a.targets, classes: k, rowStride: s, gradient: a.gradient, rowLosses: a.rowLosses)
+                try ce.lossAndGradient(logits: z(a), targets: a.targets, classes: k, rowStride: s, gradient: a.gradient, rowStatistics: .init(losses: a.rowLosses))
             },
             SoftEntry(name: "soft in place") { ce, a, k, s throws(XentError) in
-                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: k, rowStride: s, rowLosses: a.rowLosses)
+                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses))
             },
             SoftEntry(name: "soft arrays: loss + rowLosses") { ce, a, k, s throws(XentError) in
-                try asArray(a.rowLosses) { (rl) throws(XentError) in
-                    try ce.loss(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, rowLosses: &rl)
+                try asStatistics(a.rowLosses) { (rl) throws(XentError) in
+                    try ce.loss(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, rowStatistics: rl)
                 }
             },
             SoftEntry(name: "soft arrays: lossAndGradient + rowLosses") { ce, a, k, s throws(XentError) in
                 try asArray(a.gradient) { (g) throws(XentError) in
-                    try asArray(a.rowLosses) { (rl) throws(XentError) in
-                        try ce.lossAndGradient(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, gradient: &g, rowLosses: &rl)
+                    try asStatistics(a.rowLosses) { (rl) throws(XentError) in
+                        try ce.lossAndGradient(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, gradient: &g, rowStatistics: rl)
                     }
                 }
             },
@@ -252,7 +278,7 @@ struct SoftEntry {
             SoftEntry(name: "\(format) soft loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
                 return try ce.loss(logits: UnsafeBufferPointer(h.logits), targets: h.targets, classes: k, rowStride: s,
-                                   rowLosses: a.rowLosses, rowLogSumExp: a.rowLogSumExp, rowArgmax: a.rowArgmax)
+                                   rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
             },
             SoftEntry(name: "\(format) soft lossAndGradient") { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
@@ -260,7 +286,7 @@ struct SoftEntry {
             },
             SoftEntry(name: "\(format) soft in place") { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
-                return try ce.lossAndGradient(inPlace: h.logits, targets: h.targets, classes: k, rowStride: s, rowLosses: a.rowLosses)
+                return try ce.lossAndGradient(inPlace: h.logits, targets: h.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses))
             },
         ]
     }
@@ -434,31 +460,31 @@ struct SoftEntry {
                 // The gradient runs on into the row losses: too long, not merely overlapping.
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: UnsafeMutableBufferPointer(start: a.gradient.baseAddress, count: 16))
             }),
-            (.lengthMismatch(argument: "rowLosses", expected: 4, actual: 5), ["rowLosses", "5", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowLosses: UnsafeMutableBufferPointer(start: a.rowLosses.baseAddress, count: 5))
+            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 5), ["rowStatistics.losses", "5", "4"], { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: a.rowLosses.baseAddress, count: 5)))
             }),
-            (.lengthMismatch(argument: "rowLogSumExp", expected: 4, actual: 3), ["rowLogSumExp", "3", "4"], { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowLogSumExp: UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<3]))
+            (.lengthMismatch(argument: "rowStatistics.logSumExp", expected: 4, actual: 3), ["rowStatistics.logSumExp", "3", "4"], { a throws(XentError) in
+                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(logSumExp: UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<3])))
             }),
-            (.lengthMismatch(argument: "rowArgmax", expected: 4, actual: 2), ["rowArgmax", "2", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowArgmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<2]))
+            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 2), ["rowStatistics.argmax", "2", "4"], { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<2])))
             }),
-            (.lengthMismatch(argument: "rowArgmax", expected: 4, actual: 3), ["rowArgmax", "3", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowArgmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<3]))
+            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 3), ["rowStatistics.argmax", "3", "4"], { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<3])))
             }),
             (.lengthMismatch(argument: "targets", expected: 12, actual: 11), ["targets", "11", "12"], { a throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), targets: UnsafeBufferPointer(rebasing: a.targets[0..<11]), classes: 3, gradient: a.gradient)
             }),
-            (.lengthMismatch(argument: "rowLosses", expected: 4, actual: 3), ["rowLosses", "3", "4"], { a throws(XentError) in
-                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: 3, rowLosses: UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<3]))
+            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3), ["rowStatistics.losses", "3", "4"], { a throws(XentError) in
+                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<3])))
             }),
             (.invalidRowCount(rows: 0), ["rows = 0"], { a throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(rebasing: a.logits[0..<0]), targets: UnsafeBufferPointer(rebasing: a.targets[0..<0]), classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: a.gradient[0..<0]))
             }),
-            (.rowLossesRequired, ["rowLosses", ".none"], { a throws(XentError) in
-                try none.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowLogSumExp: a.rowLogSumExp)
+            (.rowLossesRequired, ["rowStatistics.losses", ".none"], { a throws(XentError) in
+                try none.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(logSumExp: a.rowLogSumExp))
             }),
-            (.rowLossesRequired, ["rowLosses", ".none"], { a throws(XentError) in
+            (.rowLossesRequired, ["rowStatistics.losses", ".none"], { a throws(XentError) in
                 try none.lossAndGradient(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, gradient: a.gradient)
             }),
         ]
@@ -499,13 +525,13 @@ struct SoftEntry {
                 expectRefused(expected, "\(variant) \(width) label \(label)", mentioning: mentions) { a throws(XentError) in
                     let labels: [Int64] = [0, 2, 1, label]
                     if width == "Int" {
-                        return try labels.map(Int.init).withUnsafeBufferPointer { (t) throws(XentError) in
-                            try ce.lossAndGradient(inPlace: a.logits, labels: t, classes: 3, rowLosses: a.rowLosses, rowLogSumExp: a.rowLogSumExp, rowArgmax: a.rowArgmax)
+                        return try withBuffer(labels.map(Int.init)) { (t) throws(XentError) in
+                            try ce.lossAndGradient(inPlace: a.logits, labels: t, classes: 3, rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
                         }
                     }
-                    return try labels.withUnsafeBufferPointer { (t) throws(XentError) in
+                    return try withBuffer(labels) { (t) throws(XentError) in
                         try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: t, classes: 3, gradient: a.gradient,
-                                               rowLosses: a.rowLosses, rowLogSumExp: a.rowLogSumExp, rowArgmax: a.rowArgmax)
+                                               rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
                     }
                 }
             }
@@ -548,33 +574,33 @@ struct SoftEntry {
             ("gradient", "targets", { a throws(XentError) in
                 try ce.lossAndGradient(logits: z(a), targets: UnsafeBufferPointer(view(a, 20, 12)), classes: 3, gradient: a.gradient)
             }),
-            ("rowLosses", "logits", { a throws(XentError) in
-                try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowLosses: view(a, 10, 4))
+            ("rowStatistics.losses", "logits", { a throws(XentError) in
+                try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowStatistics: .init(losses: view(a, 10, 4)))
             }),
-            ("rowLosses", "gradient", { a throws(XentError) in
-                try ce.lossAndGradient(logits: z(a), labels: a.labels, classes: 3, gradient: a.gradient, rowLosses: view(a, 23, 4))
+            ("rowStatistics.losses", "gradient", { a throws(XentError) in
+                try ce.lossAndGradient(logits: z(a), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(losses: view(a, 23, 4)))
             }),
-            ("rowLosses", "logits", { a throws(XentError) in  // in place, over the logits (= the gradient)
-                try ce.lossAndGradient(inPlace: a.logits, labels: a.labels, classes: 3, rowLosses: view(a, 0, 4))
+            ("rowStatistics.losses", "logits", { a throws(XentError) in  // in place, over the logits (= the gradient)
+                try ce.lossAndGradient(inPlace: a.logits, labels: a.labels, classes: 3, rowStatistics: .init(losses: view(a, 0, 4)))
             }),
-            ("rowLosses", "targets", { a throws(XentError) in
-                try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowLosses: view(a, 40, 4))
+            ("rowStatistics.losses", "targets", { a throws(XentError) in
+                try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowStatistics: .init(losses: view(a, 40, 4)))
             }),
-            ("rowLogSumExp", "rowLosses", { a throws(XentError) in
-                try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowLosses: a.rowLosses, rowLogSumExp: view(a, 26, 4))
+            ("rowStatistics.logSumExp", "rowStatistics.losses", { a throws(XentError) in
+                try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowStatistics: .init(losses: a.rowLosses, logSumExp: view(a, 26, 4)))
             }),
-            ("rowLogSumExp", "logits", { a throws(XentError) in
-                try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowLogSumExp: view(a, 8, 4))
+            ("rowStatistics.logSumExp", "logits", { a throws(XentError) in
+                try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowStatistics: .init(logSumExp: view(a, 8, 4)))
             }),
             ("gradient", "logits", { a throws(XentError) in  // 16-bit, one element past the logits
                 let h = a.half(BFloat16.self)
                 let shifted = UnsafeMutableBufferPointer(start: h.logits.baseAddress! + 1, count: 12)
                 return try ce.lossAndGradient(logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, gradient: shifted)
             }),
-            ("rowLosses", "logits", { a throws(XentError) in  // 16-bit logits, Float row losses inside them
+            ("rowStatistics.losses", "logits", { a throws(XentError) in  // 16-bit logits, Float row losses inside them
                 let h = a.half(BFloat16.self)
                 let inside = UnsafeMutableRawPointer(h.logits.baseAddress! + 2).assumingMemoryBound(to: Float.self)
-                return try ce.loss(logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, rowLosses: UnsafeMutableBufferPointer(start: inside, count: 4))
+                return try ce.loss(logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: inside, count: 4)))
             }),
         ]
         for (first, second, body) in cases {
@@ -590,17 +616,17 @@ struct SoftEntry {
             UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(a.floats.baseAddress! + start).assumingMemoryBound(to: Int32.self), count: 4)
         }
         let cases: [(String, String, (SentinelArena) throws(XentError) -> Float)] = [
-            ("rowArgmax", "logits", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowArgmax: argmaxIn(a, 9))
+            ("rowStatistics.argmax", "logits", { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(argmax: argmaxIn(a, 9)))
             }),
-            ("rowArgmax", "gradient", { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowArgmax: argmaxIn(a, 20))
+            ("rowStatistics.argmax", "gradient", { a throws(XentError) in
+                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(argmax: argmaxIn(a, 20)))
             }),
-            ("rowArgmax", "rowLogSumExp", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowLogSumExp: a.rowLogSumExp, rowArgmax: argmaxIn(a, 29))
+            ("rowStatistics.argmax", "rowStatistics.logSumExp", { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(logSumExp: a.rowLogSumExp, argmax: argmaxIn(a, 29)))
             }),
-            ("rowArgmax", "targets", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowArgmax: argmaxIn(a, 40))
+            ("rowStatistics.argmax", "targets", { a throws(XentError) in
+                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowStatistics: .init(argmax: argmaxIn(a, 40)))
             }),
         ]
         for (first, second, body) in cases {

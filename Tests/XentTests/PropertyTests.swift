@@ -153,11 +153,11 @@ func runCase(_ ce: SoftmaxCrossEntropy, _ c: PropertyCase, layout: CallLayout = 
     if c.soft {
         let q = OffsetBuffer(c.targets, offset: layout.targets)
         if layout.forwardOnly {
-            loss = try ce.loss(logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowLosses: r.buffer)
+            loss = try ce.loss(logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
         } else if layout.inPlace {
-            loss = try ce.lossAndGradient(inPlace: z.buffer, targets: q.readOnly, classes: c.classes, rowLosses: r.buffer)
+            loss = try ce.lossAndGradient(inPlace: z.buffer, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
         } else {
-            loss = try ce.lossAndGradient(logits: z.readOnly, targets: q.readOnly, classes: c.classes, gradient: g.buffer, rowLosses: r.buffer)
+            loss = try ce.lossAndGradient(logits: z.readOnly, targets: q.readOnly, classes: c.classes, gradient: g.buffer, rowStatistics: .init(losses: r.buffer))
         }
     } else {
         switch c.width {
@@ -175,11 +175,11 @@ private func runLabels<Label: ClassLabel>(
 ) throws -> Float {
     try labels.withUnsafeBufferPointer { t in
         if layout.forwardOnly {
-            return try ce.loss(logits: z.readOnly, labels: t, classes: classes, rowLosses: r.buffer)
+            return try ce.loss(logits: z.readOnly, labels: t, classes: classes, rowStatistics: .init(losses: r.buffer))
         } else if layout.inPlace {
-            return try ce.lossAndGradient(inPlace: z.buffer, labels: t, classes: classes, rowLosses: r.buffer)
+            return try ce.lossAndGradient(inPlace: z.buffer, labels: t, classes: classes, rowStatistics: .init(losses: r.buffer))
         }
-        return try ce.lossAndGradient(logits: z.readOnly, labels: t, classes: classes, gradient: g.buffer, rowLosses: r.buffer)
+        return try ce.lossAndGradient(logits: z.readOnly, labels: t, classes: classes, gradient: g.buffer, rowStatistics: .init(losses: r.buffer))
     }
 }
 

@@ -14,22 +14,23 @@ import Xent
             ce.gradientScale = upstream
             ce.divisor = divisor
             let denominator = divisor ?? 5  // five rows take part
-            var gradient = [Float](), rowLosses = [Float]()
-            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient, rowLosses: &rowLosses)
-            let sum = rowLosses.map(Double.init).reduce(0, +)
+            var gradient = [Float]()
+            let rowLosses = RowStatistics(.losses)
+            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
+            let sum = rowLosses.losses.map(Double.init).reduce(0, +)
             #expect(abs(Double(loss) - sum / denominator) <= 1e-6 * abs(sum / denominator), "\(variant): loss \(loss), Σℓ/D = \(sum / denominator)")
             for r in 0..<rows where labels[r] != -100 {
                 let onehot = (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
-                expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses[r],
+                expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses.losses[r],
                           gradient: gradient[r * classes ..< (r + 1) * classes], scale: Double(upstream) / denominator,
                           "\(variant) upstream \(upstream) divisor \(String(describing: divisor)) row \(r)")
             }
-            let softLoss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gradient, rowLosses: &rowLosses)
+            let softLoss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
             let softDenominator = divisor ?? Double(rows)
-            #expect(abs(Double(softLoss) - rowLosses.map(Double.init).reduce(0, +) / softDenominator) <= 1e-5)
+            #expect(abs(Double(softLoss) - rowLosses.losses.map(Double.init).reduce(0, +) / softDenominator) <= 1e-5)
             for r in 0..<rows {
                 let range = r * classes ..< (r + 1) * classes
-                expectRow(logits: logits[range], targets: targets[range].map(Double.init), loss: rowLosses[r],
+                expectRow(logits: logits[range], targets: targets[range].map(Double.init), loss: rowLosses.losses[r],
                           gradient: gradient[range], scale: Double(upstream) / softDenominator, "\(variant) soft row \(r)")
             }
         }
@@ -38,9 +39,9 @@ import Xent
     @Test("divisor applies to .mean only")
     func divisorIgnoredBySum() throws {
         var ce = SoftmaxCrossEntropy(reduction: .sum)
-        let plain = try ce.loss(logits: [1, 2, 3, 4], labels: [0, 1], classes: 2)
+        let plain = try ce.loss(logits: [1, 2, 3, 4] as [Float], labels: [0, 1], classes: 2)
         ce.divisor = 10
-        #expect(try ce.loss(logits: [1, 2, 3, 4], labels: [0, 1], classes: 2) == plain)
+        #expect(try ce.loss(logits: [1, 2, 3, 4] as [Float], labels: [0, 1], classes: 2) == plain)
     }
 
     @Test("invalid divisor or gradientScale: refused before anything is written",
@@ -50,15 +51,16 @@ import Xent
         ce.divisor = divisor
         ce.gradientScale = upstream
         var gradient: [Float] = [5, 5, 5, 5]
-        var rowLosses: [Float] = [6, 6]
+        let rowLosses = RowStatistics(.losses)
+        rowLosses.losses = [6, 6]
         do {
-            _ = try ce.lossAndGradient(logits: [1, 2, 3, 4], labels: [0, 1], classes: 2, gradient: &gradient, rowLosses: &rowLosses)
+            _ = try ce.lossAndGradient(logits: [1, 2, 3, 4], labels: [0, 1], classes: 2, gradient: &gradient, rowStatistics: rowLosses)
             Issue.record("divisor \(String(describing: divisor)), gradientScale \(upstream) was accepted")
         } catch {
             guard case .invalidOption(let name, _, _) = error else { Issue.record("unexpected \(error)"); return }
             #expect(name == (divisor != nil ? "divisor" : "gradientScale"))
             #expect(error.description.contains(name))
         }
-        #expect(gradient == [5, 5, 5, 5] && rowLosses == [6, 6])
+        #expect(gradient == [5, 5, 5, 5] && rowLosses.losses == [6, 6])
     }
 }

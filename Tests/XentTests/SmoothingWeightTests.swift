@@ -53,8 +53,9 @@ struct OptionCase: CustomStringConvertible, Sendable {
         // Labels: .mean divides the cross-entropy by Σ w_t over rows that take part, the z-loss by their count.
         let counted = (0..<rows).filter { labels[$0] != -100 }
         let denominator = counted.reduce(0.0) { total, r in total + (weights.map { Double($0[Int(labels[r])]) } ?? 1) }
-        var gradient = [Float](), rowLosses = [Float]()
-        let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: c.classes, gradient: &gradient, rowLosses: &rowLosses)
+        var gradient = [Float]()
+        let rowLosses = RowStatistics(.losses)
+        let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
         var inPlace = logits
         let inPlaceLoss = try ce.lossAndGradient(inPlace: &inPlace, labels: labels, classes: c.classes)
         #expect(inPlaceLoss.bitPattern == loss.bitPattern && inPlace == gradient, "\(variant) \(c): in place differs")
@@ -64,21 +65,21 @@ struct OptionCase: CustomStringConvertible, Sendable {
             let v = targetVector(logits: logits[range], label: Int(labels[r]), soft: nil, smoothing: alpha, weights: weights)
             let truth = try #require(RowTruth(logits: logits[range], targets: v))
             expected += truth.loss / denominator + lambda * truth.lse * truth.lse / Double(counted.count)
-            expectRow(logits: logits[range], targets: v, loss: rowLosses[r], gradient: gradient[range],
+            expectRow(logits: logits[range], targets: v, loss: rowLosses.losses[r], gradient: gradient[range],
                       scale: 1 / denominator, zLoss: lambda, zScale: 1 / Double(counted.count), "\(variant) \(c) row \(r)")
         }
         #expect(gradient[2 * c.classes ..< 3 * c.classes].allSatisfy { $0 == 0 }, "ignored row")
         #expect(abs(Double(loss) - expected) <= 1e-5 * max(1, abs(expected)), "\(variant) \(c): loss \(loss) vs \(expected)")
 
         // Soft targets: .mean divides by the rows.
-        let softLoss = try ce.lossAndGradient(logits: logits, targets: soft, classes: c.classes, gradient: &gradient, rowLosses: &rowLosses)
+        let softLoss = try ce.lossAndGradient(logits: logits, targets: soft, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
         var softExpected = 0.0
         for r in 0..<rows {
             let range = r * c.classes ..< (r + 1) * c.classes
             let v = targetVector(logits: logits[range], label: nil, soft: soft[range], smoothing: alpha, weights: weights)
             let truth = try #require(RowTruth(logits: logits[range], targets: v))
             softExpected += (truth.loss + lambda * truth.lse * truth.lse) / Double(rows)
-            expectRow(logits: logits[range], targets: v, loss: rowLosses[r], gradient: gradient[range],
+            expectRow(logits: logits[range], targets: v, loss: rowLosses.losses[r], gradient: gradient[range],
                       scale: 1 / Double(rows), zLoss: lambda, zScale: 1 / Double(rows), "\(variant) \(c) soft row \(r)")
         }
         #expect(abs(Double(softLoss) - softExpected) <= 1e-5 * max(1, abs(softExpected)), "\(variant) \(c): soft loss \(softLoss) vs \(softExpected)")
@@ -89,10 +90,11 @@ struct OptionCase: CustomStringConvertible, Sendable {
         var ce = variant.configuration(.sum)
         ce.labelSmoothing = 0.1
         let logits: [Float] = [1, -.infinity, 2, -.infinity, 0.5, 3]
-        var gradient = [Float](), rowLosses = [Float]()
-        _ = try ce.lossAndGradient(logits: logits, labels: [0, 0] as [Int32], classes: 3, gradient: &gradient, rowLosses: &rowLosses)
-        #expect(rowLosses[0].isFinite && gradient[1] == 0, "masked class: no smoothing mass, zero gradient")
-        #expect(rowLosses[1] == .infinity, "a masked label: +inf")
+        var gradient = [Float]()
+        let rowLosses = RowStatistics(.losses)
+        _ = try ce.lossAndGradient(logits: logits, labels: [0, 0] as [Int32], classes: 3, gradient: &gradient, rowStatistics: rowLosses)
+        #expect(rowLosses.losses[0].isFinite && gradient[1] == 0, "masked class: no smoothing mass, zero gradient")
+        #expect(rowLosses.losses[1] == .infinity, "a masked label: +inf")
         #expect(gradient[3...].allSatisfy { $0.isFinite })
     }
 

@@ -16,24 +16,24 @@ import Xent
         for j in 0..<k { logits[5 * k + j] = .nan }                    // row 5: ignored, NaN inside
 
         var gradient = [Float](repeating: 42, count: logits.count)
-        var rowLosses = [Float]()
+        let rowLosses = RowStatistics(.losses)
         let loss = try variant.configuration(.mean).lossAndGradient(
-            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowStatistics: rowLosses)
         let gradientRows = (0..<7).map { r in gradient[r * k ..< (r + 1) * k] }
 
         #expect(loss.isNaN, "bad rows make the reduced loss NaN")
         for r in [1, 2, 4] {
-            #expect(rowLosses[r].isNaN, "row \(r) loss \(rowLosses[r])")
+            #expect(rowLosses.losses[r].isNaN, "row \(r) loss \(rowLosses.losses[r])")
             #expect(gradientRows[r].allSatisfy { $0.isNaN }, "row \(r) gradient must be all NaN")
         }
-        #expect(rowLosses[3] == .infinity, "target −inf: loss +inf, got \(rowLosses[3])")
+        #expect(rowLosses.losses[3] == .infinity, "target −inf: loss +inf, got \(rowLosses.losses[3])")
         #expect(gradientRows[3].allSatisfy { $0.isFinite }, "target −inf: the gradient stays finite")
         #expect(abs(gradientRows[3][3 * k + 3] + 1 / 6) < 1e-6, "target −inf: p_t − 1 = −1 (÷ 6 rows)")
-        #expect(rowLosses[5] == 0 && gradientRows[5].allSatisfy { $0 == 0 }, "ignored row: loss 0, zero gradient")
+        #expect(rowLosses.losses[5] == 0 && gradientRows[5].allSatisfy { $0 == 0 }, "ignored row: loss 0, zero gradient")
         // NaN does not spread: the healthy rows match the truth (mean over 6 rows).
         for r in [0, 3, 6] {
             let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
-            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses[r],
+            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses.losses[r],
                       gradient: gradientRows[r], scale: 1.0 / 6, "\(variant) k=\(k) row \(r)")
         }
     }
@@ -84,14 +84,14 @@ import Xent
     func reductionNone(variant: Variant) throws {
         let logits: [Float] = [0.5, -1, 2, 3, 3, -2, 0, 0, 0]
         let labels: [Int32] = [2, 0, 1]
-        var rows = [Float]()
+        let rows = RowStatistics(.losses)
         var gNone = [Float](), gSum = [Float]()
         let none = try variant.configuration(.none).lossAndGradient(
-            logits: logits, labels: labels, classes: 3, gradient: &gNone, rowLosses: &rows)
+            logits: logits, labels: labels, classes: 3, gradient: &gNone, rowStatistics: rows)
         let sum = try variant.configuration(.sum).lossAndGradient(logits: logits, labels: labels, classes: 3, gradient: &gSum)
         let mean = try variant.configuration(.mean).loss(logits: logits, labels: labels, classes: 3)
         #expect(none == sum && gNone == gSum)
-        #expect(abs(Double(none) - rows.map(Double.init).reduce(0, +)) < 1e-6)
+        #expect(abs(Double(none) - rows.losses.map(Double.init).reduce(0, +)) < 1e-6)
         #expect(abs(mean - sum / 3) < 1e-6)
     }
 }
@@ -110,12 +110,13 @@ import Xent
         logits[2 * k + 2048 + 1] = .nan                                // row 2: NaN in the second chunk
         for j in 0..<2048 { logits[3 * k + j] -= 200 }                 // row 3: a chunk 200 below the rest
         let labels: [Int32] = [Int32(k - 1), 5, 0, 7]
-        var gradient = [Float](), rowLosses = [Float]()
+        var gradient = [Float]()
+        let rowLosses = RowStatistics(.losses)
         _ = try variant.configuration(.sum).lossAndGradient(
-            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowStatistics: rowLosses)
         for r in 0..<4 {
             let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
-            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses[r],
+            expectRow(logits: logits[r * k ..< (r + 1) * k], targets: onehot, loss: rowLosses.losses[r],
                       gradient: gradient[r * k ..< (r + 1) * k], scale: 1, "\(variant) row \(r)")
         }
     }
@@ -124,15 +125,16 @@ import Xent
     func longestRows(variant: Variant) throws {
         let k = 1_048_576 + 300
         let (logits, labels) = LogitKind.normal.batch(rows: 1, classes: k, seed: 5)
-        var gradient = [Float](), rowLosses = [Float]()
+        var gradient = [Float]()
+        let rowLosses = RowStatistics(.losses)
         _ = try variant.configuration(.mean).lossAndGradient(
-            logits: logits, labels: labels, classes: k, gradient: &gradient, rowLosses: &rowLosses)
+            logits: logits, labels: labels, classes: k, gradient: &gradient, rowStatistics: rowLosses)
         let onehot = (0..<k).map { $0 == Int(labels[0]) ? 1.0 : 0.0 }
-        expectRow(logits: logits[...], targets: onehot, loss: rowLosses[0], gradient: gradient[...], scale: 1, "\(variant) labels")
+        expectRow(logits: logits[...], targets: onehot, loss: rowLosses.losses[0], gradient: gradient[...], scale: 1, "\(variant) labels")
 
         let targets = softTargets(for: logits, classes: k, seed: 5)
         _ = try variant.configuration(.none).lossAndGradient(
-            logits: logits, targets: targets, classes: k, gradient: &gradient, rowLosses: &rowLosses)
-        expectRow(logits: logits[...], targets: targets.map(Double.init), loss: rowLosses[0], gradient: gradient[...], scale: 1, "\(variant) soft")
+            logits: logits, targets: targets, classes: k, gradient: &gradient, rowStatistics: rowLosses)
+        expectRow(logits: logits[...], targets: targets.map(Double.init), loss: rowLosses.losses[0], gradient: gradient[...], scale: 1, "\(variant) soft")
     }
 }

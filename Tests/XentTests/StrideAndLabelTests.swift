@@ -20,15 +20,15 @@ import Xent
         }
         let ce = variant.configuration(.sum)
         var gradient = [Float](repeating: 42, count: count)
-        var rowLosses = [Float]()
+        let rowLosses = RowStatistics(.losses)
         _ = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, rowStride: stride,
-                                   gradient: &gradient, rowLosses: &rowLosses)
+                                   gradient: &gradient, rowStatistics: rowLosses)
         var inPlace = logits
         let inPlaceLoss = try ce.lossAndGradient(inPlace: &inPlace, labels: labels, classes: classes, rowStride: stride)
         for r in 0..<rows {
             let onehot = (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
             let row = r * stride ..< r * stride + classes
-            expectRow(logits: dense[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses[r],
+            expectRow(logits: dense[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses.losses[r],
                       gradient: gradient[row], scale: 1, "\(variant) padded row \(r)")
             #expect(Array(inPlace[row]) == Array(gradient[row]), "\(variant): in place differs, row \(r)")
             if r < rows - 1 {
@@ -36,17 +36,17 @@ import Xent
                 #expect(inPlace[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0.isNaN }, "\(variant): in-place padding written")
             }
         }
-        #expect(abs(Double(inPlaceLoss) - rowLosses.map(Double.init).reduce(0, +)) < 1e-3)
+        #expect(abs(Double(inPlaceLoss) - rowLosses.losses.map(Double.init).reduce(0, +)) < 1e-3)
 
         // Soft targets share the logits' stride; their buffers hold whole padded rows.
         let softLogits = logits + [Float](repeating: .nan, count: stride - classes)
         var softGradient = [Float](repeating: 42, count: rows * stride)
         _ = try ce.lossAndGradient(logits: softLogits, targets: targets, classes: classes, rowStride: stride,
-                                   gradient: &softGradient, rowLosses: &rowLosses)
+                                   gradient: &softGradient, rowStatistics: rowLosses)
         for r in 0..<rows {
             let row = r * stride ..< r * stride + classes
             expectRow(logits: dense[r * classes ..< (r + 1) * classes], targets: denseTargets[r * classes ..< (r + 1) * classes].map(Double.init),
-                      loss: rowLosses[r], gradient: softGradient[row], scale: 1, "\(variant) soft padded row \(r)")
+                      loss: rowLosses.losses[r], gradient: softGradient[row], scale: 1, "\(variant) soft padded row \(r)")
             #expect(softGradient[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0 == 42 })
         }
     }

@@ -136,32 +136,20 @@ struct TransformedTruth {
         for soft in [false, true] {
             for inPlace in [false, true] {
                 let context = "\(variant) \(classes) \(kind) \(setting) soft \(soft) inPlace \(inPlace)"
-                var rowLosses = [Float](repeating: 0, count: rows)
+                let rowLosses = RowStatistics(.losses)
                 var gradient = inPlace ? logits : [Float](repeating: 0, count: logits.count)
                 let loss: Float
                 switch (soft, inPlace) {
                 case (false, false):
                     loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes,
-                                                  gradient: &gradient, rowLosses: &rowLosses)
+                                                  gradient: &gradient, rowStatistics: rowLosses)
                 case (true, false):
                     loss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes,
-                                                  gradient: &gradient, rowLosses: &rowLosses)
+                                                  gradient: &gradient, rowStatistics: rowLosses)
                 case (false, true):
-                    loss = try labels.withUnsafeBufferPointer { t in
-                        try gradient.withUnsafeMutableBufferPointer { g in
-                            try rowLosses.withUnsafeMutableBufferPointer { r in
-                                try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowLosses: r)
-                            }
-                        }
-                    }
+                    loss = try ce.lossAndGradient(inPlace: &gradient, labels: labels, classes: classes, rowStatistics: rowLosses)
                 case (true, true):
-                    loss = try targets.withUnsafeBufferPointer { q in
-                        try gradient.withUnsafeMutableBufferPointer { g in
-                            try rowLosses.withUnsafeMutableBufferPointer { r in
-                                try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowLosses: r)
-                            }
-                        }
-                    }
+                    loss = try ce.lossAndGradient(inPlace: &gradient, targets: targets, classes: classes, rowStatistics: rowLosses)
                 }
                 // Forward only gives the same loss, bit for bit.
                 let forward = soft
@@ -173,7 +161,7 @@ struct TransformedTruth {
                 for r in 0..<rows {
                     let range = r * classes ..< (r + 1) * classes
                     if !soft && labels[r] == -100 {
-                        #expect(rowLosses[r] == 0 && gradient[range].allSatisfy { $0 == 0 }, "\(context) row \(r): ignored")
+                        #expect(rowLosses.losses[r] == 0 && gradient[range].allSatisfy { $0 == 0 }, "\(context) row \(r): ignored")
                         continue
                     }
                     guard let truth = TransformedTruth(
@@ -181,18 +169,18 @@ struct TransformedTruth {
                         smoothing: Double(setting.smoothing), weights: weights, scale: setting.scale, cap: setting.cap)
                     else {
                         anyBad = true
-                        #expect(rowLosses[r].isNaN && gradient[range].allSatisfy(\.isNaN), "\(context) row \(r): a bad row is NaN")
+                        #expect(rowLosses.losses[r].isNaN && gradient[range].allSatisfy(\.isNaN), "\(context) row \(r): a bad row is NaN")
                         continue
                     }
                     let rowTruth = truth.loss + lambda * truth.lse * truth.lse
-                    let rowBound = truth.lossBound(lambda: lambda, loss: rowLosses[r])
+                    let rowBound = truth.lossBound(lambda: lambda, loss: rowLosses.losses[r])
                     expected += rowTruth
                     bound += rowBound
                     if rowTruth.isInfinite {
-                        #expect(Double(rowLosses[r]) == rowTruth, "\(context) row \(r): loss \(rowLosses[r])")
+                        #expect(Double(rowLosses.losses[r]) == rowTruth, "\(context) row \(r): loss \(rowLosses.losses[r])")
                     } else {
-                        #expect(abs(Double(rowLosses[r]) - rowTruth) <= rowBound,
-                                "\(context) row \(r): loss \(rowLosses[r]) vs \(rowTruth), bound \(rowBound)")
+                        #expect(abs(Double(rowLosses.losses[r]) - rowTruth) <= rowBound,
+                                "\(context) row \(r): loss \(rowLosses.losses[r]) vs \(rowTruth), bound \(rowBound)")
                     }
                     var worst = (j: -1, ratio: 0.0)
                     for j in 0..<classes {
@@ -246,7 +234,7 @@ struct TransformedTruth {
         _ = try logits.withUnsafeBufferPointer { z in
             try [Int32(0)].withUnsafeBufferPointer { t in
                 try argmax.withUnsafeMutableBufferPointer { a in
-                    try ce.loss(logits: z, labels: t, classes: 4, rowArgmax: a)
+                    try ce.loss(logits: z, labels: t, classes: 4, rowStatistics: .init(argmax: a))
                 }
             }
         }
@@ -262,7 +250,7 @@ struct TransformedTruth {
             _ = try long.withUnsafeBufferPointer { z in
                 try [Int32(0)].withUnsafeBufferPointer { t in
                     try longArgmax.withUnsafeMutableBufferPointer { a in
-                        try ce.loss(logits: z, labels: t, classes: 5000, rowArgmax: a)
+                        try ce.loss(logits: z, labels: t, classes: 5000, rowStatistics: .init(argmax: a))
                     }
                 }
             }

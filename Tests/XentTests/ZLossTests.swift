@@ -22,10 +22,10 @@ import Xent
                         try lse.withUnsafeMutableBufferPointer { l in
                             soft
                                 ? try targets.withUnsafeBufferPointer { q in
-                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                 }
                                 : try labels.withUnsafeBufferPointer { t in
-                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowLosses: r, rowLogSumExp: l)
+                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
                                 }
                         }
                     }

@@ -169,15 +169,15 @@ final class Workload {
         if wantGradient {
             switch target {
             case .labels:
-                _ = try ce.lossAndGradient(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, gradient: scratch, rowLosses: rowLosses)
+                _ = try ce.lossAndGradient(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
             case .soft:
-                _ = try ce.lossAndGradient(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch, rowLosses: rowLosses)
+                _ = try ce.lossAndGradient(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
             }
             return (Array(rowLosses), Array(scratch))
         }
         switch target {
-        case .labels: _ = try ce.loss(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, rowLosses: rowLosses)
-        case .soft: _ = try ce.loss(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, rowLosses: rowLosses)
+        case .labels: _ = try ce.loss(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, rowStatistics: .init(losses: rowLosses))
+        case .soft: _ = try ce.loss(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, rowStatistics: .init(losses: rowLosses))
         }
         return (Array(rowLosses), nil)
     }

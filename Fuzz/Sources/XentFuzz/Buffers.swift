@@ -21,6 +21,10 @@ final class Buffers {
     let rowLosses: UnsafeMutableBufferPointer<Float>?
     let rowLogSumExp: UnsafeMutableBufferPointer<Float>?
     let rowArgmax: UnsafeMutableBufferPointer<Int32>?
+    /// The per-row output buffers, as the entry points take them.
+    var rowStatistics: RowStatistics.Buffers {
+        RowStatistics.Buffers(losses: rowLosses, logSumExp: rowLogSumExp, argmax: rowArgmax)
+    }
     /// Whether a buffer was deliberately passed wrong: the call must throw.
     let misused: Bool
 
@@ -131,14 +135,12 @@ final class Buffers {
         let (z, q, k, s) = (UnsafeBufferPointer(logits), UnsafeBufferPointer(targets!), fuzzCase.classes, fuzzCase.rowStride)
         switch fuzzCase.call {
         case .lossOnly:
-            return try ce.loss(logits: z, targets: q, classes: k, rowStride: s, rowLosses: rowLosses,
-                               rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            return try ce.loss(logits: z, targets: q, classes: k, rowStride: s, rowStatistics: rowStatistics)
         case .gradient:
             return try ce.lossAndGradient(logits: z, targets: q, classes: k, rowStride: s, gradient: gradient!,
-                                          rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+                                          rowStatistics: rowStatistics)
         case .inPlace:
-            return try ce.lossAndGradient(inPlace: logits, targets: q, classes: k, rowStride: s, rowLosses: rowLosses,
-                                          rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            return try ce.lossAndGradient(inPlace: logits, targets: q, classes: k, rowStride: s, rowStatistics: rowStatistics)
         }
     }
 
@@ -146,14 +148,12 @@ final class Buffers {
         let (z, k, s) = (UnsafeBufferPointer(logits), fuzzCase.classes, fuzzCase.rowStride)
         switch fuzzCase.call {
         case .lossOnly:
-            return try ce.loss(logits: z, labels: t, classes: k, rowStride: s, rowLosses: rowLosses,
-                               rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            return try ce.loss(logits: z, labels: t, classes: k, rowStride: s, rowStatistics: rowStatistics)
         case .gradient:
             return try ce.lossAndGradient(logits: z, labels: t, classes: k, rowStride: s, gradient: gradient!,
-                                          rowLosses: rowLosses, rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+                                          rowStatistics: rowStatistics)
         case .inPlace:
-            return try ce.lossAndGradient(inPlace: logits, labels: t, classes: k, rowStride: s, rowLosses: rowLosses,
-                                          rowLogSumExp: rowLogSumExp, rowArgmax: rowArgmax)
+            return try ce.lossAndGradient(inPlace: logits, labels: t, classes: k, rowStride: s, rowStatistics: rowStatistics)
         }
     }
 }

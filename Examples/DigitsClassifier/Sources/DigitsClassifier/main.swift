@@ -45,7 +45,7 @@ func evaluate(_ model: SoftmaxRegression, on batch: Minibatch) throws(XentError)
     model.logits(of: batch.inputs, into: batch.logits)
     let loss = try ce.loss(
         logits: UnsafeBufferPointer(batch.logits), labels: batch.labels, classes: classes,
-        rowArgmax: batch.predictions)
+        rowStatistics: RowStatistics.Buffers(argmax: batch.predictions))
     return (loss, try ce.correctPredictions(rowArgmax: UnsafeBufferPointer(batch.predictions), labels: batch.labels))
 }
 
@@ -68,7 +68,7 @@ do {
             // written into `gradient`, and each row's prediction, in one pass over the logits.
             let loss = try ce.lossAndGradient(
                 logits: UnsafeBufferPointer(batch.logits), labels: batch.labels, classes: classes,
-                gradient: batch.gradient, rowArgmax: batch.predictions)
+                gradient: batch.gradient, rowStatistics: RowStatistics.Buffers(argmax: batch.predictions))
 
             // Backward and update: W −= η·Xᵀ·G, b −= η·Σ G.
             model.step(inputs: batch.inputs, gradient: UnsafeBufferPointer(batch.gradient), learningRate: options.learningRate)
