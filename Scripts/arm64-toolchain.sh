@@ -54,9 +54,9 @@ if [ -n "$need_pkgs" ] || [ "$need_sleef" -eq 1 ]; then
     fi
     if [ "$need_sleef" -eq 1 ]; then
         tmp="$(mktemp -d)"
-        chmod 755 "$tmp"  # apt's _apt user downloads into it
+        # (As root, apt would warn that its _apt user cannot write into the private directory.)
         # shellcheck disable=SC2086
-        (cd "$tmp" && apt-get $apt_arches download -qq libsleef3:arm64 libsleef-dev:arm64 2>/dev/null)
+        (cd "$tmp" && $sudo apt-get $apt_arches -o APT::Sandbox::User=root download -qq libsleef3:arm64 libsleef-dev:arm64)
         $sudo mkdir -p "$root"
         for deb in "$tmp"/*.deb; do $sudo dpkg-deb -x "$deb" "$root"; done
         # Record what was unpacked (the versions), for the test's log.

@@ -14,7 +14,7 @@
 //   #if defined(__x86_64__)
 //       foo_avx512(x, y, n); xg_put(c, "avx512f", XG_F32, y, n);   // WRITE mode only
 //   #elif defined(__aarch64__)
-//       foo_advsimd(x, y, n); xg_compare(c, "advsimd", XG_F32, y, n, "avx512f", XG_EQUAL);
+//       foo_advsimd(x, y, n); xg_compare(c, "a64.advsimd", XG_F32, y, n, "avx512f", XG_EQUAL);
 //   #endif
 //       free(y);
 //   }
