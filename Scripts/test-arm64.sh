@@ -1,0 +1,97 @@
+#!/bin/sh
+# Builds the C shim (Sources/CXent/*.c) and the cross-ISA bit-check driver (Tests/CXentArm64) for
+# x86-64 and for aarch64, writes the x86 results into a golden file and checks the aarch64
+# results against it under qemu-aarch64 (Tests/CXentArm64/README.md).
+#
+#   Scripts/test-arm64.sh [driver options]     e.g. --only sleef.tanhf
+#
+# The compiler is $CC (default: /opt/swift/usr/bin/clang, else clang), with plain -O2 as SwiftPM
+# builds the package: no -m flags and clang's default -ffp-contract=on (so a*b+c within one C
+# expression may be fused, always on aarch64, on x86-64 only inside functions compiled for FMA).
+# Installs the toolchain first if it is missing (Scripts/arm64-toolchain.sh: root or sudo).
+# XG_SCALE=K multiplies the golden file's input counts by 2^K (e.g. -2 for a quick run).
+# Everything is built in .build-arm64/ (ignored by git). Exits non-zero if a check fails.
+set -eu
+
+cd "$(dirname "$0")/.."
+root="${XENT_ARM64_ROOT:-/opt/xent-arm64}"
+sysroot=/usr/aarch64-linux-gnu
+if [ -z "${CC:-}" ]; then
+    if [ -x /opt/swift/usr/bin/clang ]; then CC=/opt/swift/usr/bin/clang; else CC=clang; fi
+fi
+out=.build-arm64
+mkdir -p "$out/x86_64" "$out/aarch64"
+
+qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)"
+if [ -z "$qemu" ] || [ ! -e "$root/usr/lib/aarch64-linux-gnu/libsleef.so.3" ] ||
+    [ ! -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || ! ls /usr/lib/gcc-cross/aarch64-linux-gnu/*/crtbegin.o >/dev/null 2>&1; then
+    XENT_ARM64_ROOT="$root" sh Scripts/arm64-toolchain.sh
+    qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64)"
+fi
+
+start=$(date +%s.%N)
+elapsed() { echo "$(date +%s.%N) $1" | awk '{printf "%.1f s", $1 - $2}'; }
+
+# The shim, file by file: a file that does not compile is reported and left out (the driver then
+# links without the shim if the rest does not link).
+failed_sources=""
+compile_shim() {  # target, object directory, extra include flags
+    objs=""
+    for src in Sources/CXent/*.c; do
+        obj="$2/$(basename "$src" .c).o"
+        # shellcheck disable=SC2086
+        if $CC --target="$1" -O2 -c -ISources/CXent/include $3 -o "$obj" "$src" 2>"$obj.log"; then
+            objs="$objs $obj"
+        else
+            echo "COMPILE ERROR ($1): $src"
+            sed 's/^/    /' "$obj.log"
+            failed_sources="$failed_sources $1:$src"
+        fi
+    done
+}
+
+x86_target=x86_64-linux-gnu
+a64_target=aarch64-linux-gnu
+a64_inc="-isystem $root/usr/include/aarch64-linux-gnu"
+a64_lib="-L$root/usr/lib/aarch64-linux-gnu -Wl,-rpath,$root/usr/lib/aarch64-linux-gnu"
+driver_src="Tests/CXentArm64/driver.c Tests/CXentArm64/sleef_groups.c"
+warn="-Wall -Wextra"
+
+# x86-64: the shim (with its assembly), the driver, the golden file.
+compile_shim $x86_target "$out/x86_64" ""
+x86_objs="$objs"
+$CC --target=$x86_target -c -o "$out/x86_64/xent_sleef_x86_64.o" Sources/CXent/xent_sleef_x86_64.S
+x86_objs="$x86_objs $out/x86_64/xent_sleef_x86_64.o"
+# shellcheck disable=SC2086
+$CC --target=$x86_target -O2 $warn -ISources/CXent/include -o "$out/driver-x86_64" $driver_src $x86_objs \
+    -lsleef -lm -lpthread
+echo "built for x86-64: $(elapsed "$start")"
+t=$(date +%s.%N)
+# shellcheck disable=SC2086
+"$out/driver-x86_64" --write "$out/golden.bin" --scale "${XG_SCALE:-0}" "$@" >"$out/write.log" ||
+    { cat "$out/write.log"; echo "the x86-64 driver failed"; exit 1; }
+echo "golden file written ($(du -h "$out/golden.bin" | cut -f1)): $(elapsed "$t"); its x86 comparisons: $(tail -n 1 "$out/write.log")"
+
+# aarch64: the same, checked under qemu.
+t=$(date +%s.%N)
+compile_shim $a64_target "$out/aarch64" "$a64_inc"
+a64_objs="$objs"
+# shellcheck disable=SC2086
+if ! $CC --target=$a64_target -fuse-ld=lld -O2 $warn -ISources/CXent/include $a64_inc -o "$out/driver-aarch64" \
+    $driver_src $a64_objs $a64_lib -lsleef -lm 2>"$out/link.log"; then
+    echo "LINK ERROR (aarch64, with the shim):"
+    sed 's/^/    /' "$out/link.log"
+    failed_sources="$failed_sources aarch64:link"
+    # shellcheck disable=SC2086
+    $CC --target=$a64_target -fuse-ld=lld -O2 $warn $a64_inc -o "$out/driver-aarch64" $driver_src $a64_lib -lsleef -lm
+fi
+echo "built for aarch64: $(elapsed "$t")"
+t=$(date +%s.%N)
+status=0
+"$qemu" -L "$sysroot" "$out/driver-aarch64" --check "$out/golden.bin" "$@" || status=$?
+echo "checked under $(basename "$qemu"): $(elapsed "$t"); total $(elapsed "$start")"
+if [ -n "$failed_sources" ]; then
+    echo "shim build failures:$failed_sources"
+    [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
