@@ -54,7 +54,7 @@ x86_target=x86_64-linux-gnu
 a64_target=aarch64-linux-gnu
 a64_inc="-isystem $root/usr/include/aarch64-linux-gnu"
 a64_lib="-L$root/usr/lib/aarch64-linux-gnu -Wl,-rpath,$root/usr/lib/aarch64-linux-gnu"
-driver_src="Tests/CXentArm64/driver.c Tests/CXentArm64/sleef_groups.c"
+driver_src="Tests/CXentArm64/driver.c Tests/CXentArm64/sleef_groups.c Tests/CXentArm64/ukernel_groups.c"
 warn="-Wall -Wextra"
 
 # x86-64: the shim (with its assembly), the driver, the golden file.

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define XG_MAX_ARRAYS 64
+#define XG_MAX_ARRAYS 128
 
 typedef struct {
     char name[64];
@@ -44,7 +44,7 @@ struct xg_ctx {
     long passed, failed, skipped, info;
 };
 
-static size_t xg_size(xg_type t) { return t == XG_F64 ? 8 : t == XG_F32 ? 4 : 1; }
+static size_t xg_size(xg_type t) { return t == XG_F64 ? 8 : t == XG_F32 ? 4 : t == XG_U16 ? 2 : 1; }
 
 void *xg_alloc(size_t bytes) {
     void *p = NULL;
@@ -231,12 +231,14 @@ static int xg_same(xg_type type, const void *a, const void *b, size_t i) {
         if (isnan(x) && isnan(y)) return 1;
         return memcmp(&x, &y, 8) == 0;
     }
+    if (type == XG_U16) return ((const uint16_t *)a)[i] == ((const uint16_t *)b)[i];
     return ((const unsigned char *)a)[i] == ((const unsigned char *)b)[i];
 }
 
 static double xg_value(xg_type type, const void *p, size_t i) {
     if (type == XG_F32) return ((const float *)p)[i];
     if (type == XG_F64) return ((const double *)p)[i];
+    if (type == XG_U16) return ((const uint16_t *)p)[i];
     return ((const unsigned char *)p)[i];
 }
 
@@ -299,6 +301,7 @@ int64_t xg_compare(xg_ctx *c, const char *name, xg_type type, const void *data, 
 // Every group, in order. A new file of groups adds its entry point here (and in golden.h).
 static void (*const xg_groups[])(xg_ctx *) = {
     xg_groups_sleef,
+    xg_groups_ukernels,
 };
 
 static void usage(void) {

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 typedef enum { XG_WRITE, XG_CHECK } xg_mode;
-typedef enum { XG_F32 = 1, XG_F64 = 2, XG_U8 = 3 } xg_type;
+typedef enum { XG_F32 = 1, XG_F64 = 2, XG_U8 = 3, XG_U16 = 4 } xg_type;  // U8, U16: compared bitwise
 typedef enum { XG_EQUAL, XG_INFO } xg_expect;
 
 typedef struct xg_ctx xg_ctx;
@@ -70,6 +70,7 @@ double xg_uniform(uint64_t *state, double lo, double hi);
 
 /// The test groups, in driver order (driver.c lists them; each file defines its own).
 void xg_groups_sleef(xg_ctx *c);
+void xg_groups_ukernels(xg_ctx *c);
 #if defined(__x86_64__)
 /// x86 only: every one of the 2^32 float inputs through SLEEF's x86 vector functions (and with
 /// scalar_too its scalar ones), each compared with the AVX-512F and the SSE2 one
