@@ -19,6 +19,9 @@ struct ChunkSums {
     /// The max of the caller's logits, which `argmax` refers to (a saturated softcap can round
     /// distinct logits to the same t).
     var rawMax: Float = -.infinity
+    /// `exp(shift − M)` at the row max M, set by ``RowPipeline/combine(_:)``: what this chunk's
+    /// sums and exps are multiplied by to refer to the row's max.
+    var toRow = 1.0
 }
 
 /// What a whole row holds: its chunks combined at the row max.
@@ -167,14 +170,20 @@ struct RowPipeline {
 
     /// A row's chunks combined, in order, at the row max: `S = Σ_c S_c·exp(s_c − M)` and
     /// `Σ q·(M − t) = Σ_c [Σ q·(s_c − t) + Q_c·(M − s_c)]` — every term ≥ 0, so nothing cancels.
+    /// Each chunk's `toRow` is set for its scaling.
     @inline(__always)
-    func combine(_ chunks: UnsafeBufferPointer<ChunkSums>) -> RowSums {
+    func combine(_ chunks: UnsafeMutableBufferPointer<ChunkSums>) -> RowSums {
         var row = RowSums()
         for chunk in chunks where chunk.max > row.max { row.max = chunk.max }
         var rawMax = -Float.infinity
-        for chunk in chunks {
+        for c in chunks.indices {
+            let chunk = chunks[c]
             let lift = Double(row.max) - Double(chunk.shift)
-            row.sum += chunk.sum * (lift == 0 ? 1 : xent_f64_exp(isa, -lift))  // exp(0) = 1, without the call
+            // exp(0) = 1, without the call; −lift is exactly shift − M (the subtraction rounds
+            // symmetrically), the chunk's factor in the scaling pass.
+            let toRow = lift == 0 ? 1 : xent_f64_exp(isa, -lift)
+            chunks[c].toRow = toRow
+            row.sum += chunk.sum * toRow
             row.sumQ += chunk.sumQ
             row.sumQGap += chunk.sumQGap
             if chunk.sumQ != 0 { row.sumQGap += chunk.sumQ * lift }
@@ -234,8 +243,7 @@ struct RowPipeline {
             coefficient += zLossScale * (Double(row.max) + logSum)
         }
         let numerator = coefficient / row.sum
-        let lift = Double(chunk.shift) - Double(row.max)
-        return Float(lift == 0 ? numerator : numerator * xent_f64_exp(isa, lift))  // exp(0) = 1 exactly
+        return Float(chunk.toRow == 1 ? numerator : numerator * chunk.toRow)
     }
 
     // MARK: A row
@@ -257,7 +265,16 @@ struct RowPipeline {
             } else {
                 chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
             }
-            let row = withUnsafePointer(to: &chunk) { combine(UnsafeBufferPointer(start: $0, count: 1)) }
+            // One chunk: the combine's arithmetic with M = its max (toRow 1, no lift).
+            var row = RowSums()
+            row.max = chunk.max
+            row.sum = chunk.sum
+            row.sumQ = chunk.sumQ
+            row.sumQGap = chunk.sumQGap
+            row.unmasked = chunk.unmasked
+            row.sumW = chunk.sumW
+            row.sumWGap = chunk.sumWGap
+            row.argmax = chunk.argmax
             if let y, !row.isBad {
                 scale(y, targets: q, count: n, base: 0, chunk: chunk, row: row, label: label,
                       labelTerm: labelTerm(weight: labelWeight), labelWeight: labelWeight)
@@ -324,7 +341,7 @@ struct RowPipeline {
                     (table + c).initialize(to: chunk(base, Swift.min(length, n - base), workspace))
                 }
             }
-            let row = combine(UnsafeBufferPointer(table))
+            let row = combine(table)
             guard scaled, !row.isBad else { return row }
             let shared = SharedUnsafe(table.baseAddress!)
             Parallel.forEach(count, workers: workers) { c, _ in

@@ -28,9 +28,13 @@ import CXent
 /// driver and what must read like the contract: bad rows, the label term and the loss in `Double`.
 struct VectorKernel: RowKernel {
     let isa: InstructionSet
-    private var pipeline: RowPipeline?
+    /// The call's pipeline (``prepare(_:storage:)`` gives it the call's parameters).
+    private var pipeline: RowPipeline
 
-    init(isa: InstructionSet) { self.isa = isa }
+    init(isa: InstructionSet) {
+        self.isa = isa
+        pipeline = RowPipeline(isa: isa.cValue, params: xent_params())
+    }
 
     mutating func prepare(_ params: xent_params, storage: Storage) {
         var format = XENT_HALF_BINARY16
@@ -42,7 +46,6 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
         gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
-        let pipeline = pipeline!
         let zt = pipeline.exactTransform(z[t])  // read before an in-place gradient overwrites it
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let row = pipeline.row(
@@ -55,7 +58,7 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
-        let row = pipeline!.row(
+        let row = pipeline.row(
             z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0, workers: workers)
         guard !row.isBad else { return .bad }
         return softResult(row, alpha: params.label_smoothing)
@@ -67,7 +70,6 @@ struct VectorKernel: RowKernel {
     /// ``labelRow(_:classes:label:gradient:params:workers:)`` on the widened row, so the gradient is
     /// that one's, rounded once.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? {
-        let pipeline = pipeline!
         var zt = 0.0, weight = 0.0
         if let t = row.label {
             var wide: Float = 0
