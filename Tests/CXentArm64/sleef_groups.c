@@ -1,8 +1,8 @@
 // Test groups: SLEEF 3.5.1's 1-ULP exp, tanh (float) and log, exp (double), the library's
 // x86-64 functions (AVX-512F, AVX2, AVX2 on 128 bits, SSE2, their no-FMA twins, the scalar
 // "purec"/"purecfma" ones and the plain scalar ones) against its aarch64 functions (AdvSIMD,
-// AdvSIMD without FMA, the same scalar ones), plus glibc's exp and log in double (the row combine,
-// xent_row_combine.*, calls libm's exp and log).
+// AdvSIMD without FMA, the same scalar ones), plus glibc's exp and log in double (no longer called
+// by the shim: xent_f64.c pins SLEEF's double log, exp and tanh per ISA family).
 //
 // Each variant has a family; a comparison asserts equality (XG_EQUAL) when the two families
 // are the same, and is informational (XG_INFO) otherwise. The families are what this driver
@@ -146,7 +146,7 @@ VEC_LOOP(expd_advsimd, double, 2, vld1q_f64, vst1q_f64, Sleef_expd2_u10advsimd)
 VEC_LOOP(expd_advsimdnofma, double, 2, vld1q_f64, vst1q_f64, Sleef_expd2_u10advsimdnofma)
 VEC_LOOP(expd_dispatch, double, 2, vld1q_f64, vst1q_f64, Sleef_expd2_u10)
 
-// "dispatch": SLEEF's Sleef_expf4_u10 etc., the names that xent_log.c calls on arm64.
+// "dispatch": SLEEF's Sleef_expf4_u10 etc. (on arm64, the AdvSIMD functions).
 #define A64_VARIANTS(f)                                                \
     {"a64.advsimd", "fma", (void *)f##_advsimd, 1},                    \
     {"a64.dispatch", "fma", (void *)f##_dispatch, 1},                  \
@@ -272,8 +272,8 @@ static void gen_logd(double *x, size_t n) {
         {1e-300, 1e300},      //
     };
     // Then sums on which SLEEF's FMA and no-FMA logs differ in the last bit (a scan of 2^28
-    // log-uniform S in [1, 1e7] on x86 found 244, 1 in 1.1 million): xent_log.c calls the no-FMA
-    // one (SSE2) on x86-64 and the FMA one (Sleef_logd2_u10) on arm64.
+    // log-uniform S in [1, 1e7] on x86 found 244, 1 in 1.1 million): xent_f64_log picks by ISA
+    // family (ukernel.f64 checks it).
     const double special[] = {F64_SPECIALS, 2.0, 1e7, 0.5, -2.0, 1.0 + 0x1p-52, 1.0 - 0x1p-53,
                               0x1.66da1a8ce6871p+0, 0x1.709150623aa8cp+0, 0x1.5594ba48decbbp+0, 0x1.76b90347d9d3dp+0,
                               0x1.3a02eb35a98afp+1, 0x1.66ab50c63d08p+0, 0x1.a065f071eb268p+0, 0x1.5b0b4840b70d7p+0};
