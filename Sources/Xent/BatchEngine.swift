@@ -2,21 +2,6 @@
 // per-row outputs, the batched log S and the reduction.
 import CXent
 
-/// The options that shape the loss and the gradient of a whole call, after validation.
-struct LossOptions {
-    var reduction: Reduction
-    var divisor: Double?
-    var upstream: Double
-    var zLossScale: Double
-    var smoothing: Double
-    var weights: UnsafePointer<Float>?
-    var transform: LogitTransform
-    /// The ISA whose micro-kernels widen and round 16-bit storage (every ISA gives the same bits)
-    /// and whose family's log completes the rows' `log S` (`xent_f64_log`): the `.vector`
-    /// kernel's; the portable code for the others.
-    var conversionISA: xent_isa = XENT_ISA_SCALAR
-}
-
 extension Batch {
     /// Runs `kernel` over every row on up to `threads` threads and returns the reduced loss
     /// (NUMERICS.md, "Reduction"): `.mean` divides the cross-entropy part by `divisor` when one
@@ -27,19 +12,20 @@ extension Batch {
     /// so the result is bitwise the same for any thread count. With at least two rows per thread,
     /// each thread takes a contiguous range of rows; with fewer, rows run one after another and
     /// the kernel splits each row's chunks across the threads.
-    func run<K: RowKernel>(_ kernel: K, options: LossOptions, threads: Int) -> Float {
+    ///
+    /// `weights` holds `options.classWeights`; `isa` converts 16-bit storage (every ISA gives the
+    /// same bits) and picks the family of the log that completes the rows' `log S` (`xent_f64_log`).
+    func run<K: RowKernel>(
+        _ kernel: K, _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?, isa: xent_isa, threads: Int
+    ) -> Float {
         let mean = options.reduction == .mean
-        let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(options.weights) : 1
+        let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(weights) : 1
         let zLossDenominator = mean ? Double(participatingRows) : 1
-        let lambda = options.zLossScale
+        let lambda = Double(options.zLossScale)
         // The call's parameter block, built once.
-        let params = xent_params(
-            class_weights: options.weights, label_smoothing: options.smoothing,
-            cross_entropy_gradient_scale: crossEntropyDenominator > 0 ? options.upstream / crossEntropyDenominator : 0,
-            z_loss_gradient_scale: lambda != 0 && zLossDenominator > 0
-                ? 2 * lambda * options.upstream / zLossDenominator : 0,
-            logit_scale: options.transform.scale, softcap: options.transform.cap, argmax: rowArgmax != nil ? 1 : 0,
-            soft_targets: isSoft ? 1 : 0)
+        let params = options.parameters(
+            weights: weights, crossEntropyDenominator: crossEntropyDenominator, zLossDenominator: zLossDenominator,
+            argmax: rowArgmax != nil, softTargets: isSoft)
         var kernel = kernel
         kernel.prepare(params, storage: storage)
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
@@ -55,9 +41,9 @@ extension Batch {
                 results[row] = self.row(
                     row, kernel, params: params, workers: splitRows ? threads : 1,
                     workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
-                    conversionISA: options.conversionISA)
+                    conversionISA: isa)
             }
-            Self.completeLogSums(results, isa: options.conversionISA)
+            Self.completeLogSums(results, isa: isa)
             var crossEntropy = 0.0, zLoss = 0.0
             for row in 0..<rows {
                 let result = results[row]

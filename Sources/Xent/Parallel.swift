@@ -20,16 +20,15 @@ enum Parallel {
     static let cores: Int = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Below this many logits a call runs on one thread when ``SoftmaxCrossEntropy/threads`` is
-    /// nil: handing work to a second thread costs more than it saves. Measured on the suite's
-    /// machine (2 cores, forward+gradient, medians): 2 threads take 1.3–1.8× as long as one up
-    /// to 128 Ki logits, break even at 256 Ki, and are 1.7–2.0× faster from 2 Mi up.
+    /// nil: handing work to a second thread costs more than it saves (the Performance article
+    /// gives the measurements behind the cutoff).
     static let automaticCutoff = 512 * 1024
 
     /// Calls `body(i)` for every `i` in `0 ..< count`, on `workers` threads: worker `w` takes
     /// one contiguous range, `w·count/workers ..< (w+1)·count/workers`. Contiguous, because
     /// interleaved items put two cores on neighbouring memory, where the shim's prefetches
-    /// (8 KiB ahead, for writing too) pull lines away from the core writing them: measured 1.5×
-    /// slower than one thread. `body` must only touch memory no other item touches.
+    /// (8 KiB ahead, for writing too) pull lines away from the core writing them, which made two
+    /// threads slower than one. `body` must only touch memory no other item touches.
     static func forEach(_ count: Int, workers: Int, _ body: (Int) -> Void) {
         forEach(count, workers: workers) { i, _ in body(i) }
     }

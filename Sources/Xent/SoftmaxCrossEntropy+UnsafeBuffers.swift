@@ -107,56 +107,6 @@ extension SoftmaxCrossEntropy {
             logits: UnsafeBufferPointer(logits), targets: targets, classes: classes, rowStride: rowStride,
             gradient: logits, rowStatistics: rowStatistics)
     }
-
-    /// Runs the configured kernel over a validated batch.
-    func evaluate(_ batch: Batch) throws(XentError) -> Float {
-        if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
-        if let divisor, !(divisor.isFinite && divisor > 0) {
-            throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
-        }
-        guard gradientScale.isFinite else {
-            throw .invalidOption(name: "gradientScale", value: Double(gradientScale), requirement: "finite")
-        }
-        let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
-        guard zLossScale.isFinite && zLossScale >= 0 else {
-            throw .invalidOption(name: "zLossScale", value: Double(zLossScale), requirement: "finite and ≥ 0")
-        }
-        guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
-            throw .invalidOption(name: "labelSmoothing", value: Double(labelSmoothing), requirement: "in [0, 1]")
-        }
-        if let classWeights {
-            guard classWeights.count == batch.classes else {
-                throw .lengthMismatch(argument: "classWeights", expected: batch.classes, actual: classWeights.count)
-            }
-            for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
-                throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
-            }
-        }
-        guard logitScale.isFinite && logitScale > 0 else {
-            throw .invalidOption(name: "logitScale", value: Double(logitScale), requirement: "finite and > 0")
-        }
-        if let softcap, !(softcap.isFinite && softcap > 0) {
-            throw .invalidOption(name: "softcap", value: Double(softcap), requirement: "finite and > 0")
-        }
-        let transform = LogitTransform(scale: logitScale, cap: softcap ?? 0)
-        let kernel = self.kernel
-        let isa = activeInstructionSet
-        if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
-        let options = { (weights: UnsafePointer<Float>?) in
-            LossOptions(
-                reduction: reduction, divisor: divisor, upstream: Double(gradientScale),
-                zLossScale: Double(zLossScale), smoothing: Double(labelSmoothing), weights: weights,
-                transform: transform, conversionISA: kernel == .vector ? isa.cValue : InstructionSet.scalar.cValue)
-        }
-        let run = { (weights: UnsafePointer<Float>?) -> Float in
-            switch kernel {
-            case .reference: return batch.run(ReferenceKernel(), options: options(weights), threads: workers)
-            case .scalar: return batch.run(ScalarKernel(), options: options(weights), threads: workers)
-            case .vector: return batch.run(VectorKernel(isa: isa), options: options(weights), threads: workers)
-            }
-        }
-        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
-    }
 }
 
 extension SoftmaxCrossEntropy {

@@ -1,4 +1,5 @@
-// The public configuration: reduction, ignore index, kernel, ISA override.
+// The public configuration, its checks, and the call's parameter block (CXent.h `xent_params`).
+import CXent
 
 /// Softmax cross-entropy over a batch of logit rows: the loss and its gradient with respect to
 /// the logits, in one fused, numerically stable call.
@@ -158,4 +159,67 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
 
     /// The ISA the `.vector` kernel uses with this configuration.
     public var activeInstructionSet: InstructionSet { instructionSet ?? .active }
+}
+
+extension SoftmaxCrossEntropy {
+    /// Checks the options against a validated batch and runs the configured kernel over it.
+    func evaluate(_ batch: Batch) throws(XentError) -> Float {
+        if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
+        if let divisor, !(divisor.isFinite && divisor > 0) {
+            throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
+        }
+        guard gradientScale.isFinite else {
+            throw .invalidOption(name: "gradientScale", value: Double(gradientScale), requirement: "finite")
+        }
+        guard zLossScale.isFinite && zLossScale >= 0 else {
+            throw .invalidOption(name: "zLossScale", value: Double(zLossScale), requirement: "finite and ≥ 0")
+        }
+        guard labelSmoothing >= 0 && labelSmoothing <= 1 else {
+            throw .invalidOption(name: "labelSmoothing", value: Double(labelSmoothing), requirement: "in [0, 1]")
+        }
+        if let classWeights {
+            guard classWeights.count == batch.classes else {
+                throw .lengthMismatch(argument: "classWeights", expected: batch.classes, actual: classWeights.count)
+            }
+            for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
+                throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
+            }
+        }
+        guard logitScale.isFinite && logitScale > 0 else {
+            throw .invalidOption(name: "logitScale", value: Double(logitScale), requirement: "finite and > 0")
+        }
+        if let softcap, !(softcap.isFinite && softcap > 0) {
+            throw .invalidOption(name: "softcap", value: Double(softcap), requirement: "finite and > 0")
+        }
+        let isa = activeInstructionSet
+        if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
+        let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
+        // The ISA that converts 16-bit storage and completes log S: the vector kernel's, else the
+        // portable code.
+        let engineISA = kernel == .vector ? isa.cValue : XENT_ISA_SCALAR
+        let run = { (weights: UnsafePointer<Float>?) -> Float in
+            switch self.kernel {
+            case .reference: batch.run(ReferenceKernel(), self, weights: weights, isa: engineISA, threads: workers)
+            case .scalar: batch.run(ScalarKernel(), self, weights: weights, isa: engineISA, threads: workers)
+            case .vector: batch.run(VectorKernel(isa: isa), self, weights: weights, isa: engineISA, threads: workers)
+            }
+        }
+        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+    }
+
+    /// The call's parameter block (CXent.h `xent_params`) from these checked options: the class
+    /// weights' buffer, the batch's two denominators (the `.mean` reduction's, NUMERICS.md
+    /// "Reduction"; 0 gives a zero gradient), and what the batch asks for.
+    func parameters(
+        weights: UnsafePointer<Float>?, crossEntropyDenominator: Double, zLossDenominator: Double,
+        argmax: Bool, softTargets: Bool
+    ) -> xent_params {
+        let upstream = Double(gradientScale), lambda = Double(zLossScale)
+        return xent_params(
+            class_weights: weights, label_smoothing: Double(labelSmoothing),
+            cross_entropy_gradient_scale: crossEntropyDenominator > 0 ? upstream / crossEntropyDenominator : 0,
+            z_loss_gradient_scale: lambda != 0 && zLossDenominator > 0
+                ? 2 * lambda * upstream / zLossDenominator : 0,
+            logit_scale: logitScale, softcap: softcap ?? 0, argmax: argmax ? 1 : 0, soft_targets: softTargets ? 1 : 0)
+    }
 }

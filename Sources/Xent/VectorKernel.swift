@@ -23,8 +23,8 @@ import CXent
 /// AdvSIMD the results are bitwise the same too (NUMERICS.md "Determinism").
 ///
 /// The micro-kernels are C because Swift code in a package cannot be compiled for more than the
-/// baseline ISA (no `unsafeFlags`): `SIMD16<Float>` becomes four SSE operations, which measured
-/// 12–20% slower at 1000 classes than the shim's AVX-512 passes. What stays in Swift is the row
+/// baseline ISA (no `unsafeFlags`): `SIMD16<Float>` becomes four SSE operations, slower than the
+/// shim's AVX-512 passes (the Performance article). What stays in Swift is the row
 /// driver and what must read like the contract: bad rows, the label term and the loss in `Double`.
 struct VectorKernel: RowKernel {
     let isa: InstructionSet

@@ -162,9 +162,8 @@ struct Run: ParsableCommand {
         // Both bounds are measured per shape, right before its cases, so a bound and the cases
         // compared with it see the same state of a shared machine, and once more right after
         // them, the lower of the two medians kept (a bound is a best case: a neighbour's burst
-        // during one measurement made the exp bound read 50% slow in a full run, and every ratio
-        // to it too good; the memcpy bound of a shape has read 1.4–4× slower on one day's
-        // contended host than on another's, so it is exposed to the same bursts).
+        // during one measurement slows the bound and flatters every ratio to it; Reports/README.md
+        // has the runs where it happened).
         var expBound: [InstructionSet: Double] = [:]
         var expBoundByShape: [String: Double] = [:]
 
@@ -284,8 +283,7 @@ struct Run: ParsableCommand {
 
         // The memory probes run after every Xent case is timed (the peers after them, in their
         // own process): a child process spawned between two timed cases measurably disturbed the
-        // next one (two threads timed ~1.0× one at 8×262144 in most full runs, 1.75× with the
-        // probes off).
+        // next one (Reports/README.md).
         if !probes.isEmpty { progress("memory probes: \(probes.count) child processes") }
         for (index, isa) in probes {
             let row = rows[index]
