@@ -324,8 +324,8 @@ struct RowPipeline {
     @inline(__always)
     private func chunked(
         count n: Int, workers: Int, scaled: Bool,
-        chunk: @escaping (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
-        scale: @escaping (_ row: RowSums, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
+        chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
+        scale: (_ row: RowSums, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
@@ -333,6 +333,15 @@ struct RowPipeline {
         return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
             let workers = Swift.min(workers, count)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? length * workers : 0) { scratch in
+                if workers <= 1 {
+                    // One thread: the same calls in the same order, without a closure per chunk.
+                    for c in 0..<count {
+                        let base = c * length
+                        (table.baseAddress! + c).initialize(
+                            to: chunk(base, Swift.min(length, n - base), scratch.baseAddress))
+                    }
+                    return
+                }
                 let shared = SharedUnsafe((table.baseAddress!, scratch.baseAddress))
                 Parallel.forEach(count, workers: workers) { c, worker in
                     let (table, scratch) = shared.value
@@ -343,6 +352,13 @@ struct RowPipeline {
             }
             let row = combine(table)
             guard scaled, !row.isBad else { return row }
+            if workers <= 1 {
+                for c in 0..<count {
+                    let base = c * length
+                    scale(row, base, Swift.min(length, n - base), table[c])
+                }
+                return row
+            }
             let shared = SharedUnsafe(table.baseAddress!)
             Parallel.forEach(count, workers: workers) { c, _ in
                 let base = c * length

@@ -93,7 +93,8 @@ typedef void (*xent_f32_rmax_ukernel_fn)(size_t n, const float *x, float *max);
 /// once (`xent_f64x8` tree). With soft targets `q` (not NULL) the same pass also takes
 /// `sums[1] = Σ q_i` and `sums[2] = Σ q_i·(shift − x_i)` over q_i ≠ 0, in double (fused
 /// multiply-adds). With `mark_masked`, a masked element (x_i = −inf) stores −0 instead of +0, so
-/// the gradient kernel can skip it. `shift` must be finite.
+/// the gradient kernel can skip it. `shift` must not be −inf (missing lanes are −inf, whose exp must
+/// be 0); a +inf shift (a chunk holding +inf) makes every exp NaN, which marks the row bad.
 typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
                                                           float *y, int mark_masked, double *sums);
 
