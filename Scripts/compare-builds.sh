@@ -29,7 +29,9 @@ esac
 [ ${#options[@]} -gt 0 ] || options=(--shapes 256x1000 --ops fwd,fwdgrad --targets labels)
 
 work=$(mktemp -d)
-trap 'git worktree remove --force "$work/a" >/dev/null 2>&1 || true; git worktree remove --force "$work/b" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'git worktree remove --force "$work/a" >/dev/null 2>&1 || true
+      git worktree remove --force "$work/b" >/dev/null 2>&1 || true
+      rm -rf "$work"' EXIT
 for side in a b; do
     rev=${!side}
     git worktree add --detach "$work/$side" "$rev" >/dev/null 2>&1

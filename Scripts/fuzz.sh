@@ -61,7 +61,8 @@ run)
     # (-merge=1 into an empty directory), plus the hand-made seeds; it replaces Fuzz/Corpus.
     minimized=$(mktemp -d)
     trap 'rm -rf "$found" "$minimized"' EXIT
-    "$binary" "${options[@]}" -merge=1 "$minimized" "$corpus" "$found" 2>&1 | grep -E "MERGE-OUTER: [0-9]+ new files" || true
+    "$binary" "${options[@]}" -merge=1 "$minimized" "$corpus" "$found" 2>&1 \
+        | grep -E "MERGE-OUTER: [0-9]+ new files" || true
     if [ -n "$(ls "$minimized")" ]; then
         cp "$corpus"/seed-* "$minimized"/ 2>/dev/null || true
         find "$corpus" -maxdepth 1 -type f -delete

@@ -35,7 +35,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 export SWIFT_BACKTRACE=enable=no
-export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1"
+ASAN_OPTIONS+=":check_initialization_order=1:strict_init_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1"
 
@@ -62,9 +63,10 @@ run() {
     local status=$?
     set -e
     grep -E "Test run with [0-9]+ tests?" "$log" | tail -1 || true
-    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer|SUMMARY: (Address|Thread|UndefinedBehavior|Leak)Sanitizer" "$log"; then
+    local report="ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer"
+    if grep -qE "$report|SUMMARY: (Address|Thread|UndefinedBehavior|Leak)Sanitizer" "$log"; then
         echo "$name: sanitizer report (full log: $log):"
-        grep -nE -A40 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer" "$log" | head -80
+        grep -nE -A40 "$report" "$log" | head -80
         exit 1
     fi
     if [ $status -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests?.* passed" "$log"; then
@@ -76,7 +78,8 @@ run() {
 }
 
 if [ "$which" = asan ] || [ "$which" = all ]; then
-    run "ASan+UBSan" "$PWD/.build-asan" --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined -- "$@"
+    run "ASan+UBSan" "$PWD/.build-asan" --sanitize=address \
+        -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined -- "$@"
 fi
 if [ "$which" = tsan ] || [ "$which" = all ]; then
     run "TSan" "$PWD/.build-tsan" --sanitize=thread -- "$@"

@@ -19,7 +19,8 @@ struct Case: CustomStringConvertible, Sendable {
         // Every kind on the tails and the large shapes would repeat a lot of work: small
         // shapes take every kind in turn, the large ones take all of them.
         shape.classes <= 67
-            ? [Case(rows: shape.rows, classes: shape.classes, kind: LogitKind.allCases[shape.classes % LogitKind.allCases.count]),
+            ? [Case(rows: shape.rows, classes: shape.classes,
+                    kind: LogitKind.allCases[shape.classes % LogitKind.allCases.count]),
                Case(rows: shape.rows, classes: shape.classes, kind: .normal)]
             : LogitKind.allCases.map { Case(rows: shape.rows, classes: shape.classes, kind: $0) }
     }
@@ -48,7 +49,9 @@ struct Case: CustomStringConvertible, Sendable {
                 #expect(abs(Double(loss) - total) <= reducedLossBound(truths, divisor: divisor, loss: total),
                         "\(variant) \(c) \(what): reduced loss \(loss), truth \(total)")
             } else {
-                #expect(Double(loss) == total || (loss.isNaN && total.isNaN), "\(variant) \(c) \(what): reduced loss \(loss), truth \(total)")
+                #expect(
+                    Double(loss) == total || (loss.isNaN && total.isNaN),
+                    "\(variant) \(c) \(what): reduced loss \(loss), truth \(total)")
             }
         }
 
@@ -113,7 +116,8 @@ struct Case: CustomStringConvertible, Sendable {
 
         let inPlace = OffsetBuffer(logits, offset: c.offset)
         let sum = try variant.configuration(.sum).lossAndGradient(
-            inPlace: inPlace.buffer, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: rowLosses.buffer))
+            inPlace: inPlace.buffer, targets: q.readOnly, classes: c.classes,
+            rowStatistics: .init(losses: rowLosses.buffer))
         check(sum, rowLosses: rowLosses.array, gradient: inPlace.array, reduction: .sum, "in place .sum")
     }
 }

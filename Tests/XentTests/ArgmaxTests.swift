@@ -26,7 +26,8 @@ import Xent
                 try labels.withUnsafeBufferPointer { t in
                     try argmax.withUnsafeMutableBufferPointer { a in
                         try gradient.withUnsafeMutableBufferPointer { g in
-                            _ = try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowStatistics: .init(argmax: a))
+                            _ = try ce.lossAndGradient(
+                                inPlace: g, labels: t, classes: classes, rowStatistics: .init(argmax: a))
                         }
                     }
                     try targets.withUnsafeBufferPointer { q in
@@ -45,8 +46,10 @@ import Xent
                     let m = row.max()!
                     expected = Int32(row.firstIndex(of: m)! - r * classes)
                 }
-                #expect(softArgmax[r] == expected, "\(variant) \(threads)t soft row \(r): \(softArgmax[r]) vs \(expected)")
-                #expect(argmax[r] == (labels[r] == -100 ? -1 : expected), "\(variant) \(threads)t row \(r): \(argmax[r])")
+                #expect(
+                    softArgmax[r] == expected, "\(variant) \(threads)t soft row \(r): \(softArgmax[r]) vs \(expected)")
+                #expect(
+                    argmax[r] == (labels[r] == -100 ? -1 : expected), "\(variant) \(threads)t row \(r): \(argmax[r])")
             }
             #expect(argmax[0] == Int32(classes / 2), "first of tied maxima")
             let correct = try argmax.withUnsafeBufferPointer { a in

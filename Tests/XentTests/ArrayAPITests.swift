@@ -11,13 +11,15 @@ import Xent
 
         var gArray = [Float]()
         let rArray = RowStatistics(.losses)
-        let a = try ce.lossAndGradient(logits: logits, labels: labels, classes: 41, gradient: &gArray, rowStatistics: rArray)
+        let a = try ce.lossAndGradient(
+            logits: logits, labels: labels, classes: 41, gradient: &gArray, rowStatistics: rArray)
         var gBuffer = [Float](repeating: 0, count: logits.count), rBuffer = [Float](repeating: 0, count: 3)
         let b = try logits.withUnsafeBufferPointer { z in
             try labels.withUnsafeBufferPointer { t in
                 try gBuffer.withUnsafeMutableBufferPointer { g in
                     try rBuffer.withUnsafeMutableBufferPointer { r in
-                        try ce.lossAndGradient(logits: z, labels: t, classes: 41, gradient: g, rowStatistics: .init(losses: r))
+                        try ce.lossAndGradient(
+                            logits: z, labels: t, classes: 41, gradient: g, rowStatistics: .init(losses: r))
                     }
                 }
             }
@@ -32,7 +34,8 @@ import Xent
         let s = try ce.lossAndGradient(logits: logits, targets: targets, classes: 41, gradient: &gSoft)
         #expect(try ce.loss(logits: logits, targets: targets, classes: 41, rowStatistics: rSoft) == s)
         var softInPlace = logits
-        #expect(try ce.lossAndGradient(inPlace: &softInPlace, targets: targets, classes: 41) == s && softInPlace == gSoft)
+        #expect(
+            try ce.lossAndGradient(inPlace: &softInPlace, targets: targets, classes: 41) == s && softInPlace == gSoft)
         #expect(rSoft.losses.count == 3)
     }
 }

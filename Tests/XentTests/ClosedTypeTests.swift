@@ -28,7 +28,9 @@ extension Double: LogitElement {
             let logits = [Float](repeating: 0, count: 8)
             let labels: [Int16] = [0, 1, 2, 3]
             _ = try? logits.withUnsafeBufferPointer { z in
-                try labels.withUnsafeBufferPointer { t in try SoftmaxCrossEntropy().loss(logits: z, labels: t, classes: 2) }
+                try labels.withUnsafeBufferPointer { t in
+                    try SoftmaxCrossEntropy().loss(logits: z, labels: t, classes: 2)
+                }
             }
         }
         await #expect(processExitsWith: .failure) {
@@ -70,7 +72,8 @@ extension Double: LogitElement {
                 losses.withUnsafeMutableBufferPointer { r in
                     let outputs = RowStatistics.Buffers(losses: r, argmax: a)
                     #expect(throws: XentError.argmaxOutOfRange(classes: classes)) {
-                        try SoftmaxCrossEntropy().loss(logits: logits, labels: t, classes: classes, rowStatistics: outputs)
+                        try SoftmaxCrossEntropy().loss(
+                            logits: logits, labels: t, classes: classes, rowStatistics: outputs)
                     }
                 }
             }

@@ -8,7 +8,9 @@ import Xent
     func expectRefused(
         _ expected: XentError, mentioning mentions: [String],
         sourceLocation: SourceLocation = #_sourceLocation,
-        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) throws(XentError) -> Float
+        _ body: (
+            UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>
+        ) throws(XentError) -> Float
     ) {
         // One arena so overlap cases can point into it: logits 12 floats, gradient 12, row losses 4.
         var arena = (0..<32).map { Float($0) / 8 }
@@ -23,7 +25,9 @@ import Xent
             } catch {
                 #expect(error == expected, sourceLocation: sourceLocation)
                 for word in mentions {
-                    #expect(error.description.contains(word), "“\(error.description)” should mention \(word)", sourceLocation: sourceLocation)
+                    #expect(
+                        error.description.contains(word), "“\(error.description)” should mention \(word)",
+                        sourceLocation: sourceLocation)
                 }
             }
         }
@@ -43,38 +47,72 @@ import Xent
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: -3, gradient: g)
             }
             expectRefused(.invalidRowCount(rows: 0), mentioning: ["rows", "0"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: UnsafeBufferPointer(rebasing: t[0..<0]), classes: 3, gradient: g)
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), labels: UnsafeBufferPointer(rebasing: t[0..<0]), classes: 3,
+                    gradient: g)
             }
-            expectRefused(.lengthMismatch(argument: "logits", expected: 12, actual: 11), mentioning: ["logits", "11", "12"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(rebasing: z[0..<11]), labels: t, classes: 3, gradient: g)
+            expectRefused(
+                .lengthMismatch(argument: "logits", expected: 12, actual: 11), mentioning: ["logits", "11", "12"]
+            ) { z, g, _ throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(rebasing: z[0..<11]), labels: t, classes: 3, gradient: g)
             }
-            expectRefused(.lengthMismatch(argument: "gradient", expected: 12, actual: 10), mentioning: ["gradient", "10", "12"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: g[0..<10]))
+            expectRefused(
+                .lengthMismatch(argument: "gradient", expected: 12, actual: 10), mentioning: ["gradient", "10", "12"]
+            ) { z, g, _ throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), labels: t, classes: 3,
+                    gradient: UnsafeMutableBufferPointer(rebasing: g[0..<10]))
             }
-            expectRefused(.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3), mentioning: ["rowStatistics.losses", "3", "4"]) { z, g, r throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: r[0..<3])))
+            expectRefused(
+                .lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3),
+                mentioning: ["rowStatistics.losses", "3", "4"]
+            ) { z, g, r throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: r[0..<3])))
             }
-            expectRefused(.rowLossesRequired, mentioning: ["rowStatistics.losses", ".none"]) { z, g, _ throws(XentError) in
+            expectRefused(
+                .rowLossesRequired, mentioning: ["rowStatistics.losses", ".none"]
+            ) { z, g, _ throws(XentError) in
                 try none.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g)
             }
-            expectRefused(.labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]", "3"]) { z, g, r throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: r))
+            expectRefused(
+                .labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]", "3"]
+            ) { z, g, r throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: r))
             }
-            expectRefused(.labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]"]) { z, _, _ throws(XentError) in
+            expectRefused(
+                .labelOutOfRange(row: 2, label: 3, classes: 3), mentioning: ["labels[2]"]
+            ) { z, _, _ throws(XentError) in
                 try ce.lossAndGradient(inPlace: z, labels: t, classes: 3)
             }
-            expectRefused(.shapeOverflow(rows: 4, classes: Int.max / 2), mentioning: ["overflows", "4"]) { z, g, _ throws(XentError) in
+            expectRefused(
+                .shapeOverflow(rows: 4, classes: Int.max / 2), mentioning: ["overflows", "4"]
+            ) { z, g, _ throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: Int.max / 2, gradient: g)
             }
-            expectRefused(.overlappingBuffers(first: "gradient", second: "logits"), mentioning: ["gradient", "logits"]) { z, g, _ throws(XentError) in
+            expectRefused(.overlappingBuffers(first: "gradient", second: "logits"), mentioning: ["gradient", "logits"])
+            { z, g, _ throws(XentError) in
                 let shifted = UnsafeMutableBufferPointer(start: z.baseAddress! + 1, count: 12)
                 return try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: shifted)
             }
-            expectRefused(.overlappingBuffers(first: "rowStatistics.losses", second: "gradient"), mentioning: ["rowStatistics.losses", "gradient"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: g[8..<12])))
+            expectRefused(
+                .overlappingBuffers(first: "rowStatistics.losses", second: "gradient"),
+                mentioning: ["rowStatistics.losses", "gradient"]
+            ) { z, g, _ throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), labels: t, classes: 3, gradient: g,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: g[8..<12])))
             }
-            expectRefused(.overlappingBuffers(first: "rowStatistics.losses", second: "logits"), mentioning: ["rowStatistics.losses", "logits"]) { z, _, _ throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(z), labels: t, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: z[0..<4])))
+            expectRefused(
+                .overlappingBuffers(first: "rowStatistics.losses", second: "logits"),
+                mentioning: ["rowStatistics.losses", "logits"]
+            ) { z, _, _ throws(XentError) in
+                try ce.loss(
+                    logits: UnsafeBufferPointer(z), labels: t, classes: 3,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: z[0..<4])))
             }
         }
         // A negative label that is not the ignore index.
@@ -88,14 +126,22 @@ import Xent
         let ce = variant.configuration(.mean)
         let targets = [Float](repeating: 0.25, count: 12)
         targets.withUnsafeBufferPointer { q in
-            expectRefused(.logitsNotMultipleOfClasses(count: 12, classes: 5), mentioning: ["12", "5"]) { z, g, _ throws(XentError) in
+            expectRefused(
+                .logitsNotMultipleOfClasses(count: 12, classes: 5), mentioning: ["12", "5"]
+            ) { z, g, _ throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: q, classes: 5, gradient: g)
             }
-            expectRefused(.lengthMismatch(argument: "targets", expected: 12, actual: 9), mentioning: ["targets", "9"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: UnsafeBufferPointer(rebasing: q[0..<9]), classes: 3, gradient: g)
+            expectRefused(
+                .lengthMismatch(argument: "targets", expected: 12, actual: 9), mentioning: ["targets", "9"]
+            ) { z, g, _ throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), targets: UnsafeBufferPointer(rebasing: q[0..<9]), classes: 3,
+                    gradient: g)
             }
             expectRefused(.invalidRowCount(rows: 0), mentioning: ["rows"]) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(rebasing: z[0..<0]), targets: UnsafeBufferPointer(rebasing: q[0..<0]), classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: g[0..<0]))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(rebasing: z[0..<0]), targets: UnsafeBufferPointer(rebasing: q[0..<0]),
+                    classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: g[0..<0]))
             }
             expectRefused(.invalidClassCount(classes: 0), mentioning: ["classes"]) { z, g, _ throws(XentError) in
                 try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: q, classes: 0, gradient: g)
@@ -104,8 +150,11 @@ import Xent
                 try variant.configuration(.none).lossAndGradient(inPlace: z, targets: q, classes: 3)
             }
         }
-        expectRefused(.overlappingBuffers(first: "gradient", second: "targets"), mentioning: ["gradient", "targets"]) { z, g, _ throws(XentError) in
-            try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: UnsafeBufferPointer(g), classes: 3, gradient: g)
+        expectRefused(
+            .overlappingBuffers(first: "gradient", second: "targets"), mentioning: ["gradient", "targets"]
+        ) { z, g, _ throws(XentError) in
+            try ce.lossAndGradient(
+                logits: UnsafeBufferPointer(z), targets: UnsafeBufferPointer(g), classes: 3, gradient: g)
         }
     }
 
@@ -133,7 +182,9 @@ import Xent
         }
         #expect(gradient == [7] && rows.losses == [8, 9] && rows.logSumExp.isEmpty && rows.argmax.isEmpty)
         var logits: [Float] = [1, 2]
-        #expect(throws: XentError.self) { try SoftmaxCrossEntropy().lossAndGradient(inPlace: &logits, labels: [2], classes: 2) }
+        #expect(throws: XentError.self) {
+            try SoftmaxCrossEntropy().lossAndGradient(inPlace: &logits, labels: [2], classes: 2)
+        }
         #expect(logits == [1, 2])
     }
 }

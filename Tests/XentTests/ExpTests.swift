@@ -19,10 +19,14 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         let stride: UInt64 = exhaustive ? 1 : 61
         let count = (UInt64(1) << 32) / stride
         let mismatches = xent_exp_mismatches(cISA(isa), 0, count, stride)
-        #expect(mismatches == 0, "\(isa): \(mismatches) of \(count) inputs (stride \(stride)) differ from SLEEF's library exp")
+        #expect(
+            mismatches == 0,
+            "\(isa): \(mismatches) of \(count) inputs (stride \(stride)) differ from SLEEF's library exp")
     }
 
-    @Test("the inputs that matter most, one by one: the exp's limits and the ends of its range", arguments: inlinedExpISAs)
+    @Test(
+        "the inputs that matter most, one by one: the exp's limits and the ends of its range",
+        arguments: inlinedExpISAs)
     func limits(isa: InstructionSet) {
         // Around −104 and 100 (SLEEF's limits), the overflow and subnormal thresholds, ±0, ±inf,
         // NaNs of both signs and payloads, 1: 4096 consecutive patterns on either side of each.

@@ -103,7 +103,9 @@ struct ModelProblem {
     let ceScale: Double
     let zScale: Double
 
-    init(logits: [Float], labels: [Int32]?, targets: [Float]?, classes: Int, ignoreIndex: Int32?, options: ModelOptions) {
+    init(
+        logits: [Float], labels: [Int32]?, targets: [Float]?, classes: Int, ignoreIndex: Int32?, options: ModelOptions
+    ) {
         rows = logits.count / classes
         self.classes = classes
         self.logits = logits.map { Double($0 * options.logitScale) }
@@ -137,16 +139,24 @@ struct ModelProblem {
         self.truths = truths
     }
 
-    private static func row(_ r: Int, scaled: [Double], labels: [Int]?, targets: [Double]?, ignored: [Bool], classes: Int, options: ModelOptions) -> ModelRow? {
+    private static func row(
+        _ r: Int, scaled: [Double], labels: [Int]?, targets: [Double]?, ignored: [Bool], classes: Int,
+        options: ModelOptions
+    ) -> ModelRow? {
         if ignored[r] { return nil }
-        return ModelRow(scaled: scaled, label: labels?[r], soft: targets?[r * classes ..< (r + 1) * classes], options: options)
+        return ModelRow(
+            scaled: scaled, label: labels?[r], soft: targets?[r * classes ..< (r + 1) * classes], options: options)
     }
 
     func scaledRow(_ r: Int) -> [Double] { Array(logits[r * classes ..< (r + 1) * classes]) }
 
     /// The row's part of the reduced loss, `ℓ_CE/D + λ·lse²/N`, at scaled logits `scaled`.
     func objective(_ r: Int, scaled: [Double]) -> Double {
-        guard let row = Self.row(r, scaled: scaled, labels: labels, targets: targets, ignored: ignored, classes: classes, options: options) else { return .nan }
+        guard
+            let row = Self.row(
+                r, scaled: scaled, labels: labels, targets: targets, ignored: ignored, classes: classes,
+                options: options)
+        else { return .nan }
         return row.crossEntropy * ceScale + options.zLoss * row.lse * row.lse * zScale
     }
 

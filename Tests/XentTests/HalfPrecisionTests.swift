@@ -52,10 +52,13 @@ extension BFloat16: HalfUnderTest {
                                 let outputs = RowStatistics.Buffers(losses: r, logSumExp: l, argmax: a)
                                 return soft
                                     ? try targets.withUnsafeBufferPointer { q in
-                                        try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: outputs)
+                                        try ce.lossAndGradient(
+                                            logits: z, targets: q, classes: classes, gradient: g,
+                                            rowStatistics: outputs)
                                     }
                                     : try labels.withUnsafeBufferPointer { t in
-                                        try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: outputs)
+                                        try ce.lossAndGradient(
+                                            logits: z, labels: t, classes: classes, gradient: g, rowStatistics: outputs)
                                     }
                             }
                         }
@@ -72,9 +75,14 @@ extension BFloat16: HalfUnderTest {
             let arrayStats = RowStatistics()
             var arrayGradient = [H]()
             let a = soft
-                ? try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
-                : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
-            #expect(a == loss && arrayGradient.map(\.widened.bitPattern) == bits && same(arrayStats), "\(context) arrays")
+                ? try ce.lossAndGradient(
+                    logits: logits, targets: targets, classes: classes, gradient: &arrayGradient,
+                    rowStatistics: arrayStats)
+                : try ce.lossAndGradient(
+                    logits: logits, labels: labels, classes: classes, gradient: &arrayGradient,
+                    rowStatistics: arrayStats)
+            #expect(
+                a == loss && arrayGradient.map(\.widened.bitPattern) == bits && same(arrayStats), "\(context) arrays")
             let f = soft
                 ? try ce.loss(logits: logits, targets: targets, classes: classes)
                 : try ce.loss(logits: logits, labels: labels, classes: classes)
@@ -90,8 +98,11 @@ extension BFloat16: HalfUnderTest {
             var gs = spanGradient.mutableSpan
             let spanStats = RowStatistics()
             let s = soft
-                ? try ce.lossAndGradient(logits: logits.span, targets: targets.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
-                : try ce.lossAndGradient(logits: logits.span, labels: labels.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
+                ? try ce.lossAndGradient(
+                    logits: logits.span, targets: targets.span, classes: classes, gradient: &gs,
+                    rowStatistics: spanStats)
+                : try ce.lossAndGradient(
+                    logits: logits.span, labels: labels.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
             _ = consume gs
             #expect(s == loss && spanGradient.map(\.widened.bitPattern) == bits && same(spanStats), "\(context) spans")
             var spanInPlace = logits
@@ -109,7 +120,8 @@ extension BFloat16: HalfUnderTest {
     func conversions() throws {
         var rng = SeededGenerator(seed: 99)
         var floats: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, 65504, 65520,
-                               65519.99, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, .leastNonzeroMagnitude, 3.140625, 1.00390625]
+                               65519.99, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, .leastNonzeroMagnitude,
+                               3.140625, 1.00390625]
         for _ in 0..<20000 { floats.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
         for _ in 0..<20000 { floats.append(rng.normal(sd: 10)) }
         let halves = (0...UInt16.max).map { $0 }
@@ -119,7 +131,8 @@ extension BFloat16: HalfUnderTest {
                 var wide = [Float](repeating: 0, count: halves.count)
                 xent_half_to_f32(cISA(isa), format, halves, &wide, halves.count)
                 for (h, w) in zip(halves, wide) {
-                    let expected = format == XENT_HALF_BINARY16 ? Float(Float16(bitPattern: h)) : BFloat16(bitPattern: h).float
+                    let expected =
+                        format == XENT_HALF_BINARY16 ? Float(Float16(bitPattern: h)) : BFloat16(bitPattern: h).float
                     #expect(w.bitPattern == expected.bitPattern || (w.isNaN && expected.isNaN), "\(isa) widen \(h)")
                 }
             }
@@ -131,7 +144,9 @@ extension BFloat16: HalfUnderTest {
             for (i, x) in floats.enumerated() {
                 let e16 = Float16(x), eb = BFloat16(x)
                 if !(f16[i] == e16.bitPattern || (x.isNaN && Float16(bitPattern: f16[i]).isNaN)) { mismatches += 1 }
-                if !(bf16[i] == eb.bitPattern || (x.isNaN && BFloat16(bitPattern: bf16[i]).float.isNaN)) { mismatches += 1 }
+                if !(bf16[i] == eb.bitPattern || (x.isNaN && BFloat16(bitPattern: bf16[i]).float.isNaN)) {
+                    mismatches += 1
+                }
             }
             #expect(mismatches == 0, "\(isa): \(mismatches) roundings differ")
         }
@@ -175,8 +190,12 @@ extension BFloat16: HalfUnderTest {
                         var floatGradient = [Float]()
                         let floatRows = RowStatistics(.losses)
                         let floatLoss = useSoft
-                            ? try ce.lossAndGradient(logits: logits, targets: soft, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
-                            : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient, rowStatistics: floatRows)
+                            ? try ce.lossAndGradient(
+                                logits: logits, targets: soft, classes: classes, gradient: &floatGradient,
+                                rowStatistics: floatRows)
+                            : try ce.lossAndGradient(
+                                logits: logits, labels: labels, classes: classes, gradient: &floatGradient,
+                                rowStatistics: floatRows)
                         for inPlace in [false, true] {
                             var gradient = inPlace ? half : [H](repeating: H(rounding: 7), count: half.count)
                             var rowLosses = [Float](repeating: 0, count: rows)
@@ -188,19 +207,27 @@ extension BFloat16: HalfUnderTest {
                                             switch (useSoft, inPlace) {
                                             case (false, false):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
+                                                    try ce.lossAndGradient(
+                                                        logits: z, labels: t, classes: classes, gradient: g,
+                                                        rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (false, true):
                                                 return try labels.withUnsafeBufferPointer { t in
-                                                    try ce.lossAndGradient(inPlace: g, labels: t, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
+                                                    try ce.lossAndGradient(
+                                                        inPlace: g, labels: t, classes: classes,
+                                                        rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, false):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
+                                                    try ce.lossAndGradient(
+                                                        logits: z, targets: q, classes: classes, gradient: g,
+                                                        rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             case (true, true):
                                                 return try softHalf.withUnsafeBufferPointer { q in
-                                                    try ce.lossAndGradient(inPlace: g, targets: q, classes: classes, rowStatistics: .init(losses: r, logSumExp: l))
+                                                    try ce.lossAndGradient(
+                                                        inPlace: g, targets: q, classes: classes,
+                                                        rowStatistics: .init(losses: r, logSumExp: l))
                                                 }
                                             }
                                         }
@@ -209,28 +236,42 @@ extension BFloat16: HalfUnderTest {
                             }
                             let where_ = "\(context) soft \(useSoft) inPlace \(inPlace)"
                             // Bit for bit: the same Float computation, rounded once.
-                            #expect(loss.bitPattern == floatLoss.bitPattern, "\(where_): loss \(loss) vs Float \(floatLoss)")
+                            #expect(
+                                loss.bitPattern == floatLoss.bitPattern,
+                                "\(where_): loss \(loss) vs Float \(floatLoss)")
                             #expect(rowLosses == floatRows.losses, "\(where_): row losses")
                             let rounded = floatGradient.map { H(rounding: $0).widened.bitPattern }
-                            #expect(gradient.map(\.widened.bitPattern) == rounded, "\(where_): gradient is not the Float one rounded")
+                            #expect(
+                                gradient.map(\.widened.bitPattern) == rounded,
+                                "\(where_): gradient is not the Float one rounded")
                             // And the bound against the Double truth on the same (rounded) inputs.
                             let counted = useSoft ? rows : rows - 1
                             var worst = 0.0
                             for r in 0..<rows where useSoft || labels[r] != -100 {
                                 let range = r * classes ..< (r + 1) * classes
-                                let q = useSoft ? soft[range].map(Double.init) : (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+                                let q =
+                                    useSoft
+                                    ? soft[range].map(Double.init)
+                                    : (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
                                 let truth = try #require(RowTruth(logits: logits[range], targets: q))
                                 for j in 0..<classes {
                                     let expected = truth.gradient(j) / Double(counted)
-                                    let bound = truth.gradientBound(j, z: logits[range.lowerBound + j], scale: 1 / Double(counted))
+                                    let bound =
+                                        truth.gradientBound(
+                                            j, z: logits[range.lowerBound + j], scale: 1 / Double(counted))
                                         + H.halfUlp(expected)
-                                    worst = max(worst, abs(Double(gradient[range.lowerBound + j].widened) - expected) / bound)
+                                    worst = max(
+                                        worst, abs(Double(gradient[range.lowerBound + j].widened) - expected) / bound)
                                 }
-                                #expect(abs(Double(lse[r]) - truth.lse) <= 1e-6 * max(1, abs(truth.lse)) + Double(Float(truth.lse).ulp))
+                                #expect(
+                                    abs(Double(lse[r]) - truth.lse) <= 1e-6 * max(1, abs(truth.lse))
+                                        + Double(Float(truth.lse).ulp))
                             }
                             #expect(worst <= 1, "\(where_): gradient error \(worst)× the bound")
                             if !useSoft {
-                                #expect(gradient[classes ..< 2 * classes].allSatisfy { $0.widened == 0 }, "\(where_): ignored row")
+                                #expect(
+                                    gradient[classes ..< 2 * classes].allSatisfy { $0.widened == 0 },
+                                    "\(where_): ignored row")
                             }
                         }
                     }
@@ -258,22 +299,33 @@ extension BFloat16: HalfUnderTest {
                 losses.append(try half.withUnsafeBufferPointer { z in
                     try gradient.withUnsafeMutableBufferPointer { g in
                         useSoft
-                            ? try soft.withUnsafeBufferPointer { q in try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g) }
-                            : try labels.withUnsafeBufferPointer { t in try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g) }
+                            ? try soft.withUnsafeBufferPointer { q in
+                                try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g)
+                            }
+                            : try labels.withUnsafeBufferPointer { t in
+                                try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+                            }
                     }
                 })
                 results.append(gradient)
                 if threads == 1 {
                     var floatGradient = [Float]()
                     let floatLoss = useSoft
-                        ? try ce.lossAndGradient(logits: logits, targets: soft.map { Float($0) }, classes: classes, gradient: &floatGradient)
-                        : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &floatGradient)
+                        ? try ce.lossAndGradient(
+                            logits: logits, targets: soft.map { Float($0) }, classes: classes, gradient: &floatGradient)
+                        : try ce.lossAndGradient(
+                            logits: logits, labels: labels, classes: classes, gradient: &floatGradient)
                     #expect(floatLoss.bitPattern == losses[0].bitPattern)
-                    #expect(floatGradient.map { Float16($0).bitPattern } == gradient.map(\.bitPattern), "\(variant) soft \(useSoft)")
+                    #expect(
+                        floatGradient.map { Float16($0).bitPattern } == gradient.map(\.bitPattern),
+                        "\(variant) soft \(useSoft)")
                 }
             }
-            #expect(losses.allSatisfy { $0.bitPattern == losses[0].bitPattern }, "\(variant) soft \(useSoft): \(losses)")
-            #expect(results.allSatisfy { $0.map(\.bitPattern) == results[0].map(\.bitPattern) }, "\(variant) soft \(useSoft)")
+            #expect(
+                losses.allSatisfy { $0.bitPattern == losses[0].bitPattern }, "\(variant) soft \(useSoft): \(losses)")
+            #expect(
+                results.allSatisfy { $0.map(\.bitPattern) == results[0].map(\.bitPattern) },
+                "\(variant) soft \(useSoft)")
         }
     }
 
@@ -293,7 +345,9 @@ extension BFloat16: HalfUnderTest {
             }
         }
         let expected = -9 * exp(-12.0) / (1 + 9 * exp(-12.0))
-        #expect(abs(Double(gradient[3].float) - expected) <= abs(expected) * 0x1p-8, "g_t = \(gradient[3]), want \(expected)")
+        #expect(
+            abs(Double(gradient[3].float) - expected) <= abs(expected) * 0x1p-8,
+            "g_t = \(gradient[3]), want \(expected)")
     }
 
     @Test("a 16-bit row holding NaN or +inf gets a NaN gradient row; the others are finite", arguments: Variant.all)
@@ -314,7 +368,9 @@ extension BFloat16: HalfUnderTest {
                 }
             }
             #expect(loss.isNaN)
-            #expect(gradient[0 ..< classes].allSatisfy { $0.isNaN } && gradient[(2 * classes)...].allSatisfy { $0.isNaN }, "\(variant)")
+            #expect(
+                gradient[0 ..< classes].allSatisfy { $0.isNaN } && gradient[(2 * classes)...].allSatisfy { $0.isNaN },
+                "\(variant)")
             #expect(gradient[classes ..< 2 * classes].allSatisfy { $0.isFinite }, "\(variant)")
         }
     }

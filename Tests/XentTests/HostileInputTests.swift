@@ -33,7 +33,9 @@ final class SentinelArena {
     }
     deinit { raw.deallocate() }
 
-    private func part(_ r: Range<Int>) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: floats[r]) }
+    private func part(_ r: Range<Int>) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: floats[r])
+    }
     var logits: UnsafeMutableBufferPointer<Float> { part(0..<12) }
     var gradient: UnsafeMutableBufferPointer<Float> { part(12..<24) }
     var rowLosses: UnsafeMutableBufferPointer<Float> { part(24..<28) }
@@ -43,9 +45,12 @@ final class SentinelArena {
     var labels: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: ints[4..<8]) }
 
     /// The 16-bit region of `T`'s format: logits, gradient, targets (12 each).
-    func half<T: HalfPrecisionFloat>(_: T.Type) -> (logits: UnsafeMutableBufferPointer<T>, gradient: UnsafeMutableBufferPointer<T>, targets: UnsafeBufferPointer<T>) {
+    func half<T: HalfPrecisionFloat>(_: T.Type) -> (
+        logits: UnsafeMutableBufferPointer<T>, gradient: UnsafeMutableBufferPointer<T>, targets: UnsafeBufferPointer<T>
+    ) {
         let base = (raw + Self.halfBase + (T.halfPrecisionFormat == .binary16 ? 0 : 72)).assumingMemoryBound(to: T.self)
-        return (UnsafeMutableBufferPointer(start: base, count: 12), UnsafeMutableBufferPointer(start: base + 12, count: 12),
+        return (
+            UnsafeMutableBufferPointer(start: base, count: 12), UnsafeMutableBufferPointer(start: base + 12, count: 12),
                 UnsafeBufferPointer(start: base + 24, count: 12))
     }
 
@@ -56,7 +61,9 @@ final class SentinelArena {
 /// Borrows `array`'s storage for a call that throws `XentError`. The typed throw stays outside
 /// `withUnsafeBufferPointer`, which is only `rethrows` before Swift 6.1 (the error would become
 /// `any Error` there and the closure would not compile).
-func withBuffer<T>(_ array: [T], _ body: (UnsafeBufferPointer<T>) throws(XentError) -> Float) throws(XentError) -> Float {
+func withBuffer<T>(
+    _ array: [T], _ body: (UnsafeBufferPointer<T>) throws(XentError) -> Float
+) throws(XentError) -> Float {
     let result: Result<Float, XentError> = array.withUnsafeBufferPointer { p in
         Result { () throws(XentError) in try body(p) }
     }
@@ -82,7 +89,9 @@ func asStatistics(
 
 /// Borrows `buffer` as an array for an array or span entry point and copies it back afterwards,
 /// thrown or not; a resized array marks the buffer (NaN), so the arena check sees it.
-func asArray(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (inout [Float]) throws(XentError) -> Float) throws(XentError) -> Float {
+func asArray(
+    _ buffer: UnsafeMutableBufferPointer<Float>, _ body: (inout [Float]) throws(XentError) -> Float
+) throws(XentError) -> Float {
     var array = Array(buffer)
     defer {
         if array.count == buffer.count { _ = buffer.update(fromContentsOf: array) } else { buffer[0] = .nan }
@@ -94,20 +103,31 @@ func asArray(_ buffer: UnsafeMutableBufferPointer<Float>, _ body: (inout [Float]
 /// logits, outputs cut to `rows` where they are per row.
 struct LabelEntry {
     let name: String
-    let call: (SoftmaxCrossEntropy, SentinelArena, _ rows: Int, _ classes: Int, _ rowStride: Int?) throws(XentError) -> Float
+    let call:
+        (SoftmaxCrossEntropy, SentinelArena, _ rows: Int, _ classes: Int, _ rowStride: Int?) throws(XentError) -> Float
 
     static var all: [LabelEntry] {
-        func t(_ a: SentinelArena, _ rows: Int) -> UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: a.labels[0..<rows]) }
+        func t(_ a: SentinelArena, _ rows: Int) -> UnsafeBufferPointer<Int32> {
+            UnsafeBufferPointer(rebasing: a.labels[0..<rows])
+        }
         func z(_ a: SentinelArena) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(a.logits) }
-        func r(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<rows]) }
-        func l(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<rows]) }
-        func m(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Int32> { UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<rows]) }
+        func r(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> {
+            UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<rows])
+        }
+        func l(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> {
+            UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<rows])
+        }
+        func m(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Int32> {
+            UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<rows])
+        }
         var entries = [
             LabelEntry(name: "loss") { ce, a, n, k, s throws(XentError) in
                 try ce.loss(logits: z(a), labels: t(a, n), classes: k, rowStride: s)
             },
             LabelEntry(name: "loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, n, k, s throws(XentError) in
-                try ce.loss(logits: z(a), labels: t(a, n), classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
+                try ce.loss(
+                    logits: z(a), labels: t(a, n), classes: k, rowStride: s,
+                    rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
             },
             LabelEntry(name: "lossAndGradient") { ce, a, n, k, s throws(XentError) in
                 try ce.lossAndGradient(logits: z(a), labels: t(a, n), classes: k, rowStride: s, gradient: a.gradient)
@@ -119,7 +139,9 @@ struct LabelEntry {
             LabelEntry(name: "lossAndGradient, Int64 labels") { ce, a, n, k, s throws(XentError) in
                 let wide = Array(t(a, n)).map(Int64.init)
                 return try withBuffer(wide) { (w) throws(XentError) in
-                    try ce.lossAndGradient(logits: z(a), labels: w, classes: k, rowStride: s, gradient: a.gradient, rowStatistics: .init(losses: r(a, n)))
+                    try ce.lossAndGradient(
+                        logits: z(a), labels: w, classes: k, rowStride: s, gradient: a.gradient,
+                        rowStatistics: .init(losses: r(a, n)))
                 }
             },
             LabelEntry(name: "in place") { ce, a, n, k, s throws(XentError) in
@@ -128,7 +150,9 @@ struct LabelEntry {
             LabelEntry(name: "in place + rowLosses, Int labels") { ce, a, n, k, s throws(XentError) in
                 let wide = Array(t(a, n)).map(Int.init)
                 return try withBuffer(wide) { (w) throws(XentError) in
-                    try ce.lossAndGradient(inPlace: a.logits, labels: w, classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n)))
+                    try ce.lossAndGradient(
+                        inPlace: a.logits, labels: w, classes: k, rowStride: s,
+                        rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n)))
                 }
             },
             LabelEntry(name: "arrays: loss") { ce, a, n, k, s throws(XentError) in
@@ -136,18 +160,22 @@ struct LabelEntry {
             },
             LabelEntry(name: "arrays: loss + rowLosses") { ce, a, n, k, s throws(XentError) in
                 try asStatistics(r(a, n)) { (rl) throws(XentError) in
-                    try ce.loss(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, rowStatistics: rl)
+                    try ce.loss(
+                        logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, rowStatistics: rl)
                 }
             },
             LabelEntry(name: "arrays: lossAndGradient") { ce, a, n, k, s throws(XentError) in
                 try asArray(a.gradient) { (g) throws(XentError) in
-                    try ce.lossAndGradient(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g)
+                    try ce.lossAndGradient(
+                        logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g)
                 }
             },
             LabelEntry(name: "arrays: lossAndGradient + rowLosses") { ce, a, n, k, s throws(XentError) in
                 try asArray(a.gradient) { (g) throws(XentError) in
                     try asStatistics(r(a, n)) { (rl) throws(XentError) in
-                        try ce.lossAndGradient(logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g, rowStatistics: rl)
+                        try ce.lossAndGradient(
+                            logits: Array(a.logits), labels: Array(t(a, n)), classes: k, rowStride: s, gradient: &g,
+                            rowStatistics: rl)
                     }
                 }
             },
@@ -171,7 +199,8 @@ struct LabelEntry {
                 let (zs, ts) = (Array(a.logits), Array(t(a, n)))
                 return try asArray(a.gradient) { (g) throws(XentError) in
                     var span = g.mutableSpan
-                    return try ce.lossAndGradient(logits: zs.span, labels: ts.span, classes: k, rowStride: s, gradient: &span)
+                    return try ce.lossAndGradient(
+                        logits: zs.span, labels: ts.span, classes: k, rowStride: s, gradient: &span)
                 }
             },
             LabelEntry(name: "spans: in place") { ce, a, n, k, s throws(XentError) in
@@ -188,18 +217,30 @@ struct LabelEntry {
 
     /// The 16-bit entry points: loss, loss and gradient with every output, in place.
     static func halfEntries<T: HalfPrecisionFloat>(_ type: T.Type, _ format: String) -> [LabelEntry] {
-        func t(_ a: SentinelArena, _ rows: Int) -> UnsafeBufferPointer<Int32> { UnsafeBufferPointer(rebasing: a.labels[0..<rows]) }
-        func r(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<rows]) }
-        func l(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<rows]) }
-        func m(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Int32> { UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<rows]) }
+        func t(_ a: SentinelArena, _ rows: Int) -> UnsafeBufferPointer<Int32> {
+            UnsafeBufferPointer(rebasing: a.labels[0..<rows])
+        }
+        func r(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> {
+            UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<rows])
+        }
+        func l(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Float> {
+            UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<rows])
+        }
+        func m(_ a: SentinelArena, _ rows: Int) -> UnsafeMutableBufferPointer<Int32> {
+            UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<rows])
+        }
         return [
             LabelEntry(name: "\(format) loss") { ce, a, n, k, s throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.half(T.self).logits), labels: t(a, n), classes: k, rowStride: s, rowStatistics: .init(losses: r(a, n)))
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.half(T.self).logits), labels: t(a, n), classes: k, rowStride: s,
+                    rowStatistics: .init(losses: r(a, n)))
             },
             LabelEntry(name: "\(format) lossAndGradient + every output") { ce, a, n, k, s throws(XentError) in
                 let h = a.half(T.self)
-                return try ce.lossAndGradient(logits: UnsafeBufferPointer(h.logits), labels: t(a, n), classes: k, rowStride: s, gradient: h.gradient,
-                                              rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
+                return try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(h.logits), labels: t(a, n), classes: k, rowStride: s,
+                    gradient: h.gradient,
+                    rowStatistics: .init(losses: r(a, n), logSumExp: l(a, n), argmax: m(a, n)))
             },
             LabelEntry(name: "\(format) in place") { ce, a, n, k, s throws(XentError) in
                 try ce.lossAndGradient(inPlace: a.half(T.self).logits, labels: t(a, n), classes: k, rowStride: s)
@@ -221,23 +262,32 @@ struct SoftEntry {
                 try ce.loss(logits: z(a), targets: a.targets, classes: k, rowStride: s)
             },
             SoftEntry(name: "soft loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, k, s throws(XentError) in
-                try ce.loss(logits: z(a), targets: a.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
+                try ce.loss(
+                    logits: z(a), targets: a.targets, classes: k, rowStride: s,
+                    rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
             },
             SoftEntry(name: "soft lossAndGradient + rowLosses") { ce, a, k, s throws(XentError) in
-                try ce.lossAndGradient(logits: z(a), targets: a.targets, classes: k, rowStride: s, gradient: a.gradient, rowStatistics: .init(losses: a.rowLosses))
+                try ce.lossAndGradient(
+                    logits: z(a), targets: a.targets, classes: k, rowStride: s, gradient: a.gradient,
+                    rowStatistics: .init(losses: a.rowLosses))
             },
             SoftEntry(name: "soft in place") { ce, a, k, s throws(XentError) in
-                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses))
+                try ce.lossAndGradient(
+                    inPlace: a.logits, targets: a.targets, classes: k, rowStride: s,
+                    rowStatistics: .init(losses: a.rowLosses))
             },
             SoftEntry(name: "soft arrays: loss + rowLosses") { ce, a, k, s throws(XentError) in
                 try asStatistics(a.rowLosses) { (rl) throws(XentError) in
-                    try ce.loss(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, rowStatistics: rl)
+                    try ce.loss(
+                        logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, rowStatistics: rl)
                 }
             },
             SoftEntry(name: "soft arrays: lossAndGradient + rowLosses") { ce, a, k, s throws(XentError) in
                 try asArray(a.gradient) { (g) throws(XentError) in
                     try asStatistics(a.rowLosses) { (rl) throws(XentError) in
-                        try ce.lossAndGradient(logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, gradient: &g, rowStatistics: rl)
+                        try ce.lossAndGradient(
+                            logits: Array(a.logits), targets: Array(a.targets), classes: k, rowStride: s, gradient: &g,
+                            rowStatistics: rl)
                     }
                 }
             },
@@ -257,7 +307,8 @@ struct SoftEntry {
                 let (zs, qs) = (Array(a.logits), Array(a.targets))
                 return try asArray(a.gradient) { (g) throws(XentError) in
                     var span = g.mutableSpan
-                    return try ce.lossAndGradient(logits: zs.span, targets: qs.span, classes: k, rowStride: s, gradient: &span)
+                    return try ce.lossAndGradient(
+                        logits: zs.span, targets: qs.span, classes: k, rowStride: s, gradient: &span)
                 }
             },
             SoftEntry(name: "soft spans: in place") { ce, a, k, s throws(XentError) in
@@ -275,18 +326,25 @@ struct SoftEntry {
     /// The 16-bit entry points: loss with every output, loss and gradient, in place.
     static func halfEntries<T: HalfPrecisionFloat>(_ type: T.Type, _ format: String) -> [SoftEntry] {
         [
-            SoftEntry(name: "\(format) soft loss + rowLosses, rowLogSumExp, rowArgmax") { ce, a, k, s throws(XentError) in
+            SoftEntry(
+                name: "\(format) soft loss + rowLosses, rowLogSumExp, rowArgmax"
+            ) { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
-                return try ce.loss(logits: UnsafeBufferPointer(h.logits), targets: h.targets, classes: k, rowStride: s,
-                                   rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
+                return try ce.loss(
+                    logits: UnsafeBufferPointer(h.logits), targets: h.targets, classes: k, rowStride: s,
+                    rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
             },
             SoftEntry(name: "\(format) soft lossAndGradient") { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
-                return try ce.lossAndGradient(logits: UnsafeBufferPointer(h.logits), targets: h.targets, classes: k, rowStride: s, gradient: h.gradient)
+                return try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(h.logits), targets: h.targets, classes: k, rowStride: s,
+                    gradient: h.gradient)
             },
             SoftEntry(name: "\(format) soft in place") { ce, a, k, s throws(XentError) in
                 let h = a.half(T.self)
-                return try ce.lossAndGradient(inPlace: h.logits, targets: h.targets, classes: k, rowStride: s, rowStatistics: .init(losses: a.rowLosses))
+                return try ce.lossAndGradient(
+                    inPlace: h.logits, targets: h.targets, classes: k, rowStride: s,
+                    rowStatistics: .init(losses: a.rowLosses))
             },
         ]
     }
@@ -308,7 +366,9 @@ struct SoftEntry {
         } catch {
             #expect(matching(error), "\(what()): unexpected error \(error)", sourceLocation: sourceLocation)
             for word in mentions {
-                #expect(error.description.contains(word), "\(what()): “\(error.description)” should mention \(word)", sourceLocation: sourceLocation)
+                #expect(
+                    error.description.contains(word), "\(what()): “\(error.description)” should mention \(word)",
+                    sourceLocation: sourceLocation)
             }
         }
         #expect(arena.snapshot == before, "\(what()): a refused call wrote to a buffer", sourceLocation: sourceLocation)
@@ -318,7 +378,9 @@ struct SoftEntry {
         _ expected: XentError, _ what: @autoclosure () -> String, mentioning mentions: [String],
         sourceLocation: SourceLocation = #_sourceLocation, _ body: (SentinelArena) throws(XentError) -> Float
     ) {
-        expectRefused("\(what()) (expected \(expected))", mentioning: mentions, matching: { $0 == expected }, sourceLocation: sourceLocation, body)
+        expectRefused(
+            "\(what()) (expected \(expected))", mentioning: mentions, matching: { $0 == expected },
+            sourceLocation: sourceLocation, body)
     }
 
     // MARK: Options
@@ -331,7 +393,9 @@ struct SoftEntry {
         let matches: (XentError) -> Bool
         var description: String { "\(name) = \(value)" }
 
-        static func option(_ name: String, _ value: Double, _ set: @escaping (inout SoftmaxCrossEntropy) -> Void) -> BadOption {
+        static func option(
+            _ name: String, _ value: Double, _ set: @escaping (inout SoftmaxCrossEntropy) -> Void
+        ) -> BadOption {
             BadOption(name: name, value: "\(value)", set: set) { error in
                 guard case .invalidOption(let n, let v, _) = error else { return false }
                 return n == name && (v == value || (v.isNaN && value.isNaN)) && v.sign == value.sign
@@ -358,7 +422,9 @@ struct SoftEntry {
             for c in [Float(0), -0.0, -30, .nan, .infinity, -.infinity] {
                 list.append(.option("softcap", Double(c)) { $0.softcap = c })
             }
-            for (index, w) in [(1, Float(-0.5)), (2, -.leastNonzeroMagnitude), (0, .nan), (2, .infinity), (1, -.infinity)] {
+            for (index, w) in [
+                (1, Float(-0.5)), (2, -.leastNonzeroMagnitude), (0, .nan), (2, .infinity), (1, -.infinity)
+            ] {
                 list.append(.option("classWeights[\(index)]", Double(w)) { ce in
                     var weights: [Float] = [1, 0.5, 2]
                     weights[index] = w
@@ -366,7 +432,8 @@ struct SoftEntry {
                 })
             }
             for count in [0, 2, 4] {
-                list.append(BadOption(name: "classWeights", value: "\(count)", set: { $0.classWeights = [Float](repeating: 1, count: count) }) {
+                list.append(BadOption(name: "classWeights", value: "\(count)",
+                                      set: { $0.classWeights = [Float](repeating: 1, count: count) }) {
                     $0 == .lengthMismatch(argument: "classWeights", expected: 3, actual: count)
                 })
             }
@@ -379,19 +446,25 @@ struct SoftEntry {
         }
     }
 
-    @Test("every option outside its domain is refused through every entry point, named with its value, nothing written", arguments: Variant.all)
+    @Test(
+        "every option outside its domain is refused through every entry point, named with its value, nothing written",
+        arguments: Variant.all)
     func invalidOptions(variant: Variant) {
         let labelEntries = LabelEntry.all, softEntries = SoftEntry.all
         for bad in BadOption.all {
             var ce = variant.configuration(.mean)
             bad.set(&ce)
             for entry in labelEntries {
-                expectRefused("\(variant) \(bad) \(entry.name)", mentioning: [bad.name, bad.value], matching: bad.matches) { a throws(XentError) in
+                expectRefused(
+                    "\(variant) \(bad) \(entry.name)", mentioning: [bad.name, bad.value], matching: bad.matches
+                ) { a throws(XentError) in
                     try entry.call(ce, a, 4, 3, nil)
                 }
             }
             for entry in softEntries {
-                expectRefused("\(variant) \(bad) \(entry.name)", mentioning: [bad.name, bad.value], matching: bad.matches) { a throws(XentError) in
+                expectRefused(
+                    "\(variant) \(bad) \(entry.name)", mentioning: [bad.name, bad.value], matching: bad.matches
+                ) { a throws(XentError) in
                     try entry.call(ce, a, 3, nil)
                 }
             }
@@ -401,7 +474,10 @@ struct SoftEntry {
             for isa in InstructionSet.allCases where !isa.isSupported {
                 let ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
                 for entry in labelEntries {
-                    expectRefused(.instructionSetUnavailable(isa), "\(isa) \(entry.name)", mentioning: ["instructionSet", isa.rawValue]) { a throws(XentError) in
+                    expectRefused(
+                        .instructionSetUnavailable(isa), "\(isa) \(entry.name)",
+                        mentioning: ["instructionSet", isa.rawValue]
+                    ) { a throws(XentError) in
                         try entry.call(ce, a, 4, 3, nil)
                     }
                 }
@@ -411,81 +487,136 @@ struct SoftEntry {
 
     // MARK: Shapes and lengths
 
-    @Test("class and row counts below 1, strides below classes and buffers of the wrong length are refused, named with their values", arguments: Variant.all)
+    @Test(
+        "class and row counts below 1, strides below classes, buffers of the wrong length: refused, named with values",
+        arguments: Variant.all)
     func shapes(variant: Variant) {
         let ce = variant.configuration(.mean)
         for entry in LabelEntry.all {
             for classes in [0, -1, Int.min] {
-                expectRefused(.invalidClassCount(classes: classes), "\(variant) \(entry.name)", mentioning: ["classes = \(classes)"]) { a throws(XentError) in
+                expectRefused(
+                    .invalidClassCount(classes: classes), "\(variant) \(entry.name)",
+                    mentioning: ["classes = \(classes)"]
+                ) { a throws(XentError) in
                     try entry.call(ce, a, 4, classes, nil)
                 }
             }
-            expectRefused(.invalidRowCount(rows: 0), "\(variant) \(entry.name)", mentioning: ["rows = 0"]) { a throws(XentError) in
+            expectRefused(
+                .invalidRowCount(rows: 0), "\(variant) \(entry.name)", mentioning: ["rows = 0"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 0, 3, nil)
             }
             // 12 logits are not 4 × 2 nor 4 × 4.
             for classes in [2, 4] {
-                expectRefused(.lengthMismatch(argument: "logits", expected: 4 * classes, actual: 12), "\(variant) \(entry.name)", mentioning: ["logits", "12", "\(4 * classes)"]) { a throws(XentError) in
+                expectRefused(
+                    .lengthMismatch(argument: "logits", expected: 4 * classes, actual: 12), "\(variant) \(entry.name)",
+                    mentioning: ["logits", "12", "\(4 * classes)"]
+                ) { a throws(XentError) in
                     try entry.call(ce, a, 4, classes, nil)
                 }
             }
-            expectRefused(.invalidRowStride(rowStride: 2, classes: 3), "\(variant) \(entry.name)", mentioning: ["rowStride = 2", "classes = 3"]) { a throws(XentError) in
+            expectRefused(
+                .invalidRowStride(rowStride: 2, classes: 3), "\(variant) \(entry.name)",
+                mentioning: ["rowStride = 2", "classes = 3"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 4, 3, 2)
             }
             // 4 rows at stride 4 need 3·4 + 3 = 15 logits.
-            expectRefused(.lengthMismatch(argument: "logits", expected: 15, actual: 12), "\(variant) \(entry.name) stride", mentioning: ["logits", "12", "15"]) { a throws(XentError) in
+            expectRefused(
+                .lengthMismatch(argument: "logits", expected: 15, actual: 12), "\(variant) \(entry.name) stride",
+                mentioning: ["logits", "12", "15"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 4, 3, 4)
             }
         }
         for entry in SoftEntry.all {
             for classes in [0, -1, Int.min] {
-                expectRefused(.invalidClassCount(classes: classes), "\(variant) \(entry.name)", mentioning: ["classes = \(classes)"]) { a throws(XentError) in
+                expectRefused(
+                    .invalidClassCount(classes: classes), "\(variant) \(entry.name)",
+                    mentioning: ["classes = \(classes)"]
+                ) { a throws(XentError) in
                     try entry.call(ce, a, classes, nil)
                 }
             }
-            expectRefused(.logitsNotMultipleOfClasses(count: 12, classes: 5), "\(variant) \(entry.name)", mentioning: ["12", "classes = 5"]) { a throws(XentError) in
+            expectRefused(
+                .logitsNotMultipleOfClasses(count: 12, classes: 5), "\(variant) \(entry.name)",
+                mentioning: ["12", "classes = 5"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 5, nil)
             }
-            expectRefused(.invalidRowStride(rowStride: 2, classes: 3), "\(variant) \(entry.name)", mentioning: ["rowStride = 2", "classes = 3"]) { a throws(XentError) in
+            expectRefused(
+                .invalidRowStride(rowStride: 2, classes: 3), "\(variant) \(entry.name)",
+                mentioning: ["rowStride = 2", "classes = 3"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 3, 2)
             }
         }
         // Per-buffer lengths, through the unsafe-buffer calls, which take any length.
         let none = variant.configuration(.none)
         let cases: [(XentError, [String], (SentinelArena) throws(XentError) -> Float)] = [
-            (.lengthMismatch(argument: "gradient", expected: 12, actual: 11), ["gradient", "11", "12"], { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: a.gradient[0..<11]))
+            (.lengthMismatch(argument: "gradient", expected: 12, actual: 11),
+             ["gradient", "11", "12"], { a throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    gradient: UnsafeMutableBufferPointer(rebasing: a.gradient[0..<11]))
             }),
-            (.lengthMismatch(argument: "gradient", expected: 12, actual: 16), ["gradient", "16", "12"], { a throws(XentError) in
+            (.lengthMismatch(argument: "gradient", expected: 12, actual: 16),
+             ["gradient", "16", "12"], { a throws(XentError) in
                 // The gradient runs on into the row losses: too long, not merely overlapping.
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: UnsafeMutableBufferPointer(start: a.gradient.baseAddress, count: 16))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    gradient: UnsafeMutableBufferPointer(start: a.gradient.baseAddress, count: 16))
             }),
-            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 5), ["rowStatistics.losses", "5", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: a.rowLosses.baseAddress, count: 5)))
+            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 5),
+             ["rowStatistics.losses", "5", "4"], { a throws(XentError) in
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: a.rowLosses.baseAddress, count: 5)))
             }),
-            (.lengthMismatch(argument: "rowStatistics.logSumExp", expected: 4, actual: 3), ["rowStatistics.logSumExp", "3", "4"], { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(logSumExp: UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<3])))
+            (.lengthMismatch(argument: "rowStatistics.logSumExp", expected: 4, actual: 3),
+             ["rowStatistics.logSumExp", "3", "4"], { a throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient,
+                    rowStatistics: .init(logSumExp: UnsafeMutableBufferPointer(rebasing: a.rowLogSumExp[0..<3])))
             }),
-            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 2), ["rowStatistics.argmax", "2", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<2])))
+            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 2),
+             ["rowStatistics.argmax", "2", "4"], { a throws(XentError) in
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<2])))
             }),
-            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 3), ["rowStatistics.argmax", "3", "4"], { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<3])))
+            (.lengthMismatch(argument: "rowStatistics.argmax", expected: 4, actual: 3),
+             ["rowStatistics.argmax", "3", "4"], { a throws(XentError) in
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3,
+                    rowStatistics: .init(argmax: UnsafeMutableBufferPointer(rebasing: a.rowArgmax[0..<3])))
             }),
-            (.lengthMismatch(argument: "targets", expected: 12, actual: 11), ["targets", "11", "12"], { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), targets: UnsafeBufferPointer(rebasing: a.targets[0..<11]), classes: 3, gradient: a.gradient)
+            (.lengthMismatch(argument: "targets", expected: 12, actual: 11),
+             ["targets", "11", "12"], { a throws(XentError) in
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), targets: UnsafeBufferPointer(rebasing: a.targets[0..<11]),
+                    classes: 3, gradient: a.gradient)
             }),
-            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3), ["rowStatistics.losses", "3", "4"], { a throws(XentError) in
-                try ce.lossAndGradient(inPlace: a.logits, targets: a.targets, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<3])))
+            (.lengthMismatch(argument: "rowStatistics.losses", expected: 4, actual: 3),
+             ["rowStatistics.losses", "3", "4"], { a throws(XentError) in
+                try ce.lossAndGradient(
+                    inPlace: a.logits, targets: a.targets, classes: 3,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(rebasing: a.rowLosses[0..<3])))
             }),
             (.invalidRowCount(rows: 0), ["rows = 0"], { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(rebasing: a.logits[0..<0]), targets: UnsafeBufferPointer(rebasing: a.targets[0..<0]), classes: 3, gradient: UnsafeMutableBufferPointer(rebasing: a.gradient[0..<0]))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(rebasing: a.logits[0..<0]),
+                    targets: UnsafeBufferPointer(rebasing: a.targets[0..<0]), classes: 3,
+                    gradient: UnsafeMutableBufferPointer(rebasing: a.gradient[0..<0]))
             }),
             (.rowLossesRequired, ["rowStatistics.losses", ".none"], { a throws(XentError) in
-                try none.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(logSumExp: a.rowLogSumExp))
+                try none.loss(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(logSumExp: a.rowLogSumExp))
             }),
             (.rowLossesRequired, ["rowStatistics.losses", ".none"], { a throws(XentError) in
-                try none.lossAndGradient(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, gradient: a.gradient)
+                try none.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, gradient: a.gradient)
             }),
         ]
         for (index, (expected, mentions, body)) in cases.enumerated() {
@@ -495,7 +626,9 @@ struct SoftEntry {
 
     // MARK: Labels
 
-    @Test("a label outside 0..<classes on the last row is refused, naming row and value, before any row is written", arguments: Variant.all)
+    @Test(
+        "a label outside 0..<classes on the last row is refused, naming row and value, before any row is written",
+        arguments: Variant.all)
     func labels(variant: Variant) {
         // Four rows of three classes; rows 0–2 are valid, so a kernel that wrote as it validated
         // would have written them.
@@ -514,7 +647,10 @@ struct SoftEntry {
             let expected = XentError.labelOutOfRange(row: 3, label: Int(label), classes: 3)
             if let narrow = Int32(exactly: label) {
                 for entry in LabelEntry.all {
-                    expectRefused(expected, "\(variant) label \(label) ignore \(String(describing: ignore)) \(entry.name)", mentioning: mentions) { a throws(XentError) in
+                    expectRefused(
+                        expected, "\(variant) label \(label) ignore \(String(describing: ignore)) \(entry.name)",
+                        mentioning: mentions
+                    ) { a throws(XentError) in
                         a.ints[7] = narrow
                         defer { a.ints[7] = 2 }
                         return try entry.call(ce, a, 4, 3, nil)
@@ -522,16 +658,22 @@ struct SoftEntry {
                 }
             }
             for width in ["Int64", "Int"] {
-                expectRefused(expected, "\(variant) \(width) label \(label)", mentioning: mentions) { a throws(XentError) in
+                expectRefused(
+                    expected, "\(variant) \(width) label \(label)", mentioning: mentions
+                ) { a throws(XentError) in
                     let labels: [Int64] = [0, 2, 1, label]
                     if width == "Int" {
                         return try withBuffer(labels.map(Int.init)) { (t) throws(XentError) in
-                            try ce.lossAndGradient(inPlace: a.logits, labels: t, classes: 3, rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
+                            try ce.lossAndGradient(
+                                inPlace: a.logits, labels: t, classes: 3,
+                                rowStatistics: .init(
+                                    losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
                         }
                     }
                     return try withBuffer(labels) { (t) throws(XentError) in
-                        try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: t, classes: 3, gradient: a.gradient,
-                                               rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
+                        try ce.lossAndGradient(
+                            logits: UnsafeBufferPointer(a.logits), labels: t, classes: 3, gradient: a.gradient,
+                            rowStatistics: .init(losses: a.rowLosses, logSumExp: a.rowLogSumExp, argmax: a.rowArgmax))
                     }
                 }
             }
@@ -540,7 +682,9 @@ struct SoftEntry {
 
     // MARK: Overlapping buffers
 
-    @Test("outputs that overlap an input or each other are refused, naming both, nothing written", arguments: Variant.all)
+    @Test(
+        "outputs that overlap an input or each other are refused, naming both, nothing written",
+        arguments: Variant.all)
     func overlaps(variant: Variant) {
         let ce = variant.configuration(.mean)
         func z(_ a: SentinelArena) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(a.logits) }
@@ -550,17 +694,22 @@ struct SoftEntry {
         }
         /// The arena's gradient region seen as Int32 labels (never read: the overlap is found first).
         func labelsInGradient(_ a: SentinelArena) -> UnsafeBufferPointer<Int32> {
-            UnsafeBufferPointer(start: UnsafeRawPointer(a.gradient.baseAddress! + 8).assumingMemoryBound(to: Int32.self), count: 4)
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(a.gradient.baseAddress! + 8).assumingMemoryBound(to: Int32.self), count: 4)
         }
         let cases: [(String, String, (SentinelArena) throws(XentError) -> Float)] = [
             ("gradient", "logits", { a throws(XentError) in  // one float past the logits
                 try ce.lossAndGradient(logits: z(a), labels: a.labels, classes: 3, gradient: view(a, 1, 12))
             }),
             ("gradient", "logits", { a throws(XentError) in  // the logits start inside the gradient
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(view(a, 4, 12)), labels: a.labels, classes: 3, gradient: view(a, 0, 12))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(view(a, 4, 12)), labels: a.labels, classes: 3,
+                    gradient: view(a, 0, 12))
             }),
             ("gradient", "logits", { a throws(XentError) in  // soft targets, one float before
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(view(a, 13, 12)), targets: a.targets, classes: 3, gradient: view(a, 12, 12))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(view(a, 13, 12)), targets: a.targets, classes: 3,
+                    gradient: view(a, 12, 12))
             }),
             ("gradient", "labels", { a throws(XentError) in
                 try ce.lossAndGradient(logits: z(a), labels: labelsInGradient(a), classes: 3, gradient: a.gradient)
@@ -572,39 +721,51 @@ struct SoftEntry {
                 try ce.lossAndGradient(inPlace: a.logits, targets: z(a), classes: 3)
             }),
             ("gradient", "targets", { a throws(XentError) in
-                try ce.lossAndGradient(logits: z(a), targets: UnsafeBufferPointer(view(a, 20, 12)), classes: 3, gradient: a.gradient)
+                try ce.lossAndGradient(
+                    logits: z(a), targets: UnsafeBufferPointer(view(a, 20, 12)), classes: 3, gradient: a.gradient)
             }),
             ("rowStatistics.losses", "logits", { a throws(XentError) in
                 try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowStatistics: .init(losses: view(a, 10, 4)))
             }),
             ("rowStatistics.losses", "gradient", { a throws(XentError) in
-                try ce.lossAndGradient(logits: z(a), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(losses: view(a, 23, 4)))
+                try ce.lossAndGradient(
+                    logits: z(a), labels: a.labels, classes: 3, gradient: a.gradient,
+                    rowStatistics: .init(losses: view(a, 23, 4)))
             }),
             ("rowStatistics.losses", "logits", { a throws(XentError) in  // in place, over the logits (= the gradient)
-                try ce.lossAndGradient(inPlace: a.logits, labels: a.labels, classes: 3, rowStatistics: .init(losses: view(a, 0, 4)))
+                try ce.lossAndGradient(
+                    inPlace: a.logits, labels: a.labels, classes: 3, rowStatistics: .init(losses: view(a, 0, 4)))
             }),
             ("rowStatistics.losses", "targets", { a throws(XentError) in
                 try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowStatistics: .init(losses: view(a, 40, 4)))
             }),
             ("rowStatistics.logSumExp", "rowStatistics.losses", { a throws(XentError) in
-                try ce.loss(logits: z(a), labels: a.labels, classes: 3, rowStatistics: .init(losses: a.rowLosses, logSumExp: view(a, 26, 4)))
+                try ce.loss(
+                    logits: z(a), labels: a.labels, classes: 3,
+                    rowStatistics: .init(losses: a.rowLosses, logSumExp: view(a, 26, 4)))
             }),
             ("rowStatistics.logSumExp", "logits", { a throws(XentError) in
-                try ce.loss(logits: z(a), targets: a.targets, classes: 3, rowStatistics: .init(logSumExp: view(a, 8, 4)))
+                try ce.loss(
+                    logits: z(a), targets: a.targets, classes: 3, rowStatistics: .init(logSumExp: view(a, 8, 4)))
             }),
             ("gradient", "logits", { a throws(XentError) in  // 16-bit, one element past the logits
                 let h = a.half(BFloat16.self)
                 let shifted = UnsafeMutableBufferPointer(start: h.logits.baseAddress! + 1, count: 12)
-                return try ce.lossAndGradient(logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, gradient: shifted)
+                return try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, gradient: shifted)
             }),
             ("rowStatistics.losses", "logits", { a throws(XentError) in  // 16-bit logits, Float row losses inside them
                 let h = a.half(BFloat16.self)
                 let inside = UnsafeMutableRawPointer(h.logits.baseAddress! + 2).assumingMemoryBound(to: Float.self)
-                return try ce.loss(logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3, rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: inside, count: 4)))
+                return try ce.loss(
+                    logits: UnsafeBufferPointer(h.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(losses: UnsafeMutableBufferPointer(start: inside, count: 4)))
             }),
         ]
         for (first, second, body) in cases {
-            expectRefused(.overlappingBuffers(first: first, second: second), "\(variant) \(first) over \(second)", mentioning: [first, second], body)
+            expectRefused(
+                .overlappingBuffers(first: first, second: second), "\(variant) \(first) over \(second)",
+                mentioning: [first, second], body)
         }
     }
 
@@ -613,24 +774,36 @@ struct SoftEntry {
     func argmaxOverlaps(variant: Variant) {
         let ce = variant.configuration(.mean)
         func argmaxIn(_ a: SentinelArena, _ start: Int) -> UnsafeMutableBufferPointer<Int32> {
-            UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(a.floats.baseAddress! + start).assumingMemoryBound(to: Int32.self), count: 4)
+            UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer(a.floats.baseAddress! + start).assumingMemoryBound(to: Int32.self),
+                count: 4)
         }
         let cases: [(String, String, (SentinelArena) throws(XentError) -> Float)] = [
             ("rowStatistics.argmax", "logits", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(argmax: argmaxIn(a, 9)))
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(argmax: argmaxIn(a, 9)))
             }),
             ("rowStatistics.argmax", "gradient", { a throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient, rowStatistics: .init(argmax: argmaxIn(a, 20)))
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, gradient: a.gradient,
+                    rowStatistics: .init(argmax: argmaxIn(a, 20)))
             }),
             ("rowStatistics.argmax", "rowStatistics.logSumExp", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStatistics: .init(logSumExp: a.rowLogSumExp, argmax: argmaxIn(a, 29)))
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3,
+                    rowStatistics: .init(logSumExp: a.rowLogSumExp, argmax: argmaxIn(a, 29)))
             }),
             ("rowStatistics.argmax", "targets", { a throws(XentError) in
-                try ce.loss(logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3, rowStatistics: .init(argmax: argmaxIn(a, 40)))
+                try ce.loss(
+                    logits: UnsafeBufferPointer(a.logits), targets: a.targets, classes: 3,
+                    rowStatistics: .init(argmax: argmaxIn(a, 40)))
             }),
         ]
         for (first, second, body) in cases {
-            expectRefused(.overlappingBuffers(first: first, second: second), "\(variant) \(first) over \(second)", mentioning: [first, second], body)
+            expectRefused(
+                .overlappingBuffers(first: first, second: second), "\(variant) \(first) over \(second)",
+                mentioning: [first, second], body)
         }
     }
 
@@ -664,15 +837,23 @@ struct SoftEntry {
         }
         // Huge but not overflowing: one row claiming Int.max classes is a length mismatch.
         for entry in LabelEntry.all {
-            expectRefused(.lengthMismatch(argument: "logits", expected: Int.max, actual: 12), "\(variant) \(entry.name) 1 × Int.max", mentioning: ["logits", "\(Int.max)"]) { a throws(XentError) in
+            expectRefused(
+                .lengthMismatch(argument: "logits", expected: Int.max, actual: 12),
+                "\(variant) \(entry.name) 1 × Int.max", mentioning: ["logits", "\(Int.max)"]
+            ) { a throws(XentError) in
                 try entry.call(ce, a, 1, Int.max, nil)
             }
         }
         // Soft targets take their row count from the logits, so no product can overflow; huge
         // claims must still be refused, whatever the error.
-        for (classes, stride) in [(Int.max, nil), (Int.max / 2, nil), (3, Int.max), (12, Int.max), (Int.max, Int.max), (1, Int.max / 2 + 1)] as [(Int, Int?)] {
+        for (classes, stride) in [
+            (Int.max, nil), (Int.max / 2, nil), (3, Int.max), (12, Int.max), (Int.max, Int.max), (1, Int.max / 2 + 1)
+        ] as [(Int, Int?)] {
             for entry in SoftEntry.all {
-                expectRefused("\(variant) \(entry.name) classes \(classes) stride \(String(describing: stride))", mentioning: [], matching: { _ in true }) { a throws(XentError) in
+                expectRefused(
+                    "\(variant) \(entry.name) classes \(classes) stride \(String(describing: stride))", mentioning: [],
+                    matching: { _ in true }
+                ) { a throws(XentError) in
                     try entry.call(ce, a, classes, stride)
                 }
             }
@@ -682,8 +863,13 @@ struct SoftEntry {
     @Test("a rowStride overflow names the stride and the classes")
     func overflowNamesTheStride() {
         let ce = SoftmaxCrossEntropy()
-        expectRefused("classes 3, rowStride \(Int.max / 3 + 1)", mentioning: ["rowStride", "\(Int.max / 3 + 1)", "classes = 3"], matching: { if case .rowStrideOverflow = $0 { true } else { false } }) { a throws(XentError) in
-            try ce.lossAndGradient(logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStride: Int.max / 3 + 1, gradient: a.gradient)
+        expectRefused(
+            "classes 3, rowStride \(Int.max / 3 + 1)", mentioning: ["rowStride", "\(Int.max / 3 + 1)", "classes = 3"],
+            matching: { if case .rowStrideOverflow = $0 { true } else { false } }
+        ) { a throws(XentError) in
+            try ce.lossAndGradient(
+                logits: UnsafeBufferPointer(a.logits), labels: a.labels, classes: 3, rowStride: Int.max / 3 + 1,
+                gradient: a.gradient)
         }
     }
 
@@ -696,7 +882,8 @@ struct SoftEntry {
             var ce = SoftmaxCrossEntropy(kernel: .vector)
             ce.threads = .max
             var gradient = [Float]()
-            let loss = try ce.lossAndGradient(logits: [1, 2, 3, 4, 5, 6], labels: [0, 1, 1] as [Int32], classes: 2, gradient: &gradient)
+            let loss = try ce.lossAndGradient(
+                logits: [1, 2, 3, 4, 5, 6], labels: [0, 1, 1] as [Int32], classes: 2, gradient: &gradient)
             precondition(loss.isFinite && gradient.count == 6)
         }
     }
@@ -707,7 +894,8 @@ struct SoftEntry {
             var ce = SoftmaxCrossEntropy(kernel: .reference)
             ce.threads = .max / 2 + 1
             var gradient = [Float]()
-            let loss = try ce.lossAndGradient(logits: [1, 2, 3, 4, 5, 6], labels: [0, 1, 1] as [Int32], classes: 2, gradient: &gradient)
+            let loss = try ce.lossAndGradient(
+                logits: [1, 2, 3, 4, 5, 6], labels: [0, 1, 1] as [Int32], classes: 2, gradient: &gradient)
             precondition(loss.isFinite && gradient.count == 6)
         }
     }
@@ -717,7 +905,9 @@ struct SoftEntry {
         var ce = SoftmaxCrossEntropy(kernel: .vector)
         ce.threads = 1 << 40
         var gradient = [Float]()
-        let loss = try ce.lossAndGradient(logits: [Float](repeating: 1, count: 6000), labels: [0, 1, 2] as [Int32], classes: 2000, gradient: &gradient)
+        let loss = try ce.lossAndGradient(
+            logits: [Float](repeating: 1, count: 6000), labels: [0, 1, 2] as [Int32], classes: 2000,
+            gradient: &gradient)
         #expect(loss.isFinite && gradient.count == 6000)
     }
     #endif

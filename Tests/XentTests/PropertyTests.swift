@@ -97,7 +97,8 @@ struct PropertyCase: CustomStringConvertible, Sendable {
         return PropertyCase(
             index: index, rows: rows, classes: classes, soft: soft, logits: logits, labels: labels, targets: targets,
             smoothing: smoothing, weights: weights, zLoss: zLoss, gradientScale: gradientScale, divisor: divisor,
-            logitScale: logitScale, softcap: softcap, reduction: Reduction.allCases.randomElement(using: &rng)!, ignoreIndex: ignoreIndex,
+            logitScale: logitScale, softcap: softcap, reduction: Reduction.allCases.randomElement(using: &rng)!,
+            ignoreIndex: ignoreIndex,
             width: LabelWidth.allCases.randomElement(using: &rng)!, masked: masked)
     }
 
@@ -153,11 +154,15 @@ func runCase(_ ce: SoftmaxCrossEntropy, _ c: PropertyCase, layout: CallLayout = 
     if c.soft {
         let q = OffsetBuffer(c.targets, offset: layout.targets)
         if layout.forwardOnly {
-            loss = try ce.loss(logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
+            loss = try ce.loss(
+                logits: z.readOnly, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
         } else if layout.inPlace {
-            loss = try ce.lossAndGradient(inPlace: z.buffer, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
+            loss = try ce.lossAndGradient(
+                inPlace: z.buffer, targets: q.readOnly, classes: c.classes, rowStatistics: .init(losses: r.buffer))
         } else {
-            loss = try ce.lossAndGradient(logits: z.readOnly, targets: q.readOnly, classes: c.classes, gradient: g.buffer, rowStatistics: .init(losses: r.buffer))
+            loss = try ce.lossAndGradient(
+                logits: z.readOnly, targets: q.readOnly, classes: c.classes, gradient: g.buffer,
+                rowStatistics: .init(losses: r.buffer))
         }
     } else {
         switch c.width {
@@ -177,9 +182,11 @@ private func runLabels<Label: ClassLabel>(
         if layout.forwardOnly {
             return try ce.loss(logits: z.readOnly, labels: t, classes: classes, rowStatistics: .init(losses: r.buffer))
         } else if layout.inPlace {
-            return try ce.lossAndGradient(inPlace: z.buffer, labels: t, classes: classes, rowStatistics: .init(losses: r.buffer))
+            return try ce.lossAndGradient(
+                inPlace: z.buffer, labels: t, classes: classes, rowStatistics: .init(losses: r.buffer))
         }
-        return try ce.lossAndGradient(logits: z.readOnly, labels: t, classes: classes, gradient: g.buffer, rowStatistics: .init(losses: r.buffer))
+        return try ce.lossAndGradient(
+            logits: z.readOnly, labels: t, classes: classes, gradient: g.buffer, rowStatistics: .init(losses: r.buffer))
     }
 }
 
@@ -192,10 +199,14 @@ private func runLabels<Label: ClassLabel>(
         gradientIndex: (Int, Int) -> Int = { _, j in j }, gradientBound: (Int, Int) -> Double, _ what: String
     ) {
         let k = c.classes
-        #expect(abs(Double(a.loss) - Double(b.loss)) <= reducedBound, "\(what): loss \(a.loss) vs \(b.loss), bound \(reducedBound)")
+        #expect(
+            abs(Double(a.loss) - Double(b.loss)) <= reducedBound,
+            "\(what): loss \(a.loss) vs \(b.loss), bound \(reducedBound)")
         for r in 0..<c.rows {
             let error = abs(Double(a.rowLosses[r]) - Double(b.rowLosses[r]))
-            #expect(error <= lossBound(r), "\(what) row \(r): loss \(a.rowLosses[r]) vs \(b.rowLosses[r]), bound \(lossBound(r))")
+            #expect(
+                error <= lossBound(r),
+                "\(what) row \(r): loss \(a.rowLosses[r]) vs \(b.rowLosses[r]), bound \(lossBound(r))")
             var worst: (j: Int, ratio: Double)? = nil
             for j in 0..<k {
                 // Ignored rows have a bound of 0: their entries must be equal (zero).
@@ -206,12 +217,18 @@ private func runLabels<Label: ClassLabel>(
                 if worst == nil || !(ratio <= worst!.ratio) { worst = (j, ratio) }
             }
             if let (j, ratio) = worst {
-                Issue.record("\(what) row \(r): gradient[\(j)] \(a.gradient[r * k + j]) vs \(b.gradient[r * k + gradientIndex(r, j)]): \(ratio)× the bound")
+                Issue.record(
+                    """
+                    \(what) row \(r): gradient[\(j)] \(a.gradient[r * k + j]) \
+                    vs \(b.gradient[r * k + gradientIndex(r, j)]): \(ratio)× the bound
+                    """)
             }
         }
     }
 
-    @Test("adding an integer to a row changes neither its loss nor its gradient", arguments: Variant.all, PropertyCase.all)
+    @Test(
+        "adding an integer to a row changes neither its loss nor its gradient",
+        arguments: Variant.all, PropertyCase.all)
     func shiftInvariance(variant: Variant, c: PropertyCase) throws {
         // λ·lse² moves with the shift (lse does), and the softcap bends it: the property holds
         // without them. A logit scale that is a power of two keeps the scaled shift exact.
@@ -243,7 +260,9 @@ private func runLabels<Label: ClassLabel>(
             gradientBound: { r, j in 2 * ma.gradientBound(r, j) }, "\(variant) \(c) shifted")
     }
 
-    @Test("permuting the classes (logits, labels, targets, weights alike) permutes the gradient", arguments: Variant.all, PropertyCase.all)
+    @Test(
+        "permuting the classes (logits, labels, targets, weights alike) permutes the gradient",
+        arguments: Variant.all, PropertyCase.all)
     func permutationEquivariance(variant: Variant, c: PropertyCase) throws {
         var rng = SeededGenerator(seed: UInt64(c.index) &+ 7)
         let k = c.classes
@@ -294,7 +313,9 @@ private func runLabels<Label: ClassLabel>(
         }
     }
 
-    @Test("the loss, the gradient and the row losses are bitwise the same for 1, 2 and 3 threads", arguments: Variant.all, PropertyCase.all)
+    @Test(
+        "the loss, the gradient and the row losses are bitwise the same for 1, 2 and 3 threads",
+        arguments: Variant.all, PropertyCase.all)
     func threadCount(variant: Variant, c: PropertyCase) throws {
         // 1–6 rows over 2 and 3 threads: rows split across threads, and (fewer than two rows per
         // thread, more than 2048 classes) one row's chunks split across threads.
@@ -307,7 +328,9 @@ private func runLabels<Label: ClassLabel>(
         #expect(results[2] == results[0], "\(variant) \(c): 3 threads differ from 1")
     }
 
-    @Test("results are bitwise the same for buffers starting 1…15 floats past a 64-byte boundary, and in place", arguments: Variant.all, PropertyCase.all)
+    @Test(
+        "results are bitwise the same for buffers starting 1…15 floats past a 64-byte boundary, and in place",
+        arguments: Variant.all, PropertyCase.all)
     func alignment(variant: Variant, c: PropertyCase) throws {
         let ce = c.configuration(variant)
         let aligned = try runCase(ce, c).bits
@@ -323,7 +346,9 @@ private func runLabels<Label: ClassLabel>(
         }
     }
 
-    @Test("the contract's loss in Double matches every kernel's; its central differences match every kernel's gradient", arguments: PropertyCase.all)
+    @Test(
+        "the contract's loss in Double matches every kernel's; its central differences match every kernel's gradient",
+        arguments: PropertyCase.all)
     func finiteDifferences(c: PropertyCase) throws {
         // Finite differences of the kernels themselves would need Float perturbations of Float
         // logits, whose rounding (u·|z|/h) swamps the contract's bounds. Instead the test holds a
@@ -337,7 +362,9 @@ private func runLabels<Label: ClassLabel>(
 
         // Probes per row: every class up to 24 classes, else the label, the max and 12 random
         // classes; plus a ±1 direction over every unmasked class, which reaches every entry.
-        struct Probe { let row: Int; let direction: [Double]; let estimate: Double; let margin: Double; let name: String }
+        struct Probe {
+            let row: Int; let direction: [Double]; let estimate: Double; let margin: Double; let name: String
+        }
         var probes: [Probe] = []
         for r in 0..<c.rows where model.truths[r] != nil {
             let live = (0..<k).filter { c.logits[r * k + $0] != -.infinity }
@@ -365,10 +392,14 @@ private func runLabels<Label: ClassLabel>(
             #expect(abs(Double(out.loss) - loss) <= model.reducedLossBound, "\(what): loss \(out.loss), model \(loss)")
             for r in 0..<c.rows {
                 let rowLoss = model.rowLoss(r)
-                #expect(abs(Double(out.rowLosses[r]) - rowLoss) <= model.rowLossBound(r), "\(what) row \(r): loss \(out.rowLosses[r]), model \(rowLoss)")
+                #expect(
+                    abs(Double(out.rowLosses[r]) - rowLoss) <= model.rowLossBound(r),
+                    "\(what) row \(r): loss \(out.rowLosses[r]), model \(rowLoss)")
                 for j in 0..<k where model.truths[r] == nil || c.logits[r * k + j] == -.infinity {
                     // Ignored rows and masked classes: exactly zero (NUMERICS.md §3).
-                    #expect(out.gradient[r * k + j] == 0, "\(what) row \(r) class \(j): gradient \(out.gradient[r * k + j]), not 0")
+                    #expect(
+                        out.gradient[r * k + j] == 0,
+                        "\(what) row \(r) class \(j): gradient \(out.gradient[r * k + j]), not 0")
                 }
             }
             for probe in probes {
@@ -377,8 +408,12 @@ private func runLabels<Label: ClassLabel>(
                     derivative += probe.direction[j] * Double(out.gradient[probe.row * k + j])
                     bound += abs(probe.direction[j]) * model.gradientBound(probe.row, j)
                 }
-                #expect(abs(derivative - probe.estimate) <= bound,
-                        "\(what) row \(probe.row) \(probe.name): gradient \(derivative), central difference \(probe.estimate), error \(abs(derivative - probe.estimate)) > \(bound)")
+                #expect(
+                    abs(derivative - probe.estimate) <= bound,
+                    """
+                    \(what) row \(probe.row) \(probe.name): gradient \(derivative), \
+                    central difference \(probe.estimate), error \(abs(derivative - probe.estimate)) > \(bound)
+                    """)
             }
         }
     }

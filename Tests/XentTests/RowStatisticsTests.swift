@@ -16,7 +16,8 @@ import Xent
 
     /// The unsafe-buffer call's outputs: loss, gradient, per-row losses, lse and argmax.
     func buffers(
-        _ ce: SoftmaxCrossEntropy, logits: [Float], labels: [Int32]?, targets: [Float], classes: Int, gradient wanted: Bool
+        _ ce: SoftmaxCrossEntropy, logits: [Float], labels: [Int32]?, targets: [Float], classes: Int,
+        gradient wanted: Bool
     ) throws -> (Float, [Float], Rows) {
         let rows = logits.count / classes
         var g = [Float](repeating: 0, count: logits.count)
@@ -30,13 +31,15 @@ import Xent
                             if let labels {
                                 return try labels.withUnsafeBufferPointer { t in
                                     wanted
-                                        ? try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: outputs)
+                                        ? try ce.lossAndGradient(
+                                            logits: z, labels: t, classes: classes, gradient: g, rowStatistics: outputs)
                                         : try ce.loss(logits: z, labels: t, classes: classes, rowStatistics: outputs)
                                 }
                             }
                             return try targets.withUnsafeBufferPointer { q in
                                 wanted
-                                    ? try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: outputs)
+                                    ? try ce.lossAndGradient(
+                                        logits: z, targets: q, classes: classes, gradient: g, rowStatistics: outputs)
                                     : try ce.loss(logits: z, targets: q, classes: classes, rowStatistics: outputs)
                             }
                         }
@@ -56,14 +59,20 @@ import Xent
         var ce = variant.configuration(.mean)
         ce.zLossScale = 1e-3
         for soft in [false, true] {
-            let (loss, gradient, stats) = try buffers(ce, logits: logits, labels: soft ? nil : labels, targets: targets, classes: classes, gradient: true)
-            let (forwardLoss, _, forwardStats) = try buffers(ce, logits: logits, labels: soft ? nil : labels, targets: targets, classes: classes, gradient: false)
+            let (loss, gradient, stats) = try buffers(
+                ce, logits: logits, labels: soft ? nil : labels, targets: targets, classes: classes, gradient: true)
+            let (forwardLoss, _, forwardStats) = try buffers(
+                ce, logits: logits, labels: soft ? nil : labels, targets: targets, classes: classes, gradient: false)
 
             let arrayStats = RowStatistics()
             var arrayGradient = [Float]()
             let a = soft
-                ? try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
-                : try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &arrayGradient, rowStatistics: arrayStats)
+                ? try ce.lossAndGradient(
+                    logits: logits, targets: targets, classes: classes, gradient: &arrayGradient,
+                    rowStatistics: arrayStats)
+                : try ce.lossAndGradient(
+                    logits: logits, labels: labels, classes: classes, gradient: &arrayGradient,
+                    rowStatistics: arrayStats)
             #expect(a == loss && arrayGradient == gradient && Rows(arrayStats) == stats, "arrays, soft \(soft)")
             let forward = RowStatistics()
             let f = soft
@@ -73,8 +82,10 @@ import Xent
             var inPlace = logits
             let inPlaceStats = RowStatistics()
             let i = soft
-                ? try ce.lossAndGradient(inPlace: &inPlace, targets: targets, classes: classes, rowStatistics: inPlaceStats)
-                : try ce.lossAndGradient(inPlace: &inPlace, labels: labels, classes: classes, rowStatistics: inPlaceStats)
+                ? try ce.lossAndGradient(
+                    inPlace: &inPlace, targets: targets, classes: classes, rowStatistics: inPlaceStats)
+                : try ce.lossAndGradient(
+                    inPlace: &inPlace, labels: labels, classes: classes, rowStatistics: inPlaceStats)
             #expect(i == loss && inPlace == gradient && Rows(inPlaceStats) == stats, "array in place, soft \(soft)")
 
             #if compiler(>=6.2)
@@ -82,8 +93,11 @@ import Xent
             var gs = g.mutableSpan
             let spanStats = RowStatistics()
             let s = soft
-                ? try ce.lossAndGradient(logits: logits.span, targets: targets.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
-                : try ce.lossAndGradient(logits: logits.span, labels: labels.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
+                ? try ce.lossAndGradient(
+                    logits: logits.span, targets: targets.span, classes: classes, gradient: &gs,
+                    rowStatistics: spanStats)
+                : try ce.lossAndGradient(
+                    logits: logits.span, labels: labels.span, classes: classes, gradient: &gs, rowStatistics: spanStats)
             _ = consume gs
             #expect(s == loss && g == gradient && Rows(spanStats) == stats, "spans, soft \(soft)")
             let spanForward = RowStatistics()
@@ -95,8 +109,10 @@ import Xent
             var ips = ip.mutableSpan
             let spanInPlace = RowStatistics()
             let si = soft
-                ? try ce.lossAndGradient(inPlace: &ips, targets: targets.span, classes: classes, rowStatistics: spanInPlace)
-                : try ce.lossAndGradient(inPlace: &ips, labels: labels.span, classes: classes, rowStatistics: spanInPlace)
+                ? try ce.lossAndGradient(
+                    inPlace: &ips, targets: targets.span, classes: classes, rowStatistics: spanInPlace)
+                : try ce.lossAndGradient(
+                    inPlace: &ips, labels: labels.span, classes: classes, rowStatistics: spanInPlace)
             _ = consume ips
             #expect(si == loss && ip == gradient && Rows(spanInPlace) == stats)
             #endif
@@ -113,16 +129,19 @@ import Xent
         let ce = variant.configuration(.mean)
         let stats = RowStatistics()
         var gradient = [Float](repeating: 7, count: 3)
-        _ = try ce.lossAndGradient(logits: [4, 5, 6], labels: [Int32(1)], classes: 3, gradient: &gradient, rowStatistics: stats)
+        _ = try ce.lossAndGradient(
+            logits: [4, 5, 6], labels: [Int32(1)], classes: 3, gradient: &gradient, rowStatistics: stats)
         let before = Rows(stats)
         #expect(throws: XentError.self) {
-            try ce.lossAndGradient(logits: [1, 2, 3], labels: [Int32(5)], classes: 3, gradient: &gradient, rowStatistics: stats)
+            try ce.lossAndGradient(
+                logits: [1, 2, 3], labels: [Int32(5)], classes: 3, gradient: &gradient, rowStatistics: stats)
         }
         #expect(Rows(stats) == before && gradient != [7, 7, 7])
         let fresh = RowStatistics()
         var empty = [Float]()
         #expect(throws: XentError.self) {
-            try ce.lossAndGradient(logits: [1, 2, 3], labels: [Int32(5)], classes: 3, gradient: &empty, rowStatistics: fresh)
+            try ce.lossAndGradient(
+                logits: [1, 2, 3], labels: [Int32(5)], classes: 3, gradient: &empty, rowStatistics: fresh)
         }
         #expect(fresh.losses.isEmpty && fresh.logSumExp.isEmpty && fresh.argmax.isEmpty && empty.isEmpty)
     }

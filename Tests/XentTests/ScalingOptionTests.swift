@@ -3,7 +3,9 @@ import Testing
 import Xent
 
 @Suite struct ScalingOptionTests {
-    @Test("gradientScale multiplies the gradient, not the loss; divisor replaces the mean's denominator", arguments: Variant.all)
+    @Test(
+        "gradientScale multiplies the gradient, not the loss; divisor replaces the mean's denominator",
+        arguments: Variant.all)
     func scaling(variant: Variant) throws {
         let (rows, classes) = (6, 300)
         var (logits, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: 8)
@@ -16,22 +18,27 @@ import Xent
             let denominator = divisor ?? 5  // five rows take part
             var gradient = [Float]()
             let rowLosses = RowStatistics(.losses)
-            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
+            let loss = try ce.lossAndGradient(
+                logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
             let sum = rowLosses.losses.map(Double.init).reduce(0, +)
-            #expect(abs(Double(loss) - sum / denominator) <= 1e-6 * abs(sum / denominator), "\(variant): loss \(loss), Σℓ/D = \(sum / denominator)")
+            #expect(
+                abs(Double(loss) - sum / denominator) <= 1e-6 * abs(sum / denominator),
+                "\(variant): loss \(loss), Σℓ/D = \(sum / denominator)")
             for r in 0..<rows where labels[r] != -100 {
                 let onehot = (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
                 expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses.losses[r],
                           gradient: gradient[r * classes ..< (r + 1) * classes], scale: Double(upstream) / denominator,
                           "\(variant) upstream \(upstream) divisor \(String(describing: divisor)) row \(r)")
             }
-            let softLoss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
+            let softLoss = try ce.lossAndGradient(
+                logits: logits, targets: targets, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
             let softDenominator = divisor ?? Double(rows)
             #expect(abs(Double(softLoss) - rowLosses.losses.map(Double.init).reduce(0, +) / softDenominator) <= 1e-5)
             for r in 0..<rows {
                 let range = r * classes ..< (r + 1) * classes
                 expectRow(logits: logits[range], targets: targets[range].map(Double.init), loss: rowLosses.losses[r],
-                          gradient: gradient[range], scale: Double(upstream) / softDenominator, "\(variant) soft row \(r)")
+                          gradient: gradient[range], scale: Double(upstream) / softDenominator,
+                          "\(variant) soft row \(r)")
             }
         }
     }
@@ -54,7 +61,8 @@ import Xent
         let rowLosses = RowStatistics(.losses)
         rowLosses.losses = [6, 6]
         do {
-            _ = try ce.lossAndGradient(logits: [1, 2, 3, 4], labels: [0, 1], classes: 2, gradient: &gradient, rowStatistics: rowLosses)
+            _ = try ce.lossAndGradient(
+                logits: [1, 2, 3, 4], labels: [0, 1], classes: 2, gradient: &gradient, rowStatistics: rowLosses)
             Issue.record("divisor \(String(describing: divisor)), gradientScale \(upstream) was accepted")
         } catch {
             guard case .invalidOption(let name, _, _) = error else { Issue.record("unexpected \(error)"); return }

@@ -4,7 +4,9 @@ import Xent
 
 /// The contract's target vector v (NUMERICS.md §4, §5) in Double, from the test's own reading:
 /// `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[z_c ≠ −inf]`.
-func targetVector(logits z: ArraySlice<Float>, label: Int?, soft y: ArraySlice<Float>?, smoothing alpha: Double, weights: [Float]?) -> [Double] {
+func targetVector(
+    logits z: ArraySlice<Float>, label: Int?, soft y: ArraySlice<Float>?, smoothing alpha: Double, weights: [Float]?
+) -> [Double] {
     let k = Double(z.filter { $0 != -.infinity }.count)
     return (0..<z.count).map { c in
         let w = weights.map { Double($0[c]) } ?? 1
@@ -55,34 +57,43 @@ struct OptionCase: CustomStringConvertible, Sendable {
         let denominator = counted.reduce(0.0) { total, r in total + (weights.map { Double($0[Int(labels[r])]) } ?? 1) }
         var gradient = [Float]()
         let rowLosses = RowStatistics(.losses)
-        let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
+        let loss = try ce.lossAndGradient(
+            logits: logits, labels: labels, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
         var inPlace = logits
         let inPlaceLoss = try ce.lossAndGradient(inPlace: &inPlace, labels: labels, classes: c.classes)
         #expect(inPlaceLoss.bitPattern == loss.bitPattern && inPlace == gradient, "\(variant) \(c): in place differs")
         var expected = 0.0
         for r in counted {
             let range = r * c.classes ..< (r + 1) * c.classes
-            let v = targetVector(logits: logits[range], label: Int(labels[r]), soft: nil, smoothing: alpha, weights: weights)
+            let v = targetVector(
+                logits: logits[range], label: Int(labels[r]), soft: nil, smoothing: alpha, weights: weights)
             let truth = try #require(RowTruth(logits: logits[range], targets: v))
             expected += truth.loss / denominator + lambda * truth.lse * truth.lse / Double(counted.count)
             expectRow(logits: logits[range], targets: v, loss: rowLosses.losses[r], gradient: gradient[range],
-                      scale: 1 / denominator, zLoss: lambda, zScale: 1 / Double(counted.count), "\(variant) \(c) row \(r)")
+                      scale: 1 / denominator, zLoss: lambda, zScale: 1 / Double(counted.count),
+                      "\(variant) \(c) row \(r)")
         }
         #expect(gradient[2 * c.classes ..< 3 * c.classes].allSatisfy { $0 == 0 }, "ignored row")
-        #expect(abs(Double(loss) - expected) <= 1e-5 * max(1, abs(expected)), "\(variant) \(c): loss \(loss) vs \(expected)")
+        #expect(
+            abs(Double(loss) - expected) <= 1e-5 * max(1, abs(expected)),
+            "\(variant) \(c): loss \(loss) vs \(expected)")
 
         // Soft targets: .mean divides by the rows.
-        let softLoss = try ce.lossAndGradient(logits: logits, targets: soft, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
+        let softLoss = try ce.lossAndGradient(
+            logits: logits, targets: soft, classes: c.classes, gradient: &gradient, rowStatistics: rowLosses)
         var softExpected = 0.0
         for r in 0..<rows {
             let range = r * c.classes ..< (r + 1) * c.classes
-            let v = targetVector(logits: logits[range], label: nil, soft: soft[range], smoothing: alpha, weights: weights)
+            let v = targetVector(
+                logits: logits[range], label: nil, soft: soft[range], smoothing: alpha, weights: weights)
             let truth = try #require(RowTruth(logits: logits[range], targets: v))
             softExpected += (truth.loss + lambda * truth.lse * truth.lse) / Double(rows)
             expectRow(logits: logits[range], targets: v, loss: rowLosses.losses[r], gradient: gradient[range],
                       scale: 1 / Double(rows), zLoss: lambda, zScale: 1 / Double(rows), "\(variant) \(c) soft row \(r)")
         }
-        #expect(abs(Double(softLoss) - softExpected) <= 1e-5 * max(1, abs(softExpected)), "\(variant) \(c): soft loss \(softLoss) vs \(softExpected)")
+        #expect(
+            abs(Double(softLoss) - softExpected) <= 1e-5 * max(1, abs(softExpected)),
+            "\(variant) \(c): soft loss \(softLoss) vs \(softExpected)")
     }
 
     @Test("smoothing over a masked vocabulary stays finite; a masked label gives +inf", arguments: Variant.all)
@@ -92,7 +103,8 @@ struct OptionCase: CustomStringConvertible, Sendable {
         let logits: [Float] = [1, -.infinity, 2, -.infinity, 0.5, 3]
         var gradient = [Float]()
         let rowLosses = RowStatistics(.losses)
-        _ = try ce.lossAndGradient(logits: logits, labels: [0, 0] as [Int32], classes: 3, gradient: &gradient, rowStatistics: rowLosses)
+        _ = try ce.lossAndGradient(
+            logits: logits, labels: [0, 0] as [Int32], classes: 3, gradient: &gradient, rowStatistics: rowLosses)
         #expect(rowLosses.losses[0].isFinite && gradient[1] == 0, "masked class: no smoothing mass, zero gradient")
         #expect(rowLosses.losses[1] == .infinity, "a masked label: +inf")
         #expect(gradient[3...].allSatisfy { $0.isFinite })
@@ -100,7 +112,9 @@ struct OptionCase: CustomStringConvertible, Sendable {
 
     @Test("invalid smoothing or weights are refused before anything is written")
     func invalid() {
-        for (alpha, weights) in [(Float(-0.1), nil), (1.5, nil), (.nan, nil), (0, [1, 2] as [Float]?), (0, [1, -1, 1]), (0, [1, .nan, 1])] {
+        for (alpha, weights) in [
+            (Float(-0.1), nil), (1.5, nil), (.nan, nil), (0, [1, 2] as [Float]?), (0, [1, -1, 1]), (0, [1, .nan, 1])
+        ] {
             var ce = SoftmaxCrossEntropy()
             ce.labelSmoothing = alpha
             ce.classWeights = weights

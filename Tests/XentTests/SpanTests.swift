@@ -15,7 +15,8 @@ import Xent
         let arrayLoss = try ce.lossAndGradient(logits: logits, labels: labels, classes: 33, gradient: &expected)
         var gradient = [Float](repeating: 0, count: logits.count)
         var gradientSpan = gradient.mutableSpan
-        let spanLoss = try ce.lossAndGradient(logits: logits.span, labels: labels.span, classes: 33, gradient: &gradientSpan)
+        let spanLoss = try ce.lossAndGradient(
+            logits: logits.span, labels: labels.span, classes: 33, gradient: &gradientSpan)
         _ = consume gradientSpan
         #expect(spanLoss == arrayLoss && gradient == expected)
         #expect(try ce.loss(logits: logits.span, labels: labels.span, classes: 33) == arrayLoss)
@@ -28,7 +29,9 @@ import Xent
 
         let softArray = try ce.lossAndGradient(logits: logits, targets: targets, classes: 33, gradient: &expected)
         var softSpan = gradient.mutableSpan
-        #expect(try ce.lossAndGradient(logits: logits.span, targets: targets.span, classes: 33, gradient: &softSpan) == softArray)
+        #expect(
+            try ce.lossAndGradient(logits: logits.span, targets: targets.span, classes: 33, gradient: &softSpan)
+                == softArray)
         _ = consume softSpan
         #expect(gradient == expected)
         #expect(try ce.loss(logits: logits.span, targets: targets.span, classes: 33) == softArray)

@@ -29,7 +29,8 @@ import Xent
         #expect(rowLosses.losses[3] == .infinity, "target −inf: loss +inf, got \(rowLosses.losses[3])")
         #expect(gradientRows[3].allSatisfy { $0.isFinite }, "target −inf: the gradient stays finite")
         #expect(abs(gradientRows[3][3 * k + 3] + 1 / 6) < 1e-6, "target −inf: p_t − 1 = −1 (÷ 6 rows)")
-        #expect(rowLosses.losses[5] == 0 && gradientRows[5].allSatisfy { $0 == 0 }, "ignored row: loss 0, zero gradient")
+        #expect(
+            rowLosses.losses[5] == 0 && gradientRows[5].allSatisfy { $0 == 0 }, "ignored row: loss 0, zero gradient")
         // NaN does not spread: the healthy rows match the truth (mean over 6 rows).
         for r in [0, 3, 6] {
             let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
@@ -49,7 +50,9 @@ import Xent
         }
     }
 
-    @Test("closed forms: uniform logits give log K and 1/K − onehot", arguments: Variant.all, [1, 2, 3, 17, 1000, 32000])
+    @Test(
+        "closed forms: uniform logits give log K and 1/K − onehot",
+        arguments: Variant.all, [1, 2, 3, 17, 1000, 32000])
     func uniform(variant: Variant, classes k: Int) throws {
         let logits = [Float](repeating: 0.75, count: 2 * k)
         var gradient = [Float]()
@@ -60,7 +63,9 @@ import Xent
             for j in 0..<k {
                 let t = r == 0 ? 0 : k - 1
                 let expected = 1 / Double(k) - (j == t ? 1 : 0)
-                #expect(abs(Double(gradient[r * k + j]) - expected) <= 32 * 0x1p-24, "g[\(r)][\(j)] = \(gradient[r * k + j])")
+                #expect(
+                    abs(Double(gradient[r * k + j]) - expected) <= 32 * 0x1p-24,
+                    "g[\(r)][\(j)] = \(gradient[r * k + j])")
             }
         }
     }
@@ -88,7 +93,8 @@ import Xent
         var gNone = [Float](), gSum = [Float]()
         let none = try variant.configuration(.none).lossAndGradient(
             logits: logits, labels: labels, classes: 3, gradient: &gNone, rowStatistics: rows)
-        let sum = try variant.configuration(.sum).lossAndGradient(logits: logits, labels: labels, classes: 3, gradient: &gSum)
+        let sum = try variant.configuration(.sum).lossAndGradient(
+            logits: logits, labels: labels, classes: 3, gradient: &gSum)
         let mean = try variant.configuration(.mean).loss(logits: logits, labels: labels, classes: 3)
         #expect(none == sum && gNone == gSum)
         #expect(abs(Double(none) - rows.losses.map(Double.init).reduce(0, +)) < 1e-6)
@@ -130,11 +136,15 @@ import Xent
         _ = try variant.configuration(.mean).lossAndGradient(
             logits: logits, labels: labels, classes: k, gradient: &gradient, rowStatistics: rowLosses)
         let onehot = (0..<k).map { $0 == Int(labels[0]) ? 1.0 : 0.0 }
-        expectRow(logits: logits[...], targets: onehot, loss: rowLosses.losses[0], gradient: gradient[...], scale: 1, "\(variant) labels")
+        expectRow(
+            logits: logits[...], targets: onehot, loss: rowLosses.losses[0], gradient: gradient[...], scale: 1,
+            "\(variant) labels")
 
         let targets = softTargets(for: logits, classes: k, seed: 5)
         _ = try variant.configuration(.none).lossAndGradient(
             logits: logits, targets: targets, classes: k, gradient: &gradient, rowStatistics: rowLosses)
-        expectRow(logits: logits[...], targets: targets.map(Double.init), loss: rowLosses.losses[0], gradient: gradient[...], scale: 1, "\(variant) soft")
+        expectRow(
+            logits: logits[...], targets: targets.map(Double.init), loss: rowLosses.losses[0], gradient: gradient[...],
+            scale: 1, "\(variant) soft")
     }
 }

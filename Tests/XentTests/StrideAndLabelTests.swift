@@ -32,8 +32,12 @@ import Xent
                       gradient: gradient[row], scale: 1, "\(variant) padded row \(r)")
             #expect(Array(inPlace[row]) == Array(gradient[row]), "\(variant): in place differs, row \(r)")
             if r < rows - 1 {
-                #expect(gradient[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0 == 42 }, "\(variant): padding written, row \(r)")
-                #expect(inPlace[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0.isNaN }, "\(variant): in-place padding written")
+                #expect(
+                    gradient[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0 == 42 },
+                    "\(variant): padding written, row \(r)")
+                #expect(
+                    inPlace[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0.isNaN },
+                    "\(variant): in-place padding written")
             }
         }
         #expect(abs(Double(inPlaceLoss) - rowLosses.losses.map(Double.init).reduce(0, +)) < 1e-3)
@@ -45,8 +49,10 @@ import Xent
                                    gradient: &softGradient, rowStatistics: rowLosses)
         for r in 0..<rows {
             let row = r * stride ..< r * stride + classes
-            expectRow(logits: dense[r * classes ..< (r + 1) * classes], targets: denseTargets[r * classes ..< (r + 1) * classes].map(Double.init),
-                      loss: rowLosses.losses[r], gradient: softGradient[row], scale: 1, "\(variant) soft padded row \(r)")
+            expectRow(
+                logits: dense[r * classes ..< (r + 1) * classes],
+                targets: denseTargets[r * classes ..< (r + 1) * classes].map(Double.init),
+                loss: rowLosses.losses[r], gradient: softGradient[row], scale: 1, "\(variant) soft padded row \(r)")
             #expect(softGradient[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0 == 42 })
         }
     }

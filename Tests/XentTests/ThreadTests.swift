@@ -18,23 +18,33 @@ import Xent
             ce.threads = threads
             var gradient = [Float](), softGradient = [Float]()
             let rowLosses = RowStatistics(.losses)
-            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
-            let soft = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &softGradient)
+            let loss = try ce.lossAndGradient(
+                logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: rowLosses)
+            let soft = try ce.lossAndGradient(
+                logits: logits, targets: targets, classes: classes, gradient: &softGradient)
             let result = (loss, rowLosses.losses, gradient, soft, softGradient)
             if let first {
-                #expect(first.0.bitPattern == result.0.bitPattern, "\(variant) \(threads) threads: loss \(result.0) vs \(first.0)")
-                #expect(first.1.map(\.bitPattern) == result.1.map(\.bitPattern), "\(variant) \(threads) threads: row losses differ")
-                #expect(first.2.map(\.bitPattern) == result.2.map(\.bitPattern), "\(variant) \(threads) threads: gradient differs")
+                #expect(
+                    first.0.bitPattern == result.0.bitPattern,
+                    "\(variant) \(threads) threads: loss \(result.0) vs \(first.0)")
+                #expect(
+                    first.1.map(\.bitPattern) == result.1.map(\.bitPattern),
+                    "\(variant) \(threads) threads: row losses differ")
+                #expect(
+                    first.2.map(\.bitPattern) == result.2.map(\.bitPattern),
+                    "\(variant) \(threads) threads: gradient differs")
                 #expect(first.3.bitPattern == result.3.bitPattern, "\(variant) \(threads) threads: soft loss differs")
-                #expect(first.4.map(\.bitPattern) == result.4.map(\.bitPattern), "\(variant) \(threads) threads: soft gradient differs")
+                #expect(
+                    first.4.map(\.bitPattern) == result.4.map(\.bitPattern),
+                    "\(variant) \(threads) threads: soft gradient differs")
             } else {
                 first = result
                 // And the single-threaded result is right.
                 for r in 0..<rows where labels[r] != -100 {
                     let onehot = (0..<classes).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
-                    expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot, loss: rowLosses.losses[r],
-                              gradient: gradient[r * classes ..< (r + 1) * classes], scale: 1 / Double(rows - 1),
-                              "\(variant) row \(r)")
+                    expectRow(logits: logits[r * classes ..< (r + 1) * classes], targets: onehot,
+                              loss: rowLosses.losses[r], gradient: gradient[r * classes ..< (r + 1) * classes],
+                              scale: 1 / Double(rows - 1), "\(variant) row \(r)")
                 }
             }
         }
@@ -69,11 +79,16 @@ import Xent
                 ce.gradientScale = 0.5
                 var g = [Float](), gs = [Float]()
                 let r = RowStatistics()
-                let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &g, rowStatistics: r)
+                let loss = try ce.lossAndGradient(
+                    logits: logits, labels: labels, classes: classes, gradient: &g, rowStatistics: r)
                 let soft = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gs)
-                results.append([loss.bitPattern, soft.bitPattern] + r.losses.map(\.bitPattern) + r.logSumExp.map(\.bitPattern) + r.argmax.map(UInt32.init(bitPattern:)) + g.map(\.bitPattern) + gs.map(\.bitPattern))
+                results.append(
+                    [loss.bitPattern, soft.bitPattern] + r.losses.map(\.bitPattern) + r.logSumExp.map(\.bitPattern)
+                        + r.argmax.map(UInt32.init(bitPattern:)) + g.map(\.bitPattern) + gs.map(\.bitPattern))
             }
-            #expect(results[0] == results[1] && results[0] == results[2], "\(variant) \(rows)×\(classes): results differ across threads")
+            #expect(
+                results[0] == results[1] && results[0] == results[2],
+                "\(variant) \(rows)×\(classes): results differ across threads")
         }
     }
 }

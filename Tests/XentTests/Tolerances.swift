@@ -65,11 +65,15 @@ func expectRow(
     let expectedLoss = truth.loss + lambda * truth.lse * truth.lse
     let lossBound = truth.lossBound * (1 + 2 * lambda * abs(truth.lse)) + (lambda != 0 ? Double(loss.ulp) : 0)
     if expectedLoss.isInfinite {
-        #expect(Double(loss) == expectedLoss, "\(context()): loss \(loss), truth \(expectedLoss)", sourceLocation: sourceLocation)
+        #expect(
+            Double(loss) == expectedLoss, "\(context()): loss \(loss), truth \(expectedLoss)",
+            sourceLocation: sourceLocation)
     } else {
         let error = abs(Double(loss) - expectedLoss)
         if !(error <= lossBound) {
-            Issue.record("\(context()): loss \(loss), truth \(expectedLoss), error \(error) > bound \(lossBound)", sourceLocation: sourceLocation)
+            Issue.record(
+                "\(context()): loss \(loss), truth \(expectedLoss), error \(error) > bound \(lossBound)",
+                sourceLocation: sourceLocation)
         }
     }
     guard let gradient else { return }
@@ -86,7 +90,14 @@ func expectRow(
     }
     if let worst {
         let j = worst.j
-        Issue.record("\(context()): gradient[\(j)] = \(gradient[gradient.startIndex + j]), truth \(truth.gradient(j) * scale + 2 * lambda * truth.lse * truth.p[j] * zScale), error \(worst.ratio)× the bound \(truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)); logit \(z[z.startIndex + j]), max \(truth.m)", sourceLocation: sourceLocation)
+        Issue.record(
+            """
+            \(context()): gradient[\(j)] = \(gradient[gradient.startIndex + j]), \
+            truth \(truth.gradient(j) * scale + 2 * lambda * truth.lse * truth.p[j] * zScale), \
+            error \(worst.ratio)× the bound \(truth.gradientBound(j, z: z[z.startIndex + j], scale: scale)); \
+            logit \(z[z.startIndex + j]), max \(truth.m)
+            """,
+            sourceLocation: sourceLocation)
     }
 }
 

@@ -147,21 +147,27 @@ struct TransformedTruth {
                     loss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes,
                                                   gradient: &gradient, rowStatistics: rowLosses)
                 case (false, true):
-                    loss = try ce.lossAndGradient(inPlace: &gradient, labels: labels, classes: classes, rowStatistics: rowLosses)
+                    loss = try ce.lossAndGradient(
+                        inPlace: &gradient, labels: labels, classes: classes, rowStatistics: rowLosses)
                 case (true, true):
-                    loss = try ce.lossAndGradient(inPlace: &gradient, targets: targets, classes: classes, rowStatistics: rowLosses)
+                    loss = try ce.lossAndGradient(
+                        inPlace: &gradient, targets: targets, classes: classes, rowStatistics: rowLosses)
                 }
                 // Forward only gives the same loss, bit for bit.
                 let forward = soft
                     ? try ce.loss(logits: logits, targets: targets, classes: classes)
                     : try ce.loss(logits: logits, labels: labels, classes: classes)
-                #expect(forward.bitPattern == loss.bitPattern || (forward.isNaN && loss.isNaN), "\(context): forward \(forward) vs \(loss)")
+                #expect(
+                    forward.bitPattern == loss.bitPattern || (forward.isNaN && loss.isNaN),
+                    "\(context): forward \(forward) vs \(loss)")
 
                 var expected = 0.0, bound = 0.0, anyBad = false
                 for r in 0..<rows {
                     let range = r * classes ..< (r + 1) * classes
                     if !soft && labels[r] == -100 {
-                        #expect(rowLosses.losses[r] == 0 && gradient[range].allSatisfy { $0 == 0 }, "\(context) row \(r): ignored")
+                        #expect(
+                            rowLosses.losses[r] == 0 && gradient[range].allSatisfy { $0 == 0 },
+                            "\(context) row \(r): ignored")
                         continue
                     }
                     guard let truth = TransformedTruth(
@@ -169,7 +175,9 @@ struct TransformedTruth {
                         smoothing: Double(setting.smoothing), weights: weights, scale: setting.scale, cap: setting.cap)
                     else {
                         anyBad = true
-                        #expect(rowLosses.losses[r].isNaN && gradient[range].allSatisfy(\.isNaN), "\(context) row \(r): a bad row is NaN")
+                        #expect(
+                            rowLosses.losses[r].isNaN && gradient[range].allSatisfy(\.isNaN),
+                            "\(context) row \(r): a bad row is NaN")
                         continue
                     }
                     let rowTruth = truth.loss + lambda * truth.lse * truth.lse
@@ -177,7 +185,8 @@ struct TransformedTruth {
                     expected += rowTruth
                     bound += rowBound
                     if rowTruth.isInfinite {
-                        #expect(Double(rowLosses.losses[r]) == rowTruth, "\(context) row \(r): loss \(rowLosses.losses[r])")
+                        #expect(
+                            Double(rowLosses.losses[r]) == rowTruth, "\(context) row \(r): loss \(rowLosses.losses[r])")
                     } else {
                         #expect(abs(Double(rowLosses.losses[r]) - rowTruth) <= rowBound,
                                 "\(context) row \(r): loss \(rowLosses.losses[r]) vs \(rowTruth), bound \(rowBound)")
@@ -190,7 +199,12 @@ struct TransformedTruth {
                     }
                     if !(worst.ratio <= 1) {
                         let j = worst.j
-                        Issue.record("\(context) row \(r): gradient[\(j)] = \(gradient[range.lowerBound + j]), truth \(truth.gradient(j, p: P, pLse: Pz)), \(worst.ratio)× the bound; logit \(logits[range.lowerBound + j]) → \(truth.t[j]), max \(truth.m)")
+                        Issue.record(
+                            """
+                            \(context) row \(r): gradient[\(j)] = \(gradient[range.lowerBound + j]), \
+                            truth \(truth.gradient(j, p: P, pLse: Pz)), \(worst.ratio)× the bound; \
+                            logit \(logits[range.lowerBound + j]) → \(truth.t[j]), max \(truth.m)
+                            """)
                     }
                 }
                 if anyBad {
@@ -198,7 +212,9 @@ struct TransformedTruth {
                 } else if expected.isInfinite {
                     #expect(Double(loss) == expected, "\(context): loss \(loss) vs \(expected)")
                 } else {
-                    #expect(abs(Double(loss) - expected) <= bound + 2e-7 * abs(expected), "\(context): loss \(loss) vs \(expected)")
+                    #expect(
+                        abs(Double(loss) - expected) <= bound + 2e-7 * abs(expected),
+                        "\(context): loss \(loss) vs \(expected)")
                 }
             }
         }
@@ -261,7 +277,10 @@ struct TransformedTruth {
     @Test("invalid logit scales and softcaps are refused before anything is written", arguments: Variant.all)
     func invalid(variant: Variant) throws {
         let (logits, labels) = LogitKind.normal.batch(rows: 2, classes: 5, seed: 1)
-        for (scale, cap) in [(Float(0), Float?.none), (-1, nil), (.nan, nil), (.infinity, nil), (1, 0), (1, -2), (1, .nan), (1, .infinity)] {
+        for (scale, cap) in [
+            (Float(0), Float?.none), (-1, nil), (.nan, nil), (.infinity, nil), (1, 0), (1, -2), (1, .nan),
+            (1, .infinity)
+        ] {
             var ce = variant.configuration(.mean)
             ce.logitScale = scale
             ce.softcap = cap

@@ -22,10 +22,14 @@ import Xent
                         try lse.withUnsafeMutableBufferPointer { l in
                             soft
                                 ? try targets.withUnsafeBufferPointer { q in
-                                    try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
+                                    try ce.lossAndGradient(
+                                        logits: z, targets: q, classes: classes, gradient: g,
+                                        rowStatistics: .init(losses: r, logSumExp: l))
                                 }
                                 : try labels.withUnsafeBufferPointer { t in
-                                    try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g, rowStatistics: .init(losses: r, logSumExp: l))
+                                    try ce.lossAndGradient(
+                                        logits: z, labels: t, classes: classes, gradient: g,
+                                        rowStatistics: .init(losses: r, logSumExp: l))
                                 }
                         }
                     }
@@ -44,16 +48,23 @@ import Xent
                 let lseBound = 1e-6 * max(1, abs(truth.lse))
                 let rowBound = truth.lossBound * (1 + 2 * lambdaD * abs(truth.lse)) + Double(rowLosses[r].ulp)
                 bound += rowBound
-                #expect(abs(Double(lse[r]) - truth.lse) <= lseBound + Double(Float(truth.lse).ulp), "\(variant) λ \(lambda) row \(r): lse \(lse[r]) vs \(truth.lse)")
-                #expect(abs(Double(rowLosses[r]) - (truth.loss + lambdaD * truth.lse * truth.lse)) <= rowBound,
-                        "\(variant) λ \(lambda) row \(r): loss \(rowLosses[r]) vs \(truth.loss + lambdaD * truth.lse * truth.lse)")
+                #expect(
+                    abs(Double(lse[r]) - truth.lse) <= lseBound + Double(Float(truth.lse).ulp),
+                    "\(variant) λ \(lambda) row \(r): lse \(lse[r]) vs \(truth.lse)")
+                #expect(
+                    abs(Double(rowLosses[r]) - (truth.loss + lambdaD * truth.lse * truth.lse)) <= rowBound,
+                    """
+                    \(variant) λ \(lambda) row \(r): loss \(rowLosses[r]) \
+                    vs \(truth.loss + lambdaD * truth.lse * truth.lse)
+                    """)
                 // g_j = (p_j·Σq − q_j)/N + 2λ·lse·p_j/N
                 let scale = 1 / Double(counted)
                 var worst = 0.0
                 for j in 0..<classes {
                     let expected = truth.gradient(j) * scale + 2 * lambdaD * truth.lse * truth.p[j] * scale
                     let gBound = truth.gradientBound(j, z: logits[range.lowerBound + j], scale: scale)
-                        + (16 + abs(Double(logits[range.lowerBound + j]) - truth.m)) * unitRoundoff * 2 * lambdaD * abs(truth.lse) * truth.p[j] * scale
+                        + (16 + abs(Double(logits[range.lowerBound + j]) - truth.m)) * unitRoundoff * 2 * lambdaD
+                        * abs(truth.lse) * truth.p[j] * scale
                         + 1e-6 * 2 * lambdaD * max(1, abs(truth.lse)) * truth.p[j] * scale
                     worst = max(worst, abs(Double(gradient[range.lowerBound + j]) - expected) / gBound)
                 }
@@ -77,7 +88,9 @@ import Xent
         for bad in [Float(-1), .nan, .infinity] {
             ce.zLossScale = bad
             var g = [Float](repeating: 9, count: 60)
-            #expect(throws: XentError.self) { try ce.lossAndGradient(logits: logits, labels: labels, classes: 20, gradient: &g) }
+            #expect(throws: XentError.self) {
+                try ce.lossAndGradient(logits: logits, labels: labels, classes: 20, gradient: &g)
+            }
             #expect(g.allSatisfy { $0 == 9 })
         }
     }

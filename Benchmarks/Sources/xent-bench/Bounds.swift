@@ -10,7 +10,9 @@ enum Bounds {
     /// The memory roofline: `memcpy` of the case's logits into its gradient buffer (read
     /// rows × classes elements of `dataType`, write as many), median nanoseconds for the whole
     /// shape.
-    static func memcpyNanoseconds(_ workload: Workload, _ dataType: DataType, policy: RepetitionPolicy) -> TimingSummary {
+    static func memcpyNanoseconds(
+        _ workload: Workload, _ dataType: DataType, policy: RepetitionPolicy
+    ) -> TimingSummary {
         let bytes = workload.elements * dataType.size
         if dataType == .f32 {
             return measure(policy) { memcpy(workload.scratch.baseAddress!, workload.logits.baseAddress!, bytes) }
@@ -33,7 +35,9 @@ enum Bounds {
         let blocks = 64  // 256 Ki elements per timed run, so the clock's cost vanishes
         let timing = measure(policy) {
             for _ in 0..<blocks {
-                sink += (try? Primitives.expMinusShiftSum(UnsafeBufferPointer(x), into: y, shift: 1, instructionSet: isa)) ?? 0
+                sink +=
+                    (try? Primitives.expMinusShiftSum(UnsafeBufferPointer(x), into: y, shift: 1, instructionSet: isa))
+                    ?? 0
             }
         }
         if sink.isNaN { print("", terminator: "") }

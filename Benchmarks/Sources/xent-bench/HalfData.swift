@@ -100,10 +100,12 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
         let z = UnsafeBufferPointer(logits)
         switch target {
         case .labels:
-            _ = try ce.lossAndGradient(logits: z, labels: labels, classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
+            _ = try ce.lossAndGradient(
+                logits: z, labels: labels, classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
         case .soft:
             _ = try ce.lossAndGradient(
-                logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
+                logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch,
+                rowStatistics: .init(losses: rowLosses))
         }
         return (Array(rowLosses), scratch.map(\.widened))
     }
@@ -119,11 +121,15 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
             try gradient.withUnsafeMutableBufferPointer { g in
                 switch target {
                 case .labels:
-                    _ = try ce.lossAndGradient(logits: z, labels: labels, classes: classes, gradient: g, rowStatistics: .init(losses: rowLosses))
+                    _ = try ce.lossAndGradient(
+                        logits: z, labels: labels, classes: classes, gradient: g,
+                        rowStatistics: .init(losses: rowLosses))
                 case .soft:
                     let q = targets.map(\.widened)
                     _ = try q.withUnsafeBufferPointer { q in
-                        try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: g, rowStatistics: .init(losses: rowLosses))
+                        try ce.lossAndGradient(
+                            logits: z, targets: q, classes: classes, gradient: g,
+                            rowStatistics: .init(losses: rowLosses))
                     }
                 }
             }

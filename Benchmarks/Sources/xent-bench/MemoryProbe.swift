@@ -55,15 +55,20 @@ struct ProbeMemory: ParsableCommand {
     }
 
     /// Runs the probe in a child process (this same executable) and returns its answer.
-    static func inChild(rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind, isa: InstructionSet, threads: Int) -> Int? {
+    static func inChild(
+        rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind, isa: InstructionSet,
+        threads: Int
+    ) -> Int? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = Bundle.main.executableURL
         }
-        process.arguments = ["probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
-                             "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
-                             "--threads", "\(threads)"]
+        process.arguments = [
+            "probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
+            "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
+            "--threads", "\(threads)"
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         do { try process.run() } catch { return nil }

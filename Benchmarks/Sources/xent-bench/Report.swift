@@ -45,7 +45,8 @@ struct ReportRow {
         func opt(_ x: Double?) -> String { x.map { String(format: "%.3e", $0) } ?? "" }
         return [
             timestamp, gitSHA, host, cpuModel, isa, swiftVersion, buildConfiguration,
-            kernel, dataType, op, targetKind, String(rows), String(classes), String(threads), String(timing.repetitions),
+            kernel, dataType, op, targetKind, String(rows), String(classes), String(threads),
+            String(timing.repetitions),
             f(timing.min, 8), f(timing.median, 8), f(timing.p90, 8), f(timing.max, 8), f(nsPerElement),
             f(gigabytesPerSecond), f(memcpyMedianNs, 8), f(memcpyRatio), f(expNsPerElement), f(expBoundRatio),
             speedupOverScalar.map { f($0) } ?? "", opt(maxLossError), opt(maxGradientError),
@@ -84,15 +85,20 @@ enum ReportWriter {
                 bounds.append(String(format: "memcpy bound %.3f ns/element", f32.memcpyMedianNs / f32.elements))
             }
             if let half = shapeRows.first(where: { $0.dataType != "f32" }) {
-                bounds.append(String(format: "16-bit memcpy bound %.3f ns/element", half.memcpyMedianNs / half.elements))
+                bounds.append(
+                    String(format: "16-bit memcpy bound %.3f ns/element", half.memcpyMedianNs / half.elements))
             }
             bounds.append(String(format: "exp bound %.3f ns/element", first.expNsPerElement))
             out += bounds.joined(separator: "; ") + "\n\n"
-            out += "| kernel | isa | dtype | threads | op | target | ns/element | GB/s | × memcpy | × exp bound | speedup vs scalar | max loss err | max grad err |\n"
+            out += "| kernel | isa | dtype | threads | op | target | ns/element | GB/s | × memcpy | × exp bound "
+                + "| speedup vs scalar | max loss err | max grad err |\n"
             out += "|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
             for row in shapeRows where row.op != "inplace" {
-                out += "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.op) | \(row.targetKind) | "
-                out += String(format: "%.3f | %.2f | %.2f | %.2f | ", row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio, row.expBoundRatio)
+                out +=
+                    "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.op) | \(row.targetKind) | "
+                out += String(
+                    format: "%.3f | %.2f | %.2f | %.2f | ", row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio,
+                    row.expBoundRatio)
                 out += (row.speedupOverScalar.map { String(format: "%.1f×", $0) } ?? "–") + " | "
                 out += (row.maxLossError.map { String(format: "%.1e", $0) } ?? "–") + " | "
                 out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
@@ -107,14 +113,19 @@ enum ReportWriter {
     /// class labels, one thread; each against its own memcpy bound and Float's time.
     static func halfAgainstFloat(_ shapeRows: [ReportRow], defaultISA: String) -> String {
         let cases = shapeRows.filter {
-            $0.kernel == "vector" && $0.isa == defaultISA && $0.op == "fwdgrad" && $0.targetKind == "labels" && $0.threads == 1
+            $0.kernel == "vector" && $0.isa == defaultISA && $0.op == "fwdgrad" && $0.targetKind == "labels"
+                && $0.threads == 1
         }
         guard cases.contains(where: { $0.dataType != "f32" }) else { return "" }
         let float = cases.first(where: { $0.dataType == "f32" })
-        var out = "16-bit vs Float (vector on \(defaultISA), fwdgrad, labels, 1 thread; × f32 time below 1 is faster):\n\n"
-        out += "| dtype | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n|---|---:|---:|---:|---:|---:|\n"
+        var out =
+            "16-bit vs Float (vector on \(defaultISA), fwdgrad, labels, 1 thread; × f32 time below 1 is faster):\n\n"
+        out += "| dtype | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n"
+            + "|---|---:|---:|---:|---:|---:|\n"
         for row in cases {
-            out += String(format: "| %@ | %.3f | %.2f | %.2f | ", row.dataType, row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio)
+            out += String(
+                format: "| %@ | %.3f | %.2f | %.2f | ", row.dataType, row.nsPerElement, row.gigabytesPerSecond,
+                row.memcpyRatio)
             out += (float.map { String(format: "%.2f", row.timing.median / $0.timing.median) } ?? "–") + " | "
             out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
         }
@@ -129,53 +140,69 @@ enum ReportWriter {
     /// and the last column says so.
     static func targets(_ rows: [ReportRow], defaultISA: String) -> String {
         var out = "## Speed targets (f32 logits, class labels; single thread unless stated)\n\n"
-        out += "\"needs\" is the time per element the target asks for; \"below exp bound\" marks a target that asks for "
+        out +=
+            "\"needs\" is the time per element the target asks for; \"below exp bound\" marks a target that asks for "
         out += "less than SLEEF's `u10` exp alone takes per element here (the exp bound, same run), which NUMERICS.md "
         out += "requires once per element.\n\n"
         out += "| target | shape | measured | met | needs (ns/element) | exp bound (ns/element) | reachable |\n"
         out += "|---|---|---:|:---:|---:|---:|:---:|\n"
-        func line(_ target: String, _ shape: String, _ measured: String, _ met: Bool, needs: Double?, exp: Double) -> String {
+        func line(
+            _ target: String, _ shape: String, _ measured: String, _ met: Bool, needs: Double?, exp: Double
+        ) -> String {
             let reach = needs.map { $0 >= exp ? "yes" : "below exp bound" } ?? "–"
             let needsText = needs.map { String(format: "%.3f", $0) } ?? "–"
             return "| \(target) | \(shape) | \(measured) | \(met ? "yes" : "no") | \(needsText) | "
                 + String(format: "%.3f", exp) + " | \(reach) |\n"
         }
         let rows = rows.filter { $0.dataType == "f32" }  // the targets are Float's
-        let vector = rows.filter { $0.kernel == "vector" && $0.isa == defaultISA && $0.threads == 1 && $0.targetKind == "labels" }
-        let peers = rows.filter { !["reference", "scalar", "vector"].contains($0.kernel) && $0.threads == 1 && $0.targetKind == "labels" }
+        let vector = rows.filter {
+            $0.kernel == "vector" && $0.isa == defaultISA && $0.threads == 1 && $0.targetKind == "labels"
+        }
+        let peers = rows.filter {
+            !["reference", "scalar", "vector"].contains($0.kernel) && $0.threads == 1 && $0.targetKind == "labels"
+        }
         for v in vector where v.op == "fwdgrad" {
             let shape = "\(v.rows)×\(v.classes)"
             let exp = v.expNsPerElement
             if v.classes >= 1000 {
                 let memcpy = v.nsPerElement / v.memcpyRatio
                 out += line(
-                    "fwd+grad ≤ 1.6× memcpy (stretch 1.3×)", shape, String(format: "%.2f×", v.memcpyRatio), v.memcpyRatio <= 1.6,
+                    "fwd+grad ≤ 1.6× memcpy (stretch 1.3×)", shape, String(format: "%.2f×", v.memcpyRatio),
+                    v.memcpyRatio <= 1.6,
                     needs: 1.6 * memcpy, exp: exp)
             }
             if let s = v.speedupOverScalar {
-                out += line("vector ≥ 10× scalar", shape, String(format: "%.1f×", s), s >= 10, needs: v.nsPerElement * s / 10, exp: exp)
+                out += line(
+                    "vector ≥ 10× scalar", shape, String(format: "%.1f×", s), s >= 10, needs: v.nsPerElement * s / 10,
+                    exp: exp)
             }
             let samePeers = peers.filter { $0.rows == v.rows && $0.classes == v.classes && $0.op == "fwdgrad" }
             if let fastest = samePeers.min(by: { $0.timing.median < $1.timing.median }) {
                 let ratio = fastest.timing.median / v.timing.median
                 out += line(
-                    "vector ≥ 2× the fastest peer (\(fastest.kernel))", shape, String(format: "%.2f×", ratio), ratio >= 2,
+                    "vector ≥ 2× the fastest peer (\(fastest.kernel))", shape, String(format: "%.2f×", ratio),
+                    ratio >= 2,
                     needs: fastest.nsPerElement / 2, exp: exp)
             }
         }
-        let threaded = rows.filter { $0.kernel == "vector" && $0.isa == defaultISA && $0.threads > 1 && $0.targetKind == "labels" && $0.op == "fwdgrad" }
+        let threaded = rows.filter {
+            $0.kernel == "vector" && $0.isa == defaultISA && $0.threads > 1 && $0.targetKind == "labels"
+                && $0.op == "fwdgrad"
+        }
         for t in threaded {
             if let one = vector.first(where: { $0.op == "fwdgrad" && $0.rows == t.rows && $0.classes == t.classes }) {
                 let speedup = one.timing.median / t.timing.median
                 out += line(
-                    "\(t.threads) threads ≥ 1.7× one thread (fwd+grad)", "\(t.rows)×\(t.classes)", String(format: "%.2f×", speedup),
+                    "\(t.threads) threads ≥ 1.7× one thread (fwd+grad)", "\(t.rows)×\(t.classes)",
+                    String(format: "%.2f×", speedup),
                     speedup >= 1.7, needs: nil, exp: t.expNsPerElement)
             }
         }
         for v in vector where v.op == "fwd" {
             // Stated against the exp bound itself: always reachable, so no "needs" to compare.
             out += line(
-                "fwd ≤ 1.5× exp bound", "\(v.rows)×\(v.classes)", String(format: "%.2f×", v.expBoundRatio), v.expBoundRatio <= 1.5,
+                "fwd ≤ 1.5× exp bound", "\(v.rows)×\(v.classes)", String(format: "%.2f×", v.expBoundRatio),
+                v.expBoundRatio <= 1.5,
                 needs: nil, exp: v.expNsPerElement)
         }
         return out + "\n"

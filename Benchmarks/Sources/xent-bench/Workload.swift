@@ -54,7 +54,8 @@ enum LineAligned {
     /// Uninitialized room for `capacity` elements at a 64-byte boundary.
     static func allocate<T>(_: T.Type, capacity: Int) -> UnsafeMutableBufferPointer<T> {
         let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: Swift.max(1, capacity) * MemoryLayout<T>.stride, alignment: Swift.max(alignment, MemoryLayout<T>.alignment))
+            byteCount: Swift.max(1, capacity) * MemoryLayout<T>.stride,
+            alignment: Swift.max(alignment, MemoryLayout<T>.alignment))
         return UnsafeMutableBufferPointer(start: raw.bindMemory(to: T.self, capacity: capacity), count: capacity)
     }
 
@@ -111,9 +112,11 @@ final class Workload {
             switch dataType {
             case .f32: break
             case .f16:
-                halves[.f16] = RoundedData<Float16>(logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+                halves[.f16] = RoundedData<Float16>(
+                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
             case .bf16:
-                halves[.bf16] = RoundedData<BFloat16>(logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+                halves[.bf16] = RoundedData<BFloat16>(
+                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
             }
         }
     }
@@ -134,7 +137,9 @@ final class Workload {
 
     /// Runs `operation` once on the `dataType` buffers; returns the loss (so the call cannot be
     /// optimized away).
-    func run(_ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind, _ dataType: DataType = .f32) throws -> Float {
+    func run(
+        _ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind, _ dataType: DataType = .f32
+    ) throws -> Float {
         if dataType != .f32 { return try half(dataType).run(ce, operation, target) }
         let z = UnsafeBufferPointer(logits)
         let q = UnsafeBufferPointer(targets)
@@ -163,21 +168,33 @@ final class Workload {
     }
 
     /// Per-row losses and the gradient (`.none`: unscaled) from `kernel`, for accuracy checks.
-    func outputs(_ choice: KernelChoice, _ target: TargetKind, gradient wantGradient: Bool) throws -> (losses: [Float], gradient: [Float]?) {
+    func outputs(
+        _ choice: KernelChoice, _ target: TargetKind, gradient wantGradient: Bool
+    ) throws -> (losses: [Float], gradient: [Float]?) {
         let ce = choice.configuration(.none)
         let z = UnsafeBufferPointer(logits)
         if wantGradient {
             switch target {
             case .labels:
-                _ = try ce.lossAndGradient(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
+                _ = try ce.lossAndGradient(
+                    logits: z, labels: UnsafeBufferPointer(labels), classes: classes, gradient: scratch,
+                    rowStatistics: .init(losses: rowLosses))
             case .soft:
-                _ = try ce.lossAndGradient(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch, rowStatistics: .init(losses: rowLosses))
+                _ = try ce.lossAndGradient(
+                    logits: z, targets: UnsafeBufferPointer(targets), classes: classes, gradient: scratch,
+                    rowStatistics: .init(losses: rowLosses))
             }
             return (Array(rowLosses), Array(scratch))
         }
         switch target {
-        case .labels: _ = try ce.loss(logits: z, labels: UnsafeBufferPointer(labels), classes: classes, rowStatistics: .init(losses: rowLosses))
-        case .soft: _ = try ce.loss(logits: z, targets: UnsafeBufferPointer(targets), classes: classes, rowStatistics: .init(losses: rowLosses))
+        case .labels:
+            _ = try ce.loss(
+                logits: z, labels: UnsafeBufferPointer(labels), classes: classes,
+                rowStatistics: .init(losses: rowLosses))
+        case .soft:
+            _ = try ce.loss(
+                logits: z, targets: UnsafeBufferPointer(targets), classes: classes,
+                rowStatistics: .init(losses: rowLosses))
         }
         return (Array(rowLosses), nil)
     }

@@ -40,10 +40,18 @@ struct Run: ParsableCommand {
     @Option(help: "Comma-separated target kinds: labels, soft.")
     var targets: String = "labels,soft"
 
-    @Option(help: "Comma-separated logit types: f32, f16 (Float16), bf16 (bfloat16). The 16-bit types run the scalar kernel and the vector kernel on the default ISA.")
+    @Option(
+        help: """
+            Comma-separated logit types: f32, f16 (Float16), bf16 (bfloat16). \
+            The 16-bit types run the scalar kernel and the vector kernel on the default ISA.
+            """)
     var dtypes: String = "f32,f16,bf16"
 
-    @Option(help: "Comma-separated thread counts, 'all' for every core. Above 1 thread only scalar and the vector kernel on the default ISA run.")
+    @Option(
+        help: """
+            Comma-separated thread counts, 'all' for every core. \
+            Above 1 thread only scalar and the vector kernel on the default ISA run.
+            """)
     var threads: String = "1,all"
 
     @Option(name: .customLong("min-reps"), help: "Fewest timed repetitions per case.")
@@ -80,7 +88,9 @@ struct Run: ParsableCommand {
             maxRepetitions = min(maxRepetitions, 5)
             minSeconds = min(minSeconds, 0.01)
         }
-        guard !parsedShapes.isEmpty else { throw ValidationError("--shapes: give rows×classes pairs such as 4096x1000") }
+        guard !parsedShapes.isEmpty else {
+            throw ValidationError("--shapes: give rows×classes pairs such as 4096x1000")
+        }
         guard minRepetitions >= 1, maxRepetitions >= minRepetitions else {
             throw ValidationError("--min-reps must be ≥ 1 and ≤ --max-reps")
         }
@@ -128,9 +138,13 @@ struct Run: ParsableCommand {
         let forced: [InstructionSet] = isas == "all"
             ? InstructionSet.supported
             : try list(isas, InstructionSet.init(rawValue:), "--isas")
-        for isa in forced where !isa.isSupported { throw ValidationError("--isas: \(isa) is not supported on this CPU") }
+        for isa in forced where !isa.isSupported {
+            throw ValidationError("--isas: \(isa) is not supported on this CPU")
+        }
         return kinds.flatMap { kind in
-            kind == .vector ? forced.map { KernelChoice(kernel: .vector, isa: $0) } : [KernelChoice(kernel: kind, isa: nil)]
+            kind == .vector
+                ? forced.map { KernelChoice(kernel: .vector, isa: $0) }
+                : [KernelChoice(kernel: kind, isa: nil)]
         }
     }
 
@@ -138,7 +152,8 @@ struct Run: ParsableCommand {
         let repository = Self.repositoryRoot()
         let machine = MachineInfo.current(repository: repository)
         let policy = RepetitionPolicy(
-            warmup: quick ? 1 : 2, minRepetitions: minRepetitions, maxRepetitions: maxRepetitions, minSeconds: minSeconds)
+            warmup: quick ? 1 : 2, minRepetitions: minRepetitions, maxRepetitions: maxRepetitions,
+            minSeconds: minSeconds)
         let choices = try kernelChoices()
         let operations = try list(ops, Operation.init(rawValue:), "--ops")
         let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")
@@ -155,7 +170,9 @@ struct Run: ParsableCommand {
             }
         }.reduce(into: [KernelChoice]()) { if !$0.contains($1) { $0.append($1) } }
 
-        progress("xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), Xent \(machine.gitSHA), default ISA \(defaultISA)")
+        progress(
+            "xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), "
+                + "Xent \(machine.gitSHA), default ISA \(defaultISA)")
         if machine.buildConfiguration == "debug" {
             progress("warning: a debug build; timings are not representative (use swift run -c release)")
         }
@@ -175,7 +192,8 @@ struct Run: ParsableCommand {
             ReportRow(
                 timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
                 isa: isa, swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
-                kernel: kernel, dataType: dataType.rawValue, op: op, targetKind: target, rows: w.rows, classes: w.classes, threads: 1,
+                kernel: kernel, dataType: dataType.rawValue, op: op, targetKind: target, rows: w.rows,
+                classes: w.classes, threads: 1,
                 timing: timing, bytesPerElement: bytes, memcpyMedianNs: memcpy.median, expNsPerElement: exp,
                 maxLossError: nil, maxGradientError: nil, peakRSSDeltaBytes: nil)
         }
@@ -222,7 +240,9 @@ struct Run: ParsableCommand {
                     for op in operations {
                       for threadCount in threadCounts {
                         // Above one thread: scalar and the default vector kernel only.
-                        if threadCount > 1 && !(choice.kernel == .scalar || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
+                        if threadCount > 1
+                            && !(choice.kernel == .scalar
+                                || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
                             continue
                         }
                         let ce = choice.configuration(.mean, threads: threadCount)
@@ -231,14 +251,19 @@ struct Run: ParsableCommand {
                         var failure: Error?
                         let timing = measure(policy) {
                             do {
-                                if let half { sink += try half.run(ce, op, target) } else { sink += try workload.run(ce, op, target) }
+                                if let half {
+                                    sink += try half.run(ce, op, target)
+                                } else {
+                                    sink += try workload.run(ce, op, target)
+                                }
                             } catch { failure = error }
                         }
                         if let failure { throw failure }
                         let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
-                        var result = row(choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload, timing,
-                                         memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
-                                         exp: expBound[isa]!)
+                        var result = row(
+                            choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload, timing,
+                            memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
+                            exp: expBound[isa]!)
                         result.threads = threadCount
                         result.maxLossError = accuracy.maxLossError
                         result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
@@ -247,7 +272,10 @@ struct Run: ParsableCommand {
                         }
                         shapeRows.append((rows.count, isa))
                         rows.append(result)
-                        let label = [choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue, "\(threadCount)t"]
+                        let label = [
+                            choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
+                            "\(threadCount)t"
+                        ]
                             .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
                         // "× memcpy" and "× exp" against the bounds measured before the shape's
                         // cases; the report uses the lower of those and the ones measured after.
@@ -270,7 +298,8 @@ struct Run: ParsableCommand {
                 let after = Bounds.memcpyNanoseconds(workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!,
                                                      policy: policy)
                 progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@", size,
-                                after.median / Double(workload.elements), after.median < before.median ? " (kept)" : ""))
+                                after.median / Double(workload.elements),
+                                after.median < before.median ? " (kept)" : ""))
                 if after.median < before.median { memcpyBySize[size] = after }
             }
             memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
@@ -299,15 +328,18 @@ struct Run: ParsableCommand {
             let script = repository.appendingPathComponent("Benchmarks/peers/peers.py")
             progress("peers: \(python) \(script.path)")
             let wanted = peers.split(separator: ",").map(String.init)
-            for m in try Peers.measure(python: python, script: script, shapes: shapeList, policy: policy, peers: wanted) {
+            for m in try Peers.measure(
+                python: python, script: script, shapes: shapeList, policy: policy, peers: wanted
+            ) {
                 guard let memcpy = memcpyByShape["\(m.rows)x\(m.classes)"] else { continue }
                 let w = (rows: m.rows, classes: m.classes)
                 var result = ReportRow(
                     timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
                     isa: "-", swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
-                    kernel: m.kernel, dataType: DataType.f32.rawValue, op: m.op, targetKind: m.target_kind, rows: w.rows, classes: w.classes,
-                    threads: m.threads, timing: TimingSummary(m.times_ns),
-                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement(.f32) ?? 8, memcpyMedianNs: memcpy.median,
+                    kernel: m.kernel, dataType: DataType.f32.rawValue, op: m.op, targetKind: m.target_kind,
+                    rows: w.rows, classes: w.classes, threads: m.threads, timing: TimingSummary(m.times_ns),
+                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement(.f32) ?? 8,
+                    memcpyMedianNs: memcpy.median,
                     expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,
                     maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
                 result.speedupOverScalar = nil
@@ -318,7 +350,8 @@ struct Run: ParsableCommand {
         // Speedup over `scalar`: the same dtype, op, target, shape and thread count.
         for i in rows.indices {
             if let scalar = rows.first(where: {
-                $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op && $0.targetKind == rows[i].targetKind
+                $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op
+                    && $0.targetKind == rows[i].targetKind
                     && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
             }) {
                 rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median

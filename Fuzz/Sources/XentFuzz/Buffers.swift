@@ -121,7 +121,8 @@ final class Buffers {
         bits += separateGradient.map { $0.map(\.bitPattern) } ?? []
         bits += targets.map { $0.map(\.bitPattern) } ?? []
         bits += labels32.map { $0.map { UInt32(bitPattern: $0) } } ?? []
-        bits += labels64.map { $0.flatMap { [UInt32(truncatingIfNeeded: $0), UInt32(truncatingIfNeeded: $0 >> 32)] } } ?? []
+        bits +=
+            labels64.map { $0.flatMap { [UInt32(truncatingIfNeeded: $0), UInt32(truncatingIfNeeded: $0 >> 32)] } } ?? []
         bits += rowLosses.map { $0.map(\.bitPattern) } ?? []
         bits += rowLogSumExp.map { $0.map(\.bitPattern) } ?? []
         bits += rowArgmax.map { $0.map { UInt32(bitPattern: $0) } } ?? []
@@ -132,7 +133,9 @@ final class Buffers {
     func call(_ ce: SoftmaxCrossEntropy) throws(XentError) -> Float {
         if let labels32 { return try call(ce, labels: UnsafeBufferPointer(labels32)) }
         if let labels64 { return try call(ce, labels: UnsafeBufferPointer(labels64)) }
-        let (z, q, k, s) = (UnsafeBufferPointer(logits), UnsafeBufferPointer(targets!), fuzzCase.classes, fuzzCase.rowStride)
+        let (z, q, k, s) = (
+            UnsafeBufferPointer(logits), UnsafeBufferPointer(targets!), fuzzCase.classes, fuzzCase.rowStride
+        )
         switch fuzzCase.call {
         case .lossOnly:
             return try ce.loss(logits: z, targets: q, classes: k, rowStride: s, rowStatistics: rowStatistics)
@@ -140,11 +143,14 @@ final class Buffers {
             return try ce.lossAndGradient(logits: z, targets: q, classes: k, rowStride: s, gradient: gradient!,
                                           rowStatistics: rowStatistics)
         case .inPlace:
-            return try ce.lossAndGradient(inPlace: logits, targets: q, classes: k, rowStride: s, rowStatistics: rowStatistics)
+            return try ce.lossAndGradient(
+                inPlace: logits, targets: q, classes: k, rowStride: s, rowStatistics: rowStatistics)
         }
     }
 
-    private func call<Label: ClassLabel>(_ ce: SoftmaxCrossEntropy, labels t: UnsafeBufferPointer<Label>) throws(XentError) -> Float {
+    private func call<Label: ClassLabel>(
+        _ ce: SoftmaxCrossEntropy, labels t: UnsafeBufferPointer<Label>
+    ) throws(XentError) -> Float {
         let (z, k, s) = (UnsafeBufferPointer(logits), fuzzCase.classes, fuzzCase.rowStride)
         switch fuzzCase.call {
         case .lossOnly:
@@ -153,7 +159,8 @@ final class Buffers {
             return try ce.lossAndGradient(logits: z, labels: t, classes: k, rowStride: s, gradient: gradient!,
                                           rowStatistics: rowStatistics)
         case .inPlace:
-            return try ce.lossAndGradient(inPlace: logits, labels: t, classes: k, rowStride: s, rowStatistics: rowStatistics)
+            return try ce.lossAndGradient(
+                inPlace: logits, labels: t, classes: k, rowStride: s, rowStatistics: rowStatistics)
         }
     }
 }

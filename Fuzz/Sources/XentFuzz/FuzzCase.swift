@@ -161,7 +161,8 @@ struct FuzzCase: CustomStringConvertible {
             for j in row * stride ..< row * stride + classes {
                 switch kind {
                 case 1: if rng.chance(0.3) { logits[j] = rng.chance(0.5) ? 1e30 : -1e30 }
-                case 2: logits[j] = rng.chance(0.5) ? logits[j] * 1e-30 : Float(bitPattern: UInt32(rng.next() % 0x80_0000))
+                case 2:
+                    logits[j] = rng.chance(0.5) ? logits[j] * 1e-30 : Float(bitPattern: UInt32(rng.next() % 0x80_0000))
                 case 3: logits[j] += row % 2 == 0 ? 3e4 : -3e4
                 case 5: if rng.chance(0.3) { logits[j] = -.infinity }
                 case 6: logits[j] = Float.random(in: -100...100, using: &rng)
@@ -192,12 +193,15 @@ struct FuzzCase: CustomStringConvertible {
                 }
                 if hostileTargets {
                     for j in range where rng.chance(0.2) {
-                        targets[j] = [Float.nan, .infinity, -1, -.infinity, 1e30, .greatestFiniteMagnitude][Int(rng.next() % 6)]
+                        targets[j] =
+                            [Float.nan, .infinity, -1, -.infinity, 1e30, .greatestFiniteMagnitude][Int(rng.next() % 6)]
                     }
                 }
             }
         } else {
-            let outOfRange: [Int64] = [Int64(classes), -1, Int64(Int32.max), Int64(Int32.min), 1 << 33, Int64(classes) + 1]
+            let outOfRange: [Int64] = [
+                Int64(classes), -1, Int64(Int32.max), Int64(Int32.min), 1 << 33, Int64(classes) + 1
+            ]
             labels = (0..<rows).map { _ -> Int64 in
                 let k = r.byte()
                 switch k % 32 {
@@ -223,16 +227,21 @@ struct FuzzCase: CustomStringConvertible {
 
     var description: String {
         let ce = configuration
-        var text = "rows \(rows) classes \(classes) stride \(rowStride.map(String.init) ?? "nil") logits \(logits.count) "
-        text += "\(labels == nil ? "soft" : wideLabels ? "labels64" : "labels32") call \(call.rawValue) misuse \(misuse.rawValue)"
-        text += " outputs r\(wantsRowLosses ? 1 : 0)l\(wantsLogSumExp ? 1 : 0)a\(wantsArgmax ? 1 : 0)\(hostileTargets ? " hostile" : "")\n"
+        var text = "rows \(rows) classes \(classes) stride \(rowStride.map(String.init) ?? "nil") "
+            + "logits \(logits.count) "
+        text += "\(labels == nil ? "soft" : wideLabels ? "labels64" : "labels32") "
+            + "call \(call.rawValue) misuse \(misuse.rawValue)"
+        text += " outputs r\(wantsRowLosses ? 1 : 0)l\(wantsLogSumExp ? 1 : 0)a\(wantsArgmax ? 1 : 0)"
+            + "\(hostileTargets ? " hostile" : "")\n"
         text += "reduction .\(ce.reduction) ignore \(ce.ignoreIndex.map { "\($0)" } ?? "nil") α \(ce.labelSmoothing)"
         text += " weights \(ce.classWeights.map { "\($0.count): \($0.prefix(6))…" } ?? "nil") λ \(ce.zLossScale)"
         text += " gradientScale \(ce.gradientScale) divisor \(ce.divisor.map { "\($0)" } ?? "nil")"
-        text += " threads \(ce.threads.map(String.init) ?? "nil") s \(ce.logitScale) c \(ce.softcap.map { "\($0)" } ?? "nil")\n"
+        text += " threads \(ce.threads.map(String.init) ?? "nil") s \(ce.logitScale)"
+            + " c \(ce.softcap.map { "\($0)" } ?? "nil")\n"
         if let labels { text += "labels \(labels)\n" }
         for row in 0..<rows {
-            let range = Swift.min(row * stride, logits.count) ..< Swift.min(row * stride + Swift.min(classes, 16), logits.count)
+            let range = Swift.min(row * stride, logits.count)
+                ..< Swift.min(row * stride + Swift.min(classes, 16), logits.count)
             text += "row \(row): logits \(Array(logits[range]))\(classes > 16 ? "…" : "")"
             if !targets.isEmpty { text += " targets \(Array(targets[range]))" }
             text += "\n"

@@ -89,7 +89,9 @@ struct Harness {
             if reference == nil {
                 reference = outcome
                 if verbose { report("→ \(outcome.error.map { "error \($0)" } ?? "loss \(outcome.loss)")\n") }
-                if misused && outcome.error == nil { fail("\(name): a misused buffer (\(fuzzCase.misuse)) was accepted") }
+                if misused && outcome.error == nil {
+                    fail("\(name): a misused buffer (\(fuzzCase.misuse)) was accepted")
+                }
             }
             // The same error, or none, as the reference (an ISA this CPU lacks: its own error last).
             var expected = ref.error
@@ -103,7 +105,9 @@ struct Harness {
                 continue
             }
             if outcome.error != nil {
-                if outcome.after != outcome.before { fail("\(name): threw \(outcome.error!) after writing to a buffer") }
+                if outcome.after != outcome.before {
+                    fail("\(name): threw \(outcome.error!) after writing to a buffer")
+                }
                 continue
             }
             checkUntouched(outcome)
@@ -168,14 +172,17 @@ struct Harness {
             guard !ignored[r] else { return nil }
             let range = r * c.stride ..< r * c.stride + c.classes
             return RowTruth(
-                logits: c.logits[range], label: c.labels.map { Int($0[r]) }, soft: c.labels == nil ? c.targets[range] : nil,
+                logits: c.logits[range], label: c.labels.map { Int($0[r]) },
+                soft: c.labels == nil ? c.targets[range] : nil,
                 smoothing: alpha, weights: weights, scale: ce.logitScale, cap: ce.softcap)
         }
         // The reduction's denominators: .mean divides the cross-entropy by the divisor, else by the
         // participating rows' label weights (their count); the z-loss by their count.
         let taking = (0..<c.rows).filter { !ignored[$0] }
         let mean = ce.reduction == .mean
-        let labelWeights = taking.reduce(0.0) { total, r in total + (c.labels.flatMap { l in weights.map { Double($0[Int(l[r])]) } } ?? 1) }
+        let labelWeights = taking.reduce(0.0) { total, r in
+            total + (c.labels.flatMap { l in weights.map { Double($0[Int(l[r])]) } } ?? 1)
+        }
         let dCE = mean ? ce.divisor ?? labelWeights : 1
         let dZ = mean ? Double(taking.count) : 1
         let gs = Double(ce.gradientScale)
@@ -209,7 +216,9 @@ struct Harness {
             zLoss += lambda * truth.lse * truth.lse
             bounds += rowBound
             if let rowLoss, !agrees(rowLoss, expected, bound: rowBound, ulp: true) {
-                fail("\(o.name): row \(r) loss \(rowLoss), truth \(expected), error \(abs(Double(rowLoss) - expected)) > bound \(rowBound)")
+                fail(
+                    "\(o.name): row \(r) loss \(rowLoss), truth \(expected), "
+                        + "error \(abs(Double(rowLoss) - expected)) > bound \(rowBound)")
             }
             if let lse, !agrees(lse, truth.lse, bound: truth.logSumExpBound, ulp: true) {
                 fail("\(o.name): row \(r) lse \(lse), truth \(truth.lse)")

@@ -71,10 +71,12 @@ do {
                 gradient: batch.gradient, rowStatistics: RowStatistics.Buffers(argmax: batch.predictions))
 
             // Backward and update: W −= η·Xᵀ·G, b −= η·Σ G.
-            model.step(inputs: batch.inputs, gradient: UnsafeBufferPointer(batch.gradient), learningRate: options.learningRate)
+            model.step(
+                inputs: batch.inputs, gradient: UnsafeBufferPointer(batch.gradient), learningRate: options.learningRate)
 
             lossSum += Double(loss) * Double(batch.rows)
-            trainCorrect += try ce.correctPredictions(rowArgmax: UnsafeBufferPointer(batch.predictions), labels: batch.labels)
+            trainCorrect += try ce.correctPredictions(
+                rowArgmax: UnsafeBufferPointer(batch.predictions), labels: batch.labels)
         }
         let (testLoss, correct) = try evaluate(model, on: testBatch)
         heldOutCorrect = correct
