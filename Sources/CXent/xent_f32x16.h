@@ -11,8 +11,6 @@
 // The contract: an ISA file includes this header after defining
 //   XENT_ISA_SUFFIX                 the ISA part of the kernels' names (avx512f, avx2_fma, …)
 //   XENT_TARGET                     a target attribute for every function here (or nothing)
-//   XENT_CANONICAL                  1 if the ISA promises the canonical bits (needs an FMA exp and
-//                                   xent_f64x8_fma fused), else 0
 //   xent_f32x16, xent_f64x8         16 floats and 8 doubles
 // and these lane-wise operations (static inline, always inlined; lane i of the result depends on
 // lane i of the operands only, except the reductions):
@@ -21,7 +19,8 @@
 //                                                       reads p[0 ..< n] only
 //   xent_f32x16_store_tail(p, n, v)                     writes p[0 ..< n] only
 //   xent_f32x16_add _sub _mul _div(a, b)
-//   xent_f32x16_max(v, acc)                             acc's lane where v's is NaN or equal
+//   xent_f32x16_max(v, acc)                             the larger lane; acc's where v's is a NaN
+//                                                       (±0 may come out either way: rmax makes it +0)
 //   xent_f32x16_reduce_max(v)                           the largest lane (no lane is NaN)
 //   xent_f32x16_exp(x)                                  SLEEF's u10 expf
 //   xent_f32x16_keep_nonzero(q, v)                      v where q ≠ 0 (NaN counts), else +0
@@ -30,7 +29,8 @@
 //   xent_f32x16_keep_unmarked(e, v)                     v where e is not −0 (bitwise), else +0
 //   xent_f32_tanh_block(x, y, nvec)                     y = tanh(x), SLEEF's u10, 16·nvec floats
 //   xent_f64x8_zero() _set1(d) _lo(v) _hi(v)            _lo/_hi: float lanes 0–7 / 8–15 widened
-//   xent_f64x8_add _sub _mul(a, b), xent_f64x8_fma(a, b, c)   a·b + c, fused if XENT_CANONICAL
+//   xent_f64x8_add _sub _mul(a, b), xent_f64x8_fma(a, b, c)   a·b + c, fused on the canonical ISAs
+//                                                       (xent_isa_is_canonical), two roundings otherwise
 //   xent_f64x8_reduce(v)                                ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)),
 //                                                       exactly in this order
 //   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (may be empty)

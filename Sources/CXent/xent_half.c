@@ -85,7 +85,7 @@ void xent_f16_round_ukernel__scalar(size_t n, const float *src, uint16_t *dst) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 XENT_BF16_UKERNELS(avx2, __attribute__((target("avx2"))))
-XENT_BF16_UKERNELS(avx512f, __attribute__((target("avx512f,avx512bw"))))
+XENT_BF16_UKERNELS(avx512f, __attribute__((target("avx512f"))))  // AVX512BW is not detected
 
 __attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t n, const uint16_t *src, float *dst) {
     size_t i = 0;

@@ -10,7 +10,6 @@
 
 #define XENT_ISA_SUFFIX advsimd
 #define XENT_TARGET
-#define XENT_CANONICAL 1
 #define XENT_OP __attribute__((always_inline)) static inline
 
 typedef struct { float32x4_t v[4]; } xent_f32x16;

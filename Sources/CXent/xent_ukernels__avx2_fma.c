@@ -15,7 +15,6 @@
 
 #define XENT_ISA_SUFFIX avx2_fma
 #define XENT_TARGET __attribute__((target("avx2,fma,prfchw")))
-#define XENT_CANONICAL 1
 #define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
 
 typedef struct { __m256 lo, hi; } xent_f32x16;

@@ -13,7 +13,6 @@
 
 #define XENT_ISA_SUFFIX avx512f
 #define XENT_TARGET __attribute__((target("avx512f,prfchw")))
-#define XENT_CANONICAL 1
 #define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
 
 typedef __m512 xent_f32x16;

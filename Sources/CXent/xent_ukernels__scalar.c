@@ -8,7 +8,6 @@
 
 #define XENT_ISA_SUFFIX scalar
 #define XENT_TARGET
-#define XENT_CANONICAL 0
 #define XENT_OP __attribute__((always_inline)) static inline
 
 #include <stddef.h>

@@ -11,7 +11,6 @@
 
 #define XENT_ISA_SUFFIX sse2
 #define XENT_TARGET
-#define XENT_CANONICAL 0
 #define XENT_OP __attribute__((always_inline)) static inline
 
 typedef struct { __m128 v[4]; } xent_f32x16;

@@ -37,6 +37,16 @@ struct RowSums {
     var isBad: Bool { !max.isFinite || sum.isNaN }
 }
 
+/// What the scaling pass of a good row takes, worked out once per row (``RowPipeline/scaling(row:labelWeight:)``).
+struct RowScaling {
+    /// `(p·V + pLse·lse)/S`: a stored exp at the row max times this is the probability's term.
+    var numerator: Double
+    /// The smoothing term's scale `p·s·α/K` (0 without smoothing).
+    var smoothing: Float
+    /// The label's own term `p·s·(1 − α)·w_t`.
+    var labelTerm: Float
+}
+
 /// One call's row pipeline: the micro-kernels of one ISA (`xent_ukernel_config`), the call's
 /// parameter block (`xent_params`), and what both imply for every row, worked out once.
 ///
@@ -180,8 +190,10 @@ struct RowPipeline {
             let chunk = chunks[c]
             let lift = Double(row.max) - Double(chunk.shift)
             // exp(0) = 1, without the call; −lift is exactly shift − M (the subtraction rounds
-            // symmetrically), the chunk's factor in the scaling pass.
-            let toRow = lift == 0 ? 1 : xent_f64_exp(isa, -lift)
+            // symmetrically), the chunk's factor in the scaling pass. A chunk with every class
+            // masked holds no probability (its exps are 0): its factor is 0, not exp(−M), which
+            // overflows when the row's max is far below 0 (and would turn 0 into NaN).
+            let toRow = chunk.max == -.infinity ? 0 : lift == 0 ? 1 : xent_f64_exp(isa, -lift)
             chunks[c].toRow = toRow
             row.sum += chunk.sum * toRow
             row.sumQ += chunk.sumQ
@@ -204,35 +216,31 @@ struct RowPipeline {
     // MARK: scale
 
     /// The gradient of one chunk (at `base` in the row) from its stored exps: the row's factor
-    /// scaled to the chunk's shift, the target terms, and the label's term when `label` (an index
-    /// in the row) falls in the chunk. `labelTerm`: ``labelTerm(weight:)``.
+    /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
+    /// (an index in the row, −1 for none) falls in the chunk.
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
-        chunk: ChunkSums, row: RowSums, label: Int, labelTerm: Float, labelWeight: Double
+        chunk: ChunkSums, scaling: RowScaling, label: Int
     ) {
-        let factor = self.factor(chunk: chunk, row: row, labelWeight: labelWeight)
-        let smoothingScale: Float = smoothing ? Float(crossEntropyScale * params.label_smoothing / row.unmasked) : 0
+        let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
         if params.softcap > 0 {
             vgradientsoftcap(
-                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, targetScale, smoothingScale, params.softcap,
-                Int64(at), labelTerm)
+                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, targetScale, scaling.smoothing, params.softcap,
+                Int64(at), scaling.labelTerm)
         } else {
-            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, targetScale, smoothingScale)
-            if at >= 0 { y[at] -= labelTerm }
+            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, targetScale, scaling.smoothing)
+            if at >= 0 { y[at] -= scaling.labelTerm }
         }
     }
 
-    /// The label's own term of the gradient, `cross_entropy_gradient_scale·s·(1 − α)·w_t`.
+    /// The row's scaling: the numerator `(p·V + pLse·lse)/S` with the target mass
+    /// `V = (1 − α)·(Σq' or w_t) + (α/K)·Σw` and `lse = max + log S` (one `log` per row, and only
+    /// with a z-loss), the smoothing term's scale and the label's term.
     @inline(__always)
-    func labelTerm(weight: Double) -> Float { Float(crossEntropyScale * (1 - params.label_smoothing) * weight) }
-
-    /// The factor of a chunk's stored exps: `(p·V + pLse·lse)/S·exp(shift − max)`, with the target
-    /// mass `V = (1 − α)·(Σq' or w_t) + (α/K)·Σw` and `lse = max + log S`.
-    @inline(__always)
-    private func factor(chunk: ChunkSums, row: RowSums, labelWeight: Double) -> Float {
+    func scaling(row: RowSums, labelWeight: Double) -> RowScaling {
         let alpha = params.label_smoothing
         var mass = (1 - alpha) * (params.soft_targets != 0 ? row.sumQ : labelWeight)
         if alpha != 0 { mass += alpha / row.unmasked * row.sumW }
@@ -242,8 +250,10 @@ struct RowPipeline {
             xent_f64_log(isa, &sum, &logSum, 1)
             coefficient += zLossScale * (Double(row.max) + logSum)
         }
-        let numerator = coefficient / row.sum
-        return Float(chunk.toRow == 1 ? numerator : numerator * chunk.toRow)
+        return RowScaling(
+            numerator: coefficient / row.sum,
+            smoothing: alpha != 0 ? Float(crossEntropyScale * alpha / row.unmasked) : 0,
+            labelTerm: Float(crossEntropyScale * (1 - alpha) * labelWeight))
     }
 
     // MARK: A row
@@ -276,20 +286,20 @@ struct RowPipeline {
             row.sumWGap = chunk.sumWGap
             row.argmax = chunk.argmax
             if let y, !row.isBad {
-                scale(y, targets: q, count: n, base: 0, chunk: chunk, row: row, label: label,
-                      labelTerm: labelTerm(weight: labelWeight), labelWeight: labelWeight)
+                scale(y, targets: q, count: n, base: 0, chunk: chunk,
+                      scaling: scaling(row: row, labelWeight: labelWeight), label: label)
             }
             return row
         }
         let shared = SharedUnsafe((x, q, y))
-        return chunked(count: n, workers: workers, scaled: y != nil) { base, len, scratch in
+        return chunked(count: n, workers: workers, scaled: y != nil, labelWeight: labelWeight) { base, len, scratch in
             let (x, q, y) = shared.value
             return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
                               base: base, scratch: scratch)
-        } scale: { row, base, len, chunk in
+        } scale: { scaling, base, len, chunk in
             let (_, q, y) = shared.value
-            self.scale(y! + base, targets: q.map { $0 + base }, count: len, base: base, chunk: chunk, row: row,
-                       label: label, labelTerm: self.labelTerm(weight: labelWeight), labelWeight: labelWeight)
+            self.scale(y! + base, targets: q.map { $0 + base }, count: len, base: base, chunk: chunk,
+                       scaling: scaling, label: label)
         }
     }
 
@@ -301,19 +311,19 @@ struct RowPipeline {
         let n = row.classes
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         let shared = SharedUnsafe((row, targets))
-        return chunked(count: n, workers: workers, scaled: row.gradient != nil) { base, len, scratch in
+        return chunked(count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight) {
+            base, len, scratch in
             let (row, targets) = shared.value
             let x = row.workspace + base
             self.widenHalf(len, row.logits + base, x)
             if let targets, let q = row.targets { self.widenHalf(len, q + base, targets + base) }
             return self.chunk(x, targets: targets.map { UnsafePointer($0 + base) },
                               gradient: row.gradient == nil ? nil : x, count: len, base: base, scratch: scratch)
-        } scale: { sums, base, len, chunk in
+        } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             let x = row.workspace + base
             self.scale(x, targets: targets.map { UnsafePointer($0 + base) }, count: len, base: base, chunk: chunk,
-                       row: sums, label: label, labelTerm: self.labelTerm(weight: labelWeight),
-                       labelWeight: labelWeight)
+                       scaling: scaling, label: label)
             self.roundHalf(len, x, row.gradient! + base)
         }
     }
@@ -323,9 +333,9 @@ struct RowPipeline {
     /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
     @inline(__always)
     private func chunked(
-        count n: Int, workers: Int, scaled: Bool,
+        count n: Int, workers: Int, scaled: Bool, labelWeight: Double,
         chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
-        scale: (_ row: RowSums, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
+        scale: (_ scaling: RowScaling, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
@@ -352,25 +362,26 @@ struct RowPipeline {
             }
             let row = combine(table)
             guard scaled, !row.isBad else { return row }
+            let scaling = self.scaling(row: row, labelWeight: labelWeight)
             if workers <= 1 {
                 for c in 0..<count {
                     let base = c * length
-                    scale(row, base, Swift.min(length, n - base), table[c])
+                    scale(scaling, base, Swift.min(length, n - base), table[c])
                 }
                 return row
             }
             let shared = SharedUnsafe(table.baseAddress!)
             Parallel.forEach(count, workers: workers) { c, _ in
                 let base = c * length
-                scale(row, base, Swift.min(length, n - base), shared.value[c])
+                scale(scaling, base, Swift.min(length, n - base), shared.value[c])
             }
             return row
         }
     }
 
     /// The transformed logit in `Double`, as the contract reads: `s·z` rounded to `Float`, the
-    /// softcap in `Double` with the pinned `xent_f64_tanh` (so the loss's bits are the host's
-    /// neither).
+    /// softcap in `Double` with the pinned `xent_f64_tanh` (so the loss's bits do not depend on
+    /// the host's libm).
     @inline(__always)
     func exactTransform(_ z: Float) -> Double {
         let scaled = Double(z * params.logit_scale)

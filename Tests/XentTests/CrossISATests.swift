@@ -103,4 +103,35 @@ struct SeededCase: CustomStringConvertible {
             }
         }
     }
+
+    @Test(
+        "over 1,048,576 classes (longer chunks): the same bits on every canonical ISA and thread count",
+        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AdvSIMD: Scripts/test-arm64.sh)"))
+    func longestRows() throws {
+        let classes = 1_100_003
+        let (logits, labels) = LogitKind.masked.batch(rows: 1, classes: classes, seed: 3)
+        let targets = softTargets(for: logits, classes: classes, seed: 3)
+        var results: [[UInt32]] = []
+        for isa in Self.canonical {
+            for threads in [1, 2] {
+                var ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa, threads: threads)
+                ce.labelSmoothing = 0.1
+                ce.zLossScale = 1e-4
+                var gradient = [Float](), softGradient = [Float]()
+                let statistics = RowStatistics(), softStatistics = RowStatistics()
+                let loss = try ce.lossAndGradient(
+                    logits: logits, labels: labels, classes: classes, gradient: &gradient, rowStatistics: statistics)
+                let soft = try ce.lossAndGradient(
+                    logits: logits, targets: targets, classes: classes, gradient: &softGradient,
+                    rowStatistics: softStatistics)
+                results.append(
+                    [loss.bitPattern, soft.bitPattern, UInt32(bitPattern: statistics.argmax[0])]
+                        + (statistics.losses + statistics.logSumExp + softStatistics.losses).map(\.bitPattern)
+                        + gradient.map(\.bitPattern) + softGradient.map(\.bitPattern))
+            }
+        }
+        for (k, result) in results.enumerated().dropFirst() {
+            #expect(result == results[0], "run \(k) (ISA \(k / 2), \(k % 2 + 1) threads) differs from the first")
+        }
+    }
 }

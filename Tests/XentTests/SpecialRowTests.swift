@@ -127,6 +127,40 @@ import Xent
         }
     }
 
+    /// A chunk with every class masked holds no probability whatever the row's max: its exps
+    /// must not be lifted by exp(−max), which overflows when the max is far below 0 (a row of
+    /// logits near −800 gave NaN for the whole row, near −100 NaN at the masked classes).
+    @Test("a fully masked chunk in a row whose max is far below 0, labels and soft targets",
+          arguments: Variant.all)
+    func maskedChunkBelowZero(variant: Variant) throws {
+        let k = 2 * 2048 + 300
+        for offset: Float in [-100, -800, -3e4] {
+            var rng = SeededGenerator(seed: 41)
+            var logits = (0..<(2 * k)).map { _ in offset + rng.normal() }
+            for j in 2048..<(2 * 2048) { logits[j] = -.infinity }            // row 0: the middle chunk
+            for j in (k + 2048)..<(2 * k) { logits[j] = -.infinity }         // row 1: the rest of the row
+            let labels: [Int32] = [3, 2047]
+            var gradient = [Float]()
+            let rowLosses = RowStatistics(.losses)
+            _ = try variant.configuration(.sum).lossAndGradient(
+                logits: logits, labels: labels, classes: k, gradient: &gradient, rowStatistics: rowLosses)
+            var targets = softTargets(for: logits, classes: k, seed: 41)
+            let softRows = RowStatistics(.losses)
+            var softGradient = [Float]()
+            targets[0] = 0.5
+            _ = try variant.configuration(.sum).lossAndGradient(
+                logits: logits, targets: targets, classes: k, gradient: &softGradient, rowStatistics: softRows)
+            for r in 0..<2 {
+                let rows = r * k ..< (r + 1) * k
+                let onehot = (0..<k).map { $0 == Int(labels[r]) ? 1.0 : 0.0 }
+                expectRow(logits: logits[rows], targets: onehot, loss: rowLosses.losses[r], gradient: gradient[rows],
+                          scale: 1, "\(variant) offset \(offset) row \(r)")
+                expectRow(logits: logits[rows], targets: targets[rows].map(Double.init), loss: softRows.losses[r],
+                          gradient: softGradient[rows], scale: 1, "\(variant) offset \(offset) soft row \(r)")
+            }
+        }
+    }
+
     @Test("more than 1,048,576 classes (longer chunks), labels and soft targets", arguments: Variant.all)
     func longestRows(variant: Variant) throws {
         let k = 1_048_576 + 300

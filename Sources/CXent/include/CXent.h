@@ -117,8 +117,8 @@ typedef void (*xent_f32_vgradient_ukernel_fn)(size_t n, float *y, const float *q
                                                float a, float b, float d);
 
 /// The gradient under a softcap `c`: `y` holds the transformed logits t and becomes
-/// `(exp(t_i − shift)·a − w_i·(q_i·b + d) − [i = label]·label_term)·(1 − (t_i/c)²)` (`label` −1:
-/// none; `smoothing` 0: no d; a softcapped logit is never masked).
+/// `(exp(t_i − shift)·a − w_i·(q_i·b + d) − [i = label]·label_term)·(1 − (t_i/c)²)` (`label` in
+/// `[0, n)`, or −1 for none; `smoothing` 0: no d; a softcapped logit is never masked).
 typedef void (*xent_f32_vgradientsoftcap_ukernel_fn)(size_t n, float *y, const float *q, const float *w,
                                                       int smoothing, float shift, float a, float b, float d, float c,
                                                       int64_t label, float label_term);
@@ -166,7 +166,8 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 /// `y[i] = log(x[i])` for `i < n`, SLEEF's 1-ULP (`u10`) double log, pinned per ISA family so that
 /// `y[i]` depends on `x[i]` and the family alone (never on the host or the grouping): the FMA
 /// algorithm for the canonical ISAs (`Sleef_logd2_u10avx2128` on x86-64, `Sleef_logd2_u10advsimd`
-/// on arm64), the non-FMA one otherwise (`Sleef_logd2_u10sse2`; `Sleef_log_u10` elsewhere).
+/// on arm64, for every ISA there), the non-FMA one for SSE2 and the portable kernels on x86-64
+/// (`Sleef_logd2_u10sse2`), `Sleef_log_u10` on other architectures.
 void xent_f64_log(xent_isa isa, const double *x, double *y, size_t n);
 
 /// `exp(x)`, SLEEF's 1-ULP double exp, pinned as `xent_f64_log` is (`Sleef_expd2_u10avx2128`,
