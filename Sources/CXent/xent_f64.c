@@ -36,7 +36,7 @@ void xent_f64_log(xent_isa isa, const double *x, double *y, size_t n) {
     if (i < n) y[i] = XENT_F64X2_LANE0(XENT_F64_PAIR(isa, log, XENT_F64X2_SET1(x[i])));
 #else
     (void)isa;
-    for (; i < n; i++) y[i] = Sleef_log_u10(x[i]);
+    for (; i < n; i++) y[i] = Sleef_logd1_u10purec(x[i]);
 #endif
 }
 
@@ -45,7 +45,7 @@ double xent_f64_exp(xent_isa isa, double x) {
     return XENT_F64X2_LANE0(XENT_F64_PAIR(isa, exp, XENT_F64X2_SET1(x)));
 #else
     (void)isa;
-    return Sleef_exp_u10(x);
+    return Sleef_expd1_u10purec(x);
 #endif
 }
 
@@ -54,6 +54,6 @@ double xent_f64_tanh(xent_isa isa, double x) {
     return XENT_F64X2_LANE0(XENT_F64_PAIR(isa, tanh, XENT_F64X2_SET1(x)));
 #else
     (void)isa;
-    return Sleef_tanh_u10(x);
+    return Sleef_tanhd1_u10purec(x);
 #endif
 }

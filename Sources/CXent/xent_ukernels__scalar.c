@@ -1,6 +1,7 @@
-// The portable kernels: a 16-lane vector is 16 floats in a struct, and the exp is SLEEF's scalar
-// Sleef_expf_u10. Held to NUMERICS.md's bounds, not to the canonical ISAs' bits (its exp is not
-// their FMA algorithm).
+// The portable kernels: a 16-lane vector is 16 floats in a struct, and the exp and tanh are SLEEF's
+// pure-C non-FMA functions (Sleef_expf1_u10purec, Sleef_tanhf1_u10purec) by name: SLEEF 3.6's plain
+// Sleef_expf_u10 dispatches on the host's FMA, and 3.5's is another algorithm. These give SSE2's
+// bits on any host; held to NUMERICS.md's bounds, not to the canonical ISAs' bits.
 // Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
 #pragma clang fp contract(off)
 #include <math.h>
@@ -45,7 +46,7 @@ XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     for (int k = 1; k < 16; k++) m = v.v[k] > m ? v.v[k] : m;
     return m;
 }
-XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { XENT_MAP(xent_f32x16, 16, Sleef_expf_u10(x.v[k])); }
+XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { XENT_MAP(xent_f32x16, 16, Sleef_expf1_u10purec(x.v[k])); }
 XENT_OP xent_f32x16 xent_f32x16_keep_nonzero(xent_f32x16 q, xent_f32x16 v) {
     XENT_MAP(xent_f32x16, 16, q.v[k] != 0.0f ? v.v[k] : 0.0f);
 }
@@ -64,7 +65,7 @@ XENT_OP xent_f32x16 xent_f32x16_keep_unmarked(xent_f32x16 e, xent_f32x16 v) {
     XENT_MAP(xent_f32x16, 16, xent_is_negative_zero(e.v[k]) ? 0.0f : v.v[k]);
 }
 XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) {
-    for (size_t i = 0; i < 16 * nvec; i++) y[i] = Sleef_tanhf_u10(x[i]);
+    for (size_t i = 0; i < 16 * nvec; i++) y[i] = Sleef_tanhf1_u10purec(x[i]);
 }
 
 XENT_OP xent_f64x8 xent_f64x8_zero(void) { XENT_MAP(xent_f64x8, 8, 0.0); }

@@ -18,7 +18,7 @@ extern "C" {
 
 /// The instruction sets the micro-kernels are implemented for.
 typedef enum xent_isa {
-    XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's scalar `u10` functions
+    XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's pure-C non-FMA `u10` functions (SSE2's bits)
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
     XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` inlined (bit for bit the same results)
     XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f`'s algorithm inlined (bit for bit the same results)
@@ -167,11 +167,12 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 /// `y[i]` depends on `x[i]` and the family alone (never on the host or the grouping): the FMA
 /// algorithm for the canonical ISAs (`Sleef_logd2_u10avx2128` on x86-64, `Sleef_logd2_u10advsimd`
 /// on arm64, for every ISA there), the non-FMA one for SSE2 and the portable kernels on x86-64
-/// (`Sleef_logd2_u10sse2`), `Sleef_log_u10` on other architectures.
+/// (`Sleef_logd2_u10sse2`), SLEEF's pure-C non-FMA `Sleef_logd1_u10purec` on other architectures
+/// (the plain `Sleef_log_u10` dispatches on the host in SLEEF 3.6).
 void xent_f64_log(xent_isa isa, const double *x, double *y, size_t n);
 
 /// `exp(x)`, SLEEF's 1-ULP double exp, pinned as `xent_f64_log` is (`Sleef_expd2_u10avx2128`,
-/// `Sleef_expd2_u10advsimd`, `Sleef_expd2_u10sse2`, `Sleef_exp_u10`).
+/// `Sleef_expd2_u10advsimd`, `Sleef_expd2_u10sse2`, `Sleef_expd1_u10purec`).
 double xent_f64_exp(xent_isa isa, double x);
 
 /// `tanh(x)`, SLEEF's 1-ULP double tanh, pinned as `xent_f64_log` is.
