@@ -22,7 +22,8 @@
 # enables the handler): the whole Swift package — the Swift row driver over the AdvSIMD
 # micro-kernels, not only the C shim that Scripts/test-arm64.sh checks — built and, with `--test`,
 # tested on arm64 under emulation. Slow (tens of minutes), so not a CI step: an occasional check.
-# `--test` runs `swift test` after the builds (amd64 or arm64).
+# `--test` runs `swift test` after the builds (amd64 or arm64); `--release` builds and tests with
+# `-c release` (under emulation the debug test run takes far longer than the release build).
 #
 # Needs root (mmdebstrap's root mode, chroot, mounts), `mmdebstrap` (apt-get install mmdebstrap) and
 # Debian's mirror; the root takes about 2.6 GB and 40 s to 2.5 min to make (the builds, 11 s each
@@ -39,12 +40,13 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "swift-6.0-check: needs root (mmdebstrap, chroot and mounts)" >&2
     exit 2
 fi
-arch=amd64 test=0 rebuild=0
+arch=amd64 test=0 rebuild=0 config=debug
 while [ $# -gt 0 ]; do
     case $1 in
         --rebuild-root) rebuild=1 ;;
         --arch) arch=$2; shift ;;
         --test) test=1 ;;
+        --release) config=release ;;
         *) echo "swift-6.0-check: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -94,9 +96,9 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-unshare --mount --net --fork bash -s "$root" "$log" "$test" <<'INNER' || status=$?
+unshare --mount --net --fork bash -s "$root" "$log" "$test" "$config" <<'INNER' || status=$?
 set -uo pipefail
-root=$1 log=$2 test=$3
+root=$1 log=$2 test=$3 config=$4
 mount --make-rprivate /
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
@@ -104,8 +106,8 @@ mount -t tmpfs tmpfs "$root/tmp"
 ip link set lo up 2>/dev/null || true
 chroot "$root" swift --version 2>&1 | sed 's/^/   /'
 status=0
-steps=("swift build" "swift build --build-tests")
-[ "$test" -eq 0 ] || steps+=("swift test --skip-build")
+steps=("swift build -c $config" "swift build -c $config --build-tests")
+[ "$test" -eq 0 ] || steps+=("swift test -c $config --skip-build")
 for step in "${steps[@]}"; do
     echo "== $step"
     start=$(date +%s)
