@@ -1,4 +1,5 @@
-// Run-time ISA detection, the XENT_ISA override, and one config of micro-kernels per ISA.
+// Run-time ISA detection, the XENT_ISA override, and the configs of the C micro-kernels (AVX-512F,
+// AVX2); the other ISAs' micro-kernels are Swift (Sources/Xent/MicroKernels.swift).
 #include "CXent.h"
 
 #include <stddef.h>
@@ -168,26 +169,15 @@ int xent_isa_is_canonical(xent_isa isa) {
         .bf16_round = xent_bf16_round_ukernel__##bf16_isa,                                                   \
     };
 
-XENT_DECLARE_UKERNELS(scalar)
-XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__scalar, xent_f16_round_ukernel__scalar, scalar)
-XENT_CONFIG(xent_config_scalar, XENT_ISA_SCALAR, scalar, xent_f16_widen_ukernel__scalar,
-            xent_f16_round_ukernel__scalar, scalar)
 #if defined(__x86_64__)
-XENT_DECLARE_UKERNELS(sse2)
 XENT_DECLARE_UKERNELS(avx2_fma)
 XENT_DECLARE_UKERNELS(avx512f)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__f16c_u8, xent_f16_round_ukernel__f16c_u8, avx2)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__avx512f_u16, xent_f16_round_ukernel__avx512f_u16, avx512f)
-XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__scalar, xent_f16_round_ukernel__scalar,
-            scalar)
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
             xent_f16_round_ukernel__f16c_u8, avx2)
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f)
-#elif defined(__aarch64__)
-XENT_DECLARE_UKERNELS(advsimd)
-XENT_CONFIG(xent_config_advsimd, XENT_ISA_ADVSIMD, advsimd, xent_f16_widen_ukernel__scalar,
-            xent_f16_round_ukernel__scalar, scalar)
 #endif
 
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
@@ -195,34 +185,15 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
 #if defined(__x86_64__)
     case XENT_ISA_AVX512F: return &xent_config_avx512f;
     case XENT_ISA_AVX2: return &xent_config_avx2;
-    case XENT_ISA_SSE2: return &xent_config_sse2;
-#elif defined(__aarch64__)
-    case XENT_ISA_ADVSIMD: return &xent_config_advsimd;
 #endif
-    default: return &xent_config_scalar;
+    default: return NULL;
     }
-}
-
-void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n) {
-    const xent_ukernel_config *config = xent_ukernel_config_get(isa);
-    (format == XENT_HALF_BFLOAT16 ? config->bf16_widen : config->f16_widen)(n, src, dst);
-}
-
-void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n) {
-    const xent_ukernel_config *config = xent_ukernel_config_get(isa);
-    (format == XENT_HALF_BFLOAT16 ? config->bf16_round : config->f16_round)(n, src, dst);
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
 _Static_assert(sizeof(xent_ukernel_config) == 11 * sizeof(void *), "xent_ukernel_config: isa + 10 pointers");
 
 // MARK: - Checks and measurement
-
-double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift) {
-    double sum = 0.0;
-    if (n > 0) xent_ukernel_config_get(isa)->raddstoreexpminusmax(n, x, shift, NULL, y, 0, &sum);
-    return sum;
-}
 
 #if defined(__x86_64__)
 int64_t xent_exp_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t stride);

@@ -154,7 +154,7 @@ extension Batch {
                 let w = workspace!
                 w.update(repeating: .nan, count: classes)
                 let g16 = gradient.assumingMemoryBound(to: UInt16.self) + offset
-                xent_f32_to_half(conversionISA, format, w, g16, classes)
+                MicroKernels.round(conversionISA, format, w, g16, count: classes)
             }
             return result
         }
@@ -168,10 +168,12 @@ extension Batch {
             if case .soft(let targets) = targets { q = targets.assumingMemoryBound(to: Float.self) + offset }
         case .half(let format):
             let w = workspace!
-            xent_half_to_f32(conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, classes)
+            MicroKernels.widen(
+                conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, count: classes)
             if case .soft(let targets) = targets {
-                xent_half_to_f32(
-                    conversionISA, format, targets.assumingMemoryBound(to: UInt16.self) + offset, w + classes, classes)
+                MicroKernels.widen(
+                    conversionISA, format, targets.assumingMemoryBound(to: UInt16.self) + offset, w + classes,
+                    count: classes)
                 q = UnsafePointer(w + classes)
             }
             z = UnsafePointer(w)
@@ -188,8 +190,8 @@ extension Batch {
         }
         if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
         if case .half(let format) = storage, let g, let gradient {
-            xent_f32_to_half(
-                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, classes)
+            MicroKernels.round(
+                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, count: classes)
         }
         return result
     }

@@ -81,7 +81,7 @@ struct RowPipeline {
     private let targetScale: Float
 
     init(isa: xent_isa, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
-        let config = xent_ukernel_config_get(isa)!.pointee
+        let config = MicroKernels.config(isa)
         self.isa = isa
         self.params = params
         rmax = config.rmax!

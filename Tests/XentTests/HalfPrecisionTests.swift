@@ -3,7 +3,7 @@
 import CXent
 import Foundation
 import Testing
-import Xent
+@testable import Xent
 
 /// A 16-bit format under test, with its conversions.
 protocol HalfUnderTest: HalfPrecisionFloat {
@@ -129,7 +129,7 @@ extension BFloat16: HalfUnderTest {
             // Widening: all 65536 patterns of both formats.
             for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
                 var wide = [Float](repeating: 0, count: halves.count)
-                xent_half_to_f32(cISA(isa), format, halves, &wide, halves.count)
+                MicroKernels.widen(cISA(isa), format, halves, &wide, count: halves.count)
                 for (h, w) in zip(halves, wide) {
                     let expected =
                         format == XENT_HALF_BINARY16 ? Float(Float16(bitPattern: h)) : BFloat16(bitPattern: h).float
@@ -138,8 +138,8 @@ extension BFloat16: HalfUnderTest {
             }
             // Rounding: against Swift's Float16(_:) and BFloat16(_:) (checked by hand below).
             var f16 = [UInt16](repeating: 0, count: floats.count), bf16 = f16
-            xent_f32_to_half(cISA(isa), XENT_HALF_BINARY16, floats, &f16, floats.count)
-            xent_f32_to_half(cISA(isa), XENT_HALF_BFLOAT16, floats, &bf16, floats.count)
+            MicroKernels.round(cISA(isa), XENT_HALF_BINARY16, floats, &f16, count: floats.count)
+            MicroKernels.round(cISA(isa), XENT_HALF_BFLOAT16, floats, &bf16, count: floats.count)
             var mismatches = 0
             for (i, x) in floats.enumerated() {
                 let e16 = Float16(x), eb = BFloat16(x)

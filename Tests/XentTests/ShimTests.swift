@@ -4,7 +4,7 @@ import CSleef
 import Foundation
 import CXent
 import Testing
-import Xent
+@testable import Xent
 
 /// The distance in ulps between two finite non-negative floats (exp's range).
 func ulpDistance(_ a: Float, _ b: Float) -> UInt32 {
@@ -14,7 +14,7 @@ func ulpDistance(_ a: Float, _ b: Float) -> UInt32 {
 private let lengths = Array(0...70) + [127, 128, 129, 511, 512, 513, 1000, 1024, 4099]
 
 @Suite struct ShimTests {
-    @Test("xent_f32_expminus_sum matches Sleef_expf_u10 element by element", arguments: InstructionSet.supported)
+    @Test("the raddstoreexpminusmax micro-kernel matches Sleef_expf_u10 element by element", arguments: InstructionSet.supported)
     func matchesScalarSleef(isa: InstructionSet) {
         var rng = SeededGenerator(seed: 42)
         for n in lengths {
@@ -125,6 +125,6 @@ private func isaCValue(_ isa: InstructionSet) -> ShimCall { ShimCall(cISA: cISA(
 private struct ShimCall {
     let cISA: xent_isa
     func withExpMinusSum(_ x: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>?, _ n: Int, _ shift: Float) -> Double {
-        xent_f32_expminus_sum(cISA, x, y, n, shift)
+        MicroKernels.expMinusSum(cISA, x, y, count: n, shift: shift)
     }
 }

@@ -136,12 +136,6 @@ typedef enum xent_half_format {
     XENT_HALF_BFLOAT16 = 1,  ///< bfloat16: float's sign, exponent and top 7 fraction bits
 } xent_half_format;
 
-/// `dst[i] = src[i]` widened to float for `i < n`, by the micro-kernel of `isa` for `format`.
-void xent_half_to_f32(xent_isa isa, xent_half_format format, const uint16_t *src, float *dst, size_t n);
-
-/// `dst[i] = src[i]` rounded to `format` for `i < n`, by the micro-kernel of `isa` for `format`.
-void xent_f32_to_half(xent_isa isa, xent_half_format format, const float *src, uint16_t *dst, size_t n);
-
 /// One ISA's micro-kernels, chosen once (`xent_ukernel_config_get`). A field may point at a Swift
 /// function as well as a C one (`@convention(c)`): the driver only calls through the pointers.
 typedef struct xent_ukernel_config {
@@ -158,8 +152,28 @@ typedef struct xent_ukernel_config {
     xent_half_round_ukernel_fn bf16_round;
 } xent_ukernel_config;
 
-/// The micro-kernels of `isa` (which must be supported). The same pointer on every call.
+/// The C micro-kernels of `isa` (AVX-512F or AVX2, which must be supported; the same pointer on
+/// every call), or NULL for an ISA whose micro-kernels are Swift (SSE2, AdvSIMD, the portable
+/// ones: Sources/Xent/MicroKernels.swift).
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
+
+// MARK: - SLEEF for the Swift micro-kernels
+//
+// The Swift micro-kernels reach SLEEF's float exp and tanh through these, a block at a time, with
+// pointers (xent_sleef_blocks.c). Each lane's result depends on that lane alone.
+
+/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10sse2` (x86-64 only).
+void xent_f32_vexpminus__sse2(size_t n, const float *x, float shift, float *y);
+/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10sse2` (x86-64 only). `y` may be `x`.
+void xent_f32_vtanh__sse2(size_t n, const float *x, float *y);
+/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd` (arm64 only).
+void xent_f32_vexpminus__advsimd(size_t n, const float *x, float shift, float *y);
+/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10advsimd` (arm64 only). `y` may be `x`.
+void xent_f32_vtanh__advsimd(size_t n, const float *x, float *y);
+/// `y[i] = exp(x[i] − shift)` for `i < n`: SLEEF's pure-C non-FMA `Sleef_expf1_u10purec`.
+void xent_f32_vexpminus__scalar(size_t n, const float *x, float shift, float *y);
+/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf1_u10purec`. `y` may be `x`.
+void xent_f32_vtanh__scalar(size_t n, const float *x, float *y);
 
 // MARK: - Double-precision functions of a row's statistics
 
@@ -179,10 +193,6 @@ double xent_f64_exp(xent_isa isa, double x);
 double xent_f64_tanh(xent_isa isa, double x);
 
 // MARK: - Checks and measurement
-
-/// Writes `y[i] = exp(x[i] − shift)` for `i < n` (if `y` is not NULL) and returns their sum: the
-/// `raddstoreexpminusmax` micro-kernel of `isa` (which must be supported). `shift` must be finite.
-double xent_f32_expminus_sum(xent_isa isa, const float *x, float *y, size_t n, float shift);
 
 /// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
 /// many the kernel of `isa` maps to different bits with its inlined exp (xent_sleef_exp_inline.h:

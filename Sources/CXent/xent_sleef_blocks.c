@@ -1,0 +1,69 @@
+// SLEEF's float exp and tanh over pointers, for the Swift SIMD micro-kernels of the baseline ISAs
+// (Sources/Xent/SIMDKernels.swift): Swift reaches SLEEF's vector functions only through C, and
+// only with pointers (CXent.h). One function per ISA and operation, each a loop over SLEEF's
+// 4-lane (or 1-lane) function with a padded tail: every lane's result depends on that lane alone.
+#pragma clang fp contract(off)
+#include "CXent.h"
+#include <math.h>
+#include <sleef.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#define XENT_V4 __m128
+#define XENT_V4_LOAD _mm_loadu_ps
+#define XENT_V4_STORE _mm_storeu_ps
+#define XENT_V4_SUB _mm_sub_ps
+#define XENT_V4_SET1 _mm_set1_ps
+#define XENT_V4_EXP Sleef_expf4_u10sse2
+#define XENT_V4_TANH Sleef_tanhf4_u10sse2
+#define XENT_V4_SUFFIX sse2
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define XENT_V4 float32x4_t
+#define XENT_V4_LOAD vld1q_f32
+#define XENT_V4_STORE vst1q_f32
+#define XENT_V4_SUB vsubq_f32
+#define XENT_V4_SET1 vdupq_n_f32
+#define XENT_V4_EXP Sleef_expf4_u10advsimd
+#define XENT_V4_TANH Sleef_tanhf4_u10advsimd
+#define XENT_V4_SUFFIX advsimd
+#endif
+
+#if defined(XENT_V4)
+#define XENT_PASTE_(a, b) a##b
+#define XENT_PASTE(a, b) XENT_PASTE_(a, b)
+
+void XENT_PASTE(xent_f32_vexpminus__, XENT_V4_SUFFIX)(size_t n, const float *x, float shift, float *y) {
+    const XENT_V4 s = XENT_V4_SET1(shift);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) XENT_V4_STORE(y + i, XENT_V4_EXP(XENT_V4_SUB(XENT_V4_LOAD(x + i), s)));
+    if (i < n) {
+        float lanes[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        memcpy(lanes, x + i, (n - i) * sizeof(float));
+        XENT_V4_STORE(lanes, XENT_V4_EXP(XENT_V4_SUB(XENT_V4_LOAD(lanes), s)));
+        memcpy(y + i, lanes, (n - i) * sizeof(float));
+    }
+}
+
+void XENT_PASTE(xent_f32_vtanh__, XENT_V4_SUFFIX)(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) XENT_V4_STORE(y + i, XENT_V4_TANH(XENT_V4_LOAD(x + i)));
+    if (i < n) {
+        float lanes[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        memcpy(lanes, x + i, (n - i) * sizeof(float));
+        XENT_V4_STORE(lanes, XENT_V4_TANH(XENT_V4_LOAD(lanes)));
+        memcpy(y + i, lanes, (n - i) * sizeof(float));
+    }
+}
+#endif
+
+// Portable: SLEEF's pure-C non-FMA functions by name (SLEEF 3.6's plain Sleef_expf_u10 dispatches
+// on the host's FMA); their bits are SSE2's on any host.
+void xent_f32_vexpminus__scalar(size_t n, const float *x, float shift, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = Sleef_expf1_u10purec(x[i] - shift);
+}
+
+void xent_f32_vtanh__scalar(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = Sleef_tanhf1_u10purec(x[i]);
+}

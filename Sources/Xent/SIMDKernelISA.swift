@@ -1,0 +1,153 @@
+// The ISAs whose micro-kernels are Swift SIMD code, and the canonical 16-lane vector they share.
+import CXent
+
+/// The canonical vector of the micro-kernels (CXent.h, xent_f32x16.h): every sum is defined on 16
+/// float lanes, whatever the register width. On arm64 it is four NEON registers, on x86-64 four
+/// SSE2 registers — the baseline ISAs, which Swift compiles for without flags.
+typealias Float32x16 = SIMD16<Float>
+/// The 8 double lanes the float sums are widened into (lanes 0–7 and 8–15 of a ``Float32x16``).
+typealias Float64x8 = SIMD8<Double>
+
+/// An ISA whose micro-kernels are the Swift ones of SIMDKernels.swift: what differs between such
+/// ISAs is SLEEF's float exp and tanh (reached through the C shim with pointers, a block at a
+/// time: never a SIMD value across the boundary) and whether a double multiply-add is fused.
+protocol SIMDKernelISA {
+    static var isa: xent_isa { get }
+    /// `y[i] = exp(x[i] − shift)` for `i < n`, SLEEF's u10 float exp of this ISA.
+    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>)
+    /// `y[i] = tanh(x[i])` for `i < n`, SLEEF's u10 float tanh of this ISA (`y` may be `x`).
+    static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>)
+    /// `a·b + c`: fused (one rounding) on the ISAs that promise the canonical bits, two roundings
+    /// on the others, as their C kernels did (`xent_f64x8_fma`).
+    static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8
+}
+
+#if arch(arm64)
+/// arm64 AdvSIMD: the canonical bits (NUMERICS.md "Determinism"), `Sleef_expf4_u10advsimd` (an
+/// FMA algorithm, equal to AVX-512F's and AVX2's exp on every input) and fused multiply-adds.
+enum AdvSIMDKernels: SIMDKernelISA {
+    static var isa: xent_isa { XENT_ISA_ADVSIMD }
+    @inline(__always)
+    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vexpminus__advsimd(n, x, shift, y)
+    }
+    @inline(__always)
+    static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vtanh__advsimd(n, x, y)
+    }
+    @inline(__always)
+    static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 {
+        c.addingProduct(a, b)
+    }
+}
+#endif
+
+#if arch(x86_64)
+/// SSE2, the x86-64 baseline: `Sleef_expf4_u10sse2` and unfused multiply-adds (no FMA): within
+/// NUMERICS.md's bounds, not the canonical bits.
+enum SSE2Kernels: SIMDKernelISA {
+    static var isa: xent_isa { XENT_ISA_SSE2 }
+    @inline(__always)
+    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vexpminus__sse2(n, x, shift, y)
+    }
+    @inline(__always)
+    static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vtanh__sse2(n, x, y)
+    }
+    @inline(__always)
+    static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 { a * b + c }
+}
+#endif
+
+/// The portable kernels, on any platform Swift builds for: SLEEF's pure-C non-FMA functions
+/// (`Sleef_expf1_u10purec`, whose bits are SSE2's on any host) and unfused multiply-adds.
+enum PortableKernels: SIMDKernelISA {
+    static var isa: xent_isa { XENT_ISA_SCALAR }
+    @inline(__always)
+    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vexpminus__scalar(n, x, shift, y)
+    }
+    @inline(__always)
+    static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        xent_f32_vtanh__scalar(n, x, y)
+    }
+    @inline(__always)
+    static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 { a * b + c }
+}
+
+// MARK: - The lane-wise operations of xent_f32x16.h, on Swift SIMD types
+
+extension SIMD16 where Scalar == Float {
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+
+    /// `p[0 ..< n]` (n in 1…15) and `fill` in the other lanes; reads nothing past `p + n`.
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float) -> Self {
+        var v = Self(repeating: fill)
+        for i in 0..<n { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+
+    /// Writes lanes `0 ..< n` only.
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>, count n: Int) {
+        for i in 0..<n { p[i] = self[i] }
+    }
+
+    /// The larger lane of `self` and `acc`; `acc`'s where `self`'s is a NaN (x86's `maxps`).
+    @inline(__always)
+    func maximum(_ acc: Self) -> Self { acc.replacing(with: self, where: self .> acc) }
+
+    /// The largest lane (no lane is NaN).
+    @inline(__always)
+    func reduceMaximum() -> Float {
+        var m = self[0]
+        for i in 1..<16 where self[i] > m { m = self[i] }
+        return m
+    }
+
+    /// `self` where `q ≠ 0` (a NaN counts), else +0.
+    @inline(__always)
+    func keeping(nonzero q: Self) -> Self { replacing(with: 0, where: q .== 0) }
+
+    /// `self` where `x ≠ −inf` (not masked), else +0.
+    @inline(__always)
+    func keeping(unmasked x: Self) -> Self { replacing(with: 0, where: x .== -.infinity) }
+
+    /// −0 where `x = −inf` (a masked class), else `self`.
+    @inline(__always)
+    func marking(masked x: Self) -> Self { replacing(with: -0.0, where: x .== -.infinity) }
+
+    /// `self` where `e` is not −0 (bitwise: not marked masked), else +0.
+    @inline(__always)
+    func keeping(unmarked e: Self) -> Self {
+        replacing(with: 0, where: unsafeBitCast(e, to: SIMD16<UInt32>.self) .== 0x8000_0000)
+    }
+
+    /// Lanes 0–7 widened to `Double`.
+    @inline(__always)
+    var low: Float64x8 { Float64x8(lowHalf) }
+    /// Lanes 8–15 widened to `Double`.
+    @inline(__always)
+    var high: Float64x8 { Float64x8(highHalf) }
+}
+
+extension SIMD8 where Scalar == Double {
+    /// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`, exactly in this order (`xent_f64x8_reduce`).
+    @inline(__always)
+    func reduceSum() -> Double {
+        ((self[0] + self[4]) + (self[2] + self[6])) + ((self[1] + self[5]) + (self[3] + self[7]))
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    @inline(__always)
+    init(bitPattern bits: SIMD16<UInt32>) { self = unsafeBitCast(bits, to: Self.self) }
+    @inline(__always)
+    var bitPattern: SIMD16<UInt32> { unsafeBitCast(self, to: SIMD16<UInt32>.self) }
+}
