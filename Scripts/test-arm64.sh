@@ -3,6 +3,12 @@
 # x86-64 and for aarch64, writes the x86 results into a golden file and checks the aarch64
 # results against it under qemu-aarch64 (Tests/CXentArm64/README.md).
 #
+# What the shim holds on arm64 is checked there: SLEEF's functions, the block functions the Swift
+# micro-kernels call (xent_f32_vexpminus__advsimd / __scalar, xent_f32_vtanh__*) and xent_f64_*. The
+# C micro-kernels are AVX-512F's and AVX2's only: their sections run on x86-64 alone (AVX2 asserted
+# equal to AVX-512F) and are listed as `x86-64 only`; the Swift micro-kernels of AdvSIMD, SSE2 and
+# the portable ISA are checked across architectures by Scripts/test-arm64-swift.sh.
+#
 #   Scripts/test-arm64.sh [driver options]     e.g. --only sleef.tanhf
 #
 # The compiler is $CC (default: /opt/swift/usr/bin/clang, else clang), with plain -O2 as SwiftPM
@@ -12,7 +18,8 @@
 # XG_SCALE=K multiplies the golden file's input counts by 2^K (e.g. -2 for a quick run).
 # Everything is built in .build-arm64/ (ignored by git; the drivers' logs: write.log, check.log).
 # The last line is `N passed, M failed` (both drivers' asserted checks, plus one failure per shim
-# source that does not compile); exits non-zero if M > 0.
+# source that does not compile); exits non-zero if M > 0. The line before it gives the two drivers'
+# counts, and the one before that the sections not checked on aarch64 (x86-64 only), if any.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -99,6 +106,10 @@ sed '$d' "$out/check.log"
 a64_counts=$(counts "$out/check.log")
 echo "checked under $(basename "$qemu"): $(elapsed "$t"); total $(elapsed "$start")"
 [ -n "$a64_counts" ] || { tail -n 1 "$out/check.log"; echo "the aarch64 driver failed"; a64_counts="0 1"; }
+# The sections the aarch64 driver has nothing to run for (the C micro-kernels' are x86-64's only).
+x86_only=$(sed -n 's/^\([^ :]*\): x86-64 only: .*/\1/p' "$out/check.log" | tr '\n' ' ')
+[ -z "$x86_only" ] || echo "x86-64 only, not checked on aarch64 (arm64's kernels are Swift:" \
+    "Scripts/test-arm64-swift.sh): $(echo $x86_only | wc -w) sections: $(echo $x86_only)"
 build_failures=$(echo $failed_sources | wc -w)
 [ -z "$failed_sources" ] || echo "shim build failures:$failed_sources"
 # The last line: the x86 and aarch64 drivers' asserted comparisons together, a build failure

@@ -7,7 +7,8 @@
 //   aarch64: driver --check FILE        runs every group, compares with FILE
 //   both:    --only TAG                 runs only the sections whose tag starts with TAG
 //
-// Prints `N passed, M failed` last (plus skipped and informational counts); exits 1 if M > 0.
+// Prints `N passed, M failed` last (plus the informational, skipped and x86-only counts); exits 1
+// if M > 0.
 //
 // File format (little-endian, both targets): "XENTGLD1", then records. A section record is
 // u32 1, u32 length, the tag; an array record is u32 2, u32 length, the name, u32 type,
@@ -39,9 +40,10 @@ struct xg_ctx {
     int scale;
     char section[128];
     int in_section;
+    int local;                  // the current section is x86-only: kept in memory, never written
     xg_array arrays[XG_MAX_ARRAYS];
     int count;
-    long passed, failed, skipped, info;
+    long passed, failed, skipped, info, x86_only;
 };
 
 static size_t xg_size(xg_type t) { return t == XG_F64 ? 8 : t == XG_F32 ? 4 : t == XG_U16 ? 2 : 1; }
@@ -127,6 +129,7 @@ int xg_section(xg_ctx *c, const char *tag) {
     xg_clear(c);
     snprintf(c->section, sizeof c->section, "%s", tag);
     c->in_section = 0;
+    c->local = 0;
     if (c->only && strncmp(tag, c->only, strlen(c->only)) != 0) return 0;
     if (c->mode == XG_WRITE) {
         xg_write_record(c, 1, tag);
@@ -137,6 +140,28 @@ int xg_section(xg_ctx *c, const char *tag) {
     }
     c->in_section = 1;
     return 1;
+}
+
+int xg_section_x86_only(xg_ctx *c, const char *tag, const char *why) {
+    xg_clear(c);
+    snprintf(c->section, sizeof c->section, "%s", tag);
+    c->in_section = 0;
+    c->local = 0;
+    if (c->only && strncmp(tag, c->only, strlen(c->only)) != 0) return 0;
+    if (c->mode != XG_WRITE) {
+        printf("%s: x86-64 only: %s\n", tag, why);
+        c->x86_only++;
+        return 0;
+    }
+    c->in_section = 1;
+    c->local = 1;
+    return 1;
+}
+
+void xg_skip(xg_ctx *c, const char *why) {
+    if (!c->in_section) return;
+    printf("%s: %s: skipped\n", c->section, why);
+    c->skipped++;
 }
 
 void xg_put(xg_ctx *c, const char *name, xg_type type, const void *data, size_t n) {
@@ -152,7 +177,7 @@ void xg_put(xg_ctx *c, const char *name, xg_type type, const void *data, size_t 
     a->data = xg_alloc(n * xg_size(type));
     memcpy(a->data, data, n * xg_size(type));
     a->owned = 1;
-    if (c->mode != XG_WRITE) return;  // CHECK mode: kept in memory for comparisons only
+    if (c->mode != XG_WRITE || c->local) return;  // CHECK mode, x86-only sections: in memory only
     xg_write_record(c, 2, name);
     const uint32_t t = (uint32_t)type;
     const uint64_t count = n;
@@ -383,8 +408,9 @@ int main(int argc, char **argv) {
         perror(path);
         return 2;
     }
-    printf("(%s, %.1f s; %ld informational, %ld skipped)\n", c.mode == XG_WRITE ? "written" : "checked",
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), c.info, c.skipped);
+    printf("(%s, %.1f s; %ld informational, %ld skipped, %ld sections x86-64 only)\n",
+           c.mode == XG_WRITE ? "written" : "checked",
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), c.info, c.skipped, c.x86_only);
     printf("%ld passed, %ld failed\n", c.passed, c.failed);
     return c.failed ? 1 : 0;
 }

@@ -38,6 +38,12 @@ xg_mode xg_mode_of(const xg_ctx *c);
 /// Starts the section `tag`: WRITE mode appends it to the file; CHECK mode makes it current and
 /// returns 0 (the group is then skipped, and reported) when the file has no such section.
 int xg_section(xg_ctx *c, const char *tag);
+/// Starts the section `tag` of comparisons made on x86-64 alone (e.g. AVX2 against AVX-512F):
+/// WRITE mode runs it with nothing written to the file (its arrays are kept in memory); CHECK mode
+/// prints `<tag>: x86-64 only: <why>`, counts it (the closing summary shows how many) and returns 0.
+int xg_section_x86_only(xg_ctx *c, const char *tag, const char *why);
+/// Prints `<section>: <why>: skipped` and counts it as skipped (e.g. the CPU lacks an ISA).
+void xg_skip(xg_ctx *c, const char *why);
 /// Stores a copy of `data` (n elements) under `name` in the current section: WRITE mode also
 /// writes it to the file; CHECK mode keeps it in memory only (so that the aarch64 variants can
 /// be compared with one another; use names that the golden file does not have, e.g. "a64.*").

@@ -1,16 +1,32 @@
-// Test groups: every micro-kernel of the shim (Sources/CXent, CXent.h), reached through
-// xent_ukernel_config_get, and the pinned double functions xent_f64_log/exp/tanh, on seeded rows.
+// Test groups: the C micro-kernels of the shim (Sources/CXent, CXent.h: AVX-512F's and AVX2's,
+// reached through xent_ukernel_config_get), the SLEEF blocks the Swift micro-kernels of the other
+// ISAs call (xent_f32_vexpminus__*, xent_f32_vtanh__*), and the pinned double functions
+// xent_f64_log/exp/tanh, on seeded rows.
 //
 // The canonical ISAs (xent_isa_is_canonical: AVX-512F, AVX2+FMA, AdvSIMD) promise the same bits.
-// The x86 build runs the AVX-512F config (if the CPU has it, else the AVX2 one) and stores its
-// outputs as "canonical.*", asserts AVX2's equal to them, and stores the x86 scalar config's as
-// "x86.scalar.*"; the aarch64 build asserts AdvSIMD's equal to "canonical.*". SSE2 and scalar are
-// not promised equal: their comparisons are informational.
+// The C micro-kernels exist on x86-64 only (SSE2's, AdvSIMD's and the portable ones are Swift,
+// Sources/Xent/MicroKernels.swift, checked across architectures by Tests/CrossPlatformBits and
+// Scripts/test-arm64-swift.sh), so their sections ("ukernel.<kernel>") are x86-only
+// (xg_section_x86_only): the x86 build asserts the AVX2 config's outputs equal the AVX-512F
+// config's, on every option path, and writes nothing to the golden file; the aarch64 build reports
+// each as x86-only.
 //
-// One section per kernel ("ukernel.<kernel>"). Its inputs are one buffer of rows (each row at a
-// 64-byte boundary plus an offset of 0–3 floats, padding between rows) and per-row parameters,
-// generated on x86 and stored; its outputs are every option path's results concatenated into one
-// array per type (named segments). A buffer-shaped output keeps the rows' positions, so a kernel
+// "ukernel.sleefblocks.vexpminus" and ".vtanh": the x86 build stores SLEEF's canonical library
+// function's results (Sleef_expf16_u10avx512f / Sleef_tanhf16_u10avx512f, else the AVX2 ones) as
+// "canonical", xent_f32_v*__sse2's as "x86.sse2" and xent_f32_v*__scalar's as "x86.scalar"
+// (asserted equal to x86.sse2), and asserts the C configs' exps (raddstoreexpminusmax's y) and tanh
+// (vtransform with s = c = 1) equal canonical; the aarch64 build asserts xent_f32_v*__advsimd's
+// equal to canonical and xent_f32_v*__scalar's to x86.sse2 and x86.scalar.
+//
+// "ukernel.f64": the x86 build stores the AVX-512F ISA's results (AVX2's on a CPU without it) as
+// "canonical", asserts AVX2's equal, and stores XENT_ISA_SCALAR's as "x86.scalar"; the aarch64
+// build asserts AdvSIMD's equal to canonical. SSE2 and scalar are not promised equal: their
+// comparisons are informational.
+//
+// A row section's inputs are one buffer of rows (each row at a 64-byte boundary plus an offset of
+// 0–3 floats, padding between rows) and per-row parameters, generated on x86 (and stored, when the
+// aarch64 build needs them); a section's outputs are every option path's results concatenated into
+// one array per type (named segments). A buffer-shaped output keeps the rows' positions, so a kernel
 // that writes past a row's end changes the padding and is caught. On a mismatch the segments that
 // differ are listed with their smallest failing row (length, offset, kind, first element); for
 // the informational comparisons too when XG_LOCATE is set.
@@ -25,6 +41,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // ---- The rows --------------------------------------------------------------------------------
 
@@ -302,33 +322,57 @@ static void locate(const outs_t *o, xg_type type, const void *mine, const void *
     }
 }
 
+static const xg_type out_types[] = {XG_F32, XG_F64, XG_U16};
+
+static const void *outs_data(const outs_t *o, xg_type type) {
+    return type == XG_F64 ? (const void *)o->f64 : type == XG_F32 ? (const void *)o->f32 : o->u16;
+}
+
+static const char *type_suffix(xg_type type) { return type == XG_F64 ? "f64" : type == XG_F32 ? "f32" : "u16"; }
+
+// Stores one run's outputs as "<role>.<f32|f64|u16>" (WRITE: into the golden file, unless the
+// section is x86-only).
+static void put_outs(xg_ctx *c, const outs_t *o, const char *role) {
+    for (int t = 0; t < 3; t++) {
+        const xg_type type = out_types[t];
+        if (!o->n[type]) continue;
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", role, type_suffix(type));
+        xg_put(c, name, type, outs_data(o, type), o->n[type]);
+    }
+}
+
+// Compares one run's outputs with the section's arrays "<ref>.<type>" (skipped when absent, unless
+// `if_present`); an asserted mismatch (any, with XG_LOCATE) lists the segments that differ.
+static void compare_outs(xg_ctx *c, const outs_t *o, const char *role, const char *ref_role, xg_expect expect,
+                         int if_present, const float *x) {
+    for (int t = 0; t < 3; t++) {
+        const xg_type type = out_types[t];
+        if (!o->n[type]) continue;
+        const void *data = outs_data(o, type);
+        char name[96], ref[96];
+        snprintf(name, sizeof name, "%s.%s", role, type_suffix(type));
+        snprintf(ref, sizeof ref, "%s.%s", ref_role, type_suffix(type));
+        size_t rn;
+        const void *r = xg_get(c, ref, type, &rn);
+        if (!r && if_present) continue;
+        const int64_t bad = xg_compare(c, name, type, data, o->n[type], ref, expect);
+        const int show = expect == XG_EQUAL || getenv("XG_LOCATE");
+        if (bad > 0 && r && rn == o->n[type] && show) locate(o, type, data, r, x);
+    }
+}
+
 // Stores, or compares, one ISA's outputs. role: "canonical" (x86: stored), "x86.scalar" (x86:
 // stored, compared with canonical for information), else a name compared with canonical
 // (asserted when `canonical_isa`) and, for non-canonical ISAs, with x86.scalar (information).
 static void emit(xg_ctx *c, const outs_t *o, const char *role, int canonical_isa, const float *x) {
-    static const xg_type types[] = {XG_F32, XG_F64, XG_U16};
-    for (int t = 0; t < 3; t++) {
-        const xg_type type = types[t];
-        if (!o->n[type]) continue;
-        const void *data = type == XG_F64 ? (const void *)o->f64 : type == XG_F32 ? (const void *)o->f32 : o->u16;
-        const char *suffix = type == XG_F64 ? "f64" : type == XG_F32 ? "f32" : "u16";
-        char name[96], ref[96];
-        snprintf(name, sizeof name, "%s.%s", role, suffix);
-        snprintf(ref, sizeof ref, "canonical.%s", suffix);
-        if (strcmp(role, "canonical") == 0 || strcmp(role, "x86.scalar") == 0) {
-            xg_put(c, name, type, data, o->n[type]);
-            if (strcmp(role, "x86.scalar") == 0) xg_compare(c, name, type, data, o->n[type], ref, XG_INFO);
-            continue;
-        }
-        const int64_t bad = xg_compare(c, name, type, data, o->n[type], ref, canonical_isa ? XG_EQUAL : XG_INFO);
-        size_t rn;
-        const void *r = xg_get(c, ref, type, &rn);
-        if (bad > 0 && r && rn == o->n[type] && (canonical_isa || getenv("XG_LOCATE"))) locate(o, type, data, r, x);
-        if (!canonical_isa) {
-            snprintf(ref, sizeof ref, "x86.scalar.%s", suffix);
-            if (xg_get(c, ref, type, NULL)) xg_compare(c, name, type, data, o->n[type], ref, XG_INFO);
-        }
+    if (strcmp(role, "canonical") == 0 || strcmp(role, "x86.scalar") == 0) {
+        put_outs(c, o, role);
+        if (strcmp(role, "x86.scalar") == 0) compare_outs(c, o, role, "canonical", XG_INFO, 0, x);
+        return;
     }
+    compare_outs(c, o, role, "canonical", canonical_isa ? XG_EQUAL : XG_INFO, 0, x);
+    if (!canonical_isa) compare_outs(c, o, role, "x86.scalar", XG_INFO, 1, x);
 }
 
 // ---- The ISAs ---------------------------------------------------------------------------------
@@ -339,10 +383,37 @@ typedef struct {
     int canonical;
 } isa_run;
 
-// The runs of this build, in order: x86 — the canonical one stored first (AVX-512F, else AVX2),
-// then AVX2 (asserted, when AVX-512F was the reference), the scalar config (stored), SSE2; aarch64
-// — AdvSIMD (asserted), the scalar config.
-static int isa_runs(isa_run *runs) {
+// The C micro-kernel configs of this build, in order: x86 — the canonical one stored first
+// (AVX-512F, else AVX2), then AVX2 (asserted, when AVX-512F was the reference); none on aarch64
+// (xent_ukernel_config_get returns NULL for every ISA there).
+static int config_runs(isa_run *runs) {
+    int n = 0;
+#if defined(__x86_64__)
+    const int has512 = xent_isa_is_supported(XENT_ISA_AVX512F), has2 = xent_isa_is_supported(XENT_ISA_AVX2);
+    if (has512) runs[n++] = (isa_run){"canonical", XENT_ISA_AVX512F, 1};
+    if (has2) runs[n++] = (isa_run){has512 ? "avx2" : "canonical", XENT_ISA_AVX2, 1};
+#else
+    (void)runs;
+#endif
+    return n;
+}
+
+// Said on aarch64 for the sections of the C micro-kernels.
+#define C_KERNELS_X86_ONLY \
+    "the C micro-kernels are AVX-512F's and AVX2's; AdvSIMD's are Swift (Scripts/test-arm64-swift.sh)"
+
+// The configs an x86-only section compares (AVX2's with AVX-512F's), or 0, reported as skipped,
+// when this CPU lacks one of them.
+static int configs_to_compare(xg_ctx *c, isa_run *runs) {
+    const int n = config_runs(runs);
+    if (n < 2) xg_skip(c, n ? "no AVX-512F on this CPU: AVX2's kernels have no partner" : "no AVX2 on this CPU");
+    return n < 2 ? 0 : n;
+}
+
+// The ISAs xent_f64_log/exp/tanh are run for, in order: x86 — the canonical one stored first
+// (AVX-512F, else AVX2), then AVX2 (asserted, when AVX-512F was the reference), XENT_ISA_SCALAR
+// (stored), SSE2; aarch64 — AdvSIMD (asserted), XENT_ISA_SCALAR.
+static int f64_runs(isa_run *runs) {
     int n = 0;
 #if defined(__x86_64__)
     const int has512 = xent_isa_is_supported(XENT_ISA_AVX512F), has2 = xent_isa_is_supported(XENT_ISA_AVX2);
@@ -501,7 +572,10 @@ typedef void (*runner)(const xent_ukernel_config *, const inputs_t *, outs_t *);
 
 // One row-kernel section: inputs, then every ISA of this build.
 static void row_section(xg_ctx *c, const char *tag, runner run, char show) {
-    if (!xg_section(c, tag)) return;
+    if (!xg_section_x86_only(c, tag, C_KERNELS_X86_ONLY)) return;
+    isa_run runs[4];
+    const int nruns = configs_to_compare(c, runs);
+    if (!nruns) return;
     inputs_t in = {0};
     in.x = input(c, "x", nbuf, gen_x);
     in.q = input(c, "q", nbuf, gen_q);
@@ -516,9 +590,7 @@ static void row_section(xg_ctx *c, const char *tag, runner run, char show) {
         gen_params_buf = p;
         float *t = xg_alloc(nbuf * 4);
         gen_t(t, nbuf);
-        const xent_ukernel_config *k = xent_ukernel_config_get(
-            xent_isa_is_supported(XENT_ISA_AVX512F) ? XENT_ISA_AVX512F
-            : xent_isa_is_supported(XENT_ISA_AVX2)  ? XENT_ISA_AVX2 : XENT_ISA_SCALAR);
+        const xent_ukernel_config *k = xent_ukernel_config_get(runs[0].isa);
         for (size_t r = 0; r < nrows; r++) {
             k->rmax(rows[r].len, in.x + rows[r].pos, &p[r * NPAR + P_M]);
             float mt = -INFINITY;
@@ -533,8 +605,6 @@ static void row_section(xg_ctx *c, const char *tag, runner run, char show) {
     in.p = stored(c, "p", nrows * NPAR);
     free(p);
     const float *shown = show == 'e' ? in.e : show == 't' ? in.t : in.x;
-    isa_run runs[4];
-    const int nruns = isa_runs(runs);
     for (int i = 0; i < nruns; i++) {
         outs_t o = {0};
         run(xent_ukernel_config_get(runs[i].isa), &in, &o);
@@ -616,27 +686,251 @@ static void run_half(const xent_ukernel_config *k, const float *round_in, outs_t
               outs_take(o, "f16_round", XG_U16, NROUND, L_FLAT, 0), 2);
     in_pieces(NROUND, (void (*)(size_t, const void *, void *))k->bf16_round, round_in, 4,
               outs_take(o, "bf16_round", XG_U16, NROUND, L_FLAT, 0), 2);
-    // The same through xent_half_to_f32 / xent_f32_to_half in one call each (the vector bodies).
-    xent_half_to_f32(k->isa, XENT_HALF_BINARY16, bits, outs_take(o, "xent_half_to_f32 binary16", XG_F32, 65536, L_FLAT, 0),
-                     65536);
-    xent_f32_to_half(k->isa, XENT_HALF_BFLOAT16, round_in, outs_take(o, "xent_f32_to_half bfloat16", XG_U16, NROUND, L_FLAT, 0),
-                     NROUND);
-    xent_f32_to_half(k->isa, XENT_HALF_BINARY16, round_in, outs_take(o, "xent_f32_to_half binary16", XG_U16, NROUND, L_FLAT, 0),
-                     NROUND);
+    // The same in one call each (the vector bodies).
+    k->f16_widen(65536, bits, outs_take(o, "f16_widen one call", XG_F32, 65536, L_FLAT, 0));
+    k->bf16_widen(65536, bits, outs_take(o, "bf16_widen one call", XG_F32, 65536, L_FLAT, 0));
+    k->f16_round(NROUND, round_in, outs_take(o, "f16_round one call", XG_U16, NROUND, L_FLAT, 0));
+    k->bf16_round(NROUND, round_in, outs_take(o, "bf16_round one call", XG_U16, NROUND, L_FLAT, 0));
     free(bits);
 }
 
 static void half_section(xg_ctx *c) {
-    if (!xg_section(c, "ukernel.half")) return;
-    const float *r = input(c, "x", NROUND, gen_round);
+    if (!xg_section_x86_only(c, "ukernel.half", C_KERNELS_X86_ONLY)) return;
     isa_run runs[4];
-    const int nruns = isa_runs(runs);
+    const int nruns = configs_to_compare(c, runs);
+    if (!nruns) return;
+    const float *r = input(c, "x", NROUND, gen_round);
     for (int i = 0; i < nruns; i++) {
         outs_t o = {0};
         run_half(xent_ukernel_config_get(runs[i].isa), r, &o);
         emit(c, &o, runs[i].role, runs[i].canonical, NULL);
         outs_free(&o);
     }
+}
+
+// ---- SLEEF's float exp and tanh in blocks (xent_sleef_blocks.c, for the Swift micro-kernels) -----
+
+typedef void (*vexpminus_fn)(size_t n, const float *x, float shift, float *y);
+typedef void (*vtanh_fn)(size_t n, const float *x, float *y);
+
+#if defined(__x86_64__)
+// The canonical references: SLEEF's library functions (sleef.h declares the 256/512-bit ones only
+// when the translation unit is compiled for them; declared as sleef_groups.c does), over any n, a
+// vector at a time, the tail through a padded copy.
+__attribute__((target("avx512f"))) __m512 Sleef_expf16_u10avx512f(__m512);
+__attribute__((target("avx512f"))) __m512 Sleef_tanhf16_u10avx512f(__m512);
+__attribute__((target("avx2,fma"))) __m256 Sleef_expf8_u10avx2(__m256);
+__attribute__((target("avx2,fma"))) __m256 Sleef_tanhf8_u10avx2(__m256);
+
+#define LIBRARY_BLOCKS(sfx, tgt, W, V, loadu, storeu, sub, set1, expfn, tanhfn)                           \
+    __attribute__((target(tgt))) static void vexpminus_##sfx(size_t n, const float *x, float shift, float *y) { \
+        for (size_t i = 0; i < n; i += W) {                                                               \
+            const size_t m = n - i < W ? n - i : W;                                                       \
+            float lanes[W] = {0};                                                                         \
+            memcpy(lanes, x + i, m * 4);                                                                  \
+            const V e = expfn(sub(loadu(lanes), set1(shift)));                                            \
+            storeu(lanes, e);                                                                             \
+            memcpy(y + i, lanes, m * 4);                                                                  \
+        }                                                                                                 \
+    }                                                                                                     \
+    __attribute__((target(tgt))) static void vtanh_##sfx(size_t n, const float *x, float *y) {            \
+        for (size_t i = 0; i < n; i += W) {                                                               \
+            const size_t m = n - i < W ? n - i : W;                                                       \
+            float lanes[W] = {0};                                                                         \
+            memcpy(lanes, x + i, m * 4);                                                                  \
+            const V t = tanhfn(loadu(lanes));                                                             \
+            storeu(lanes, t);                                                                             \
+            memcpy(y + i, lanes, m * 4);                                                                  \
+        }                                                                                                 \
+    }
+LIBRARY_BLOCKS(avx512f, "avx512f", 16, __m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_sub_ps, _mm512_set1_ps,
+               Sleef_expf16_u10avx512f, Sleef_tanhf16_u10avx512f)
+LIBRARY_BLOCKS(avx2, "avx2,fma", 8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_sub_ps, _mm256_set1_ps,
+               Sleef_expf8_u10avx2, Sleef_tanhf8_u10avx2)
+
+// The C configs' exp and tanh as block functions: raddstoreexpminusmax storing y (no marks), and
+// vtransform with s = c = 1 (s·x and c·tanh(t/c) are then x and tanh(t) exactly).
+static void raddstore_y(xent_isa isa, size_t n, const float *x, float shift, float *y) {
+    double sums[3];
+    xent_ukernel_config_get(isa)->raddstoreexpminusmax(n, x, shift, NULL, y, 0, sums);
+}
+static void vexpminus_config_avx512f(size_t n, const float *x, float shift, float *y) {
+    raddstore_y(XENT_ISA_AVX512F, n, x, shift, y);
+}
+static void vexpminus_config_avx2(size_t n, const float *x, float shift, float *y) {
+    raddstore_y(XENT_ISA_AVX2, n, x, shift, y);
+}
+static void vtanh_config_avx512f(size_t n, const float *x, float *y) {
+    xent_ukernel_config_get(XENT_ISA_AVX512F)->vtransform(n, x, y, 1.0f, 1.0f);
+}
+static void vtanh_config_avx2(size_t n, const float *x, float *y) {
+    xent_ukernel_config_get(XENT_ISA_AVX2)->vtransform(n, x, y, 1.0f, 1.0f);
+}
+#endif
+
+typedef struct {
+    const char *role;    // its outputs' name
+    void *fn;            // a vexpminus_fn or a vtanh_fn
+    int stored;          // a reference (x86): into the golden file
+    const char *ref[2];  // compared with these (NULL: no more)
+    xg_expect expect[2];
+} block_run;
+
+// The runs of this build, in order: x86 — SLEEF's canonical library function (AVX-512F's, else
+// AVX2's: the same family) stored as "canonical", xent_f32_v*__sse2 stored (canonical: information),
+// xent_f32_v*__scalar stored and asserted equal to SSE2's, the C configs' exp or tanh asserted equal
+// to canonical; aarch64 — xent_f32_v*__advsimd asserted equal to canonical (SSE2: information),
+// xent_f32_v*__scalar asserted equal to x86's SSE2 and scalar ones.
+static int block_runs(block_run *runs, int tanh) {
+    int n = 0;
+#if defined(__x86_64__)
+    const int has512 = xent_isa_is_supported(XENT_ISA_AVX512F), has2 = xent_isa_is_supported(XENT_ISA_AVX2);
+    void *const library = has512 ? (tanh ? (void *)vtanh_avx512f : (void *)vexpminus_avx512f)
+                                 : (tanh ? (void *)vtanh_avx2 : (void *)vexpminus_avx2);
+    if (has512 || has2) runs[n++] = (block_run){"canonical", library, 1, {NULL, NULL}, {XG_EQUAL, XG_EQUAL}};
+    runs[n++] = (block_run){"x86.sse2", tanh ? (void *)xent_f32_vtanh__sse2 : (void *)xent_f32_vexpminus__sse2, 1,
+                            {"canonical", NULL}, {XG_INFO, XG_EQUAL}};
+    runs[n++] = (block_run){"x86.scalar", tanh ? (void *)xent_f32_vtanh__scalar : (void *)xent_f32_vexpminus__scalar,
+                            1, {"x86.sse2", NULL}, {XG_EQUAL, XG_EQUAL}};
+    if (has512) {
+        runs[n++] = (block_run){"x86.avx512f.config", tanh ? (void *)vtanh_config_avx512f
+                                                           : (void *)vexpminus_config_avx512f,
+                                0, {"canonical", NULL}, {XG_EQUAL, XG_EQUAL}};
+    }
+    if (has2) {
+        runs[n++] = (block_run){"x86.avx2.config", tanh ? (void *)vtanh_config_avx2 : (void *)vexpminus_config_avx2, 0,
+                                {"canonical", NULL}, {XG_EQUAL, XG_EQUAL}};
+    }
+#elif defined(__aarch64__)
+    runs[n++] = (block_run){"a64.advsimd", tanh ? (void *)xent_f32_vtanh__advsimd : (void *)xent_f32_vexpminus__advsimd,
+                            0, {"canonical", "x86.sse2"}, {XG_EQUAL, XG_INFO}};
+    runs[n++] = (block_run){"a64.scalar", tanh ? (void *)xent_f32_vtanh__scalar : (void *)xent_f32_vexpminus__scalar,
+                            0, {"x86.sse2", "x86.scalar"}, {XG_EQUAL, XG_EQUAL}};
+#endif
+    return n;
+}
+
+// Flat inputs, called in pieces of 1, 2, …, 70 elements (then again): specials, `planted` and their
+// negatives, a quarter random bit patterns (every class), the rest uniform over [lo, hi).
+static void gen_z(float *z, size_t n, uint64_t salt, double lo, double hi, const float *planted, size_t nplanted) {
+    static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, FLT_MAX, -FLT_MAX, FLT_MIN, 0x1p-149f,
+                                    -0x1p-149f, 88.72283935546875f, 88.7228470f, -87.3365479f, -103.972076f,
+                                    -104.0f, 100.0f, 8.66433907f, -8.66433907f, 0x1p-12f, 1.0f, -1.0f};
+    uint64_t s = seed(salt);
+    size_t i = 0;
+    for (; i < sizeof special / sizeof special[0] && i < n; i++) z[i] = special[i];
+    for (size_t k = 0; k < 2 * nplanted && i < n; k++) z[i++] = k < nplanted ? planted[k] : -planted[k - nplanted];
+    for (; i < n; i++) {
+        const uint64_t u = xg_rand(&s);
+        z[i] = u % 4 == 0 ? from_bits((uint32_t)(u >> 16)) : (float)xg_uniform(&s, lo, hi);
+    }
+}
+
+// exp's range (exp(x − shift) under- and overflows below −104 and above 88.7); tanh's (saturation
+// near ±9), with 12 of the 488 positive floats whose tanh SLEEF's FMA and no-FMA functions round
+// differently (976 of 2^32 with their negatives, all in ±[3.5e−4, 6.2]: an x86 scan; the random
+// inputs meet a few in a million).
+static void gen_z_exp(float *z, size_t n) { gen_z(z, n, 9, -110.0, 100.0, NULL, 0); }
+static void gen_z_tanh(float *z, size_t n) {
+    static const float fma_differs[] = {0x1.713762p-12f, 0x1.943f3ep-10f, 0x1.a52cb6p-9f, 0x1.944a0ep-4f,
+                                        0x1.00fbfap-2f,  0x1.50bb42p-2f,  0x1.6f045cp-2f, 0x1.977ep-2f,
+                                        0x1.140604p+0f,  0x1.b310dcp+0f,  0x1.36ce1cp+1f, 0x1.8bd194p+2f};
+    gen_z(z, n, 10, -12.0, 12.0, fma_differs, sizeof fma_differs / sizeof fma_differs[0]);
+}
+
+static void in_pieces_of_70(size_t n, const float *z, float shift, void *fn, int tanh, float *y) {
+    size_t piece = 1;
+    for (size_t i = 0; i < n;) {
+        const size_t m = n - i < piece ? n - i : piece;
+        if (tanh) ((vtanh_fn)fn)(m, z + i, y + i); else ((vexpminus_fn)fn)(m, z + i, shift, y + i);
+        i += m;
+        piece = piece == 70 ? 1 : piece + 1;
+    }
+}
+
+// exp(x − shift) over the rows, with the driver's shift (the row's max, or 0), 0, −80 (overflow
+// for the larger logits) and 95 (subnormal and zero exps), into a separate buffer (a call with
+// n = 0 at every row's end must leave the padding); then the flat inputs with shifts 0 and −0.5.
+static void run_vexpminus(vexpminus_fn f, const float *x, const float *shift, const float *z, size_t nz, outs_t *o) {
+    static const float shifts[] = {0.0f, -80.0f, 95.0f};
+    char name[80];
+    for (int v = 0; v < 4; v++) {
+        if (v) {
+            snprintf(name, sizeof name, "rows shift=%g", shifts[v - 1]);
+        } else {
+            snprintf(name, sizeof name, "rows shift=max");
+        }
+        float *y = outs_take(o, name, XG_F32, nbuf, L_BUF, 0);
+        fill(y, 1234.5f);
+        for (size_t r = 0; r < nrows; r++) {
+            const size_t at = rows[r].pos, len = rows[r].len;
+            f(len, x + at, v ? shifts[v - 1] : shift[r], y + at);
+            f(0, x + at, 0.0f, y + at + len);
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        snprintf(name, sizeof name, "flat shift=%g, in pieces of 1…70", v ? -0.5 : 0.0);
+        in_pieces_of_70(nz, z, v ? -0.5f : 0.0f, (void *)f, 0, outs_take(o, name, XG_F32, nz, L_FLAT, 0));
+    }
+}
+
+// tanh over the rows and over the rows ÷ 8 (exact but for subnormals: more of them inside
+// (−3, 3)), into a separate buffer (with the n = 0 calls) and in place; then the flat inputs.
+static void run_vtanh(vtanh_fn f, const float *x, const float *x8, const float *z, size_t nz, outs_t *o) {
+    char name[80];
+    for (int v = 0; v < 4; v++) {
+        const int inplace = v & 1;
+        const float *src = v >> 1 ? x8 : x;
+        snprintf(name, sizeof name, "rows %s %s", v >> 1 ? "x/8" : "x", inplace ? "in place" : "separate");
+        float *y = outs_take(o, name, XG_F32, nbuf, L_BUF, 0);
+        if (inplace) memcpy(y, src, nbuf * 4); else fill(y, 1234.5f);
+        for (size_t r = 0; r < nrows; r++) {
+            const size_t at = rows[r].pos, len = rows[r].len;
+            f(len, inplace ? y + at : src + at, y + at);
+            if (!inplace) f(0, src + at, y + at + len);
+        }
+    }
+    in_pieces_of_70(nz, z, 0.0f, (void *)f, 1, outs_take(o, "flat, in pieces of 1…70", XG_F32, nz, L_FLAT, 0));
+}
+
+static void sleefblocks_section(xg_ctx *c, const char *tag, int tanh) {
+    if (!xg_section(c, tag)) return;
+    const float *x = input(c, "x", nbuf, gen_x);
+    size_t nz;
+    const float *z = xg_input_f32(c, "z", xg_scaled(c, (size_t)1 << 19), tanh ? gen_z_tanh : gen_z_exp, &nz);
+    if (xg_mode_of(c) == XG_WRITE && !tanh) {
+        // The driver's shift per row: the max (NaN ignored), or 0 when it is −inf.
+        float *m = xg_alloc(nrows * 4);
+        for (size_t r = 0; r < nrows; r++) {
+            float v = -INFINITY;
+            for (size_t i = 0; i < rows[r].len; i++) v = x[rows[r].pos + i] > v ? x[rows[r].pos + i] : v;
+            m[r] = shift_of(v);
+        }
+        xg_put(c, "shift", XG_F32, m, nrows);
+        free(m);
+    }
+    const float *shift = tanh ? NULL : stored(c, "shift", nrows);
+    float *x8 = NULL;
+    if (tanh) {
+        x8 = xg_alloc(nbuf * 4);
+        for (size_t i = 0; i < nbuf; i++) x8[i] = x[i] * 0.125f;
+    }
+    block_run runs[6];
+    const int nruns = block_runs(runs, tanh);
+    for (int i = 0; i < nruns; i++) {
+        outs_t o = {0};
+        if (tanh) {
+            run_vtanh((vtanh_fn)runs[i].fn, x, x8, z, nz, &o);
+        } else {
+            run_vexpminus((vexpminus_fn)runs[i].fn, x, shift, z, nz, &o);
+        }
+        if (runs[i].stored) put_outs(c, &o, runs[i].role);
+        for (int k = 0; k < 2 && runs[i].ref[k]; k++) {
+            compare_outs(c, &o, runs[i].role, runs[i].ref[k], runs[i].expect[k], 0, x);
+        }
+        outs_free(&o);
+    }
+    free(x8);
 }
 
 // ---- xent_f64_log / exp / tanh --------------------------------------------------------------------
@@ -690,7 +984,7 @@ static void f64_section(xg_ctx *c) {
     size_t n;
     const double *v = xg_input_f64(c, "x", NF64, gen_f64, &n);
     isa_run runs[4];
-    const int nruns = isa_runs(runs);
+    const int nruns = f64_runs(runs);
     for (int i = 0; i < nruns; i++) {
         outs_t o = {0};
         run_f64(runs[i].isa, v, n, &o);
@@ -713,5 +1007,7 @@ void xg_groups_ukernels(xg_ctx *c) {
     row_section(c, "ukernel.vgradient", run_vgradient, 'e');
     row_section(c, "ukernel.vgradientsoftcap", run_vgradientsoftcap, 't');
     half_section(c);
+    sleefblocks_section(c, "ukernel.sleefblocks.vexpminus", 0);
+    sleefblocks_section(c, "ukernel.sleefblocks.vtanh", 1);
     f64_section(c);
 }
