@@ -13,8 +13,11 @@ typealias Float64x8 = SIMD8<Double>
 /// time: never a SIMD value across the boundary) and whether a double multiply-add is fused.
 protocol SIMDKernelISA {
     static var isa: xent_isa { get }
-    /// `y[i] = exp(x[i] − shift)` for `i < n`, SLEEF's u10 float exp of this ISA.
-    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>)
+    /// `y[i] = exp(x[i] − shift)` for `i < n`, SLEEF's u10 float exp of this ISA, prefetching the
+    /// streams `ahead` names as it goes.
+    static func expMinus(
+        _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
+        _ ahead: UnsafePointer<xent_prefetch_ahead>?)
     /// `y[i] = tanh(x[i])` for `i < n`, SLEEF's u10 float tanh of this ISA (`y` may be `x`).
     static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>)
     /// `a·b + c`: fused (one rounding) on the ISAs that promise the canonical bits, two roundings
@@ -28,8 +31,11 @@ protocol SIMDKernelISA {
 enum AdvSIMDKernels: SIMDKernelISA {
     static var isa: xent_isa { XENT_ISA_ADVSIMD }
     @inline(__always)
-    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
-        xent_f32_vexpminus__advsimd(n, x, shift, y)
+    static func expMinus(
+        _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
+        _ ahead: UnsafePointer<xent_prefetch_ahead>?
+    ) {
+        xent_f32_vexpminus__advsimd(n, x, shift, y, ahead)
     }
     @inline(__always)
     static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -48,8 +54,11 @@ enum AdvSIMDKernels: SIMDKernelISA {
 enum SSE2Kernels: SIMDKernelISA {
     static var isa: xent_isa { XENT_ISA_SSE2 }
     @inline(__always)
-    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
-        xent_f32_vexpminus__sse2(n, x, shift, y)
+    static func expMinus(
+        _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
+        _ ahead: UnsafePointer<xent_prefetch_ahead>?
+    ) {
+        xent_f32_vexpminus__sse2(n, x, shift, y, ahead)
     }
     @inline(__always)
     static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -65,8 +74,11 @@ enum SSE2Kernels: SIMDKernelISA {
 enum PortableKernels: SIMDKernelISA {
     static var isa: xent_isa { XENT_ISA_SCALAR }
     @inline(__always)
-    static func expMinus(_ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>) {
-        xent_f32_vexpminus__scalar(n, x, shift, y)
+    static func expMinus(
+        _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
+        _ ahead: UnsafePointer<xent_prefetch_ahead>?
+    ) {
+        xent_f32_vexpminus__scalar(n, x, shift, y, ahead)
     }
     @inline(__always)
     static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -113,21 +125,28 @@ extension SIMD16 where Scalar == Float {
 
     /// `self` where `q ≠ 0` (a NaN counts), else +0.
     @inline(__always)
-    func keeping(nonzero q: Self) -> Self { replacing(with: 0, where: q .== 0) }
+    func keeping(nonzero q: Self) -> Self { clearing(where: q .== 0) }
 
     /// `self` where `x ≠ −inf` (not masked), else +0.
     @inline(__always)
-    func keeping(unmasked x: Self) -> Self { replacing(with: 0, where: x .== -.infinity) }
+    func keeping(unmasked x: Self) -> Self { clearing(where: x .== -.infinity) }
 
     /// −0 where `x = −inf` (a masked class), else `self`.
     @inline(__always)
-    func marking(masked x: Self) -> Self { replacing(with: -0.0, where: x .== -.infinity) }
+    func marking(masked x: Self) -> Self {
+        let m = (x .== -.infinity).bits
+        return Self(bitPattern: (bitPattern & ~m) | (m & 0x8000_0000))
+    }
 
     /// `self` where `e` is not −0 (bitwise: not marked masked), else +0.
     @inline(__always)
-    func keeping(unmarked e: Self) -> Self {
-        replacing(with: 0, where: unsafeBitCast(e, to: SIMD16<UInt32>.self) .== 0x8000_0000)
-    }
+    func keeping(unmarked e: Self) -> Self { clearing(where: e.bitPattern .== 0x8000_0000) }
+
+    /// +0 in the lanes where `mask` is set. Written with bit operations: `replacing(with:where:)`
+    /// is a lane-by-lane loop in the standard library, which the compiler does not always make one
+    /// vector instruction.
+    @inline(__always)
+    func clearing(where mask: SIMDMask<SIMD16<Int32>>) -> Self { Self(bitPattern: bitPattern & ~mask.bits) }
 
     /// Lanes 0–7 widened to `Double`.
     @inline(__always)
@@ -135,6 +154,12 @@ extension SIMD16 where Scalar == Float {
     /// Lanes 8–15 widened to `Double`.
     @inline(__always)
     var high: Float64x8 { Float64x8(highHalf) }
+}
+
+extension SIMDMask where Storage == SIMD16<Int32> {
+    /// All ones in the lanes that are set, zeros in the others.
+    @inline(__always)
+    var bits: SIMD16<UInt32> { unsafeBitCast(self, to: SIMD16<UInt32>.self) }
 }
 
 extension SIMD8 where Scalar == Double {

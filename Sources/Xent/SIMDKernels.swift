@@ -7,6 +7,9 @@ import CXent
 
 /// The block whose float sums are added into the double accumulators at its end (`XENT_EXP_BLOCK`).
 private let expBlock = 512
+/// How far ahead the exp pass prefetches (`XENT_PREFETCH_DISTANCE`: the row driver's next chunk),
+/// so the next chunk's memory traffic overlaps this chunk's exps.
+private let prefetchDistance = 2048
 /// The exps are computed this many at a time into a stack buffer (1 KiB: Swift allocates a
 /// temporary of at most that size on the stack without asking the runtime). A multiple of 32, so
 /// a pair of vectors never straddles two of them.
@@ -14,28 +17,25 @@ private let expSpan = 256
 
 // MARK: rmax
 
-/// `xent_f32_rmax_ukernel_fn`: the largest of `x[0 ..< n]`, ignoring NaN, +0 rather than −0.
+/// `xent_f32_rmax_ukernel_fn`: the largest of `x[0 ..< n]`, ignoring NaN, +0 rather than −0. A max
+/// is exact in any order, so this kernel need not follow the C one's (four accumulators would
+/// not fit SSE2's sixteen registers beside the loads).
 @inline(__always)
 func rmaxKernel(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
-    var acc0 = Float32x16(repeating: -.infinity), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    var acc0 = Float32x16(repeating: -.infinity), acc1 = acc0
     var i = 0
-    while i + 64 <= n {
+    while i + 32 <= n {
         acc0 = Float32x16.load(x + i).maximum(acc0)
         acc1 = Float32x16.load(x + i + 16).maximum(acc1)
-        acc2 = Float32x16.load(x + i + 32).maximum(acc2)
-        acc3 = Float32x16.load(x + i + 48).maximum(acc3)
-        i += 64
+        i += 32
     }
-    while i + 16 <= n {
+    if i + 16 <= n {
         acc0 = Float32x16.load(x + i).maximum(acc0)
         i += 16
     }
     if i < n { acc1 = Float32x16.load(x + i, count: n - i, fill: -.infinity).maximum(acc1) }
-    acc0 = acc1.maximum(acc0)
-    acc2 = acc3.maximum(acc2)
-    acc0 = acc2.maximum(acc0)
     // −0 + 0 = +0: the sign of a zero max does not depend on the order of the lanes.
-    return acc0.reduceMaximum() + 0
+    return acc1.maximum(acc0).reduceMaximum() + 0
 }
 
 // MARK: raddstoreexpminusmax
@@ -56,7 +56,10 @@ private func addSoftSums<K: SIMDKernelISA>(
 }
 
 /// `xent_f32_raddstoreexpminusmax_ukernel_fn`'s body; `store`, `soft` and `mark` are constants
-/// where it is inlined.
+/// where it is inlined. A span of the row at a time: its soft-target sums (their accumulators take
+/// the vectors in order, so a pass of their own adds in the C kernels' order, and the exp loop
+/// keeps fewer registers live), its exps into a stack buffer (SLEEF through C, prefetching the
+/// next chunk), then the exps stored (marked) and summed.
 @inline(__always)
 private func raddstoreexpminusmax<K: SIMDKernelISA>(
     _: K.Type, _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ q: UnsafePointer<Float>?,
@@ -73,25 +76,36 @@ private func raddstoreexpminusmax<K: SIMDKernelISA>(
             var base = block
             while base < blockEnd {
                 let len = min(expSpan, blockEnd - base)
-                K.expMinus(len, x + base, shift, e)
                 let nvec = len / 16, rest = len % 16
+                let xs = x + base
+                if soft {
+                    let qs = q! + base
+                    for k in 0..<nvec {
+                        addSoftSums(K.self, .load(xs + 16 * k), .load(qs + 16 * k), dshift, &q0, &q1, &g0, &g1)
+                    }
+                    if rest > 0 {
+                        // Missing lanes: x = −inf and q = 0 (no target), so they add nothing.
+                        addSoftSums(
+                            K.self, .load(xs + 16 * nvec, count: rest, fill: -.infinity),
+                            .load(qs + 16 * nvec, count: rest, fill: 0), dshift, &q0, &q1, &g0, &g1)
+                    }
+                }
+                var ahead = xent_prefetch_ahead(
+                    read: (xs + prefetchDistance, soft ? q! + base + prefetchDistance : nil),
+                    write: store ? y! + base + prefetchDistance : nil)
+                K.expMinus(len, xs, shift, e, &ahead)
                 var k = 0
                 while k + 2 <= nvec {
                     let e0 = Float32x16.load(e + 16 * k), e1 = Float32x16.load(e + 16 * k + 16)
-                    if soft || mark {
-                        let v0 = Float32x16.load(x + base + 16 * k), v1 = Float32x16.load(x + base + 16 * k + 16)
-                        if soft {
-                            addSoftSums(K.self, v0, .load(q! + base + 16 * k), dshift, &q0, &q1, &g0, &g1)
-                            addSoftSums(K.self, v1, .load(q! + base + 16 * k + 16), dshift, &q0, &q1, &g0, &g1)
+                    if store {
+                        let yk = y! + base + 16 * k
+                        if mark {
+                            e0.marking(masked: .load(xs + 16 * k)).store(yk)
+                            e1.marking(masked: .load(xs + 16 * k + 16)).store(yk + 16)
+                        } else {
+                            e0.store(yk)
+                            e1.store(yk + 16)
                         }
-                        if store {
-                            let yk = y! + base + 16 * k
-                            (mark ? e0.marking(masked: v0) : e0).store(yk)
-                            (mark ? e1.marking(masked: v1) : e1).store(yk + 16)
-                        }
-                    } else if store {
-                        e0.store(y! + base + 16 * k)
-                        e1.store(y! + base + 16 * k + 16)
                     }
                     a0 += e0
                     a1 += e1
@@ -100,25 +114,16 @@ private func raddstoreexpminusmax<K: SIMDKernelISA>(
                 // Only the block's last span can end in an odd vector or a partial one.
                 if k < nvec {
                     let e0 = Float32x16.load(e + 16 * k)
-                    if soft || mark {
-                        let v0 = Float32x16.load(x + base + 16 * k)
-                        if soft { addSoftSums(K.self, v0, .load(q! + base + 16 * k), dshift, &q0, &q1, &g0, &g1) }
-                        if store { (mark ? e0.marking(masked: v0) : e0).store(y! + base + 16 * k) }
-                    } else if store {
-                        e0.store(y! + base + 16 * k)
-                    }
+                    if store { (mark ? e0.marking(masked: .load(xs + 16 * k)) : e0).store(y! + base + 16 * k) }
                     a0 += e0
                 }
                 if rest > 0 {
-                    // Missing lanes: x = −inf (exp 0) and q = 0 (no target), so they add nothing.
-                    let at = base + 16 * nvec
-                    let v = Float32x16.load(x + at, count: rest, fill: -.infinity)
-                    if soft {
-                        addSoftSums(
-                            K.self, v, .load(q! + at, count: rest, fill: 0), dshift, &q0, &q1, &g0, &g1)
-                    }
+                    // Missing lanes: exp(−inf − shift) = 0 adds nothing.
                     let ev = Float32x16.load(e + 16 * nvec, count: rest, fill: 0)
-                    if store { (mark ? ev.marking(masked: v) : ev).store(y! + at, count: rest) }
+                    if store {
+                        let v = Float32x16.load(xs + 16 * nvec, count: rest, fill: -.infinity)
+                        (mark ? ev.marking(masked: v) : ev).store(y! + base + 16 * nvec, count: rest)
+                    }
                     a1 += ev
                 }
                 base += len
@@ -344,7 +349,7 @@ func vgradientsoftcapKernel<K: SIMDKernelISA>(
         var base = 0
         while base < n {
             let len = min(expSpan, n - base)
-            K.expMinus(len, y + base, shift, e)
+            K.expMinus(len, y + base, shift, e, nil)
             var k = 0
             while k + 16 <= len {
                 let i = base + k
@@ -369,7 +374,7 @@ func vgradientsoftcapKernel<K: SIMDKernelISA>(
     // (then tiny) factor multiplies it, as NUMERICS.md's chain rule reads.
     if label >= 0 {
         var e: Float = 0
-        K.expMinus(1, &labelT, shift, &e)
+        K.expMinus(1, &labelT, shift, &e, nil)
         let r = labelT / c
         var target: Float = smoothing ? d : 0
         if let q { target = q[label] * b + target }

@@ -162,18 +162,27 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 // The Swift micro-kernels reach SLEEF's float exp and tanh through these, a block at a time, with
 // pointers (xent_sleef_blocks.c). Each lane's result depends on that lane alone.
 
-/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10sse2` (x86-64 only).
-void xent_f32_vexpminus__sse2(size_t n, const float *x, float shift, float *y);
+/// The streams a block function prefetches while it works (Swift has no prefetch instruction):
+/// for each 16 elements it computes from element i on, the line at `read[k] + i` and, for
+/// writing, at `write + i` (NULL: none). The Swift kernels point them at the next chunk.
+typedef struct xent_prefetch_ahead {
+    const float *read[2];
+    float *write;
+} xent_prefetch_ahead;
+
+/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10sse2` (x86-64 only); `ahead` may be NULL.
+void xent_f32_vexpminus__sse2(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
 /// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10sse2` (x86-64 only). `y` may be `x`.
 void xent_f32_vtanh__sse2(size_t n, const float *x, float *y);
 /// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd` (arm64 only).
-void xent_f32_vexpminus__advsimd(size_t n, const float *x, float shift, float *y);
+void xent_f32_vexpminus__advsimd(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
 /// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10advsimd` (arm64 only). `y` may be `x`.
 void xent_f32_vtanh__advsimd(size_t n, const float *x, float *y);
 /// `y[i] = exp(x[i] − shift)` for `i < n`: SLEEF's pure-C non-FMA `Sleef_expf1_u10purec`.
-void xent_f32_vexpminus__scalar(size_t n, const float *x, float shift, float *y);
+void xent_f32_vexpminus__scalar(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
 /// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf1_u10purec`. `y` may be `x`.
 void xent_f32_vtanh__scalar(size_t n, const float *x, float *y);
+
 
 // MARK: - Double-precision functions of a row's statistics
 
