@@ -16,7 +16,8 @@ public enum InstructionSet: String, Sendable, Hashable, CaseIterable, CustomStri
     case sse2
     /// arm64 AdvSIMD, 4 lanes (`Sleef_expf4_u10advsimd`).
     case advsimd
-    /// Portable C over SLEEF's pure-C `Sleef_expf1_u10purec` (the same bits as SSE2 on any host).
+    /// The portable Swift SIMD kernels over SLEEF's pure-C `Sleef_expf1_u10purec` (the same bits as SSE2 on any
+    /// host).
     case scalar
 
     /// The ISA this process uses when ``SoftmaxCrossEntropy/instructionSet`` is `nil`.

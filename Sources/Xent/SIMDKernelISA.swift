@@ -97,8 +97,12 @@ extension SIMD16 where Scalar == Float {
     /// `p[0 ..< n]` (n in 1…15) and `fill` in the other lanes; reads nothing past `p + n`.
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>, count n: Int, fill: Float) -> Self {
+        // Through memory: a lane set by a variable index is a store and a reload of the whole vector.
         var v = Self(repeating: fill)
-        for i in 0..<n { v[i] = p[i] }
+        withUnsafeMutableBytes(of: &v) { lanes in
+            let l = lanes.baseAddress!.assumingMemoryBound(to: Float.self)
+            for i in 0..<n { l[i] = p[i] }
+        }
         return v
     }
 
@@ -108,7 +112,10 @@ extension SIMD16 where Scalar == Float {
     /// Writes lanes `0 ..< n` only.
     @inline(__always)
     func store(_ p: UnsafeMutablePointer<Float>, count n: Int) {
-        for i in 0..<n { p[i] = self[i] }
+        withUnsafeBytes(of: self) { lanes in
+            let l = lanes.baseAddress!.assumingMemoryBound(to: Float.self)
+            for i in 0..<n { p[i] = l[i] }
+        }
     }
 
     /// The larger lane of `self` and `acc`; `acc`'s where `self`'s is a NaN (x86's `maxps`).
@@ -118,9 +125,10 @@ extension SIMD16 where Scalar == Float {
     /// The largest lane (no lane is NaN).
     @inline(__always)
     func reduceMaximum() -> Float {
-        var m = self[0]
-        for i in 1..<16 where self[i] > m { m = self[i] }
-        return m
+        let m8 = highHalf.replacing(with: lowHalf, where: lowHalf .> highHalf)
+        let m4 = m8.highHalf.replacing(with: m8.lowHalf, where: m8.lowHalf .> m8.highHalf)
+        let m2 = m4.highHalf.replacing(with: m4.lowHalf, where: m4.lowHalf .> m4.highHalf)
+        return m2[0] > m2[1] ? m2[0] : m2[1]
     }
 
     /// `self` where `q ≠ 0` (a NaN counts), else +0.

@@ -151,7 +151,8 @@ func raddstoreexpminusmaxKernel<K: SIMDKernelISA>(
     case (true, false, _): raddstoreexpminusmax(isa, n, x, shift, q, nil, sums, store: false, soft: true, mark: false)
     case (true, true, true): raddstoreexpminusmax(isa, n, x, shift, q, y, sums, store: true, soft: true, mark: true)
     case (true, true, false): raddstoreexpminusmax(isa, n, x, shift, q, y, sums, store: true, soft: true, mark: false)
-    case (false, false, _): raddstoreexpminusmax(isa, n, x, shift, nil, nil, sums, store: false, soft: false, mark: false)
+    case (false, false, _):
+        raddstoreexpminusmax(isa, n, x, shift, nil, nil, sums, store: false, soft: false, mark: false)
     case (false, true, true): raddstoreexpminusmax(isa, n, x, shift, nil, y, sums, store: true, soft: false, mark: true)
     case (false, true, false):
         raddstoreexpminusmax(isa, n, x, shift, nil, y, sums, store: true, soft: false, mark: false)

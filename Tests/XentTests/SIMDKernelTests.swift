@@ -50,7 +50,8 @@ struct KernelRow {
                     default: return i % 17 == 5 ? .nan : 3e4 + rng.normal(sd: 3)
                     }
                 }
-                rows.append(KernelRow(values: OffsetBuffer(x, offset: (n + kind) % 4), description: "n=\(n) kind \(kind)"))
+                rows.append(
+                    KernelRow(values: OffsetBuffer(x, offset: (n + kind) % 4), description: "n=\(n) kind \(kind)"))
             }
         }
         return rows
@@ -69,7 +70,8 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
         for row in rows {
             var m: Float = 0
             c.rmax!(row.count, row.values.readOnly.baseAddress, &m)
-            #expect(rmaxKernel(row.count, row.values.readOnly.baseAddress!).bitPattern == m.bitPattern, "\(row.description)")
+            let swift = rmaxKernel(row.count, row.values.readOnly.baseAddress!)
+            #expect(swift.bitPattern == m.bitPattern, "\(row.description)")
         }
     }
 
@@ -104,12 +106,14 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
                                             c.raddstoreexpminusmax!(n, inPlace, shift, qq, inPlace, mark ? 1 : 0, &sums)
                                         }
                                     } else if swift {
-                                        raddstoreexpminusmaxKernel(CanonicalOnX86.self, n, x, shift, qq, out, mark, &sums)
+                                        raddstoreexpminusmaxKernel(
+                                            CanonicalOnX86.self, n, x, shift, qq, out, mark, &sums)
                                     } else {
                                         c.raddstoreexpminusmax!(n, x, shift, qq, out, mark ? 1 : 0, &sums)
                                     }
                                 }
-                                results.append((bits(soft ? sums : [sums[0]]), store == 0 ? [] : bits(UnsafeBufferPointer(y.buffer))))
+                                let stored = store == 0 ? [] : bits(UnsafeBufferPointer(y.buffer))
+                                results.append((bits(soft ? sums : [sums[0]]), stored))
                             }
                             #expect(results[0].0 == results[1].0 && results[0].1 == results[1].1,
                                     "\(row.description) shift \(shift) soft \(soft) store \(store) mark \(mark)")
@@ -151,9 +155,11 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
         for row in rows {
             let n = row.count
             for (s, cap) in [(Float(0.7), Float(0)), (1.3, 20), (1, 30), (2.5, 5)] {
-                let a = OffsetBuffer(repeating: 0, count: n, offset: 0), b = OffsetBuffer(repeating: 0, count: n, offset: 2)
+                let a = OffsetBuffer(repeating: 0, count: n, offset: 0)
+                let b = OffsetBuffer(repeating: 0, count: n, offset: 2)
                 c.vtransform!(n, row.values.readOnly.baseAddress, a.buffer.baseAddress, s, cap)
-                vtransformKernel(CanonicalOnX86.self, n, row.values.readOnly.baseAddress!, b.buffer.baseAddress!, s, cap)
+                vtransformKernel(
+                    CanonicalOnX86.self, n, row.values.readOnly.baseAddress!, b.buffer.baseAddress!, s, cap)
                 #expect(bits(UnsafeBufferPointer(a.buffer)) == bits(UnsafeBufferPointer(b.buffer)),
                         "\(row.description) s \(s) c \(cap)")
             }
@@ -166,7 +172,9 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
         for row in rows {
             let n = row.count
             // Stored exps in [0, 1] with some −0 marks (masked classes).
-            let e = (0..<n).map { _ in Int.random(in: 0..<7, using: &rng) == 0 ? -0.0 : Float.random(in: 0...1, using: &rng) }
+            let e = (0..<n).map { _ in
+                Int.random(in: 0..<7, using: &rng) == 0 ? -0.0 : Float.random(in: 0...1, using: &rng)
+            }
             let t = (0..<n).map { _ in Float.random(in: -20...20, using: &rng) }
             let q = (0..<n).map { _ in Bool.random(using: &rng) ? Float.random(in: 0..<1, using: &rng) : 0 }
             let w = (0..<n).map { _ in Float.random(in: 0..<2, using: &rng) }
@@ -209,7 +217,8 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
                 var a = [Float](repeating: 0, count: n), b = a
                 (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!(n, halves, &a)
                 sw(n, halves, &b)
-                #expect(zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }, "widen \(format) \(n)")
+                let same = zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+                #expect(same, "widen \(format) \(n)")
                 let m = min(n, floats.count)
                 var ha = [UInt16](repeating: 0, count: m), hb = ha
                 (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!(m, floats, &ha)

@@ -18,7 +18,7 @@ extern "C" {
 
 /// The instruction sets the micro-kernels are implemented for.
 typedef enum xent_isa {
-    XENT_ISA_SCALAR = 0,   ///< portable C over SLEEF's pure-C non-FMA `u10` functions (SSE2's bits)
+    XENT_ISA_SCALAR = 0,   ///< the portable Swift kernels over SLEEF's pure-C non-FMA `u10` functions (SSE2's bits)
     XENT_ISA_SSE2 = 1,     ///< x86-64 baseline, `Sleef_expf4_u10sse2`
     XENT_ISA_AVX2 = 2,     ///< AVX2 + FMA + F16C, `Sleef_expf8_u10avx2` inlined (bit for bit the same results)
     XENT_ISA_AVX512F = 3,  ///< AVX-512F, `Sleef_expf16_u10avx512f`'s algorithm inlined (bit for bit the same results)
