@@ -1,9 +1,9 @@
-// The 16-bit micro-kernels of the C ISAs (AVX2 with F16C, AVX-512F): widening IEEE binary16 and
-// bfloat16 to float, and rounding float back (CXent.h: xent_half_widen_ukernel_fn,
+// The 16-bit micro-kernels of the C ISAs (AVX-512F, AVX2 with F16C, SSE2): widening IEEE binary16
+// and bfloat16 to float, and rounding float back (CXent.h: xent_half_widen_ukernel_fn,
 // xent_half_round_ukernel_fn). The other ISAs' are Swift (Sources/Xent/HalfKernels.swift).
 //
 // Every ISA gives the same bits: widening is exact, and the rounding is IEEE's to-nearest-even
-// (F16C's and AVX-512F's vcvtps2ph with imm 0, or the integer code below for the tails).
+// (F16C's and AVX-512F's vcvtps2ph with imm 0, or the integer code below: SSE2's, and the tails).
 #include "CXent.h"
 #if defined(__x86_64__)
 #include <math.h>
@@ -73,6 +73,16 @@ static inline uint16_t xent_f32_to_f16_one(float f) {
     TARGET void xent_bf16_round_ukernel__##isa(size_t n, const float *src, uint16_t *dst) {              \
         for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                            \
     }
+
+XENT_BF16_UKERNELS(sse2, )
+
+void xent_f16_widen_ukernel__sse2(size_t n, const uint16_t *src, float *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
+}
+
+void xent_f16_round_ukernel__sse2(size_t n, const float *src, uint16_t *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
+}
 
 #include <immintrin.h>
 XENT_BF16_UKERNELS(avx2, __attribute__((target("avx2"))))

@@ -1,5 +1,5 @@
 // Run-time ISA detection, the XENT_ISA override, and the configs of the C micro-kernels (AVX-512F,
-// AVX2); the other ISAs' micro-kernels are Swift (Sources/Xent/MicroKernels.swift).
+// AVX2, SSE2); the other ISAs' micro-kernels are Swift (Sources/Xent/MicroKernels.swift).
 #include "CXent.h"
 
 #include <stddef.h>
@@ -170,10 +170,13 @@ int xent_isa_is_canonical(xent_isa isa) {
     };
 
 #if defined(__x86_64__)
+XENT_DECLARE_UKERNELS(sse2)
 XENT_DECLARE_UKERNELS(avx2_fma)
 XENT_DECLARE_UKERNELS(avx512f)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__f16c_u8, xent_f16_round_ukernel__f16c_u8, avx2)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__avx512f_u16, xent_f16_round_ukernel__avx512f_u16, avx512f)
+XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2)
+XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2)
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
             xent_f16_round_ukernel__f16c_u8, avx2)
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
@@ -185,6 +188,7 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
 #if defined(__x86_64__)
     case XENT_ISA_AVX512F: return &xent_config_avx512f;
     case XENT_ISA_AVX2: return &xent_config_avx2;
+    case XENT_ISA_SSE2: return &xent_config_sse2;
 #endif
     default: return NULL;
     }

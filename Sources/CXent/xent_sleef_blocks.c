@@ -1,24 +1,15 @@
-// SLEEF's float exp and tanh over pointers, for the Swift SIMD micro-kernels of the baseline ISAs
-// (Sources/Xent/SIMDKernels.swift): Swift reaches SLEEF's vector functions only through C, and
-// only with pointers (CXent.h). One function per ISA and operation, each a loop over SLEEF's
-// 4-lane (or 1-lane) function with a padded tail: every lane's result depends on that lane alone.
+// SLEEF's float exp and tanh over pointers, for the Swift SIMD micro-kernels (AdvSIMD and the
+// portable ones, Sources/Xent/SIMDKernels.swift): Swift reaches SLEEF's vector functions only
+// through C, and only with pointers (CXent.h). One function per ISA and operation, each a loop over
+// SLEEF's 4-lane (or 1-lane) function with a padded tail: every lane's result depends on that lane
+// alone.
 #pragma clang fp contract(off)
 #include "CXent.h"
 #include <math.h>
 #include <sleef.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#define XENT_V4 __m128
-#define XENT_V4_LOAD _mm_loadu_ps
-#define XENT_V4_STORE _mm_storeu_ps
-#define XENT_V4_SUB _mm_sub_ps
-#define XENT_V4_SET1 _mm_set1_ps
-#define XENT_V4_EXP Sleef_expf4_u10sse2
-#define XENT_V4_TANH Sleef_tanhf4_u10sse2
-#define XENT_V4_SUFFIX sse2
-#elif defined(__aarch64__)
+#if defined(__aarch64__)
 #include <arm_neon.h>
 #define XENT_V4 float32x4_t
 #define XENT_V4_LOAD vld1q_f32

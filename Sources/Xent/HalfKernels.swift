@@ -1,4 +1,4 @@
-// The 16-bit micro-kernels of the baseline ISAs and the portable fallback (CXent.h:
+// The 16-bit micro-kernels of arm64's AdvSIMD and the portable fallback (CXent.h:
 // xent_half_widen_ukernel_fn, xent_half_round_ukernel_fn) in Swift: the same bits as the C ones of
 // xent_half.c — widening is exact and rounding is IEEE's to nearest even, NaN kept a NaN.
 
@@ -53,8 +53,8 @@ func f16RoundKernel(_ n: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableP
     for i in 0..<n { dst[i] = Float16(src[i]).bitPattern }
 }
 #else
-// Elsewhere (x86-64 without F16C, which the baseline lacks) a `Float16` conversion is a library
-// call per element: integer arithmetic instead, after F. Giesen's half conversions.
+// Elsewhere (on x86-64, whose baseline lacks F16C, and other platforms) a `Float16` conversion may
+// be a library call per element: integer arithmetic instead, after F. Giesen's half conversions.
 
 /// IEEE binary16 widened to float, exactly: inf and NaN, zero and subnormals (by a float
 /// multiplication, exact), normals (by re-biasing the exponent).

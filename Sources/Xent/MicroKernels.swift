@@ -1,5 +1,5 @@
-// One config of micro-kernels per ISA: the C ones (AVX-512F, AVX2) from the shim, the Swift ones
-// (SSE2, AdvSIMD, the portable fallback) built here as `@convention(c)` functions in the same
+// One config of micro-kernels per ISA: the C ones (AVX-512F, AVX2, SSE2) from the shim, the Swift
+// ones (AdvSIMD, the portable fallback) built here as `@convention(c)` functions in the same
 // struct, so the row driver calls every ISA's kernels the same way.
 import CXent
 
@@ -7,35 +7,11 @@ enum MicroKernels {
     /// The micro-kernels of `isa` (which must be supported).
     static func config(_ isa: xent_isa) -> xent_ukernel_config {
         if let c = xent_ukernel_config_get(isa) { return c.pointee }
-        #if arch(x86_64)
-        if isa == XENT_ISA_SSE2 { return sse2 }
-        #elseif arch(arm64)
+        #if arch(arm64)
         if isa == XENT_ISA_ADVSIMD { return advsimd }
         #endif
         return portable
     }
-
-    #if arch(x86_64)
-    static let sse2 = xent_ukernel_config(
-        isa: XENT_ISA_SSE2,
-        rmax: { n, x, m in m!.pointee = rmaxKernel(n, x!) },
-        raddstoreexpminusmax: { n, x, shift, q, y, mark, sums in
-            raddstoreexpminusmaxKernel(SSE2Kernels.self, n, x!, shift, q, y, mark != 0, sums!)
-        },
-        rsumtargets: { n, x, shift, q, w, smoothing, sums in
-            rsumtargetsKernel(SSE2Kernels.self, n, x!, shift, q, w, smoothing != 0, sums!)
-        },
-        vtransform: { n, x, t, s, c in vtransformKernel(SSE2Kernels.self, n, x!, t!, s, c) },
-        vgradient: { n, y, q, w, smoothing, a, b, d in vgradientKernel(n, y!, q, w, smoothing != 0, a, b, d) },
-        vgradientsoftcap: { n, y, q, w, smoothing, shift, a, b, d, c, label, labelTerm in
-            vgradientsoftcapKernel(
-                SSE2Kernels.self, n, y!, q, w, smoothing != 0, shift, a, b, d, c, Int(label), labelTerm)
-        },
-        f16_widen: { n, src, dst in f16WidenKernel(n, src!, dst!) },
-        f16_round: { n, src, dst in f16RoundKernel(n, src!, dst!) },
-        bf16_widen: { n, src, dst in bf16WidenKernel(n, src!, dst!) },
-        bf16_round: { n, src, dst in bf16RoundKernel(n, src!, dst!) })
-    #endif
 
     #if arch(arm64)
     static let advsimd = xent_ukernel_config(

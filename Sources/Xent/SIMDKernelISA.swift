@@ -2,8 +2,8 @@
 import CXent
 
 /// The canonical vector of the micro-kernels (CXent.h, xent_f32x16.h): every sum is defined on 16
-/// float lanes, whatever the register width. On arm64 it is four NEON registers, on x86-64 four
-/// SSE2 registers — the baseline ISAs, which Swift compiles for without flags.
+/// float lanes, whatever the register width. On arm64 it is four NEON registers (the baseline ISA,
+/// which Swift compiles for without flags); elsewhere what the platform's baseline has.
 typealias Float32x16 = SIMD16<Float>
 /// The 8 double lanes the float sums are widened into (lanes 0–7 and 8–15 of a ``Float32x16``).
 typealias Float64x8 = SIMD8<Double>
@@ -45,27 +45,6 @@ enum AdvSIMDKernels: SIMDKernelISA {
     static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 {
         c.addingProduct(a, b)
     }
-}
-#endif
-
-#if arch(x86_64)
-/// SSE2, the x86-64 baseline: `Sleef_expf4_u10sse2` and unfused multiply-adds (no FMA): within
-/// NUMERICS.md's bounds, not the canonical bits.
-enum SSE2Kernels: SIMDKernelISA {
-    static var isa: xent_isa { XENT_ISA_SSE2 }
-    @inline(__always)
-    static func expMinus(
-        _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
-        _ ahead: UnsafePointer<xent_prefetch_ahead>?
-    ) {
-        xent_f32_vexpminus__sse2(n, x, shift, y, ahead)
-    }
-    @inline(__always)
-    static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        xent_f32_vtanh__sse2(n, x, y)
-    }
-    @inline(__always)
-    static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 { a * b + c }
 }
 #endif
 

@@ -1,5 +1,5 @@
-// The float micro-kernels of the baseline ISAs (SSE2, AdvSIMD) and the portable fallback, in Swift
-// SIMD types: the algorithms of xent_f32x16.h (the AVX-512F and AVX2 kernels, C), with the same
+// The float micro-kernels of arm64's AdvSIMD and of the portable fallback, in Swift SIMD types: the
+// algorithms of xent_f32x16.h (the AVX-512F, AVX2 and SSE2 kernels, C), with the same
 // signatures (CXent.h) and the same order of every sum on 16 float and 8 double lanes, so that
 // AdvSIMD gives the canonical ISAs' bits. SLEEF's exp and tanh are reached through the C shim a
 // block at a time (`SIMDKernelISA`); everything else is lane-wise Swift.
@@ -19,7 +19,7 @@ private let expSpan = 256
 
 /// `xent_f32_rmax_ukernel_fn`: the largest of `x[0 ..< n]`, ignoring NaN, +0 rather than −0. A max
 /// is exact in any order, so this kernel need not follow the C one's (four accumulators would
-/// not fit SSE2's sixteen registers beside the loads).
+/// not fit the sixteen registers of x86-64's baseline beside the loads).
 @inline(__always)
 func rmaxKernel(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
     var acc0 = Float32x16(repeating: -.infinity), acc1 = acc0

@@ -152,9 +152,9 @@ typedef struct xent_ukernel_config {
     xent_half_round_ukernel_fn bf16_round;
 } xent_ukernel_config;
 
-/// The C micro-kernels of `isa` (AVX-512F or AVX2, which must be supported; the same pointer on
-/// every call), or NULL for an ISA whose micro-kernels are Swift (SSE2, AdvSIMD, the portable
-/// ones: Sources/Xent/MicroKernels.swift).
+/// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
+/// on every call), or NULL for an ISA whose micro-kernels are Swift (AdvSIMD, the portable ones:
+/// Sources/Xent/MicroKernels.swift).
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 
 // MARK: - SLEEF for the Swift micro-kernels
@@ -170,11 +170,7 @@ typedef struct xent_prefetch_ahead {
     float *write;
 } xent_prefetch_ahead;
 
-/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10sse2` (x86-64 only); `ahead` may be NULL.
-void xent_f32_vexpminus__sse2(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
-/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10sse2` (x86-64 only). `y` may be `x`.
-void xent_f32_vtanh__sse2(size_t n, const float *x, float *y);
-/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd` (arm64 only).
+/// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd` (arm64 only); `ahead` may be NULL.
 void xent_f32_vexpminus__advsimd(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
 /// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10advsimd` (arm64 only). `y` may be `x`.
 void xent_f32_vtanh__advsimd(size_t n, const float *x, float *y);
