@@ -721,6 +721,8 @@ __attribute__((target("avx512f"))) __m512 Sleef_expf16_u10avx512f(__m512);
 __attribute__((target("avx512f"))) __m512 Sleef_tanhf16_u10avx512f(__m512);
 __attribute__((target("avx2,fma"))) __m256 Sleef_expf8_u10avx2(__m256);
 __attribute__((target("avx2,fma"))) __m256 Sleef_tanhf8_u10avx2(__m256);
+__m128 Sleef_expf4_u10sse2(__m128);
+__m128 Sleef_tanhf4_u10sse2(__m128);
 
 #define LIBRARY_BLOCKS(sfx, tgt, W, V, loadu, storeu, sub, set1, expfn, tanhfn)                           \
     __attribute__((target(tgt))) static void vexpminus_##sfx(size_t n, const float *x, float shift, float *y) { \
