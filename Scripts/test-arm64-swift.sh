@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The Swift package on arm64, bit for bit against x86-64: NUMERICS.md promises the `.vector` kernel
+# the same bits on AVX-512F, AVX2+FMA and arm64's AdvSIMD, and Scripts/test-arm64.sh checks only
+# the C shim's micro-kernels; this checks the whole path — the public API, the Swift row driver,
+# threads, 16-bit logits — through Tests/CrossPlatformBits, an executable that computes a fixed
+# list of seeded batches with every option (about a thousand cases: labels and soft targets, ignore
+# index, smoothing, class weights, z-loss, logit scale, softcap, gradient scale, divisor, every
+# reduction, masked, NaN and +inf rows, every entry point and row output, Float, Float16 and
+# BFloat16, 1 to 3 threads, 1 to 9000 classes and rows of ~70,000) and writes one line per case,
+# its name and hashes of every output's bits.
+#
+#   1. the x86-64 golden file: the package built on this host (`swift` on PATH, -c release) writes
+#      it with XENT_ISA=avx512 (avx2 where the CPU lacks AVX-512F), and XENT_ISA=avx2 checks it
+#      here (the two canonical x86 ISAs must already agree);
+#   2. the Debian trixie arm64 root (Swift 6.0.3, SLEEF 3.6.1), made once by Scripts/trixie-root.sh
+#      (shared with Scripts/swift-6.0-check.sh) and run through qemu-user-static's binfmt handler;
+#   3. the working tree copied into the root, Tests/CrossPlatformBits built there (-c release, as
+#      the library ships; --debug for a debug build), with no network;
+#   4. `cross-platform-bits check` there with XENT_ISA=advsimd: each mismatching case is printed
+#      with the outputs that differ (loss, row losses, log-sum-exp, argmax, gradient), then
+#      `N cases, all bits equal` or `M of N cases differ`.
+#
+# Each step's time is printed; the last line is `arm64-swift: N passed, M failed` (N cases
+# checked on arm64; M cases that differ, or 1 if a step failed before the check) and the exit
+# status is non-zero if anything failed.
+#
+#   sudo Scripts/test-arm64-swift.sh                  # root at /opt/xent-trixie-arm64
+#   sudo Scripts/test-arm64-swift.sh --rebuild-root   # make the root again
+#   sudo Scripts/test-arm64-swift.sh --debug          # build with -c debug in the root
+#
+# Time, measured on this project's 2-core host while another build and a benchmark ran beside it
+# (Reports/2026-12-02_arm64-swift-golden.log): making the root 648 s (dpkg unpacks swiftlang under
+# qemu; later runs reuse it), the x86-64 build 26 s and its two runs 1 s, the arm64 release build
+# 527 s and the check 8 s: 20 min from nothing, so a CI step (.ci/run). A debug build is faster to
+# make (333 s) but its check takes 311 s, so release, which is what ships, is also the quicker.
+# Needs root, Debian's mirror (for the root, mmdebstrap and qemu-user-static) and about 3 GB of
+# disk. The golden file and the build and check logs go to .build-arm64-swift/.
+set -euo pipefail
+trixie_who=arm64-swift
+# shellcheck source=Scripts/trixie-root.sh
+. "$(dirname "$0")/trixie-root.sh"
+cd "$(dirname "$0")/.."
+
+rebuild="" config=release
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rebuild-root) rebuild=--rebuild ;;
+        --debug) config=debug ;;
+        *) echo "arm64-swift: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+out=.build-arm64-swift
+mkdir -p "$out"
+golden=$out/golden-x86_64.txt
+package=Tests/CrossPlatformBits
+tool=.build/$config/cross-platform-bits
+total_start=$(date +%s)
+step_start=0
+begin() { echo "== $1"; step_start=$(date +%s); }
+took() { echo "$1: $(($(date +%s) - step_start)) s"; }
+failed() {
+    echo "arm64-swift: $1" >&2
+    echo "arm64-swift: 0 passed, 1 failed"
+    exit 1
+}
+
+# 1. The golden file on x86-64.
+if grep -qw avx512f /proc/cpuinfo && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    isa=avx512
+elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+    isa=avx2
+else
+    failed "this CPU has no canonical x86 ISA (AVX-512F or AVX2+FMA) to write the golden file with"
+fi
+begin "x86-64: build $package (-c release, $(swift --version 2>&1 | head -1))"
+swift build -c release --package-path "$package" >"$out/x86_64-build.log" 2>&1 ||
+    { tail -30 "$out/x86_64-build.log"; failed "the x86-64 build failed"; }
+took "x86-64 build"
+begin "x86-64: write the golden file with XENT_ISA=$isa"
+XENT_ISA=$isa "$package/.build/release/cross-platform-bits" write "$golden" || failed "the golden run failed"
+if [ "$isa" = avx512 ]; then
+    XENT_ISA=avx2 "$package/.build/release/cross-platform-bits" check "$golden" ||
+        failed "AVX2 differs from AVX-512F on x86-64"
+fi
+took "x86-64 golden"
+
+# 2. The root.
+begin "arm64 root"
+trixie_root arm64 $rebuild || failed "no arm64 root"
+took "arm64 root"
+
+# 3. The build in the root.
+trixie_copy_tree
+cp "$golden" "$TRIXIE_ROOT/xent/golden-x86_64.txt"
+begin "arm64 (qemu): swift build -c $config --package-path $package"
+trixie_run "swift build -c $config --package-path $package" >"$out/arm64-build.log" 2>&1 ||
+    { tail -30 "$out/arm64-build.log"; failed "the arm64 build failed"; }
+grep -E '^(Build complete|.*warning: .*Tests/CrossPlatformBits)' "$out/arm64-build.log" || true
+took "arm64 build"
+
+# 4. The check.
+begin "arm64 (qemu): cross-platform-bits check golden-x86_64.txt (XENT_ISA=advsimd, -c $config)"
+status=0
+TRIXIE_ENV=XENT_ISA=advsimd trixie_run "$package/$tool check golden-x86_64.txt" 2>&1 |
+    tee "$out/arm64-check.log" || status=$?
+took "arm64 check"
+echo "total: $(($(date +%s) - total_start)) s"
+summary=$(tail -n 1 "$out/arm64-check.log")
+cases=$(grep -oE '^[0-9]+ cases, all bits equal' <<<"$summary" | grep -oE '^[0-9]+' || true)
+if [ "$status" -eq 0 ] && [ -n "$cases" ]; then
+    echo "arm64-swift: $cases passed, 0 failed"
+    exit 0
+fi
+differ=$(grep -oE '^[0-9]+ of [0-9]+ cases differ' <<<"$summary" || true)
+if [ -n "$differ" ]; then
+    read -r bad _ n _ <<<"$differ"
+    echo "arm64-swift: $((n - bad)) passed, $bad failed"
+else
+    echo "arm64-swift: the check did not run to the end (exit $status)" >&2
+    echo "arm64-swift: 0 passed, 1 failed"
+fi
+exit 1
