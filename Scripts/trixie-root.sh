@@ -58,6 +58,8 @@ trixie_root() {
         # Foreign binaries run through the kernel's binfmt_misc handler for aarch64 ELF files.
         if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
             mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+            # qemu-user-static registers its formats only if binfmt-support was there before it.
+            update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
             update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
         fi
         [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || {
