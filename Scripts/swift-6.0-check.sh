@@ -19,9 +19,10 @@
 #
 # `--arch arm64` makes and uses an arm64 root (/opt/xent-trixie-arm64) instead, run through
 # qemu-user-static's binfmt handler (the script installs qemu-user-static and binfmt-support and
-# enables the handler): the whole Swift package — the Swift row driver over the AdvSIMD
+# enables the handler): the whole Swift package — the Swift row driver over the Swift AdvSIMD
 # micro-kernels, not only the C shim that Scripts/test-arm64.sh checks — built and, with `--test`,
-# tested on arm64 under emulation. Slow (tens of minutes), so not a CI step: an occasional check.
+# tested on arm64 under emulation (Scripts/test-arm64-swift.sh, in CI, compares its bits with
+# x86's). Slow (tens of minutes), so not a CI step: an occasional check.
 # `--test` runs `swift test` after the builds (amd64 or arm64); `--release` builds and tests with
 # `-c release` (under emulation the debug test run takes far longer than the release build).
 #

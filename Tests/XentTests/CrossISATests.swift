@@ -88,7 +88,7 @@ struct SeededCase: CustomStringConvertible {
 
     @Test(
         "AVX-512F and AVX2+FMA: bitwise the same loss, row outputs and gradient, 300 seeded batches, every option",
-        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AdvSIMD: Scripts/test-arm64.sh)"),
+        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AdvSIMD: Scripts/test-arm64-swift.sh)"),
         arguments: 0..<6)
     func sameBits(part: Int) throws {
         for seed in UInt64(part * 50)..<UInt64(part * 50 + 50) {
@@ -106,7 +106,7 @@ struct SeededCase: CustomStringConvertible {
 
     @Test(
         "over 1,048,576 classes (longer chunks): the same bits on every canonical ISA and thread count",
-        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AdvSIMD: Scripts/test-arm64.sh)"))
+        .enabled(if: canonical.count >= 2, "needs two canonical ISAs (AdvSIMD: Scripts/test-arm64-swift.sh)"))
     func longestRows() throws {
         let classes = 1_100_003
         let (logits, labels) = LogitKind.masked.batch(rows: 1, classes: classes, seed: 3)

@@ -51,7 +51,7 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
 
     /// NUMERICS.md's cross-ISA promise rests on SLEEF's FMA exp giving the same bits at every
     /// width; each inlined copy is pinned to its library function above, so a SLEEF release that
-    /// changed one width's algorithm fails there or here. (AdvSIMD: Scripts/test-arm64.sh.)
+    /// changed one width's algorithm fails there or here. (AdvSIMD: Scripts/test-arm64.sh, its exp blocks.)
     @Test("the AVX-512F and AVX2 kernels' exps are the same bits (every 997th input)",
           .enabled(if: inlinedExpISAs.count == 2))
     func sameExpAcrossWidths() {
