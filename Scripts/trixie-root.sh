@@ -9,7 +9,8 @@
 #                                  TRIXIE_VERSIONS (swiftlang's and libsleef-dev's versions)
 #   trixie_copy_tree               copies the repository's working tree (tracked and untracked
 #                                  files that git does not ignore, so uncommitted edits count; no
-#                                  .build directories) to $TRIXIE_ROOT/xent
+#                                  .build directories) to $TRIXIE_ROOT/xent, after taking a lock
+#                                  on the root that the calling script holds until it exits
 #   trixie_run COMMAND             runs `sh -c COMMAND` in /xent inside the root, in a private mount
 #                                  namespace and a network namespace with only the loopback
 #                                  device (nothing can be fetched), with a clean environment plus
@@ -83,6 +84,13 @@ trixie_root() {
 
 trixie_copy_tree() {
     local work=$TRIXIE_ROOT/xent
+    # One user of /xent at a time: the lock (on fd 9) is held until the calling script exits, so a
+    # second run waits instead of replacing the tree under the first one's build.
+    exec 9>"$TRIXIE_ROOT/.xent-lock"
+    if ! flock -n 9; then
+        echo "== waiting for another run that uses $TRIXIE_ROOT"
+        flock 9
+    fi
     rm -rf --one-file-system "$work"
     mkdir -p "$work"
     git -C "$trixie_repo" ls-files -z --cached --others --exclude-standard |
