@@ -11,8 +11,10 @@
 # Choices, and why:
 # - Release (-c release). A debug build under ASan had not finished its first test function
 #   after 13 minutes (the Double-truth checks of the 1,048,576-class tests in unoptimized Swift);
-#   release runs the whole suite in ~21 s. The suite has no @testable import, and the sanitizers
-#   instrument optimized code just the same (Swift keeps its bounds and overflow traps in -O).
+#   release runs the whole suite in ~21 s. The sanitizers instrument optimized code just the same
+#   (Swift keeps its bounds and overflow traps in -O). -enable-testing: the suites that test the
+#   micro-kernels one by one (SIMDKernelTests, ShimTests…) `@testable import Xent`, which a release
+#   build allows only when Xent is compiled for testing.
 # - UBSan on C only. swiftc refuses -sanitize=undefined on Linux ("unsupported option
 #   '-sanitize=undefined' for target 'x86_64-unknown-linux-gnu'"), so it is passed to clang
 #   for the CXent shim (-Xcc -fsanitize=undefined, no recovery) in the ASan build; the ASan
@@ -78,9 +80,9 @@ run() {
 }
 
 if [ "$which" = asan ] || [ "$which" = all ]; then
-    run "ASan+UBSan" "$PWD/.build-asan" --sanitize=address \
+    run "ASan+UBSan" "$PWD/.build-asan" --sanitize=address -Xswiftc -enable-testing \
         -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined -- "$@"
 fi
 if [ "$which" = tsan ] || [ "$which" = all ]; then
-    run "TSan" "$PWD/.build-tsan" --sanitize=thread -- "$@"
+    run "TSan" "$PWD/.build-tsan" --sanitize=thread -Xswiftc -enable-testing -- "$@"
 fi

@@ -56,8 +56,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 trixie_run "swift --version" 2>&1 | sed 's/^/   /'
 status=0
-steps=("swift build -c $config" "swift build -c $config --build-tests")
-[ "$test" -eq 0 ] || steps+=("swift test -c $config --skip-build")
+# A release build of the tests compiles Xent for testing (some suites `@testable import Xent`).
+testing=""
+[ "$config" = debug ] || testing=" -Xswiftc -enable-testing"
+steps=("swift build -c $config" "swift build -c $config --build-tests$testing")
+[ "$test" -eq 0 ] || steps+=("swift test -c $config --skip-build$testing")
 for step in "${steps[@]}"; do
     echo "== $step"
     start=$(date +%s)
