@@ -3,10 +3,11 @@
 // Why one source: NUMERICS.md promises the same bits on AVX-512F, AVX2+FMA and AdvSIMD. Every sum
 // below is therefore defined on 16 float lanes and 8 double lanes — vector k of a row part is its
 // elements [16k, 16k + 16), a partial last vector is padded with values that add nothing — and an
-// ISA with narrower registers emulates a 16-lane vector with two (AVX2) or four (AdvSIMD, SSE2)
-// registers. The kernels here are the only code that adds or reduces; an ISA file only says how
-// its registers do each lane-wise operation, as SLEEF builds one algorithm source per ISA over
-// small helper headers.
+// ISA with narrower registers emulates a 16-lane vector with two (AVX2) or four (SSE2) registers.
+// The kernels here are the only C code that adds or reduces; an ISA file only says how its
+// registers do each lane-wise operation, as SLEEF builds one algorithm source per ISA over small
+// helper headers. AdvSIMD's kernels are the same algorithms in Swift (Sources/Xent/SIMDKernels.swift,
+// held to these kernels' bits by SIMDKernelTests).
 //
 // The contract: an ISA file includes this header after defining
 //   XENT_ISA_SUFFIX                 the ISA part of the kernels' names (avx512f, avx2_fma, …)
