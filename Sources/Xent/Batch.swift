@@ -25,6 +25,8 @@ enum Storage: Equatable {
 /// initializers below, so the kernels never re-check.
 struct Batch {
     let logits: UnsafeRawPointer
+    /// The elements in `logits` (and in soft targets and the gradient, which match it).
+    let logitsCount: Int
     let targets: Targets
     let gradient: UnsafeMutableRawPointer?
     let storage: Storage
@@ -56,14 +58,15 @@ struct Batch {
         return logitsCount / stride
     }
 
-    /// Validates a class-label batch; throws before anything is written.
+    /// Validates a class-label batch; throws before anything is written. `labelClasses` is the
+    /// range labels index when the rows are a vocabulary shard (`classes` of them).
     ///
     /// With a row stride, `logits` (and `gradient`) must hold `(rows − 1) × rowStride + classes`
     /// elements at least; elements past that and the padding columns are not touched.
     init<Element: LogitElement, Label: ClassLabel>(
         logits: UnsafeBufferPointer<Element>, labels: UnsafeBufferPointer<Label>, classes: Int,
         rowStride: Int?, ignoreIndex: Int32?, gradient: UnsafeMutableBufferPointer<Element>?,
-        rowStatistics: RowStatistics.Buffers, reduction: Reduction
+        rowStatistics: RowStatistics.Buffers, reduction: Reduction, labelClasses: Int? = nil
     ) throws(XentError) {
         let storage = Storage(Element.self)
         let rows = try Self.rowCount(
@@ -80,8 +83,9 @@ struct Batch {
         let labelPointer = LabelPointer(labels.baseAddress!)
         let ignore = ignoreIndex.map(Int64.init)
         let participating = try labelPointer.validate(
-            count: rows, classes: Int64(classes), ignoreIndex: ignore)
+            count: rows, classes: Int64(labelClasses ?? classes), ignoreIndex: ignore)
         self.logits = UnsafeRawPointer(logits.baseAddress!)
+        self.logitsCount = logits.count
         self.targets = .labels(labelPointer, ignoreIndex: ignore)
         self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
         self.storage = storage
@@ -113,6 +117,7 @@ struct Batch {
             rowStatistics: rowStatistics, rows: rows, classes: classes,
             reduction: reduction, other: ("targets", UnsafeRawBufferPointer(targets)))
         self.logits = UnsafeRawPointer(logits.baseAddress!)
+        self.logitsCount = logits.count
         self.targets = .soft(UnsafeRawPointer(targets.baseAddress!))
         self.gradient = gradient.map { UnsafeMutableRawPointer($0.baseAddress!) }
         self.storage = storage

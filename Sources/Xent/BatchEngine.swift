@@ -33,7 +33,7 @@ extension Batch {
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let workspaceCount = Swift.max(1, workspaceRow * rowWorkers)
-        let (crossEntropy, zLoss) = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+        return withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
             let shared = SharedUnsafe((results, workspace.baseAddress!))
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
@@ -43,18 +43,32 @@ extension Batch {
                     workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
                     conversionISA: isa)
             }
-            Self.completeLogSums(results, isa: isa)
-            var crossEntropy = 0.0, zLoss = 0.0
-            for row in 0..<rows {
-                let result = results[row]
-                rowLosses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
-                rowLogSumExp?[row] = Float(result.logSumExp)
-                rowArgmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
-                crossEntropy += result.crossEntropy
-                if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
-            }
-            return (crossEntropy, zLoss)
+            return Self.reduce(
+                results, lambda: lambda, crossEntropyDenominator: crossEntropyDenominator,
+                zLossDenominator: zLossDenominator, isa: isa,
+                outputs: (rowLosses, rowLogSumExp, rowArgmax))
           }
+        }
+    }
+
+    /// The end of every call: completes the rows' pending `log S`, writes the per-row outputs and
+    /// returns the reduced loss — the rows' two parts added in row order in `Double`, then divided
+    /// by the denominators (NUMERICS.md "Reduction").
+    static func reduce(
+        _ results: UnsafeMutableBufferPointer<RowResult>, lambda: Double, crossEntropyDenominator: Double,
+        zLossDenominator: Double, isa: xent_isa,
+        outputs: (losses: UnsafeMutablePointer<Float>?, logSumExp: UnsafeMutablePointer<Float>?,
+                  argmax: UnsafeMutablePointer<Int32>?)
+    ) -> Float {
+        completeLogSums(results, isa: isa)
+        var crossEntropy = 0.0, zLoss = 0.0
+        for row in results.indices {
+            let result = results[row]
+            outputs.losses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
+            outputs.logSumExp?[row] = Float(result.logSumExp)
+            outputs.argmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
+            crossEntropy += result.crossEntropy
+            if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
         }
         // A zero denominator (every row ignored, or their weights all 0) gives 0, as NUMERICS.md
         // says for an all-ignored batch — but a bad row's NaN still shows.

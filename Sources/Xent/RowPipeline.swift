@@ -37,6 +37,56 @@ struct RowSums {
     var isBad: Bool { !max.isFinite || sum.isNaN }
 }
 
+/// A row's chunk sums at the row max, added exactly (``ExactSum``): the same bits for any order
+/// or grouping of the chunks. `K` is a count, exact in a plain `Double`.
+struct RowAccumulators: Equatable {
+    var sum = ExactSum(), sumQ = ExactSum(), sumQGap = ExactSum(), sumW = ExactSum(), sumWGap = ExactSum()
+    var unmasked = 0.0
+
+    /// Sets `chunk.toRow` for the row max `rowMax` and adds the chunk's terms.
+    @inline(__always)
+    mutating func deposit(_ chunk: inout ChunkSums, rowMax: Float, isa: xent_isa) {
+        let lift = Double(rowMax) - Double(chunk.shift)
+        // exp(0) = 1, without the call; −lift is exactly shift − M (the subtraction rounds
+        // symmetrically), the chunk's factor in the scaling pass. A chunk with every class
+        // masked holds no probability (its exps are 0): its factor is 0, not exp(−M), which
+        // overflows when the row's max is far below 0 (and would turn 0 into NaN).
+        let toRow = chunk.max == -.infinity ? 0 : lift == 0 ? 1 : xent_f64_exp(isa, -lift)
+        chunk.toRow = toRow
+        sum.add(chunk.sum * toRow)
+        sumQ.add(chunk.sumQ)
+        sumQGap.add(chunk.sumQGap)
+        if chunk.sumQ != 0 { sumQGap.add(chunk.sumQ * lift) }
+        unmasked += chunk.unmasked
+        sumW.add(chunk.sumW)
+        sumWGap.add(chunk.sumWGap)
+        if chunk.sumW != 0 { sumWGap.add(chunk.sumW * lift) }
+    }
+
+    /// Adds every term of `other` (another part of the same row, at the same row max).
+    mutating func merge(_ other: RowAccumulators) {
+        sum.merge(other.sum)
+        sumQ.merge(other.sumQ)
+        sumQGap.merge(other.sumQGap)
+        sumW.merge(other.sumW)
+        sumWGap.merge(other.sumWGap)
+        unmasked += other.unmasked
+    }
+
+    /// The row's sums (argmax −1: the caller's).
+    func rowSums(max: Float) -> RowSums {
+        var row = RowSums()
+        row.max = max
+        row.sum = sum.value
+        row.sumQ = sumQ.value
+        row.sumQGap = sumQGap.value
+        row.unmasked = unmasked
+        row.sumW = sumW.value
+        row.sumWGap = sumWGap.value
+        return row
+    }
+}
+
 /// What the scaling pass of a good row takes, worked out once per row (``RowPipeline/scaling(row:labelWeight:)``).
 struct RowScaling {
     /// `(p·V + pLse·lse)/S`: a stored exp at the row max times this is the probability's term.
@@ -54,7 +104,7 @@ struct RowScaling {
 ///   8 KiB, which stays in L1 between a chunk's max and its exps).
 /// - `chunk`: its max (`rmax`), the transform (`vtransform`), the target sums (`rsumtargets`, or in
 ///   the exp pass for plain soft targets), the exps stored and summed (`raddstoreexpminusmax`).
-/// - `combine`: the chunks at the row max, in order, in `Double`.
+/// - `combine`: the chunks at the row max, exactly and in any order (``RowAccumulators``).
 /// - `scale`: the gradient from the stored exps (`vgradient`, `vgradientsoftcap`) and the label's
 ///   term.
 ///
@@ -178,33 +228,21 @@ struct RowPipeline {
 
     // MARK: combine
 
-    /// A row's chunks combined, in order, at the row max: `S = Σ_c S_c·exp(s_c − M)` and
-    /// `Σ q·(M − t) = Σ_c [Σ q·(s_c − t) + Q_c·(M − s_c)]` — every term ≥ 0, so nothing cancels.
-    /// Each chunk's `toRow` is set for its scaling.
+    /// A row's chunks combined at the row max M: `S = Σ_c S_c·exp(s_c − M)` and
+    /// `Σ q·(M − t) = Σ_c [Σ q·(s_c − t) + Q_c·(M − s_c)]` — every term ≥ 0 but with negative soft
+    /// targets, so nothing cancels. The sums are exact and order-free (``RowAccumulators``), so
+    /// the chunks may be combined in any grouping — a row split over threads or over vocabulary
+    /// shards gives the same bits. Each chunk's `toRow` is set for its scaling.
     @inline(__always)
     func combine(_ chunks: UnsafeMutableBufferPointer<ChunkSums>) -> RowSums {
-        var row = RowSums()
-        for chunk in chunks where chunk.max > row.max { row.max = chunk.max }
-        var rawMax = -Float.infinity
-        for c in chunks.indices {
-            let chunk = chunks[c]
-            let lift = Double(row.max) - Double(chunk.shift)
-            // exp(0) = 1, without the call; −lift is exactly shift − M (the subtraction rounds
-            // symmetrically), the chunk's factor in the scaling pass. A chunk with every class
-            // masked holds no probability (its exps are 0): its factor is 0, not exp(−M), which
-            // overflows when the row's max is far below 0 (and would turn 0 into NaN).
-            let toRow = chunk.max == -.infinity ? 0 : lift == 0 ? 1 : xent_f64_exp(isa, -lift)
-            chunks[c].toRow = toRow
-            row.sum += chunk.sum * toRow
-            row.sumQ += chunk.sumQ
-            row.sumQGap += chunk.sumQGap
-            if chunk.sumQ != 0 { row.sumQGap += chunk.sumQ * lift }
-            row.unmasked += chunk.unmasked
-            row.sumW += chunk.sumW
-            row.sumWGap += chunk.sumWGap
-            if chunk.sumW != 0 { row.sumWGap += chunk.sumW * lift }
+        var rowMax = -Float.infinity, rawMax = -Float.infinity
+        for chunk in chunks {
+            if chunk.max > rowMax { rowMax = chunk.max }
             if chunk.rawMax > rawMax { rawMax = chunk.rawMax }
         }
+        var sums = RowAccumulators()
+        for c in chunks.indices { sums.deposit(&chunks[c], rowMax: rowMax, isa: isa) }
+        var row = sums.rowSums(max: rowMax)
         // The argmax is that of the caller's logits: the first chunk holding their largest value.
         for chunk in chunks where chunk.rawMax == rawMax && chunk.argmax >= 0 {
             row.argmax = chunk.argmax
@@ -275,7 +313,8 @@ struct RowPipeline {
             } else {
                 chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
             }
-            // One chunk: the combine's arithmetic with M = its max (toRow 1, no lift).
+            // One chunk: the combine's result with M = its max (toRow 1, no lift; an exact sum
+            // of one term is that term).
             var row = RowSums()
             row.max = chunk.max
             row.sum = chunk.sum
@@ -329,7 +368,7 @@ struct RowPipeline {
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
-    /// sums combined in order, then — when `scaled` and the row is good — `scale` per chunk.
+    /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk.
     /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
     @inline(__always)
     private func chunked(

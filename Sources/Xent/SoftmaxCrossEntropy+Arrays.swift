@@ -127,10 +127,10 @@ extension SoftmaxCrossEntropy {
 
     // MARK: Borrowing array storage
 
-    private static func borrow<A>(
-        _ a: [A], _ body: (UnsafeBufferPointer<A>) throws(XentError) -> Float
-    ) throws(XentError) -> Float {
-        let result: Result<Float, XentError> = a.withUnsafeBufferPointer { p in
+    static func borrow<A, R>(
+        _ a: [A], _ body: (UnsafeBufferPointer<A>) throws(XentError) -> R
+    ) throws(XentError) -> R {
+        let result: Result<R, XentError> = a.withUnsafeBufferPointer { p in
             Result { () throws(XentError) in try body(p) }
         }
         return try result.get()
@@ -138,12 +138,12 @@ extension SoftmaxCrossEntropy {
 
     /// Borrows `array` mutably; when its count differs from `count`, a zero-filled array of
     /// `count` elements replaces it only if the call succeeds, so an error leaves it untouched.
-    private static func borrowOutput<Element: BitwiseCopyable>(
+    static func borrowOutput<Element: BitwiseCopyable, R>(
         _ array: inout [Element], count: Int,
-        _ body: (UnsafeMutableBufferPointer<Element>) throws(XentError) -> Float
-    ) throws(XentError) -> Float {
+        _ body: (UnsafeMutableBufferPointer<Element>) throws(XentError) -> R
+    ) throws(XentError) -> R {
         if array.count == count {
-            let result: Result<Float, XentError> = array.withUnsafeMutableBufferPointer { p in
+            let result: Result<R, XentError> = array.withUnsafeMutableBufferPointer { p in
                 Result { () throws(XentError) in try body(p) }
             }
             return try result.get()
@@ -157,7 +157,7 @@ extension SoftmaxCrossEntropy {
             }
             initialized = fill
         }
-        let result: Result<Float, XentError> = fresh.withUnsafeMutableBufferPointer { p in
+        let result: Result<R, XentError> = fresh.withUnsafeMutableBufferPointer { p in
             Result { () throws(XentError) in try body(p) }
         }
         let value = try result.get()

@@ -138,7 +138,8 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// Batches with at least two rows per thread are split into contiguous ranges of rows;
     /// smaller batches of long rows (2 × 1,048,576, say) split each row's 8 KiB chunks. Either way the
     /// results — the reduced loss, per-row losses and the gradient — are bitwise the same for
-    /// every thread count: rows and chunks are cut the same way and combined in the same order.
+    /// every thread count: rows and chunks are cut the same way and a row's chunk sums are added
+    /// exactly, so their order does not matter.
     /// A value below 1 makes calls throw ``XentError/invalidThreadCount(threads:)``.
     public var threads: Int? = nil
 
@@ -164,6 +165,23 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
 extension SoftmaxCrossEntropy {
     /// Checks the options against a validated batch and runs the configured kernel over it.
     func evaluate(_ batch: Batch) throws(XentError) -> Float {
+        let (isa, workers) = try checkOptions(classes: batch.classes, elements: batch.rows * batch.classes)
+        // The ISA that converts 16-bit storage and completes log S: the vector kernel's, else the
+        // portable code.
+        let engineISA = kernel == .vector ? isa.cValue : XENT_ISA_SCALAR
+        let run = { (weights: UnsafePointer<Float>?) -> Float in
+            switch self.kernel {
+            case .reference: batch.run(ReferenceKernel(), self, weights: weights, isa: engineISA, threads: workers)
+            case .scalar: batch.run(ScalarKernel(), self, weights: weights, isa: engineISA, threads: workers)
+            case .vector: batch.run(VectorKernel(isa: isa), self, weights: weights, isa: engineISA, threads: workers)
+            }
+        }
+        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+    }
+
+    /// Checks every option (class weights against `classes`, the kernel's ISA against the CPU) and
+    /// returns the ISA and the threads a call over `elements` logits uses.
+    func checkOptions(classes: Int, elements: Int) throws(XentError) -> (isa: InstructionSet, workers: Int) {
         if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
         if let divisor, !(divisor.isFinite && divisor > 0) {
             throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
@@ -178,8 +196,8 @@ extension SoftmaxCrossEntropy {
             throw .invalidOption(name: "labelSmoothing", value: Double(labelSmoothing), requirement: "in [0, 1]")
         }
         if let classWeights {
-            guard classWeights.count == batch.classes else {
-                throw .lengthMismatch(argument: "classWeights", expected: batch.classes, actual: classWeights.count)
+            guard classWeights.count == classes else {
+                throw .lengthMismatch(argument: "classWeights", expected: classes, actual: classWeights.count)
             }
             for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
                 throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
@@ -193,18 +211,7 @@ extension SoftmaxCrossEntropy {
         }
         let isa = activeInstructionSet
         if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
-        let workers = threads ?? (batch.rows * batch.classes >= Parallel.automaticCutoff ? Parallel.cores : 1)
-        // The ISA that converts 16-bit storage and completes log S: the vector kernel's, else the
-        // portable code.
-        let engineISA = kernel == .vector ? isa.cValue : XENT_ISA_SCALAR
-        let run = { (weights: UnsafePointer<Float>?) -> Float in
-            switch self.kernel {
-            case .reference: batch.run(ReferenceKernel(), self, weights: weights, isa: engineISA, threads: workers)
-            case .scalar: batch.run(ScalarKernel(), self, weights: weights, isa: engineISA, threads: workers)
-            case .vector: batch.run(VectorKernel(isa: isa), self, weights: weights, isa: engineISA, threads: workers)
-            }
-        }
-        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
+        return (isa, threads ?? (elements >= Parallel.automaticCutoff ? Parallel.cores : 1))
     }
 
     /// The call's parameter block (CXent.h `xent_params`) from these checked options: the class

@@ -51,7 +51,7 @@ struct VectorKernel: RowKernel {
         let row = pipeline.row(
             z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight, workers: workers)
         guard !row.isBad else { return .bad }
-        return labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
+        return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
     func softRow(
@@ -61,7 +61,7 @@ struct VectorKernel: RowKernel {
         let row = pipeline.row(
             z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0, workers: workers)
         guard !row.isBad else { return .bad }
-        return softResult(row, alpha: params.label_smoothing)
+        return Self.softResult(row, alpha: params.label_smoothing)
     }
 
     /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:workers:)``):
@@ -80,28 +80,28 @@ struct VectorKernel: RowKernel {
         let sums = pipeline.halfRow(row, label: row.label ?? -1, labelWeight: weight, workers: workers)
         guard !sums.isBad else { return .bad }
         return row.label == nil
-            ? softResult(sums, alpha: params.label_smoothing)
-            : labelResult(sums, zt: zt, weight: weight, alpha: params.label_smoothing)
+            ? Self.softResult(sums, alpha: params.label_smoothing)
+            : Self.labelResult(sums, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
     // MARK: The loss from the row's sums
 
     @inline(__always)
-    func labelResult(_ row: RowSums, zt: Double, weight: Double, alpha: Double) -> RowResult {
+    static func labelResult(_ row: RowSums, zt: Double, weight: Double, alpha: Double) -> RowResult {
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c), with
         // lse = m + log S and Σ_c w_c·(lse − z_c) = W·log S + Σ_c w_c·(m − z_c).
         let labelWeight = (1 - alpha) * weight
-        return pendingResult(
+        return Self.pendingResult(
             row, loss: labelWeight != 0 ? labelWeight * (Double(row.max) - zt) : 0, coefficient: labelWeight,
             smoothing: alpha)
     }
 
     @inline(__always)
-    func softResult(_ row: RowSums, alpha: Double) -> RowResult {
+    static func softResult(_ row: RowSums, alpha: Double) -> RowResult {
         // Equivalent to: ℓ = Σ_c w_c·q_c·(lse − z_c) with q = (1−α)·y + α/K, as
         // (1−α)·(Q·log S + Σ q'·(m − z)) + (α/K)·(W·log S + Σ w·(m − z)), q' = w·y: no term < 0.
         // (1 − α) = 0 drops the term even when a target sits on a masked class (gap +inf).
-        pendingResult(
+        Self.pendingResult(
             row, loss: alpha < 1 ? (1 - alpha) * row.sumQGap : 0, coefficient: alpha < 1 ? (1 - alpha) * row.sumQ : 0,
             smoothing: alpha)
     }
@@ -111,7 +111,7 @@ struct VectorKernel: RowKernel {
     /// `coefficient` are the target term's part without log S and its factor, to which the
     /// smoothing term `(α/K)·(W·log S + Σ w·(m − z))` adds its own.
     @inline(__always)
-    func pendingResult(_ row: RowSums, loss: Double, coefficient: Double, smoothing alpha: Double) -> RowResult {
+    static func pendingResult(_ row: RowSums, loss: Double, coefficient: Double, smoothing alpha: Double) -> RowResult {
         var loss = loss, coefficient = coefficient
         if alpha != 0 {
             loss += alpha / row.unmasked * row.sumWGap

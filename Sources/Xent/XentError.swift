@@ -39,6 +39,26 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidThreadCount(threads: Int)
     /// `instructionSet` names an ISA this CPU (or this build) does not support.
     case instructionSetUnavailable(InstructionSet)
+    /// A ``VocabShard`` that is not a slice of its vocabulary: `offset < 0`, `count < 1` or
+    /// `offset + count > classes`; or a split into a shard count the vocabulary cannot give.
+    case invalidShard(offset: Int, count: Int, classes: Int)
+    /// The shards' statistics, ordered by offset, do not tile `0 ..< classes`: the shard at
+    /// `offset` (or the end of the last one) is not where the previous one ended, `expected`.
+    case shardsDoNotTile(offset: Int, expected: Int, classes: Int)
+    /// Gathered shard statistics whose element count is not a whole number of blocks of `block`.
+    case statisticsNotMultipleOfBlock(count: Int, block: Int)
+    /// A shard's statistics were made for another call: its `field` (the vocabulary, the rows, the
+    /// options, the element type, the target kind) is `actual` where this rank's is `expected`.
+    case shardStatisticsMismatch(field: String, expected: Double, actual: Double)
+    /// A value in the shard statistics (or row maxima) outside its domain: a corrupted or
+    /// reordered buffer, or shards that disagree on a row.
+    case invalidShardStatistics(field: String, row: Int, value: Double)
+    /// A vocabulary-shard step called out of order, or with buffers other than those its state was
+    /// begun with.
+    case shardStepOutOfOrder(step: String, reason: String)
+    /// An operation the configured ``SoftmaxCrossEntropy/kernel`` does not offer (vocabulary
+    /// shards run on `.vector` only).
+    case unsupportedKernel(SoftmaxCrossEntropy.Kernel, operation: String)
 
     /// A sentence naming the argument and the offending value (and the row, for labels).
     public var description: String {
@@ -73,6 +93,20 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "threads = \(threads) is invalid: use nil (automatic) or at least 1"
         case .instructionSetUnavailable(let isa):
             return "instructionSet = .\(isa) is not supported on this CPU or in this build"
+        case .invalidShard(let offset, let count, let classes):
+            return "shard offset = \(offset), count = \(count) is not a slice of 0..<\(classes)"
+        case .shardsDoNotTile(let offset, let expected, let classes):
+            return "the shards do not tile 0..<\(classes): one starts (or the last ends) at \(offset), not at \(expected)"
+        case .statisticsNotMultipleOfBlock(let count, let block):
+            return "statistics holds \(count) elements, not a positive multiple of a shard's block of \(block)"
+        case .shardStatisticsMismatch(let field, let expected, let actual):
+            return "a shard's statistics have \(field) = \(actual) where this rank's is \(expected)"
+        case .invalidShardStatistics(let field, let row, let value):
+            return "shard statistics: \(field) of row \(row) = \(value) is outside its domain"
+        case .shardStepOutOfOrder(let step, let reason):
+            return "\(step) cannot run now: \(reason)"
+        case .unsupportedKernel(let kernel, let operation):
+            return "kernel = .\(kernel) does not offer \(operation); use .vector"
         }
     }
 }

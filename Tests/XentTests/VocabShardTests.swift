@@ -1,0 +1,528 @@
+// Vocabulary shards: in-process ranks (views of one batch's columns), the exchanges done by hand,
+// checked against one call on the whole rows — bitwise with aligned shards, within bounds otherwise.
+import Testing
+@testable import Xent
+
+/// An element type the shard tests run in.
+protocol ShardTestElement: LogitElement {
+    init(shardTest value: Float)
+    var shardTestValue: Float { get }
+}
+
+extension Float: ShardTestElement {
+    init(shardTest value: Float) { self = value }
+    var shardTestValue: Float { self }
+}
+
+extension Float16: ShardTestElement {
+    init(shardTest value: Float) { self.init(value) }
+    var shardTestValue: Float { Float(self) }
+}
+
+extension BFloat16: ShardTestElement {
+    init(shardTest value: Float) { self.init(value) }
+    var shardTestValue: Float { float }
+}
+
+/// What one sharded or whole call produces.
+struct ShardRun: Equatable {
+    var loss: Float
+    var losses: [Float], logSumExp: [Float], argmax: [Int32]
+    var gradient: [Float]
+
+    static func == (a: ShardRun, b: ShardRun) -> Bool {
+        a.loss.bitPattern == b.loss.bitPattern && a.losses.map(\.bitPattern) == b.losses.map(\.bitPattern)
+            && a.logSumExp.map(\.bitPattern) == b.logSumExp.map(\.bitPattern) && a.argmax == b.argmax
+            && a.gradient.map(\.bitPattern) == b.gradient.map(\.bitPattern)
+    }
+}
+
+/// A batch of `rows × classes` and how to score it.
+struct ShardCase {
+    var rows: Int, classes: Int
+    var logits: [Float]
+    var labels: [Int32]?
+    var targets: [Float]?
+    var options: SoftmaxCrossEntropy
+
+    /// One call on the whole rows, in `Element`.
+    func whole<Element: ShardTestElement>(_: Element.Type, gradient wantsGradient: Bool) throws -> ShardRun {
+        let z = logits.map(Element.init(shardTest:))
+        var g = [Element](repeating: Element(shardTest: 0), count: z.count)
+        let stats = RowStatistics()
+        let loss: Float
+        if let labels {
+            loss = wantsGradient
+                ? try options.lossAndGradient(logits: z, labels: labels, classes: classes, gradient: &g, rowStatistics: stats)
+                : try options.loss(logits: z, labels: labels, classes: classes, rowStatistics: stats)
+        } else {
+            let q = targets!.map(Element.init(shardTest:))
+            loss = wantsGradient
+                ? try options.lossAndGradient(logits: z, targets: q, classes: classes, gradient: &g, rowStatistics: stats)
+                : try options.loss(logits: z, targets: q, classes: classes, rowStatistics: stats)
+        }
+        return ShardRun(
+            loss: loss, losses: stats.losses, logSumExp: stats.logSumExp, argmax: stats.argmax,
+            gradient: wantsGradient ? g.map(\.shardTestValue) : [])
+    }
+
+    /// The same batch over `shards`, each rank a view of its columns (row stride `classes`), the
+    /// exchanges by hand: the maxima reduced by maximum, the blocks gathered in `order`.
+    func sharded<Element: ShardTestElement>(
+        _: Element.Type, shards: [VocabShard], gradient wantsGradient: Bool, inPlace: Bool = false,
+        order: [Int]? = nil, allReduce: Bool = false
+    ) throws -> ShardRun {
+        var z = logits.map(Element.init(shardTest:))
+        let q = targets?.map(Element.init(shardTest:))
+        var g = inPlace ? [] : [Element](repeating: Element(shardTest: 0), count: z.count)
+        let states = shards.map { _ in VocabShardState() }
+        let configs = shards.map { shard -> SoftmaxCrossEntropy in
+            var ce = options
+            ce.classWeights = options.classWeights.map { Array($0[shard.offset..<(shard.offset + shard.count)]) }
+            return ce
+        }
+        func span(_ shard: VocabShard) -> Int { (rows - 1) * classes + shard.count }
+        var parts: [(z: [Element], q: [Element], g: [Element])] = shards.map { shard in
+            guard let q else { return ([], [], []) }
+            var z = [Element](), t = [Element]()
+            for r in 0..<rows {
+                z += logits[(r * classes + shard.offset)..<(r * classes + shard.offset + shard.count)].map(Element.init(shardTest:))
+                t += q[(r * classes + shard.offset)..<(r * classes + shard.offset + shard.count)]
+            }
+            return (z, t, [])
+        }
+        let heap = parts.map { part -> UnsafeMutableBufferPointer<Element> in
+            let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: part.z.count)
+            _ = buffer.initialize(from: part.z)
+            return buffer
+        }
+        defer { for buffer in heap { buffer.deallocate() } }
+        var maxima = [Double](repeating: -.infinity, count: rows * 2)
+        try z.withUnsafeMutableBufferPointer { zb in
+          try g.withUnsafeMutableBufferPointer { gb in
+            for (k, shard) in shards.enumerated() {
+                let logits = UnsafeMutableBufferPointer(start: zb.baseAddress! + shard.offset, count: span(shard))
+                let gradient = !wantsGradient ? nil
+                    : inPlace ? logits : UnsafeMutableBufferPointer(start: gb.baseAddress! + shard.offset, count: span(shard))
+                var mine = [Double](repeating: .nan, count: rows * 2)
+                try mine.withUnsafeMutableBufferPointer { out in
+                    if let labels {
+                        try labels.withUnsafeBufferPointer {
+                            try configs[k].shardMaxima(
+                                logits: UnsafeBufferPointer(logits), labels: $0, shard: shard, rowStride: classes,
+                                gradient: gradient, argmax: true, state: states[k], rowMaxima: out)
+                        }
+                    }
+                }
+                if labels == nil {
+                    // Soft targets: each rank's own contiguous arrays (the soft-target row count is
+                    // the buffer's count over the stride, which a strided view cannot give).
+                    if !wantsGradient {
+                        try configs[k].shardMaxima(
+                            logits: parts[k].z, targets: parts[k].q, shard: shard, argmax: true, state: states[k],
+                            rowMaxima: &mine)
+                    } else if inPlace {
+                        // In place over memory that stays put between the steps (an array's
+                        // storage may move on a copy-on-write).
+                        let z = heap[k]
+                        try parts[k].q.withUnsafeBufferPointer { t in
+                            try mine.withUnsafeMutableBufferPointer { out in
+                                try configs[k].shardMaxima(
+                                    logits: UnsafeBufferPointer(z), targets: t, shard: shard, gradient: z, argmax: true,
+                                    state: states[k], rowMaxima: out)
+                            }
+                        }
+                    } else {
+                        try configs[k].shardMaxima(
+                            logits: parts[k].z, targets: parts[k].q, shard: shard, gradient: &parts[k].g, argmax: true,
+                            state: states[k], rowMaxima: &mine)
+                    }
+                }
+                for i in maxima.indices { maxima[i] = Swift.max(maxima[i], mine[i]) }
+            }
+          }
+        }
+        var results = [ShardRun]()
+        let block = VocabShard.statisticsCount(rows: rows)
+        var gathered = [Double]()
+        var maxSum = ([Double](repeating: -.infinity, count: rows), [Double](repeating: 0, count: rows * 9))
+        for k in order ?? Array(shards.indices) {
+            if allReduce {
+                var m = [Double](repeating: 0, count: rows), s = [Double](repeating: 0, count: rows * 9)
+                try maxima.withUnsafeBufferPointer { mb in
+                    try m.withUnsafeMutableBufferPointer { m in
+                        try s.withUnsafeMutableBufferPointer { s in
+                            try configs[k].shardStatisticsForAllReduce(rowMaxima: mb, state: states[k], maximum: m, sum: s)
+                        }
+                    }
+                }
+                for i in 0..<rows { maxSum.0[i] = Swift.max(maxSum.0[i], m[i]) }
+                for i in 0..<(rows * 9) { maxSum.1[i] += s[i] }
+            } else {
+                var mine = [Double](repeating: .nan, count: block)
+                try maxima.withUnsafeBufferPointer { mb in
+                    try mine.withUnsafeMutableBufferPointer {
+                        try configs[k].shardStatistics(rowMaxima: mb, state: states[k], statistics: $0)
+                    }
+                }
+                gathered += mine
+            }
+        }
+        for (k, _) in shards.enumerated() {
+            var losses = [Float](repeating: 0, count: rows), lse = losses, argmax = [Int32](repeating: 0, count: rows)
+            let loss = try losses.withUnsafeMutableBufferPointer { l in
+                try lse.withUnsafeMutableBufferPointer { e in
+                    try argmax.withUnsafeMutableBufferPointer { a in
+                        let outputs = RowStatistics.Buffers(losses: l, logSumExp: e, argmax: a)
+                        if allReduce {
+                            return try maxSum.0.withUnsafeBufferPointer { m in
+                                try maxSum.1.withUnsafeBufferPointer { s in
+                                    try configs[k].combineAllReduced(maximum: m, sum: s, state: states[k], rowStatistics: outputs)
+                                }
+                            }
+                        }
+                        return try gathered.withUnsafeBufferPointer {
+                            try configs[k].combineShards(statistics: $0, state: states[k], rowStatistics: outputs)
+                        }
+                    }
+                }
+            }
+            results.append(ShardRun(loss: loss, losses: losses, logSumExp: lse, argmax: argmax, gradient: []))
+        }
+        // Every rank holds the same totals.
+        for r in results.dropFirst() { #expect(r == results[0], "ranks disagree") }
+        var run = results[0]
+        guard wantsGradient else { return run }
+        try z.withUnsafeMutableBufferPointer { zb in
+          try g.withUnsafeMutableBufferPointer { gb in
+            for (k, shard) in shards.enumerated() {
+                let gradient = UnsafeMutableBufferPointer(
+                    start: (inPlace ? zb.baseAddress! : gb.baseAddress!) + shard.offset, count: span(shard))
+                if labels != nil {
+                    try configs[k].shardGradient(gradient: gradient, state: states[k])
+                } else if inPlace {
+                    try parts[k].q.withUnsafeBufferPointer { t in
+                        try configs[k].shardGradient(targets: t, gradient: heap[k], state: states[k])
+                    }
+                } else {
+                    try configs[k].shardGradient(targets: parts[k].q, gradient: &parts[k].g, state: states[k])
+                }
+            }
+          }
+        }
+        if labels == nil {
+            // Scatter the ranks' gradients back into the whole rows.
+            for (k, shard) in shards.enumerated() {
+                let part = inPlace ? Array(heap[k]) : parts[k].g
+                for r in 0..<rows {
+                    for c in 0..<shard.count {
+                        if inPlace { z[r * classes + shard.offset + c] = part[r * shard.count + c] }
+                        else { g[r * classes + shard.offset + c] = part[r * shard.count + c] }
+                    }
+                }
+            }
+        }
+        run.gradient = (inPlace ? z : g).map(\.shardTestValue)
+        return run
+    }
+}
+
+@Suite struct VocabShardTests {
+    /// Named option sets; every one runs with labels and with soft targets.
+    static let optionSets: [(String, @Sendable (inout SoftmaxCrossEntropy, Int) -> Void)] = [
+        ("plain", { _, _ in }),
+        ("smoothing 0.1", { ce, _ in ce.labelSmoothing = 0.1 }),
+        ("smoothing 1", { ce, _ in ce.labelSmoothing = 1 }),
+        ("class weights", { ce, v in ce.classWeights = (0..<v).map { Float($0 % 7) * 0.25 + (($0 % 5 == 0) ? 0 : 0.5) } }),
+        ("z-loss", { ce, _ in ce.zLossScale = 1e-3 }),
+        ("logit scale", { ce, _ in ce.logitScale = 0.7 }),
+        ("softcap", { ce, _ in ce.softcap = 6 }),
+        ("gradient scale, divisor", { ce, _ in ce.gradientScale = 3; ce.divisor = 7 }),
+        ("sum", { ce, _ in ce.reduction = .sum }),
+        ("none", { ce, _ in ce.reduction = .none }),
+        ("2 threads", { ce, _ in ce.threads = 2 }),
+        ("everything", { ce, v in
+            ce.labelSmoothing = 0.2; ce.zLossScale = 1e-4; ce.logitScale = 1.3; ce.softcap = 9; ce.gradientScale = 0.5
+            ce.classWeights = (0..<v).map { Float(1 + $0 % 3) }; ce.threads = 3
+        }),
+    ]
+
+    /// A batch with the awkward rows: a label on a shard boundary, an ignored row, masked classes,
+    /// a row masked in a whole chunk range, NaN and +inf in one place only.
+    static func batch(rows: Int, classes: Int, seed: UInt64, labelsAt: [Int], soft: Bool) -> ShardCase {
+        var (logits, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: seed)
+        for (r, t) in labelsAt.enumerated() where r < rows { labels[r] = Int32(t) }
+        if rows > 3 { labels[3] = -100 }
+        if rows > 4 {
+            for c in stride(from: 1, to: classes, by: 3) { logits[4 * classes + c] = -.infinity }
+        }
+        if rows > 5 { for c in 0..<Swift.min(classes, 2048 + 100) { logits[5 * classes + c] = -.infinity } }
+        if rows > 6 { logits[6 * classes + classes - 1] = .nan }
+        if rows > 7 { logits[7 * classes + classes / 2] = .infinity }
+        if rows > 8 { for c in 0..<classes { logits[8 * classes + c] = -.infinity } }
+        let targets = soft ? softTargets(for: logits, classes: classes, seed: seed) : nil
+        return ShardCase(rows: rows, classes: classes, logits: logits, labels: soft ? nil : labels, targets: targets,
+                         options: SoftmaxCrossEntropy())
+    }
+
+    @Test("aligned shards give bitwise one call's loss, row outputs and gradient: every option, both target kinds",
+          arguments: 0..<optionSets.count)
+    func alignedEveryOption(optionIndex: Int) throws {
+        let (name, set) = Self.optionSets[optionIndex]
+        let classes = 2048 * 4 + 17
+        for soft in [false, true] {
+            var c = Self.batch(rows: 10, classes: classes, seed: UInt64(optionIndex), labelsAt: [2048, 2047, 0, 0, classes - 1, 4096], soft: soft)
+            set(&c.options, classes)
+            let whole = try c.whole(Float.self, gradient: true)
+            let loss = try c.whole(Float.self, gradient: false)
+            for count in 1...5 {
+                let shards = try VocabShard.split(classes: classes, shards: count)
+                #expect(shards.allSatisfy { $0.isAligned })
+                let run = try c.sharded(Float.self, shards: shards, gradient: true, order: Array(shards.indices.reversed()))
+                #expect(run == whole, "\(name), soft \(soft), \(count) shards")
+                let lossOnly = try c.sharded(Float.self, shards: shards, gradient: false)
+                #expect(lossOnly == loss, "\(name), soft \(soft), \(count) shards, loss only")
+            }
+            let inPlace = try c.sharded(Float.self, shards: try VocabShard.split(classes: classes, shards: 3), gradient: true, inPlace: true)
+            #expect(inPlace == whole, "\(name), soft \(soft), in place")
+        }
+    }
+
+    @Test("16-bit logits: aligned shards give bitwise one call's results")
+    func halfPrecision() throws {
+        let classes = 2048 * 3 + 5
+        for soft in [false, true] {
+            for set in [0, 1, 6, 11] {
+                var c = Self.batch(rows: 9, classes: classes, seed: 40 + UInt64(set), labelsAt: [2048, 4095], soft: soft)
+                Self.optionSets[set].1(&c.options, classes)
+                let shards = try VocabShard.split(classes: classes, shards: 3)
+                let name = "\(Self.optionSets[set].0) soft \(soft)"
+                let f16 = try c.sharded(Float16.self, shards: shards, gradient: true)
+                #expect(f16 == (try c.whole(Float16.self, gradient: true)), "Float16 \(name)")
+                let bf16 = try c.sharded(BFloat16.self, shards: shards, gradient: true)
+                #expect(bf16 == (try c.whole(BFloat16.self, gradient: true)), "BFloat16 \(name)")
+                let bf16Loss = try c.sharded(BFloat16.self, shards: shards, gradient: false)
+                #expect(bf16Loss == (try c.whole(BFloat16.self, gradient: false)), "BFloat16 loss only \(name)")
+            }
+        }
+    }
+
+    /// `a` within NUMERICS-sized distance of `b` (both within the bounds of the truth).
+    static func close(_ a: ShardRun, _ b: ShardRun, _ what: String) {
+        func near(_ x: Float, _ y: Float, _ scale: Float) -> Bool {
+            x.isNaN ? y.isNaN : abs(x - y) <= 4e-6 * Swift.max(abs(y), scale) || x == y
+        }
+        #expect(near(a.loss, b.loss, 1), "\(what): loss \(a.loss) vs \(b.loss)")
+        for i in a.losses.indices {
+            #expect(near(a.losses[i], b.losses[i], Swift.max(1, abs(b.logSumExp[i]))), "\(what): row \(i) loss")
+            #expect(near(a.logSumExp[i], b.logSumExp[i], 1), "\(what): row \(i) lse")
+        }
+        #expect(a.argmax == b.argmax, "\(what): argmax")
+        let largest = b.gradient.reduce(Float(0)) { $1.isNaN ? $0 : Swift.max($0, abs($1)) }
+        var bad = 0
+        // Relative to the entry, or — where p_j·Σq and q_j cancel — to NUMERICS.md's 16u·|w q| term.
+        for i in a.gradient.indices where !near(a.gradient[i], b.gradient[i], 0.25 * largest) { bad += 1 }
+        #expect(bad == 0, "\(what): \(bad) gradient entries differ")
+    }
+
+    @Test("unaligned and uneven shards (one of 1 class), tails, any order: within bounds; all-reduce form too")
+    func unaligned() throws {
+        var g = SeededGenerator(seed: 77)
+        for classes in [1, 2, 7, 3000, 2048 * 2 + 1, 9000] {
+            for soft in [false, true] {
+                for set in [0, 1, 3, 11] {
+                    var c = Self.batch(rows: 9, classes: classes, seed: UInt64(classes + set), labelsAt: [classes - 1, classes / 2], soft: soft)
+                    Self.optionSets[set].1(&c.options, classes)
+                    let whole = try c.whole(Float.self, gradient: true)
+                    for count in 1...Swift.min(5, classes) {
+                        // Random cuts, one shard of a single class where there is room.
+                        var cuts = Set<Int>()
+                        if classes > 2 && count > 1 { cuts.insert(1) }
+                        while cuts.count < count - 1 { cuts.insert(Int.random(in: 1..<classes, using: &g)) }
+                        let bounds = [0] + cuts.sorted() + [classes]
+                        let shards = try (0..<count).map { try VocabShard(classes: classes, offset: bounds[$0], count: bounds[$0 + 1] - bounds[$0]) }
+                        let order = Array(shards.indices).shuffled(using: &g)
+                        let run = try c.sharded(Float.self, shards: shards, gradient: true, order: order)
+                        if shards.allSatisfy(\.isAligned) {
+                            #expect(run == whole, "V \(classes) soft \(soft) set \(set) \(count) shards")
+                        } else {
+                            Self.close(run, whole, "V \(classes) soft \(soft) set \(set) \(count) shards")
+                        }
+                        let reduced = try c.sharded(Float.self, shards: shards, gradient: true, allReduce: true)
+                        Self.close(reduced, whole, "all-reduce, V \(classes) soft \(soft) set \(set) \(count) shards")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("shards of a split: aligned ones tile the vocabulary in whole chunks; refusals")
+    func split() throws {
+        let shards = try VocabShard.split(classes: 128_256, shards: 4)
+        #expect(shards.map(\.offset) == [0, 32768, 65536, 98304])  // 63 chunks: 16, 16, 16, 15
+        #expect(shards.allSatisfy { $0.isAligned })
+        #expect(shards.last!.offset + shards.last!.count == 128_256)
+        let even = try VocabShard.split(classes: 128_256, shards: 4, aligned: false)
+        #expect(even.map(\.count) == [32064, 32064, 32064, 32064])
+        #expect(!even[1].isAligned)
+        #expect(throws: XentError.invalidShard(offset: 0, count: 3, classes: 4096)) {
+            try VocabShard.split(classes: 4096, shards: 3)
+        }
+        #expect(throws: XentError.invalidShard(offset: 5, count: 1, classes: 5)) { try VocabShard(classes: 5, offset: 5, count: 1) }
+        #expect(throws: XentError.invalidShard(offset: 0, count: 0, classes: 5)) { try VocabShard(classes: 5, offset: 0, count: 0) }
+        #expect(throws: XentError.invalidShard(offset: 2, count: Int.max, classes: 5)) {
+            try VocabShard(classes: 5, offset: 2, count: Int.max)
+        }
+    }
+
+    @Test("bad input: typed errors, nothing written")
+    func refusals() throws {
+        let classes = 5000
+        var c = Self.batch(rows: 4, classes: classes, seed: 3, labelsAt: [], soft: false)
+        c.options.labelSmoothing = 0.1
+        let shards = try VocabShard.split(classes: classes, shards: 2, aligned: false)
+        let ce = c.options
+        let state = VocabShardState()
+        var maxima = [Double](repeating: 42, count: 8)
+        let shard = shards[0]
+        let view = Array(c.logits[0..<((c.rows - 1) * classes + shard.count)])
+        var gradient = [Float](repeating: 42, count: view.count)
+        // A label outside the vocabulary (a shard's own count is not the bound).
+        var labels = c.labels!
+        labels[2] = Int32(classes)
+        #expect(throws: XentError.labelOutOfRange(row: 2, label: classes, classes: classes)) {
+            try view.withUnsafeBufferPointer { z in
+                try labels.withUnsafeBufferPointer { l in
+                    try maxima.withUnsafeMutableBufferPointer { m in
+                        try ce.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
+                    }
+                }
+            }
+        }
+        #expect(maxima.allSatisfy { $0 == 42 })
+        // Class weights counted against the shard.
+        var weighted = ce
+        weighted.classWeights = [Float](repeating: 1, count: classes)
+        #expect(throws: XentError.lengthMismatch(argument: "classWeights", expected: shard.count, actual: classes)) {
+            try view.withUnsafeBufferPointer { z in
+                try c.labels!.withUnsafeBufferPointer { l in
+                    try maxima.withUnsafeMutableBufferPointer { m in
+                        try weighted.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
+                    }
+                }
+            }
+        }
+        // Steps out of order.
+        var block = [Double](repeating: 42, count: VocabShard.statisticsCount(rows: c.rows))
+        #expect(throws: XentError.shardStepOutOfOrder(step: "shardStatistics", reason: "it needs shardMaxima first")) {
+            try maxima.withUnsafeBufferPointer { m in
+                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: VocabShardState(), statistics: $0) }
+            }
+        }
+        #expect(block.allSatisfy { $0 == 42 })
+        // Good first steps on both ranks, then bad exchanges.
+        let other = VocabShardState()
+        let otherView = Array(c.logits[shards[1].offset...])
+        var otherMaxima = maxima
+        try otherView.withUnsafeBufferPointer { z in
+            try c.labels!.withUnsafeBufferPointer { l in
+                try otherMaxima.withUnsafeMutableBufferPointer { m in
+                    try ce.shardMaxima(logits: z, labels: l, shard: shards[1], rowStride: classes, state: other, rowMaxima: m)
+                }
+            }
+        }
+        try view.withUnsafeBufferPointer { z in
+            try c.labels!.withUnsafeBufferPointer { l in
+                try maxima.withUnsafeMutableBufferPointer { m in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        try ce.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, gradient: g, state: state, rowMaxima: m)
+                    }
+                }
+            }
+        }
+        for i in maxima.indices { maxima[i] = Swift.max(maxima[i], otherMaxima[i]) }
+        var lowered = maxima
+        lowered[0] = -1e30
+        #expect(throws: XentError.invalidShardStatistics(field: "rowMaxima (max)", row: 0, value: -1e30)) {
+            try lowered.withUnsafeBufferPointer { m in
+                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+            }
+        }
+        lowered[0] = 0.1  // not a Float
+        #expect(throws: XentError.invalidShardStatistics(field: "rowMaxima (max)", row: 0, value: 0.1)) {
+            try lowered.withUnsafeBufferPointer { m in
+                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+            }
+        }
+        #expect(block.allSatisfy { $0 == 42 })
+        #expect(throws: XentError.lengthMismatch(argument: "statistics", expected: block.count, actual: block.count - 1)) {
+            try maxima.withUnsafeBufferPointer { m in
+                try block.withUnsafeMutableBufferPointer {
+                    try ce.shardStatistics(rowMaxima: m, state: state, statistics: UnsafeMutableBufferPointer(rebasing: $0.dropLast()))
+                }
+            }
+        }
+        var otherBlock = block
+        try maxima.withUnsafeBufferPointer { m in
+            try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+            try otherBlock.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: other, statistics: $0) }
+        }
+        var losses = [Float](repeating: 42, count: c.rows)
+        func combine(
+            _ stats: [Double], _ options: SoftmaxCrossEntropy = ce, state: VocabShardState = state
+        ) throws(XentError) {
+            try stats.withUnsafeBufferPointer { (s) throws(XentError) in
+                try losses.withUnsafeMutableBufferPointer { (l) throws(XentError) in
+                    _ = try options.combineShards(statistics: s, state: state, rowStatistics: .init(losses: l))
+                }
+            }
+        }
+        // Only this shard's block: the vocabulary is not tiled.
+        #expect(throws: XentError.shardsDoNotTile(offset: shard.count, expected: classes, classes: classes)) { try combine(block) }
+        // The same block twice.
+        #expect(throws: XentError.shardsDoNotTile(offset: 0, expected: shard.count, classes: classes)) {
+            try combine(block + block + otherBlock)
+        }
+        #expect(throws: XentError.statisticsNotMultipleOfBlock(count: 2 * block.count + 1, block: block.count)) {
+            try combine(block + otherBlock + [0])
+        }
+        #expect(throws: XentError.statisticsNotMultipleOfBlock(count: 0, block: block.count)) { try combine([]) }
+        // A rank with other options.
+        var foreign = otherBlock
+        foreign[7] += 1
+        #expect(throws: XentError.shardStatisticsMismatch(field: "options fingerprint", expected: block[7], actual: foreign[7])) {
+            try combine(block + foreign)
+        }
+        var corrupted = otherBlock
+        corrupted[VocabShard.statisticsHeaderCount + 6] = 0.5  // row 0: a count that is not an integer
+        #expect(throws: XentError.invalidShardStatistics(field: "sum", row: 0, value: corrupted[VocabShard.statisticsHeaderCount + 5])) {
+            try combine(block + corrupted)
+        }
+        // Row 1's label claimed by both shards.
+        var (a, b) = (block, otherBlock)
+        let flagsOfRow1 = VocabShard.statisticsHeaderCount + VocabShard.statisticsPerRow
+        if Int(c.labels![1]) >= shards[1].offset { a[flagsOfRow1] = 2 } else { b[flagsOfRow1] = 2 }
+        #expect(throws: XentError.invalidShardStatistics(field: "label owners", row: 1, value: 2)) { try combine(a + b) }
+        // Other options in a later step than the first.
+        var changed = ce
+        changed.labelSmoothing = 0.2
+        #expect(throws: XentError.shardStepOutOfOrder(step: "combineShards", reason: "its options differ from those shardMaxima was given")) {
+            try combine(block + otherBlock, changed)
+        }
+        #expect(losses.allSatisfy { $0 == 42 })
+        // The gradient before the combine; a gradient buffer other than step 1's.
+        #expect(throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "it needs combineShards first")) {
+            try gradient.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: state) }
+        }
+        try combine(otherBlock + block)
+        #expect(!losses.contains(42))
+        try combine(otherBlock + block, state: other)
+        var elsewhere = gradient
+        #expect(throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "gradient is not the buffer shardMaxima was given")) {
+            try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: state) }
+        }
+        #expect(throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "shardMaxima was not given a gradient")) {
+            try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: other) }
+        }
+    }
+}
