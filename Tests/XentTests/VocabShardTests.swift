@@ -285,6 +285,13 @@ struct ShardCase {
             }
             let inPlace = try c.sharded(Float.self, shards: try VocabShard.split(classes: classes, shards: 3), gradient: true, inPlace: true)
             #expect(inPlace == whole, "\(name), soft \(soft), in place")
+            // The ranks on another canonical ISA (NUMERICS.md "Determinism"): the same bits.
+            if InstructionSet.avx2.isSupported && InstructionSet.active == .avx512 {
+                var other = c
+                other.options.instructionSet = .avx2
+                let avx2 = try other.sharded(Float.self, shards: try VocabShard.split(classes: classes, shards: 2), gradient: true)
+                #expect(avx2 == whole, "\(name), soft \(soft), shards on AVX2 against one call on AVX-512F")
+            }
         }
     }
 

@@ -49,6 +49,7 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
     let targets: UnsafeMutableBufferPointer<E>
     let labels: UnsafeBufferPointer<Int32>
     let rowLosses: UnsafeMutableBufferPointer<Float>
+    private lazy var shards = ShardBuffers(rows: labels.count)
 
     init(logits source: UnsafeBufferPointer<Float>, targets sourceTargets: UnsafeBufferPointer<Float>,
          labels: UnsafeBufferPointer<Int32>, rowLosses: UnsafeMutableBufferPointer<Float>, classes: Int) {
@@ -87,6 +88,9 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
             return try ce.lossAndGradient(logits: z, targets: q, classes: classes, gradient: scratch)
         case (.inPlace, .labels): return try ce.lossAndGradient(inPlace: scratch, labels: labels, classes: classes)
         case (.inPlace, .soft): return try ce.lossAndGradient(inPlace: scratch, targets: q, classes: classes)
+        case (.shardForward, _), (.shardForwardGradient, _):
+            return try shards.run(
+                ce, operation, target, logits: z, targets: q, labels: labels, gradient: scratch, classes: classes)
         }
     }
 

@@ -6,11 +6,16 @@ enum Operation: String, CaseIterable {
     case forward = "fwd"             // loss only
     case forwardGradient = "fwdgrad" // loss and gradient into a separate buffer
     case inPlace = "inplace"         // loss and gradient written over the logits
+    case shardForward = "shardfwd"   // the vocabulary-shard steps 1–3 on one shard of the whole rows
+    case shardForwardGradient = "shardfwdgrad"  // steps 1–4: the shard's loss and gradient
+
+    /// Whether this is a vocabulary-shard operation (the `.vector` kernel only).
+    var isShard: Bool { self == .shardForward || self == .shardForwardGradient }
 
     /// Bytes moved per element at the memory roofline: read the logits, and write a gradient,
     /// each `dataType.size` bytes.
     func bytesPerElement(_ dataType: DataType) -> Double {
-        Double(self == .forward ? dataType.size : 2 * dataType.size)
+        Double(self == .forward || self == .shardForward ? dataType.size : 2 * dataType.size)
     }
 }
 
@@ -77,6 +82,8 @@ final class Workload {
     let rowLosses: UnsafeMutableBufferPointer<Float>
     /// The same logits and targets rounded to each requested 16-bit format.
     private(set) var halves: [DataType: any HalfData] = [:]
+    /// The shard steps' state and exchange buffers.
+    private(set) lazy var shards = ShardBuffers(rows: rows)
 
     init(rows: Int, classes: Int, seed: UInt64, dataTypes: [DataType] = [.f32]) {
         self.rows = rows
@@ -158,6 +165,9 @@ final class Workload {
             return try ce.lossAndGradient(inPlace: scratch, labels: t, classes: classes)
         case (.inPlace, .soft):
             return try ce.lossAndGradient(inPlace: scratch, targets: q, classes: classes)
+        case (.shardForward, _), (.shardForwardGradient, _):
+            return try shards.run(
+                ce, operation, target, logits: z, targets: q, labels: t, gradient: scratch, classes: classes)
         }
     }
 

@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
     @Option(help: "ISAs to force the vector kernel to (comma-separated), or 'all' for every one this CPU has.")
     var isas: String = "all"
 
-    @Option(help: "Comma-separated operations: fwd, fwdgrad, inplace.")
+    @Option(help: "Comma-separated operations: fwd, fwdgrad, inplace, shardfwd, shardfwdgrad (the vocabulary-shard steps on one shard of the whole rows; vector kernel only).")
     var ops: String = "fwd,fwdgrad,inplace"
 
     @Option(help: "Comma-separated target kinds: labels, soft.")
@@ -237,7 +237,7 @@ struct Run: ParsableCommand {
                         losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
                         referenceLosses: reference.losses, referenceGradient: reference.gradient)
                     let half = dataType == .f32 ? nil : workload.half(dataType)
-                    for op in operations {
+                    for op in operations where !op.isShard || choice.kernel == .vector {
                       for threadCount in threadCounts {
                         // Above one thread: scalar and the default vector kernel only.
                         if threadCount > 1
