@@ -4,18 +4,20 @@
 /// A sum of `Double` terms whose result depends only on the multiset of terms: not on their
 /// order, nor on how partial sums were grouped and merged (``merge(_:)``).
 ///
-/// Each finite term is cut at fixed binary positions into 32-bit digits: bin `b` holds the digit
-/// of weight `2^(32·b)` (integer operations on the term's bits, no floating-point arithmetic). The sum keeps the digits of the three highest bins any term reached
-/// (`top`, `top − 1`, `top − 2`), one signed integer count per bin, never carried; digits below
-/// that window are dropped, whether they were never added or shifted out when `top` rose. So the
-/// counts are, for the final `top`, the sums of every term's digits in those three bins, however
-/// the terms arrived. ``value`` rounds their exact total once.
+/// Each finite term is cut at fixed binary positions into 32-bit digits: bin `b` holds the digit of
+/// weight `2^(32·b)` (integer operations on the term's bits, no floating-point arithmetic). The sum
+/// keeps the digits of the three highest bins any term reached (`top`, `top − 1`, `top − 2`), one
+/// signed integer count per bin, never carried; digits below that window are dropped, whether they
+/// were never added or shifted out when `top` rose. So the counts are, for the final `top`, the
+/// sums of every term's digits in those three bins, however the terms arrived. ``value`` rounds
+/// their exact total once.
 ///
 /// - A single term comes back unchanged: a `Double`'s 53 bits start in its top bin and lie within
 ///   three bins.
 /// - Each term loses less than `2^(32·(top − 2))`, i.e. `2⁻⁶⁴` relative to the largest bin: with
-///   the few hundred terms of a row the result is within an ulp or so of the exact sum, as good as
-///   or better than a left fold.
+///   the few hundred non-negative terms of a row's Σexp the result is within an ulp or so of the
+///   exact sum. Where terms of both signs cancel (negative soft targets) the error stays below
+///   `2⁻⁶⁴` of the largest term, not of the result.
 /// - The counts stay below `terms · 2³²` in magnitude: exact in a `Double` below 2²⁰ terms, which
 ///   is what the flat shard layout carries.
 /// - Non-finite terms are added apart, in IEEE arithmetic (`+inf + −inf` is NaN in any order), and
@@ -106,8 +108,12 @@ struct ExactSum: Equatable {
     @inline(__always)
     private static func scale(_ x: Double, bins: Int) -> Double {
         let half = 16 * bins
-        return Double(sign: .plus, exponent: 32 * bins - half, significand: Double(sign: .plus, exponent: half, significand: x))
+        let first = Double(sign: .plus, exponent: half, significand: x)
+        return Double(sign: .plus, exponent: 32 * bins - half, significand: first)
     }
+
+    /// Whether the non-finite terms, if any, summed to NaN (never ±inf).
+    var isFiniteOrNaN: Bool { special == 0 || special.isNaN }
 
     /// The sum, rounded once to nearest (ties to even); the non-finite terms' sum if there were
     /// any. A result below the smallest normal is rounded twice (to 64 bits, then to the
@@ -169,11 +175,14 @@ extension ExactSum {
     /// The sum read back from ``write(to:)``'s layout, or nil when a value is outside its domain
     /// (a bin out of range, a count that is not an integer below 2⁵³, a finite `special` ≠ 0).
     init?(reading p: UnsafePointer<Double>) {
-        let limit = 9_007_199_254_740_992.0  // 2⁵³
+        // A block's counts come from at most 2·512 deposits of < 2³² each: 2⁴⁵ leaves room, and
+        // merging 2¹⁷ blocks of them stays far inside an Int64.
+        let limit = 0x1p45
         if p[0] == -.infinity {
             guard p[1] == 0, p[2] == 0, p[3] == 0 else { return nil }
         } else {
-            guard p[0].isFinite, p[0] == p[0].rounded(), Self.bins.contains(Int(p[0])) else { return nil }
+            guard p[0] >= Double(Self.bins.lowerBound), p[0] <= Double(Self.bins.upperBound), p[0] == p[0].rounded()
+            else { return nil }
             top = Int(p[0])
         }
         for k in 1...3 {

@@ -14,7 +14,9 @@ extension VocabShardState {
         _ batch: Batch, options: SoftmaxCrossEntropy, shard: VocabShard, argmax: Bool,
         rowMaxima: UnsafeMutableBufferPointer<Double>
     ) throws(XentError) {
-        guard options.kernel == .vector else { throw .unsupportedKernel(options.kernel, operation: "vocabulary shards") }
+        guard options.kernel == .vector else {
+            throw .unsupportedKernel(options.kernel, operation: "vocabulary shards")
+        }
         let (isa, workers) = try options.checkOptions(classes: shard.count, elements: batch.rows * shard.count)
         guard rowMaxima.count == batch.rows * VocabShard.maximaPerRow else {
             throw .lengthMismatch(
@@ -64,7 +66,8 @@ extension VocabShardState {
                 rowInfo.withUnsafeMutableBufferPointer { info in
                 table.withUnsafeMutableBufferPointer { table in
                 floats.withUnsafeMutableBufferPointer { floats in
-                    let tables = SharedUnsafe((info.baseAddress!, table.baseAddress!, floats.isEmpty ? nil : floats.baseAddress))
+                    let kept = floats.isEmpty ? nil : floats.baseAddress
+                    let tables = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
                     Parallel.forEach(rows, workers: workers) { row, worker in
                         let (scratch, maxima) = shared.value
                         let (info, table, floats) = tables.value
@@ -191,7 +194,9 @@ extension VocabShardState {
     }
 
     /// The deterministic block (``VocabShard/statisticsCount(rows:)`` Doubles).
-    func writeStatistics(rowMaxima: UnsafeBufferPointer<Double>, into out: UnsafeMutablePointer<Double>) throws(XentError) {
+    func writeStatistics(
+        rowMaxima: UnsafeBufferPointer<Double>, into out: UnsafeMutablePointer<Double>
+    ) throws(XentError) {
         let header: [Double] = [
             Self.tag, Double(shard.classes), Double(shard.offset), Double(shard.count), Double(rows),
             Double(chunkLength), flags, fingerprint,
@@ -204,11 +209,15 @@ extension VocabShardState {
             p[2] = sums.unmasked
             p[3] = info.owns ? info.targetLogit : 0
             p[4] = info.owns ? info.targetWeight : 0
-            sums.sum.write(to: p + 5)
-            sums.sumQ.write(to: p + 10)
-            sums.sumQGap.write(to: p + 15)
-            sums.sumW.write(to: p + 20)
-            sums.sumWGap.write(to: p + 25)
+            // This shard's own maxima: the combine checks that their maximum is the row max every
+            // rank deposited at (a transport that reduced them wrongly is caught there).
+            p[5] = info.ignored ? -.infinity : Double(info.localMax)
+            p[6] = info.ignored ? -.infinity : Double(info.localRawMax)
+            sums.sum.write(to: p + 7)
+            sums.sumQ.write(to: p + 12)
+            sums.sumQGap.write(to: p + 17)
+            sums.sumW.write(to: p + 22)
+            sums.sumWGap.write(to: p + 27)
         }
         for k in 0..<header.count { out[k] = header[k] }
     }
@@ -258,7 +267,8 @@ extension VocabShardState {
         var order = [(offset: Int, count: Int, index: Int)]()
         for s in 0..<shards {
             let h = base + s * block
-            for (k, (field, value)) in expected.enumerated() where !field.isEmpty && h[k].bitPattern != value.bitPattern {
+            for (k, (field, value)) in expected.enumerated()
+            where !field.isEmpty && h[k].bitPattern != value.bitPattern {
                 throw .shardStatisticsMismatch(field: field, expected: value, actual: h[k])
             }
             guard h[2] >= 0, h[2] < Double(shard.classes), h[2] == h[2].rounded(), h[3] >= 1,
@@ -275,23 +285,39 @@ extension VocabShardState {
             }
             end = entry.offset + entry.count
         }
-        guard end == shard.classes else { throw .shardsDoNotTile(offset: end, expected: shard.classes, classes: shard.classes) }
+        guard end == shard.classes else {
+            throw .shardsDoNotTile(offset: end, expected: shard.classes, classes: shard.classes)
+        }
 
+        // Counts below 2⁴⁵ each (ExactSum.init(reading:)): 2¹⁷ blocks cannot overflow an Int64.
+        guard shards <= 1 << 17 else { throw .statisticsNotMultipleOfBlock(count: all.count, block: block) }
         var combined = [CombinedRow](repeating: CombinedRow(), count: rows)
         for row in 0..<rows {
+            let info = rowInfo[row]
             var sums = RowAccumulators()
             var owners = 0, candidate = -1
+            var maxima = (-Float.infinity, -Float.infinity)
             var result = CombinedRow()
             for entry in order {
-                let p = base + entry.index * block + VocabShard.statisticsHeaderCount + row * VocabShard.statisticsPerRow
+                let p = base + entry.index * block + VocabShard.statisticsHeaderCount
+                    + row * VocabShard.statisticsPerRow
                 let flags = p[0]
-                guard flags == 0 || flags == 1 || flags == 2, (flags == 1) == rowInfo[row].ignored else {
+                guard flags == 0 || flags == 1 || flags == 2, (flags == 1) == info.ignored else {
                     throw .invalidShardStatistics(field: "flags", row: row, value: flags)
                 }
                 if flags == 2 {
+                    // The owner must hold the label; its weight is a class weight.
+                    guard info.label >= entry.offset && info.label < entry.offset + entry.count else {
+                        throw .invalidShardStatistics(field: "flags", row: row, value: flags)
+                    }
+                    guard p[4].isFinite && p[4] >= 0 else {
+                        throw .invalidShardStatistics(field: "label weight", row: row, value: p[4])
+                    }
                     owners += 1
                     result.targetLogit = p[3]
                     result.targetWeight = p[4]
+                } else if p[3] != 0 || p[4] != 0 {
+                    throw .invalidShardStatistics(field: "label logit or weight", row: row, value: p[3] != 0 ? p[3] : p[4])
                 }
                 guard p[1] == -1 || (p[1] >= Double(entry.offset) && p[1] < Double(entry.offset + entry.count)
                                      && p[1] == p[1].rounded()) else {
@@ -301,21 +327,41 @@ extension VocabShardState {
                 guard p[2] >= 0, p[2] <= Double(entry.count), p[2] == p[2].rounded() else {
                     throw .invalidShardStatistics(field: "unmasked classes", row: row, value: p[2])
                 }
+                for k in 5...6 {
+                    guard Double(Float(p[k])) == p[k] else {
+                        throw .invalidShardStatistics(field: "shard maximum", row: row, value: p[k])
+                    }
+                }
+                maxima = (Swift.max(maxima.0, Float(p[5])), Swift.max(maxima.1, Float(p[6])))
                 var part = RowAccumulators()
                 part.unmasked = p[2]
-                part.sum = try Self.readSum(p + 5, row: row, field: "sum")
-                part.sumQ = try Self.readSum(p + 10, row: row, field: "soft-target sum")
-                part.sumQGap = try Self.readSum(p + 15, row: row, field: "soft-target gap sum")
-                part.sumW = try Self.readSum(p + 20, row: row, field: "weight sum")
-                part.sumWGap = try Self.readSum(p + 25, row: row, field: "weight gap sum")
+                part.sum = try Self.readSum(p + 7, row: row, field: "sum")
+                part.sumQ = try Self.readSum(p + 12, row: row, field: "soft-target sum")
+                part.sumQGap = try Self.readSum(p + 17, row: row, field: "soft-target gap sum")
+                part.sumW = try Self.readSum(p + 22, row: row, field: "weight sum")
+                part.sumWGap = try Self.readSum(p + 27, row: row, field: "weight gap sum")
                 sums.merge(part)
             }
-            let expectedOwners = soft || rowInfo[row].ignored ? 0 : 1
+            let expectedOwners = soft || info.ignored ? 0 : 1
             guard owners == expectedOwners else {
                 throw .invalidShardStatistics(field: "label owners", row: row, value: Double(owners))
             }
-            result.sums = sums.rowSums(max: rowInfo[row].rowMax)
+            // Every rank deposited at the same row maxima: the maxima of the shards' own.
+            guard maxima.0.bitPattern == info.rowMax.bitPattern || info.ignored else {
+                throw .invalidShardStatistics(field: "row max", row: row, value: Double(info.rowMax))
+            }
+            guard maxima.1.bitPattern == info.rawMax.bitPattern || info.ignored else {
+                throw .invalidShardStatistics(field: "raw row max", row: row, value: Double(info.rawMax))
+            }
+            result.sums = sums.rowSums(max: info.rowMax)
             result.sums.argmax = candidate
+            // Σexp and Σw are sums of non-negative terms (NaN marks a bad row).
+            for (field, value) in [("sum", result.sums.sum), ("weight sum", result.sums.sumW)] where value < 0 {
+                throw .invalidShardStatistics(field: field, row: row, value: value)
+            }
+            guard sums.sum.isFiniteOrNaN else {
+                throw .invalidShardStatistics(field: "sum", row: row, value: result.sums.sum)
+            }
             combined[row] = result
         }
         return combined
@@ -340,9 +386,12 @@ extension VocabShardState {
         for row in 0..<rows {
             let p = sum.baseAddress! + row * VocabShard.allReduceSumPerRow
             let expectedOwners = soft || rowInfo[row].ignored ? 0.0 : 1.0
-            guard p[0] == expectedOwners else { throw .invalidShardStatistics(field: "label owners", row: row, value: p[0]) }
+            guard p[0] == expectedOwners else {
+                throw .invalidShardStatistics(field: "label owners", row: row, value: p[0])
+            }
             let negated = maximum[row]
-            guard negated == -.infinity || (negated <= 0 && negated > -Double(shard.classes) && negated == negated.rounded())
+            guard negated == -.infinity
+                || (negated <= 0 && negated > -Double(shard.classes) && negated == negated.rounded())
             else { throw .invalidShardStatistics(field: "argmax", row: row, value: negated) }
             var sums = RowSums()
             sums.max = rowInfo[row].rowMax
@@ -406,8 +455,8 @@ extension VocabShardState {
                 zLossDenominator: zLossDenominator, argmax: argmax, softTargets: soft)
             let pipeline = RowPipeline(isa: isa, params: params, format: format)
             let halfTargets = storage != .float32 && soft ? n : 0
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, halfTargets * Swift.min(workers, rows))) {
-                scratch in
+            let scratchCount = Swift.max(1, halfTargets * Swift.min(workers, rows))
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
                 let shared = SharedUnsafe((scratch.baseAddress!, gradient, targets))
                 table.withUnsafeMutableBufferPointer { table in
                 floats.withUnsafeMutableBufferPointer { floats in
@@ -433,7 +482,8 @@ extension VocabShardState {
         let n = shard.count, offset = row * stride
         let info = rowInfo[row]
         if info.ignored {
-            (gradient + offset * storage.elementSize).initializeMemory(as: UInt8.self, repeating: 0, count: n * storage.elementSize)
+            let bytes = storage.elementSize
+            (gradient + offset * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: n * bytes)
             return
         }
         let y: UnsafeMutablePointer<Float>

@@ -11,9 +11,11 @@ extension SoftmaxCrossEntropy {
     ) throws(XentError) {
         try Self.borrow(logits) { (z) throws(XentError) in
             try Self.borrow(labels) { (t) throws(XentError) in
-                try Self.borrowOutput(&rowMaxima, count: labels.count * VocabShard.maximaPerRow) { (m) throws(XentError) in
+                let count = labels.count * VocabShard.maximaPerRow
+                try Self.borrowOutput(&rowMaxima, count: count) { (m) throws(XentError) in
                     try shardMaxima(
-                        logits: z, labels: t, shard: shard, rowStride: rowStride, argmax: argmax, state: state, rowMaxima: m)
+                        logits: z, labels: t, shard: shard, rowStride: rowStride, argmax: argmax, state: state,
+                        rowMaxima: m)
                 }
             }
         }
@@ -45,7 +47,8 @@ extension SoftmaxCrossEntropy {
         logits: [Element], targets: [Element], shard: VocabShard, rowStride: Int? = nil, argmax: Bool = false,
         state: VocabShardState, rowMaxima: inout [Double]
     ) throws(XentError) {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: shard.count, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: shard.count, rowStride: rowStride)
         try Self.borrow(logits) { (z) throws(XentError) in
             try Self.borrow(targets) { (q) throws(XentError) in
                 try Self.borrowOutput(&rowMaxima, count: rows * VocabShard.maximaPerRow) { (m) throws(XentError) in
@@ -62,7 +65,8 @@ extension SoftmaxCrossEntropy {
         logits: [Element], targets: [Element], shard: VocabShard, rowStride: Int? = nil, gradient: inout [Element],
         argmax: Bool = false, state: VocabShardState, rowMaxima: inout [Double]
     ) throws(XentError) {
-        let rows = try Batch.rowCount(logitsCount: logits.count, labelCount: nil, classes: shard.count, rowStride: rowStride)
+        let rows = try Batch.rowCount(
+            logitsCount: logits.count, labelCount: nil, classes: shard.count, rowStride: rowStride)
         try Self.borrow(logits) { (z) throws(XentError) in
             try Self.borrow(targets) { (q) throws(XentError) in
                 try Self.borrowOutput(&gradient, count: logits.count) { (g) throws(XentError) in
@@ -107,7 +111,8 @@ extension SoftmaxCrossEntropy {
         try Self.borrow(rowMaxima) { (m) throws(XentError) in
             try Self.borrowOutput(&maximum, count: state.rows * VocabShard.allReduceMaximumPerRow) {
                 (x) throws(XentError) in
-                try Self.borrowOutput(&sum, count: state.rows * VocabShard.allReduceSumPerRow) { (s) throws(XentError) in
+                let sums = state.rows * VocabShard.allReduceSumPerRow
+                try Self.borrowOutput(&sum, count: sums) { (s) throws(XentError) in
                     try shardStatisticsForAllReduce(rowMaxima: m, state: state, maximum: x, sum: s)
                 }
             }
@@ -129,7 +134,9 @@ extension SoftmaxCrossEntropy {
 
     /// Step 4 over arrays: the gradient into the array step 1 was given (and filled), passed
     /// unchanged; only its count is checked, as copy-on-write may have moved its storage.
-    public func shardGradient<Element: LogitElement>(gradient: inout [Element], state: VocabShardState) throws(XentError) {
+    public func shardGradient<Element: LogitElement>(
+        gradient: inout [Element], state: VocabShardState
+    ) throws(XentError) {
         let count = gradient.count
         try Self.borrowOutput(&gradient, count: count) { (g) throws(XentError) in
             try shardGradient(gradient: g, state: state, sameBuffers: false)

@@ -13,13 +13,18 @@ extension SoftmaxCrossEntropy {
     ///     or a 16-bit ``LogitElement``.
     ///   - labels: one *global* class index in `0 ..< shard.classes` per row, or ``ignoreIndex``;
     ///     every rank passes the same labels.
+    ///   - rowStride: elements from one row's start to the next in `logits` (and `gradient`),
+    ///     ≥ `shard.count` (`nil`: `shard.count`) — for a view of the shard's columns in a
+    ///     wider matrix.
     ///   - shard: this rank's slice of the vocabulary. ``classWeights``, when set, holds the
     ///     weights of this slice (`shard.count` of them); every other option is the same on every
     ///     rank.
     ///   - gradient: where the gradient will go (same layout as `logits`; may be `logits` itself),
-    ///     or nil for the loss only. This step stores intermediate values there (the exps, or
-    ///     the transformed logits under a softcap) that ``shardGradient(gradient:state:)-(UnsafeMutableBufferPointer<Element>,_)``
-    ///     turns into the gradient.
+    ///     or nil for the loss only. With `Float` logits this step stores intermediate values
+    ///     there (the exps, or the transformed logits under a softcap) that
+    ///     ``shardGradient(gradient:state:)-(UnsafeMutableBufferPointer<Element>,_)`` turns into
+    ///     the gradient; 16-bit ones keep them in `state` (a `Float` copy of the shard) and
+    ///     write `gradient` in step 4 only.
     ///   - argmax: whether ``combineShards(statistics:state:rowStatistics:)-(UnsafeBufferPointer<Double>,_,_)``
     ///     will be asked for the rows' argmax.
     ///   - state: this rank's ``VocabShardState``, which the later steps take.
@@ -86,6 +91,7 @@ extension SoftmaxCrossEntropy {
         if overlaps(UnsafeRawBufferPointer(statistics), UnsafeRawBufferPointer(rowMaxima)) {
             throw .overlappingBuffers(first: "statistics", second: "rowMaxima")
         }
+        try Self.checkAgainstKept(state, [("statistics", UnsafeRawBufferPointer(statistics))])
         try state.writeStatistics(rowMaxima: rowMaxima, into: statistics.baseAddress!)
     }
 
@@ -102,7 +108,8 @@ extension SoftmaxCrossEntropy {
             throw .lengthMismatch(argument: "maximum", expected: state.rows, actual: maximum.count)
         }
         guard sum.count == state.rows * VocabShard.allReduceSumPerRow else {
-            throw .lengthMismatch(argument: "sum", expected: state.rows * VocabShard.allReduceSumPerRow, actual: sum.count)
+            throw .lengthMismatch(
+                argument: "sum", expected: state.rows * VocabShard.allReduceSumPerRow, actual: sum.count)
         }
         let buffers = [UnsafeRawBufferPointer(rowMaxima), UnsafeRawBufferPointer(maximum), UnsafeRawBufferPointer(sum)]
         let names = ["rowMaxima", "maximum", "sum"]
@@ -111,6 +118,8 @@ extension SoftmaxCrossEntropy {
                 throw .overlappingBuffers(first: names[later], second: names[earlier])
             }
         }
+        try Self.checkAgainstKept(
+            state, [("maximum", UnsafeRawBufferPointer(maximum)), ("sum", UnsafeRawBufferPointer(sum))])
         try state.writeAllReduce(rowMaxima: rowMaxima, maximum: maximum.baseAddress!, sum: sum.baseAddress!)
     }
 
@@ -166,7 +175,8 @@ extension SoftmaxCrossEntropy {
                 throw .lengthMismatch(argument: "rowStatistics.argmax", expected: rows, actual: argmax.count)
             }
             guard state.argmax else {
-                throw .shardStepOutOfOrder(step: "combineShards", reason: "the argmax needs argmax: true in shardMaxima")
+                throw .shardStepOutOfOrder(
+                    step: "combineShards", reason: "the argmax needs argmax: true in shardMaxima")
             }
             if state.shard.classes > Int(Int32.max) { throw .argmaxOutOfRange(classes: state.shard.classes) }
         }
@@ -176,11 +186,27 @@ extension SoftmaxCrossEntropy {
             ("rowStatistics.logSumExp", outputs.logSumExp.map { UnsafeRawBufferPointer($0) }),
             ("rowStatistics.argmax", outputs.argmax.map { UnsafeRawBufferPointer($0) }),
         ]
+        try Self.checkAgainstKept(state, named.compactMap { name, bytes in bytes.map { (name, $0) } })
         for (k, (name, bytes)) in named.enumerated() {
             guard let bytes else { continue }
-            for input in inputs where overlaps(bytes, input) { throw .overlappingBuffers(first: name, second: "statistics") }
+            for input in inputs where overlaps(bytes, input) {
+                throw .overlappingBuffers(first: name, second: "statistics")
+            }
             for (other, otherBytes) in named[..<k] {
                 if let otherBytes, overlaps(bytes, otherBytes) { throw .overlappingBuffers(first: name, second: other) }
+            }
+        }
+    }
+
+    /// Outputs of a later step may not overlap the buffers step 1 was given (the gradient holds
+    /// the stored exps until step 4).
+    private static func checkAgainstKept(
+        _ state: VocabShardState, _ outputs: [(String, UnsafeRawBufferPointer)]
+    ) throws(XentError) {
+        let kept = state.keptBuffers
+        for (name, bytes) in outputs {
+            for buffer in kept where overlaps(bytes, buffer.bytes) {
+                throw .overlappingBuffers(first: name, second: buffer.name)
             }
         }
     }
@@ -230,16 +256,19 @@ extension SoftmaxCrossEntropy {
     ) throws(XentError) {
         try state.requireStep(.combined, "shardGradient", options: self)
         guard !state.gradientWritten else {
-            throw .shardStepOutOfOrder(step: "shardGradient", reason: "this call's gradient is written; begin with shardMaxima")
+            throw .shardStepOutOfOrder(
+                step: "shardGradient", reason: "this call's gradient is written; begin with shardMaxima")
         }
         guard let begun = state.gradient else {
             throw .shardStepOutOfOrder(step: "shardGradient", reason: "shardMaxima was not given a gradient")
         }
         guard storage == state.storage, !sameBuffers || gradient.baseAddress == begun.0, count == begun.1 else {
-            throw .shardStepOutOfOrder(step: "shardGradient", reason: "gradient is not the buffer shardMaxima was given")
+            throw .shardStepOutOfOrder(
+                step: "shardGradient", reason: "gradient is not the buffer shardMaxima was given")
         }
         guard (targets == nil) == (state.targets == nil) else {
-            throw .shardStepOutOfOrder(step: "shardGradient", reason: "soft targets must be passed to both steps, or to neither")
+            throw .shardStepOutOfOrder(
+                step: "shardGradient", reason: "soft targets must be passed to both steps, or to neither")
         }
         if let targets, let begunTargets = state.targets,
            sameBuffers && targets.0.baseAddress != begunTargets.0 || targets.1 != begunTargets.1 {

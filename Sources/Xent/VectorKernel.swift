@@ -18,7 +18,8 @@ import CXent
 /// passes).
 ///
 /// Without a softcap: one exp per element, the logits read from memory once, nothing allocated for a
-/// one-chunk row (longer rows keep a small table of per-chunk sums). With several threads and fewer rows than two per thread, a row's chunks are spread
+/// one-chunk row (longer rows keep a small table of per-chunk sums). With several threads and
+/// fewer rows than two per thread, a row's chunks are spread
 /// over the threads (steps 1 and 3), with bitwise the same results; on AVX-512F, AVX2+FMA and
 /// AdvSIMD the results are bitwise the same too (NUMERICS.md "Determinism").
 ///

@@ -43,11 +43,11 @@ public struct VocabShard: Sendable, Hashable, CustomStringConvertible {
     /// the classes are dealt out as evenly as possible.
     public static func split(classes: Int, shards: Int, aligned: Bool = true) throws(XentError) -> [VocabShard] {
         guard classes >= 1, shards >= 1, shards <= classes else {
-            throw .invalidShard(offset: 0, count: shards, classes: classes)
+            throw .invalidShardCount(shards: shards, classes: classes, aligned: aligned)
         }
         let unit = aligned ? alignment(classes: classes) : 1
         let units = (classes + unit - 1) / unit
-        guard shards <= units else { throw .invalidShard(offset: 0, count: shards, classes: classes) }
+        guard shards <= units else { throw .invalidShardCount(shards: shards, classes: classes, aligned: aligned) }
         var result = [VocabShard]()
         var start = 0
         for k in 0..<shards {
@@ -71,9 +71,9 @@ extension VocabShard {
     /// Doubles in the header of a shard's statistics block (the second exchange).
     public static let statisticsHeaderCount = 8
     /// Doubles per row in a shard's statistics block.
-    public static let statisticsPerRow = 30
+    public static let statisticsPerRow = 32
 
-    /// The Doubles in one shard's statistics block for `rows` rows: `8 + 30 × rows`.
+    /// The Doubles in one shard's statistics block for `rows` rows: `8 + 32 × rows`.
     public static func statisticsCount(rows: Int) -> Int { statisticsHeaderCount + statisticsPerRow * rows }
 
     /// Doubles per row of the all-reduce form's element-wise-maximum buffer.

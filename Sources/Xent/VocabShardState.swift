@@ -5,7 +5,8 @@ import CXent
 /// the chunk sums of its slice of every row, the rows' maxima, and the combined row totals.
 ///
 /// Create one per rank and pass it to every step of a call; reuse it for the next call (its
-/// storage is kept, so calls of the same shape allocate nothing new). Each step checks that it
+/// per-row and per-chunk storage is kept, so calls of the same shape do not allocate it again;
+/// the combine allocates a few small arrays per call). Each step checks that it
 /// follows its predecessor with the same options, shard and buffers, and throws
 /// ``XentError/shardStepOutOfOrder(step:reason:)`` otherwise. Not `Sendable`: one rank's calls
 /// run one after another.
@@ -59,6 +60,19 @@ public final class VocabShardState {
 
     /// An empty state.
     public init() {}
+
+    /// The caller's buffers the state refers to, as bytes: what no later step's output may overlap
+    /// (the stored exps wait in `gradient`).
+    var keptBuffers: [(name: String, bytes: UnsafeRawBufferPointer)] {
+        let size = storage.elementSize
+        var kept = [(String, UnsafeRawBufferPointer)]()
+        if let logits { kept.append(("logits", UnsafeRawBufferPointer(start: logits.0, count: logits.1 * size))) }
+        if let targets { kept.append(("targets", UnsafeRawBufferPointer(start: targets.0, count: targets.1 * size))) }
+        if let gradient {
+            kept.append(("gradient", UnsafeRawBufferPointer(start: gradient.0, count: gradient.1 * size)))
+        }
+        return kept
+    }
 
     /// The start and length, in the shard's own columns, of chunk `c` (`0 ..< chunksPerRow`).
     @inline(__always)

@@ -42,6 +42,9 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A ``VocabShard`` that is not a slice of its vocabulary: `offset < 0`, `count < 1` or
     /// `offset + count > classes`; or a split into a shard count the vocabulary cannot give.
     case invalidShard(offset: Int, count: Int, classes: Int)
+    /// ``VocabShard/split(classes:shards:aligned:)`` cannot cut `classes` into `shards` slices:
+    /// fewer than 1, more than the classes, or — aligned — more than the chunks.
+    case invalidShardCount(shards: Int, classes: Int, aligned: Bool)
     /// The shards' statistics, ordered by offset, do not tile `0 ..< classes`: the shard at
     /// `offset` (or the end of the last one) is not where the previous one ended, `expected`.
     case shardsDoNotTile(offset: Int, expected: Int, classes: Int)
@@ -95,8 +98,12 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "instructionSet = .\(isa) is not supported on this CPU or in this build"
         case .invalidShard(let offset, let count, let classes):
             return "shard offset = \(offset), count = \(count) is not a slice of 0..<\(classes)"
+        case .invalidShardCount(let shards, let classes, let aligned):
+            return "shards = \(shards) cannot split \(classes) classes"
+                + (aligned ? " into slices of whole \(VocabShard.alignment(classes: classes))-class chunks" : "")
         case .shardsDoNotTile(let offset, let expected, let classes):
-            return "the shards do not tile 0..<\(classes): one starts (or the last ends) at \(offset), not at \(expected)"
+            return "the shards do not tile 0..<\(classes): one starts (or the last ends) at \(offset), "
+                + "not at \(expected)"
         case .statisticsNotMultipleOfBlock(let count, let block):
             return "statistics holds \(count) elements, not a positive multiple of a shard's block of \(block)"
         case .shardStatisticsMismatch(let field, let expected, let actual):

@@ -1,6 +1,7 @@
 // Vocabulary shards: in-process ranks (views of one batch's columns), the exchanges done by hand,
 // checked against one call on the whole rows — bitwise with aligned shards, within bounds otherwise.
 import Testing
+
 @testable import Xent
 
 /// An element type the shard tests run in.
@@ -52,13 +53,17 @@ struct ShardCase {
         let stats = RowStatistics()
         let loss: Float
         if let labels {
-            loss = wantsGradient
-                ? try options.lossAndGradient(logits: z, labels: labels, classes: classes, gradient: &g, rowStatistics: stats)
+            loss =
+                wantsGradient
+                ? try options.lossAndGradient(
+                    logits: z, labels: labels, classes: classes, gradient: &g, rowStatistics: stats)
                 : try options.loss(logits: z, labels: labels, classes: classes, rowStatistics: stats)
         } else {
             let q = targets!.map(Element.init(shardTest:))
-            loss = wantsGradient
-                ? try options.lossAndGradient(logits: z, targets: q, classes: classes, gradient: &g, rowStatistics: stats)
+            loss =
+                wantsGradient
+                ? try options.lossAndGradient(
+                    logits: z, targets: q, classes: classes, gradient: &g, rowStatistics: stats)
                 : try options.loss(logits: z, targets: q, classes: classes, rowStatistics: stats)
         }
         return ShardRun(
@@ -70,7 +75,7 @@ struct ShardCase {
     /// exchanges by hand: the maxima reduced by maximum, the blocks gathered in `order`.
     func sharded<Element: ShardTestElement>(
         _: Element.Type, shards: [VocabShard], gradient wantsGradient: Bool, inPlace: Bool = false,
-        order: [Int]? = nil, allReduce: Bool = false
+        order: [Int]? = nil, allReduce: Bool = false, inspect: ([VocabShardState]) -> Void = { _ in }
     ) throws -> ShardRun {
         var z = logits.map(Element.init(shardTest:))
         let q = targets?.map(Element.init(shardTest:))
@@ -84,9 +89,11 @@ struct ShardCase {
         func span(_ shard: VocabShard) -> Int { (rows - 1) * classes + shard.count }
         var parts: [(z: [Element], q: [Element], g: [Element])] = shards.map { shard in
             guard let q else { return ([], [], []) }
-            var z = [Element](), t = [Element]()
+            var z = [Element]()
+            var t = [Element]()
             for r in 0..<rows {
-                z += logits[(r * classes + shard.offset)..<(r * classes + shard.offset + shard.count)].map(Element.init(shardTest:))
+                z += logits[(r * classes + shard.offset)..<(r * classes + shard.offset + shard.count)].map(
+                    Element.init(shardTest:))
                 t += q[(r * classes + shard.offset)..<(r * classes + shard.offset + shard.count)]
             }
             return (z, t, [])
@@ -99,48 +106,54 @@ struct ShardCase {
         defer { for buffer in heap { buffer.deallocate() } }
         var maxima = [Double](repeating: -.infinity, count: rows * 2)
         try z.withUnsafeMutableBufferPointer { zb in
-          try g.withUnsafeMutableBufferPointer { gb in
-            for (k, shard) in shards.enumerated() {
-                let logits = UnsafeMutableBufferPointer(start: zb.baseAddress! + shard.offset, count: span(shard))
-                let gradient = !wantsGradient ? nil
-                    : inPlace ? logits : UnsafeMutableBufferPointer(start: gb.baseAddress! + shard.offset, count: span(shard))
-                var mine = [Double](repeating: .nan, count: rows * 2)
-                try mine.withUnsafeMutableBufferPointer { out in
-                    if let labels {
-                        try labels.withUnsafeBufferPointer {
-                            try configs[k].shardMaxima(
-                                logits: UnsafeBufferPointer(logits), labels: $0, shard: shard, rowStride: classes,
-                                gradient: gradient, argmax: true, state: states[k], rowMaxima: out)
-                        }
-                    }
-                }
-                if labels == nil {
-                    // Soft targets: each rank's own contiguous arrays (the soft-target row count is
-                    // the buffer's count over the stride, which a strided view cannot give).
-                    if !wantsGradient {
-                        try configs[k].shardMaxima(
-                            logits: parts[k].z, targets: parts[k].q, shard: shard, argmax: true, state: states[k],
-                            rowMaxima: &mine)
-                    } else if inPlace {
-                        // In place over memory that stays put between the steps (an array's
-                        // storage may move on a copy-on-write).
-                        let z = heap[k]
-                        try parts[k].q.withUnsafeBufferPointer { t in
-                            try mine.withUnsafeMutableBufferPointer { out in
+            try g.withUnsafeMutableBufferPointer { gb in
+                for (k, shard) in shards.enumerated() {
+                    let logits = UnsafeMutableBufferPointer(start: zb.baseAddress! + shard.offset, count: span(shard))
+                    let gradient =
+                        !wantsGradient
+                        ? nil
+                        : inPlace
+                            ? logits
+                            : UnsafeMutableBufferPointer(start: gb.baseAddress! + shard.offset, count: span(shard))
+                    var mine = [Double](repeating: .nan, count: rows * 2)
+                    try mine.withUnsafeMutableBufferPointer { out in
+                        if let labels {
+                            try labels.withUnsafeBufferPointer {
                                 try configs[k].shardMaxima(
-                                    logits: UnsafeBufferPointer(z), targets: t, shard: shard, gradient: z, argmax: true,
-                                    state: states[k], rowMaxima: out)
+                                    logits: UnsafeBufferPointer(logits), labels: $0, shard: shard, rowStride: classes,
+                                    gradient: gradient, argmax: true, state: states[k], rowMaxima: out)
                             }
                         }
-                    } else {
-                        try configs[k].shardMaxima(
-                            logits: parts[k].z, targets: parts[k].q, shard: shard, gradient: &parts[k].g, argmax: true,
-                            state: states[k], rowMaxima: &mine)
                     }
+                    if labels == nil {
+                        // Soft targets: each rank's own contiguous arrays (the soft-target row count is
+                        // the buffer's count over the stride, which a strided view cannot give).
+                        if !wantsGradient {
+                            try configs[k].shardMaxima(
+                                logits: parts[k].z, targets: parts[k].q, shard: shard, argmax: true, state: states[k],
+                                rowMaxima: &mine)
+                        } else if inPlace {
+                            // In place over memory that stays put between the steps (an array's
+                            // storage may move on a copy-on-write).
+                            let z = heap[k]
+                            try parts[k].q.withUnsafeBufferPointer { t in
+                                try mine.withUnsafeMutableBufferPointer { out in
+                                    try configs[k].shardMaxima(
+                                        logits: UnsafeBufferPointer(z), targets: t, shard: shard, gradient: z,
+                                        argmax: true,
+                                        state: states[k], rowMaxima: out)
+                                }
+                            }
+                        } else {
+                            try configs[k].shardMaxima(
+                                logits: parts[k].z, targets: parts[k].q, shard: shard, gradient: &parts[k].g,
+                                argmax: true,
+                                state: states[k], rowMaxima: &mine)
+                        }
+                    }
+                    for i in maxima.indices { maxima[i] = Swift.max(maxima[i], mine[i]) }
                 }
-                for i in maxima.indices { maxima[i] = Swift.max(maxima[i], mine[i]) }
             }
-          }
         }
         var results = [ShardRun]()
         let block = VocabShard.statisticsCount(rows: rows)
@@ -148,11 +161,13 @@ struct ShardCase {
         var maxSum = ([Double](repeating: -.infinity, count: rows), [Double](repeating: 0, count: rows * 9))
         for k in order ?? Array(shards.indices) {
             if allReduce {
-                var m = [Double](repeating: 0, count: rows), s = [Double](repeating: 0, count: rows * 9)
+                var m = [Double](repeating: 0, count: rows)
+                var s = [Double](repeating: 0, count: rows * 9)
                 try maxima.withUnsafeBufferPointer { mb in
                     try m.withUnsafeMutableBufferPointer { m in
                         try s.withUnsafeMutableBufferPointer { s in
-                            try configs[k].shardStatisticsForAllReduce(rowMaxima: mb, state: states[k], maximum: m, sum: s)
+                            try configs[k].shardStatisticsForAllReduce(
+                                rowMaxima: mb, state: states[k], maximum: m, sum: s)
                         }
                     }
                 }
@@ -169,7 +184,9 @@ struct ShardCase {
             }
         }
         for (k, _) in shards.enumerated() {
-            var losses = [Float](repeating: 0, count: rows), lse = losses, argmax = [Int32](repeating: 0, count: rows)
+            var losses = [Float](repeating: 0, count: rows)
+            var lse = losses
+            var argmax = [Int32](repeating: 0, count: rows)
             let loss = try losses.withUnsafeMutableBufferPointer { l in
                 try lse.withUnsafeMutableBufferPointer { e in
                     try argmax.withUnsafeMutableBufferPointer { a in
@@ -177,7 +194,8 @@ struct ShardCase {
                         if allReduce {
                             return try maxSum.0.withUnsafeBufferPointer { m in
                                 try maxSum.1.withUnsafeBufferPointer { s in
-                                    try configs[k].combineAllReduced(maximum: m, sum: s, state: states[k], rowStatistics: outputs)
+                                    try configs[k].combineAllReduced(
+                                        maximum: m, sum: s, state: states[k], rowStatistics: outputs)
                                 }
                             }
                         }
@@ -189,26 +207,27 @@ struct ShardCase {
             }
             results.append(ShardRun(loss: loss, losses: losses, logSumExp: lse, argmax: argmax, gradient: []))
         }
+        inspect(states)
         // Every rank holds the same totals.
         for r in results.dropFirst() { #expect(r == results[0], "ranks disagree") }
         var run = results[0]
         guard wantsGradient else { return run }
         try z.withUnsafeMutableBufferPointer { zb in
-          try g.withUnsafeMutableBufferPointer { gb in
-            for (k, shard) in shards.enumerated() {
-                let gradient = UnsafeMutableBufferPointer(
-                    start: (inPlace ? zb.baseAddress! : gb.baseAddress!) + shard.offset, count: span(shard))
-                if labels != nil {
-                    try configs[k].shardGradient(gradient: gradient, state: states[k])
-                } else if inPlace {
-                    try parts[k].q.withUnsafeBufferPointer { t in
-                        try configs[k].shardGradient(targets: t, gradient: heap[k], state: states[k])
+            try g.withUnsafeMutableBufferPointer { gb in
+                for (k, shard) in shards.enumerated() {
+                    let gradient = UnsafeMutableBufferPointer(
+                        start: (inPlace ? zb.baseAddress! : gb.baseAddress!) + shard.offset, count: span(shard))
+                    if labels != nil {
+                        try configs[k].shardGradient(gradient: gradient, state: states[k])
+                    } else if inPlace {
+                        try parts[k].q.withUnsafeBufferPointer { t in
+                            try configs[k].shardGradient(targets: t, gradient: heap[k], state: states[k])
+                        }
+                    } else {
+                        try configs[k].shardGradient(targets: parts[k].q, gradient: &parts[k].g, state: states[k])
                     }
-                } else {
-                    try configs[k].shardGradient(targets: parts[k].q, gradient: &parts[k].g, state: states[k])
                 }
             }
-          }
         }
         if labels == nil {
             // Scatter the ranks' gradients back into the whole rows.
@@ -216,8 +235,11 @@ struct ShardCase {
                 let part = inPlace ? Array(heap[k]) : parts[k].g
                 for r in 0..<rows {
                     for c in 0..<shard.count {
-                        if inPlace { z[r * classes + shard.offset + c] = part[r * shard.count + c] }
-                        else { g[r * classes + shard.offset + c] = part[r * shard.count + c] }
+                        if inPlace {
+                            z[r * classes + shard.offset + c] = part[r * shard.count + c]
+                        } else {
+                            g[r * classes + shard.offset + c] = part[r * shard.count + c]
+                        }
                     }
                 }
             }
@@ -233,18 +255,35 @@ struct ShardCase {
         ("plain", { _, _ in }),
         ("smoothing 0.1", { ce, _ in ce.labelSmoothing = 0.1 }),
         ("smoothing 1", { ce, _ in ce.labelSmoothing = 1 }),
-        ("class weights", { ce, v in ce.classWeights = (0..<v).map { Float($0 % 7) * 0.25 + (($0 % 5 == 0) ? 0 : 0.5) } }),
+        (
+            "class weights",
+            { ce, v in ce.classWeights = (0..<v).map { Float($0 % 7) * 0.25 + (($0 % 5 == 0) ? 0 : 0.5) } }
+        ),
         ("z-loss", { ce, _ in ce.zLossScale = 1e-3 }),
         ("logit scale", { ce, _ in ce.logitScale = 0.7 }),
         ("softcap", { ce, _ in ce.softcap = 6 }),
-        ("gradient scale, divisor", { ce, _ in ce.gradientScale = 3; ce.divisor = 7 }),
+        (
+            "gradient scale, divisor",
+            { ce, _ in
+                ce.gradientScale = 3
+                ce.divisor = 7
+            }
+        ),
         ("sum", { ce, _ in ce.reduction = .sum }),
         ("none", { ce, _ in ce.reduction = .none }),
         ("2 threads", { ce, _ in ce.threads = 2 }),
-        ("everything", { ce, v in
-            ce.labelSmoothing = 0.2; ce.zLossScale = 1e-4; ce.logitScale = 1.3; ce.softcap = 9; ce.gradientScale = 0.5
-            ce.classWeights = (0..<v).map { Float(1 + $0 % 3) }; ce.threads = 3
-        }),
+        (
+            "everything",
+            { ce, v in
+                ce.labelSmoothing = 0.2
+                ce.zLossScale = 1e-4
+                ce.logitScale = 1.3
+                ce.softcap = 9
+                ce.gradientScale = 0.5
+                ce.classWeights = (0..<v).map { Float(1 + $0 % 3) }
+                ce.threads = 3
+            }
+        ),
     ]
 
     /// A batch with the awkward rows: a label on a shard boundary, an ignored row, masked classes,
@@ -261,36 +300,78 @@ struct ShardCase {
         if rows > 7 { logits[7 * classes + classes / 2] = .infinity }
         if rows > 8 { for c in 0..<classes { logits[8 * classes + c] = -.infinity } }
         let targets = soft ? softTargets(for: logits, classes: classes, seed: seed) : nil
-        return ShardCase(rows: rows, classes: classes, logits: logits, labels: soft ? nil : labels, targets: targets,
-                         options: SoftmaxCrossEntropy())
+        return ShardCase(
+            rows: rows, classes: classes, logits: logits, labels: soft ? nil : labels, targets: targets,
+            options: SoftmaxCrossEntropy())
     }
 
-    @Test("aligned shards give bitwise one call's loss, row outputs and gradient: every option, both target kinds",
-          arguments: 0..<optionSets.count)
+    @Test(
+        "aligned shards give bitwise one call's loss, row outputs and gradient: every option, both target kinds",
+        arguments: 0..<optionSets.count)
     func alignedEveryOption(optionIndex: Int) throws {
         let (name, set) = Self.optionSets[optionIndex]
         let classes = 2048 * 4 + 17
         for soft in [false, true] {
-            var c = Self.batch(rows: 10, classes: classes, seed: UInt64(optionIndex), labelsAt: [2048, 2047, 0, 0, classes - 1, 4096], soft: soft)
+            var c = Self.batch(
+                rows: 10, classes: classes, seed: UInt64(optionIndex), labelsAt: [2048, 2047, 0, 0, classes - 1, 4096],
+                soft: soft)
             set(&c.options, classes)
             let whole = try c.whole(Float.self, gradient: true)
             let loss = try c.whole(Float.self, gradient: false)
             for count in 1...5 {
                 let shards = try VocabShard.split(classes: classes, shards: count)
                 #expect(shards.allSatisfy { $0.isAligned })
-                let run = try c.sharded(Float.self, shards: shards, gradient: true, order: Array(shards.indices.reversed()))
+                let run = try c.sharded(
+                    Float.self, shards: shards, gradient: true, order: Array(shards.indices.reversed()))
                 #expect(run == whole, "\(name), soft \(soft), \(count) shards")
                 let lossOnly = try c.sharded(Float.self, shards: shards, gradient: false)
                 #expect(lossOnly == loss, "\(name), soft \(soft), \(count) shards, loss only")
             }
-            let inPlace = try c.sharded(Float.self, shards: try VocabShard.split(classes: classes, shards: 3), gradient: true, inPlace: true)
+            let inPlace = try c.sharded(
+                Float.self, shards: try VocabShard.split(classes: classes, shards: 3), gradient: true, inPlace: true)
             #expect(inPlace == whole, "\(name), soft \(soft), in place")
             // The ranks on another canonical ISA (NUMERICS.md "Determinism"): the same bits.
             if InstructionSet.avx2.isSupported && InstructionSet.active == .avx512 {
                 var other = c
                 other.options.instructionSet = .avx2
-                let avx2 = try other.sharded(Float.self, shards: try VocabShard.split(classes: classes, shards: 2), gradient: true)
+                let avx2 = try other.sharded(
+                    Float.self, shards: try VocabShard.split(classes: classes, shards: 2), gradient: true)
                 #expect(avx2 == whole, "\(name), soft \(soft), shards on AVX2 against one call on AVX-512F")
+            }
+        }
+    }
+
+    @Test("aligned shards combine every row's Double sums bitwise as one call's row pipeline does")
+    func rowSumsBitwise() throws {
+        // The Float outputs hide most last-bit differences of the Double sums; compare those.
+        let classes = 2048 * 7 + 3
+        for soft in [false, true] {
+            var c = Self.batch(rows: 24, classes: classes, seed: 91, labelsAt: [], soft: soft)
+            c.options.labelSmoothing = 0.1
+            var expected = [RowSums]()
+            let params = c.options.parameters(
+                weights: nil, crossEntropyDenominator: 1, zLossDenominator: 1, argmax: true, softTargets: soft)
+            let pipeline = RowPipeline(isa: c.options.activeInstructionSet.cValue, params: params)
+            for r in 0..<c.rows {
+                expected.append(c.logits.withUnsafeBufferPointer { z in
+                    (c.targets ?? []).withUnsafeBufferPointer { q in
+                        pipeline.row(
+                            z.baseAddress! + r * classes, targets: soft ? q.baseAddress! + r * classes : nil,
+                            gradient: nil, count: classes, label: -1, labelWeight: 1, workers: 1)
+                    }
+                })
+            }
+            for count in 2...5 {
+                let shards = try VocabShard.split(classes: classes, shards: count)
+                _ = try c.sharded(Float.self, shards: shards, gradient: false, order: Array(shards.indices.reversed())) {
+                    states in
+                    for r in 0..<c.rows where !states[0].rowInfo[r].ignored {
+                        let got = states[0].rowInfo[r].sums, want = expected[r]
+                        let pairs = [(got.sum, want.sum), (got.sumQ, want.sumQ), (got.sumQGap, want.sumQGap),
+                                     (got.sumW, want.sumW), (got.sumWGap, want.sumWGap), (got.unmasked, want.unmasked)]
+                        #expect(pairs.allSatisfy { $0.0.bitPattern == $0.1.bitPattern }, "soft \(soft), \(count) shards, row \(r)")
+                    }
+                }
             }
         }
     }
@@ -300,7 +381,8 @@ struct ShardCase {
         let classes = 2048 * 3 + 5
         for soft in [false, true] {
             for set in [0, 1, 6, 11] {
-                var c = Self.batch(rows: 9, classes: classes, seed: 40 + UInt64(set), labelsAt: [2048, 4095], soft: soft)
+                var c = Self.batch(
+                    rows: 9, classes: classes, seed: 40 + UInt64(set), labelsAt: [2048, 4095], soft: soft)
                 Self.optionSets[set].1(&c.options, classes)
                 let shards = try VocabShard.split(classes: classes, shards: 3)
                 let name = "\(Self.optionSets[set].0) soft \(soft)"
@@ -338,7 +420,9 @@ struct ShardCase {
         for classes in [1, 2, 7, 3000, 2048 * 2 + 1, 9000] {
             for soft in [false, true] {
                 for set in [0, 1, 3, 11] {
-                    var c = Self.batch(rows: 9, classes: classes, seed: UInt64(classes + set), labelsAt: [classes - 1, classes / 2], soft: soft)
+                    var c = Self.batch(
+                        rows: 9, classes: classes, seed: UInt64(classes + set), labelsAt: [classes - 1, classes / 2],
+                        soft: soft)
                     Self.optionSets[set].1(&c.options, classes)
                     let whole = try c.whole(Float.self, gradient: true)
                     for count in 1...Swift.min(5, classes) {
@@ -347,7 +431,9 @@ struct ShardCase {
                         if classes > 2 && count > 1 { cuts.insert(1) }
                         while cuts.count < count - 1 { cuts.insert(Int.random(in: 1..<classes, using: &g)) }
                         let bounds = [0] + cuts.sorted() + [classes]
-                        let shards = try (0..<count).map { try VocabShard(classes: classes, offset: bounds[$0], count: bounds[$0 + 1] - bounds[$0]) }
+                        let shards = try (0..<count).map {
+                            try VocabShard(classes: classes, offset: bounds[$0], count: bounds[$0 + 1] - bounds[$0])
+                        }
                         let order = Array(shards.indices).shuffled(using: &g)
                         let run = try c.sharded(Float.self, shards: shards, gradient: true, order: order)
                         if shards.allSatisfy(\.isAligned) {
@@ -372,11 +458,15 @@ struct ShardCase {
         let even = try VocabShard.split(classes: 128_256, shards: 4, aligned: false)
         #expect(even.map(\.count) == [32064, 32064, 32064, 32064])
         #expect(!even[1].isAligned)
-        #expect(throws: XentError.invalidShard(offset: 0, count: 3, classes: 4096)) {
+        #expect(throws: XentError.invalidShardCount(shards: 3, classes: 4096, aligned: true)) {
             try VocabShard.split(classes: 4096, shards: 3)
         }
-        #expect(throws: XentError.invalidShard(offset: 5, count: 1, classes: 5)) { try VocabShard(classes: 5, offset: 5, count: 1) }
-        #expect(throws: XentError.invalidShard(offset: 0, count: 0, classes: 5)) { try VocabShard(classes: 5, offset: 0, count: 0) }
+        #expect(throws: XentError.invalidShard(offset: 5, count: 1, classes: 5)) {
+            try VocabShard(classes: 5, offset: 5, count: 1)
+        }
+        #expect(throws: XentError.invalidShard(offset: 0, count: 0, classes: 5)) {
+            try VocabShard(classes: 5, offset: 0, count: 0)
+        }
         #expect(throws: XentError.invalidShard(offset: 2, count: Int.max, classes: 5)) {
             try VocabShard(classes: 5, offset: 2, count: Int.max)
         }
@@ -401,7 +491,8 @@ struct ShardCase {
             try view.withUnsafeBufferPointer { z in
                 try labels.withUnsafeBufferPointer { l in
                     try maxima.withUnsafeMutableBufferPointer { m in
-                        try ce.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
+                        try ce.shardMaxima(
+                            logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
                     }
                 }
             }
@@ -414,7 +505,8 @@ struct ShardCase {
             try view.withUnsafeBufferPointer { z in
                 try c.labels!.withUnsafeBufferPointer { l in
                     try maxima.withUnsafeMutableBufferPointer { m in
-                        try weighted.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
+                        try weighted.shardMaxima(
+                            logits: z, labels: l, shard: shard, rowStride: classes, state: state, rowMaxima: m)
                     }
                 }
             }
@@ -423,7 +515,9 @@ struct ShardCase {
         var block = [Double](repeating: 42, count: VocabShard.statisticsCount(rows: c.rows))
         #expect(throws: XentError.shardStepOutOfOrder(step: "shardStatistics", reason: "it needs shardMaxima first")) {
             try maxima.withUnsafeBufferPointer { m in
-                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: VocabShardState(), statistics: $0) }
+                try block.withUnsafeMutableBufferPointer {
+                    try ce.shardStatistics(rowMaxima: m, state: VocabShardState(), statistics: $0)
+                }
             }
         }
         #expect(block.allSatisfy { $0 == 42 })
@@ -434,7 +528,8 @@ struct ShardCase {
         try otherView.withUnsafeBufferPointer { z in
             try c.labels!.withUnsafeBufferPointer { l in
                 try otherMaxima.withUnsafeMutableBufferPointer { m in
-                    try ce.shardMaxima(logits: z, labels: l, shard: shards[1], rowStride: classes, state: other, rowMaxima: m)
+                    try ce.shardMaxima(
+                        logits: z, labels: l, shard: shards[1], rowStride: classes, state: other, rowMaxima: m)
                 }
             }
         }
@@ -442,7 +537,9 @@ struct ShardCase {
             try c.labels!.withUnsafeBufferPointer { l in
                 try maxima.withUnsafeMutableBufferPointer { m in
                     try gradient.withUnsafeMutableBufferPointer { g in
-                        try ce.shardMaxima(logits: z, labels: l, shard: shard, rowStride: classes, gradient: g, state: state, rowMaxima: m)
+                        try ce.shardMaxima(
+                            logits: z, labels: l, shard: shard, rowStride: classes, gradient: g, state: state,
+                            rowMaxima: m)
                     }
                 }
             }
@@ -452,27 +549,38 @@ struct ShardCase {
         lowered[0] = -1e30
         #expect(throws: XentError.invalidShardStatistics(field: "rowMaxima (max)", row: 0, value: -1e30)) {
             try lowered.withUnsafeBufferPointer { m in
-                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+                try block.withUnsafeMutableBufferPointer {
+                    try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0)
+                }
             }
         }
         lowered[0] = 0.1  // not a Float
         #expect(throws: XentError.invalidShardStatistics(field: "rowMaxima (max)", row: 0, value: 0.1)) {
             try lowered.withUnsafeBufferPointer { m in
-                try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+                try block.withUnsafeMutableBufferPointer {
+                    try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0)
+                }
             }
         }
         #expect(block.allSatisfy { $0 == 42 })
-        #expect(throws: XentError.lengthMismatch(argument: "statistics", expected: block.count, actual: block.count - 1)) {
+        #expect(
+            throws: XentError.lengthMismatch(argument: "statistics", expected: block.count, actual: block.count - 1)
+        ) {
             try maxima.withUnsafeBufferPointer { m in
                 try block.withUnsafeMutableBufferPointer {
-                    try ce.shardStatistics(rowMaxima: m, state: state, statistics: UnsafeMutableBufferPointer(rebasing: $0.dropLast()))
+                    try ce.shardStatistics(
+                        rowMaxima: m, state: state, statistics: UnsafeMutableBufferPointer(rebasing: $0.dropLast()))
                 }
             }
         }
         var otherBlock = block
         try maxima.withUnsafeBufferPointer { m in
-            try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
-            try otherBlock.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: other, statistics: $0) }
+            try block.withUnsafeMutableBufferPointer {
+                try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0)
+            }
+            try otherBlock.withUnsafeMutableBufferPointer {
+                try ce.shardStatistics(rowMaxima: m, state: other, statistics: $0)
+            }
         }
         var losses = [Float](repeating: 42, count: c.rows)
         func combine(
@@ -485,7 +593,9 @@ struct ShardCase {
             }
         }
         // Only this shard's block: the vocabulary is not tiled.
-        #expect(throws: XentError.shardsDoNotTile(offset: shard.count, expected: classes, classes: classes)) { try combine(block) }
+        #expect(throws: XentError.shardsDoNotTile(offset: shard.count, expected: classes, classes: classes)) {
+            try combine(block)
+        }
         // The same block twice.
         #expect(throws: XentError.shardsDoNotTile(offset: 0, expected: shard.count, classes: classes)) {
             try combine(block + block + otherBlock)
@@ -497,23 +607,62 @@ struct ShardCase {
         // A rank with other options.
         var foreign = otherBlock
         foreign[7] += 1
-        #expect(throws: XentError.shardStatisticsMismatch(field: "options fingerprint", expected: block[7], actual: foreign[7])) {
+        #expect(
+            throws: XentError.shardStatisticsMismatch(
+                field: "options fingerprint", expected: block[7], actual: foreign[7])
+        ) {
             try combine(block + foreign)
         }
         var corrupted = otherBlock
-        corrupted[VocabShard.statisticsHeaderCount + 6] = 0.5  // row 0: a count that is not an integer
-        #expect(throws: XentError.invalidShardStatistics(field: "sum", row: 0, value: corrupted[VocabShard.statisticsHeaderCount + 5])) {
+        corrupted[VocabShard.statisticsHeaderCount + 8] = 0.5  // row 0: a count that is not an integer
+        #expect(
+            throws: XentError.invalidShardStatistics(
+                field: "sum", row: 0, value: corrupted[VocabShard.statisticsHeaderCount + 7])
+        ) {
             try combine(block + corrupted)
         }
-        // Row 1's label claimed by both shards.
+        corrupted = otherBlock
+        corrupted[VocabShard.statisticsHeaderCount + 7] = 1e300  // row 0: a digit position out of range
+        #expect(throws: XentError.invalidShardStatistics(field: "sum", row: 0, value: 1e300)) {
+            try combine(block + corrupted)
+        }
+        // Row 1's label claimed by the shard that does not hold it.
         var (a, b) = (block, otherBlock)
         let flagsOfRow1 = VocabShard.statisticsHeaderCount + VocabShard.statisticsPerRow
         if Int(c.labels![1]) >= shards[1].offset { a[flagsOfRow1] = 2 } else { b[flagsOfRow1] = 2 }
-        #expect(throws: XentError.invalidShardStatistics(field: "label owners", row: 1, value: 2)) { try combine(a + b) }
+        #expect(throws: XentError.invalidShardStatistics(field: "flags", row: 1, value: 2)) {
+            try combine(a + b)
+        }
+        // Row maxima reduced by something other than a maximum (here: row 0's raised on both
+        // ranks): the shards' own maxima give it away.
+        var raised = maxima
+        raised[0] = Double(Float(raised[0]) * 2 + 1)
+        var (raisedA, raisedB) = (block, otherBlock)
+        try raised.withUnsafeBufferPointer { m in
+            try raisedA.withUnsafeMutableBufferPointer {
+                try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0)
+            }
+            try raisedB.withUnsafeMutableBufferPointer {
+                try ce.shardStatistics(rowMaxima: m, state: other, statistics: $0)
+            }
+        }
+        #expect(throws: XentError.invalidShardStatistics(field: "row max", row: 0, value: raised[0])) {
+            try combine(raisedA + raisedB)
+        }
+        // Back to the true maxima for what follows.
+        try maxima.withUnsafeBufferPointer { m in
+            try block.withUnsafeMutableBufferPointer { try ce.shardStatistics(rowMaxima: m, state: state, statistics: $0) }
+            try otherBlock.withUnsafeMutableBufferPointer {
+                try ce.shardStatistics(rowMaxima: m, state: other, statistics: $0)
+            }
+        }
         // Other options in a later step than the first.
         var changed = ce
         changed.labelSmoothing = 0.2
-        #expect(throws: XentError.shardStepOutOfOrder(step: "combineShards", reason: "its options differ from those shardMaxima was given")) {
+        #expect(
+            throws: XentError.shardStepOutOfOrder(
+                step: "combineShards", reason: "its options differ from those shardMaxima was given")
+        ) {
             try combine(block + otherBlock, changed)
         }
         #expect(losses.allSatisfy { $0 == 42 })
@@ -525,10 +674,15 @@ struct ShardCase {
         #expect(!losses.contains(42))
         try combine(otherBlock + block, state: other)
         var elsewhere = gradient
-        #expect(throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "gradient is not the buffer shardMaxima was given")) {
+        #expect(
+            throws: XentError.shardStepOutOfOrder(
+                step: "shardGradient", reason: "gradient is not the buffer shardMaxima was given")
+        ) {
             try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: state) }
         }
-        #expect(throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "shardMaxima was not given a gradient")) {
+        #expect(
+            throws: XentError.shardStepOutOfOrder(step: "shardGradient", reason: "shardMaxima was not given a gradient")
+        ) {
             try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: other) }
         }
     }

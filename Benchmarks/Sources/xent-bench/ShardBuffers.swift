@@ -29,9 +29,11 @@ final class ShardBuffers {
         let g = operation == .shardForwardGradient ? gradient : nil
         switch target {
         case .labels:
-            try ce.shardMaxima(logits: logits, labels: labels, shard: shard, gradient: g, state: state, rowMaxima: maxima)
+            try ce.shardMaxima(
+                logits: logits, labels: labels, shard: shard, gradient: g, state: state, rowMaxima: maxima)
         case .soft:
-            try ce.shardMaxima(logits: logits, targets: targets, shard: shard, gradient: g, state: state, rowMaxima: maxima)
+            try ce.shardMaxima(
+                logits: logits, targets: targets, shard: shard, gradient: g, state: state, rowMaxima: maxima)
         }
         // One rank: the maximum over ranks is its own maxima, the gathered blocks its own block.
         try ce.shardStatistics(rowMaxima: UnsafeBufferPointer(maxima), state: state, statistics: block)

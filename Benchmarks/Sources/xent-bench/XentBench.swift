@@ -34,7 +34,10 @@ struct Run: ParsableCommand {
     @Option(help: "ISAs to force the vector kernel to (comma-separated), or 'all' for every one this CPU has.")
     var isas: String = "all"
 
-    @Option(help: "Comma-separated operations: fwd, fwdgrad, inplace, shardfwd, shardfwdgrad (the vocabulary-shard steps on one shard of the whole rows; vector kernel only).")
+    @Option(help: """
+        Comma-separated operations: fwd, fwdgrad, inplace, shardfwd, shardfwdgrad (the vocabulary-shard \
+        steps on one shard of the whole rows; vector kernel only).
+        """)
     var ops: String = "fwd,fwdgrad,inplace"
 
     @Option(help: "Comma-separated target kinds: labels, soft.")

@@ -17,7 +17,11 @@ struct VocabParallel {
     static func main() {
         // MARK: Options
 
-        var rows = 64, classes = 128_256, aligned = true, allOptions = false, seed: UInt64 = 1
+        var rows = 64
+        var classes = 128_256
+        var aligned = true
+        var allOptions = false
+        var seed: UInt64 = 1
         var arguments = CommandLine.arguments.dropFirst()
         while let flag = arguments.popFirst() {
             let value = arguments.popFirst() ?? ""
@@ -79,10 +83,12 @@ struct VocabParallel {
 
         _ = MPI_Init(nil, nil)
         let world = xmpi_comm_world()
-        var rankValue: Int32 = 0, sizeValue: Int32 = 0
+        var rankValue: Int32 = 0
+        var sizeValue: Int32 = 0
         _ = MPI_Comm_rank(world, &rankValue)
         _ = MPI_Comm_size(world, &sizeValue)
-        let rank = Int(rankValue), size = Int(sizeValue)
+        let rank = Int(rankValue)
+        let size = Int(sizeValue)
 
         func fail(_ message: String) -> Never {
             print("rank \(rank): FAILED: \(message)")
@@ -99,7 +105,9 @@ struct VocabParallel {
             }
         }
 
-        let shards = attempt("split") { () throws(XentError) in try VocabShard.split(classes: classes, shards: size, aligned: aligned) }
+        let shards = attempt("split") { () throws(XentError) in
+            try VocabShard.split(classes: classes, shards: size, aligned: aligned)
+        }
         let shard = shards[rank]
         let ce = configuration(shard: shard)
         let labels = (0..<rows).map(label)
@@ -111,7 +119,9 @@ struct VocabParallel {
         var maxima = [Double](repeating: 0, count: rows * VocabShard.maximaPerRow)
         var block = [Double](repeating: 0, count: VocabShard.statisticsCount(rows: rows))
         var gathered = [Double](repeating: 0, count: block.count * size)
-        var rowLosses = [Float](repeating: 0, count: rows), rowLSE = rowLosses, rowArgmax = [Int32](repeating: 0, count: rows)
+        var rowLosses = [Float](repeating: 0, count: rows)
+        var rowLSE = rowLosses
+        var rowArgmax = [Int32](repeating: 0, count: rows)
         let state = VocabShardState()
         var times = [(String, Double)]()
         func timed<T>(_ phase: String, _ body: () -> T) -> T {
@@ -130,7 +140,9 @@ struct VocabParallel {
                     try labels.withUnsafeBufferPointer { (l) throws(XentError) in
                         try gradient.withUnsafeMutableBufferPointer { (g) throws(XentError) in
                             try maxima.withUnsafeMutableBufferPointer { (m) throws(XentError) in
-                                try ce.shardMaxima(logits: z, labels: l, shard: shard, gradient: g, argmax: true, state: state, rowMaxima: m)
+                                try ce.shardMaxima(
+                                    logits: z, labels: l, shard: shard, gradient: g, argmax: true, state: state,
+                                    rowMaxima: m)
                             }
                         }
                     }
@@ -150,7 +162,8 @@ struct VocabParallel {
             }
         }
         timed("all-gather") {
-            _ = MPI_Allgather(block, Int32(block.count), xmpi_double(), &gathered, Int32(block.count), xmpi_double(), world)
+            _ = MPI_Allgather(
+                block, Int32(block.count), xmpi_double(), &gathered, Int32(block.count), xmpi_double(), world)
         }
         let loss = timed("combine") {
             attempt("combineShards") { () throws(XentError) in
@@ -159,7 +172,8 @@ struct VocabParallel {
                         try rowLSE.withUnsafeMutableBufferPointer { (e) throws(XentError) in
                             try rowArgmax.withUnsafeMutableBufferPointer { (a) throws(XentError) in
                                 try ce.combineShards(
-                                    statistics: s, state: state, rowStatistics: .init(losses: l, logSumExp: e, argmax: a))
+                                    statistics: s, state: state,
+                                    rowStatistics: .init(losses: l, logSumExp: e, argmax: a))
                             }
                         }
                     }
@@ -168,7 +182,9 @@ struct VocabParallel {
         }
         timed("gradient") {
             attempt("shardGradient") { () throws(XentError) in
-                try gradient.withUnsafeMutableBufferPointer { (g) throws(XentError) in try ce.shardGradient(gradient: g, state: state) }
+                try gradient.withUnsafeMutableBufferPointer { (g) throws(XentError) in
+                    try ce.shardGradient(gradient: g, state: state)
+                }
             }
         }
 
@@ -193,7 +209,9 @@ struct VocabParallel {
         _ = MPI_Allreduce(xmpi_in_place(), &sums, Int32(sums.count), xmpi_double(), xmpi_sum(), world)
         let allReducedLoss = attempt("combineAllReduced") { () throws(XentError) in
             try maximum.withUnsafeBufferPointer { (x) throws(XentError) in
-                try sums.withUnsafeBufferPointer { (s) throws(XentError) in try ce.combineAllReduced(maximum: x, sum: s, state: state) }
+                try sums.withUnsafeBufferPointer { (s) throws(XentError) in
+                    try ce.combineAllReduced(maximum: x, sum: s, state: state)
+                }
             }
         }
 
@@ -204,9 +222,11 @@ struct VocabParallel {
         for r in 0..<size {
             _ = MPI_Barrier(world)
             if r == rank {
-                print("rank \(rank): classes \(shard.offset)..<\(shard.offset + shard.count); sent \(bytes.maxima) B (maxima) + "
-                      + "\(bytes.statistics) B (statistics) = \((bytes.maxima + bytes.statistics) / rows) B per row; "
-                      + "all-reduce form \(bytes.allReduce) B; ms: \(phases)")
+                print(
+                    "rank \(rank): classes \(shard.offset)..<\(shard.offset + shard.count); "
+                        + "sent \(bytes.maxima) B (maxima) + "
+                        + "\(bytes.statistics) B (statistics) = \((bytes.maxima + bytes.statistics) / rows) B per row; "
+                        + "all-reduce form \(bytes.allReduce) B; ms: \(phases)")
                 fflush(nil)
             }
         }
@@ -216,7 +236,8 @@ struct VocabParallel {
         let counts = shards.map { Int32(rows * $0.count) }
         let displacements = counts.indices.map { Int32(counts[..<$0].reduce(0, +)) }
         var collected = [Float](repeating: 0, count: rank == 0 ? rows * classes : 0)
-        _ = MPI_Gatherv(gradient, Int32(gradient.count), xmpi_float(), &collected, counts, displacements, xmpi_float(), 0, world)
+        _ = MPI_Gatherv(
+            gradient, Int32(gradient.count), xmpi_float(), &collected, counts, displacements, xmpi_float(), 0, world)
 
         if rank == 0 {
             var whole = [Float](repeating: 0, count: rows * classes)
@@ -225,8 +246,9 @@ struct VocabParallel {
             var wholeGradient = [Float]()
             let statistics = RowStatistics()
             let wholeLoss = attempt("one process") { () throws(XentError) in
-                try single.lossAndGradient(logits: whole, labels: labels, classes: classes, gradient: &wholeGradient,
-                                           rowStatistics: statistics)
+                try single.lossAndGradient(
+                    logits: whole, labels: labels, classes: classes, gradient: &wholeGradient,
+                    rowStatistics: statistics)
             }
             // The gathered gradient is shard after shard; put it back in row-major order.
             var sharded = [Float](repeating: 0, count: rows * classes)
@@ -237,18 +259,25 @@ struct VocabParallel {
                 }
             }
             let bitwise = shards.allSatisfy(\.isAligned)
-            var equalBits = 0, worst: Float = 0, largest: Float = 0
+            var equalBits = 0
+            var worst: Float = 0
+            var largest: Float = 0
             for i in sharded.indices {
                 if sharded[i].bitPattern == wholeGradient[i].bitPattern { equalBits += 1 }
                 if wholeGradient[i].isFinite { largest = max(largest, abs(wholeGradient[i])) }
-                if sharded[i].isFinite && wholeGradient[i].isFinite { worst = max(worst, abs(sharded[i] - wholeGradient[i])) }
+                if sharded[i].isFinite && wholeGradient[i].isFinite {
+                    worst = max(worst, abs(sharded[i] - wholeGradient[i]))
+                }
             }
-            let rowsEqual = rowLosses.map(\.bitPattern) == statistics.losses.map(\.bitPattern)
+            let rowsEqual =
+                rowLosses.map(\.bitPattern) == statistics.losses.map(\.bitPattern)
                 && rowLSE.map(\.bitPattern) == statistics.logSumExp.map(\.bitPattern) && rowArgmax == statistics.argmax
-            print("rank 0: \(size) shards (\(bitwise ? "aligned" : "not aligned")), \(rows) × \(classes), options "
-                  + "\(allOptions ? "all" : "plain"): loss \(loss) vs one process \(wholeLoss); row outputs "
-                  + "\(rowsEqual ? "bitwise equal" : "differ"); gradient \(equalBits) of \(sharded.count) entries bitwise equal, "
-                  + "largest difference \(worst) (largest entry \(largest)); all-reduce form loss \(allReducedLoss)")
+            print(
+                "rank 0: \(size) shards (\(bitwise ? "aligned" : "not aligned")), \(rows) × \(classes), options "
+                    + "\(allOptions ? "all" : "plain"): loss \(loss) vs one process \(wholeLoss); row outputs "
+                    + "\(rowsEqual ? "bitwise equal" : "differ"); "
+                    + "gradient \(equalBits) of \(sharded.count) entries bitwise equal, "
+                    + "largest difference \(worst) (largest entry \(largest)); all-reduce form loss \(allReducedLoss)")
             let relative = { (a: Float, b: Float) in abs(a - b) <= 1e-5 * max(1, abs(b)) }
             if bitwise {
                 if loss.bitPattern != wholeLoss.bitPattern || !rowsEqual || equalBits != sharded.count {
