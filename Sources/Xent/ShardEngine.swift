@@ -356,11 +356,11 @@ extension VocabShardState {
             result.sums = sums.rowSums(max: info.rowMax)
             result.sums.argmax = candidate
             // Σexp and Σw are sums of non-negative terms (NaN marks a bad row).
-            for (field, value) in [("sum", result.sums.sum), ("weight sum", result.sums.sumW)] where value < 0 {
-                throw .invalidShardStatistics(field: field, row: row, value: value)
-            }
-            guard sums.sum.isFiniteOrNaN else {
+            guard !(result.sums.sum < 0), sums.sum.isFiniteOrNaN else {
                 throw .invalidShardStatistics(field: "sum", row: row, value: result.sums.sum)
+            }
+            guard !(result.sums.sumW < 0) else {
+                throw .invalidShardStatistics(field: "weight sum", row: row, value: result.sums.sumW)
             }
             combined[row] = result
         }
