@@ -159,6 +159,13 @@ struct ExactSum: Equatable {
     }
 }
 
+extension Double {
+    /// Whether this is an integer, for a value already known to be below 2⁶³ in magnitude
+    /// (a conversion and a compare: cheaper than `rounded()`, a libm call).
+    @inline(__always)
+    var isWholeNumber: Bool { Double(Int64(self)) == self }
+}
+
 extension ExactSum {
     /// Doubles in the flat layout (``VocabShard``): `top` (−inf when empty), the three counts,
     /// the non-finite part.
@@ -181,12 +188,12 @@ extension ExactSum {
         if p[0] == -.infinity {
             guard p[1] == 0, p[2] == 0, p[3] == 0 else { return nil }
         } else {
-            guard p[0] >= Double(Self.bins.lowerBound), p[0] <= Double(Self.bins.upperBound), p[0] == p[0].rounded()
+            guard p[0] >= Double(Self.bins.lowerBound), p[0] <= Double(Self.bins.upperBound), p[0].isWholeNumber
             else { return nil }
             top = Int(p[0])
         }
         for k in 1...3 {
-            guard p[k].magnitude < limit, p[k] == p[k].rounded() else { return nil }
+            guard p[k].magnitude < limit, p[k].isWholeNumber else { return nil }
         }
         guard p[4] == 0 || !p[4].isFinite else { return nil }
         limbs = (Int64(p[1]), Int64(p[2]), Int64(p[3]))

@@ -113,25 +113,35 @@ extension VocabShardState {
             y = batch.gradient.map { $0.assumingMemoryBound(to: Float.self) + offset }
             q = batch.softTargets.map { $0.assumingMemoryBound(to: Float.self) + offset }
         case .half:
-            // Widened into the kept rows (the exps wait there for the gradient step) or scratch.
+            // Widened chunk by chunk below (each chunk then computed while in L1), into the kept
+            // rows (the exps wait there for the gradient step) or scratch.
             x = floats.map { $0 + row * n } ?? scratch + chunkLength
-            pipeline.widenHalf(n, batch.logits.assumingMemoryBound(to: UInt16.self) + offset, x)
-            if let targets = batch.softTargets {
-                let wide = scratch + chunkLength + n
-                pipeline.widenHalf(n, targets.assumingMemoryBound(to: UInt16.self) + offset, wide)
-                q = UnsafePointer(wide)
-            }
+            if batch.softTargets != nil { q = UnsafePointer(scratch + chunkLength + n) }
             y = batch.gradient == nil ? nil : x
         }
         if info.pointee.owns {
             // Read before the exps may overwrite it (in place).
             let t = info.pointee.label - shard.offset
-            info.pointee.targetLogit = pipeline.exactTransform(x[t])
+            var z: Float = 0
+            if storage == .float32 {
+                z = x[t]
+            } else {
+                pipeline.widenHalf(1, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + t, &z)
+            }
+            info.pointee.targetLogit = pipeline.exactTransform(z)
             info.pointee.targetWeight = pipeline.params.class_weights.map { Double($0[t]) } ?? 1
         }
         var m = -Float.infinity, raw = -Float.infinity
         for c in 0..<chunksPerRow {
             let (base, count) = piece(c)
+            if storage != .float32 {
+                pipeline.widenHalf(count, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + base, x + base)
+                if let targets = batch.softTargets, let q {
+                    pipeline.widenHalf(
+                        count, targets.assumingMemoryBound(to: UInt16.self) + offset + base,
+                        UnsafeMutablePointer(mutating: q) + base)
+                }
+            }
             var sums = pipeline.chunk(
                 x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: count, base: base,
                 scratch: scratch)
@@ -151,7 +161,7 @@ extension VocabShardState {
     /// Reads the combined row maxima, checks them against this shard's, and returns each row's
     /// accumulators at the row max (setting every chunk's `toRow`) and the argmax candidate.
     func depositAtRowMaxima(
-        _ rowMaxima: UnsafeBufferPointer<Double>, row body: (Int, RowAccumulators, Int) -> Void
+        _ rowMaxima: UnsafeBufferPointer<Double>, row body: (Int, RowAccumulators, Int, Row) -> Void
     ) throws(XentError) {
         guard rowMaxima.count == rows * VocabShard.maximaPerRow else {
             throw .lengthMismatch(
@@ -168,12 +178,12 @@ extension VocabShardState {
                 }
             }
         }
-        for row in 0..<rows {
-            rowInfo[row].rowMax = Float(rowMaxima[2 * row])
-            rowInfo[row].rawMax = Float(rowMaxima[2 * row + 1])
-        }
+        // Through pointers: one exclusive access to each array for the whole loop.
+        rowInfo.withUnsafeMutableBufferPointer { rowInfo in
         table.withUnsafeMutableBufferPointer { table in
             for row in 0..<rows {
+                rowInfo[row].rowMax = Float(rowMaxima[2 * row])
+                rowInfo[row].rawMax = Float(rowMaxima[2 * row + 1])
                 let info = rowInfo[row]
                 var sums = RowAccumulators()
                 var candidate = -1
@@ -187,8 +197,9 @@ extension VocabShardState {
                         }
                     }
                 }
-                body(row, sums, candidate)
+                body(row, sums, candidate, info)
             }
+        }
         }
         step = .statistics
     }
@@ -201,9 +212,8 @@ extension VocabShardState {
             Self.tag, Double(shard.classes), Double(shard.offset), Double(shard.count), Double(rows),
             Double(chunkLength), flags, fingerprint,
         ]
-        try depositAtRowMaxima(rowMaxima) { row, sums, candidate in
+        try depositAtRowMaxima(rowMaxima) { row, sums, candidate, info in
             let p = out + VocabShard.statisticsHeaderCount + row * VocabShard.statisticsPerRow
-            let info = rowInfo[row]
             p[0] = Double((info.ignored ? 1 : 0) | (info.owns ? 2 : 0))
             p[1] = Double(candidate)
             p[2] = sums.unmasked
@@ -227,10 +237,9 @@ extension VocabShardState {
     func writeAllReduce(
         rowMaxima: UnsafeBufferPointer<Double>, maximum: UnsafeMutablePointer<Double>, sum: UnsafeMutablePointer<Double>
     ) throws(XentError) {
-        try depositAtRowMaxima(rowMaxima) { row, sums, candidate in
+        try depositAtRowMaxima(rowMaxima) { row, sums, candidate, info in
             maximum[row] = candidate >= 0 ? -Double(candidate) : -.infinity
             let p = sum + row * VocabShard.allReduceSumPerRow
-            let info = rowInfo[row]
             p[0] = info.owns ? 1 : 0
             p[1] = sums.unmasked
             p[2] = info.owns ? info.targetLogit : 0
@@ -271,8 +280,8 @@ extension VocabShardState {
             where !field.isEmpty && h[k].bitPattern != value.bitPattern {
                 throw .shardStatisticsMismatch(field: field, expected: value, actual: h[k])
             }
-            guard h[2] >= 0, h[2] < Double(shard.classes), h[2] == h[2].rounded(), h[3] >= 1,
-                  h[3] <= Double(shard.classes), h[3] == h[3].rounded() else {
+            guard h[2] >= 0, h[2] < Double(shard.classes), h[2].isWholeNumber, h[3] >= 1,
+                  h[3] <= Double(shard.classes), h[3].isWholeNumber else {
                 throw .shardStatisticsMismatch(field: "offset and count", expected: Double(shard.offset), actual: h[2])
             }
             order.append((Int(h[2]), Int(h[3]), s))
@@ -317,14 +326,15 @@ extension VocabShardState {
                     result.targetLogit = p[3]
                     result.targetWeight = p[4]
                 } else if p[3] != 0 || p[4] != 0 {
-                    throw .invalidShardStatistics(field: "label logit or weight", row: row, value: p[3] != 0 ? p[3] : p[4])
+                    throw .invalidShardStatistics(
+                        field: "label logit or weight", row: row, value: p[3] != 0 ? p[3] : p[4])
                 }
                 guard p[1] == -1 || (p[1] >= Double(entry.offset) && p[1] < Double(entry.offset + entry.count)
-                                     && p[1] == p[1].rounded()) else {
+                                     && p[1].isWholeNumber) else {
                     throw .invalidShardStatistics(field: "argmax", row: row, value: p[1])
                 }
                 if p[1] >= 0 && (candidate < 0 || Int(p[1]) < candidate) { candidate = Int(p[1]) }
-                guard p[2] >= 0, p[2] <= Double(entry.count), p[2] == p[2].rounded() else {
+                guard p[2] >= 0, p[2] <= Double(entry.count), p[2].isWholeNumber else {
                     throw .invalidShardStatistics(field: "unmasked classes", row: row, value: p[2])
                 }
                 for k in 5...6 {
@@ -391,7 +401,7 @@ extension VocabShardState {
             }
             let negated = maximum[row]
             guard negated == -.infinity
-                || (negated <= 0 && negated > -Double(shard.classes) && negated == negated.rounded())
+                || (negated <= 0 && negated > -Double(shard.classes) && negated.isWholeNumber)
             else { throw .invalidShardStatistics(field: "argmax", row: row, value: negated) }
             var sums = RowSums()
             sums.max = rowInfo[row].rowMax
@@ -409,6 +419,7 @@ extension VocabShardState {
         let alpha = Double(options.labelSmoothing)
         var participating = 0, weighted = 0.0
         let loss = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+          rowInfo.withUnsafeMutableBufferPointer { rowInfo in
             for row in 0..<rows {
                 let c = combined[row]
                 rowInfo[row].sums = c.sums
@@ -426,6 +437,7 @@ extension VocabShardState {
                 results[row] = result
                 rowInfo[row].isNaN = result.crossEntropy.isNaN || result.logSumExp.isNaN
             }
+          }
             let mean = options.reduction == .mean
             crossEntropyDenominator = mean
                 ? options.divisor ?? (options.classWeights != nil && !soft ? weighted : Double(participating)) : 1
@@ -458,16 +470,19 @@ extension VocabShardState {
             let scratchCount = Swift.max(1, halfTargets * Swift.min(workers, rows))
             withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
                 let shared = SharedUnsafe((scratch.baseAddress!, gradient, targets))
+                rowInfo.withUnsafeMutableBufferPointer { info in
                 table.withUnsafeMutableBufferPointer { table in
                 floats.withUnsafeMutableBufferPointer { floats in
-                    let tables = SharedUnsafe((table.baseAddress!, floats.isEmpty ? nil : floats.baseAddress))
+                    let kept = floats.isEmpty ? nil : floats.baseAddress
+                    let tables = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
                     Parallel.forEach(rows, workers: workers) { row, worker in
                         let (scratch, gradient, targets) = shared.value
-                        let (table, floats) = tables.value
+                        let (info, table, floats) = tables.value
                         self.gradientRow(
-                            row, pipeline, chunks: table + row * self.chunksPerRow, gradient: gradient,
+                            row, info[row], pipeline, chunks: table + row * self.chunksPerRow, gradient: gradient,
                             targets: targets, floats: floats, scratch: scratch + worker * halfTargets)
                     }
+                }
                 }
                 }
             }
@@ -475,12 +490,11 @@ extension VocabShardState {
     }
 
     private func gradientRow(
-        _ row: Int, _ pipeline: RowPipeline, chunks: UnsafeMutablePointer<ChunkSums>,
+        _ row: Int, _ info: Row, _ pipeline: RowPipeline, chunks: UnsafeMutablePointer<ChunkSums>,
         gradient: UnsafeMutableRawPointer, targets: UnsafeRawPointer?, floats: UnsafeMutablePointer<Float>?,
         scratch: UnsafeMutablePointer<Float>
     ) {
         let n = shard.count, offset = row * stride
-        let info = rowInfo[row]
         if info.ignored {
             let bytes = storage.elementSize
             (gradient + offset * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: n * bytes)
