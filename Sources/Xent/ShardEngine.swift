@@ -63,20 +63,11 @@ extension VocabShardState {
             let perWorker = chunkLength + halfRow
             withUnsafeTemporaryAllocation(of: Float.self, capacity: perWorker * Swift.min(workers, rows)) { scratch in
                 let shared = SharedUnsafe((scratch.baseAddress!, rowMaxima.baseAddress!))
-                rowInfo.withUnsafeMutableBufferPointer { info in
-                table.withUnsafeMutableBufferPointer { table in
-                floats.withUnsafeMutableBufferPointer { floats in
-                    let kept = floats.isEmpty ? nil : floats.baseAddress
-                    let tables = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
-                    Parallel.forEach(rows, workers: workers) { row, worker in
-                        let (scratch, maxima) = shared.value
-                        let (info, table, floats) = tables.value
-                        self.localPass(
-                            row, batch, pipeline, info: info + row, chunks: table + row * self.chunksPerRow,
-                            scratch: scratch + worker * perWorker, floats: floats, maxima: maxima)
-                    }
-                }
-                }
+                forEachRow { row, worker, info, chunks, floats in
+                    let (scratch, maxima) = shared.value
+                    self.localPass(
+                        row, batch, pipeline, info: info, chunks: chunks, scratch: scratch + worker * perWorker,
+                        floats: floats, maxima: maxima)
                 }
             }
         }
@@ -84,6 +75,28 @@ extension VocabShardState {
         targets = batch.softTargets.map { ($0, batch.logitsCount) }
         gradient = batch.gradient.map { ($0, batch.logitsCount) }
         step = .maxima
+    }
+
+    /// Runs `body` for every row on ``workers`` threads with pointers to the row's record, its
+    /// chunk sums and the kept `Float` rows (nil when there are none): each row's own memory, so
+    /// the workers share nothing they write.
+    private func forEachRow(
+        _ body: (_ row: Int, _ worker: Int, _ info: UnsafeMutablePointer<Row>,
+                 _ chunks: UnsafeMutablePointer<ChunkSums>, _ floats: UnsafeMutablePointer<Float>?) -> Void
+    ) {
+        rowInfo.withUnsafeMutableBufferPointer { info in
+            table.withUnsafeMutableBufferPointer { table in
+                floats.withUnsafeMutableBufferPointer { floats in
+                    let kept = floats.isEmpty ? nil : floats.baseAddress
+                    let pointers = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
+                    let perRow = chunksPerRow
+                    Parallel.forEach(rows, workers: workers) { row, worker in
+                        let (info, table, floats) = pointers.value
+                        body(row, worker, info + row, table + row * perRow, floats)
+                    }
+                }
+            }
+        }
     }
 
     /// Calls `body` with the shard's class weights (nil without).
@@ -470,20 +483,11 @@ extension VocabShardState {
             let scratchCount = Swift.max(1, halfTargets * Swift.min(workers, rows))
             withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
                 let shared = SharedUnsafe((scratch.baseAddress!, gradient, targets))
-                rowInfo.withUnsafeMutableBufferPointer { info in
-                table.withUnsafeMutableBufferPointer { table in
-                floats.withUnsafeMutableBufferPointer { floats in
-                    let kept = floats.isEmpty ? nil : floats.baseAddress
-                    let tables = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
-                    Parallel.forEach(rows, workers: workers) { row, worker in
-                        let (scratch, gradient, targets) = shared.value
-                        let (info, table, floats) = tables.value
-                        self.gradientRow(
-                            row, info[row], pipeline, chunks: table + row * self.chunksPerRow, gradient: gradient,
-                            targets: targets, floats: floats, scratch: scratch + worker * halfTargets)
-                    }
-                }
-                }
+                forEachRow { row, worker, info, chunks, floats in
+                    let (scratch, gradient, targets) = shared.value
+                    self.gradientRow(
+                        row, info.pointee, pipeline, chunks: chunks, gradient: gradient, targets: targets,
+                        floats: floats, scratch: scratch + worker * halfTargets)
                 }
             }
         }
