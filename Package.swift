@@ -6,6 +6,8 @@ let package = Package(
     name: "Xent",
     products: [
         .library(name: "Xent", targets: ["Xent"]),
+        // The fused linear head over a BLAS: OpenBLAS on Linux, Accelerate on Apple platforms.
+        .library(name: "XentLinear", targets: ["XentLinear"]),
     ],
     targets: [
         // SLEEF, found through pkg-config; Debian and Ubuntu ship it as libsleef-dev.
@@ -24,6 +26,18 @@ let package = Package(
             name: "Xent",
             dependencies: ["CXent"]
         ),
+        // OpenBLAS's CBLAS interface, found through pkg-config (Debian and Ubuntu: libopenblas-dev);
+        // Apple platforms use Accelerate instead.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The fused linear head: row blocks of logits through sgemm, Xent's loss and gradient in place.
+        .target(
+            name: "XentLinear",
+            dependencies: ["Xent", .target(name: "CBLAS", condition: .when(platforms: [.linux, .android, .windows]))]
+        ),
         // A toy batch: prints a loss and a gradient (the quick start's first command).
         .executableTarget(
             name: "xent-demo",
@@ -33,6 +47,10 @@ let package = Package(
         .testTarget(
             name: "XentTests",
             dependencies: ["Xent", "CXent", "CSleef"]
+        ),
+        .testTarget(
+            name: "XentLinearTests",
+            dependencies: ["XentLinear", "Xent"]
         ),
     ]
 )

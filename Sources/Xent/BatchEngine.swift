@@ -2,30 +2,54 @@
 // per-row outputs, the batched log S and the reduction.
 import CXent
 
+/// `.mean`'s two denominators (NUMERICS.md "Reduction"), or 1 and 1 for `.sum` and `.none`.
+package struct Denominators: Sendable {
+    /// The cross-entropy part's: the caller's divisor, else `Σ r_i·w_{t_i}` over the rows that take
+    /// part (1 for a missing weight).
+    var crossEntropy: Double
+    /// The z-loss part's: `Σ r_i` over the rows that take part.
+    var zLoss: Double
+}
+
+/// The rows' two loss parts, added in `Double` in row order; a call's reduced loss is their quotients
+/// by the ``Denominators``.
+package struct LossSums: Sendable {
+    var crossEntropy = 0.0
+    var zLoss = 0.0
+
+    package init() {}
+
+    /// The reduced loss: a zero denominator (every row ignored, or their weights all 0) gives 0, as
+    /// NUMERICS.md says for an all-ignored batch — but a bad row's NaN still shows.
+    func reduced(by denominators: Denominators) -> Float {
+        let reducedCrossEntropy = denominators.crossEntropy > 0
+            ? crossEntropy / denominators.crossEntropy : (crossEntropy.isNaN ? .nan : 0)
+        let reducedZLoss = denominators.zLoss > 0 ? zLoss / denominators.zLoss : 0
+        return Float(reducedCrossEntropy + reducedZLoss)
+    }
+}
+
 extension Batch {
-    /// Runs `kernel` over every row on up to `threads` threads and returns the reduced loss
-    /// (NUMERICS.md, "Reduction"): `.mean` divides the cross-entropy part by `divisor` when one
-    /// is given, else by the participating rows, and the z-loss part `λ·lse²` by the
-    /// participating rows (a batch with none has loss 0 and a zero gradient).
+    /// Runs `kernel` over every row on up to `threads` threads with the given denominators (`.mean`'s,
+    /// NUMERICS.md "Reduction"; the whole batch's when these rows are part of a larger one) and adds
+    /// the rows' loss parts to `sums`, in row order. `weights` holds the class weights, `rowWeights`
+    /// these rows' weights; `isa` converts 16-bit storage (every ISA gives the same bits) and picks
+    /// the family of the log that completes the rows' `log S` (`xent_f64_log`).
     ///
     /// Each row's two parts are kept in `Double` and added in row order after every row is done,
     /// so the result is bitwise the same for any thread count. With at least two rows per thread,
     /// each thread takes a contiguous range of rows; with fewer, rows run one after another and
     /// the kernel splits each row's chunks across the threads.
-    ///
-    /// `weights` holds `options.classWeights`; `isa` converts 16-bit storage (every ISA gives the
-    /// same bits) and picks the family of the log that completes the rows' `log S` (`xent_f64_log`).
-    func run<K: RowKernel>(
-        _ kernel: K, _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?, isa: xent_isa, threads: Int
-    ) -> Float {
-        let mean = options.reduction == .mean
-        let crossEntropyDenominator = mean ? options.divisor ?? weightedParticipation(weights) : 1
-        let zLossDenominator = mean ? Double(participatingRows) : 1
+    func runRows<K: RowKernel>(
+        _ kernel: K, _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?,
+        rowWeights: UnsafePointer<Float>?, denominators: Denominators, isa: xent_isa, threads: Int,
+        into sums: inout LossSums
+    ) {
         let lambda = Double(options.zLossScale)
         // The call's parameter block, built once.
         let params = options.parameters(
-            weights: weights, crossEntropyDenominator: crossEntropyDenominator, zLossDenominator: zLossDenominator,
-            argmax: rowArgmax != nil, softTargets: isSoft)
+            weights: weights, crossEntropyDenominator: denominators.crossEntropy,
+            zLossDenominator: denominators.zLoss, argmax: rowArgmax != nil, softTargets: isSoft)
         var kernel = kernel
         kernel.prepare(params, storage: storage)
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
@@ -33,49 +57,65 @@ extension Batch {
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let workspaceCount = Swift.max(1, workspaceRow * rowWorkers)
-        return withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+        withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
             let shared = SharedUnsafe((results, workspace.baseAddress!))
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
                 let (results, workspace) = shared.value
                 results[row] = self.row(
-                    row, kernel, params: params, workers: splitRows ? threads : 1,
+                    row, kernel, params: Self.rowParameters(params, rowWeights.map { $0[row] }),
+                    workers: splitRows ? threads : 1,
                     workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceRow,
                     conversionISA: isa)
             }
-            return Self.reduce(
-                results, lambda: lambda, crossEntropyDenominator: crossEntropyDenominator,
-                zLossDenominator: zLossDenominator, isa: isa,
-                outputs: (rowLosses, rowLogSumExp, rowArgmax))
+            Self.reduce(
+                results, lambda: lambda, rowWeights: rowWeights, isa: isa,
+                outputs: (rowLosses, rowLogSumExp, rowArgmax), into: &sums)
           }
         }
     }
 
-    /// The end of every call: completes the rows' pending `log S`, writes the per-row outputs and
-    /// returns the reduced loss — the rows' two parts added in row order in `Double`, then divided
-    /// by the denominators (NUMERICS.md "Reduction").
+    /// A row's parameter block: the call's, with the gradient scales multiplied by the row's
+    /// weight when the call has row weights (NUMERICS.md "Reduction": row i's gradient is
+    /// multiplied by r_i).
+    @inline(__always)
+    static func rowParameters(_ params: xent_params, _ rowWeight: Float?) -> xent_params {
+        guard let rowWeight else { return params }
+        var row = params
+        row.cross_entropy_gradient_scale *= Double(rowWeight)
+        row.z_loss_gradient_scale *= Double(rowWeight)
+        return row
+    }
+
+    /// The end of every call: completes the rows' pending `log S`, writes the per-row outputs (row
+    /// i's loss times its weight r_i, when there are row weights) and adds the rows' two parts to
+    /// `sums`, in row order in `Double` (NUMERICS.md "Reduction").
     static func reduce(
-        _ results: UnsafeMutableBufferPointer<RowResult>, lambda: Double, crossEntropyDenominator: Double,
-        zLossDenominator: Double, isa: xent_isa,
+        _ results: UnsafeMutableBufferPointer<RowResult>, lambda: Double, rowWeights: UnsafePointer<Float>?,
+        isa: xent_isa,
         outputs: (losses: UnsafeMutablePointer<Float>?, logSumExp: UnsafeMutablePointer<Float>?,
-                  argmax: UnsafeMutablePointer<Int32>?)
-    ) -> Float {
+                  argmax: UnsafeMutablePointer<Int32>?),
+        into sums: inout LossSums
+    ) {
         completeLogSums(results, isa: isa)
-        var crossEntropy = 0.0, zLoss = 0.0
+        var crossEntropy = sums.crossEntropy, zLoss = sums.zLoss
         for row in results.indices {
             let result = results[row]
-            outputs.losses?[row] = Float(result.crossEntropy + lambda * result.logSumExp * result.logSumExp)
+            var rowCrossEntropy = result.crossEntropy
+            var rowZLoss = lambda != 0 ? lambda * result.logSumExp * result.logSumExp : 0
+            if let rowWeights {
+                let r = Double(rowWeights[row])
+                rowCrossEntropy *= r
+                rowZLoss *= r
+            }
+            outputs.losses?[row] = Float(rowCrossEntropy + rowZLoss)
             outputs.logSumExp?[row] = Float(result.logSumExp)
             outputs.argmax?[row] = result.crossEntropy.isNaN ? -1 : Int32(truncatingIfNeeded: result.argmax)
-            crossEntropy += result.crossEntropy
-            if lambda != 0 { zLoss += lambda * result.logSumExp * result.logSumExp }
+            crossEntropy += rowCrossEntropy
+            if lambda != 0 { zLoss += rowZLoss }
         }
-        // A zero denominator (every row ignored, or their weights all 0) gives 0, as NUMERICS.md
-        // says for an all-ignored batch — but a bad row's NaN still shows.
-        let reducedCrossEntropy = crossEntropyDenominator > 0
-            ? crossEntropy / crossEntropyDenominator : (crossEntropy.isNaN ? .nan : 0)
-        let reducedZLoss = zLossDenominator > 0 ? zLoss / zLossDenominator : 0
-        return Float(reducedCrossEntropy + reducedZLoss)
+        sums.crossEntropy = crossEntropy
+        sums.zLoss = zLoss
     }
 
     /// Adds `log S` to every row that left it pending (``RowResult/pendingSum``), 64 rows per
@@ -106,17 +146,40 @@ extension Batch {
         }
     }
 
-    /// `.mean`'s cross-entropy denominator D: the participating rows, or with class weights the
-    /// sum of their labels' weights (soft targets: the rows).
-    private func weightedParticipation(_ weights: UnsafePointer<Float>?) -> Double {
-        guard let weights, case .labels(let labels, let ignoreIndex) = targets else { return Double(participatingRows) }
-        var total = 0.0
-        for row in 0..<rows {
-            let label = labels[row]
-            if let ignoreIndex, label == ignoreIndex { continue }
-            total += Double(weights[Int(truncatingIfNeeded: label)])
+    /// `.mean`'s denominators for these rows (``denominators(_:targets:rows:participatingRows:weights:rowWeights:)``).
+    func denominators(
+        _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?, rowWeights: UnsafePointer<Float>?
+    ) -> Denominators {
+        Self.denominators(
+            options, targets: targets, rows: rows, participatingRows: participatingRows, weights: weights,
+            rowWeights: rowWeights)
+    }
+
+    /// `.mean`'s denominators (1 and 1 for the other reductions): the cross-entropy part's is the
+    /// caller's divisor, else the participating rows, each counted `r_i·w_{t_i}` times (a missing
+    /// weight is 1; soft targets count `r_i`); the z-loss part's counts `r_i`.
+    static func denominators(
+        _ options: SoftmaxCrossEntropy, targets: Targets, rows: Int, participatingRows: Int,
+        weights: UnsafePointer<Float>?, rowWeights: UnsafePointer<Float>?
+    ) -> Denominators {
+        guard options.reduction == .mean else { return Denominators(crossEntropy: 1, zLoss: 1) }
+        guard weights != nil || rowWeights != nil else {
+            let rows = Double(participatingRows)
+            return Denominators(crossEntropy: options.divisor ?? rows, zLoss: rows)
         }
-        return total
+        var weighted = 0.0, rowWeighted = 0.0
+        for row in 0..<rows {
+            var classWeight = 1.0
+            if case .labels(let labels, let ignoreIndex) = targets {
+                let label = labels[row]
+                if let ignoreIndex, label == ignoreIndex { continue }
+                if let weights { classWeight = Double(weights[Int(truncatingIfNeeded: label)]) }
+            }
+            let r = rowWeights.map { Double($0[row]) } ?? 1
+            weighted += r * classWeight
+            rowWeighted += r
+        }
+        return Denominators(crossEntropy: options.divisor ?? weighted, zLoss: rowWeighted)
     }
 
     /// The soft targets' storage, or nil for labels.

@@ -19,7 +19,7 @@ extension xent_params {
 /// What a kernel found in one row: the cross-entropy part of its loss and its log-sum-exp
 /// (both NaN for a row that holds NaN or +inf, or has every class masked).
 ///
-/// A kernel may leave the row's `log S` to the batch (``Batch/run(_:_:weights:isa:threads:)``), which
+/// A kernel may leave the row's `log S` to the batch (``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)``), which
 /// takes it for many rows at once with SLEEF's vector log (`xent_f64_log`): `pendingSum` is then
 /// S (never NaN: a row with a NaN sum is bad), `crossEntropy` lacks `logSumCoefficient · log S`
 /// and `logSumExp` lacks `log S`.
@@ -46,7 +46,7 @@ struct RowResult {
     }
 }
 
-/// One kernel's per-row arithmetic. The caller (``Batch/run(_:_:weights:isa:threads:)``) handles
+/// One kernel's per-row arithmetic. The caller (``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)``) handles
 /// ignored rows, NaN-filling of bad rows, per-row outputs, threads, the z-loss term of the loss
 /// and the reduction, identically for every kernel.
 ///

@@ -87,7 +87,8 @@ struct RowAccumulators: Equatable {
     }
 }
 
-/// What the scaling pass of a good row takes, worked out once per row (``RowPipeline/scaling(row:labelWeight:)``).
+/// What the scaling pass of a good row takes, worked out once per row
+/// (``RowPipeline/scaling(row:labelWeight:scales:)``).
 struct RowScaling {
     /// `(p·V + pLse·lse)/S`: a stored exp at the row max times this is the probability's term.
     var numerator: Double
@@ -95,6 +96,21 @@ struct RowScaling {
     var smoothing: Float
     /// The label's own term `p·s·(1 − α)·w_t`.
     var labelTerm: Float
+    /// The soft targets' term `p·s·(1 − α)`.
+    var target: Float
+}
+
+/// A row's two gradient scales, `p` and `pLse` of ``RowKernel``: the call's
+/// (`xent_params.cross_entropy_gradient_scale`, `z_loss_gradient_scale`), times the row's weight
+/// when the call has row weights (``Batch/rowParameters(_:_:)``).
+struct RowGradientScales {
+    var crossEntropy: Double
+    var zLoss: Double
+
+    init(_ params: xent_params) {
+        crossEntropy = params.cross_entropy_gradient_scale
+        zLoss = params.z_loss_gradient_scale
+    }
 }
 
 /// One call's row pipeline: the micro-kernels of one ISA (`xent_ukernel_config`), the call's
@@ -125,10 +141,6 @@ struct RowPipeline {
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
-    /// The gradient scales with the logit scale's chain factor s folded in.
-    private let crossEntropyScale: Double, zLossScale: Double
-    /// The soft targets' term: `cross_entropy_gradient_scale·s·(1 − α)`.
-    private let targetScale: Float
 
     init(isa: xent_isa, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
         let config = MicroKernels.config(isa)
@@ -144,10 +156,6 @@ struct RowPipeline {
         roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
-        let s = Double(params.logit_scale)
-        crossEntropyScale = params.cross_entropy_gradient_scale * s
-        zLossScale = params.z_loss_gradient_scale * s
-        targetScale = Float(crossEntropyScale * (1 - params.label_smoothing))
     }
 
     // MARK: plan
@@ -266,20 +274,23 @@ struct RowPipeline {
         let at = label >= base && label < base + n ? label - base : -1
         if params.softcap > 0 {
             vgradientsoftcap(
-                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, targetScale, scaling.smoothing, params.softcap,
+                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
                 Int64(at), scaling.labelTerm)
         } else {
-            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, targetScale, scaling.smoothing)
+            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, scaling.target, scaling.smoothing)
             if at >= 0 { y[at] -= scaling.labelTerm }
         }
     }
 
     /// The row's scaling: the numerator `(p·V + pLse·lse)/S` with the target mass
     /// `V = (1 − α)·(Σq' or w_t) + (α/K)·Σw` and `lse = max + log S` (one `log` per row, and only
-    /// with a z-loss), the smoothing term's scale and the label's term.
+    /// with a z-loss), the smoothing term's scale and the label's term. `scales` are the row's
+    /// gradient scales (p and pLse); the logit scale's chain factor s is folded in here.
     @inline(__always)
-    func scaling(row: RowSums, labelWeight: Double) -> RowScaling {
+    func scaling(row: RowSums, labelWeight: Double, scales: RowGradientScales) -> RowScaling {
         let alpha = params.label_smoothing
+        let s = Double(params.logit_scale)
+        let crossEntropyScale = scales.crossEntropy * s, zLossScale = scales.zLoss * s
         var mass = (1 - alpha) * (params.soft_targets != 0 ? row.sumQ : labelWeight)
         if alpha != 0 { mass += alpha / row.unmasked * row.sumW }
         var coefficient = crossEntropyScale * mass
@@ -291,7 +302,8 @@ struct RowPipeline {
         return RowScaling(
             numerator: coefficient / row.sum,
             smoothing: alpha != 0 ? Float(crossEntropyScale * alpha / row.unmasked) : 0,
-            labelTerm: Float(crossEntropyScale * (1 - alpha) * labelWeight))
+            labelTerm: Float(crossEntropyScale * (1 - alpha) * labelWeight),
+            target: Float(crossEntropyScale * (1 - alpha)))
     }
 
     // MARK: A row
@@ -301,7 +313,7 @@ struct RowPipeline {
     @inline(__always)
     func row(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, label: Int, labelWeight: Double, workers: Int
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         if n <= length {
@@ -326,12 +338,13 @@ struct RowPipeline {
             row.argmax = chunk.argmax
             if let y, !row.isBad {
                 scale(y, targets: q, count: n, base: 0, chunk: chunk,
-                      scaling: scaling(row: row, labelWeight: labelWeight), label: label)
+                      scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label)
             }
             return row
         }
         let shared = SharedUnsafe((x, q, y))
-        return chunked(count: n, workers: workers, scaled: y != nil, labelWeight: labelWeight) { base, len, scratch in
+        return chunked(count: n, workers: workers, scaled: y != nil, labelWeight: labelWeight, scales: scales) {
+            base, len, scratch in
             let (x, q, y) = shared.value
             return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
                               base: base, scratch: scratch)
@@ -346,11 +359,15 @@ struct RowPipeline {
     /// floats, then `n` more for targets) and computed there while in L1; with a gradient each
     /// chunk is scaled there and rounded into `gradient` once.
     @inline(__always)
-    func halfRow(_ row: HalfRow, label: Int, labelWeight: Double, workers: Int) -> RowSums {
+    func halfRow(
+        _ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
+    ) -> RowSums {
         let n = row.classes
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         let shared = SharedUnsafe((row, targets))
-        return chunked(count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight) {
+        return chunked(
+            count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight, scales: scales
+        ) {
             base, len, scratch in
             let (row, targets) = shared.value
             let x = row.workspace + base
@@ -372,7 +389,7 @@ struct RowPipeline {
     /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
     @inline(__always)
     private func chunked(
-        count n: Int, workers: Int, scaled: Bool, labelWeight: Double,
+        count n: Int, workers: Int, scaled: Bool, labelWeight: Double, scales: RowGradientScales,
         chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
         scale: (_ scaling: RowScaling, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
@@ -401,7 +418,7 @@ struct RowPipeline {
             }
             let row = combine(table)
             guard scaled, !row.isBad else { return row }
-            let scaling = self.scaling(row: row, labelWeight: labelWeight)
+            let scaling = self.scaling(row: row, labelWeight: labelWeight, scales: scales)
             if workers <= 1 {
                 for c in 0..<count {
                     let base = c * length

@@ -87,7 +87,7 @@ extension RowStatistics {
     /// Runs `body` with buffers of `rows` elements for `statistics`' fields (none for nil). An
     /// array of the right count is written in place; otherwise a zero-filled one replaces it only
     /// if `body` succeeds, so an error leaves every array as it was.
-    static func filling(
+    package static func filling(
         _ statistics: RowStatistics?, rows: Int, _ body: (Buffers) throws(XentError) -> Float
     ) throws(XentError) -> Float {
         guard let statistics else { return try body(Buffers()) }

@@ -17,7 +17,8 @@ extension VocabShardState {
         guard options.kernel == .vector else {
             throw .unsupportedKernel(options.kernel, operation: "vocabulary shards")
         }
-        let (isa, workers) = try options.checkOptions(classes: shard.count, elements: batch.rows * shard.count)
+        let (isa, workers) = try options.checkOptions(
+            rows: batch.rows, classes: shard.count, elements: batch.rows * shard.count)
         guard rowMaxima.count == batch.rows * VocabShard.maximaPerRow else {
             throw .lengthMismatch(
                 argument: "rowMaxima", expected: batch.rows * VocabShard.maximaPerRow, actual: rowMaxima.count)
@@ -427,10 +428,10 @@ extension VocabShardState {
     }
 
     /// The row results, per-row outputs and reduced loss from the combined rows, exactly as one
-    /// call's ``Batch/run(_:_:weights:isa:threads:)`` forms them; keeps what the gradient needs.
+    /// call's ``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)`` forms them; keeps what the gradient needs.
     func finish(_ combined: [CombinedRow], rowStatistics: RowStatistics.Buffers) -> Float {
         let alpha = Double(options.labelSmoothing)
-        var participating = 0, weighted = 0.0
+        var participating = 0.0, weighted = 0.0
         let loss = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           rowInfo.withUnsafeMutableBufferPointer { rowInfo in
             for row in 0..<rows {
@@ -442,8 +443,9 @@ extension VocabShardState {
                     rowInfo[row].isNaN = false
                     continue
                 }
-                participating += 1
-                if !soft { weighted += c.targetWeight }
+                let r = options.rowWeights.map { Double($0[row]) } ?? 1
+                participating += r
+                weighted += r * (soft ? 1 : c.targetWeight)
                 let result = c.sums.isBad ? RowResult.bad
                     : soft ? VectorKernel.softResult(c.sums, alpha: alpha)
                     : VectorKernel.labelResult(c.sums, zt: c.targetLogit, weight: c.targetWeight, alpha: alpha)
@@ -452,14 +454,19 @@ extension VocabShardState {
             }
           }
             let mean = options.reduction == .mean
-            crossEntropyDenominator = mean
-                ? options.divisor ?? (options.classWeights != nil && !soft ? weighted : Double(participating)) : 1
-            zLossDenominator = mean ? Double(participating) : 1
-            return Batch.reduce(
-                results, lambda: Double(options.zLossScale), crossEntropyDenominator: crossEntropyDenominator,
-                zLossDenominator: zLossDenominator, isa: isa,
-                outputs: (rowStatistics.losses?.baseAddress, rowStatistics.logSumExp?.baseAddress,
-                          rowStatistics.argmax?.baseAddress))
+            let weightedRows = options.classWeights != nil && !soft || options.rowWeights != nil
+            crossEntropyDenominator = mean ? options.divisor ?? (weightedRows ? weighted : participating) : 1
+            zLossDenominator = mean ? participating : 1
+            var sums = LossSums()
+            withOptionalBuffer(options.rowWeights) { rowWeights in
+                Batch.reduce(
+                    results, lambda: Double(options.zLossScale), rowWeights: rowWeights, isa: isa,
+                    outputs: (rowStatistics.losses?.baseAddress, rowStatistics.logSumExp?.baseAddress,
+                              rowStatistics.argmax?.baseAddress),
+                    into: &sums)
+            }
+            return sums.reduced(
+                by: Denominators(crossEntropy: crossEntropyDenominator, zLoss: zLossDenominator))
         }
         step = .combined
         return loss
@@ -520,7 +527,9 @@ extension VocabShardState {
         if info.isNaN {
             y.update(repeating: .nan, count: n)
         } else {
-            let scaling = pipeline.scaling(row: info.sums, labelWeight: info.targetWeight)
+            let rowParams = Batch.rowParameters(pipeline.params, options.rowWeights.map { $0[row] })
+            let scaling = pipeline.scaling(
+                row: info.sums, labelWeight: info.targetWeight, scales: RowGradientScales(rowParams))
             let label = info.owns ? info.label - shard.offset : -1
             for c in 0..<chunksPerRow {
                 let (base, count) = piece(c)

@@ -127,7 +127,7 @@ extension SoftmaxCrossEntropy {
 
     // MARK: Borrowing array storage
 
-    static func borrow<A, R>(
+    package static func borrow<A, R>(
         _ a: [A], _ body: (UnsafeBufferPointer<A>) throws(XentError) -> R
     ) throws(XentError) -> R {
         let result: Result<R, XentError> = a.withUnsafeBufferPointer { p in
@@ -138,7 +138,7 @@ extension SoftmaxCrossEntropy {
 
     /// Borrows `array` mutably; when its count differs from `count`, a zero-filled array of
     /// `count` elements replaces it only if the call succeeds, so an error leaves it untouched.
-    static func borrowOutput<Element: BitwiseCopyable, R>(
+    package static func borrowOutput<Element: BitwiseCopyable, R>(
         _ array: inout [Element], count: Int,
         _ body: (UnsafeMutableBufferPointer<Element>) throws(XentError) -> R
     ) throws(XentError) -> R {

@@ -90,6 +90,20 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     ///     ℓ = Σ_c w_c·q_c·(lse − z_c),   ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j
     public var classWeights: [Float]? = nil
 
+    /// Row (token) weights r, one per row, finite and ≥ 0: row i's loss (its z-loss part included)
+    /// and its gradient row are multiplied by `r_i`, and `.mean` divides the cross-entropy part by
+    /// `Σ r_i·w_{t_i}` and the z-loss part by `Σ r_i`, over the rows that take part (NUMERICS.md
+    /// "Reduction"). `nil` (all 1) by default; a count other than the batch's rows is refused.
+    ///
+    ///     ℓ_i ← r_i·ℓ_i,   g_i ← r_i·g_i,   .mean: Σ_i r_i·ℓ_i / Σ_i r_i·w_{t_i}
+    ///
+    /// PyTorch has no such option; this is what `(F.cross_entropy(…, reduction="none") * r)`
+    /// followed by the weighted mean computes, in the same IEEE arithmetic: a row weight of 0 gives
+    /// a zero gradient row, and a loss of 0 unless the row's loss is +inf (a label on a masked
+    /// class: 0·∞ is NaN) or NaN (a bad row stays NaN whatever its weight). Per-row losses
+    /// (``RowStatistics/losses``) are the weighted ones; the rows' log-sum-exp is not weighted.
+    public var rowWeights: [Float]? = nil
+
     /// The z-loss scale λ ≥ 0 (PaLM): adds `λ·lse²` to each row's loss and `2λ·lse·p_j` to its
     /// gradient, where `lse = log Σ_j exp(z_j)`; it keeps the log-partition function near 0.
     /// `0` (off) by default. Under `.mean` the z-loss part is divided by the number of rows that
@@ -165,23 +179,52 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
 extension SoftmaxCrossEntropy {
     /// Checks the options against a validated batch and runs the configured kernel over it.
     func evaluate(_ batch: Batch) throws(XentError) -> Float {
-        let (isa, workers) = try checkOptions(classes: batch.classes, elements: batch.rows * batch.classes)
+        let (isa, workers) = try checkOptions(
+            rows: batch.rows, classes: batch.classes, elements: batch.rows * batch.classes)
+        return withOptionalBuffer(classWeights) { weights in
+            withOptionalBuffer(rowWeights) { rowWeights in
+                let denominators = batch.denominators(self, weights: weights, rowWeights: rowWeights)
+                var sums = LossSums()
+                runRows(
+                    batch, isa: isa, workers: workers, weights: weights, rowWeights: rowWeights,
+                    denominators: denominators, into: &sums)
+                return sums.reduced(by: denominators)
+            }
+        }
+    }
+
+    /// The configured kernel over every row of `batch` (``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)``),
+    /// its rows' loss parts added to `sums`. `weights` and `rowWeights` hold the class and row
+    /// weights of these rows.
+    func runRows(
+        _ batch: Batch, isa: InstructionSet, workers: Int, weights: UnsafePointer<Float>?,
+        rowWeights: UnsafePointer<Float>?, denominators: Denominators, into sums: inout LossSums
+    ) {
         // The ISA that converts 16-bit storage and completes log S: the vector kernel's, else the
         // portable code.
         let engineISA = kernel == .vector ? isa.cValue : XENT_ISA_SCALAR
-        let run = { (weights: UnsafePointer<Float>?) -> Float in
-            switch self.kernel {
-            case .reference: batch.run(ReferenceKernel(), self, weights: weights, isa: engineISA, threads: workers)
-            case .scalar: batch.run(ScalarKernel(), self, weights: weights, isa: engineISA, threads: workers)
-            case .vector: batch.run(VectorKernel(isa: isa), self, weights: weights, isa: engineISA, threads: workers)
-            }
+        switch kernel {
+        case .reference:
+            batch.runRows(
+                ReferenceKernel(), self, weights: weights, rowWeights: rowWeights, denominators: denominators,
+                isa: engineISA, threads: workers, into: &sums)
+        case .scalar:
+            batch.runRows(
+                ScalarKernel(), self, weights: weights, rowWeights: rowWeights, denominators: denominators,
+                isa: engineISA, threads: workers, into: &sums)
+        case .vector:
+            batch.runRows(
+                VectorKernel(isa: isa), self, weights: weights, rowWeights: rowWeights, denominators: denominators,
+                isa: engineISA, threads: workers, into: &sums)
         }
-        return classWeights.map { $0.withUnsafeBufferPointer { run($0.baseAddress) } } ?? run(nil)
     }
 
-    /// Checks every option (class weights against `classes`, the kernel's ISA against the CPU) and
-    /// returns the ISA and the threads a call over `elements` logits uses.
-    func checkOptions(classes: Int, elements: Int) throws(XentError) -> (isa: InstructionSet, workers: Int) {
+    /// Checks every option (class weights against `classes`, row weights against `rows`, the
+    /// kernel's ISA against the CPU) and returns the ISA and the threads a call over `elements`
+    /// logits uses.
+    func checkOptions(
+        rows: Int, classes: Int, elements: Int
+    ) throws(XentError) -> (isa: InstructionSet, workers: Int) {
         if let threads, threads < 1 { throw .invalidThreadCount(threads: threads) }
         if let divisor, !(divisor.isFinite && divisor > 0) {
             throw .invalidOption(name: "divisor", value: divisor, requirement: "finite and > 0")
@@ -201,6 +244,14 @@ extension SoftmaxCrossEntropy {
             }
             for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
                 throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
+            }
+        }
+        if let rowWeights {
+            guard rowWeights.count == rows else {
+                throw .lengthMismatch(argument: "rowWeights", expected: rows, actual: rowWeights.count)
+            }
+            for (i, r) in rowWeights.enumerated() where !(r.isFinite && r >= 0) {
+                throw .invalidOption(name: "rowWeights[\(i)]", value: Double(r), requirement: "finite and ≥ 0")
             }
         }
         guard logitScale.isFinite && logitScale > 0 else {
@@ -229,4 +280,11 @@ extension SoftmaxCrossEntropy {
                 ? 2 * lambda * upstream / zLossDenominator : 0,
             logit_scale: logitScale, softcap: softcap ?? 0, argmax: argmax ? 1 : 0, soft_targets: softTargets ? 1 : 0)
     }
+}
+
+/// `body` with the array's storage, or with nil for a missing array.
+@inline(__always)
+func withOptionalBuffer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
 }

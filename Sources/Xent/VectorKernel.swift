@@ -50,7 +50,8 @@ struct VectorKernel: RowKernel {
         let zt = pipeline.exactTransform(z[t])  // read before an in-place gradient overwrites it
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let row = pipeline.row(
-            z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight, workers: workers)
+            z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight,
+            scales: RowGradientScales(params), workers: workers)
         guard !row.isBad else { return .bad }
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
@@ -60,12 +61,13 @@ struct VectorKernel: RowKernel {
         gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         let row = pipeline.row(
-            z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0, workers: workers)
+            z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0,
+            scales: RowGradientScales(params), workers: workers)
         guard !row.isBad else { return .bad }
         return Self.softResult(row, alpha: params.label_smoothing)
     }
 
-    /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:workers:)``):
+    /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:scales:workers:)``):
     /// each chunk is widened into the workspace and computed while it is in L1, then scaled, given
     /// its label term and rounded back. The `Float` arithmetic is that of
     /// ``labelRow(_:classes:label:gradient:params:workers:)`` on the widened row, so the gradient is
@@ -78,7 +80,8 @@ struct VectorKernel: RowKernel {
             zt = pipeline.exactTransform(wide)
             weight = params.class_weights.map { Double($0[t]) } ?? 1
         }
-        let sums = pipeline.halfRow(row, label: row.label ?? -1, labelWeight: weight, workers: workers)
+        let sums = pipeline.halfRow(
+            row, label: row.label ?? -1, labelWeight: weight, scales: RowGradientScales(params), workers: workers)
         guard !sums.isBad else { return .bad }
         return row.label == nil
             ? Self.softResult(sums, alpha: params.label_smoothing)

@@ -357,7 +357,8 @@ struct ShardCase {
                     (c.targets ?? []).withUnsafeBufferPointer { q in
                         pipeline.row(
                             z.baseAddress! + r * classes, targets: soft ? q.baseAddress! + r * classes : nil,
-                            gradient: nil, count: classes, label: -1, labelWeight: 1, workers: 1)
+                            gradient: nil, count: classes, label: -1, labelWeight: 1,
+                            scales: RowGradientScales(pipeline.params), workers: 1)
                     }
                 })
             }

@@ -1,0 +1,179 @@
+// The fused linear head's configuration and its entry points over unsafe buffers.
+import Xent
+
+/// Softmax cross-entropy of a linear classifier's logits, `z = H·Wᵀ + b`, with the gradients for
+/// the hidden states `H`, the weight `W` and the bias `b` — without ever holding the whole
+/// `rows × classes` logits.
+///
+/// The rows go through in blocks whose logits fit ``workspaceBytes``: per block, one `sgemm`
+/// forms the block's logits, Xent's fused loss and gradient runs in place on them with the whole
+/// batch's `.mean` denominators, and two more `sgemm` calls add the block's share of `∂H` and
+/// `∂W` (<doc:FusedLinearHead>). Every option of ``crossEntropy`` applies to `z` exactly as in
+/// one ``SoftmaxCrossEntropy`` call on the materialized logits.
+///
+/// ```swift
+/// let head = LinearCrossEntropy()              // .mean, 32 MiB of logits at a time
+/// let gradients = LinearGradients()            // ∂H, ∂W, ∂b
+/// let loss = try head.lossAndGradients(hidden: h, weight: w, bias: b, labels: labels,
+///                                      classes: vocabulary, gradients: gradients)
+/// ```
+///
+/// The products are OpenBLAS's `cblas_sgemm` on Linux and Accelerate's on Apple platforms. A value
+/// of this type is a small configuration: cheap to copy, holding no buffers.
+public struct LinearCrossEntropy: Sendable, Hashable {
+    /// The loss and its options, applied to the logits `z = H·Wᵀ + b` (every option of
+    /// ``SoftmaxCrossEntropy``: reduction, ignore index, smoothing, class and row weights, z-loss,
+    /// logit scale, softcap, gradient scale, divisor, kernel, threads).
+    public var crossEntropy: SoftmaxCrossEntropy
+
+    /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
+    /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
+    /// `sgemm` calls; `∂W` and `∂b` are added block by block, so their last bits depend on it
+    /// (the loss, the row outputs and `∂H` do not; <doc:FusedLinearHead>).
+    public var workspaceBytes: Int = 32 << 20
+
+    /// Gradient filtering (off, `nil`, by default): the block's gradient is cut into tiles of
+    /// ``filterTileClasses`` classes, and a tile whose every entry is below `ε·σ` in magnitude is
+    /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is the gradient's scale for one
+    /// row of weight 1: ``SoftmaxCrossEntropy/gradientScale`` divided by `.mean`'s denominator,
+    /// so `ε` compares with a probability `p_j`. Cut Cross-Entropy uses `ε = 2⁻¹²` with bfloat16.
+    /// Each skipped entry adds at most `ε·σ·|W_jk|` to `|Δ∂H_ik|` and `ε·σ·|H_ik|` to `|Δ∂W_jk|`;
+    /// must be finite and ≥ 0.
+    public var gradientFilter: Float? = nil
+
+    /// The classes per tile that gradient filtering skips or keeps as a whole.
+    public static let filterTileClasses = 256
+
+    /// Threads for the products and the loss: ``SoftmaxCrossEntropy/threads`` of
+    /// ``crossEntropy``. `nil` leaves the BLAS at its own default (OpenBLAS: every core) and lets
+    /// Xent choose; a number limits both. OpenBLAS's thread count is process-wide: a call sets it
+    /// and restores it before returning, so calls with explicit threads should not run
+    /// concurrently with other OpenBLAS work.
+    public var threads: Int? {
+        get { crossEntropy.threads }
+        set { crossEntropy.threads = newValue }
+    }
+
+    /// A configuration with the given loss options (the defaults: `.mean`, ignore index −100).
+    public init(
+        _ crossEntropy: SoftmaxCrossEntropy = SoftmaxCrossEntropy(), workspaceBytes: Int = 32 << 20,
+        gradientFilter: Float? = nil
+    ) {
+        self.crossEntropy = crossEntropy
+        self.workspaceBytes = workspaceBytes
+        self.gradientFilter = gradientFilter
+    }
+}
+
+/// Where the unsafe-buffer entry points of ``LinearCrossEntropy`` write the gradients; any of
+/// them nil (not computed).
+public struct LinearGradientBuffers {
+    /// Receives `∂loss/∂H`, `rows × hidden`, overwritten.
+    public var hidden: UnsafeMutableBufferPointer<Float>?
+    /// Receives `∂loss/∂W`, `classes × hidden` (as `W`), overwritten or added to.
+    public var weight: UnsafeMutableBufferPointer<Float>?
+    /// Receives `∂loss/∂b`, `classes`, overwritten or added to.
+    public var bias: UnsafeMutableBufferPointer<Float>?
+    /// Whether `weight` and `bias` are added to (`+=`, accumulating micro-batches) instead of
+    /// overwritten; `hidden` is always overwritten.
+    public var accumulate: Bool
+
+    /// The buffers to write.
+    public init(
+        hidden: UnsafeMutableBufferPointer<Float>? = nil, weight: UnsafeMutableBufferPointer<Float>? = nil,
+        bias: UnsafeMutableBufferPointer<Float>? = nil, accumulate: Bool = false
+    ) {
+        self.hidden = hidden
+        self.weight = weight
+        self.bias = bias
+        self.accumulate = accumulate
+    }
+}
+
+extension LinearCrossEntropy {
+    /// The loss of the logits `H·Wᵀ + b` against class labels, never holding more than a block of
+    /// them.
+    ///
+    /// - Parameters:
+    ///   - hidden: `H`, `rows × hidden` row-major; `rows` is `labels.count`, `hidden` (≥ 1)
+    ///     follows from the count.
+    ///   - weight: `W`, `classes × hidden` row-major (as PyTorch's `Linear.weight`).
+    ///   - bias: `b`, `classes` values, or nil.
+    ///   - labels: one class index in `0 ..< classes` per row, or the ignore index.
+    ///   - classes: `V`, the number of classes (≥ 1).
+    ///   - rowStatistics: per-row outputs as in ``SoftmaxCrossEntropy`` (losses, log-sum-exp,
+    ///     argmax), `rows` elements each.
+    /// - Returns: the reduced loss.
+    /// - Throws: ``XentError`` before anything is written: shapes and lengths that do not match,
+    ///   overlapping buffers, a workspace too small for one row, bad options or labels.
+    /// - Complexity: `2·rows·classes·hidden` flops in `sgemm`, one pass of Xent over the logits;
+    ///   memory: one block of logits (≤ ``workspaceBytes``).
+    public func loss<Label: ClassLabel>(
+        hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
+        labels: UnsafeBufferPointer<Label>, classes: Int,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
+    ) throws(XentError) -> Float {
+        try lossAndGradients(
+            hidden: hidden, weight: weight, bias: bias, labels: labels, classes: classes,
+            gradients: LinearGradientBuffers(), rowStatistics: rowStatistics)
+    }
+
+    /// The loss against class labels and its gradients for `H`, `W` and `b` (those of
+    /// `gradients` that are not nil). Other parameters as in
+    /// ``loss(hidden:weight:bias:labels:classes:rowStatistics:)``.
+    ///
+    /// `∂H = G·W`, `∂W = Gᵀ·H`, `∂b = Σ_rows G`, where `G` is the gradient of the loss with respect
+    /// to the logits (scaled by the reduction, ``SoftmaxCrossEntropy/gradientScale`` and the row
+    /// weights, as one ``SoftmaxCrossEntropy`` call would write it).
+    public func lossAndGradients<Label: ClassLabel>(
+        hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
+        labels: UnsafeBufferPointer<Label>, classes: Int, gradients: LinearGradientBuffers,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers(), filterReport: GradientFilterReport? = nil
+    ) throws(XentError) -> Float {
+        let plan = try crossEntropy.planRowBlocks(labels: labels, classes: classes)
+        let head = try LinearHead(
+            self, plan: plan, hidden: hidden, weight: weight, bias: bias,
+            targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
+        return try head.run({ (plan, first, logits, gradient, statistics, sums) throws(XentError) in
+            try crossEntropy.evaluateRowBlock(
+                plan, firstRow: first, logits: logits,
+                labels: UnsafeBufferPointer(rebasing: labels[first ..< first + logits.count / classes]),
+                gradient: gradient, rowStatistics: statistics, into: &sums)
+        }, options: self, filterReport: filterReport)
+    }
+
+    /// The loss against soft targets (`rows × classes`, row-major; `rows` = `targets.count /
+    /// classes`). Other parameters as in ``loss(hidden:weight:bias:labels:classes:rowStatistics:)``.
+    public func loss(
+        hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
+        targets: UnsafeBufferPointer<Float>, classes: Int,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers()
+    ) throws(XentError) -> Float {
+        try lossAndGradients(
+            hidden: hidden, weight: weight, bias: bias, targets: targets, classes: classes,
+            gradients: LinearGradientBuffers(), rowStatistics: rowStatistics)
+    }
+
+    /// The loss against soft targets and its gradients. Other parameters as in
+    /// ``lossAndGradients(hidden:weight:bias:labels:classes:gradients:rowStatistics:)``.
+    public func lossAndGradients(
+        hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
+        targets: UnsafeBufferPointer<Float>, classes: Int, gradients: LinearGradientBuffers,
+        rowStatistics: RowStatistics.Buffers = RowStatistics.Buffers(), filterReport: GradientFilterReport? = nil
+    ) throws(XentError) -> Float {
+        guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
+        guard targets.count % classes == 0 else {
+            throw .logitsNotMultipleOfClasses(count: targets.count, classes: classes)
+        }
+        let plan = try crossEntropy.planRowBlocks(softTargetRows: targets.count / classes, classes: classes)
+        let head = try LinearHead(
+            self, plan: plan, hidden: hidden, weight: weight, bias: bias,
+            targets: ("targets", UnsafeRawBufferPointer(targets)), gradients: gradients, rowStatistics: rowStatistics)
+        return try head.run({ (plan, first, logits, gradient, statistics, sums) throws(XentError) in
+            try crossEntropy.evaluateRowBlock(
+                plan, firstRow: first, logits: logits,
+                targets: UnsafeBufferPointer(rebasing: targets[first * classes ..< first * classes + logits.count]),
+                gradient: gradient, rowStatistics: statistics, into: &sums)
+        }, options: self, filterReport: filterReport)
+    }
+}

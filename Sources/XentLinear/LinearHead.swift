@@ -1,0 +1,289 @@
+// One call of the fused linear head: the checks of every buffer, then the rows block by block —
+// logits by sgemm, Xent in place, the block's share of ∂H, ∂W and ∂b.
+import Xent
+
+/// What gradient filtering did in a call (``LinearCrossEntropy/gradientFilter``): tiles of a row
+/// block × ``LinearCrossEntropy/filterTileClasses`` classes, and how many were left out of `∂H`
+/// and `∂W`.
+public final class GradientFilterReport {
+    /// Tiles looked at (every row block's, added up).
+    public internal(set) var tiles = 0
+    /// Tiles whose every gradient entry was below the threshold.
+    public internal(set) var skippedTiles = 0
+
+    /// The share of tiles skipped, in [0, 1] (0 before any call).
+    public var skippedFraction: Double { tiles == 0 ? 0 : Double(skippedTiles) / Double(tiles) }
+
+    /// An empty report; a call adds its tiles to it.
+    public init() {}
+}
+
+/// A checked call: buffers and shape that the block loop may trust.
+struct LinearHead {
+    let plan: RowBlockPlan
+    let rows: Int, classes: Int, hiddenSize: Int
+    let hidden: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+    let gradients: LinearGradientBuffers
+    let rowStatistics: RowStatistics.Buffers
+    /// Rows per block: as many as ``LinearCrossEntropy/workspaceBytes`` holds, at most `rows`.
+    let blockRows: Int
+    /// The filter's threshold on `|G_ij|` (`ε·σ`), or nil.
+    let filterThreshold: Float?
+    let threads: Int?
+
+    /// Checks every buffer against the planned shape and each other; throws before anything is
+    /// written. `targets` names the labels or soft targets (an input no output may overlap).
+    init(
+        _ options: LinearCrossEntropy, plan: RowBlockPlan, hidden: UnsafeBufferPointer<Float>,
+        weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
+        targets: (name: String, bytes: UnsafeRawBufferPointer), gradients: LinearGradientBuffers,
+        rowStatistics: RowStatistics.Buffers
+    ) throws(XentError) {
+        let rows = plan.rows, classes = plan.classes
+        guard hidden.count >= rows, hidden.count % rows == 0 else {
+            throw .lengthMismatch(argument: "hidden", expected: rows * Swift.max(1, hidden.count / rows), actual: hidden.count)
+        }
+        let d = hidden.count / rows
+        let (weightCount, overflow) = classes.multipliedReportingOverflow(by: d)
+        guard !overflow else { throw .shapeOverflow(rows: classes, classes: d) }
+        guard weight.count == weightCount else {
+            throw .lengthMismatch(argument: "weight", expected: weightCount, actual: weight.count)
+        }
+        if let bias, bias.count != classes {
+            throw .lengthMismatch(argument: "bias", expected: classes, actual: bias.count)
+        }
+        for (name, count, expected) in [
+            ("gradients.hidden", gradients.hidden?.count, hidden.count),
+            ("gradients.weight", gradients.weight?.count, weightCount),
+            ("gradients.bias", gradients.bias?.count, classes),
+            ("rowStatistics.losses", rowStatistics.losses?.count, rows),
+            ("rowStatistics.logSumExp", rowStatistics.logSumExp?.count, rows),
+            ("rowStatistics.argmax", rowStatistics.argmax?.count, rows),
+        ] {
+            if let count, count != expected { throw .lengthMismatch(argument: name, expected: expected, actual: count) }
+        }
+        if options.crossEntropy.reduction == .none && rowStatistics.losses == nil { throw .rowLossesRequired }
+        for (name, dimension) in [("rows", rows), ("classes", classes), ("hidden size", d)]
+        where dimension > BLAS.maxDimension {
+            throw .invalidOption(
+                name: name, value: Double(dimension), requirement: "≤ \(BLAS.maxDimension) (the BLAS's 32-bit interface)")
+        }
+        let rowBytes = classes.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !rowBytes.overflow, options.workspaceBytes >= rowBytes.partialValue else {
+            throw .invalidOption(
+                name: "workspaceBytes", value: Double(options.workspaceBytes),
+                requirement: "≥ 4 × classes = \(rowBytes.partialValue) bytes (one row of logits)")
+        }
+        if let epsilon = options.gradientFilter, !(epsilon.isFinite && epsilon >= 0) {
+            throw .invalidOption(name: "gradientFilter", value: Double(epsilon), requirement: "finite and ≥ 0")
+        }
+        try Self.checkOverlaps(
+            inputs: [
+                ("hidden", UnsafeRawBufferPointer(hidden)), ("weight", UnsafeRawBufferPointer(weight)),
+                ("bias", bias.map(UnsafeRawBufferPointer.init)), (targets.name, targets.bytes),
+            ],
+            outputs: [
+                ("gradients.hidden", gradients.hidden.map { UnsafeRawBufferPointer($0) }),
+                ("gradients.weight", gradients.weight.map { UnsafeRawBufferPointer($0) }),
+                ("gradients.bias", gradients.bias.map { UnsafeRawBufferPointer($0) }),
+                ("rowStatistics.losses", rowStatistics.losses.map { UnsafeRawBufferPointer($0) }),
+                ("rowStatistics.logSumExp", rowStatistics.logSumExp.map { UnsafeRawBufferPointer($0) }),
+                ("rowStatistics.argmax", rowStatistics.argmax.map { UnsafeRawBufferPointer($0) }),
+            ])
+        self.plan = plan
+        self.rows = rows
+        self.classes = classes
+        hiddenSize = d
+        self.hidden = hidden.baseAddress!
+        self.weight = weight.baseAddress!
+        self.bias = bias?.baseAddress
+        self.gradients = gradients
+        self.rowStatistics = rowStatistics
+        blockRows = Swift.min(rows, options.workspaceBytes / rowBytes.partialValue)
+        filterThreshold = options.gradientFilter.map {
+            Float(Double($0) * Double(abs(options.crossEntropy.gradientScale)) / plan.crossEntropyDenominator)
+        }
+        threads = options.threads
+    }
+
+    /// No output may share a byte with an input or with another output.
+    private static func checkOverlaps(
+        inputs: [(String, UnsafeRawBufferPointer?)], outputs: [(String, UnsafeRawBufferPointer?)]
+    ) throws(XentError) {
+        let all = inputs + outputs
+        for later in inputs.count..<all.count {
+            guard let a = all[later].1, let a0 = a.baseAddress, a.count > 0 else { continue }
+            for earlier in 0..<later {
+                guard let b = all[earlier].1, let b0 = b.baseAddress, b.count > 0 else { continue }
+                if a0 < b0 + b.count && b0 < a0 + a.count {
+                    throw .overlappingBuffers(first: all[later].0, second: all[earlier].0)
+                }
+            }
+        }
+    }
+
+    typealias BlockLoss = (
+        RowBlockPlan, Int, UnsafeMutableBufferPointer<Float>, Bool, RowStatistics.Buffers, inout LossSums
+    ) throws(XentError) -> Void
+
+    /// Every row block in order: its logits (`z = H_c·Wᵀ + b`), `blockLoss` in place on them (the
+    /// loss and, when a gradient is wanted, `G_c` over `z`), then `∂b += Σ G_c`, `∂H_c = G_c·W` and
+    /// `∂W += G_cᵀ·H_c`. Returns the reduced loss.
+    ///
+    /// The BLAS runs on one thread inside every call; the call's threads run fixed jobs (panels of
+    /// ``classPanel`` classes, and `∂H` whole), so every product has the same shape, operands and
+    /// position within its call for any thread count, and the bits do not depend on it.
+    func run(
+        _ blockLoss: BlockLoss, options: LinearCrossEntropy, filterReport: GradientFilterReport?
+    ) throws(XentError) -> Float {
+        let wantsGradient = gradients.hidden != nil || gradients.weight != nil || gradients.bias != nil
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * classes)
+        defer { z.deallocate() }
+        var sums = LossSums()
+        try BLAS.withThreads(1) { () throws(XentError) in
+            if !gradients.accumulate {
+                gradients.bias.map { $0.update(repeating: 0) }
+                // With filtering, ∂W is added to tile by tile; without, the first block overwrites it.
+                if filterThreshold != nil { gradients.weight.map { $0.update(repeating: 0) } }
+            }
+            for first in stride(from: 0, to: rows, by: blockRows) {
+                let n = Swift.min(blockRows, rows - first)
+                try block(
+                    first: first, rows: n, z: z, wantsGradient: wantsGradient, blockLoss, sums: &sums,
+                    overwriteWeightGradient: first == 0 && !gradients.accumulate && filterThreshold == nil,
+                    filterReport: filterReport)
+            }
+        }
+        return options.crossEntropy.reducedLoss(sums, plan)
+    }
+
+    /// Classes per job of the products whose rows are classes (the logits' columns, `∂W`'s rows):
+    /// fixed, so the jobs do not depend on the thread count.
+    static let classPanel = 4096
+
+    private var panels: Int { (classes + Self.classPanel - 1) / Self.classPanel }
+
+    private func panel(_ p: Int) -> Range<Int> {
+        p * Self.classPanel ..< Swift.min(classes, (p + 1) * Self.classPanel)
+    }
+
+    private func block(
+        first: Int, rows n: Int, z: UnsafeMutablePointer<Float>, wantsGradient: Bool, _ blockLoss: BlockLoss,
+        sums: inout LossSums, overwriteWeightGradient: Bool, filterReport: GradientFilterReport?
+    ) throws(XentError) {
+        let d = hiddenSize, v = classes
+        let h = hidden + first * d
+        let shared = Jobs.Shared((z, h))
+        Jobs.run(panels, workers: plan.workers) { p in
+            let (z, h) = shared.value
+            let columns = self.panel(p)
+            if let bias = self.bias {
+                for i in 0..<n { (z + i * v + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count) }
+            }
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: n, n: columns.count, k: d, alpha: 1, a: h, lda: d,
+                b: self.weight + columns.lowerBound * d, ldb: d, beta: self.bias == nil ? 0 : 1,
+                c: z + columns.lowerBound, ldc: v)
+        }
+        let statistics = RowStatistics.Buffers(
+            losses: rowStatistics.losses.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) },
+            logSumExp: rowStatistics.logSumExp.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) },
+            argmax: rowStatistics.argmax.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) })
+        try blockLoss(plan, first, UnsafeMutableBufferPointer(start: z, count: n * v), wantsGradient, statistics, &sums)
+        guard wantsGradient else { return }
+        let kept = keptTiles(z, rows: n, report: filterReport)
+        // Job 0 is ∂H (one product over every class, the largest job, taken first); jobs 1… are
+        // the panels of ∂W and ∂b.
+        let hasHidden = gradients.hidden != nil
+        Jobs.run((hasHidden ? 1 : 0) + panels, workers: plan.workers) { job in
+            let (z, h) = shared.value
+            if hasHidden && job == 0 {
+                self.hiddenGradient(z, h: h, first: first, rows: n, kept: kept)
+            } else {
+                self.weightGradient(z, h: h, rows: n, panel: self.panel(job - (hasHidden ? 1 : 0)), kept: kept,
+                                    overwrite: overwriteWeightGradient)
+            }
+        }
+    }
+
+    /// `∂H_c = G_c·W` over the kept classes (all without filtering), in one product per run of them.
+    private func hiddenGradient(
+        _ g: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, first: Int, rows n: Int, kept: [Bool]?
+    ) {
+        let d = hiddenSize, v = classes
+        let dh = gradients.hidden!.baseAddress! + first * d
+        let runs = keptRuns(kept, in: 0 ..< v)
+        if runs.isEmpty { dh.update(repeating: 0, count: n * d) }
+        for (index, run) in runs.enumerated() {
+            BLAS.sgemm(
+                transposeA: false, transposeB: false, m: n, n: d, k: run.count, alpha: 1, a: g + run.lowerBound, lda: v,
+                b: weight + run.lowerBound * d, ldb: d, beta: index == 0 ? 0 : 1, c: dh, ldc: d)
+        }
+    }
+
+    /// One panel of `∂W += G_cᵀ·H_c` (kept classes only) and of `∂b += Σ_rows G_c` (every class,
+    /// row by row in row order).
+    private func weightGradient(
+        _ g: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, rows n: Int, panel: Range<Int>, kept: [Bool]?,
+        overwrite: Bool
+    ) {
+        let d = hiddenSize, v = classes
+        if let biasGradient = gradients.bias?.baseAddress {
+            for i in 0..<n {
+                let row = g + i * v
+                for j in panel { biasGradient[j] += row[j] }
+            }
+        }
+        guard let weightGradient = gradients.weight?.baseAddress else { return }
+        for run in keptRuns(kept, in: panel) {
+            BLAS.sgemm(
+                transposeA: true, transposeB: false, m: run.count, n: d, k: n, alpha: 1, a: g + run.lowerBound, lda: v,
+                b: h, ldb: d, beta: overwrite ? 0 : 1, c: weightGradient + run.lowerBound * d, ldc: d)
+        }
+    }
+
+    /// Which tiles of ``LinearCrossEntropy/filterTileClasses`` classes hold an entry at or above
+    /// the filter's threshold (nil without filtering: every class is kept).
+    private func keptTiles(_ g: UnsafePointer<Float>, rows n: Int, report: GradientFilterReport?) -> [Bool]? {
+        guard let threshold = filterThreshold else { return nil }
+        let tile = LinearCrossEntropy.filterTileClasses
+        let tiles = (classes + tile - 1) / tile
+        var kept = [Bool](repeating: false, count: tiles)
+        kept.withUnsafeMutableBufferPointer { kept in
+            let shared = Jobs.Shared(kept)
+            // Panels hold whole tiles (the panel is a multiple of the tile).
+            Jobs.run(panels, workers: plan.workers) { p in
+                let columns = self.panel(p)
+                for t in columns.lowerBound / tile ..< (columns.upperBound + tile - 1) / tile {
+                    let start = t * tile, end = Swift.min(classes, start + tile)
+                    rows: for i in 0..<n {
+                        let row = g + i * classes
+                        for j in start..<end where !(abs(row[j]) < threshold) {
+                            shared.value[t] = true
+                            break rows
+                        }
+                    }
+                }
+            }
+        }
+        report?.tiles += tiles
+        report?.skippedTiles += kept.count { !$0 }
+        return kept
+    }
+
+    /// The runs of kept classes within `range` (a whole panel or every class), adjacent tiles merged.
+    private func keptRuns(_ kept: [Bool]?, in range: Range<Int>) -> [Range<Int>] {
+        guard let kept else { return [range] }
+        let tile = LinearCrossEntropy.filterTileClasses
+        var runs: [Range<Int>] = []
+        for t in range.lowerBound / tile ..< (range.upperBound + tile - 1) / tile where kept[t] {
+            let start = t * tile, end = Swift.min(range.upperBound, start + tile)
+            if let last = runs.last, last.upperBound == start {
+                runs[runs.count - 1] = last.lowerBound ..< end
+            } else {
+                runs.append(start ..< end)
+            }
+        }
+        return runs
+    }
+}
