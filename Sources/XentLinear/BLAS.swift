@@ -25,17 +25,14 @@ enum BLAS {
     /// The largest dimension the BLAS's 32-bit integer interface takes.
     static let maxDimension = Int(Int32.max)
 
-    /// Runs `body` with the BLAS limited to `threads` threads (nil: its own default), and restores
-    /// the previous setting. OpenBLAS's setting is process-wide; Accelerate has none (it chooses).
-    static func withThreads<R>(_ threads: Int?, _ body: () throws(XentError) -> R) throws(XentError) -> R {
-        #if canImport(Accelerate)
-        return try body()
-        #else
-        guard let threads else { return try body() }
-        let previous = openblas_get_num_threads()
-        openblas_set_num_threads(Int32(clamping: threads))
-        defer { openblas_set_num_threads(previous) }
-        return try body()
+    /// Makes sure the BLAS computes every call on the calling thread: XentLinear runs its own
+    /// threads over fixed jobs, so that the bits do not depend on the thread count. OpenBLAS's
+    /// thread count is process-wide and has no per-call form, and changing it while another
+    /// thread is inside OpenBLAS is not safe; so it is set to 1 when it is not 1 already, and left
+    /// so (the docs say it). Accelerate has no such setting.
+    static func useCallingThreadOnly() {
+        #if !canImport(Accelerate)
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
         #endif
     }
 

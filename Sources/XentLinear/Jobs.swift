@@ -1,6 +1,5 @@
-// Fixed jobs over a few threads, taken in order from a shared counter.
+// Fixed jobs shared out over a few threads before they start.
 import Dispatch
-import Foundation
 
 enum Jobs {
     /// A value (raw pointers, mostly) the caller promises is safe to share: every job touches
@@ -10,33 +9,34 @@ enum Jobs {
         init(_ value: Value) { self.value = value }
     }
 
-    /// Runs `body(job)` for every job in `0 ..< count` on up to `workers` threads, each thread taking
-    /// the next job not yet taken (the first jobs first: put the largest first). What a job computes
-    /// must not depend on which thread runs it.
-    static func run(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+    /// Runs `body(job)` for every job in `0 ..< costs.count` on up to `workers` threads. The jobs
+    /// are dealt out before any starts, each in turn to the thread with the least work so far
+    /// (`costs`, in any unit; put the largest first). What a job computes must not depend on which
+    /// thread runs it.
+    static func run(costs: [Int], workers: Int, _ body: (Int) -> Void) {
+        let count = costs.count
         let workers = Swift.min(workers, count)
         if workers <= 1 {
             for job in 0..<count { body(job) }
             return
         }
-        let lock = NSLock()
-        var next = 0
+        var lists = [[Int]](repeating: [], count: workers)
+        var load = [Int](repeating: 0, count: workers)
+        for job in 0..<count {
+            let w = load.indices.min { load[$0] < load[$1] }!
+            lists[w].append(job)
+            load[w] += costs[job]
+        }
         withoutActuallyEscaping(body) { body in
-            let shared = Shared((body, lock))
-            withUnsafeMutablePointer(to: &next) { next in
-                let counter = Shared(next)
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    let (body, lock) = shared.value
-                    while true {
-                        lock.lock()
-                        let job = counter.value.pointee
-                        counter.value.pointee += 1
-                        lock.unlock()
-                        guard job < count else { return }
-                        body(job)
-                    }
-                }
+            let shared = Shared((body, lists))
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for job in shared.value.1[w] { shared.value.0(job) }
             }
         }
+    }
+
+    /// ``run(costs:workers:_:)`` for `count` jobs of equal cost.
+    static func run(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        run(costs: [Int](repeating: 1, count: count), workers: workers, body)
     }
 }

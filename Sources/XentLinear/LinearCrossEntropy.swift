@@ -45,10 +45,11 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     public static let filterTileClasses = 256
 
     /// Threads for the products and the loss: ``SoftmaxCrossEntropy/threads`` of
-    /// ``crossEntropy``. `nil` leaves the BLAS at its own default (OpenBLAS: every core) and lets
-    /// Xent choose; a number limits both. OpenBLAS's thread count is process-wide: a call sets it
-    /// and restores it before returning, so calls with explicit threads should not run
-    /// concurrently with other OpenBLAS work.
+    /// ``crossEntropy``; `nil` chooses as Xent does (every core for large calls). The BLAS computes
+    /// each product on one thread, and the call's threads share out fixed jobs — panels of classes,
+    /// and `∂H` — so the results are bitwise the same for every thread count. OpenBLAS's own
+    /// thread count is process-wide: the first call sets it to 1 (and every call sets it back to 1
+    /// if it was changed), since changing it while another thread is inside OpenBLAS is not safe.
     public var threads: Int? {
         get { crossEntropy.threads }
         set { crossEntropy.threads = newValue }

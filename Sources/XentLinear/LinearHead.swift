@@ -140,7 +140,8 @@ struct LinearHead {
         let z = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * classes)
         defer { z.deallocate() }
         var sums = LossSums()
-        try BLAS.withThreads(1) { () throws(XentError) in
+        BLAS.useCallingThreadOnly()
+        do {
             if !gradients.accumulate {
                 gradients.bias.map { $0.update(repeating: 0) }
                 // With filtering, ∂W is added to tile by tile; without, the first block overwrites it.
@@ -195,7 +196,9 @@ struct LinearHead {
         // Job 0 is ∂H (one product over every class, the largest job, taken first); jobs 1… are
         // the panels of ∂W and ∂b.
         let hasHidden = gradients.hidden != nil
-        Jobs.run((hasHidden ? 1 : 0) + panels, workers: plan.workers) { job in
+        // ∂H costs as much as all of ∂W's panels together.
+        let costs = (hasHidden ? [classes] : []) + (0..<panels).map { self.panel($0).count }
+        Jobs.run(costs: costs, workers: plan.workers) { job in
             let (z, h) = shared.value
             if hasHidden && job == 0 {
                 self.hiddenGradient(z, h: h, first: first, rows: n, kept: kept)

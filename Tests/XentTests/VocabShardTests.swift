@@ -251,30 +251,31 @@ struct ShardCase {
 
 @Suite struct VocabShardTests {
     /// Named option sets; every one runs with labels and with soft targets.
-    static let optionSets: [(String, @Sendable (inout SoftmaxCrossEntropy, Int) -> Void)] = [
-        ("plain", { _, _ in }),
-        ("smoothing 0.1", { ce, _ in ce.labelSmoothing = 0.1 }),
-        ("smoothing 1", { ce, _ in ce.labelSmoothing = 1 }),
+    static let optionSets: [(String, @Sendable (inout SoftmaxCrossEntropy, Int, Int) -> Void)] = [
+        ("plain", { _, _, _ in }),
+        ("smoothing 0.1", { ce, _, _ in ce.labelSmoothing = 0.1 }),
+        ("smoothing 1", { ce, _, _ in ce.labelSmoothing = 1 }),
         (
             "class weights",
-            { ce, v in ce.classWeights = (0..<v).map { Float($0 % 7) * 0.25 + (($0 % 5 == 0) ? 0 : 0.5) } }
+            { ce, v, _ in ce.classWeights = (0..<v).map { Float($0 % 7) * 0.25 + (($0 % 5 == 0) ? 0 : 0.5) } }
         ),
-        ("z-loss", { ce, _ in ce.zLossScale = 1e-3 }),
-        ("logit scale", { ce, _ in ce.logitScale = 0.7 }),
-        ("softcap", { ce, _ in ce.softcap = 6 }),
+        ("z-loss", { ce, _, _ in ce.zLossScale = 1e-3 }),
+        ("logit scale", { ce, _, _ in ce.logitScale = 0.7 }),
+        ("softcap", { ce, _, _ in ce.softcap = 6 }),
         (
             "gradient scale, divisor",
-            { ce, _ in
+            { ce, _, _ in
                 ce.gradientScale = 3
                 ce.divisor = 7
             }
         ),
-        ("sum", { ce, _ in ce.reduction = .sum }),
-        ("none", { ce, _ in ce.reduction = .none }),
-        ("2 threads", { ce, _ in ce.threads = 2 }),
+        ("sum", { ce, _, _ in ce.reduction = .sum }),
+        ("none", { ce, _, _ in ce.reduction = .none }),
+        ("2 threads", { ce, _, _ in ce.threads = 2 }),
+        ("row weights", { ce, _, rows in ce.rowWeights = (0..<rows).map { Float($0 % 4) * 0.5 } }),
         (
             "everything",
-            { ce, v in
+            { ce, v, rows in
                 ce.labelSmoothing = 0.2
                 ce.zLossScale = 1e-4
                 ce.logitScale = 1.3
@@ -282,6 +283,7 @@ struct ShardCase {
                 ce.gradientScale = 0.5
                 ce.classWeights = (0..<v).map { Float(1 + $0 % 3) }
                 ce.threads = 3
+                ce.rowWeights = (0..<rows).map { 0.25 + Float($0 % 3) }
             }
         ),
     ]
@@ -315,7 +317,7 @@ struct ShardCase {
             var c = Self.batch(
                 rows: 10, classes: classes, seed: UInt64(optionIndex), labelsAt: [2048, 2047, 0, 0, classes - 1, 4096],
                 soft: soft)
-            set(&c.options, classes)
+            set(&c.options, classes, c.rows)
             let whole = try c.whole(Float.self, gradient: true)
             let loss = try c.whole(Float.self, gradient: false)
             for count in 1...5 {
@@ -384,7 +386,7 @@ struct ShardCase {
             for set in [0, 1, 6, 11] {
                 var c = Self.batch(
                     rows: 9, classes: classes, seed: 40 + UInt64(set), labelsAt: [2048, 4095], soft: soft)
-                Self.optionSets[set].1(&c.options, classes)
+                Self.optionSets[set].1(&c.options, classes, c.rows)
                 let shards = try VocabShard.split(classes: classes, shards: 3)
                 let name = "\(Self.optionSets[set].0) soft \(soft)"
                 let f16 = try c.sharded(Float16.self, shards: shards, gradient: true)
@@ -424,7 +426,7 @@ struct ShardCase {
                     var c = Self.batch(
                         rows: 9, classes: classes, seed: UInt64(classes + set), labelsAt: [classes - 1, classes / 2],
                         soft: soft)
-                    Self.optionSets[set].1(&c.options, classes)
+                    Self.optionSets[set].1(&c.options, classes, c.rows)
                     let whole = try c.whole(Float.self, gradient: true)
                     for count in 1...Swift.min(5, classes) {
                         // Random cuts, one shard of a single class where there is room.
