@@ -161,3 +161,138 @@ struct LinearHeadTests {
         }
     }
 }
+
+struct LinearHeadFilterTests {
+    @Test("ε = 0 skips nothing and gives the unfiltered bits; ε > 0 stays within its bound")
+    func filtering() throws {
+        var p = LinearProblem(rows: 24, hiddenSize: 8, classes: 5000, bias: true, soft: false, seed: 11)
+        // Peaked: the first 300 classes take nearly all the mass, the rest is far below.
+        for j in 300..<p.classes { p.bias![j] = -30 }
+        let plain = LinearCrossEntropy(workspaceBytes: 10 * 5000 * 4)
+        let reference = LinearGradients()
+        _ = try LinearHeadTests().call(plain, p, gradients: reference)
+        var zero = plain
+        zero.gradientFilter = 0
+        let report = GradientFilterReport()
+        let exact = LinearGradients()
+        _ = try zero.lossAndGradients(
+            hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes, gradients: exact,
+            filterReport: report)
+        #expect(report.skippedTiles == 0 && report.tiles == 3 * 20)  // 3 blocks × 20 tiles of 256
+        #expect(exact.hidden == reference.hidden && exact.weight == reference.weight && exact.bias == reference.bias)
+        let epsilon: Float = 0x1p-12
+        var filtered = plain
+        filtered.gradientFilter = epsilon
+        let skipped = GradientFilterReport()
+        let approximate = LinearGradients()
+        _ = try filtered.lossAndGradients(
+            hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes,
+            gradients: approximate, filterReport: skipped)
+        #expect(skipped.skippedFraction > 0.5, "peaked logits: \(skipped.skippedTiles) of \(skipped.tiles) skipped")
+        #expect(approximate.bias == reference.bias)  // ∂b is never filtered
+        // The documented bound: each skipped entry is below ε·σ (σ = 1/D: the mean over 23 rows).
+        let sigma = Double(epsilon) / 23
+        let d = p.hiddenSize, v = p.classes
+        for i in 0..<p.rows {
+            for k in 0..<d {
+                var bound = 0.0
+                for j in 0..<v { bound += sigma * abs(Double(p.weight[j * d + k])) }
+                let e = abs(Double(approximate.hidden[i * d + k]) - Double(reference.hidden[i * d + k]))
+                #expect(e <= bound + 1e-6 * abs(Double(reference.hidden[i * d + k])), "∂H[\(i), \(k)]")
+            }
+        }
+        for j in 0..<v {
+            for k in 0..<d {
+                var bound = 0.0
+                for i in 0..<p.rows { bound += sigma * abs(Double(p.hidden[i * d + k])) }
+                let e = abs(Double(approximate.weight[j * d + k]) - Double(reference.weight[j * d + k]))
+                #expect(e <= bound + 1e-6 * abs(Double(reference.weight[j * d + k])), "∂W[\(j), \(k)]")
+            }
+        }
+    }
+}
+
+struct LinearHeadRefusalTests {
+    /// Every refusal leaves every output as it was.
+    @Test("bad shapes, overlaps, a workspace below one row, bad options: typed errors, nothing written")
+    func refusals() throws {
+        let (n, d, v) = (4, 3, 5)
+        let p = LinearProblem(rows: n, hiddenSize: d, classes: v, bias: true, soft: false, seed: 3)
+        var dh = [Float](repeating: 42, count: n * d), dw = [Float](repeating: 42, count: v * d)
+        var db = [Float](repeating: 42, count: v), losses = [Float](repeating: 42, count: n)
+        func attempt(
+            _ head: LinearCrossEntropy = LinearCrossEntropy(), hidden: [Float]? = nil, weight: [Float]? = nil,
+            bias: [Float]? = nil, labels: [Int32]? = nil, dhCount: Int? = nil, alias: Bool = false
+        ) -> XentError? {
+            let hidden = hidden ?? p.hidden, weight = weight ?? p.weight, labels = labels ?? p.labels
+            let bias = bias ?? p.bias!
+            do {
+                _ = try hidden.withUnsafeBufferPointer { h in
+                    try weight.withUnsafeBufferPointer { w in
+                        try bias.withUnsafeBufferPointer { b in
+                            try labels.withUnsafeBufferPointer { t in
+                                try dh.withUnsafeMutableBufferPointer { gh in
+                                    try dw.withUnsafeMutableBufferPointer { gw in
+                                        try db.withUnsafeMutableBufferPointer { gb in
+                                            try losses.withUnsafeMutableBufferPointer { r in
+                                                let ghPart = UnsafeMutableBufferPointer(
+                                                    rebasing: gh[0..<(dhCount ?? gh.count)])
+                                                return try head.lossAndGradients(
+                                                    hidden: h, weight: w, bias: b, labels: t, classes: v,
+                                                    gradients: LinearGradientBuffers(
+                                                        hidden: ghPart, weight: gw,
+                                                        bias: alias ? UnsafeMutableBufferPointer(rebasing: gw[0..<v]) : gb),
+                                                    rowStatistics: RowStatistics.Buffers(losses: r))
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                return nil
+            } catch let error as XentError {
+                return error
+            } catch {
+                return nil
+            }
+        }
+        var tooSmall = LinearCrossEntropy()
+        tooSmall.workspaceBytes = 4 * v - 1
+        var badFilter = LinearCrossEntropy()
+        badFilter.gradientFilter = -1
+        var badRowWeights = LinearCrossEntropy()
+        badRowWeights.crossEntropy.rowWeights = [1, 1]
+        var badSmoothing = LinearCrossEntropy()
+        badSmoothing.crossEntropy.labelSmoothing = 2
+        let cases: [(String, XentError?)] = [
+            ("hidden", attempt(hidden: Array(p.hidden.dropLast()))),
+            ("weight", attempt(weight: Array(p.weight.dropLast()))),
+            ("bias", attempt(bias: [1, 2])),
+            ("label", attempt(labels: [0, 1, 7, 2])),
+            ("∂H count", attempt(dhCount: n * d - 1)),
+            ("∂b overlaps ∂W", attempt(alias: true)),
+            ("workspace", attempt(tooSmall)),
+            ("filter", attempt(badFilter)),
+            ("row weights", attempt(badRowWeights)),
+            ("smoothing", attempt(badSmoothing)),
+        ]
+        #expect(cases[0].1 == .lengthMismatch(argument: "hidden", expected: 8, actual: 11))
+        #expect(cases[1].1 == .lengthMismatch(argument: "weight", expected: 15, actual: 14))
+        #expect(cases[2].1 == .lengthMismatch(argument: "bias", expected: 5, actual: 2))
+        #expect(cases[3].1 == .labelOutOfRange(row: 2, label: 7, classes: 5))
+        #expect(cases[4].1 == .lengthMismatch(argument: "gradients.hidden", expected: 12, actual: 11))
+        #expect(cases[5].1 == .overlappingBuffers(first: "gradients.bias", second: "gradients.weight"))
+        #expect(cases[6].1 == .invalidOption(
+            name: "workspaceBytes", value: 19, requirement: "≥ 4 × classes = 20 bytes (one row of logits)"))
+        #expect(cases[7].1 == .invalidOption(name: "gradientFilter", value: -1, requirement: "finite and ≥ 0"))
+        #expect(cases[8].1 == .lengthMismatch(argument: "rowWeights", expected: 4, actual: 2))
+        #expect(cases[9].1 == .invalidOption(name: "labelSmoothing", value: 2, requirement: "in [0, 1]"))
+        for (name, error) in cases { #expect(error != nil, "\(name) was accepted") }
+        #expect(dh.allSatisfy { $0 == 42 } && dw.allSatisfy { $0 == 42 } && db.allSatisfy { $0 == 42 })
+        #expect(losses.allSatisfy { $0 == 42 })
+        // And the same call with good arguments writes them all.
+        #expect(attempt() == nil && !dh.contains(42) && !dw.contains(42) && !losses.contains(42))
+    }
+}
