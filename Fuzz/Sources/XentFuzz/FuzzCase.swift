@@ -148,6 +148,21 @@ struct FuzzCase: CustomStringConvertible {
             }
             ce.classWeights = w
         }
+        // Row weights: mostly none, sometimes valid (zeros, large, tiny), sometimes refused.
+        let rowWeightKind = rng.next() % 16
+        if rowWeightKind >= 9 {
+            var w = (0..<rows).map { _ -> Float in Float.random(in: 0..<3, using: &rng) }
+            switch rowWeightKind {
+            case 10: for i in w.indices where rng.chance(0.5) { w[i] = 0 }
+            case 11: w = w.map { $0 * 1e4 }
+            case 12: w = w.map { $0 * 1e-20 }
+            case 13: w.removeLast()
+            case 14: w[Int(rng.next() % UInt64(rows))] = -1
+            case 15: w[Int(rng.next() % UInt64(rows))] = rng.chance(0.5) ? .nan : .infinity
+            default: break
+            }
+            ce.rowWeights = w
+        }
         configuration = ce
 
         // Logits (and soft targets, laid out alike): one kind per row, padding filled with
@@ -235,6 +250,7 @@ struct FuzzCase: CustomStringConvertible {
             + "\(hostileTargets ? " hostile" : "")\n"
         text += "reduction .\(ce.reduction) ignore \(ce.ignoreIndex.map { "\($0)" } ?? "nil") α \(ce.labelSmoothing)"
         text += " weights \(ce.classWeights.map { "\($0.count): \($0.prefix(6))…" } ?? "nil") λ \(ce.zLossScale)"
+        text += " row weights \(ce.rowWeights.map { "\($0.count): \($0.prefix(6))…" } ?? "nil")"
         text += " gradientScale \(ce.gradientScale) divisor \(ce.divisor.map { "\($0)" } ?? "nil")"
         text += " threads \(ce.threads.map(String.init) ?? "nil") s \(ce.logitScale)"
             + " c \(ce.softcap.map { "\($0)" } ?? "nil")\n"

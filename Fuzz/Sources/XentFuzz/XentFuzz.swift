@@ -178,16 +178,18 @@ struct Harness {
         }
         // The reduction's denominators: .mean divides the cross-entropy by the divisor, else by the
         // participating rows' label weights (their count); the z-loss by their count.
+        // Row weights r_i multiply each row's loss and gradient, and count in both denominators.
         let taking = (0..<c.rows).filter { !ignored[$0] }
         let mean = ce.reduction == .mean
+        func rowWeight(_ r: Int) -> Double { ce.rowWeights.map { Double($0[r]) } ?? 1 }
         let labelWeights = taking.reduce(0.0) { total, r in
-            total + (c.labels.flatMap { l in weights.map { Double($0[Int(l[r])]) } } ?? 1)
+            total + rowWeight(r) * (c.labels.flatMap { l in weights.map { Double($0[Int(l[r])]) } } ?? 1)
         }
         let dCE = mean ? ce.divisor ?? labelWeights : 1
-        let dZ = mean ? Double(taking.count) : 1
+        let dZ = mean ? taking.reduce(0.0) { $0 + rowWeight($1) } : 1
         let gs = Double(ce.gradientScale)
-        let P = dCE > 0 ? gs / dCE : 0
-        let Pz = lambda != 0 && dZ > 0 ? 2 * lambda * gs / dZ : 0
+        let callP = dCE > 0 ? gs / dCE : 0
+        let callPz = lambda != 0 && dZ > 0 ? 2 * lambda * gs / dZ : 0
         let gradient = o.gradient ?? (c.call == .inPlace ? o.block : nil)
 
         var crossEntropy = 0.0, zLoss = 0.0, bounds = 0.0, anyBad = false
@@ -210,12 +212,15 @@ struct Harness {
                 if let g, !g.allSatisfy(\.isNaN) { fail("\(o.name): bad row \(r)'s gradient is not all NaN") }
                 continue
             }
-            let rowBound = truth.lossBound(lambda: lambda)
-            let expected = truth.crossEntropy + lambda * truth.lse * truth.lse
-            crossEntropy += truth.crossEntropy
-            zLoss += lambda * truth.lse * truth.lse
+            let weight = rowWeight(r)
+            let (P, Pz) = (callP * weight, callPz * weight)
+            let rowBound = weight * truth.lossBound(lambda: lambda)
+            let expected = weight * (truth.crossEntropy + lambda * truth.lse * truth.lse)
+            crossEntropy += weight * truth.crossEntropy
+            zLoss += weight * lambda * truth.lse * truth.lse
             bounds += rowBound
-            if let rowLoss, !agrees(rowLoss, expected, bound: rowBound, ulp: true) {
+            // A +inf loss (a label on a masked class) times a zero row weight is NaN, as 0·∞ is.
+            if let rowLoss, expected.isNaN ? !rowLoss.isNaN : !agrees(rowLoss, expected, bound: rowBound, ulp: true) {
                 fail(
                     "\(o.name): row \(r) loss \(rowLoss), truth \(expected), "
                         + "error \(abs(Double(rowLoss) - expected)) > bound \(rowBound)")
@@ -262,7 +267,10 @@ struct Harness {
         }
         // The reduced loss: NaN when a participating row is bad (NUMERICS.md: "The reduced loss is
         // then NaN"), else within the rows' bounds, divided like the loss, + 2e-7·|loss|.
-        let expected = anyBad ? .nan : (dCE > 0 ? crossEntropy / dCE : 0) + (dZ > 0 ? zLoss / dZ : 0)
+        // A zero denominator gives 0 unless a row's loss is NaN: a bad row, or 0·∞ (a +inf loss with
+        // row weight 0), as the engine's reduction says.
+        let reducedCrossEntropy = dCE > 0 ? crossEntropy / dCE : (crossEntropy.isNaN ? .nan : 0)
+        let expected = anyBad ? .nan : reducedCrossEntropy + (dZ > 0 ? zLoss / dZ : 0)
         let scale = Swift.max(dCE > 0 ? 1 / dCE : 0, dZ > 0 ? 1 / dZ : 0)
         let bound = bounds * scale + 2e-7 * abs(expected)
         if expected.isNaN ? !o.loss.isNaN : !agrees(o.loss, expected, bound: bound, ulp: true) {
