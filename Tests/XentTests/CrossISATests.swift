@@ -34,6 +34,7 @@ struct SeededCase: CustomStringConvertible {
         if sometimes(4) { ce.softcap = Float.random(in: 5..<50, using: &rng) }
         if sometimes(4) { ce.gradientScale = Float.random(in: 0.1..<4, using: &rng) }
         if sometimes(5) { ce.divisor = Double.random(in: 1..<100, using: &rng) }
+        if sometimes(4) { ce.rowWeights = (0..<rows).map { _ in Float.random(in: 0..<3, using: &rng) } }
         configuration = ce
     }
 
@@ -42,7 +43,7 @@ struct SeededCase: CustomStringConvertible {
             + "threads \(threads) \(configuration.reduction) α=\(configuration.labelSmoothing) "
             + "w=\(configuration.classWeights != nil) λ=\(configuration.zLossScale) s=\(configuration.logitScale) "
             + "c=\(configuration.softcap.map { "\($0)" } ?? "-") up=\(configuration.gradientScale) "
-            + "D=\(configuration.divisor.map { "\($0)" } ?? "-")"
+            + "D=\(configuration.divisor.map { "\($0)" } ?? "-") r=\(configuration.rowWeights != nil)"
     }
 
     /// Every output's bits: the loss, each row's loss, log-sum-exp and argmax, the gradient (NaN as

@@ -100,6 +100,17 @@ func allCases() -> [Case] {
                 }
             }
         }
+        // Row weights (zero, fractional, large), with a z-loss so both denominators carry them.
+        for soft in [false, true] {
+            for reduction in reductions {
+                var c = Case(group: "option-row-weights", rows: rows, classes: classes, seed: next())
+                c.soft = soft
+                c.ce.reduction = reduction
+                c.ce.zLossScale = 1e-3
+                c.ce.rowWeights = (0..<rows).map { [0, 0.5, 3, 1.25][$0 % 4] }
+                add(c)
+            }
+        }
         // Everything at once, 16-bit and over threads.
         for format in formats {
             for soft in [false, true] {
