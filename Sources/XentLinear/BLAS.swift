@@ -29,7 +29,8 @@ enum BLAS {
     /// threads over fixed jobs, so that the bits do not depend on the thread count. OpenBLAS's
     /// thread count is process-wide and has no per-call form, and changing it while another
     /// thread is inside OpenBLAS is not safe; so it is set to 1 when it is not 1 already, and left
-    /// so (the docs say it). Accelerate has no such setting.
+    /// so (the docs say it). Accelerate's setting (`BLASSetThreading`, macOS 15 and later) is per
+    /// thread and is not touched here: Accelerate may use threads of its own inside a product.
     static func useCallingThreadOnly() {
         #if !canImport(Accelerate)
         if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }

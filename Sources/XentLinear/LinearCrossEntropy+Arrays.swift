@@ -6,7 +6,7 @@ import Xent
 /// The arrays are sized by the call (`rows × hidden`, `classes × hidden`, `classes`) when it
 /// succeeds and left alone when it throws. With `accumulate: true` the call adds to ``weight`` and
 /// ``bias`` (micro-batches): an empty array starts from zeros, one of another count is refused.
-/// A class, like ``RowStatistics``, so that one argument carries the arrays in and out.
+/// A class, like `RowStatistics`, so that one argument carries the arrays in and out.
 public final class LinearGradients {
     /// Which gradients a ``LinearGradients`` receives.
     public struct Fields: OptionSet, Sendable, Hashable {

@@ -9,7 +9,7 @@ import Xent
 /// forms the block's logits, Xent's fused loss and gradient runs in place on them with the whole
 /// batch's `.mean` denominators, and two more `sgemm` calls add the block's share of `∂H` and
 /// `∂W` (<doc:FusedLinearHead>). Every option of ``crossEntropy`` applies to `z` exactly as in
-/// one ``SoftmaxCrossEntropy`` call on the materialized logits.
+/// one `SoftmaxCrossEntropy` call on the materialized logits.
 ///
 /// ```swift
 /// let head = LinearCrossEntropy()              // .mean, 32 MiB of logits at a time
@@ -22,34 +22,40 @@ import Xent
 /// of this type is a small configuration: cheap to copy, holding no buffers.
 public struct LinearCrossEntropy: Sendable, Hashable {
     /// The loss and its options, applied to the logits `z = H·Wᵀ + b` (every option of
-    /// ``SoftmaxCrossEntropy``: reduction, ignore index, smoothing, class and row weights, z-loss,
+    /// `SoftmaxCrossEntropy`: reduction, ignore index, smoothing, class and row weights, z-loss,
     /// logit scale, softcap, gradient scale, divisor, kernel, threads).
     public var crossEntropy: SoftmaxCrossEntropy
 
     /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
     /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
-    /// `sgemm` calls; `∂W` and `∂b` are added block by block, so their last bits depend on it
-    /// (the loss, the row outputs and `∂H` do not; <doc:FusedLinearHead>).
+    /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory.
+    ///
+    /// The block's rows are the products' row count, and a BLAS may round a product of another
+    /// shape differently: a different size can change the last bits of every output (the logits,
+    /// so the loss and the row outputs, and `∂H`, `∂W`, `∂b`). For a given size the results are
+    /// bitwise the same for every thread count (<doc:FusedLinearHead#Determinism>).
     public var workspaceBytes: Int = 32 << 20
 
     /// Gradient filtering (off, `nil`, by default): the block's gradient is cut into tiles of
     /// ``filterTileClasses`` classes, and a tile whose every entry is below `ε·σ` in magnitude is
     /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is the gradient's scale for one
-    /// row of weight 1: ``SoftmaxCrossEntropy/gradientScale`` divided by `.mean`'s denominator,
-    /// so `ε` compares with a probability `p_j`. Cut Cross-Entropy uses `ε = 2⁻¹²` with bfloat16.
-    /// Each skipped entry adds at most `ε·σ·|W_jk|` to `|Δ∂H_ik|` and `ε·σ·|H_ik|` to `|Δ∂W_jk|`;
-    /// must be finite and ≥ 0.
+    /// row of weight 1: `SoftmaxCrossEntropy.gradientScale` divided by `.mean`'s denominator, so
+    /// without class weights or a logit scale `ε` compares with a probability `p_j`. Cut
+    /// Cross-Entropy uses `ε = 2⁻¹²` with bfloat16. Each skipped entry adds at most `ε·σ·|W_jk|`
+    /// to `|Δ∂H_ik|` and `ε·σ·|H_ik|` to `|Δ∂W_jk|` (<doc:FusedLinearHead#Gradient-filtering>); a
+    /// tile holding a NaN is kept. Must be finite and ≥ 0.
     public var gradientFilter: Float? = nil
 
     /// The classes per tile that gradient filtering skips or keeps as a whole.
     public static let filterTileClasses = 256
 
-    /// Threads for the products and the loss: ``SoftmaxCrossEntropy/threads`` of
-    /// ``crossEntropy``; `nil` chooses as Xent does (every core for large calls). The BLAS computes
-    /// each product on one thread, and the call's threads share out fixed jobs — panels of classes,
+    /// Threads for the products and the loss: `SoftmaxCrossEntropy.threads` of
+    /// ``crossEntropy``; `nil` chooses as Xent does (every core for large calls). OpenBLAS computes
+    /// each product on the calling thread, and the call's threads share out fixed jobs — panels of classes,
     /// and `∂H` — so the results are bitwise the same for every thread count. OpenBLAS's own
     /// thread count is process-wide: the first call sets it to 1 (and every call sets it back to 1
     /// if it was changed), since changing it while another thread is inside OpenBLAS is not safe.
+    /// Accelerate's threading model is left as it is (<doc:FusedLinearHead#The-BLAS>).
     public var threads: Int? {
         get { crossEntropy.threads }
         set { crossEntropy.threads = newValue }
@@ -102,11 +108,12 @@ extension LinearCrossEntropy {
     ///   - bias: `b`, `classes` values, or nil.
     ///   - labels: one class index in `0 ..< classes` per row, or the ignore index.
     ///   - classes: `V`, the number of classes (≥ 1).
-    ///   - rowStatistics: per-row outputs as in ``SoftmaxCrossEntropy`` (losses, log-sum-exp,
-    ///     argmax), `rows` elements each.
+    ///   - rowStatistics: per-row outputs as in `SoftmaxCrossEntropy` (losses, log-sum-exp,
+    ///     argmax), `rows` elements each; the losses are required with `.none`.
     /// - Returns: the reduced loss.
-    /// - Throws: ``XentError`` before anything is written: shapes and lengths that do not match,
-    ///   overlapping buffers, a workspace too small for one row, bad options or labels.
+    /// - Throws: `XentError` before anything is written: shapes and lengths that do not match,
+    ///   overlapping buffers, a workspace too small for one row, a dimension beyond the BLAS's
+    ///   32-bit interface, bad options or labels.
     /// - Complexity: `2·rows·classes·hidden` flops in `sgemm`, one pass of Xent over the logits;
     ///   memory: one block of logits (≤ ``workspaceBytes``).
     public func loss<Label: ClassLabel>(
@@ -120,12 +127,32 @@ extension LinearCrossEntropy {
     }
 
     /// The loss against class labels and its gradients for `H`, `W` and `b` (those of
-    /// `gradients` that are not nil). Other parameters as in
-    /// ``loss(hidden:weight:bias:labels:classes:rowStatistics:)``.
+    /// `gradients` that are not nil), never holding more than a block of logits.
     ///
     /// `∂H = G·W`, `∂W = Gᵀ·H`, `∂b = Σ_rows G`, where `G` is the gradient of the loss with respect
-    /// to the logits (scaled by the reduction, ``SoftmaxCrossEntropy/gradientScale`` and the row
-    /// weights, as one ``SoftmaxCrossEntropy`` call would write it).
+    /// to the logits (scaled by the reduction, `SoftmaxCrossEntropy.gradientScale` and the row
+    /// weights, as one `SoftmaxCrossEntropy` call would write it).
+    ///
+    /// - Parameters:
+    ///   - hidden: `H`, `rows × hidden` row-major; `rows` is `labels.count`, `hidden` (≥ 1)
+    ///     follows from the count.
+    ///   - weight: `W`, `classes × hidden` row-major (as PyTorch's `Linear.weight`).
+    ///   - bias: `b`, `classes` values, or nil.
+    ///   - labels: one class index in `0 ..< classes` per row, or the ignore index.
+    ///   - classes: `V`, the number of classes (≥ 1).
+    ///   - gradients: where `∂H` (`rows × hidden`), `∂W` (`classes × hidden`) and `∂b` (`classes`)
+    ///     go; a nil buffer is not computed. No buffer may overlap another or an input.
+    ///   - rowStatistics: per-row outputs as in `SoftmaxCrossEntropy` (losses, log-sum-exp,
+    ///     argmax), `rows` elements each; the losses are required with `.none`.
+    ///   - filterReport: with ``gradientFilter`` on, receives the tiles looked at and skipped;
+    ///     nil to not count them.
+    /// - Returns: the reduced loss.
+    /// - Throws: `XentError` before anything is written, as
+    ///   ``loss(hidden:weight:bias:labels:classes:rowStatistics:)-(_,_,_,_,_,RowStatistics.Buffers)``
+    ///   does, and for gradient buffers of the wrong count or overlapping, or a bad ``gradientFilter``.
+    /// - Complexity: `6·rows·classes·hidden` flops in `sgemm` with all three gradients (`2·…` for
+    ///   the logits, `∂H` and `∂W` each), one fused pass of Xent over the logits; memory: one block
+    ///   of logits (≤ ``workspaceBytes``).
     public func lossAndGradients<Label: ClassLabel>(
         hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
         labels: UnsafeBufferPointer<Label>, classes: Int, gradients: LinearGradientBuffers,
@@ -144,7 +171,8 @@ extension LinearCrossEntropy {
     }
 
     /// The loss against soft targets (`rows × classes`, row-major; `rows` = `targets.count /
-    /// classes`). Other parameters as in ``loss(hidden:weight:bias:labels:classes:rowStatistics:)``.
+    /// classes`). Other parameters as in
+    /// ``loss(hidden:weight:bias:labels:classes:rowStatistics:)-(_,_,_,_,_,RowStatistics.Buffers)``.
     public func loss(
         hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
         targets: UnsafeBufferPointer<Float>, classes: Int,
@@ -155,8 +183,9 @@ extension LinearCrossEntropy {
             gradients: LinearGradientBuffers(), rowStatistics: rowStatistics)
     }
 
-    /// The loss against soft targets and its gradients. Other parameters as in
-    /// ``lossAndGradients(hidden:weight:bias:labels:classes:gradients:rowStatistics:)``.
+    /// The loss against soft targets (`rows × classes`, row-major; `rows` = `targets.count /
+    /// classes`) and its gradients. Other parameters as in
+    /// ``lossAndGradients(hidden:weight:bias:labels:classes:gradients:rowStatistics:filterReport:)-(UnsafeBufferPointer<Float>,_,_,_,_,_,_,_)``.
     public func lossAndGradients(
         hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
         targets: UnsafeBufferPointer<Float>, classes: Int, gradients: LinearGradientBuffers,
