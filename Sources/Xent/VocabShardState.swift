@@ -101,7 +101,8 @@ public final class VocabShardState {
     }
 
     /// The fingerprint of everything the ranks must agree on besides the shape: the options that
-    /// shape the sums, the element type and target kind (48 bits of FNV-1a, exact in a Double).
+    /// shape the sums, the row weights, the element type and target kind (48 bits of FNV-1a, exact
+    /// in a Double).
     var fingerprint: Double {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bits: UInt64) {
@@ -120,6 +121,11 @@ public final class VocabShardState {
         mix((options.divisor ?? -1).bitPattern)
         mix(options.reduction == .mean ? 1 : options.reduction == .sum ? 2 : 3)
         mix(options.classWeights == nil ? 0 : 1)
+        // Every rank scores the same rows: the row weights must be the same everywhere.
+        if let rowWeights = options.rowWeights {
+            mix(UInt64(rowWeights.count))
+            for r in rowWeights { mix(UInt64(r.bitPattern)) }
+        }
         return Double(hash >> 16)
     }
 

@@ -62,6 +62,9 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An operation the configured ``SoftmaxCrossEntropy/kernel`` does not offer (vocabulary
     /// shards run on `.vector` only).
     case unsupportedKernel(SoftmaxCrossEntropy.Kernel, operation: String)
+    /// A buffer whose length must be a whole multiple of a count (`multiple`, named by `of`) is
+    /// not: the fused linear head's hidden states, `rows × hidden`.
+    case lengthNotMultiple(argument: String, count: Int, multiple: Int, of: String)
 
     /// A sentence naming the argument and the offending value (and the row, for labels).
     public var description: String {
@@ -114,6 +117,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(step) cannot run now: \(reason)"
         case .unsupportedKernel(let kernel, let operation):
             return "kernel = .\(kernel) does not offer \(operation); use .vector"
+        case .lengthNotMultiple(let argument, let count, let multiple, let of):
+            return "\(argument) holds \(count) elements, not a whole nonzero multiple of \(multiple) (\(of))"
         }
     }
 }

@@ -115,7 +115,8 @@ extension LinearCrossEntropy {
         let fields = gradients.fields
         if accumulate {
             if fields.contains(.weight), !gradients.weight.isEmpty, gradients.weight.count != classes * d {
-                throw .lengthMismatch(argument: "gradients.weight", expected: classes * d, actual: gradients.weight.count)
+                throw .lengthMismatch(
+                    argument: "gradients.weight", expected: classes * d, actual: gradients.weight.count)
             }
             if fields.contains(.bias), !gradients.bias.isEmpty, gradients.bias.count != classes {
                 throw .lengthMismatch(argument: "gradients.bias", expected: classes, actual: gradients.bias.count)
@@ -124,7 +125,8 @@ extension LinearCrossEntropy {
         return try SoftmaxCrossEntropy.borrow(hidden) { (h) throws(XentError) in
             try SoftmaxCrossEntropy.borrow(weight) { (w) throws(XentError) in
                 try Self.borrowOptional(bias) { (b) throws(XentError) in
-                    try Self.output(&gradients.hidden, fields.contains(.hidden), count: rows * d) { (gh) throws(XentError) in
+                    try Self.output(&gradients.hidden, fields.contains(.hidden), count: rows * d) {
+                        (gh) throws(XentError) in
                         try Self.output(&gradients.weight, fields.contains(.weight), count: classes * d) {
                             (gw) throws(XentError) in
                             try Self.output(&gradients.bias, fields.contains(.bias), count: classes) {
@@ -132,7 +134,8 @@ extension LinearCrossEntropy {
                                 try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
                                     try body(
                                         h, w, b,
-                                        LinearGradientBuffers(hidden: gh, weight: gw, bias: gb, accumulate: accumulate), r)
+                                        LinearGradientBuffers(hidden: gh, weight: gw, bias: gb, accumulate: accumulate),
+                                        r)
                                 }
                             }
                         }

@@ -162,12 +162,13 @@ extension LinearCrossEntropy {
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
             targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
-        return try head.run({ (plan, first, logits, gradient, statistics, sums) throws(XentError) in
-            try crossEntropy.evaluateRowBlock(
-                plan, firstRow: first, logits: logits,
-                labels: UnsafeBufferPointer(rebasing: labels[first ..< first + logits.count / classes]),
-                gradient: gradient, rowStatistics: statistics, into: &sums)
-        }, options: self, filterReport: filterReport)
+        return try head.run(
+            { (plan, first, logits, gradient, statistics, sums) throws(XentError) in
+                try crossEntropy.evaluateRowBlock(
+                    plan, firstRow: first, logits: logits,
+                    labels: UnsafeBufferPointer(rebasing: labels[first..<first + logits.count / classes]),
+                    gradient: gradient, rowStatistics: statistics, into: &sums)
+            }, options: self, filterReport: filterReport)
     }
 
     /// The loss against soft targets (`rows × classes`, row-major; `rows` = `targets.count /
@@ -199,11 +200,12 @@ extension LinearCrossEntropy {
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
             targets: ("targets", UnsafeRawBufferPointer(targets)), gradients: gradients, rowStatistics: rowStatistics)
-        return try head.run({ (plan, first, logits, gradient, statistics, sums) throws(XentError) in
-            try crossEntropy.evaluateRowBlock(
-                plan, firstRow: first, logits: logits,
-                targets: UnsafeBufferPointer(rebasing: targets[first * classes ..< first * classes + logits.count]),
-                gradient: gradient, rowStatistics: statistics, into: &sums)
-        }, options: self, filterReport: filterReport)
+        return try head.run(
+            { (plan, first, logits, gradient, statistics, sums) throws(XentError) in
+                try crossEntropy.evaluateRowBlock(
+                    plan, firstRow: first, logits: logits,
+                    targets: UnsafeBufferPointer(rebasing: targets[first * classes..<first * classes + logits.count]),
+                    gradient: gradient, rowStatistics: statistics, into: &sums)
+            }, options: self, filterReport: filterReport)
     }
 }

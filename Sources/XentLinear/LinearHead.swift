@@ -39,9 +39,10 @@ struct LinearHead {
         targets: (name: String, bytes: UnsafeRawBufferPointer), gradients: LinearGradientBuffers,
         rowStatistics: RowStatistics.Buffers
     ) throws(XentError) {
-        let rows = plan.rows, classes = plan.classes
+        let rows = plan.rows
+        let classes = plan.classes
         guard hidden.count >= rows, hidden.count % rows == 0 else {
-            throw .lengthMismatch(argument: "hidden", expected: rows * Swift.max(1, hidden.count / rows), actual: hidden.count)
+            throw .lengthNotMultiple(argument: "hidden", count: hidden.count, multiple: rows, of: "the rows")
         }
         let d = hidden.count / rows
         let (weightCount, overflow) = classes.multipliedReportingOverflow(by: d)
@@ -66,7 +67,8 @@ struct LinearHead {
         for (name, dimension) in [("rows", rows), ("classes", classes), ("hidden size", d)]
         where dimension > BLAS.maxDimension {
             throw .invalidOption(
-                name: name, value: Double(dimension), requirement: "≤ \(BLAS.maxDimension) (the BLAS's 32-bit interface)")
+                name: name, value: Double(dimension),
+                requirement: "≤ \(BLAS.maxDimension) (the BLAS's 32-bit interface)")
         }
         let rowBytes = classes.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         guard !rowBytes.overflow, options.workspaceBytes >= rowBytes.partialValue else {
@@ -165,21 +167,24 @@ struct LinearHead {
     private var panels: Int { (classes + Self.classPanel - 1) / Self.classPanel }
 
     private func panel(_ p: Int) -> Range<Int> {
-        p * Self.classPanel ..< Swift.min(classes, (p + 1) * Self.classPanel)
+        p * Self.classPanel..<Swift.min(classes, (p + 1) * Self.classPanel)
     }
 
     private func block(
         first: Int, rows n: Int, z: UnsafeMutablePointer<Float>, wantsGradient: Bool, _ blockLoss: BlockLoss,
         sums: inout LossSums, overwriteWeightGradient: Bool, filterReport: GradientFilterReport?
     ) throws(XentError) {
-        let d = hiddenSize, v = classes
+        let d = hiddenSize
+        let v = classes
         let h = hidden + first * d
         let shared = Jobs.Shared((z, h))
         Jobs.run(panels, workers: plan.workers) { p in
             let (z, h) = shared.value
             let columns = self.panel(p)
             if let bias = self.bias {
-                for i in 0..<n { (z + i * v + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count) }
+                for i in 0..<n {
+                    (z + i * v + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count)
+                }
             }
             BLAS.sgemm(
                 transposeA: false, transposeB: true, m: n, n: columns.count, k: d, alpha: 1, a: h, lda: d,
@@ -187,9 +192,9 @@ struct LinearHead {
                 c: z + columns.lowerBound, ldc: v)
         }
         let statistics = RowStatistics.Buffers(
-            losses: rowStatistics.losses.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) },
-            logSumExp: rowStatistics.logSumExp.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) },
-            argmax: rowStatistics.argmax.map { UnsafeMutableBufferPointer(rebasing: $0[first ..< first + n]) })
+            losses: rowStatistics.losses.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) },
+            logSumExp: rowStatistics.logSumExp.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) },
+            argmax: rowStatistics.argmax.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) })
         try blockLoss(plan, first, UnsafeMutableBufferPointer(start: z, count: n * v), wantsGradient, statistics, &sums)
         guard wantsGradient else { return }
         let kept = keptTiles(z, rows: n, report: filterReport)
@@ -203,8 +208,9 @@ struct LinearHead {
             if hasHidden && job == 0 {
                 self.hiddenGradient(z, h: h, first: first, rows: n, kept: kept)
             } else {
-                self.weightGradient(z, h: h, rows: n, panel: self.panel(job - (hasHidden ? 1 : 0)), kept: kept,
-                                    overwrite: overwriteWeightGradient)
+                self.weightGradient(
+                    z, h: h, rows: n, panel: self.panel(job - (hasHidden ? 1 : 0)), kept: kept,
+                    overwrite: overwriteWeightGradient)
             }
         }
     }
@@ -213,9 +219,10 @@ struct LinearHead {
     private func hiddenGradient(
         _ g: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, first: Int, rows n: Int, kept: [Bool]?
     ) {
-        let d = hiddenSize, v = classes
+        let d = hiddenSize
+        let v = classes
         let dh = gradients.hidden!.baseAddress! + first * d
-        let runs = keptRuns(kept, in: 0 ..< v)
+        let runs = keptRuns(kept, in: 0..<v)
         if runs.isEmpty { dh.update(repeating: 0, count: n * d) }
         for (index, run) in runs.enumerated() {
             BLAS.sgemm(
@@ -230,7 +237,8 @@ struct LinearHead {
         _ g: UnsafeMutablePointer<Float>, h: UnsafePointer<Float>, rows n: Int, panel: Range<Int>, kept: [Bool]?,
         overwrite: Bool
     ) {
-        let d = hiddenSize, v = classes
+        let d = hiddenSize
+        let v = classes
         if let biasGradient = gradients.bias?.baseAddress {
             for i in 0..<n {
                 let row = g + i * v
@@ -257,8 +265,9 @@ struct LinearHead {
             // Panels hold whole tiles (the panel is a multiple of the tile).
             Jobs.run(panels, workers: plan.workers) { p in
                 let columns = self.panel(p)
-                for t in columns.lowerBound / tile ..< (columns.upperBound + tile - 1) / tile {
-                    let start = t * tile, end = Swift.min(classes, start + tile)
+                for t in columns.lowerBound / tile..<(columns.upperBound + tile - 1) / tile {
+                    let start = t * tile
+                    let end = Swift.min(classes, start + tile)
                     rows: for i in 0..<n {
                         let row = g + i * classes
                         for j in start..<end where !(abs(row[j]) < threshold) {
@@ -279,12 +288,13 @@ struct LinearHead {
         guard let kept else { return [range] }
         let tile = LinearCrossEntropy.filterTileClasses
         var runs: [Range<Int>] = []
-        for t in range.lowerBound / tile ..< (range.upperBound + tile - 1) / tile where kept[t] {
-            let start = t * tile, end = Swift.min(range.upperBound, start + tile)
+        for t in range.lowerBound / tile..<(range.upperBound + tile - 1) / tile where kept[t] {
+            let start = t * tile
+            let end = Swift.min(range.upperBound, start + tile)
             if let last = runs.last, last.upperBound == start {
-                runs[runs.count - 1] = last.lowerBound ..< end
+                runs[runs.count - 1] = last.lowerBound..<end
             } else {
-                runs.append(start ..< end)
+                runs.append(start..<end)
             }
         }
         return runs

@@ -16,7 +16,9 @@ struct Draws: RandomNumberGenerator {
     }
 
     mutating func uniform(_ range: ClosedRange<Float>) -> Float { Float.random(in: range, using: &self) }
-    mutating func floats(_ count: Int, _ range: ClosedRange<Float>) -> [Float] { (0..<count).map { _ in uniform(range) } }
+    mutating func floats(_ count: Int, _ range: ClosedRange<Float>) -> [Float] {
+        (0..<count).map { _ in uniform(range) }
+    }
 }
 
 /// One problem: `H` (rows × d), `W` (classes × d), optional `b`, labels or soft targets.
@@ -49,7 +51,8 @@ struct LinearProblem {
         var rounding = [Double](repeating: 0, count: rows)
         for i in 0..<rows {
             for j in 0..<classes {
-                var sum = Double(bias?[j] ?? 0), magnitude = abs(Double(bias?[j] ?? 0))
+                var sum = Double(bias?[j] ?? 0)
+                var magnitude = abs(Double(bias?[j] ?? 0))
                 for k in 0..<hiddenSize {
                     let term = Double(hidden[i * hiddenSize + k]) * Double(weight[j * hiddenSize + k])
                     sum += term
@@ -106,7 +109,8 @@ struct LinearTruth {
         logSumExp = statistics.logSumExp
         let s = Double(options.logitScale)
         // `.mean`'s two denominators, and the smaller one for the reduced loss's bound.
-        var crossEntropyDenominator = 1.0, zLossDenominator = 1.0
+        var crossEntropyDenominator = 1.0
+        var zLossDenominator = 1.0
         if options.reduction == .mean {
             crossEntropyDenominator = 0
             zLossDenominator = 0
@@ -120,7 +124,8 @@ struct LinearTruth {
         }
         var gradientBound = [Double](repeating: 0, count: n * v)
         rowLossBounds = []
-        let alpha = Double(options.labelSmoothing), lambda = Double(options.zLossScale)
+        let alpha = Double(options.labelSmoothing)
+        let lambda = Double(options.zLossScale)
         for i in 0..<n {
             let lse = Double(statistics.logSumExp[i])
             let r = Double(options.rowWeights?[i] ?? 1)
@@ -149,7 +154,7 @@ struct LinearTruth {
                 let p = lse.isFinite ? exp(t - lse) : 0
                 let a = crossEntropyScale * (p * mass + target[j]) + zLossScale * p
                 let gap = t.isFinite && m.isFinite ? abs(t - m) : 0
-                gradientBound[i * v + j] = ((32 + gap) * u + delta) * a + 1e-30
+                gradientBound[i * v + j] = ((16 + gap) * u + delta) * a + 1e-30
             }
         }
         let denominator = min(crossEntropyDenominator, lambda != 0 ? zLossDenominator : .infinity)
@@ -162,11 +167,13 @@ struct LinearTruth {
         biasBound = [Double](repeating: 0, count: v)
         for i in 0..<n {
             for j in 0..<v {
-                let gij = Double(g[i * v + j]), bound = gradientBound[i * v + j]
+                let gij = Double(g[i * v + j])
+                let bound = gradientBound[i * v + j]
                 biasGradient[j] += gij
                 biasBound[j] += Double(n) * u * abs(gij) + bound
                 for k in 0..<d {
-                    let w = Double(problem.weight[j * d + k]), h = Double(problem.hidden[i * d + k])
+                    let w = Double(problem.weight[j * d + k])
+                    let h = Double(problem.hidden[i * d + k])
                     hiddenGradient[i * d + k] += gij * w
                     hiddenBound[i * d + k] += Double(v) * u * abs(gij * w) + bound * abs(w)
                     weightGradient[j * d + k] += gij * h
@@ -188,7 +195,8 @@ struct LinearTruth {
 func firstViolation(_ name: String, _ actual: [Float], _ expected: [Double], _ bound: [Double]) -> String? {
     guard actual.count == expected.count else { return "\(name): \(actual.count) values, expected \(expected.count)" }
     for i in actual.indices {
-        let a = Double(actual[i]), e = expected[i]
+        let a = Double(actual[i])
+        let e = expected[i]
         if a.isNaN && e.isNaN { continue }
         if a == e { continue }
         if !(abs(a - e) <= bound[i]) { return "\(name)[\(i)] = \(a), expected \(e) ± \(bound[i])" }

@@ -49,7 +49,8 @@ struct LinearHeadTests {
                 for soft in [false, true] {
                     for bias in [false, true] {
                         seed += 1
-                        let problem = LinearProblem(rows: rows, hiddenSize: d, classes: classes, bias: bias, soft: soft, seed: seed)
+                        let problem = LinearProblem(
+                            rows: rows, hiddenSize: d, classes: classes, bias: bias, soft: soft, seed: seed)
                         let truth = try LinearTruth(problem, options)
                         var head = LinearCrossEntropy(options)
                         head.workspaceBytes = blockRows * classes * 4 + 3  // not a whole number of rows
@@ -57,8 +58,9 @@ struct LinearHeadTests {
                         let statistics = RowStatistics()
                         let loss = try call(head, problem, gradients: gradients, statistics: statistics)
                         let what = "\(name), \(rows)×\(d)×\(classes), block \(blockRows), soft \(soft), bias \(bias)"
-                        #expect(abs(Double(loss) - truth.loss) <= truth.lossBound || loss == Float(truth.loss),
-                                "\(what): loss \(loss), expected \(truth.loss) ± \(truth.lossBound)")
+                        #expect(
+                            abs(Double(loss) - truth.loss) <= truth.lossBound || loss == Float(truth.loss),
+                            "\(what): loss \(loss), expected \(truth.loss) ± \(truth.lossBound)")
                         for violation in [
                             firstViolation("row losses", statistics.losses, truth.rowLosses, truth.rowLossBounds),
                             firstViolation("∂H", gradients.hidden, truth.hiddenGradient, truth.hiddenBound),
@@ -114,7 +116,9 @@ struct LinearHeadTests {
             var options = SoftmaxCrossEntropy()
             options.divisor = 9
             let head = LinearCrossEntropy(options, workspaceBytes: 2 * 11 * 4)
-            let first = LinearGradients(), second = LinearGradients(), both = LinearGradients([.weight, .bias])
+            let first = LinearGradients()
+            let second = LinearGradients()
+            let both = LinearGradients([.weight, .bias])
             _ = try call(head, a, gradients: first)
             _ = try call(head, b, gradients: second)
             _ = try call(head, a, gradients: both, accumulate: true)  // empty arrays: from zeros
@@ -122,7 +126,9 @@ struct LinearHeadTests {
             _ = try call(head, b, gradients: both, accumulate: true)
             // `sgemm` with β = 1 adds into ∂W (and ∂b row by row): one rounding of the sum per entry,
             // perhaps one per block of its inner products, so within a few ulps of the two parts' sum.
-            for (sum, (x, y)) in zip(both.weight + both.bias, zip(first.weight + first.bias, second.weight + second.bias)) {
+            for (sum, (x, y)) in zip(
+                both.weight + both.bias, zip(first.weight + first.bias, second.weight + second.bias))
+            {
                 #expect(abs(sum - (x + y)) <= 8 * Float.ulpOfOne * (abs(x) + abs(y)) + 1e-30, "\(sum) vs \(x) + \(y)")
             }
             #expect(both.hidden.isEmpty)
@@ -140,7 +146,8 @@ struct LinearHeadTests {
                 for blockRows in [1, 7, 40] {
                     var head = LinearCrossEntropy(options, workspaceBytes: blockRows * 9000 * 4)
                     head.threads = threads
-                    let g = LinearGradients(), s = RowStatistics()
+                    let g = LinearGradients()
+                    let s = RowStatistics()
                     let loss = try call(head, p, gradients: g, statistics: s)
                     results.append((loss, g, s, threads, blockRows))
                 }
@@ -192,7 +199,8 @@ struct LinearHeadFilterTests {
         #expect(approximate.bias == reference.bias)  // ∂b is never filtered
         // The documented bound: each skipped entry is below ε·σ (σ = 1/D: the mean over 23 rows).
         let sigma = Double(epsilon) / 23
-        let d = p.hiddenSize, v = p.classes
+        let d = p.hiddenSize
+        let v = p.classes
         for i in 0..<p.rows {
             for k in 0..<d {
                 var bound = 0.0
@@ -218,13 +226,17 @@ struct LinearHeadRefusalTests {
     func refusals() throws {
         let (n, d, v) = (4, 3, 5)
         let p = LinearProblem(rows: n, hiddenSize: d, classes: v, bias: true, soft: false, seed: 3)
-        var dh = [Float](repeating: 42, count: n * d), dw = [Float](repeating: 42, count: v * d)
-        var db = [Float](repeating: 42, count: v), losses = [Float](repeating: 42, count: n)
+        var dh = [Float](repeating: 42, count: n * d)
+        var dw = [Float](repeating: 42, count: v * d)
+        var db = [Float](repeating: 42, count: v)
+        var losses = [Float](repeating: 42, count: n)
         func attempt(
             _ head: LinearCrossEntropy = LinearCrossEntropy(), hidden: [Float]? = nil, weight: [Float]? = nil,
             bias: [Float]? = nil, labels: [Int32]? = nil, dhCount: Int? = nil, alias: Bool = false
         ) -> XentError? {
-            let hidden = hidden ?? p.hidden, weight = weight ?? p.weight, labels = labels ?? p.labels
+            let hidden = hidden ?? p.hidden
+            let weight = weight ?? p.weight
+            let labels = labels ?? p.labels
             let bias = bias ?? p.bias!
             do {
                 _ = try hidden.withUnsafeBufferPointer { h in
@@ -241,7 +253,8 @@ struct LinearHeadRefusalTests {
                                                     hidden: h, weight: w, bias: b, labels: t, classes: v,
                                                     gradients: LinearGradientBuffers(
                                                         hidden: ghPart, weight: gw,
-                                                        bias: alias ? UnsafeMutableBufferPointer(rebasing: gw[0..<v]) : gb),
+                                                        bias: alias
+                                                            ? UnsafeMutableBufferPointer(rebasing: gw[0..<v]) : gb),
                                                     rowStatistics: RowStatistics.Buffers(losses: r))
                                             }
                                         }
@@ -278,14 +291,16 @@ struct LinearHeadRefusalTests {
             ("row weights", attempt(badRowWeights)),
             ("smoothing", attempt(badSmoothing)),
         ]
-        #expect(cases[0].1 == .lengthMismatch(argument: "hidden", expected: 8, actual: 11))
+        #expect(cases[0].1 == .lengthNotMultiple(argument: "hidden", count: 11, multiple: 4, of: "the rows"))
         #expect(cases[1].1 == .lengthMismatch(argument: "weight", expected: 15, actual: 14))
         #expect(cases[2].1 == .lengthMismatch(argument: "bias", expected: 5, actual: 2))
         #expect(cases[3].1 == .labelOutOfRange(row: 2, label: 7, classes: 5))
         #expect(cases[4].1 == .lengthMismatch(argument: "gradients.hidden", expected: 12, actual: 11))
         #expect(cases[5].1 == .overlappingBuffers(first: "gradients.bias", second: "gradients.weight"))
-        #expect(cases[6].1 == .invalidOption(
-            name: "workspaceBytes", value: 19, requirement: "≥ 4 × classes = 20 bytes (one row of logits)"))
+        #expect(
+            cases[6].1
+                == .invalidOption(
+                    name: "workspaceBytes", value: 19, requirement: "≥ 4 × classes = 20 bytes (one row of logits)"))
         #expect(cases[7].1 == .invalidOption(name: "gradientFilter", value: -1, requirement: "finite and ≥ 0"))
         #expect(cases[8].1 == .lengthMismatch(argument: "rowWeights", expected: 4, actual: 2))
         #expect(cases[9].1 == .invalidOption(name: "labelSmoothing", value: 2, requirement: "in [0, 1]"))

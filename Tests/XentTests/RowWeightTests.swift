@@ -10,30 +10,41 @@ import Xent
     /// denominator (so the unweighted gradient, scaled, is the expected one).
     static let optionSets: [(String, @Sendable (inout SoftmaxCrossEntropy, Int) -> Void)] = [
         ("mean", { _, _ in }),
-        ("mean, class weights, smoothing", { ce, v in
-            ce.classWeights = (0..<v).map { Float($0 % 3) * 0.5 + 0.25 }
-            ce.labelSmoothing = 0.1
-        }),
-        ("mean, softcap, logit scale, gradient scale", { ce, _ in
-            ce.softcap = 4
-            ce.logitScale = 1.5
-            ce.gradientScale = 0.25
-        }),
-        ("sum, z-loss", { ce, _ in
-            ce.reduction = .sum
-            ce.zLossScale = 1e-2
-        }),
+        (
+            "mean, class weights, smoothing",
+            { ce, v in
+                ce.classWeights = (0..<v).map { Float($0 % 3) * 0.5 + 0.25 }
+                ce.labelSmoothing = 0.1
+            }
+        ),
+        (
+            "mean, softcap, logit scale, gradient scale",
+            { ce, _ in
+                ce.softcap = 4
+                ce.logitScale = 1.5
+                ce.gradientScale = 0.25
+            }
+        ),
+        (
+            "sum, z-loss",
+            { ce, _ in
+                ce.reduction = .sum
+                ce.zLossScale = 1e-2
+            }
+        ),
         ("none", { ce, _ in ce.reduction = .none }),
         ("mean, divisor", { ce, _ in ce.divisor = 3.5 }),
     ]
 
-    @Test("loss, row losses and gradient are the unweighted ones times r_i, over Σ r_i·w_t",
-          arguments: [SoftmaxCrossEntropy.Kernel.reference, .scalar, .vector])
+    @Test(
+        "loss, row losses and gradient are the unweighted ones times r_i, over Σ r_i·w_t",
+        arguments: [SoftmaxCrossEntropy.Kernel.reference, .scalar, .vector])
     func againstUnweighted(kernel: SoftmaxCrossEntropy.Kernel) throws {
         for (rows, classes) in [(9, 7), (5, 3000), (3, 1)] {
             for (name, set) in Self.optionSets {
                 for soft in [false, true] {
-                    var (logits, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: UInt64(rows * classes))
+                    var (logits, labels) = LogitKind.normal.batch(
+                        rows: rows, classes: classes, seed: UInt64(rows * classes))
                     if rows > 2 { labels[2] = -100 }
                     var draws = SeededGenerator(seed: UInt64(classes))
                     let targets = soft ? logits.map { _ in Float.random(in: 0...1, using: &draws) } : nil
@@ -47,8 +58,10 @@ import Xent
                     unweighted.gradientScale = 1
                     unweighted.divisor = nil
                     let what = "\(kernel), \(name), \(rows)×\(classes), soft \(soft)"
-                    let statistics = RowStatistics(), plain = RowStatistics()
-                    var g = [Float](), gu = [Float]()
+                    let statistics = RowStatistics()
+                    let plain = RowStatistics()
+                    var g = [Float]()
+                    var gu = [Float]()
                     let loss: Float
                     if let targets {
                         loss = try weighted.lossAndGradient(
@@ -62,7 +75,8 @@ import Xent
                             logits: logits, labels: labels, classes: classes, gradient: &gu, rowStatistics: plain)
                     }
                     // The denominator the contract names.
-                    var denominator = 1.0, sum = 0.0
+                    var denominator = 1.0
+                    var sum = 0.0
                     if weighted.reduction == .mean {
                         denominator = 0
                         for i in 0..<rows where soft || labels[i] != -100 {
@@ -75,22 +89,25 @@ import Xent
                         let r = Double(weighted.rowWeights![i])
                         let expected = r * Double(plain.losses[i])
                         sum += expected
-                        #expect(abs(Double(statistics.losses[i]) - expected) <= 4 * Self.u * abs(expected),
-                                "\(what): row \(i) loss \(statistics.losses[i]), expected \(expected)")
+                        #expect(
+                            abs(Double(statistics.losses[i]) - expected) <= 4 * Self.u * abs(expected),
+                            "\(what): row \(i) loss \(statistics.losses[i]), expected \(expected)")
                         #expect(statistics.logSumExp[i] == plain.logSumExp[i], "\(what): lse is not weighted")
                         let scale = Double(weighted.gradientScale) * r / denominator
                         for j in 0..<classes {
                             let e = scale * Double(gu[i * classes + j])
                             let bound = 16 * Self.u * abs(scale) * (abs(Double(gu[i * classes + j])) + 1)
-                            #expect(abs(Double(g[i * classes + j]) - e) <= bound || (r == 0 && g[i * classes + j] == 0),
-                                    "\(what): g[\(i), \(j)] = \(g[i * classes + j]), expected \(e)")
+                            #expect(
+                                abs(Double(g[i * classes + j]) - e) <= bound || (r == 0 && g[i * classes + j] == 0),
+                                "\(what): g[\(i), \(j)] = \(g[i * classes + j]), expected \(e)")
                             if r == 0 { #expect(g[i * classes + j] == 0, "\(what): a zero weight, a zero row") }
                         }
                     }
                     if weighted.reduction != .none {
                         let expected = sum / denominator
-                        #expect(abs(Double(loss) - expected) <= 1e-6 * abs(expected) + 1e-30,
-                                "\(what): loss \(loss), expected \(expected)")
+                        #expect(
+                            abs(Double(loss) - expected) <= 1e-6 * abs(expected) + 1e-30,
+                            "\(what): loss \(loss), expected \(expected)")
                     }
                 }
             }
@@ -111,8 +128,9 @@ import Xent
                 let loss = try ce.lossAndGradient(
                     logits: logits, labels: labels, classes: classes, gradient: &g, rowStatistics: statistics)
                 if let base {
-                    #expect(loss.bitPattern == base.0.bitPattern && statistics.losses == base.1 && g == base.2,
-                            "\(rows)×\(classes), \(threads) threads")
+                    #expect(
+                        loss.bitPattern == base.0.bitPattern && statistics.losses == base.1 && g == base.2,
+                        "\(rows)×\(classes), \(threads) threads")
                 } else {
                     base = (loss, statistics.losses, g)
                 }
@@ -127,12 +145,14 @@ import Xent
         ce.rowWeights = [0, 0, 2]
         let statistics = RowStatistics([.losses])
         var g = [Float]()
-        _ = try ce.lossAndGradient(logits: logits, labels: [2, 0, 0], classes: 3, gradient: &g, rowStatistics: statistics)
+        _ = try ce.lossAndGradient(
+            logits: logits, labels: [2, 0, 0], classes: 3, gradient: &g, rowStatistics: statistics)
         #expect(statistics.losses[0].isNaN)  // 0·∞, as `(loss * r)` in IEEE arithmetic
         #expect(g[0..<3].allSatisfy { $0 == 0 })  // the gradient row is finite: times 0
         #expect(statistics.losses[1].isNaN && g[3..<6].allSatisfy(\.isNaN))
         logits[4] = 0
-        _ = try ce.lossAndGradient(logits: logits, labels: [0, 0, 0], classes: 3, gradient: &g, rowStatistics: statistics)
+        _ = try ce.lossAndGradient(
+            logits: logits, labels: [0, 0, 0], classes: 3, gradient: &g, rowStatistics: statistics)
         #expect(statistics.losses[0] == 0 && statistics.losses[1] == 0)
     }
 
