@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks that an xent-bench CSV report parses and holds every documented column, with a value
-in each required field (CI runs it on the --quick report; it asserts no timing)."""
+in each required field (CI runs it on the --quick report and the --linear --quick one; it asserts
+no timing). A linear-head report (`xent-bench --linear`) has the linear columns after the others
+and is checked for them too."""
 import csv
 import math
 import sys
@@ -12,7 +14,11 @@ COLUMNS = [
     "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
 ]
+LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
+LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
 DTYPES = ("f32", "f16", "bf16")
+XENT_KERNELS = ("scalar", "vector", "reference")
+LINEAR_OURS = ("xent-linear", "xent-linear-filter", "sgemm", "xent", "sgemm+xent")
 NUMERIC = ["rows", "classes", "threads", "repetitions", "min_ns", "median_ns", "p90_ns", "max_ns",
            "ns_per_element", "gb_per_s", "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element",
            "exp_bound_ratio"]
@@ -27,29 +33,84 @@ def main(path):
         rows = list(reader)
     if not rows:
         raise SystemExit(f"{path}: no rows")
+    linear = "hidden" in reader.fieldnames
+    if linear:
+        missing = [c for c in LINEAR_COLUMNS if c not in reader.fieldnames]
+        if missing:
+            raise SystemExit(f"{path}: a linear report without columns {missing}")
     kernels, dtypes = set(), set()
     for i, row in enumerate(rows, start=2):
-        for column in NUMERIC:
+        for column in NUMERIC + (LINEAR_NUMERIC if linear else []):
             value = float(row[column])
             if not math.isfinite(value) or value <= 0:
                 raise SystemExit(f"{path}:{i}: {column} = {row[column]!r} is not a positive number")
         if not float(row["min_ns"]) <= float(row["median_ns"]) <= float(row["p90_ns"]) <= float(row["max_ns"]):
             raise SystemExit(f"{path}:{i}: min ≤ median ≤ p90 ≤ max does not hold")
-        if row["kernel"] in ("scalar", "vector", "reference"):
-            if row["max_loss_error"] == "" or row["speedup_vs_scalar"] == "":
-                raise SystemExit(f"{path}:{i}: accuracy or speedup missing for {row['kernel']}")
-            if row["op"] != "fwd" and row["max_gradient_error"] == "":
-                raise SystemExit(f"{path}:{i}: gradient error missing")
-        if row["kernel"] == "vector" and row["peak_rss_delta_bytes"] == "":
-            raise SystemExit(f"{path}:{i}: the vector kernel's peak-memory probe is missing")
+        if linear:
+            check_linear_row(path, i, row)
+        else:
+            check_softmax_row(path, i, row)
         if row["dtype"] not in DTYPES:
             raise SystemExit(f"{path}:{i}: dtype = {row['dtype']!r} is not one of {DTYPES}")
-        if row["kernel"] not in ("scalar", "vector", "reference") and row["dtype"] != "f32":
-            raise SystemExit(f"{path}:{i}: peer rows are f32, not {row['dtype']!r}")
         kernels.add(row["kernel"])
         dtypes.add(row["dtype"])
-    print(f"{path}: {len(rows)} rows, {len(COLUMNS)} columns, kernels {sorted(kernels)}, "
-          f"dtypes {sorted(dtypes, key=DTYPES.index)}: OK")
+    if linear:
+        check_linear_report(path, rows)
+    print(f"{path}: {len(rows)} rows, {len(reader.fieldnames)} columns{' (linear head)' if linear else ''}, "
+          f"kernels {sorted(kernels)}, dtypes {sorted(dtypes, key=DTYPES.index)}: OK")
+
+
+def check_softmax_row(path, i, row):
+    if row["kernel"] in XENT_KERNELS:
+        if row["max_loss_error"] == "" or row["speedup_vs_scalar"] == "":
+            raise SystemExit(f"{path}:{i}: accuracy or speedup missing for {row['kernel']}")
+        if row["op"] != "fwd" and row["max_gradient_error"] == "":
+            raise SystemExit(f"{path}:{i}: gradient error missing")
+    if row["kernel"] == "vector" and row["peak_rss_delta_bytes"] == "":
+        raise SystemExit(f"{path}:{i}: the vector kernel's peak-memory probe is missing")
+    if row["kernel"] not in XENT_KERNELS and row["dtype"] != "f32":
+        raise SystemExit(f"{path}:{i}: peer rows are f32, not {row['dtype']!r}")
+
+
+def check_linear_row(path, i, row):
+    kernel, op = row["kernel"], row["op"]
+    if kernel not in LINEAR_OURS and not kernel.startswith("torch "):
+        raise SystemExit(f"{path}:{i}: {kernel!r} is not a linear-head case")
+    if op not in ("fwd", "fwdgrad") or row["target_kind"] != "labels" or row["dtype"] != "f32":
+        raise SystemExit(f"{path}:{i}: linear cases are fwd or fwdgrad on class labels in f32")
+    if row["data"] not in ("random", "peaked"):
+        raise SystemExit(f"{path}:{i}: data = {row['data']!r} is not random or peaked")
+    n, d, v = int(row["rows"]), int(row["hidden"]), int(row["classes"])
+    expected = (2 if op == "fwd" else 6) * n * d * v
+    if not math.isclose(float(row["flops"]), expected, rel_tol=1e-5):
+        factor = 2 if op == "fwd" else 6
+        raise SystemExit(f"{path}:{i}: flops = {row['flops']} is not {factor}·N·d·V = {expected}")
+    if kernel in ("xent-linear", "sgemm+xent"):
+        if row["max_loss_error"] == "" or (op != "fwd" and row["max_gradient_error"] == ""):
+            raise SystemExit(f"{path}:{i}: accuracy missing for {kernel}")
+    if kernel in ("xent-linear", "xent-linear-filter") and row["peak_rss_delta_bytes"] == "":
+        raise SystemExit(f"{path}:{i}: the head's peak-memory probe is missing")
+    if kernel == "xent-linear-filter":
+        if op != "fwdgrad" or row["filter_skipped"] == "" or row["filter_error"] == "":
+            raise SystemExit(f"{path}:{i}: a filtered row needs fwdgrad, filter_skipped and filter_error")
+        if not 0 <= float(row["filter_skipped"]) <= 1 or not float(row["filter_error"]) >= 0:
+            raise SystemExit(f"{path}:{i}: filter_skipped outside [0, 1] or a negative filter_error")
+    elif row["filter_skipped"] != "" or row["filter_error"] != "":
+        raise SystemExit(f"{path}:{i}: filter columns on an unfiltered row")
+
+
+def check_linear_report(path, rows):
+    """Every xent-linear case has its roofline beside it (sgemm, xent and their sum)."""
+    def key(r):
+        return (r["rows"], r["hidden"], r["classes"], r["op"], r["threads"])
+    present = {}
+    for r in rows:
+        present.setdefault(key(r), set()).add(r["kernel"])
+    for k, kernels in present.items():
+        if "xent-linear" in kernels and not {"sgemm", "xent", "sgemm+xent"} <= kernels:
+            raise SystemExit(f"{path}: N×d×V, op, threads = {k}: the sgemm+xent roofline rows are missing")
+    if not any(r["kernel"] == "xent-linear" for r in rows):
+        raise SystemExit(f"{path}: a linear report without xent-linear rows")
 
 
 if __name__ == "__main__":

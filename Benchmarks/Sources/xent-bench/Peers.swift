@@ -12,6 +12,10 @@ struct PeerMeasurement: Decodable {
     let times_ns: [Double]
     let max_loss_error: Double?
     let max_gradient_error: Double?
+    // linear_peers.py's rows also carry these.
+    var hidden: Int? = nil
+    var data: String? = nil
+    var peak_rss_delta_bytes: Int? = nil
 }
 
 enum Peers {
@@ -32,6 +36,30 @@ enum Peers {
         for name in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[name] = "1" }
         environment["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
         process.environment = environment
+        return try run(process, script: script)
+    }
+
+    /// Runs `python linear_peers.py` (PyTorch's linear cross-entropy paths) for the given N×d×V
+    /// shapes at every thread count (the script sets torch's threads per case), with a peak-memory
+    /// probe per case unless `memoryProbe` is false.
+    static func measureLinear(
+        python: String, script: URL, shapes: [LinearShape], threads: [Int], operations: [Operation],
+        policy: RepetitionPolicy, paths: [String], memoryProbe: Bool
+    ) throws -> [PeerMeasurement] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, script.path,
+                             "--shapes", shapes.map(\.description).joined(separator: ","),
+                             "--paths", paths.joined(separator: ","),
+                             "--threads", threads.map(String.init).joined(separator: ","),
+                             "--ops", operations.map(\.rawValue).joined(separator: ","),
+                             "--warmup", "\(policy.warmup)", "--min-reps", "\(policy.minRepetitions)",
+                             "--max-reps", "\(policy.maxRepetitions)", "--min-time", "\(policy.minSeconds)"]
+            + (memoryProbe ? [] : ["--no-memory-probe"])
+        return try run(process, script: script)
+    }
+
+    private static func run(_ process: Process, script: URL) throws -> [PeerMeasurement] {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

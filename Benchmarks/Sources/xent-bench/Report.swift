@@ -25,6 +25,8 @@ struct ReportRow {
     var maxLossError: Double?
     var maxGradientError: Double?
     var peakRSSDeltaBytes: Int?
+    /// The linear-head columns (`--linear` reports only).
+    var linear: LinearColumns? = nil
 
     var elements: Double { Double(rows) * Double(classes) }
     var nsPerElement: Double { timing.median / elements }
@@ -62,9 +64,15 @@ enum ReportWriter {
             ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
+    /// The schema's columns; a linear report (any row with linear columns) adds
+    /// ``LinearColumns/columns`` after them, empty where a row has none.
     static func csv(_ rows: [ReportRow]) -> String {
-        ([ReportRow.columns.joined(separator: ",")]
-            + rows.map { $0.fields.map(csvField).joined(separator: ",") }).joined(separator: "\n") + "\n"
+        let linear = rows.contains { $0.linear != nil }
+        let header = ReportRow.columns + (linear ? LinearColumns.columns : [])
+        return ([header.joined(separator: ",")]
+            + rows.map { row in
+                (row.fields + (linear ? LinearColumns.fields(row) : [])).map(csvField).joined(separator: ",")
+            }).joined(separator: "\n") + "\n"
     }
 
     /// Per shape: every case but in-place against the bounds and `scalar`, and the 16-bit types

@@ -16,7 +16,7 @@ struct XentBench: ParsableCommand {
             to standard error; the report goes to Reports/<UTC date>_<host>_<git sha>.csv with \
             a Markdown summary beside it.
             """,
-        subcommands: [Run.self, ProbeMemory.self],
+        subcommands: [Run.self, ProbeMemory.self, ProbeLinearMemory.self],
         defaultSubcommand: Run.self)
 }
 
@@ -84,8 +84,41 @@ struct Run: ParsableCommand {
     @Flag(help: "Skip the per-case peak-memory probe (a child process per vector case).")
     var noMemoryProbe = false
 
+    @Flag(help: """
+        The fused linear head instead of the softmax cases: XentLinear against the sgemm roofline, Xent on \
+        the whole logits, gradient filtering and (with --peers-python) PyTorch's linear cross-entropy paths. \
+        Takes --linear-shapes, --ops fwd,fwdgrad, --threads, the repetition options and --peers \
+        (eager,lce,lce-chunked,mm); writes Reports/<UTC date>_linear-head.csv and .md.
+        """)
+    var linear = false
+
+    @Option(name: .customLong("linear-cases"), help: """
+        Comma-separated linear cases: xent-linear, roofline (sgemm, xent and their sum), filter \
+        (xent-linear with gradient filtering on random and peaked logits). All by default; fewer for profiling.
+        """)
+    var linearCases: String = "xent-linear,roofline,filter"
+
+    @Option(
+        name: .customLong("linear-workspace-mib"),
+        help: "The head's workspaceBytes in MiB (default 32, the library's).")
+    var linearWorkspaceMiB: Int = 32
+
+    @Option(name: .customLong("linear-shapes"), help: "Comma-separated linear shapes N×d×V, e.g. 1024x512x32000.")
+    var linearShapes: String = Run.defaultLinearShapes
+
     mutating func validate() throws {
         if quick && shapes == Run.defaultShapes { shapes = "64x1000,8x32000" }
+        if quick && linearShapes == Run.defaultLinearShapes { linearShapes = Run.quickLinearShapes }
+        if linear {
+            if ops == "fwd,fwdgrad,inplace" { ops = "fwd,fwdgrad" }
+            if peers == "numpy,jax,torch" { peers = Run.linearPeerPaths }
+            _ = try linearOperations
+            _ = try linearCaseChoices
+            guard linearWorkspaceMiB >= 1 else { throw ValidationError("--linear-workspace-mib must be ≥ 1") }
+            guard LinearShape.parse(linearShapes) != nil else {
+                throw ValidationError("--linear-shapes: give N×d×V triples such as 1024x512x32000")
+            }
+        }
         if quick {
             minRepetitions = min(minRepetitions, 3)
             maxRepetitions = min(maxRepetitions, 5)
@@ -157,6 +190,10 @@ struct Run: ParsableCommand {
         let policy = RepetitionPolicy(
             warmup: quick ? 1 : 2, minRepetitions: minRepetitions, maxRepetitions: maxRepetitions,
             minSeconds: minSeconds)
+        if linear {
+            return try runLinear(repository: repository, machine: machine, policy: policy,
+                                 timestamp: ISO8601DateFormatter().string(from: Date()))
+        }
         let choices = try kernelChoices()
         let operations = try list(ops, Operation.init(rawValue:), "--ops")
         let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")

@@ -1,0 +1,147 @@
+// The linear-head report's extra columns and its Markdown summary.
+import Foundation
+
+/// A linear-head row's columns beyond the softmax schema (Reports/README.md, "Linear-head reports").
+struct LinearColumns {
+    /// d, the hidden size (`rows` is N, `classes` V).
+    var hidden: Int
+    /// `random` or `peaked` (``LinearData``).
+    var data: String
+    /// The head's nominal flops for the shape and op: `2·N·d·V` (fwd) or `6·N·d·V` (fwdgrad), the
+    /// same for every row of a shape and op, so `gflop_per_s` compares times.
+    var flops: Double
+    /// Gradient filtering rows: the share of tiles skipped.
+    var filterSkipped: Double? = nil
+    /// Gradient filtering rows: max |Δ∂H| / max |∂H| or max |Δ∂W| / max |∂W| against the unfiltered
+    /// head on the same data, whichever is larger.
+    var filterError: Double? = nil
+
+    static let columns = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
+
+    static func fields(_ row: ReportRow) -> [String] {
+        guard let l = row.linear else { return columns.map { _ in "" } }
+        return [
+            String(l.hidden), l.data, String(format: "%.6g", l.flops),
+            String(format: "%.4g", l.flops / row.timing.median),
+            l.filterSkipped.map { String(format: "%.4f", $0) } ?? "",
+            l.filterError.map { String(format: "%.3e", $0) } ?? "",
+        ]
+    }
+}
+
+extension ReportWriter {
+    /// Per shape, every linear case with its ratio to the sgemm+xent roofline; then the linear
+    /// head's targets, each marked met or missed.
+    static func linearMarkdown(_ rows: [ReportRow], machine: MachineInfo, command: String, blas: String) -> String {
+        var out = "# Xent linear-head report\n\n"
+        out += "- Machine: \(machine.cpuModel), \(machine.cores) cores, host `\(machine.host)`\n"
+        out += "- Build: Swift \(machine.swiftVersion), \(machine.buildConfiguration); Xent at `\(machine.gitSHA)`; "
+            + "BLAS: \(blas)\n"
+        if blasFellBack {
+            out += "- **Warning**: OpenBLAS ran its generic Prescott (SSE3) kernels (it does not know this CPU); "
+                + "every sgemm here, the head's included, is several times slower than with OPENBLAS_CORETYPE set.\n"
+        }
+        out += "- Command: `\(command)`\n"
+        out += "- Medians of repeated runs in one process, (min–max) beside them. `sgemm+xent` is the sum of the "
+            + "`sgemm` row (the three products alone on the whole shapes; fwd: the logits only) and the `xent` row "
+            + "(Xent alone on the whole N × V logits, in place for fwdgrad); \"× roofline\" is a row's median over "
+            + "that sum's at the same threads and op. GFLOP/s counts the head's nominal flops (2·N·d·V fwd, "
+            + "6·N·d·V fwdgrad) for every row. Peak RSS Δ: one call's growth in a fresh process above the inputs "
+            + "and outputs (H, W, b, labels; ∂H, ∂W, ∂b). Errors: 8 rows' losses and ∂H × N against Double; "
+            + "`xent-linear-filter` rows: filtering at 2⁻¹², the share of tiles skipped and the largest change "
+            + "of ∂H or ∂W relative to its largest entry.\n\n"
+        for shape in linearShapes(rows) {
+            let shapeRows = rows.filter { matches($0, shape) }
+            guard let first = shapeRows.first else { continue }
+            out += "## N × d × V = \(shape.rows) × \(shape.hidden) × \(shape.classes)\n\n"
+            out += String(format: "memcpy of the logits %.3f ns/element; exp bound %.3f ns/element\n\n",
+                          first.memcpyMedianNs / first.elements, first.expNsPerElement)
+            out += "| case | data | threads | op | median ms (min–max) | GFLOP/s | × roofline | peak RSS Δ MiB "
+                + "| skipped | filter err | max loss err | max ∂H×N err |\n"
+            out += "|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            for row in shapeRows {
+                let l = row.linear!
+                let roofline = shapeRows.first {
+                    $0.kernel == "sgemm+xent" && $0.op == row.op && $0.threads == row.threads
+                }
+                out += "| \(row.kernel) | \(l.data) | \(row.threads) | \(row.op) | "
+                out += String(format: "%.2f (%.2f–%.2f) | %.1f | ", row.timing.median / 1e6, row.timing.min / 1e6,
+                              row.timing.max / 1e6, l.flops / row.timing.median)
+                out += (roofline.map { String(format: "%.2f", row.timing.median / $0.timing.median) } ?? "–") + " | "
+                out += (row.peakRSSDeltaBytes.map { String(format: "%.1f", Double($0) / 1048576) } ?? "–") + " | "
+                out += (l.filterSkipped.map { String(format: "%.1f%%", 100 * $0) } ?? "–") + " | "
+                out += (l.filterError.map { String(format: "%.1e", $0) } ?? "–") + " | "
+                out += (row.maxLossError.map { String(format: "%.1e", $0) } ?? "–") + " | "
+                out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
+            }
+            out += "\n"
+        }
+        out += linearTargets(rows)
+        return out
+    }
+
+    /// The linear head's targets: ≤ 1.10 × the sgemm+xent roofline; faster than every PyTorch path
+    /// (eager, linear_cross_entropy, chunked; `mm` is PyTorch's roofline, not a path); peak memory
+    /// ≤ 1/8 of eager's; filtered on peaked logits ≥ 2× faster than eager.
+    static func linearTargets(_ rows: [ReportRow]) -> String {
+        var out = "## Targets\n\n"
+        out += "| target | shape | threads | op | measured | met |\n|---|---|---:|---|---:|:---:|\n"
+        var met = 0, total = 0
+        func line(_ target: String, _ row: ReportRow, _ measured: String, _ ok: Bool) {
+            total += 1
+            if ok { met += 1 }
+            out += "| \(target) | \(row.rows)×\(row.linear!.hidden)×\(row.classes) | \(row.threads) | \(row.op) | "
+                + "\(measured) | \(ok ? "met" : "**missed**") |\n"
+        }
+        let heads = rows.filter {
+            $0.kernel == LinearCase.head.rawValue && $0.linear?.data == LinearData.random.rawValue
+        }
+        func same(_ a: ReportRow, _ b: ReportRow) -> Bool {
+            a.rows == b.rows && a.classes == b.classes && a.linear?.hidden == b.linear?.hidden && a.op == b.op
+                && a.threads == b.threads
+        }
+        let torch = rows.filter { $0.kernel.hasPrefix("torch ") && !$0.kernel.hasSuffix(" mm") }
+        for head in heads {
+            if let roofline = rows.first(where: { $0.kernel == "sgemm+xent" && same($0, head) }) {
+                let ratio = head.timing.median / roofline.timing.median
+                line("xent-linear ≤ 1.10 × (sgemm+xent)", head, String(format: "%.2f×", ratio), ratio <= 1.10)
+            }
+            for peer in torch where same(peer, head) {
+                let speedup = peer.timing.median / head.timing.median
+                line("xent-linear faster than \(peer.kernel) (its time / ours > 1)", head,
+                     String(format: "%.2f×", speedup), speedup > 1)
+            }
+            if let eager = torch.first(where: { $0.kernel.hasSuffix(" eager") && same($0, head) }),
+               let ours = head.peakRSSDeltaBytes, let theirs = eager.peakRSSDeltaBytes, theirs > 0 {
+                let ratio = Double(ours) / Double(theirs)
+                line("peak memory ≤ 1/8 of PyTorch eager", head,
+                     String(format: "1/%.1f (%.1f vs %.1f MiB)", 1 / ratio, Double(ours) / 1048576,
+                            Double(theirs) / 1048576), ratio <= 0.125)
+            }
+        }
+        for filtered in rows where filtered.kernel == LinearCase.filtered.rawValue
+            && filtered.linear?.data == LinearData.peaked.rawValue {
+            if let eager = torch.first(where: { $0.kernel.hasSuffix(" eager") && same($0, filtered) }) {
+                let speedup = eager.timing.median / filtered.timing.median
+                line("xent-linear-filter on peaked logits ≥ 2× faster than PyTorch eager", filtered,
+                     String(format: "%.2f×", speedup), speedup >= 2)
+            }
+        }
+        if total == 0 { return out + "(no targets: run with --peers-python for the PyTorch ones)\n" }
+        return out + "\n\(met) of \(total) met.\n"
+    }
+
+    static func matches(_ row: ReportRow, _ shape: LinearShape) -> Bool {
+        row.rows == shape.rows && row.classes == shape.classes && row.linear?.hidden == shape.hidden
+    }
+
+    static func linearShapes(_ rows: [ReportRow]) -> [LinearShape] {
+        var shapes: [LinearShape] = []
+        for row in rows {
+            guard let l = row.linear else { continue }
+            let shape = LinearShape(rows: row.rows, hidden: l.hidden, classes: row.classes)
+            if !shapes.contains(shape) { shapes.append(shape) }
+        }
+        return shapes
+    }
+}
