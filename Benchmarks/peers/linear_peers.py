@@ -18,8 +18,9 @@ Operations: fwd (mean loss, under no_grad) and fwdgrad (mean loss and ∂H, ∂W
 set to None before each run, as optimizer.zero_grad() does). Accuracy: per-row losses and the
 unscaled ∂H (∂H × N) of 8 rows against float64 on the same data. Peak memory: a child process per
 case (this script with --probe) builds the inputs, runs the case once on a tiny shape, then reads
-its peak resident set (VmHWM) before and after one call of the real shape; the growth minus the
-bytes of the outputs the call returns (∂H, ∂W, ∂b for fwdgrad) is `peak_rss_delta_bytes`.
+its peak resident set (VmHWM) before and after one call of the real shape: `peak_rss_delta_bytes`
+is the growth above the inputs and the outputs the call returns (∂H, ∂W, ∂b), read per phase for
+fwdgrad (see probe()).
 """
 import argparse
 import json
@@ -155,8 +156,26 @@ def peak_resident_bytes():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def reset_peak():
+    """Sets VmHWM to the current resident set (Linux's /proc/self/clear_refs "5"); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def probe(spec, seed):
-    """Child process: the peak-RSS growth of one call of a path, minus the outputs it returns."""
+    """Child process: the peak-RSS growth of one call of a path above its inputs and its outputs.
+
+    fwdgrad (not mm) is read in two phases, the high-water mark reset in between: the forward's peak
+    growth (the logits and what autograd saves; the chunked path computes its gradients here, so its
+    outputs are subtracted from this phase too) and the backward's peak growth above the same baseline
+    minus the gradients it returns. Their maximum is the call's temporaries at their peak, as
+    xent-bench's probe reads them with its outputs allocated beforehand. (One high-water mark over
+    the whole call minus the outputs would miss a forward peak that the backward frees before
+    allocating ∂W: 2× too low for eager at 256×1024×128256.)"""
     key, op, rows, hidden, classes, threads = spec.split(",")
     rows, hidden, classes, threads = int(rows), int(hidden), int(classes), int(threads)
     torch.set_num_threads(threads)
@@ -164,15 +183,24 @@ def probe(spec, seed):
     getattr(tiny, op)()
     getattr(tiny, op)()
     path = Path(key, *make_data(rows, hidden, classes, seed))
+    if op == "fwdgrad" and key != "mm" and reset_peak():
+        leaves = [x.detach().requires_grad_(True) for x in (path.h, path.w, path.b)]
+        base = peak_resident_bytes()
+        loss = path.loss(*leaves)
+        forward = peak_resident_bytes() - base
+        reset_peak()
+        loss.backward()
+        backward = peak_resident_bytes() - base
+        outputs = sum(x.grad.numel() * x.grad.element_size() for x in leaves)
+        print(max(forward - (outputs if key == "lce-chunked" else 0), backward - outputs))
+        return
     before = peak_resident_bytes()
     result = getattr(path, op)()
     after = peak_resident_bytes()
     outputs = 0
-    if op == "fwdgrad":
-        _, dh, dw, db = result
-        # mm's ∂H and ∂W were allocated (and are counted) before the call, as xent-bench's outputs.
-        if key != "mm":
-            outputs = sum(x.numel() * x.element_size() for x in (dh, dw, db) if x is not None)
+    if op == "fwdgrad" and key != "mm":
+        outputs = sum(x.numel() * x.element_size() for x in result[1:] if x is not None)
+    # mm's ∂H and ∂W were allocated (and are counted) before the call, as xent-bench's outputs.
     print(after - before - outputs)
 
 
