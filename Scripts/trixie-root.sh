@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# A Debian trixie root with its Swift 6.0.3 (`swiftlang`) and SLEEF (`libsleef-dev`), for amd64 or
+# A Debian trixie root with its Swift 6.0.3 (`swiftlang`), SLEEF (`libsleef-dev`) and OpenBLAS
+# (`libopenblas-dev`, for XentLinear), for amd64 or
 # arm64 (through qemu-user-static's binfmt handler), made once with mmdebstrap outside the
 # repository and kept. Sourced, not run, by Scripts/swift-6.0-check.sh and
 # Scripts/test-arm64-swift.sh, which call:
@@ -25,7 +26,7 @@
 
 # swiftlang does not pull in the C library's headers and start files (Scrt1.o, crti.o) or
 # libstdc++, which the manifest's link and the C targets need.
-trixie_packages=swiftlang,libsleef-dev,pkg-config,libc6-dev,libstdc++-14-dev
+trixie_packages=swiftlang,libsleef-dev,libopenblas-dev,pkg-config,libc6-dev,libstdc++-14-dev
 trixie_repo=$(git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --show-toplevel)
 
 trixie_root() {

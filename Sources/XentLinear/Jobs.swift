@@ -27,10 +27,13 @@ enum Jobs {
             lists[w].append(job)
             load[w] += costs[job]
         }
+        // The closure and the lists in two wrappers: a tuple holding the closure crashed Swift
+        // 6.0.3's SILGen.
+        let assigned = Shared(lists)
         withoutActuallyEscaping(body) { body in
-            let shared = Shared((body, lists))
+            let shared = Shared(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for job in shared.value.1[w] { shared.value.0(job) }
+                for job in assigned.value[w] { shared.value(job) }
             }
         }
     }
