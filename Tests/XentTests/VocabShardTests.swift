@@ -589,11 +589,15 @@ struct ShardCase {
         func combine(
             _ stats: [Double], _ options: SoftmaxCrossEntropy = ce, state: VocabShardState = state
         ) throws(XentError) {
-            try stats.withUnsafeBufferPointer { (s) throws(XentError) in
-                try losses.withUnsafeMutableBufferPointer { (l) throws(XentError) in
-                    _ = try options.combineShards(statistics: s, state: state, rowStatistics: .init(losses: l))
+            // Through Result: Swift 6.0's withUnsafeBufferPointer is only rethrows.
+            let result: Result<Void, XentError> = stats.withUnsafeBufferPointer { s in
+                losses.withUnsafeMutableBufferPointer { l in
+                    Result { () throws(XentError) in
+                        _ = try options.combineShards(statistics: s, state: state, rowStatistics: .init(losses: l))
+                    }
                 }
             }
+            try result.get()
         }
         // Only this shard's block: the vocabulary is not tiled.
         #expect(throws: XentError.shardsDoNotTile(offset: shard.count, expected: classes, classes: classes)) {
