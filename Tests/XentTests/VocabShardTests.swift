@@ -390,11 +390,14 @@ struct ShardCase {
                 let shards = try VocabShard.split(classes: classes, shards: 3)
                 let name = "\(Self.optionSets[set].0) soft \(soft)"
                 let f16 = try c.sharded(Float16.self, shards: shards, gradient: true)
-                #expect(f16 == (try c.whole(Float16.self, gradient: true)), "Float16 \(name)")
+                let f16Whole = try c.whole(Float16.self, gradient: true)
+                #expect(f16 == f16Whole, "Float16 \(name)")
                 let bf16 = try c.sharded(BFloat16.self, shards: shards, gradient: true)
-                #expect(bf16 == (try c.whole(BFloat16.self, gradient: true)), "BFloat16 \(name)")
+                let bf16Whole = try c.whole(BFloat16.self, gradient: true)
+                #expect(bf16 == bf16Whole, "BFloat16 \(name)")
                 let bf16Loss = try c.sharded(BFloat16.self, shards: shards, gradient: false)
-                #expect(bf16Loss == (try c.whole(BFloat16.self, gradient: false)), "BFloat16 loss only \(name)")
+                let bf16LossWhole = try c.whole(BFloat16.self, gradient: false)
+                #expect(bf16Loss == bf16LossWhole, "BFloat16 loss only \(name)")
             }
         }
     }
