@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 # One core, so every library runs single-threaded whatever its thread pools do.
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -20,23 +19,7 @@ for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[name] = "1"
 
 import numpy as np  # noqa: E402
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def timings(fn, warmup, min_reps, max_reps, min_time):
-    """The suite's policy: warm-up runs, then at least min_reps, more until min_time or max_reps."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    start = time.perf_counter_ns()
-    while len(times) < min_reps or (len(times) < max_reps and time.perf_counter_ns() - start < min_time * 1e9):
-        t0 = time.perf_counter_ns()
-        fn()
-        times.append(time.perf_counter_ns() - t0)
-    return times
+from policy import log, timings  # noqa: E402
 
 
 def make_data(rows, classes, seed=2026):
