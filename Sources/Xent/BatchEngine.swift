@@ -146,20 +146,22 @@ extension Batch {
         }
     }
 
-    /// `.mean`'s denominators for these rows (``denominators(_:targets:rows:participatingRows:weights:rowWeights:)``).
+    /// `.mean`'s denominators for these rows (``denominators(_:labels:rows:participatingRows:weights:rowWeights:)``).
     func denominators(
         _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?, rowWeights: UnsafePointer<Float>?
     ) -> Denominators {
-        Self.denominators(
-            options, targets: targets, rows: rows, participatingRows: participatingRows, weights: weights,
+        var labels: (LabelPointer, ignoreIndex: Int64?)? = nil
+        if case .labels(let pointer, let ignoreIndex) = targets { labels = (pointer, ignoreIndex) }
+        return Self.denominators(
+            options, labels: labels, rows: rows, participatingRows: participatingRows, weights: weights,
             rowWeights: rowWeights)
     }
 
     /// `.mean`'s denominators (1 and 1 for the other reductions): the cross-entropy part's is the
     /// caller's divisor, else the participating rows, each counted `r_i·w_{t_i}` times (a missing
-    /// weight is 1; soft targets count `r_i`); the z-loss part's counts `r_i`.
+    /// weight is 1; soft targets, `labels` nil, count `r_i`); the z-loss part's counts `r_i`.
     static func denominators(
-        _ options: SoftmaxCrossEntropy, targets: Targets, rows: Int, participatingRows: Int,
+        _ options: SoftmaxCrossEntropy, labels: (LabelPointer, ignoreIndex: Int64?)?, rows: Int, participatingRows: Int,
         weights: UnsafePointer<Float>?, rowWeights: UnsafePointer<Float>?
     ) -> Denominators {
         guard options.reduction == .mean else { return Denominators(crossEntropy: 1, zLoss: 1) }
@@ -170,7 +172,7 @@ extension Batch {
         var weighted = 0.0, rowWeighted = 0.0
         for row in 0..<rows {
             var classWeight = 1.0
-            if case .labels(let labels, let ignoreIndex) = targets {
+            if let (labels, ignoreIndex) = labels {
                 let label = labels[row]
                 if let ignoreIndex, label == ignoreIndex { continue }
                 if let weights { classWeight = Double(weights[Int(truncatingIfNeeded: label)]) }

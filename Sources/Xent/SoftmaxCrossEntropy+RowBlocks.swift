@@ -21,37 +21,38 @@ extension SoftmaxCrossEntropy {
     package func planRowBlocks<Label: ClassLabel>(
         labels: UnsafeBufferPointer<Label>, classes: Int
     ) throws(XentError) -> RowBlockPlan {
-        let rows = labels.count
-        guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
-        guard rows >= 1 else { throw .invalidRowCount(rows: rows) }
-        let (elements, overflow) = rows.multipliedReportingOverflow(by: classes)
-        guard !overflow else { throw .shapeOverflow(rows: rows, classes: classes) }
-        let (isa, workers) = try checkOptions(rows: rows, classes: classes, elements: elements)
-        let pointer = LabelPointer(labels.baseAddress!)
-        let ignore = ignoreIndex.map(Int64.init)
-        let participating = try pointer.validate(count: rows, classes: Int64(classes), ignoreIndex: ignore)
-        let denominators = withOptionalBuffer(classWeights) { weights in
-            withOptionalBuffer(rowWeights) { rowWeights in
-                Batch.denominators(
-                    self, targets: .labels(pointer, ignoreIndex: ignore), rows: rows, participatingRows: participating,
-                    weights: weights, rowWeights: rowWeights)
-            }
+        guard let base = labels.baseAddress, !labels.isEmpty else {
+            return try plan(rows: 0, classes: classes, labels: nil) { () throws(XentError) in 0 }  // throws
         }
-        return RowBlockPlan(rows: rows, classes: classes, denominators: denominators, isa: isa, workers: workers)
+        let pointer = LabelPointer(base)
+        let ignore = ignoreIndex.map(Int64.init)
+        return try plan(rows: labels.count, classes: classes, labels: (pointer, ignore)) { () throws(XentError) in
+            try pointer.validate(count: labels.count, classes: Int64(classes), ignoreIndex: ignore)
+        }
     }
 
     /// ``planRowBlocks(labels:classes:)`` for `rows` rows of soft targets.
     package func planRowBlocks(softTargetRows rows: Int, classes: Int) throws(XentError) -> RowBlockPlan {
+        try plan(rows: rows, classes: classes, labels: nil) { () throws(XentError) in rows }
+    }
+
+    /// The shape and options checked, then `participatingRows` (which checks the labels), then the
+    /// whole batch's denominators.
+    private func plan(
+        rows: Int, classes: Int, labels: (LabelPointer, ignoreIndex: Int64?)?,
+        participatingRows: () throws(XentError) -> Int
+    ) throws(XentError) -> RowBlockPlan {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         guard rows >= 1 else { throw .invalidRowCount(rows: rows) }
         let (elements, overflow) = rows.multipliedReportingOverflow(by: classes)
         guard !overflow else { throw .shapeOverflow(rows: rows, classes: classes) }
         let (isa, workers) = try checkOptions(rows: rows, classes: classes, elements: elements)
+        let participating = try participatingRows()
         let denominators = withOptionalBuffer(classWeights) { weights in
             withOptionalBuffer(rowWeights) { rowWeights in
                 Batch.denominators(
-                    self, targets: .soft(UnsafeRawPointer(bitPattern: 1)!), rows: rows, participatingRows: rows,
-                    weights: weights, rowWeights: rowWeights)
+                    self, labels: labels, rows: rows, participatingRows: participating, weights: weights,
+                    rowWeights: rowWeights)
             }
         }
         return RowBlockPlan(rows: rows, classes: classes, denominators: denominators, isa: isa, workers: workers)

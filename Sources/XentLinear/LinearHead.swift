@@ -143,19 +143,17 @@ struct LinearHead {
         defer { z.deallocate() }
         var sums = LossSums()
         BLAS.useCallingThreadOnly()
-        do {
-            if !gradients.accumulate {
-                gradients.bias.map { $0.update(repeating: 0) }
-                // With filtering, ∂W is added to tile by tile; without, the first block overwrites it.
-                if filterThreshold != nil { gradients.weight.map { $0.update(repeating: 0) } }
-            }
-            for first in stride(from: 0, to: rows, by: blockRows) {
-                let n = Swift.min(blockRows, rows - first)
-                try block(
-                    first: first, rows: n, z: z, wantsGradient: wantsGradient, blockLoss, sums: &sums,
-                    overwriteWeightGradient: first == 0 && !gradients.accumulate && filterThreshold == nil,
-                    filterReport: filterReport)
-            }
+        if !gradients.accumulate {
+            gradients.bias.map { $0.update(repeating: 0) }
+            // With filtering, ∂W is added to tile by tile; without, the first block overwrites it.
+            if filterThreshold != nil { gradients.weight.map { $0.update(repeating: 0) } }
+        }
+        for first in stride(from: 0, to: rows, by: blockRows) {
+            let n = Swift.min(blockRows, rows - first)
+            try block(
+                first: first, rows: n, z: z, wantsGradient: wantsGradient, blockLoss, sums: &sums,
+                overwriteWeightGradient: first == 0 && !gradients.accumulate && filterThreshold == nil,
+                filterReport: filterReport)
         }
         return options.crossEntropy.reducedLoss(sums, plan)
     }

@@ -290,6 +290,7 @@ struct LinearHeadRefusalTests {
             ("filter", attempt(badFilter)),
             ("row weights", attempt(badRowWeights)),
             ("smoothing", attempt(badSmoothing)),
+            ("no rows", attempt(labels: [])),
         ]
         #expect(cases[0].1 == .lengthNotMultiple(argument: "hidden", count: 11, multiple: 4, of: "the rows"))
         #expect(cases[1].1 == .lengthMismatch(argument: "weight", expected: 15, actual: 14))
@@ -304,6 +305,7 @@ struct LinearHeadRefusalTests {
         #expect(cases[7].1 == .invalidOption(name: "gradientFilter", value: -1, requirement: "finite and ≥ 0"))
         #expect(cases[8].1 == .lengthMismatch(argument: "rowWeights", expected: 4, actual: 2))
         #expect(cases[9].1 == .invalidOption(name: "labelSmoothing", value: 2, requirement: "in [0, 1]"))
+        #expect(cases[10].1 == .invalidRowCount(rows: 0))
         for (name, error) in cases { #expect(error != nil, "\(name) was accepted") }
         #expect(dh.allSatisfy { $0 == 42 } && dw.allSatisfy { $0 == 42 } && db.allSatisfy { $0 == 42 })
         #expect(losses.allSatisfy { $0 == 42 })
