@@ -431,6 +431,7 @@ extension VocabShardState {
     /// call's ``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)`` forms them; keeps what the gradient needs.
     func finish(_ combined: [CombinedRow], rowStatistics: RowStatistics.Buffers) -> Float {
         let alpha = Double(options.labelSmoothing)
+        let rowWeights = options.rowWeights
         var participating = 0.0, weighted = 0.0
         let loss = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           rowInfo.withUnsafeMutableBufferPointer { rowInfo in
@@ -443,7 +444,7 @@ extension VocabShardState {
                     rowInfo[row].isNaN = false
                     continue
                 }
-                let r = options.rowWeights.map { Double($0[row]) } ?? 1
+                let r = rowWeights.map { Double($0[row]) } ?? 1
                 participating += r
                 weighted += r * (soft ? 1 : c.targetWeight)
                 let result = c.sums.isBad ? RowResult.bad
@@ -489,13 +490,15 @@ extension VocabShardState {
             let halfTargets = storage != .float32 && soft ? n : 0
             let scratchCount = Swift.max(1, halfTargets * Swift.min(workers, rows))
             withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
-                let shared = SharedUnsafe((scratch.baseAddress!, gradient, targets))
+              withOptionalBuffer(options.rowWeights) { rowWeights in
+                let shared = SharedUnsafe((scratch.baseAddress!, gradient, targets, rowWeights))
                 forEachRow { row, worker, info, chunks, floats in
-                    let (scratch, gradient, targets) = shared.value
+                    let (scratch, gradient, targets, rowWeights) = shared.value
                     self.gradientRow(
                         row, info.pointee, pipeline, chunks: chunks, gradient: gradient, targets: targets,
-                        floats: floats, scratch: scratch + worker * halfTargets)
+                        floats: floats, scratch: scratch + worker * halfTargets, rowWeights: rowWeights)
                 }
+              }
             }
         }
     }
@@ -503,7 +506,7 @@ extension VocabShardState {
     private func gradientRow(
         _ row: Int, _ info: Row, _ pipeline: RowPipeline, chunks: UnsafeMutablePointer<ChunkSums>,
         gradient: UnsafeMutableRawPointer, targets: UnsafeRawPointer?, floats: UnsafeMutablePointer<Float>?,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, rowWeights: UnsafePointer<Float>?
     ) {
         let n = shard.count, offset = row * stride
         if info.ignored {
@@ -527,7 +530,7 @@ extension VocabShardState {
         if info.isNaN {
             y.update(repeating: .nan, count: n)
         } else {
-            let rowParams = Batch.rowParameters(pipeline.params, options.rowWeights.map { $0[row] })
+            let rowParams = Batch.rowParameters(pipeline.params, rowWeights.map { $0[row] })
             let scaling = pipeline.scaling(
                 row: info.sums, labelWeight: info.targetWeight, scales: RowGradientScales(rowParams))
             let label = info.owns ? info.label - shard.offset : -1
