@@ -366,21 +366,10 @@ struct ProbeLinearMemory: ParsableCommand {
         _ shape: LinearShape, kind: LinearCase, data: LinearData, op: Operation, threads: Int, seed: UInt64,
         workspaceMiB: Int
     ) -> Int? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
-            process.executableURL = Bundle.main.executableURL
-        }
-        process.arguments = [
+        ProbeMemory.runChild([
             "probe-linear-memory", "--rows", "\(shape.rows)", "--hidden", "\(shape.hidden)",
             "--classes", "\(shape.classes)", "--case", kind.rawValue, "--data", data.rawValue, "--op", op.rawValue,
             "--threads", "\(threads)", "--seed", "\(seed)", "--workspace-mib", "\(workspaceMiB)",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try process.run() } catch { return nil }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Int(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        ])
     }
 }

@@ -59,16 +59,22 @@ struct ProbeMemory: ParsableCommand {
         rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind, isa: InstructionSet,
         threads: Int
     ) -> Int? {
+        runChild([
+            "probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
+            "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
+            "--threads", "\(threads)"
+        ])
+    }
+
+    /// Runs this same executable with `arguments` (a probe subcommand) and returns the number it
+    /// prints, or nil when it could not run or printed something else.
+    static func runChild(_ arguments: [String]) -> Int? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
             process.executableURL = Bundle.main.executableURL
         }
-        process.arguments = [
-            "probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
-            "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
-            "--threads", "\(threads)"
-        ]
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         do { try process.run() } catch { return nil }
