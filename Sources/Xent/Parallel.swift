@@ -1,12 +1,6 @@
-// Running blocks of work on several threads (Dispatch's concurrentPerform), and the core count.
+// Running blocks of work on several threads (Dispatch's concurrentPerform), and how many `threads = nil`
+// uses (AvailableCPUs.swift counts them).
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A value (raw pointers, mostly) that the caller promises is safe to share: every worker
 /// touches disjoint parts of the memory behind it.
@@ -16,8 +10,11 @@ struct SharedUnsafe<Value>: @unchecked Sendable {
 }
 
 enum Parallel {
-    /// Online processors, at least 1.
-    static let cores: Int = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// The threads a large call uses when ``SoftmaxCrossEntropy/threads`` is nil: the CPUs this process
+    /// may run on (``availableCPUs()``: on Linux its affinity mask and cgroup CPU quota, not the host's
+    /// online processors). Read once per process, on first use; a later `taskset` or quota change is
+    /// not seen.
+    static let cores: Int = availableCPUs()
 
     /// Below this many logits a call runs on one thread when ``SoftmaxCrossEntropy/threads`` is
     /// nil: handing work to a second thread costs more than it saves (the Performance article

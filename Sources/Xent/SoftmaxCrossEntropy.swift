@@ -146,8 +146,11 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// these.
     public var softcap: Float? = nil
 
-    /// Threads a call may use; `nil` (the default) chooses: every core for calls of at least
-    /// 512 Ki logits, one thread below that, where handing out work costs more than it saves.
+    /// Threads a call may use; `nil` (the default) chooses: one per CPU the process may run on for
+    /// calls of at least 512 Ki logits, one thread below that, where handing out work costs more than
+    /// it saves. The CPUs are counted once per process, on first use: on Linux the process's affinity
+    /// mask (`taskset`, a cpuset) capped by its cgroup's CPU quota (rounded up), not the host's online
+    /// processors, so that a container limited to a few CPUs does not split a call many ways.
     ///
     /// Batches with at least two rows per thread are split into contiguous ranges of rows;
     /// smaller batches of long rows (2 × 1,048,576, say) split each row's 8 KiB chunks. Either way the

@@ -1,5 +1,6 @@
-// CXent: the C side of Xent — per-ISA micro-kernels over SLEEF, the config that picks them, and
-// the call's parameter block. The row driver that calls them is Swift (Sources/Xent/RowPipeline.swift).
+// CXent: the C side of Xent — per-ISA micro-kernels over SLEEF, the config that picks them, the
+// call's parameter block, and the calling thread's CPU affinity (for the automatic thread count).
+// The row driver that calls the kernels is Swift (Sources/Xent/RowPipeline.swift).
 //
 // Nothing here takes or returns a SIMD value: Swift code is compiled for the baseline ISA, so a
 // 256- or 512-bit vector crossing the Swift/C boundary would travel by a different convention on
@@ -196,6 +197,19 @@ double xent_f64_exp(xent_isa isa, double x);
 
 /// `tanh(x)`, SLEEF's 1-ULP double tanh, pinned as `xent_f64_log` is.
 double xent_f64_tanh(xent_isa isa, double x);
+
+// MARK: - CPU affinity
+
+/// The calling thread's CPU affinity mask, `sched_getaffinity(0, bytes, mask)`: an array of
+/// `unsigned long` (CPU i is bit i mod w of word i / w, w its width in bits), `bytes` long and
+/// aligned for `unsigned long`. Returns 0, or the errno: EINVAL when `bytes` is not a whole number
+/// of words or the kernel's mask is longer (call again with a longer one), ENOSYS off Linux.
+int xent_get_affinity(void *mask, size_t bytes);
+
+/// Sets the calling thread's CPU affinity mask (`sched_setaffinity(0, bytes, mask)`, the layout of
+/// `xent_get_affinity`): 0 or the errno, ENOSYS off Linux. For the tests, which pin a thread to
+/// check the count Xent derives from its mask.
+int xent_set_affinity(const void *mask, size_t bytes);
 
 // MARK: - Checks and measurement
 
