@@ -50,8 +50,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     public static let filterTileClasses = 256
 
     /// Threads for the products and the loss: `SoftmaxCrossEntropy.threads` of
-    /// ``crossEntropy``; `nil` chooses as Xent does (every core for large calls). OpenBLAS computes
-    /// each product on the calling thread, and the call's threads share out fixed jobs — panels of classes,
+    /// ``crossEntropy``; `nil` chooses as Xent does (for large calls, every CPU the process may run
+    /// on: its affinity mask, capped by a cgroup CPU quota). OpenBLAS computes each product on the
+    /// calling thread, and the call's threads share out fixed jobs — panels of classes,
     /// and `∂H` — so the results are bitwise the same for every thread count. OpenBLAS's own
     /// thread count is process-wide: the first call sets it to 1 (and every call sets it back to 1
     /// if it was changed), since changing it while another thread is inside OpenBLAS is not safe.
