@@ -8,7 +8,7 @@
 #
 # Each run times the vector kernel on the CPU's best ISA with Float logits on one thread; the
 # options default to forward and forward+gradient with labels at 256x1000 (cache-resident: the
-# kernel's compute, not the memory system); pass --shapes, --ops, --targets, --min-time and the
+# kernel's compute, not the memory system); pass --shapes, --ops, --targets, --dtypes, --min-time and the
 # like to change them (later options override earlier ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,14 +55,15 @@ def cases(side, r):
     out = {}
     for path in glob.glob(f"{work}/{side}-{r}/*.csv"):
         for row in csv.DictReader(open(path)):
-            key = (row["kernel"], row["isa"], row["op"], row["target_kind"], f'{row["rows"]}x{row["classes"]}')
+            key = (row["kernel"], row["isa"], row["dtype"], row["op"], row["target_kind"],
+                   f'{row["rows"]}x{row["classes"]}')
             out[key] = float(row["median_ns"]) / (int(row["rows"]) * int(row["classes"]))
     return out
 pairs = [(cases("a", r), cases("b", r)) for r in range(1, rounds + 1)]
-print(f"{'case':44} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
+print(f"{'case':50} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
 for key in sorted(pairs[0][0]):
     ta = [p[0][key] for p in pairs if key in p[0] and key in p[1]]
     tb = [p[1][key] for p in pairs if key in p[0] and key in p[1]]
     ratio = statistics.median(y / x for x, y in zip(ta, tb))
-    print(f"{' '.join(key):44} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
+    print(f"{' '.join(key):50} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
 EOF
