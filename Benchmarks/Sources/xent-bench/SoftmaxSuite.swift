@@ -1,0 +1,226 @@
+// xent-bench run: the softmax suite — every kernel, ISA, op, target, dtype and thread count per shape,
+// against the memcpy and exp bounds measured in the same run, then the memory probes and the peers.
+import Foundation
+import Xent
+
+extension Run {
+    func runSoftmax(repository: URL, machine: MachineInfo, policy: RepetitionPolicy) throws {
+        let choices = try kernelChoices()
+        let operations = try list(ops, Operation.init(rawValue:), "--ops")
+        let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")
+        let dataTypes = try dataTypes()
+        let timestamp = ISO8601DateFormatter().string(from: Date())
+        let defaultISA = InstructionSet.active
+        // 16-bit logits: the scalar kernel and the vector kernel on the default ISA (the
+        // conversions are the same on every ISA; the Float rows compare the ISAs).
+        let halfChoices = choices.compactMap { choice -> KernelChoice? in
+            switch choice.kernel {
+            case .scalar: return choice
+            case .vector: return KernelChoice(kernel: .vector, isa: defaultISA)
+            default: return nil
+            }
+        }.reduce(into: [KernelChoice]()) { if !$0.contains($1) { $0.append($1) } }
+
+        progress(
+            "xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), "
+                + "Xent \(machine.gitSHA), default ISA \(defaultISA)")
+        if machine.buildConfiguration == "debug" {
+            progress("warning: a debug build; timings are not representative (use swift run -c release)")
+        }
+        // Both bounds are measured per shape, right before its cases, so a bound and the cases
+        // compared with it see the same state of a shared machine, and once more right after
+        // them, the lower of the two medians kept (a bound is a best case: a neighbour's burst
+        // during one measurement slows the bound and flatters every ratio to it; Reports/README.md
+        // has the runs where it happened).
+        var expBound: [InstructionSet: Double] = [:]
+        var expBoundByShape: [String: Double] = [:]
+
+        var rows: [ReportRow] = []
+        // Vector cases whose peak memory is probed once every case is timed: the row's index and its ISA.
+        var probes: [(index: Int, isa: InstructionSet)] = []
+        func row(_ kernel: String, _ isa: String, _ dataType: DataType, _ op: String, _ target: String, _ w: Workload,
+                 _ timing: TimingSummary, memcpy: TimingSummary, bytes: Double, exp: Double) -> ReportRow {
+            ReportRow(
+                timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
+                isa: isa, swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
+                kernel: kernel, dataType: dataType.rawValue, op: op, targetKind: target, rows: w.rows,
+                classes: w.classes, threads: 1,
+                timing: timing, bytesPerElement: bytes, memcpyMedianNs: memcpy.median, expNsPerElement: exp,
+                maxLossError: nil, maxGradientError: nil, peakRSSDeltaBytes: nil)
+        }
+
+        let shapeList = parsedShapes
+        var memcpyByShape: [String: TimingSummary] = [:]
+        for (index, (r, k)) in shapeList.enumerated() {
+            progress("[\(index + 1)/\(shapeList.count)] \(r)×\(k): generating data")
+            let workload = Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes)
+            // One memcpy bound per element size: the 16-bit types move the same bytes, so they
+            // share one, timed on the first 16-bit type's buffers.
+            var memcpyBySize: [Int: TimingSummary] = [:]
+            for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
+                let memcpy = Bounds.memcpyNanoseconds(workload, dataType, policy: policy)
+                memcpyBySize[dataType.size] = memcpy
+                progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
+                                dataType.size, memcpy.median / Double(workload.elements)))
+            }
+            // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
+            if memcpyBySize[4] == nil && peersPython != nil {
+                memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
+            }
+            for isa in InstructionSet.supported {
+                expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
+                progress(String(format: "  exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
+            }
+            // This shape's rows and the ISA whose exp bound each is compared with.
+            var shapeRows: [(index: Int, isa: InstructionSet)] = []
+
+            for target in targetKinds {
+              for dataType in dataTypes {
+                // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
+                let reference: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                    ? try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
+                    : try workload.half(dataType).reference(target)
+                for choice in dataType == .f32 ? choices : halfChoices {
+                    let accuracyOutputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                        ? try workload.outputs(choice, target, gradient: true)
+                        : try workload.half(dataType).outputs(choice, target)
+                    let accuracy = Accuracy.compare(
+                        losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
+                        referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                    let half = dataType == .f32 ? nil : workload.half(dataType)
+                    for op in operations where !op.isShard || choice.kernel == .vector {
+                      for threadCount in threadCounts {
+                        // Above one thread: scalar and the default vector kernel only.
+                        if threadCount > 1
+                            && !(choice.kernel == .scalar
+                                || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
+                            continue
+                        }
+                        let ce = choice.configuration(.mean, threads: threadCount)
+                        if op == .inPlace { workload.prepareInPlace(dataType) }
+                        var sink: Float = 0
+                        var failure: Error?
+                        let timing = measure(policy) {
+                            do {
+                                if let half {
+                                    sink += try half.run(ce, op, target)
+                                } else {
+                                    sink += try workload.run(ce, op, target)
+                                }
+                            } catch { failure = error }
+                        }
+                        if let failure { throw failure }
+                        let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
+                        var result = row(
+                            choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload, timing,
+                            memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
+                            exp: expBound[isa]!)
+                        result.threads = threadCount
+                        result.maxLossError = accuracy.maxLossError
+                        result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
+                        if choice.kernel == .vector && !noMemoryProbe {
+                            probes.append((rows.count, isa))
+                        }
+                        shapeRows.append((rows.count, isa))
+                        rows.append(result)
+                        let label = [
+                            choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
+                            "\(threadCount)t"
+                        ]
+                            .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                        // "× memcpy" and "× exp" against the bounds measured before the shape's
+                        // cases; the report uses the lower of those and the ones measured after.
+                        progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
+                                                result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
+                                                Double(sink / Float(timing.repetitions + policy.warmup))))
+                      }
+                    }
+                }
+              }
+            }
+            for isa in InstructionSet.supported {
+                let after = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
+                progress(String(format: "  exp bound (%@) after the cases: %.3f ns/element%@", isa.rawValue, after,
+                                after < expBound[isa]! ? " (kept)" : ""))
+                expBound[isa] = Swift.min(expBound[isa]!, after)
+            }
+            for size in memcpyBySize.keys.sorted().reversed() {
+                let before = memcpyBySize[size]!
+                let after = Bounds.memcpyNanoseconds(workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!,
+                                                     policy: policy)
+                progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@", size,
+                                after.median / Double(workload.elements),
+                                after.median < before.median ? " (kept)" : ""))
+                if after.median < before.median { memcpyBySize[size] = after }
+            }
+            memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
+            for (index, isa) in shapeRows {
+                rows[index].expNsPerElement = expBound[isa]!
+                rows[index].memcpyMedianNs = memcpyBySize[DataType(rawValue: rows[index].dataType)!.size]!.median
+            }
+            expBoundByShape["\(r)x\(k)"] = expBound[defaultISA]
+        }
+
+        // The memory probes run after every Xent case is timed (the peers after them, in their
+        // own process): a child process spawned between two timed cases measurably disturbed the
+        // next one (Reports/README.md).
+        if !probes.isEmpty { progress("memory probes: \(probes.count) child processes") }
+        for (index, isa) in probes {
+            let row = rows[index]
+            guard let dataType = DataType(rawValue: row.dataType), let op = Operation(rawValue: row.op),
+                  let target = TargetKind(rawValue: row.targetKind)
+            else { continue }
+            rows[index].peakRSSDeltaBytes = ProbeMemory.inChild(
+                rows: row.rows, classes: row.classes, dataType: dataType, op: op, target: target, isa: isa,
+                threads: row.threads)
+        }
+
+        if let python = peersPython {
+            let script = repository.appendingPathComponent("Benchmarks/peers/peers.py")
+            progress("peers: \(python) \(script.path)")
+            let wanted = peers.split(separator: ",").map(String.init)
+            for m in try Peers.measure(
+                python: python, script: script, shapes: shapeList, policy: policy, peers: wanted
+            ) {
+                guard let memcpy = memcpyByShape["\(m.rows)x\(m.classes)"] else { continue }
+                let w = (rows: m.rows, classes: m.classes)
+                var result = ReportRow(
+                    timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
+                    isa: "-", swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
+                    kernel: m.kernel, dataType: DataType.f32.rawValue, op: m.op, targetKind: m.target_kind,
+                    rows: w.rows, classes: w.classes, threads: m.threads, timing: TimingSummary(m.times_ns),
+                    bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement(.f32) ?? 8,
+                    memcpyMedianNs: memcpy.median,
+                    expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,
+                    maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
+                result.speedupOverScalar = nil
+                rows.append(result)
+            }
+        }
+
+        // Speedup over `scalar`: the same dtype, op, target, shape and thread count.
+        for i in rows.indices {
+            if let scalar = rows.first(where: {
+                $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op
+                    && $0.targetKind == rows[i].targetKind
+                    && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
+            }) {
+                rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median
+            }
+        }
+
+        let directory = outputDirectory.map { URL(fileURLWithPath: $0) } ?? repository.appendingPathComponent("Reports")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let date = String(timestamp.prefix(10))
+        let stem = "\(date)_\(machine.host)_\(machine.gitSHA)"
+        let csvURL = directory.appendingPathComponent(stem + ".csv")
+        let mdURL = directory.appendingPathComponent(stem + ".md")
+        try ReportWriter.csv(rows).write(to: csvURL, atomically: true, encoding: .utf8)
+        let command = (["xent-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        try ReportWriter.markdown(rows, machine: machine, command: command, defaultISA: defaultISA.rawValue)
+            .write(to: mdURL, atomically: true, encoding: .utf8)
+        progress("wrote \(csvURL.path)")
+        progress("wrote \(mdURL.path)")
+        print(csvURL.path)
+    }
+}
