@@ -2,7 +2,8 @@
 """Checks that an xent-bench CSV report parses and holds every documented column, with a value
 in each required field (CI runs it on the --quick report and the --linear --quick one; it asserts
 no timing). A linear-head report (`xent-bench --linear`) has the linear columns after the others
-and is checked for them too."""
+and is checked for them too. Every report has the rounds columns (`--rounds`): a case's median lies
+between its lowest and highest round median, which are the median itself for one round."""
 import csv
 import math
 import sys
@@ -13,6 +14,7 @@ COLUMNS = [
     "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
     "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
+    "rounds", "round_median_min_ns", "round_median_max_ns",
 ]
 LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
 LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
@@ -21,7 +23,7 @@ XENT_KERNELS = ("scalar", "vector", "reference")
 LINEAR_OURS = ("xent-linear", "xent-linear-filter", "sgemm", "xent", "sgemm+xent")
 NUMERIC = ["rows", "classes", "threads", "repetitions", "min_ns", "median_ns", "p90_ns", "max_ns",
            "ns_per_element", "gb_per_s", "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element",
-           "exp_bound_ratio"]
+           "exp_bound_ratio", "rounds", "round_median_min_ns", "round_median_max_ns"]
 
 
 def main(path):
@@ -46,6 +48,7 @@ def main(path):
                 raise SystemExit(f"{path}:{i}: {column} = {row[column]!r} is not a positive number")
         if not float(row["min_ns"]) <= float(row["median_ns"]) <= float(row["p90_ns"]) <= float(row["max_ns"]):
             raise SystemExit(f"{path}:{i}: min ≤ median ≤ p90 ≤ max does not hold")
+        check_rounds(path, i, row)
         if linear:
             check_linear_row(path, i, row)
         else:
@@ -58,6 +61,21 @@ def main(path):
         check_linear_report(path, rows)
     print(f"{path}: {len(rows)} rows, {len(reader.fieldnames)} columns{' (linear head)' if linear else ''}, "
           f"kernels {sorted(kernels)}, dtypes {sorted(dtypes, key=DTYPES.index)}: OK")
+
+
+def check_rounds(path, i, row):
+    """The median of the round medians lies in their range, inside the range of all runs; one round's
+    range is its median."""
+    rounds = row["rounds"]
+    if not rounds.isdigit() or int(rounds) < 1:
+        raise SystemExit(f"{path}:{i}: rounds = {rounds!r} is not a positive integer")
+    low, median, high = (float(row[c]) for c in ("round_median_min_ns", "median_ns", "round_median_max_ns"))
+    if not float(row["min_ns"]) <= low <= median <= high <= float(row["max_ns"]):
+        raise SystemExit(f"{path}:{i}: min ≤ round_median_min ≤ median ≤ round_median_max ≤ max does not hold")
+    if int(rounds) == 1 and not low == median == high:
+        raise SystemExit(f"{path}:{i}: one round, yet its round medians differ from its median")
+    if int(row["repetitions"]) < int(rounds):
+        raise SystemExit(f"{path}:{i}: fewer repetitions than rounds")
 
 
 def check_softmax_row(path, i, row):

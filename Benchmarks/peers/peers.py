@@ -7,6 +7,9 @@ subtract), JAX on CPU (jax.jit(jax.value_and_grad(...)) of logsumexp − target 
 CPU (F.cross_entropy forward + backward), each skipped with a message if it does not import.
 Operations: fwd (mean loss) and fwdgrad (mean loss and its gradient), class labels. Accuracy:
 per-row losses and the (unscaled) gradient against a float64 numpy reference on the same data.
+With --rounds R each shape's peers and ops are timed in R interleaved rounds (every peer and op
+once, then all again), each round under the whole repetition policy; a case's line then carries
+round_times_ns, one list per round, beside times_ns (all of them).
 """
 import argparse
 import json
@@ -143,31 +146,50 @@ def main():
     parser.add_argument("--min-reps", type=int, default=5)
     parser.add_argument("--max-reps", type=int, default=50)
     parser.add_argument("--min-time", type=float, default=0.5)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
 
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes.split(",") if s]
     for rows, classes in shapes:
-        logits, labels = make_data(rows, classes)
-        ref_losses, ref_grad = reference(logits, labels)
-        for key in args.peers.split(","):
-            try:
-                peer = PEERS[key](logits, labels)
-            except Exception as error:  # not installed, or no CPU backend
-                log(f"peers: {key} skipped: {error}")
-                continue
-            loss_error = max_error(peer.row_losses(), ref_losses)
-            _, grad = peer.fwdgrad()
-            grad_error = max_error(np.asarray(grad) * rows, ref_grad)
+        measure_shape(rows, classes, args)
+
+
+def measure_shape(rows, classes, args):
+    """Times every peer on one shape (its data and peers freed on return) and prints its lines."""
+    logits, labels = make_data(rows, classes)
+    ref_losses, ref_grad = reference(logits, labels)
+    # Every peer of the shape is built (and its accuracy measured) before any is timed, so the
+    # rounds can go over all of them in turn.
+    peers = []
+    for key in args.peers.split(","):
+        try:
+            peer = PEERS[key](logits, labels)
+        except Exception as error:  # not installed, or no CPU backend
+            log(f"peers: {key} skipped: {error}")
+            continue
+        loss_error = max_error(peer.row_losses(), ref_losses)
+        _, grad = peer.fwdgrad()
+        peers.append((peer, loss_error, max_error(np.asarray(grad) * rows, ref_grad)))
+    rounds = {(peer.name, op): [] for peer, _, _ in peers for op in ("fwd", "fwdgrad")}
+    for round_index in range(args.rounds):
+        label = f" round {round_index + 1}/{args.rounds}" if args.rounds > 1 else ""
+        for peer, _, _ in peers:
             for op in ("fwd", "fwdgrad"):
                 times = timings(getattr(peer, op), args.warmup, args.min_reps, args.max_reps, args.min_time)
+                rounds[(peer.name, op)].append(times)
                 median = sorted(times)[len(times) // 2]
-                log(f"  {peer.name:14} {op:7} {rows}×{classes}: {median / (rows * classes):.3f} ns/element")
-                print(json.dumps({
-                    "kernel": peer.name, "op": op, "target_kind": "labels", "rows": rows, "classes": classes,
-                    "threads": 1, "times_ns": times, "max_loss_error": loss_error,
-                    "max_gradient_error": grad_error if op == "fwdgrad" else None,
-                }), flush=True)
-            del peer
+                log(f"  {peer.name:14} {op:7} {rows}×{classes}{label}: {median / (rows * classes):.3f} ns/element")
+    for peer, loss_error, grad_error in peers:
+        for op in ("fwd", "fwdgrad"):
+            measured = rounds[(peer.name, op)]
+            line = {
+                "kernel": peer.name, "op": op, "target_kind": "labels", "rows": rows, "classes": classes,
+                "threads": 1, "times_ns": [t for times in measured for t in times],
+                "max_loss_error": loss_error, "max_gradient_error": grad_error if op == "fwdgrad" else None,
+            }
+            if args.rounds > 1:
+                line["round_times_ns"] = measured
+            print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,8 @@ extension TimingSummary {
     /// The derived "sgemm+xent" row: each order statistic the sum of its parts' (the repetitions
     /// the fewer of theirs).
     init(sumOf a: TimingSummary, _ b: TimingSummary) {
-        repetitions = Swift.min(a.repetitions, b.repetitions)
-        min = a.min + b.min
-        median = a.median + b.median
-        p90 = a.p90 + b.p90
-        max = a.max + b.max
+        self.init(repetitions: Swift.min(a.repetitions, b.repetitions), min: a.min + b.min,
+                  median: a.median + b.median, p90: a.p90 + b.p90, max: a.max + b.max)
     }
 }
 

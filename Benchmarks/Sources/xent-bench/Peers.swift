@@ -10,19 +10,29 @@ struct PeerMeasurement: Decodable {
     let classes: Int
     let threads: Int
     let times_ns: [Double]
+    /// peers.py with --rounds: each round's runs (times_ns holds them all).
+    var round_times_ns: [[Double]]? = nil
     let max_loss_error: Double?
     let max_gradient_error: Double?
     // linear_peers.py's rows also carry these.
     var hidden: Int? = nil
     var data: String? = nil
     var peak_rss_delta_bytes: Int? = nil
+
+    /// The case's summary, round by round when it was measured in rounds.
+    var timing: TimingSummary {
+        guard let rounds = round_times_ns, !rounds.isEmpty else { return TimingSummary(times_ns) }
+        return TimingSummary(rounds: rounds.map(TimingSummary.init))
+    }
 }
 
 enum Peers {
     /// Runs `python peers.py` for the given shapes and returns its measurements; the script's
-    /// progress goes straight to this process's standard error.
+    /// progress goes straight to this process's standard error. With `rounds` above 1 it times each
+    /// shape's peers and ops in that many interleaved rounds (every peer and op once, then again).
     static func measure(
-        python: String, script: URL, shapes: [(Int, Int)], policy: RepetitionPolicy, peers: [String]
+        python: String, script: URL, shapes: [(Int, Int)], policy: RepetitionPolicy, rounds: Int = 1,
+        peers: [String]
     ) throws -> [PeerMeasurement] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -30,7 +40,8 @@ enum Peers {
                              "--shapes", shapes.map { "\($0.0)x\($0.1)" }.joined(separator: ","),
                              "--peers", peers.joined(separator: ","),
                              "--warmup", "\(policy.warmup)", "--min-reps", "\(policy.minRepetitions)",
-                             "--max-reps", "\(policy.maxRepetitions)", "--min-time", "\(policy.minSeconds)"]
+                             "--max-reps", "\(policy.maxRepetitions)", "--min-time", "\(policy.minSeconds)",
+                             "--rounds", "\(rounds)"]
         var environment = ProcessInfo.processInfo.environment
         // One thread each, as every Xent row here.
         for name in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"] { environment[name] = "1" }

@@ -40,6 +40,7 @@ struct ReportRow {
         "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
         "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
         "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
+        "rounds", "round_median_min_ns", "round_median_max_ns",
     ]
 
     var fields: [String] {
@@ -53,6 +54,7 @@ struct ReportRow {
             f(gigabytesPerSecond), f(memcpyMedianNs, 8), f(memcpyRatio), f(expNsPerElement), f(expBoundRatio),
             speedupOverScalar.map { f($0) } ?? "", opt(maxLossError), opt(maxGradientError),
             peakRSSDeltaBytes.map(String.init) ?? "",
+            String(timing.rounds), f(timing.lowestRoundMedian, 8), f(timing.highestRoundMedian, 8),
         ]
     }
 }
@@ -82,7 +84,15 @@ enum ReportWriter {
         out += "- Machine: \(machine.cpuModel), \(machine.cores) cores, host `\(machine.host)`\n"
         out += "- Build: Swift \(machine.swiftVersion), \(machine.buildConfiguration); Xent at `\(machine.gitSHA)`\n"
         out += "- Command: `\(command)`\n"
-        out += "- Medians of repeated runs in one process; ratios are to bounds measured in the same run.\n\n"
+        out += "- Medians of repeated runs in one process; ratios are to bounds measured in the same run.\n"
+        let rounds = rows.map(\.timing.rounds).max() ?? 1
+        if rounds > 1 {
+            out += "- \(rounds) rounds, interleaved in time (every case once, then every case again, …; the peers' "
+                + "rounds after Xent's, in their own process): a time is the median of the case's round medians, "
+                + "(min–max) the range of its round medians; a bound is the lowest of its measurements over all "
+                + "rounds.\n"
+        }
+        out += "\n"
         let shapes = uniqueShapes(rows)
         for (r, k) in shapes {
             let shapeRows = rows.filter { $0.rows == r && $0.classes == k }
@@ -104,9 +114,9 @@ enum ReportWriter {
             for row in shapeRows where row.op != "inplace" {
                 out +=
                     "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.op) | \(row.targetKind) | "
+                out += Spread(row.timing, over: row.elements).text("%.3f") + " | "
                 out += String(
-                    format: "%.3f | %.2f | %.2f | %.2f | ", row.nsPerElement, row.gigabytesPerSecond, row.memcpyRatio,
-                    row.expBoundRatio)
+                    format: "%.2f | %.2f | %.2f | ", row.gigabytesPerSecond, row.memcpyRatio, row.expBoundRatio)
                 out += (row.speedupOverScalar.map { String(format: "%.1f×", $0) } ?? "–") + " | "
                 out += (row.maxLossError.map { String(format: "%.1e", $0) } ?? "–") + " | "
                 out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
@@ -131,16 +141,16 @@ enum ReportWriter {
         out += "| dtype | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n"
             + "|---|---:|---:|---:|---:|---:|\n"
         for row in cases {
-            out += String(
-                format: "| %@ | %.3f | %.2f | %.2f | ", row.dataType, row.nsPerElement, row.gigabytesPerSecond,
-                row.memcpyRatio)
-            out += (float.map { String(format: "%.2f", row.timing.median / $0.timing.median) } ?? "–") + " | "
+            out += "| \(row.dataType) | " + Spread(row.timing, over: row.elements).text("%.3f")
+            out += String(format: " | %.2f | %.2f | ", row.gigabytesPerSecond, row.memcpyRatio)
+            out += (float.map { Spread.pairedRatio(row.timing, $0.timing).text("%.2f") } ?? "–") + " | "
             out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
         }
         return out + "\n"
     }
 
-    /// The performance issue's single-thread targets, checked against this report's medians.
+    /// The performance issue's single-thread targets, checked against this report's medians and, with
+    /// rounds, the range of its rounds (``Spread``, ``Verdict``).
     ///
     /// Each per-element target is also stated as the time it asks for ("needs", ns/element) beside
     /// the exp bound measured in the same run: where it asks for less than the exp bound, no kernel
@@ -152,14 +162,22 @@ enum ReportWriter {
             "\"needs\" is the time per element the target asks for; \"below exp bound\" marks a target that asks for "
         out += "less than SLEEF's `u10` exp alone takes per element here (the exp bound, same run), which NUMERICS.md "
         out += "requires once per element.\n\n"
+        if rows.contains(where: { $0.timing.rounds > 1 }) {
+            out += "Measured: the value from the medians, (min–max) over the rounds. A ratio to a bound divides "
+                + "each round median by the bound; a ratio of two Xent cases (vs scalar, threads) is taken round by "
+                + "round, the range being that of the per-round ratios; vector vs a peer, whose rounds ran apart "
+                + "from Xent's, is the ratio of the medians with the range [peer's lowest round median / vector's "
+                + "highest, peer's highest / vector's lowest]. Met: the whole range meets the target; no: none of "
+                + "it does; within noise: the threshold lies inside the range.\n\n"
+        }
         out += "| target | shape | measured | met | needs (ns/element) | exp bound (ns/element) | reachable |\n"
         out += "|---|---|---:|:---:|---:|---:|:---:|\n"
         func line(
-            _ target: String, _ shape: String, _ measured: String, _ met: Bool, needs: Double?, exp: Double
+            _ target: String, _ shape: String, _ measured: String, _ verdict: Verdict, needs: Double?, exp: Double
         ) -> String {
             let reach = needs.map { $0 >= exp ? "yes" : "below exp bound" } ?? "–"
             let needsText = needs.map { String(format: "%.3f", $0) } ?? "–"
-            return "| \(target) | \(shape) | \(measured) | \(met ? "yes" : "no") | \(needsText) | "
+            return "| \(target) | \(shape) | \(measured) | \(verdict.rawValue) | \(needsText) | "
                 + String(format: "%.3f", exp) + " | \(reach) |\n"
         }
         let rows = rows.filter { $0.dataType == "f32" }  // the targets are Float's
@@ -173,24 +191,26 @@ enum ReportWriter {
             let shape = "\(v.rows)×\(v.classes)"
             let exp = v.expNsPerElement
             if v.classes >= 1000 {
-                let memcpy = v.nsPerElement / v.memcpyRatio
+                let memcpy = Spread(v.timing, over: v.memcpyMedianNs)
                 out += line(
-                    "fwd+grad ≤ 1.6× memcpy (stretch 1.3×)", shape, String(format: "%.2f×", v.memcpyRatio),
-                    v.memcpyRatio <= 1.6,
-                    needs: 1.6 * memcpy, exp: exp)
+                    "fwd+grad ≤ 1.6× memcpy (stretch 1.3×)", shape, memcpy.text("%.2f", suffix: "×"),
+                    .atMost(1.6, memcpy), needs: 1.6 * v.memcpyMedianNs / v.elements, exp: exp)
             }
-            if let s = v.speedupOverScalar {
+            if let scalar = rows.first(where: {
+                $0.kernel == "scalar" && $0.op == v.op && $0.targetKind == v.targetKind && $0.rows == v.rows
+                    && $0.classes == v.classes && $0.threads == v.threads
+            }) {
+                let speedup = Spread.pairedRatio(scalar.timing, v.timing)
                 out += line(
-                    "vector ≥ 10× scalar", shape, String(format: "%.1f×", s), s >= 10, needs: v.nsPerElement * s / 10,
-                    exp: exp)
+                    "vector ≥ 10× scalar", shape, speedup.text("%.1f", suffix: "×"), .atLeast(10, speedup),
+                    needs: scalar.nsPerElement / 10, exp: exp)
             }
             let samePeers = peers.filter { $0.rows == v.rows && $0.classes == v.classes && $0.op == "fwdgrad" }
             if let fastest = samePeers.min(by: { $0.timing.median < $1.timing.median }) {
-                let ratio = fastest.timing.median / v.timing.median
+                let ratio = Spread.unpairedRatio(fastest.timing, v.timing)
                 out += line(
-                    "vector ≥ 2× the fastest peer (\(fastest.kernel))", shape, String(format: "%.2f×", ratio),
-                    ratio >= 2,
-                    needs: fastest.nsPerElement / 2, exp: exp)
+                    "vector ≥ 2× the fastest peer (\(fastest.kernel))", shape, ratio.text("%.2f", suffix: "×"),
+                    .atLeast(2, ratio), needs: fastest.nsPerElement / 2, exp: exp)
             }
         }
         let threaded = rows.filter {
@@ -199,19 +219,18 @@ enum ReportWriter {
         }
         for t in threaded {
             if let one = vector.first(where: { $0.op == "fwdgrad" && $0.rows == t.rows && $0.classes == t.classes }) {
-                let speedup = one.timing.median / t.timing.median
+                let speedup = Spread.pairedRatio(one.timing, t.timing)
                 out += line(
                     "\(t.threads) threads ≥ 1.7× one thread (fwd+grad)", "\(t.rows)×\(t.classes)",
-                    String(format: "%.2f×", speedup),
-                    speedup >= 1.7, needs: nil, exp: t.expNsPerElement)
+                    speedup.text("%.2f", suffix: "×"), .atLeast(1.7, speedup), needs: nil, exp: t.expNsPerElement)
             }
         }
         for v in vector where v.op == "fwd" {
             // Stated against the exp bound itself: always reachable, so no "needs" to compare.
+            let ratio = Spread(v.timing, over: v.expNsPerElement * v.elements)
             out += line(
-                "fwd ≤ 1.5× exp bound", "\(v.rows)×\(v.classes)", String(format: "%.2f×", v.expBoundRatio),
-                v.expBoundRatio <= 1.5,
-                needs: nil, exp: v.expNsPerElement)
+                "fwd ≤ 1.5× exp bound", "\(v.rows)×\(v.classes)", ratio.text("%.2f", suffix: "×"),
+                .atMost(1.5, ratio), needs: nil, exp: v.expNsPerElement)
         }
         return out + "\n"
     }

@@ -29,13 +29,19 @@ extension Run {
         }
         // Both bounds are measured per shape, right before its cases, so a bound and the cases
         // compared with it see the same state of a shared machine, and once more right after
-        // them, the lower of the two medians kept (a bound is a best case: a neighbour's burst
-        // during one measurement slows the bound and flatters every ratio to it; Reports/README.md
-        // has the runs where it happened).
-        var expBound: [InstructionSet: Double] = [:]
-        var expBoundByShape: [String: Double] = [:]
+        // them, the lowest measurement kept — over every round, with --rounds (a bound is a best
+        // case: a neighbour's burst during one measurement slows the bound and flatters every ratio
+        // to it; Reports/README.md has the runs where it happened).
+        var memcpyBounds: [String: [Int: TimingSummary]] = [:]   // shape → element size → lowest
+        var expBounds: [String: [InstructionSet: Double]] = [:]  // shape → ISA → lowest
 
         var rows: [ReportRow] = []
+        // Per row: its timing in each round so far, and its shape and the ISA whose exp bound it
+        // is compared with (the bounds are attached once every round has run).
+        var roundTimings: [[TimingSummary]] = []
+        var rowBounds: [(shape: String, isa: InstructionSet)] = []
+        // A case's row, found by what the case is (round 1 adds the rows, later rounds their timings).
+        var rowOfCase: [String: Int] = [:]
         // Vector cases whose peak memory is probed once every case is timed: the row's index and its ISA.
         var probes: [(index: Int, isa: InstructionSet)] = []
         func row(_ kernel: String, _ isa: String, _ dataType: DataType, _ op: String, _ target: String, _ w: Workload,
@@ -49,117 +55,154 @@ extension Run {
                 maxLossError: nil, maxGradientError: nil, peakRSSDeltaBytes: nil)
         }
 
-        let shapeList = parsedShapes
-        var memcpyByShape: [String: TimingSummary] = [:]
-        for (index, (r, k)) in shapeList.enumerated() {
-            progress("[\(index + 1)/\(shapeList.count)] \(r)×\(k): generating data")
-            let workload = Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes)
-            // One memcpy bound per element size: the 16-bit types move the same bytes, so they
-            // share one, timed on the first 16-bit type's buffers.
-            var memcpyBySize: [Int: TimingSummary] = [:]
-            for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
-                let memcpy = Bounds.memcpyNanoseconds(workload, dataType, policy: policy)
-                memcpyBySize[dataType.size] = memcpy
-                progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
-                                dataType.size, memcpy.median / Double(workload.elements)))
-            }
-            // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
-            if memcpyBySize[4] == nil && peersPython != nil {
-                memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
-            }
-            for isa in InstructionSet.supported {
-                expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
-                progress(String(format: "  exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
-            }
-            // This shape's rows and the ISA whose exp bound each is compared with.
-            var shapeRows: [(index: Int, isa: InstructionSet)] = []
-
-            for target in targetKinds {
-              for dataType in dataTypes {
-                // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
-                let reference: (losses: [Float], gradient: [Float]?) = dataType == .f32
-                    ? try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
-                    : try workload.half(dataType).reference(target)
-                for choice in dataType == .f32 ? choices : halfChoices {
-                    let accuracyOutputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
-                        ? try workload.outputs(choice, target, gradient: true)
-                        : try workload.half(dataType).outputs(choice, target)
-                    let accuracy = Accuracy.compare(
-                        losses: accuracyOutputs.losses, gradient: accuracyOutputs.gradient,
-                        referenceLosses: reference.losses, referenceGradient: reference.gradient)
-                    let half = dataType == .f32 ? nil : workload.half(dataType)
-                    for op in operations where !op.isShard || choice.kernel == .vector {
-                      for threadCount in threadCounts {
-                        // Above one thread: scalar and the default vector kernel only.
-                        if threadCount > 1
-                            && !(choice.kernel == .scalar
-                                || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
-                            continue
-                        }
-                        let ce = choice.configuration(.mean, threads: threadCount)
-                        if op == .inPlace { workload.prepareInPlace(dataType) }
-                        var sink: Float = 0
-                        var failure: Error?
-                        let timing = measure(policy) {
-                            do {
-                                if let half {
-                                    sink += try half.run(ce, op, target)
-                                } else {
-                                    sink += try workload.run(ce, op, target)
-                                }
-                            } catch { failure = error }
-                        }
-                        if let failure { throw failure }
-                        let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
-                        var result = row(
-                            choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload, timing,
-                            memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
-                            exp: expBound[isa]!)
-                        result.threads = threadCount
-                        result.maxLossError = accuracy.maxLossError
-                        result.maxGradientError = op == .forward ? nil : accuracy.maxGradientError
-                        if choice.kernel == .vector && !noMemoryProbe {
-                            probes.append((rows.count, isa))
-                        }
-                        shapeRows.append((rows.count, isa))
-                        rows.append(result)
-                        let label = [
-                            choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
-                            "\(threadCount)t"
-                        ]
-                            .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
-                        // "× memcpy" and "× exp" against the bounds measured before the shape's
-                        // cases; the report uses the lower of those and the ones measured after.
-                        progress(label + String(format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
-                                                result.nsPerElement, result.memcpyRatio, result.expBoundRatio,
-                                                Double(sink / Float(timing.repetitions + policy.warmup))))
-                      }
-                    }
-                }
-              }
-            }
-            for isa in InstructionSet.supported {
-                let after = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
-                progress(String(format: "  exp bound (%@) after the cases: %.3f ns/element%@", isa.rawValue, after,
-                                after < expBound[isa]! ? " (kept)" : ""))
-                expBound[isa] = Swift.min(expBound[isa]!, after)
-            }
-            for size in memcpyBySize.keys.sorted().reversed() {
-                let before = memcpyBySize[size]!
-                let after = Bounds.memcpyNanoseconds(workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!,
-                                                     policy: policy)
-                progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@", size,
-                                after.median / Double(workload.elements),
-                                after.median < before.median ? " (kept)" : ""))
-                if after.median < before.median { memcpyBySize[size] = after }
-            }
-            memcpyByShape["\(r)x\(k)"] = memcpyBySize[4]
-            for (index, isa) in shapeRows {
-                rows[index].expNsPerElement = expBound[isa]!
-                rows[index].memcpyMedianNs = memcpyBySize[DataType(rawValue: rows[index].dataType)!.size]!.median
-            }
-            expBoundByShape["\(r)x\(k)"] = expBound[defaultISA]
+        let shapeList = parsedShapes.reduce(into: [(Int, Int)]()) { list, shape in
+            if !list.contains(where: { $0 == shape }) { list.append(shape) }
         }
+        // Rounds interleave the whole suite in time: every shape's cases once, then all again, so a
+        // burst that lasts minutes slows one round of a case, not all of them. A shape's data is
+        // drawn again each round (the same seed, the same values) rather than held for every shape
+        // at once; a single shape keeps its buffers.
+        var keptWorkload: Workload?
+        for round in 1...rounds {
+            let roundLabel = rounds > 1 ? "round \(round)/\(rounds) " : ""
+            for (index, (r, k)) in shapeList.enumerated() {
+                let shape = "\(r)x\(k)"
+                progress("\(roundLabel)[\(index + 1)/\(shapeList.count)] \(r)×\(k)"
+                    + (keptWorkload == nil ? ": generating data" : ""))
+                let workload = keptWorkload ?? Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes)
+                if shapeList.count == 1 { keptWorkload = workload }
+                // One memcpy bound per element size: the 16-bit types move the same bytes, so they
+                // share one, timed on the first 16-bit type's buffers.
+                var memcpyBySize: [Int: TimingSummary] = [:]
+                for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
+                    let memcpy = Bounds.memcpyNanoseconds(workload, dataType, policy: policy)
+                    memcpyBySize[dataType.size] = memcpy
+                    progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
+                                    dataType.size, memcpy.median / Double(workload.elements)))
+                }
+                // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
+                if memcpyBySize[4] == nil && peersPython != nil {
+                    memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
+                }
+                var expBound: [InstructionSet: Double] = [:]
+                for isa in InstructionSet.supported {
+                    expBound[isa] = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
+                    progress(String(format: "  exp bound (%@): %.3f ns/element", isa.rawValue, expBound[isa]!))
+                }
+                for (size, memcpy) in memcpyBySize
+                where memcpy.median < memcpyBounds[shape]?[size]?.median ?? .infinity {
+                    memcpyBounds[shape, default: [:]][size] = memcpy
+                }
+                for (isa, exp) in expBound where exp < expBounds[shape]?[isa] ?? .infinity {
+                    expBounds[shape, default: [:]][isa] = exp
+                }
+
+                for target in targetKinds {
+                  for dataType in dataTypes {
+                    // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
+                    // Accuracy does not change from round to round: measured in the first only.
+                    let reference: (losses: [Float], gradient: [Float]?)? = round > 1 ? nil : dataType == .f32
+                        ? try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
+                        : try workload.half(dataType).reference(target)
+                    for choice in dataType == .f32 ? choices : halfChoices {
+                        let accuracy = try reference.map { reference in
+                            let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                                ? try workload.outputs(choice, target, gradient: true)
+                                : try workload.half(dataType).outputs(choice, target)
+                            return Accuracy.compare(
+                                losses: outputs.losses, gradient: outputs.gradient,
+                                referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                        }
+                        let half = dataType == .f32 ? nil : workload.half(dataType)
+                        for op in operations where !op.isShard || choice.kernel == .vector {
+                          for threadCount in threadCounts {
+                            // Above one thread: scalar and the default vector kernel only.
+                            if threadCount > 1
+                                && !(choice.kernel == .scalar
+                                    || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
+                                continue
+                            }
+                            let ce = choice.configuration(.mean, threads: threadCount)
+                            if op == .inPlace { workload.prepareInPlace(dataType) }
+                            var sink: Float = 0
+                            var failure: Error?
+                            let timing = measure(policy) {
+                                do {
+                                    if let half {
+                                        sink += try half.run(ce, op, target)
+                                    } else {
+                                        sink += try workload.run(ce, op, target)
+                                    }
+                                } catch { failure = error }
+                            }
+                            if let failure { throw failure }
+                            let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
+                            let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
+                                       target.rawValue, "\(threadCount)"].joined(separator: " ")
+                            if let index = rowOfCase[key] {
+                                roundTimings[index].append(timing)
+                            } else {
+                                var result = row(
+                                    choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload,
+                                    timing, memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
+                                    exp: expBound[isa]!)
+                                result.threads = threadCount
+                                result.maxLossError = accuracy?.maxLossError
+                                result.maxGradientError = op == .forward ? nil : accuracy?.maxGradientError
+                                if choice.kernel == .vector && !noMemoryProbe {
+                                    probes.append((rows.count, isa))
+                                }
+                                rowOfCase[key] = rows.count
+                                roundTimings.append([timing])
+                                rowBounds.append((shape, isa))
+                                rows.append(result)
+                            }
+                            let label = [
+                                choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
+                                "\(threadCount)t"
+                            ]
+                                .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                            // "× memcpy" and "× exp" against this round's bounds measured before the
+                            // shape's cases; the report uses the lowest of all the shape's measurements.
+                            let elements = Double(workload.elements)
+                            progress(label + String(
+                                format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
+                                timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
+                                timing.median / (expBound[isa]! * elements),
+                                Double(sink / Float(timing.repetitions + policy.warmup))))
+                          }
+                        }
+                    }
+                  }
+                }
+                for isa in InstructionSet.supported {
+                    let after = try Bounds.expNanosecondsPerElement(isa: isa, policy: policy)
+                    let kept = after < expBounds[shape]![isa]!
+                    progress(String(format: "  exp bound (%@) after the cases: %.3f ns/element%@", isa.rawValue,
+                                    after, kept ? " (kept)" : ""))
+                    if kept { expBounds[shape]![isa] = after }
+                }
+                for size in memcpyBySize.keys.sorted().reversed() {
+                    let after = Bounds.memcpyNanoseconds(
+                        workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!, policy: policy)
+                    let kept = after.median < memcpyBounds[shape]![size]!.median
+                    progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@",
+                                    size, after.median / Double(workload.elements), kept ? " (kept)" : ""))
+                    if kept { memcpyBounds[shape]![size] = after }
+                }
+            }
+        }
+        keptWorkload = nil
+
+        // Every round has run: each case's rounds combined, and the lowest bounds of its shape.
+        for i in rows.indices {
+            let (shape, isa) = rowBounds[i]
+            rows[i].timing = TimingSummary(rounds: roundTimings[i])
+            rows[i].expNsPerElement = expBounds[shape]![isa]!
+            rows[i].memcpyMedianNs = memcpyBounds[shape]![DataType(rawValue: rows[i].dataType)!.size]!.median
+        }
+        let memcpyByShape = memcpyBounds.compactMapValues { $0[4] }
+        let expBoundByShape = expBounds.compactMapValues { $0[defaultISA] }
 
         // The memory probes run after every Xent case is timed (the peers after them, in their
         // own process): a child process spawned between two timed cases measurably disturbed the
@@ -180,7 +223,7 @@ extension Run {
             progress("peers: \(python) \(script.path)")
             let wanted = peers.split(separator: ",").map(String.init)
             for m in try Peers.measure(
-                python: python, script: script, shapes: shapeList, policy: policy, peers: wanted
+                python: python, script: script, shapes: shapeList, policy: policy, rounds: rounds, peers: wanted
             ) {
                 guard let memcpy = memcpyByShape["\(m.rows)x\(m.classes)"] else { continue }
                 let w = (rows: m.rows, classes: m.classes)
@@ -188,7 +231,7 @@ extension Run {
                     timestamp: timestamp, gitSHA: machine.gitSHA, host: machine.host, cpuModel: machine.cpuModel,
                     isa: "-", swiftVersion: machine.swiftVersion, buildConfiguration: machine.buildConfiguration,
                     kernel: m.kernel, dataType: DataType.f32.rawValue, op: m.op, targetKind: m.target_kind,
-                    rows: w.rows, classes: w.classes, threads: m.threads, timing: TimingSummary(m.times_ns),
+                    rows: w.rows, classes: w.classes, threads: m.threads, timing: m.timing,
                     bytesPerElement: Operation(rawValue: m.op)?.bytesPerElement(.f32) ?? 8,
                     memcpyMedianNs: memcpy.median,
                     expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,

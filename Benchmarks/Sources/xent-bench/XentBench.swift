@@ -66,6 +66,17 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("min-time"), help: "Seconds of timed repetitions to aim for per case.")
     var minSeconds: Double = 0.5
 
+    @Option(help: """
+        Measure every case in this many rounds, interleaved in time: every shape's cases once, then all of \
+        them again, … (a shape's data drawn again each round from the seed; a lone shape keeps its buffers). \
+        A case's times are the median of its \
+        round medians; the CSV adds rounds, round_median_min_ns and round_median_max_ns, and the summary \
+        reads a target whose threshold lies between the lowest and highest round as "within noise". Bounds: \
+        the lowest measurement of all rounds. Peers run their rounds after Xent's, in their own process. \
+        The softmax suite only (not --linear).
+        """)
+    var rounds: Int = 1
+
     @Option(help: "Seed of the logits, labels and soft targets.")
     var seed: UInt64 = 2026
 
@@ -109,7 +120,9 @@ struct Run: ParsableCommand {
     mutating func validate() throws {
         if quick && shapes == Run.defaultShapes { shapes = "64x1000,8x32000" }
         if quick && linearShapes == Run.defaultLinearShapes { linearShapes = Run.quickLinearShapes }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         if linear {
+            guard rounds == 1 else { throw ValidationError("--rounds: the linear suite measures one round") }
             if ops == "fwd,fwdgrad,inplace" { ops = "fwd,fwdgrad" }
             if peers == "numpy,jax,torch" { peers = Run.linearPeerPaths }
             _ = try linearOperations
