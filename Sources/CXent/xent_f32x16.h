@@ -394,6 +394,160 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
     }
 }
 
+// MARK: 16-bit rmaxwiden and vgradientround
+//
+// The 16-bit row's first and last touch of its data, fused with the pass next to them: the widening
+// with the max, the rounding with the gradient. Each gives the bits of the two kernels it replaces
+// (xent_half.c's widen and round, then rmax or vgradient): the conversions are exact or rounded
+// lane by lane, and the arithmetic is the same. They prefetch the next chunk's 16-bit data, which
+// nothing else touches before them. An ISA that has them defines XENT_HALF_LANES and
+//   xent_f32x16_load_f16(p) _load_bf16(p)        16 binary16 / bfloat16 values widened (exact)
+//   xent_f32x16_store_f16(p, v) _store_bf16(p, v)  16 floats rounded to nearest even (NaN stays a
+//                                                  quiet NaN), as xent_half.c rounds
+
+#if defined(XENT_HALF_LANES)
+/// xent_<format>_<op>_ukernel__<isa>_<tile>
+#define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
+
+XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
+    return bf16 ? xent_f32x16_load_bf16(p) : xent_f32x16_load_f16(p);
+}
+
+XENT_INLINE void xent_half_store(uint16_t *p, xent_f32x16 v, const int bf16) {
+    if (bf16) {
+        xent_f32x16_store_bf16(p, v);
+    } else {
+        xent_f32x16_store_f16(p, v);
+    }
+}
+
+// Lanes i < n (1…15) through the stack: reads p[0 ..< n] only, the other lanes `fill`.
+XENT_INLINE xent_f32x16 xent_half_load_tail(const uint16_t *p, size_t n, float fill, const int bf16) {
+    uint16_t h[16] = {0};
+    float f[16];
+    memcpy(h, p, n * sizeof(uint16_t));
+    xent_f32x16_store(f, xent_half_load(h, bf16));
+    return xent_f32x16_load_tail(f, n, fill);
+}
+
+XENT_INLINE void xent_half_store_tail(uint16_t *p, size_t n, xent_f32x16 v, const int bf16) {
+    uint16_t h[16];
+    xent_half_store(h, v, bf16);
+    memcpy(p, h, n * sizeof(uint16_t));
+}
+
+/// 16-bit elements per 64-byte line.
+#define XENT_HALF_LINE 32
+
+// rmax's accumulators and order over the widened values, which are stored to `dst` on the way.
+XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, const int bf16) {
+    xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
+        const xent_f32x16 v0 = xent_half_load(src + i, bf16), v1 = xent_half_load(src + i + 16, bf16);
+        const xent_f32x16 v2 = xent_half_load(src + i + 32, bf16), v3 = xent_half_load(src + i + 48, bf16);
+        xent_f32x16_store(dst + i, v0);
+        xent_f32x16_store(dst + i + 16, v1);
+        xent_f32x16_store(dst + i + 32, v2);
+        xent_f32x16_store(dst + i + 48, v3);
+        acc0 = xent_f32x16_max(v0, acc0);
+        acc1 = xent_f32x16_max(v1, acc1);
+        acc2 = xent_f32x16_max(v2, acc2);
+        acc3 = xent_f32x16_max(v3, acc3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        const xent_f32x16 v = xent_half_load(src + i, bf16);
+        xent_f32x16_store(dst + i, v);
+        acc0 = xent_f32x16_max(v, acc0);
+    }
+    if (i < n) {
+        const xent_f32x16 v = xent_half_load_tail(src + i, n - i, -INFINITY, bf16);
+        xent_f32x16_store_tail(dst + i, n - i, v);
+        acc1 = xent_f32x16_max(v, acc1);
+    }
+    acc0 = xent_f32x16_max(acc1, acc0);
+    acc2 = xent_f32x16_max(acc3, acc2);
+    acc0 = xent_f32x16_max(acc2, acc0);
+    *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
+}
+
+// vgradient's three forms over `y` (left as it is), each vector rounded into `dst`.
+XENT_INLINE void xent_vgradientround(size_t n, const float *y, const float *q, const float *w, int smoothing, float a,
+                                     float b, float d, uint16_t *dst, const int bf16) {
+    const xent_f32x16 va = xent_f32x16_set1(a);
+    size_t i = 0;
+    if (w || smoothing) {
+        const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
+        const xent_f32x16 zero = xent_f32x16_set1(0.0f);
+        const int has_q = q != NULL, has_w = w != NULL;
+        for (; i + 16 <= n; i += 16) {
+            if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+            const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
+                                                    has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
+            xent_half_store(dst + i, g, bf16);
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            const xent_f32x16 g = xent_gradient_vec(
+                xent_f32x16_load_tail(y + i, rest, 0.0f), has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
+                has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, va, vb, vd, has_q, has_w);
+            xent_half_store_tail(dst + i, rest, g, bf16);
+        }
+    } else if (q) {
+        const xent_f32x16 vb = xent_f32x16_set1(b);
+        for (; i + 16 <= n; i += 16) {
+            if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+            xent_half_store(dst + i,
+                            xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                            xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
+                            bf16);
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            xent_half_store_tail(dst + i, rest,
+                                 xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load_tail(y + i, rest, 0.0f), va),
+                                                 xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)),
+                                 bf16);
+        }
+    } else {
+        for (; i + 32 <= n; i += 32) {
+            XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+            xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
+            xent_half_store(dst + i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), bf16);
+        }
+        for (; i + 16 <= n; i += 16) xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
+        if (i < n) {
+            xent_half_store_tail(dst + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va),
+                                 bf16);
+        }
+    }
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max) {
+    xent_rmaxwiden(n, src, dst, max, 0);
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max) {
+    xent_rmaxwiden(n, src, dst, max, 1);
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
+                                                 int smoothing, float a, float b, float d, uint16_t *dst) {
+    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 0);
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
+                                                  int smoothing, float a, float b, float d, uint16_t *dst) {
+    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 1);
+}
+#endif
+
 // MARK: The inlined exp against SLEEF's library function
 
 #if defined(XENT_EXP_LIBRARY)

@@ -7,6 +7,7 @@
 // Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
 #pragma clang fp contract(off)
 #include <math.h>
+#include <stdint.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -14,7 +15,7 @@
 #include "xent_sleef_trampolines.h"
 
 #define XENT_ISA_SUFFIX avx2_fma
-#define XENT_TARGET __attribute__((target("avx2,fma,prfchw")))
+#define XENT_TARGET __attribute__((target("avx2,fma,f16c,prfchw")))
 #define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
 
 typedef struct { __m256 lo, hi; } xent_f32x16;
@@ -112,6 +113,39 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 #define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10__avx2((x), (y), (n) / 8)
+
+// 16-bit lanes (this config's CPUs have F16C): binary16 through vcvtph2ps/vcvtps2ph, bfloat16 in
+// integer arithmetic, packed with vpackusdw (whose 128-bit halves vpermq puts back in order).
+#define XENT_HALF_LANES 1
+XENT_OP xent_f32x16 xent_f32x16_load_f16(const uint16_t *p) {
+    return (xent_f32x16){_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)),
+                         _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8)))};
+}
+XENT_OP __m256 xent_bf16_widen8(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+XENT_OP xent_f32x16 xent_f32x16_load_bf16(const uint16_t *p) {
+    return (xent_f32x16){xent_bf16_widen8(p), xent_bf16_widen8(p + 8)};
+}
+XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
+    _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm_storeu_si128((__m128i *)(p + 8), _mm256_cvtps_ph(v.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+// Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet. The
+// results (< 2¹⁶) in 32-bit lanes.
+XENT_OP __m256i xent_bf16_round8(__m256 v) {
+    const __m256i u = _mm256_castps_si256(v), top = _mm256_srli_epi32(u, 16);
+    const __m256i odd = _mm256_and_si256(top, _mm256_set1_epi32(1));
+    const __m256i half_ulp = _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd);
+    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, half_ulp), 16);
+    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
+                                           _mm256_set1_epi32(0x7f800000));
+    return _mm256_blendv_epi8(rounded, _mm256_or_si256(top, _mm256_set1_epi32(0x0040)), nan);
+}
+XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
+    const __m256i packed = _mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi));
+    _mm256_storeu_si256((__m256i *)p, _mm256_permute4x64_epi64(packed, 0xd8));
+}
 
 #include "xent_f32x16.h"
 #endif

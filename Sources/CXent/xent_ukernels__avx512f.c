@@ -5,6 +5,7 @@
 // Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
 #pragma clang fp contract(off)
 #include <math.h>
+#include <stdint.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -70,6 +71,30 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 #define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
+
+// 16-bit lanes: binary16 through vcvtph2ps/vcvtps2ph (AVX-512F), bfloat16 in integer arithmetic —
+// not AVX512_BF16's vcvtneps2bf16, which flushes subnormals to zero — packed with vpmovdw.
+#define XENT_HALF_LANES 1
+XENT_OP xent_f32x16 xent_f32x16_load_f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+XENT_OP xent_f32x16 xent_f32x16_load_bf16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+// Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet.
+XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
+    const __m512i u = _mm512_castps_si512(v), top = _mm512_srli_epi32(u, 16);
+    const __m512i odd = _mm512_and_si512(top, _mm512_set1_epi32(1));
+    const __m512i half_ulp = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd);
+    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, half_ulp), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                  _mm512_set1_epi32(0x7f800000));
+    const __m512i h = _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(top, _mm512_set1_epi32(0x0040)));
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(h));
+}
 
 #include "xent_f32x16.h"
 #endif

@@ -138,6 +138,10 @@ struct RowPipeline {
     private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
     let widenHalf: xent_half_widen_ukernel_fn
     let roundHalf: xent_half_round_ukernel_fn
+    /// The fused 16-bit passes (widening with the max, the gradient with its rounding), where the
+    /// ISA has them.
+    private let rmaxWidenHalf: xent_half_rmaxwiden_ukernel_fn?
+    private let vgradientRoundHalf: xent_half_vgradientround_ukernel_fn?
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
@@ -154,6 +158,8 @@ struct RowPipeline {
         vgradientsoftcap = config.vgradientsoftcap!
         widenHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_widen : config.f16_widen)!
         roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
+        rmaxWidenHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_rmaxwiden : config.f16_rmaxwiden
+        vgradientRoundHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_vgradientround : config.f16_vgradientround
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
     }
@@ -174,15 +180,16 @@ struct RowPipeline {
     /// One chunk of `n` elements starting at `base` in the row (`x`, `q`, `gradient` point at the
     /// chunk): its sums, and — with `gradient` — its exps stored there (its transformed logits
     /// under a softcap, whose scaling recomputes the exps). `scratch` holds `n` floats when the
-    /// logits are transformed without a gradient.
+    /// logits are transformed without a gradient. `max`: the chunk's max when a fused pass has
+    /// found it already (`rmax`'s bits).
     @inline(__always)
     func chunk(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, base: Int, scratch: UnsafeMutablePointer<Float>?
+        count n: Int, base: Int, scratch: UnsafeMutablePointer<Float>?, max: Float? = nil
     ) -> ChunkSums {
         var sums = ChunkSums()
         var m: Float = 0
-        rmax(n, x, &m)
+        if let max { m = max } else { rmax(n, x, &m) }
         sums.rawMax = m
         if params.argmax != 0 {
             // Before the exps may overwrite x (in place); the chunk is in L1.
@@ -263,15 +270,30 @@ struct RowPipeline {
 
     /// The gradient of one chunk (at `base` in the row) from its stored exps: the row's factor
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
-    /// (an index in the row, −1 for none) falls in the chunk.
+    /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
+    /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
+    /// but at the label.
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
-        chunk: ChunkSums, scaling: RowScaling, label: Int
+        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
+        let sm: Int32 = smoothing ? 1 : 0
+        if let half, let vgradientRoundHalf, params.softcap <= 0 {
+            vgradientRoundHalf(n, y, q, w, sm, factor, scaling.target, scaling.smoothing, half)
+            if at >= 0 {
+                // The label's element again, through the unfused kernels (element-wise: the same bits).
+                vgradient(
+                    1, y + at, q.map { $0 + at }, w.map { $0 + at }, sm, factor, scaling.target, scaling.smoothing)
+                y[at] -= scaling.labelTerm
+                roundHalf(1, y + at, half + at)
+            }
+            return
+        }
+        defer { if let half { roundHalf(n, y, half) } }
         if params.softcap > 0 {
             vgradientsoftcap(
                 n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
@@ -371,16 +393,22 @@ struct RowPipeline {
             base, len, scratch in
             let (row, targets) = shared.value
             let x = row.workspace + base
-            self.widenHalf(len, row.logits + base, x)
+            var max: Float? = nil
+            if let rmaxWidenHalf = self.rmaxWidenHalf {
+                var m: Float = 0
+                rmaxWidenHalf(len, row.logits + base, x, &m)
+                max = m
+            } else {
+                self.widenHalf(len, row.logits + base, x)
+            }
             if let targets, let q = row.targets { self.widenHalf(len, q + base, targets + base) }
             return self.chunk(x, targets: targets.map { UnsafePointer($0 + base) },
-                              gradient: row.gradient == nil ? nil : x, count: len, base: base, scratch: scratch)
+                              gradient: row.gradient == nil ? nil : x, count: len, base: base, scratch: scratch,
+                              max: max)
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
-            let x = row.workspace + base
-            self.scale(x, targets: targets.map { UnsafePointer($0 + base) }, count: len, base: base, chunk: chunk,
-                       scaling: scaling, label: label)
-            self.roundHalf(len, x, row.gradient! + base)
+            self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
+                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base)
         }
     }
 

@@ -131,6 +131,16 @@ typedef void (*xent_half_widen_ukernel_fn)(size_t n, const uint16_t *src, float 
 /// quiet NaN): the same bits on every ISA.
 typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t *dst);
 
+/// The 16-bit row's first pass: `dst[i]` = `src[i]` widened to float for i < n and `*max` their
+/// max — the bits of `xent_half_widen_ukernel_fn` then `xent_f32_rmax_ukernel_fn`, in one pass.
+typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, float *dst, float *max);
+
+/// The 16-bit row's last pass: the gradient `xent_f32_vgradient_ukernel_fn` forms from the exps `y`
+/// (which stay as they are), rounded into `dst` — the bits of that kernel then
+/// `xent_half_round_ukernel_fn`, in one pass.
+typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, const float *q, const float *w,
+                                                    int smoothing, float a, float b, float d, uint16_t *dst);
+
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
     XENT_HALF_BINARY16 = 0,  ///< IEEE 754 binary16 (Swift's `Float16`)
@@ -151,6 +161,12 @@ typedef struct xent_ukernel_config {
     xent_half_round_ukernel_fn f16_round;
     xent_half_widen_ukernel_fn bf16_widen;
     xent_half_round_ukernel_fn bf16_round;
+    /// The fused 16-bit passes, NULL where the ISA has none (SSE2, the Swift ISAs): the driver
+    /// then widens and rounds in passes of their own.
+    xent_half_rmaxwiden_ukernel_fn f16_rmaxwiden;
+    xent_half_vgradientround_ukernel_fn f16_vgradientround;
+    xent_half_rmaxwiden_ukernel_fn bf16_rmaxwiden;
+    xent_half_vgradientround_ukernel_fn bf16_vgradientround;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer

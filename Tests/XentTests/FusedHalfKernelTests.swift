@@ -1,0 +1,142 @@
+// The fused 16-bit passes (CXent.h: xent_half_rmaxwiden_ukernel_fn, xent_half_vgradientround_ukernel_fn)
+// against the two kernels each replaces, on every C ISA that has them: the same bits over all 65,536
+// 16-bit patterns, every tail length, a few offsets, and every form of the gradient.
+import CXent
+import Testing
+@testable import Xent
+
+#if arch(x86_64)
+private let fusedISAs = [XENT_ISA_AVX512F, XENT_ISA_AVX2].filter {
+    xent_isa_is_supported($0) != 0 && xent_ukernel_config_get($0)!.pointee.f16_rmaxwiden != nil
+}
+private let formats = [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16]
+
+/// Widened values compare by bits; a NaN only as a NaN (the scalar tails of the widen kernels keep a
+/// signaling NaN signaling, the conversion instructions quiet it: both are a NaN logit).
+private func sameWidened(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+
+/// Row lengths: every tail of one and a few vectors, around the 64-element loop and the chunk.
+private let lengths = Array(1...70) + [127, 128, 129, 511, 2047, 2048, 2049]
+
+@Suite("Fused 16-bit kernels")
+struct FusedHalfKernelTests {
+    @Test("rmaxwiden = widen then rmax, over every 16-bit pattern", arguments: fusedISAs, formats)
+    func rmaxWiden(isa: xent_isa, format: xent_half_format) {
+        let c = xent_ukernel_config_get(isa)!.pointee
+        let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
+        let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
+        var rng = SeededGenerator(seed: 41)
+        // Every pattern once, shuffled, then rows of finite values only (a NaN-free max).
+        var patterns = (0...UInt16.max).map { $0 }
+        patterns.shuffle(using: &rng)
+        let finite = patterns.filter { h in
+            let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
+            return h & exponentMask != exponentMask
+        }
+        for source in [patterns, finite] {
+            // The whole set as one row, then rows of every length taken from it in turn.
+            var inputs = [source], start = 0
+            for n in lengths {
+                inputs.append((0..<n).map { source[(start + $0) % source.count] })
+                start += n
+            }
+            for (k, input) in inputs.enumerated() {
+                let offset = k % 4
+                let count = input.count
+                // `offset` elements into the buffer, with guards after the row.
+                var src = [UInt16](repeating: 0x7e00, count: count + offset + 16)
+                src.replaceSubrange(offset..<(offset + count), with: input)
+                var a = [Float](repeating: 7, count: count + 16), b = a
+                var ma: Float = 0, mb: Float = 0
+                src.withUnsafeBufferPointer { s in
+                    fused(count, s.baseAddress! + offset, &a, &ma)
+                    widen(count, s.baseAddress! + offset, &b)
+                }
+                c.rmax!(count, b, &mb)
+                #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
+                #expect(a[count...].allSatisfy { $0 == 7 }, "\(isa) \(format) wrote past n \(count)")
+                #expect(ma.bitPattern == mb.bitPattern, "\(isa) \(format) max \(ma) vs \(mb), n \(count)")
+            }
+        }
+    }
+
+    @Test("vgradientround with a = 1 rounds as round does: ties, near-ties, every 16-bit value's neighbours",
+          arguments: fusedISAs, formats)
+    func rounding(isa: xent_isa, format: xent_half_format) {
+        let c = xent_ukernel_config_get(isa)!.pointee
+        let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_vgradientround : c.f16_vgradientround)!
+        let round = (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!
+        // Around every 16-bit value h: halfway to the next one (a tie), just below and just above
+        // it, and h itself; then random patterns. y·1 is y, so the fused kernel rounds y itself.
+        var y: [Float] = []
+        for h in 0..<UInt16.max {
+            let (low, high): (Float, Float) = format == XENT_HALF_BFLOAT16
+                ? (Float(bitPattern: UInt32(h) << 16), Float(bitPattern: UInt32(h + 1) << 16))
+                : (Float(Float16(bitPattern: h)), Float(Float16(bitPattern: h + 1)))
+            guard low.isFinite, high.isFinite, low.sign == high.sign else { y.append(low); continue }
+            let tie = Float((Double(low) + Double(high)) / 2)
+            y += [low, tie, tie.nextDown, tie.nextUp]
+        }
+        var rng = SeededGenerator(seed: 43)
+        y += (0..<65536).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
+        y += [0x1p-25, 0x1.8p-25, 0x1p-24, 65504, 65519.99, 65520, .infinity, -.infinity, .nan, -.nan]
+        var got = [UInt16](repeating: 0, count: y.count), want = got
+        fused(y.count, y, nil, nil, 0, 1, 0, 0, &got)
+        round(y.count, y, &want)
+        let differing = y.indices.filter { got[$0] != want[$0] }.map { (y[$0], got[$0], want[$0]) }
+        #expect(differing.isEmpty, "\(isa) \(format): \(differing.count) differ, e.g. \(differing.prefix(3))")
+    }
+
+    @Test("vgradientround = vgradient then round, every form", arguments: fusedISAs, formats)
+    func vgradientRound(isa: xent_isa, format: xent_half_format) {
+        let c = xent_ukernel_config_get(isa)!.pointee
+        let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_vgradientround : c.f16_vgradientround)!
+        let round = (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!
+        var rng = SeededGenerator(seed: 42)
+        let specials: [Float] = [
+            -0.0, 0, 1, 0x1p-25, 0x1.8p-25, 0x1p-24, 0x1p-14, 0x1.ffcp-15, 65504, 65519.99, 65520, 0x1.fep127,
+            .greatestFiniteMagnitude, .leastNonzeroMagnitude, .infinity, .nan,
+        ]
+        for n in lengths {
+            let offset = n % 4
+            // Exps in [0, 1] with some −0 marks (masked classes) and specials; raw bit patterns too.
+            var y = (0..<n).map { _ in Float.random(in: 0...1, using: &rng) }
+            for i in 0..<n where i % 7 == 3 { y[i] = -0.0 }
+            for i in 0..<n where i % 11 == 5 { y[i] = specials.randomElement(using: &rng)! }
+            for i in 0..<n where i % 13 == 8 { y[i] = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
+            let q = (0..<n).map { i in i % 5 == 0 ? 0 : Float.random(in: -0.5...1, using: &rng) }
+            let w = (0..<n).map { _ in Float.random(in: 0...3, using: &rng) }
+            for hasQ in [false, true] {
+                for hasW in [false, true] {
+                    for smoothing in [false, true] {
+                        let a = Float.random(in: 0.5...3e4, using: &rng), b = Float.random(in: 0...2, using: &rng)
+                        let d = Float.random(in: 0...0.01, using: &rng)
+                        var ys = [Float](repeating: 0, count: offset) + y
+                        var expected = ys
+                        var got = [UInt16](repeating: 0xbeef, count: n + 8), want = got
+                        let qs = [Float](repeating: 0, count: offset) + q
+                        let ws = [Float](repeating: 0, count: offset) + w
+                        qs.withUnsafeBufferPointer { qp in
+                            ws.withUnsafeBufferPointer { wp in
+                                let qa = hasQ ? qp.baseAddress! + offset : nil
+                                let wa = hasW ? wp.baseAddress! + offset : nil
+                                ys.withUnsafeMutableBufferPointer { yp in
+                                    fused(n, yp.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d, &got)
+                                }
+                                expected.withUnsafeMutableBufferPointer { ep in
+                                    c.vgradient!(n, ep.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d)
+                                    round(n, ep.baseAddress! + offset, &want)
+                                }
+                            }
+                        }
+                        let form = "\(isa) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing)"
+                        #expect(got == want, "\(form): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
+                        #expect(ys[offset...].elementsEqual(y, by: { $0.bitPattern == $1.bitPattern }),
+                                "\(form): the exps changed")
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
