@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Renders a PNG chart of ns/element per shape per kernel (and peer) from any xent-bench report.
 
-Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels] [--dtype f32]
+Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels] [--dtype f32] [--alignment line]
 Bars: each kernel (the vector kernel per ISA) and peer, forward+gradient on class labels with
-f32 logits by default, one thread; markers: the memcpy bound of that dtype's element size and
-the exp-throughput bound of the same run. Reports from before the dtype column count as f32.
+f32 logits on line-aligned buffers by default (peers: their own arrays), one thread; markers: the
+memcpy bound of that dtype's element size and the exp-throughput bound of the same run. Reports
+from before the dtype column count as f32, from before the alignment column as line.
 Needs matplotlib (Benchmarks/peers/setup.sh installs it).
 """
 import argparse
@@ -24,12 +25,14 @@ def main():
     parser.add_argument("--op", default="fwdgrad")
     parser.add_argument("--target", default="labels")
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
+    parser.add_argument("--alignment", default="line", choices=["line", "array", "odd"])
     args = parser.parse_args()
 
     with open(args.report, newline="") as f:
         rows = [r for r in csv.DictReader(f)
                 if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"
-                and r.get("dtype", "f32") == args.dtype]
+                and r.get("dtype", "f32") == args.dtype
+                and r.get("alignment", "line") in (args.alignment, "-")]
     if not rows:
         raise SystemExit(f"{args.report}: no rows with op={args.op}, target_kind={args.target}, dtype={args.dtype}")
 

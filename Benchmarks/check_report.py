@@ -3,7 +3,8 @@
 in each required field (CI runs it on the --quick report and the --linear --quick one; it asserts
 no timing). A linear-head report (`xent-bench --linear`) has the linear columns after the others
 and is checked for them too. Every report has the rounds columns (`--rounds`): a case's median lies
-between its lowest and highest round median, which are the median itself for one round."""
+between its lowest and highest round median, which are the median itself for one round; and an
+alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for peers."""
 import csv
 import math
 import sys
@@ -14,11 +15,12 @@ COLUMNS = [
     "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
     "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
-    "rounds", "round_median_min_ns", "round_median_max_ns",
+    "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
 ]
 LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
 LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
 DTYPES = ("f32", "f16", "bf16")
+ALIGNMENTS = ("line", "array", "odd")
 XENT_KERNELS = ("scalar", "vector", "reference")
 LINEAR_OURS = ("xent-linear", "xent-linear-filter", "sgemm", "xent", "sgemm+xent")
 NUMERIC = ["rows", "classes", "threads", "repetitions", "min_ns", "median_ns", "p90_ns", "max_ns",
@@ -53,6 +55,9 @@ def main(path):
             check_linear_row(path, i, row)
         else:
             check_softmax_row(path, i, row)
+        ours = row["kernel"] in XENT_KERNELS + LINEAR_OURS
+        if row["alignment"] not in (ALIGNMENTS if ours else ("-",)):
+            raise SystemExit(f"{path}:{i}: alignment = {row['alignment']!r} for {row['kernel']!r}")
         if row["dtype"] not in DTYPES:
             raise SystemExit(f"{path}:{i}: dtype = {row['dtype']!r} is not one of {DTYPES}")
         kernels.add(row["kernel"])

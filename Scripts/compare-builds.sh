@@ -56,14 +56,14 @@ def cases(side, r):
     for path in glob.glob(f"{work}/{side}-{r}/*.csv"):
         for row in csv.DictReader(open(path)):
             key = (row["kernel"], row["isa"], row["dtype"], row["op"], row["target_kind"],
-                   f'{row["rows"]}x{row["classes"]}')
+                   f'{row["rows"]}x{row["classes"]}', row.get("alignment", "line"))
             out[key] = float(row["median_ns"]) / (int(row["rows"]) * int(row["classes"]))
     return out
 pairs = [(cases("a", r), cases("b", r)) for r in range(1, rounds + 1)]
-print(f"{'case':50} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
+print(f"{'case':56} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
 for key in sorted(pairs[0][0]):
     ta = [p[0][key] for p in pairs if key in p[0] and key in p[1]]
     tb = [p[1][key] for p in pairs if key in p[0] and key in p[1]]
     ratio = statistics.median(y / x for x, y in zip(ta, tb))
-    print(f"{' '.join(key):50} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
+    print(f"{' '.join(key):56} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
 EOF

@@ -49,16 +49,19 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
     let targets: UnsafeMutableBufferPointer<E>
     let labels: UnsafeBufferPointer<Int32>
     let rowLosses: UnsafeMutableBufferPointer<Float>
+    let alignment: BufferAlignment
     private lazy var shards = ShardBuffers(rows: labels.count)
 
     init(logits source: UnsafeBufferPointer<Float>, targets sourceTargets: UnsafeBufferPointer<Float>,
-         labels: UnsafeBufferPointer<Int32>, rowLosses: UnsafeMutableBufferPointer<Float>, classes: Int) {
+         labels: UnsafeBufferPointer<Int32>, rowLosses: UnsafeMutableBufferPointer<Float>, classes: Int,
+         alignment: BufferAlignment) {
         self.classes = classes
         self.labels = labels
         self.rowLosses = rowLosses
-        logits = LineAligned.allocate(E.self, capacity: source.count)
-        scratch = LineAligned.allocate(E.self, capacity: source.count)
-        targets = LineAligned.allocate(E.self, capacity: source.count)
+        self.alignment = alignment
+        logits = alignment.allocate(E.self, capacity: source.count)
+        scratch = alignment.allocate(E.self, capacity: source.count)
+        targets = alignment.allocate(E.self, capacity: source.count)
         for i in source.indices {
             logits[i] = E(rounding: source[i])
             targets[i] = E(rounding: sourceTargets[i])
@@ -67,9 +70,9 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
     }
 
     deinit {
-        LineAligned.deallocate(logits)
-        LineAligned.deallocate(scratch)
-        LineAligned.deallocate(targets)
+        alignment.deallocate(logits)
+        alignment.deallocate(scratch)
+        alignment.deallocate(targets)
     }
 
     var logitsBytes: UnsafeRawPointer { UnsafeRawPointer(logits.baseAddress!) }

@@ -241,6 +241,7 @@ extension Run {
                 let shape = LinearShape(rows: m.rows, hidden: hidden, classes: m.classes)
                 guard let bound = bounds[shape] else { continue }
                 var r = row(m.kernel, "-", shape, op, m.threads, TimingSummary(m.times_ns), bytes: shape.headBytes(op))
+                r.alignment = "-"  // PyTorch's own tensors
                 r.memcpyMedianNs = bound.memcpy
                 r.expNsPerElement = bound.exp
                 r.maxLossError = m.max_loss_error

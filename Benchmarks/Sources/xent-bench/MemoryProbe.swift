@@ -19,12 +19,13 @@ struct ProbeMemory: ParsableCommand {
     @Option var isa: String?
     @Option var dtype: String = DataType.f32.rawValue
     @Option var threads: Int = 1
+    @Option var alignment: String = BufferAlignment.line.rawValue
 
     func run() throws {
         guard let operation = Operation(rawValue: op), let kind = TargetKind(rawValue: target),
-              let dataType = DataType(rawValue: dtype)
-        else { throw ValidationError("unknown op, target or dtype") }
-        let workload = Workload(rows: rows, classes: classes, seed: 1, dataTypes: [dataType])
+              let dataType = DataType(rawValue: dtype), let placement = BufferAlignment(rawValue: alignment)
+        else { throw ValidationError("unknown op, target, dtype or alignment") }
+        let workload = Workload(rows: rows, classes: classes, seed: 1, dataTypes: [dataType], alignment: placement)
         workload.prepareInPlace(dataType)
         let ce = SoftmaxCrossEntropy(
             kernel: .vector, instructionSet: isa.flatMap(InstructionSet.init(rawValue:)), threads: threads)
@@ -57,12 +58,12 @@ struct ProbeMemory: ParsableCommand {
     /// Runs the probe in a child process (this same executable) and returns its answer.
     static func inChild(
         rows: Int, classes: Int, dataType: DataType, op: Operation, target: TargetKind, isa: InstructionSet,
-        threads: Int
+        threads: Int, alignment: BufferAlignment = .line
     ) -> Int? {
         runChild([
             "probe-memory", "--rows", "\(rows)", "--classes", "\(classes)", "--dtype", dataType.rawValue,
             "--op", op.rawValue, "--target", target.rawValue, "--isa", isa.rawValue,
-            "--threads", "\(threads)"
+            "--threads", "\(threads)", "--alignment", alignment.rawValue,
         ])
     }
 

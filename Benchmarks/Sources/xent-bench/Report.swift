@@ -25,6 +25,9 @@ struct ReportRow {
     var maxLossError: Double?
     var maxGradientError: Double?
     var peakRSSDeltaBytes: Int?
+    /// Where the row buffers started (``BufferAlignment``'s raw value; `-` for peers, whose arrays are
+    /// their own).
+    var alignment = BufferAlignment.line.rawValue
     /// The linear-head columns (`--linear` reports only).
     var linear: LinearColumns? = nil
 
@@ -40,7 +43,7 @@ struct ReportRow {
         "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
         "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
         "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
-        "rounds", "round_median_min_ns", "round_median_max_ns",
+        "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
     ]
 
     var fields: [String] {
@@ -54,7 +57,7 @@ struct ReportRow {
             f(gigabytesPerSecond), f(memcpyMedianNs, 8), f(memcpyRatio), f(expNsPerElement), f(expBoundRatio),
             speedupOverScalar.map { f($0) } ?? "", opt(maxLossError), opt(maxGradientError),
             peakRSSDeltaBytes.map(String.init) ?? "",
-            String(timing.rounds), f(timing.lowestRoundMedian, 8), f(timing.highestRoundMedian, 8),
+            String(timing.rounds), f(timing.lowestRoundMedian, 8), f(timing.highestRoundMedian, 8), alignment,
         ]
     }
 }
@@ -108,12 +111,12 @@ enum ReportWriter {
             }
             bounds.append(String(format: "exp bound %.3f ns/element", first.expNsPerElement))
             out += bounds.joined(separator: "; ") + "\n\n"
-            out += "| kernel | isa | dtype | threads | op | target | ns/element | GB/s | × memcpy | × exp bound "
-                + "| speedup vs scalar | max loss err | max grad err |\n"
-            out += "|---|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+            out += "| kernel | isa | dtype | threads | alignment | op | target | ns/element | GB/s | × memcpy "
+                + "| × exp bound | speedup vs scalar | max loss err | max grad err |\n"
+            out += "|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
             for row in shapeRows where row.op != "inplace" {
-                out +=
-                    "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.op) | \(row.targetKind) | "
+                out += "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.alignment) | \(row.op) "
+                    + "| \(row.targetKind) | "
                 out += Spread(row.timing, over: row.elements).text("%.3f") + " | "
                 out += String(
                     format: "%.2f | %.2f | %.2f | ", row.gigabytesPerSecond, row.memcpyRatio, row.expBoundRatio)
@@ -123,8 +126,17 @@ enum ReportWriter {
             }
             out += "\n" + halfAgainstFloat(shapeRows, defaultISA: defaultISA)
         }
+        out += alignmentRatios(rows)
         out += targets(rows, defaultISA: defaultISA)
         return out
+    }
+
+    /// The alignment the targets are checked on: `line` (the peers' and the default) when the report
+    /// has it, else the first one measured.
+    static func targetAlignment(_ rows: [ReportRow]) -> String {
+        let ours = rows.map(\.alignment).filter { $0 != "-" }
+        return ours.contains(BufferAlignment.line.rawValue) ? BufferAlignment.line.rawValue
+            : ours.first ?? BufferAlignment.line.rawValue
     }
 
     /// The 16-bit types beside Float on one shape: the default vector kernel, forward+gradient on
@@ -135,13 +147,13 @@ enum ReportWriter {
                 && $0.threads == 1
         }
         guard cases.contains(where: { $0.dataType != "f32" }) else { return "" }
-        let float = cases.first(where: { $0.dataType == "f32" })
         var out =
             "16-bit vs Float (vector on \(defaultISA), fwdgrad, labels, 1 thread; × f32 time below 1 is faster):\n\n"
-        out += "| dtype | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n"
-            + "|---|---:|---:|---:|---:|---:|\n"
+        out += "| dtype | alignment | ns/element | GB/s | × memcpy (own size) | × f32 time | max grad err |\n"
+            + "|---|---|---:|---:|---:|---:|---:|\n"
         for row in cases {
-            out += "| \(row.dataType) | " + Spread(row.timing, over: row.elements).text("%.3f")
+            let float = cases.first { $0.dataType == "f32" && $0.alignment == row.alignment }
+            out += "| \(row.dataType) | \(row.alignment) | " + Spread(row.timing, over: row.elements).text("%.3f")
             out += String(format: " | %.2f | %.2f | ", row.gigabytesPerSecond, row.memcpyRatio)
             out += (float.map { Spread.pairedRatio(row.timing, $0.timing).text("%.2f") } ?? "–") + " | "
             out += (row.maxGradientError.map { String(format: "%.1e", $0) } ?? "–") + " |\n"
@@ -157,7 +169,10 @@ enum ReportWriter {
     /// that calls NUMERICS.md's exp (SLEEF's `u10`) once per element can meet it on this machine,
     /// and the last column says so.
     static func targets(_ rows: [ReportRow], defaultISA: String) -> String {
-        var out = "## Speed targets (f32 logits, class labels; single thread unless stated)\n\n"
+        let alignment = targetAlignment(rows)
+        let onlyLine = rows.allSatisfy { $0.alignment == alignment || $0.alignment == "-" } && alignment == "line"
+        var out = "## Speed targets (f32 logits, class labels; single thread unless stated"
+            + (onlyLine ? "" : "; \(alignment)-aligned buffers") + ")\n\n"
         out +=
             "\"needs\" is the time per element the target asks for; \"below exp bound\" marks a target that asks for "
         out += "less than SLEEF's `u10` exp alone takes per element here (the exp bound, same run), which NUMERICS.md "
@@ -180,7 +195,8 @@ enum ReportWriter {
             return "| \(target) | \(shape) | \(measured) | \(verdict.rawValue) | \(needsText) | "
                 + String(format: "%.3f", exp) + " | \(reach) |\n"
         }
-        let rows = rows.filter { $0.dataType == "f32" }  // the targets are Float's
+        // The targets are Float's, on one alignment.
+        let rows = rows.filter { $0.dataType == "f32" && ($0.alignment == alignment || $0.alignment == "-") }
         let vector = rows.filter {
             $0.kernel == "vector" && $0.isa == defaultISA && $0.threads == 1 && $0.targetKind == "labels"
         }

@@ -62,27 +62,32 @@ extension Run {
         // burst that lasts minutes slows one round of a case, not all of them. A shape's data is
         // drawn again each round (the same seed, the same values) rather than held for every shape
         // at once; a single shape keeps its buffers.
-        var keptWorkload: Workload?
+        var keptWorkloads: [Workload]?
         for round in 1...rounds {
             let roundLabel = rounds > 1 ? "round \(round)/\(rounds) " : ""
             for (index, (r, k)) in shapeList.enumerated() {
                 let shape = "\(r)x\(k)"
                 progress("\(roundLabel)[\(index + 1)/\(shapeList.count)] \(r)×\(k)"
-                    + (keptWorkload == nil ? ": generating data" : ""))
-                let workload = keptWorkload ?? Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes)
-                if shapeList.count == 1 { keptWorkload = workload }
+                    + (keptWorkloads == nil ? ": generating data" : ""))
+                // One set of buffers per --alignment, the same values in each.
+                let workloads = keptWorkloads ?? alignments.map {
+                    Workload(rows: r, classes: k, seed: seed, dataTypes: dataTypes, alignment: $0)
+                }
+                if shapeList.count == 1 { keptWorkloads = workloads }
+                // The bounds are best cases: the memcpy on the line-aligned buffers when there are some.
+                let boundWorkload = workloads.first { $0.alignment == .line } ?? workloads[0]
                 // One memcpy bound per element size: the 16-bit types move the same bytes, so they
                 // share one, timed on the first 16-bit type's buffers.
                 var memcpyBySize: [Int: TimingSummary] = [:]
                 for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
-                    let memcpy = Bounds.memcpyNanoseconds(workload, dataType, policy: policy)
+                    let memcpy = Bounds.memcpyNanoseconds(boundWorkload, dataType, policy: policy)
                     memcpyBySize[dataType.size] = memcpy
                     progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
-                                    dataType.size, memcpy.median / Double(workload.elements)))
+                                    dataType.size, memcpy.median / Double(boundWorkload.elements)))
                 }
                 // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
                 if memcpyBySize[4] == nil && peersPython != nil {
-                    memcpyBySize[4] = Bounds.memcpyNanoseconds(workload, .f32, policy: policy)
+                    memcpyBySize[4] = Bounds.memcpyNanoseconds(boundWorkload, .f32, policy: policy)
                 }
                 var expBound: [InstructionSet: Double] = [:]
                 for isa in InstructionSet.supported {
@@ -102,18 +107,20 @@ extension Run {
                     // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
                     // Accuracy does not change from round to round: measured in the first only.
                     let reference: (losses: [Float], gradient: [Float]?)? = round > 1 ? nil : dataType == .f32
-                        ? try workload.outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
-                        : try workload.half(dataType).reference(target)
+                        ? try workloads[0].outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
+                        : try workloads[0].half(dataType).reference(target)
                     for choice in dataType == .f32 ? choices : halfChoices {
-                        let accuracy = try reference.map { reference in
-                            let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
-                                ? try workload.outputs(choice, target, gradient: true)
-                                : try workload.half(dataType).outputs(choice, target)
-                            return Accuracy.compare(
-                                losses: outputs.losses, gradient: outputs.gradient,
-                                referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                        // Each alignment's own outputs (the tests hold them bitwise equal).
+                        let accuracies = try reference.map { reference in
+                            try workloads.map { workload in
+                                let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                                    ? try workload.outputs(choice, target, gradient: true)
+                                    : try workload.half(dataType).outputs(choice, target)
+                                return Accuracy.compare(
+                                    losses: outputs.losses, gradient: outputs.gradient,
+                                    referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                            }
                         }
-                        let half = dataType == .f32 ? nil : workload.half(dataType)
                         for op in operations where !op.isShard || choice.kernel == .vector {
                           for threadCount in threadCounts {
                             // Above one thread: scalar and the default vector kernel only.
@@ -123,22 +130,26 @@ extension Run {
                                 continue
                             }
                             let ce = choice.configuration(.mean, threads: threadCount)
-                            if op == .inPlace { workload.prepareInPlace(dataType) }
-                            var sink: Float = 0
-                            var failure: Error?
-                            let timing = measure(policy) {
-                                do {
-                                    if let half {
-                                        sink += try half.run(ce, op, target)
-                                    } else {
-                                        sink += try workload.run(ce, op, target)
-                                    }
-                                } catch { failure = error }
+                            // The alignments of a case back to back, so their ratios compare like moments.
+                            for (slot, workload) in workloads.enumerated() {
+                              let half = dataType == .f32 ? nil : workload.half(dataType)
+                              if op == .inPlace { workload.prepareInPlace(dataType) }
+                              var sink: Float = 0
+                              var failure: Error?
+                              let timing = measure(policy) {
+                                  do {
+                                      if let half {
+                                          sink += try half.run(ce, op, target)
+                                      } else {
+                                          sink += try workload.run(ce, op, target)
+                                      }
+                                  } catch { failure = error }
                             }
                             if let failure { throw failure }
                             let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
                             let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
-                                       target.rawValue, "\(threadCount)"].joined(separator: " ")
+                                       target.rawValue, "\(threadCount)", workload.alignment.rawValue]
+                                .joined(separator: " ")
                             if let index = rowOfCase[key] {
                                 roundTimings[index].append(timing)
                             } else {
@@ -147,8 +158,9 @@ extension Run {
                                     timing, memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
                                     exp: expBound[isa]!)
                                 result.threads = threadCount
-                                result.maxLossError = accuracy?.maxLossError
-                                result.maxGradientError = op == .forward ? nil : accuracy?.maxGradientError
+                                result.alignment = workload.alignment.rawValue
+                                result.maxLossError = accuracies?[slot].maxLossError
+                                result.maxGradientError = op == .forward ? nil : accuracies?[slot].maxGradientError
                                 if choice.kernel == .vector && !noMemoryProbe {
                                     probes.append((rows.count, isa))
                                 }
@@ -159,7 +171,7 @@ extension Run {
                             }
                             let label = [
                                 choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
-                                "\(threadCount)t"
+                                "\(threadCount)t", workload.alignment.rawValue
                             ]
                                 .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
                             // "× memcpy" and "× exp" against this round's bounds measured before the
@@ -170,6 +182,7 @@ extension Run {
                                 timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
                                 timing.median / (expBound[isa]! * elements),
                                 Double(sink / Float(timing.repetitions + policy.warmup))))
+                            }
                           }
                         }
                     }
@@ -184,15 +197,15 @@ extension Run {
                 }
                 for size in memcpyBySize.keys.sorted().reversed() {
                     let after = Bounds.memcpyNanoseconds(
-                        workload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!, policy: policy)
+                        boundWorkload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!, policy: policy)
                     let kept = after.median < memcpyBounds[shape]![size]!.median
                     progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@",
-                                    size, after.median / Double(workload.elements), kept ? " (kept)" : ""))
+                                    size, after.median / Double(boundWorkload.elements), kept ? " (kept)" : ""))
                     if kept { memcpyBounds[shape]![size] = after }
                 }
             }
         }
-        keptWorkload = nil
+        keptWorkloads = nil
 
         // Every round has run: each case's rounds combined, and the lowest bounds of its shape.
         for i in rows.indices {
@@ -215,7 +228,7 @@ extension Run {
             else { continue }
             rows[index].peakRSSDeltaBytes = ProbeMemory.inChild(
                 rows: row.rows, classes: row.classes, dataType: dataType, op: op, target: target, isa: isa,
-                threads: row.threads)
+                threads: row.threads, alignment: BufferAlignment(rawValue: row.alignment) ?? .line)
         }
 
         if let python = peersPython {
@@ -237,16 +250,19 @@ extension Run {
                     expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,
                     maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
                 result.speedupOverScalar = nil
+                result.alignment = "-"  // the peer's own arrays (64-byte aligned at these sizes)
                 rows.append(result)
             }
         }
 
-        // Speedup over `scalar`: the same dtype, op, target, shape and thread count.
+        // Speedup over `scalar`: the same dtype, op, target, shape, thread count and alignment (a peer's:
+        // line-aligned scalar's).
         for i in rows.indices {
             if let scalar = rows.first(where: {
                 $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op
                     && $0.targetKind == rows[i].targetKind
                     && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
+                    && ($0.alignment == rows[i].alignment || rows[i].alignment == "-" && $0.alignment == "line")
             }) {
                 rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median
             }

@@ -52,7 +52,8 @@ struct SeededGenerator: RandomNumberGenerator {
 /// The suite's buffers start on a 64-byte cache line, as the peers' arrays do: numpy, PyTorch
 /// and JAX all return 64-byte aligned buffers at these sizes (checked in the peers' environment),
 /// while `malloc` — and so `UnsafeMutableBufferPointer.allocate` — gives large blocks 16 bytes
-/// past a line, where every vector load and store of a row would straddle two lines.
+/// past a line, where every vector load and store of a row would straddle two lines. (`--alignment`
+/// moves the row buffers off the line on purpose: ``BufferAlignment``.)
 enum LineAligned {
     static let alignment = 64
 
@@ -74,6 +75,8 @@ enum LineAligned {
 final class Workload {
     let rows: Int
     let classes: Int
+    /// Where the logits, gradient and target buffers (and their 16-bit copies) start.
+    let alignment: BufferAlignment
     var elements: Int { rows * classes }
     let logits: UnsafeMutableBufferPointer<Float>
     let scratch: UnsafeMutableBufferPointer<Float>   // gradient, or the in-place copy
@@ -85,13 +88,14 @@ final class Workload {
     /// The shard steps' state and exchange buffers.
     private(set) lazy var shards = ShardBuffers(rows: rows)
 
-    init(rows: Int, classes: Int, seed: UInt64, dataTypes: [DataType] = [.f32]) {
+    init(rows: Int, classes: Int, seed: UInt64, dataTypes: [DataType] = [.f32], alignment: BufferAlignment = .line) {
         self.rows = rows
         self.classes = classes
+        self.alignment = alignment
         let n = rows * classes
-        logits = LineAligned.allocate(Float.self, capacity: n)
-        scratch = LineAligned.allocate(Float.self, capacity: n)
-        targets = LineAligned.allocate(Float.self, capacity: n)
+        logits = alignment.allocate(Float.self, capacity: n)
+        scratch = alignment.allocate(Float.self, capacity: n)
+        targets = alignment.allocate(Float.self, capacity: n)
         labels = LineAligned.allocate(Int32.self, capacity: rows)
         rowLosses = LineAligned.allocate(Float.self, capacity: rows)
         var rng = SeededGenerator(state: seed ^ UInt64(n))
@@ -120,18 +124,18 @@ final class Workload {
             case .f32: break
             case .f16:
                 halves[.f16] = RoundedData<Float16>(
-                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes, alignment: alignment)
             case .bf16:
                 halves[.bf16] = RoundedData<BFloat16>(
-                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes)
+                    logits: z, targets: q, labels: t, rowLosses: rowLosses, classes: classes, alignment: alignment)
             }
         }
     }
 
     deinit {
-        LineAligned.deallocate(logits)
-        LineAligned.deallocate(scratch)
-        LineAligned.deallocate(targets)
+        alignment.deallocate(logits)
+        alignment.deallocate(scratch)
+        alignment.deallocate(targets)
         LineAligned.deallocate(labels)
         LineAligned.deallocate(rowLosses)
     }

@@ -77,6 +77,16 @@ struct Run: ParsableCommand {
         """)
     var rounds: Int = 1
 
+    @Option(help: """
+        Comma-separated starts of the logits, gradient and target buffers (and their 16-bit copies): line (on \
+        a 64-byte line, as the peers' arrays), array (48 bytes past a line, where a large Swift [Float]'s \
+        elements start here), odd (4 bytes, one float, past a line). Several are measured back to back per \
+        case; the CSV and the summary carry an alignment column, and the summary adds each vector case's \
+        time ratio array/line and odd/line, with the target array ≤ 1.03 × line. The targets use the line \
+        rows (else the first alignment's). The softmax suite only (not --linear).
+        """)
+    var alignment: String = BufferAlignment.line.rawValue
+
     @Option(help: "Seed of the logits, labels and soft targets.")
     var seed: UInt64 = 2026
 
@@ -123,6 +133,9 @@ struct Run: ParsableCommand {
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         if linear {
             guard rounds == 1 else { throw ValidationError("--rounds: the linear suite measures one round") }
+            guard alignments == [.line] else {
+                throw ValidationError("--alignment: the linear suite's buffers are on a line")
+            }
             if ops == "fwd,fwdgrad,inplace" { ops = "fwd,fwdgrad" }
             if peers == "numpy,jax,torch" { peers = Run.linearPeerPaths }
             _ = try linearOperations
@@ -150,6 +163,14 @@ struct Run: ParsableCommand {
         _ = try list(ops, Operation.init(rawValue:), "--ops")
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
         _ = try dataTypes()
+        _ = try list(alignment, BufferAlignment.init(rawValue:), "--alignment")
+        guard !alignments.isEmpty else { throw ValidationError("--alignment: give line, array or odd") }
+    }
+
+    /// The --alignment list, each once, in the order given.
+    var alignments: [BufferAlignment] {
+        alignment.split(separator: ",").compactMap { BufferAlignment(rawValue: String($0)) }
+            .reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
     }
 
     /// The --dtypes, each once, in `DataType`'s order.
