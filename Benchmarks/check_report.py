@@ -4,7 +4,8 @@ in each required field (CI runs it on the --quick report and the --linear --quic
 no timing). A linear-head report (`xent-bench --linear`) has the linear columns after the others
 and is checked for them too. Every report has the rounds columns (`--rounds`): a case's median lies
 between its lowest and highest round median, which are the median itself for one round; and an
-alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for peers."""
+alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for peers; and the roofline
+columns: the larger of the row's memcpy bound and exp bound × elements, and the median over it."""
 import csv
 import math
 import sys
@@ -13,7 +14,7 @@ COLUMNS = [
     "timestamp", "git_sha", "host", "cpu_model", "isa", "swift_version", "build_configuration",
     "kernel", "dtype", "op", "target_kind", "rows", "classes", "threads", "repetitions",
     "min_ns", "median_ns", "p90_ns", "max_ns", "ns_per_element", "gb_per_s",
-    "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio",
+    "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio", "roofline_ns", "roofline_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
     "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
 ]
@@ -25,7 +26,8 @@ XENT_KERNELS = ("scalar", "vector", "reference")
 LINEAR_OURS = ("xent-linear", "xent-linear-filter", "sgemm", "xent", "sgemm+xent")
 NUMERIC = ["rows", "classes", "threads", "repetitions", "min_ns", "median_ns", "p90_ns", "max_ns",
            "ns_per_element", "gb_per_s", "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element",
-           "exp_bound_ratio", "rounds", "round_median_min_ns", "round_median_max_ns"]
+           "exp_bound_ratio", "roofline_ns", "roofline_ratio", "rounds", "round_median_min_ns",
+           "round_median_max_ns"]
 
 
 def main(path):
@@ -51,6 +53,7 @@ def main(path):
         if not float(row["min_ns"]) <= float(row["median_ns"]) <= float(row["p90_ns"]) <= float(row["max_ns"]):
             raise SystemExit(f"{path}:{i}: min ≤ median ≤ p90 ≤ max does not hold")
         check_rounds(path, i, row)
+        check_roofline(path, i, row)
         if linear:
             check_linear_row(path, i, row)
         else:
@@ -81,6 +84,19 @@ def check_rounds(path, i, row):
         raise SystemExit(f"{path}:{i}: one round, yet its round medians differ from its median")
     if int(row["repetitions"]) < int(rounds):
         raise SystemExit(f"{path}:{i}: fewer repetitions than rounds")
+
+
+def check_roofline(path, i, row):
+    """The roofline is the slower of the row's two bounds, max(memcpy, exp × elements), and its ratio
+    the median over it (to the 4 significant digits the report prints ratios and the exp bound with)."""
+    elements = float(row["rows"]) * float(row["classes"])
+    expected = max(float(row["memcpy_median_ns"]), float(row["exp_ns_per_element"]) * elements)
+    if not math.isclose(float(row["roofline_ns"]), expected, rel_tol=1e-3):
+        raise SystemExit(f"{path}:{i}: roofline_ns = {row['roofline_ns']} is not max(memcpy_median_ns, "
+                         f"exp_ns_per_element × rows × classes) = {expected:.8g}")
+    if not math.isclose(float(row["roofline_ratio"]), float(row["median_ns"]) / float(row["roofline_ns"]),
+                        rel_tol=1e-3):
+        raise SystemExit(f"{path}:{i}: roofline_ratio = {row['roofline_ratio']} is not median_ns / roofline_ns")
 
 
 def check_softmax_row(path, i, row):

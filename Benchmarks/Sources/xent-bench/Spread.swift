@@ -57,11 +57,13 @@ struct Spread {
 
 /// A target's outcome. With rounds, "within noise" when the threshold lies in the range of the
 /// rounds, [low, high]: the rounds disagree, so neither met nor missed is a finding. Met (missed)
-/// then means the whole range meets (misses) it, the median included.
+/// then means the whole range meets (misses) it, the median included. "n/a" where a ratio is
+/// reported without a target (the issue asks for none there).
 enum Verdict: String {
     case met = "yes"
     case missed = "no"
     case withinNoise = "within noise"
+    case notApplicable = "n/a"
 
     /// A target "at most `threshold`" (a time or a ratio to a bound).
     static func atMost(_ threshold: Double, _ measured: Spread) -> Verdict {
