@@ -394,6 +394,72 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
     }
 }
 
+// MARK: vgradientstream
+
+#if defined(XENT_STREAM_STORES)
+// vgradient's three forms (`form` 0: y·a, 1: y·a − q·b, 2: the general one) of one vector.
+XENT_INLINE xent_f32x16 xent_gradient_any(xent_f32x16 e, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 va,
+                                          xent_f32x16 vb, xent_f32x16 vd, const int form, int q, int w) {
+    if (form == 0) return xent_f32x16_mul(e, va);
+    if (form == 1) return xent_f32x16_sub(xent_f32x16_mul(e, va), xent_f32x16_mul(vq, vb));
+    return xent_gradient_vec(e, vq, vw, va, vb, vd, q, w);
+}
+
+// Elements [i, i + len) (len ≤ 16) from the exps `e` into `y`, the label's term taken off its lane;
+// `stream`: a whole vector at a 64-byte line, stored past the caches.
+XENT_INLINE void xent_gradient_part(const float *e, float *y, const float *q, const float *w, size_t i, size_t len,
+                                    xent_f32x16 va, xent_f32x16 vb, xent_f32x16 vd, const int form, int64_t label,
+                                    float label_term, const int stream) {
+    const xent_f32x16 zero = xent_f32x16_set1(0.0f);
+    const int whole = len == 16;
+    xent_f32x16 g = xent_gradient_any(
+        whole ? xent_f32x16_load(e + i) : xent_f32x16_load_tail(e + i, len, 0.0f),
+        q ? (whole ? xent_f32x16_load(q + i) : xent_f32x16_load_tail(q + i, len, 0.0f)) : zero,
+        w ? (whole ? xent_f32x16_load(w + i) : xent_f32x16_load_tail(w + i, len, 0.0f)) : zero, va, vb, vd, form,
+        q != NULL, w != NULL);
+    if (label >= (int64_t)i && label < (int64_t)(i + len)) {
+        float lanes[16] __attribute__((aligned(64)));
+        xent_f32x16_store(lanes, g);
+        lanes[label - (int64_t)i] -= label_term;
+        g = xent_f32x16_load(lanes);
+    }
+    if (stream) {
+        xent_f32x16_stream(y + i, g);
+    } else if (whole) {
+        xent_f32x16_store(y + i, g);
+    } else {
+        xent_f32x16_store_tail(y + i, len, g);
+    }
+}
+
+XENT_INLINE void xent_vgradientstream(size_t n, const float *e, float *y, const float *q, const float *w,
+                                      int smoothing, float a, float b, float d, int64_t label, float label_term,
+                                      const int form) {
+    const xent_f32x16 va = xent_f32x16_set1(a), vb = xent_f32x16_set1(b);
+    const xent_f32x16 vd = xent_f32x16_set1(smoothing ? d : 0.0f);
+    // Up to y's next 64-byte line through the stores of the tail, then whole lines streamed.
+    const size_t misalignment = (size_t)((uintptr_t)y % 64);
+    size_t i = misalignment % 4 != 0 ? n : (64 - misalignment) % 64 / 4;
+    if (i > n) i = n;
+    if (i > 0) xent_gradient_part(e, y, q, w, 0, i, va, vb, vd, form, label, label_term, 0);
+    for (; i + 16 <= n; i += 16) xent_gradient_part(e, y, q, w, i, 16, va, vb, vd, form, label, label_term, 1);
+    if (i < n) xent_gradient_part(e, y, q, w, i, n - i, va, vb, vd, form, label, label_term, 0);
+    XENT_STREAM_FENCE();
+}
+
+XENT_TARGET
+void XENT_UKERNEL(vgradientstream, u16)(size_t n, const float *e, float *y, const float *q, const float *w,
+                                        int smoothing, float a, float b, float d, int64_t label, float label_term) {
+    if (w || smoothing) {
+        xent_vgradientstream(n, e, y, q, w, smoothing, a, b, d, label, label_term, 2);
+    } else if (q) {
+        xent_vgradientstream(n, e, y, q, NULL, 0, a, b, d, label, label_term, 1);
+    } else {
+        xent_vgradientstream(n, e, y, NULL, NULL, 0, a, b, d, label, label_term, 0);
+    }
+}
+#endif
+
 // MARK: 16-bit rmaxwiden and vgradientround
 //
 // The 16-bit row's first and last touch of its data, fused with the pass next to them: the widening
