@@ -470,14 +470,8 @@ void XENT_UKERNEL(vgradientstream, u16)(size_t n, const float *e, float *y, cons
 //   xent_f32x16_load_f16(p) _load_bf16(p)        16 binary16 / bfloat16 values widened (exact)
 //   xent_f32x16_store_f16(p, v) _store_bf16(p, v)  16 floats rounded to nearest even (NaN stays a
 //                                                  quiet NaN), as xent_half.c rounds
-//   xent_f32x16_stream_f16(p, v) _stream_bf16(p, v)  the same, stored past the caches at a 32-byte
-//                                                  boundary
-// and the streamed stores of XENT_STREAM_STORES.
 
 #if defined(XENT_HALF_LANES)
-#if !defined(XENT_STREAM_STORES)
-#error "XENT_HALF_LANES needs XENT_STREAM_STORES"
-#endif
 /// xent_<format>_<op>_ukernel__<isa>_<tile>
 #define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
 
@@ -545,69 +539,57 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
 }
 
-// Elements [i, i + len) (len ≤ 16) of vgradient's form `form` over `y`, rounded into `dst`;
-// `stream`: a whole vector at a 32-byte boundary, stored past the caches.
-XENT_INLINE void xent_half_gradient_part(const float *y, uint16_t *dst, const float *q, const float *w, size_t i,
-                                         size_t len, xent_f32x16 va, xent_f32x16 vb, xent_f32x16 vd, const int form,
-                                         const int bf16, const int stream) {
-    const xent_f32x16 zero = xent_f32x16_set1(0.0f);
-    const int whole = len == 16;
-    const xent_f32x16 g = xent_gradient_any(
-        whole ? xent_f32x16_load(y + i) : xent_f32x16_load_tail(y + i, len, 0.0f),
-        q ? (whole ? xent_f32x16_load(q + i) : xent_f32x16_load_tail(q + i, len, 0.0f)) : zero,
-        w ? (whole ? xent_f32x16_load(w + i) : xent_f32x16_load_tail(w + i, len, 0.0f)) : zero, va, vb, vd, form,
-        q != NULL, w != NULL);
-    if (stream) {
-        if (bf16) {
-            xent_f32x16_stream_bf16(dst + i, g);
-        } else {
-            xent_f32x16_stream_f16(dst + i, g);
-        }
-    } else if (whole) {
-        xent_half_store(dst + i, g, bf16);
-    } else {
-        xent_half_store_tail(dst + i, len, g, bf16);
-    }
-}
-
-// vgradient's form `form` over `y` (left as it is), each vector rounded into `dst`: with `stream`,
-// from dst's first 32-byte boundary on past the caches, else with a write prefetch of the next
-// chunk.
+// vgradient's three forms over `y` (left as it is), each vector rounded into `dst`.
 XENT_INLINE void xent_vgradientround(size_t n, const float *y, const float *q, const float *w, int smoothing, float a,
-                                     float b, float d, uint16_t *dst, int stream, const int bf16, const int form) {
-    const xent_f32x16 va = xent_f32x16_set1(a), vb = xent_f32x16_set1(b);
-    const xent_f32x16 vd = xent_f32x16_set1(smoothing ? d : 0.0f);
+                                     float b, float d, uint16_t *dst, const int bf16) {
+    const xent_f32x16 va = xent_f32x16_set1(a);
     size_t i = 0;
-    if (stream) {
-        const size_t misalignment = (size_t)((uintptr_t)dst % 32);
-        i = misalignment % 2 != 0 ? n : (32 - misalignment) % 32 / 2;
-        if (i > n) i = n;
-        if (i > 0) xent_half_gradient_part(y, dst, q, w, 0, i, va, vb, vd, form, bf16, 0);
-        for (; i + 16 <= n; i += 16) xent_half_gradient_part(y, dst, q, w, i, 16, va, vb, vd, form, bf16, 1);
-    } else {
+    if (w || smoothing) {
+        const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
+        const xent_f32x16 zero = xent_f32x16_set1(0.0f);
+        const int has_q = q != NULL, has_w = w != NULL;
         for (; i + 16 <= n; i += 16) {
             if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
-            xent_half_gradient_part(y, dst, q, w, i, 16, va, vb, vd, form, bf16, 0);
+            const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
+                                                    has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
+            xent_half_store(dst + i, g, bf16);
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            const xent_f32x16 g = xent_gradient_vec(
+                xent_f32x16_load_tail(y + i, rest, 0.0f), has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
+                has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, va, vb, vd, has_q, has_w);
+            xent_half_store_tail(dst + i, rest, g, bf16);
+        }
+    } else if (q) {
+        const xent_f32x16 vb = xent_f32x16_set1(b);
+        for (; i + 16 <= n; i += 16) {
+            if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+            xent_half_store(dst + i,
+                            xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                            xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
+                            bf16);
+        }
+        if (i < n) {
+            const size_t rest = n - i;
+            xent_half_store_tail(dst + i, rest,
+                                 xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load_tail(y + i, rest, 0.0f), va),
+                                                 xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)),
+                                 bf16);
+        }
+    } else {
+        for (; i + 32 <= n; i += 32) {
+            XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+            xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
+            xent_half_store(dst + i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), bf16);
+        }
+        for (; i + 16 <= n; i += 16) xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
+        if (i < n) {
+            xent_half_store_tail(dst + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va),
+                                 bf16);
         }
     }
-    if (i < n) xent_half_gradient_part(y, dst, q, w, i, n - i, va, vb, vd, form, bf16, 0);
-    if (stream) XENT_STREAM_FENCE();
 }
-
-#define XENT_VGRADIENTROUND(format, bf16)                                                                          \
-    XENT_TARGET void XENT_HALF_UKERNEL(format, vgradientround, u16)(size_t n, const float *y, const float *q,       \
-                                                                    const float *w, int smoothing, float a, float b, \
-                                                                    float d, uint16_t *dst, int stream) {          \
-        if (w || smoothing) {                                                                                      \
-            xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, stream, bf16, 2);                             \
-        } else if (q) {                                                                                            \
-            xent_vgradientround(n, y, q, NULL, 0, a, b, d, dst, stream, bf16, 1);                                  \
-        } else {                                                                                                   \
-            xent_vgradientround(n, y, NULL, NULL, 0, a, b, d, dst, stream, bf16, 0);                               \
-        }                                                                                                          \
-    }
-XENT_VGRADIENTROUND(f16, 0)
-XENT_VGRADIENTROUND(bf16, 1)
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max) {
@@ -619,6 +601,17 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
     xent_rmaxwiden(n, src, dst, max, 1);
 }
 
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
+                                                 int smoothing, float a, float b, float d, uint16_t *dst) {
+    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 0);
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
+                                                  int smoothing, float a, float b, float d, uint16_t *dst) {
+    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 1);
+}
 #endif
 
 // MARK: The inlined exp against SLEEF's library function

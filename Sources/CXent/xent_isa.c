@@ -157,19 +157,19 @@ int xent_isa_is_canonical(xent_isa isa) {
 #define XENT_DECLARE_EXTRA_UKERNELS(isa)                                                                  \
     void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);             \
     void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);            \
-    void xent_f16_vgradientround_ukernel__##isa##_u16(size_t, const float *, const float *, const float *, int, \
-                                                       float, float, float, uint16_t *, int);                  \
-    void xent_bf16_vgradientround_ukernel__##isa##_u16(size_t, const float *, const float *, const float *,     \
-                                                        int, float, float, float, uint16_t *, int);            \
+    void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int, \
+                                                       float, float, float, uint16_t *);                       \
+    void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,     \
+                                                        int, float, float, float, uint16_t *);         \
     void xent_f32_vgradientstream_ukernel__##isa##_u16(size_t, const float *, float *, const float *,          \
                                                         const float *, int, float, float, float, int64_t, float);
 
 #define XENT_EXTRA_UKERNELS(sfx)                                                                                  \
     .vgradientstream = xent_f32_vgradientstream_ukernel__##sfx##_u16,                                        \
     .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                           \
-    .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u16,                                      \
+    .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                      \
     .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                         \
-    .bf16_vgradientround = xent_bf16_vgradientround_ukernel__##sfx##_u16,
+    .bf16_vgradientround = xent_bf16_vgradientround_ukernel__##sfx##_u32,
 
 #define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa, ...)                             \
     static const xent_ukernel_config name = {                                                                \

@@ -142,19 +142,9 @@ XENT_OP __m256i xent_bf16_round8(__m256 v) {
                                            _mm256_set1_epi32(0x7f800000));
     return _mm256_blendv_epi8(rounded, _mm256_or_si256(top, _mm256_set1_epi32(0x0040)), nan);
 }
-XENT_OP __m256i xent_bf16_round16(xent_f32x16 v) {
-    const __m256i packed = _mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi));
-    return _mm256_permute4x64_epi64(packed, 0xd8);
-}
 XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
-    _mm256_storeu_si256((__m256i *)p, xent_bf16_round16(v));
-}
-XENT_OP void xent_f32x16_stream_f16(uint16_t *p, xent_f32x16 v) {
-    _mm_stream_si128((__m128i *)p, _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm_stream_si128((__m128i *)(p + 8), _mm256_cvtps_ph(v.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
-XENT_OP void xent_f32x16_stream_bf16(uint16_t *p, xent_f32x16 v) {
-    _mm256_stream_si256((__m256i *)p, xent_bf16_round16(v));
+    const __m256i packed = _mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi));
+    _mm256_storeu_si256((__m256i *)p, _mm256_permute4x64_epi64(packed, 0xd8));
 }
 
 // Stores past the caches (a gradient larger than they are): vmovntps at a 64-byte line.

@@ -81,11 +81,11 @@ XENT_OP xent_f32x16 xent_f32x16_load_f16(const uint16_t *p) {
 XENT_OP xent_f32x16 xent_f32x16_load_bf16(const uint16_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
 }
-XENT_OP __m256i xent_f16_round16(xent_f32x16 v) {
-    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 // Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet.
-XENT_OP __m256i xent_bf16_round16(xent_f32x16 v) {
+XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
     const __m512i u = _mm512_castps_si512(v), top = _mm512_srli_epi32(u, 16);
     const __m512i odd = _mm512_and_si512(top, _mm512_set1_epi32(1));
     const __m512i half_ulp = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd);
@@ -93,19 +93,7 @@ XENT_OP __m256i xent_bf16_round16(xent_f32x16 v) {
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
                                                   _mm512_set1_epi32(0x7f800000));
     const __m512i h = _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(top, _mm512_set1_epi32(0x0040)));
-    return _mm512_cvtepi32_epi16(h);
-}
-XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
-    _mm256_storeu_si256((__m256i *)p, xent_f16_round16(v));
-}
-XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
-    _mm256_storeu_si256((__m256i *)p, xent_bf16_round16(v));
-}
-XENT_OP void xent_f32x16_stream_f16(uint16_t *p, xent_f32x16 v) {
-    _mm256_stream_si256((__m256i *)p, xent_f16_round16(v));
-}
-XENT_OP void xent_f32x16_stream_bf16(uint16_t *p, xent_f32x16 v) {
-    _mm256_stream_si256((__m256i *)p, xent_bf16_round16(v));
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(h));
 }
 
 // Stores past the caches (a gradient larger than they are): vmovntps at a 64-byte line.

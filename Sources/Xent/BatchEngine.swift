@@ -79,9 +79,9 @@ extension Batch {
         }
     }
 
-    /// The gradient size (elements) from which `.vector` writes a gradient past the caches
-    /// (``RowKernel/streamsGradient``, ``HalfRow/streamsGradient``): 4 MiB of `Float`s, past any L2
-    /// of today's CPUs; the suite's default shapes are all above it.
+    /// The gradient size (elements) from which `.vector` streams a `Float` gradient past the caches
+    /// (``RowKernel/streamsGradient``): 4 MiB, past any L2 of today's CPUs; the suite's default shapes
+    /// are all above it.
     static let streamedGradientElements = 1 << 20
 
     /// A row's parameter block: the call's, with the gradient scales multiplied by the row's
@@ -235,8 +235,7 @@ extension Batch {
                 format: format, logits: logits.assumingMemoryBound(to: UInt16.self) + offset,
                 targets: isSoft ? softTargets!.assumingMemoryBound(to: UInt16.self) + offset : nil,
                 label: labelAt(row), gradient: gradient.map { $0.assumingMemoryBound(to: UInt16.self) + offset },
-                classes: classes, workspace: workspace!,
-                streamsGradient: rows * classes >= Self.streamedGradientElements),
+                classes: classes, workspace: workspace!),
             params: params, workers: workers)
         {
             if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {

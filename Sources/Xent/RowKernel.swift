@@ -98,8 +98,6 @@ struct HalfRow {
     let classes: Int
     /// `classes` floats (twice that with soft targets) the kernel may use.
     let workspace: UnsafeMutablePointer<Float>
-    /// Whether the call's gradient outgrows the caches: a kernel may then write it past them.
-    let streamsGradient: Bool
 }
 
 extension RowKernel {

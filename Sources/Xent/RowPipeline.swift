@@ -278,13 +278,13 @@ struct RowPipeline {
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
     /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
     /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
-    /// but at the label, and past the caches with `streamHalf`. With `exps` (``streams``), the exps
-    /// are read there and the gradient is streamed into `y`.
+    /// but at the label. With `exps` (``streams``), the exps are read there and the gradient is
+    /// streamed into `y`.
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
         chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil,
-        streamHalf: Bool = false, exps: UnsafePointer<Float>? = nil
+        exps: UnsafePointer<Float>? = nil
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
@@ -296,7 +296,7 @@ struct RowPipeline {
             return
         }
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
-            vgradientRoundHalf(n, y, q, w, sm, factor, scaling.target, scaling.smoothing, half, streamHalf ? 1 : 0)
+            vgradientRoundHalf(n, y, q, w, sm, factor, scaling.target, scaling.smoothing, half)
             if at >= 0 {
                 // The label's element again, through the unfused kernels (element-wise: the same bits).
                 vgradient(
@@ -406,15 +406,12 @@ struct RowPipeline {
         let n = row.classes
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         let shared = SharedUnsafe((row, targets))
-        // Without a gradient a chunk's floats are not needed after it: they go to the per-worker
-        // scratch, which stays in L1, instead of walking the whole row's workspace.
         return chunked(
-            count: n, workers: workers, scaled: row.gradient != nil, scratchWithoutTransform: true,
-            labelWeight: labelWeight, scales: scales
+            count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight, scales: scales
         ) {
             base, len, scratch in
             let (row, targets) = shared.value
-            let x = row.gradient == nil ? scratch! : row.workspace + base
+            let x = row.workspace + base
             var max: Float? = nil
             if let rmaxWidenHalf = self.rmaxWidenHalf {
                 var m: Float = 0
@@ -430,25 +427,22 @@ struct RowPipeline {
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
-                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base,
-                       streamHalf: row.streamsGradient)
+                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base)
         }
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
     /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk.
-    /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient (or
-    /// with `scratchWithoutTransform`, for any chunk without a gradient).
+    /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
     @inline(__always)
     private func chunked(
-        count n: Int, workers: Int, scaled: Bool, scratchWithoutTransform: Bool = false, labelWeight: Double,
-        scales: RowGradientScales,
+        count n: Int, workers: Int, scaled: Bool, labelWeight: Double, scales: RowGradientScales,
         chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
         scale: (_ scaling: RowScaling, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
-        let needsScratch = (transforms || scratchWithoutTransform) && !scaled
+        let needsScratch = transforms && !scaled
         return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
             let workers = Swift.min(workers, count)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? length * workers : 0) { scratch in

@@ -145,11 +145,9 @@ typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, fl
 
 /// The 16-bit row's last pass: the gradient `xent_f32_vgradient_ukernel_fn` forms from the exps `y`
 /// (which stay as they are), rounded into `dst` — the bits of that kernel then
-/// `xent_half_round_ukernel_fn`, in one pass. `stream` ≠ 0: `dst` is written past the caches (a
-/// gradient larger than they are), as `xent_f32_vgradientstream_ukernel_fn` writes.
+/// `xent_half_round_ukernel_fn`, in one pass.
 typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, const float *q, const float *w,
-                                                    int smoothing, float a, float b, float d, uint16_t *dst,
-                                                    int stream);
+                                                    int smoothing, float a, float b, float d, uint16_t *dst);
 
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
