@@ -154,18 +154,15 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_bf16_widen_ukernel__##bf16_isa(size_t, const uint16_t *, float *);      \
     void xent_bf16_round_ukernel__##bf16_isa(size_t, const float *, uint16_t *);
 
-#define XENT_DECLARE_EXTRA_UKERNELS(isa)                                                                  \
+#define XENT_DECLARE_FUSED_HALF_UKERNELS(isa)                                                                  \
     void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);             \
     void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);            \
     void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int, \
                                                        float, float, float, uint16_t *);                       \
     void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,     \
-                                                        int, float, float, float, uint16_t *);         \
-    void xent_f32_vgradientstream_ukernel__##isa##_u16(size_t, const float *, float *, const float *,          \
-                                                        const float *, int, float, float, float, int64_t, float);
+                                                        int, float, float, float, uint16_t *);
 
-#define XENT_EXTRA_UKERNELS(sfx)                                                                                  \
-    .vgradientstream = xent_f32_vgradientstream_ukernel__##sfx##_u16,                                        \
+#define XENT_FUSED_HALF(sfx)                                                                                  \
     .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                           \
     .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                      \
     .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                         \
@@ -194,15 +191,14 @@ XENT_DECLARE_UKERNELS(avx512f)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__f16c_u8, xent_f16_round_ukernel__f16c_u8, avx2)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__avx512f_u16, xent_f16_round_ukernel__avx512f_u16, avx512f)
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2)
-XENT_DECLARE_EXTRA_UKERNELS(avx2_fma)
-XENT_DECLARE_EXTRA_UKERNELS(avx512f)
-// The micro-kernels only AVX-512F and AVX2 have (the streamed gradient, the fused 16-bit passes):
-// SSE2's config leaves them NULL.
+XENT_DECLARE_FUSED_HALF_UKERNELS(avx2_fma)
+XENT_DECLARE_FUSED_HALF_UKERNELS(avx512f)
+// SSE2 has no fused 16-bit passes (no F16C): its config leaves them NULL.
 XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2, )
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
-            xent_f16_round_ukernel__f16c_u8, avx2, XENT_EXTRA_UKERNELS(avx2_fma))
+            xent_f16_round_ukernel__f16c_u8, avx2, XENT_FUSED_HALF(avx2_fma))
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
-            xent_f16_round_ukernel__avx512f_u16, avx512f, XENT_EXTRA_UKERNELS(avx512f))
+            xent_f16_round_ukernel__avx512f_u16, avx512f, XENT_FUSED_HALF(avx512f))
 #endif
 
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
@@ -217,7 +213,7 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 16 * sizeof(void *), "xent_ukernel_config: isa + 15 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 15 * sizeof(void *), "xent_ukernel_config: isa + 14 pointers");
 
 // MARK: - Checks and measurement
 

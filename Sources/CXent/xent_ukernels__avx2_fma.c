@@ -147,13 +147,5 @@ XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
     _mm256_storeu_si256((__m256i *)p, _mm256_permute4x64_epi64(packed, 0xd8));
 }
 
-// Stores past the caches (a gradient larger than they are): vmovntps at a 64-byte line.
-#define XENT_STREAM_STORES 1
-XENT_OP void xent_f32x16_stream(float *p, xent_f32x16 v) {
-    _mm256_stream_ps(p, v.lo);
-    _mm256_stream_ps(p + 8, v.hi);
-}
-#define XENT_STREAM_FENCE() _mm_sfence()
-
 #include "xent_f32x16.h"
 #endif

@@ -96,10 +96,5 @@ XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
     _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(h));
 }
 
-// Stores past the caches (a gradient larger than they are): vmovntps at a 64-byte line.
-#define XENT_STREAM_STORES 1
-XENT_OP void xent_f32x16_stream(float *p, xent_f32x16 v) { _mm512_stream_ps(p, v); }
-#define XENT_STREAM_FENCE() _mm_sfence()
-
 #include "xent_f32x16.h"
 #endif

@@ -54,12 +54,8 @@ extension Batch {
         kernel.prepare(params, storage: storage)
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
-        // 16-bit storage: one float row (and one of targets) per worker, reused row after row. A
-        // Float gradient that outgrows the caches: one row of exps per worker, so that the gradient
-        // is written once, past the caches, and none of its lines is read first.
-        let streams = storage == .float32 && gradient != nil && kernel.streamsGradient
-            && rows * classes >= Self.streamedGradientElements
-        let workspaceRow = storage == .float32 ? (streams ? classes : 0) : classes * (isSoft ? 2 : 1)
+        // 16-bit storage: one float row (and one of targets) per worker, reused row after row.
+        let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let workspaceCount = Swift.max(1, workspaceRow * rowWorkers)
         withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
@@ -78,11 +74,6 @@ extension Batch {
           }
         }
     }
-
-    /// The gradient size (elements) from which `.vector` streams a `Float` gradient past the caches
-    /// (``RowKernel/streamsGradient``): 4 MiB, past any L2 of today's CPUs; the suite's default shapes
-    /// are all above it.
-    static let streamedGradientElements = 1 << 20
 
     /// A row's parameter block: the call's, with the gradient scales multiplied by the row's
     /// weight when the call has row weights (NUMERICS.md "Reduction": row i's gradient is
@@ -267,17 +258,14 @@ extension Batch {
             z = UnsafePointer(w)
             g = gradient == nil ? nil : w
         }
-        // A Float row's workspace is there only for a streamed gradient (runRows).
-        let streaming = storage == .float32 ? workspace : nil
         let result: RowResult
         switch targets {
         case .labels(let labels, _):
             result = kernel.labelRow(
                 z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, params: params,
-                workers: workers, workspace: streaming)
+                workers: workers)
         case .soft:
-            result = kernel.softRow(
-                z, targets: q!, classes: classes, gradient: g, params: params, workers: workers, workspace: streaming)
+            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, params: params, workers: workers)
         }
         if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
         if case .half(let format) = storage, let g, let gradient {

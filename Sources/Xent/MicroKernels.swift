@@ -33,8 +33,7 @@ enum MicroKernels {
         f16_round: { n, src, dst in f16RoundKernel(n, src!, dst!) },
         bf16_widen: { n, src, dst in bf16WidenKernel(n, src!, dst!) },
         bf16_round: { n, src, dst in bf16RoundKernel(n, src!, dst!) },
-        vgradientstream: nil, f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil,
-        bf16_vgradientround: nil)
+        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil)
     #endif
 
     static let portable = xent_ukernel_config(
@@ -56,8 +55,7 @@ enum MicroKernels {
         f16_round: { n, src, dst in f16RoundKernel(n, src!, dst!) },
         bf16_widen: { n, src, dst in bf16WidenKernel(n, src!, dst!) },
         bf16_round: { n, src, dst in bf16RoundKernel(n, src!, dst!) },
-        vgradientstream: nil, f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil,
-        bf16_vgradientround: nil)
+        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil)
 
     /// `dst[i] = src[i]` widened to float for `i < n`, by the 16-bit micro-kernel of `isa`.
     static func widen(

@@ -64,23 +64,15 @@ protocol RowKernel {
     /// Called once per call, before any row, with the call's parameter block.
     mutating func prepare(_ params: xent_params, storage: Storage)
 
-    /// `workspace`: `classes` floats for the kernel's own use, given only when
-    /// ``streamsGradient`` (nil otherwise).
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult
-
-    /// Whether the kernel, once prepared, writes a `Float` gradient past the caches when given a
-    /// workspace (the batch gives one when the gradient outgrows them).
-    var streamsGradient: Bool { get }
 
     /// A 16-bit row computed by the kernel itself, or nil (the default) to let the batch widen
     /// the row into the workspace and call the `Float` methods there.
@@ -102,8 +94,6 @@ struct HalfRow {
 
 extension RowKernel {
     mutating func prepare(_ params: xent_params, storage: Storage) {}
-
-    var streamsGradient: Bool { false }
 
     /// A 16-bit row computed by the kernel itself, or nil to let the batch widen the whole row
     /// into the workspace, call ``labelRow(_:classes:label:gradient:params:workers:)`` or

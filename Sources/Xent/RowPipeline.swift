@@ -136,7 +136,6 @@ struct RowPipeline {
     private let vtransform: xent_f32_vtransform_ukernel_fn
     private let vgradient: xent_f32_vgradient_ukernel_fn
     private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
-    private let vgradientstream: xent_f32_vgradientstream_ukernel_fn?
     let widenHalf: xent_half_widen_ukernel_fn
     let roundHalf: xent_half_round_ukernel_fn
     /// The fused 16-bit passes (widening with the max, the gradient with its rounding), where the
@@ -157,7 +156,6 @@ struct RowPipeline {
         vtransform = config.vtransform!
         vgradient = config.vgradient!
         vgradientsoftcap = config.vgradientsoftcap!
-        vgradientstream = config.vgradientstream
         widenHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_widen : config.f16_widen)!
         roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
         rmaxWidenHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_rmaxwiden : config.f16_rmaxwiden
@@ -165,10 +163,6 @@ struct RowPipeline {
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
     }
-
-    /// Whether a `Float` row's gradient can be streamed past the caches (`row` with a workspace):
-    /// the ISA has `vgradientstream` and there is no softcap.
-    var streams: Bool { vgradientstream != nil && params.softcap <= 0 }
 
     // MARK: plan
 
@@ -278,23 +272,16 @@ struct RowPipeline {
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
     /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
     /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
-    /// but at the label. With `exps` (``streams``), the exps are read there and the gradient is
-    /// streamed into `y`.
+    /// but at the label.
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
-        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil,
-        exps: UnsafePointer<Float>? = nil
+        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
         let sm: Int32 = smoothing ? 1 : 0
-        if let exps {
-            vgradientstream!(
-                n, exps, y, q, w, sm, factor, scaling.target, scaling.smoothing, Int64(at), scaling.labelTerm)
-            return
-        }
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
             vgradientRoundHalf(n, y, q, w, sm, factor, scaling.target, scaling.smoothing, half)
             if at >= 0 {
@@ -344,18 +331,13 @@ struct RowPipeline {
     // MARK: A row
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
-    /// several of each), combined, then — with `gradient` and a good row — scaled. With a
-    /// `workspace` of `n` floats (only when ``streams``), the exps are kept there and the gradient
-    /// is streamed into `gradient`, whose lines are then never read.
+    /// several of each), combined, then — with `gradient` and a good row — scaled.
     @inline(__always)
     func row(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int,
-        workspace: UnsafeMutablePointer<Float>? = nil
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
-        let exps = y == nil ? nil : workspace
-        let store = exps ?? y
         if n <= length {
             var chunk: ChunkSums
             if transforms && y == nil {
@@ -363,7 +345,7 @@ struct RowPipeline {
                     self.chunk(x, targets: q, gradient: nil, count: n, base: 0, scratch: $0.baseAddress)
                 }
             } else {
-                chunk = self.chunk(x, targets: q, gradient: store, count: n, base: 0, scratch: nil)
+                chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
             }
             // One chunk: the combine's result with M = its max (toRow 1, no lift; an exact sum
             // of one term is that term).
@@ -378,21 +360,20 @@ struct RowPipeline {
             row.argmax = chunk.argmax
             if let y, !row.isBad {
                 scale(y, targets: q, count: n, base: 0, chunk: chunk,
-                      scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label,
-                      exps: exps.map { UnsafePointer($0) })
+                      scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label)
             }
             return row
         }
-        let shared = SharedUnsafe((x, q, y, exps))
+        let shared = SharedUnsafe((x, q, y))
         return chunked(count: n, workers: workers, scaled: y != nil, labelWeight: labelWeight, scales: scales) {
             base, len, scratch in
-            let (x, q, y, exps) = shared.value
-            return self.chunk(x + base, targets: q.map { $0 + base }, gradient: (exps ?? y).map { $0 + base },
-                              count: len, base: base, scratch: scratch)
+            let (x, q, y) = shared.value
+            return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
+                              base: base, scratch: scratch)
         } scale: { scaling, base, len, chunk in
-            let (_, q, y, exps) = shared.value
+            let (_, q, y) = shared.value
             self.scale(y! + base, targets: q.map { $0 + base }, count: len, base: base, chunk: chunk,
-                       scaling: scaling, label: label, exps: exps.map { UnsafePointer($0 + base) })
+                       scaling: scaling, label: label)
         }
     }
 

@@ -110,8 +110,7 @@ struct ScalarKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace _: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         let transform = params.transform
         let params = params.chained
@@ -155,8 +154,7 @@ struct ScalarKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace _: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         let transform = params.transform
         let argmax = (params.argmax != 0) ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1

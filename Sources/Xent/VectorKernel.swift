@@ -43,30 +43,26 @@ struct VectorKernel: RowKernel {
         pipeline = RowPipeline(isa: isa.cValue, params: params, format: format)
     }
 
-    var streamsGradient: Bool { pipeline.streams }
-
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         let zt = pipeline.exactTransform(z[t])  // read before an in-place gradient overwrites it
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let row = pipeline.row(
             z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight,
-            scales: RowGradientScales(params), workers: workers, workspace: workspace)
+            scales: RowGradientScales(params), workers: workers)
         guard !row.isBad else { return .bad }
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int,
-        workspace: UnsafeMutablePointer<Float>?
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
     ) -> RowResult {
         let row = pipeline.row(
             z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0,
-            scales: RowGradientScales(params), workers: workers, workspace: workspace)
+            scales: RowGradientScales(params), workers: workers)
         guard !row.isBad else { return .bad }
         return Self.softResult(row, alpha: params.label_smoothing)
     }

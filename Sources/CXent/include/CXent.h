@@ -131,14 +131,6 @@ typedef void (*xent_half_widen_ukernel_fn)(size_t n, const uint16_t *src, float 
 /// quiet NaN): the same bits on every ISA.
 typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t *dst);
 
-/// `xent_f32_vgradient_ukernel_fn`'s gradient from the exps `e` (which stay as they are) written
-/// to `y` with stores that bypass the caches, the label's term `label_term` taken off `y[label]`
-/// (`label` −1: none) — the bits of that kernel then `y[label] -= label_term`. For a gradient larger
-/// than the caches: no line of `y` is read before it is written.
-typedef void (*xent_f32_vgradientstream_ukernel_fn)(size_t n, const float *e, float *y, const float *q,
-                                                    const float *w, int smoothing, float a, float b, float d,
-                                                    int64_t label, float label_term);
-
 /// The 16-bit row's first pass: `dst[i]` = `src[i]` widened to float for i < n and `*max` their
 /// max — the bits of `xent_half_widen_ukernel_fn` then `xent_f32_rmax_ukernel_fn`, in one pass.
 typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, float *dst, float *max);
@@ -169,8 +161,6 @@ typedef struct xent_ukernel_config {
     xent_half_round_ukernel_fn f16_round;
     xent_half_widen_ukernel_fn bf16_widen;
     xent_half_round_ukernel_fn bf16_round;
-    /// The gradient streamed past the caches, NULL where the ISA has none (SSE2, the Swift ISAs).
-    xent_f32_vgradientstream_ukernel_fn vgradientstream;
     /// The fused 16-bit passes, NULL where the ISA has none (SSE2, the Swift ISAs): the driver
     /// then widens and rounds in passes of their own.
     xent_half_rmaxwiden_ukernel_fn f16_rmaxwiden;
