@@ -266,6 +266,22 @@ struct RowPipeline {
         return row
     }
 
+    /// A row of one chunk: the combine's result with M = its max (toRow 1, no lift; an exact sum
+    /// of one term is that term), without the chunk table.
+    @inline(__always)
+    static func onlyChunk(_ chunk: ChunkSums) -> RowSums {
+        var row = RowSums()
+        row.max = chunk.max
+        row.sum = chunk.sum
+        row.sumQ = chunk.sumQ
+        row.sumQGap = chunk.sumQGap
+        row.unmasked = chunk.unmasked
+        row.sumW = chunk.sumW
+        row.sumWGap = chunk.sumWGap
+        row.argmax = chunk.argmax
+        return row
+    }
+
     // MARK: scale
 
     /// The gradient of one chunk (at `base` in the row) from its stored exps: the row's factor
@@ -347,17 +363,7 @@ struct RowPipeline {
             } else {
                 chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
             }
-            // One chunk: the combine's result with M = its max (toRow 1, no lift; an exact sum
-            // of one term is that term).
-            var row = RowSums()
-            row.max = chunk.max
-            row.sum = chunk.sum
-            row.sumQ = chunk.sumQ
-            row.sumQGap = chunk.sumQGap
-            row.unmasked = chunk.unmasked
-            row.sumW = chunk.sumW
-            row.sumWGap = chunk.sumWGap
-            row.argmax = chunk.argmax
+            let row = Self.onlyChunk(chunk)
             if let y, !row.isBad {
                 scale(y, targets: q, count: n, base: 0, chunk: chunk,
                       scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label)
@@ -386,30 +392,52 @@ struct RowPipeline {
     ) -> RowSums {
         let n = row.classes
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
+        if n <= Self.chunkLength(classes: n) {
+            // One chunk, as `row` takes it: no chunk table, no closures.
+            let chunk = halfChunk(row, targets: targets, base: 0, count: n, scratch: row.workspace)
+            let sums = Self.onlyChunk(chunk)
+            if let gradient = row.gradient, !sums.isBad {
+                scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
+                      scaling: scaling(row: sums, labelWeight: labelWeight, scales: scales), label: label,
+                      half: gradient)
+            }
+            return sums
+        }
         let shared = SharedUnsafe((row, targets))
         return chunked(
             count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight, scales: scales
         ) {
             base, len, scratch in
             let (row, targets) = shared.value
-            let x = row.workspace + base
-            var max: Float? = nil
-            if let rmaxWidenHalf = self.rmaxWidenHalf {
-                var m: Float = 0
-                rmaxWidenHalf(len, row.logits + base, x, &m)
-                max = m
-            } else {
-                self.widenHalf(len, row.logits + base, x)
-            }
-            if let targets, let q = row.targets { self.widenHalf(len, q + base, targets + base) }
-            return self.chunk(x, targets: targets.map { UnsafePointer($0 + base) },
-                              gradient: row.gradient == nil ? nil : x, count: len, base: base, scratch: scratch,
-                              max: max)
+            return self.halfChunk(row, targets: targets, base: base, count: len, scratch: scratch)
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
                        base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base)
         }
+    }
+
+    /// One chunk of a 16-bit row: its logits widened into the workspace (with its max, where the ISA
+    /// fuses the two) and its targets beside them, then ``chunk(_:targets:gradient:count:base:scratch:max:)``
+    /// there (`scratch` as for it). With a gradient the workspace keeps the chunk's exps for the
+    /// scaling.
+    @inline(__always)
+    private func halfChunk(
+        _ row: HalfRow, targets: UnsafeMutablePointer<Float>?, base: Int, count len: Int,
+        scratch: UnsafeMutablePointer<Float>?
+    ) -> ChunkSums {
+        let x = row.workspace + base
+        var max: Float? = nil
+        if let rmaxWidenHalf {
+            var m: Float = 0
+            rmaxWidenHalf(len, row.logits + base, x, &m)
+            max = m
+        } else {
+            widenHalf(len, row.logits + base, x)
+        }
+        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base) }
+        return chunk(x, targets: targets.map { UnsafePointer($0 + base) }, gradient: row.gradient == nil ? nil : x,
+                     count: len, base: base, scratch: scratch, max: max)
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
