@@ -295,9 +295,46 @@ XENT_INLINE xent_f32x16 xent_gradient_vec(xent_f32x16 e, xent_f32x16 vq, xent_f3
     return xent_f32x16_sub(xent_f32x16_mul(e, va), t);
 }
 
-XENT_TARGET
-void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
-                                  float d) {
+// Where vgradient's vectors go: back into y (`out` 0), or rounded to binary16 (1) or bfloat16 (2)
+// into `dst` (xent_vgradientround below), y left as it is.
+#define XENT_OUT_F32 0
+#define XENT_OUT_F16 1
+#define XENT_OUT_BF16 2
+/// 16-bit elements per 64-byte line.
+#define XENT_HALF_LINE 32
+
+XENT_INLINE void xent_gradient_put(float *y, uint16_t *dst, size_t i, xent_f32x16 g, const int out) {
+#if defined(XENT_HALF_LANES)
+    if (out != XENT_OUT_F32) {
+        xent_u16x16_store(dst + i, out == XENT_OUT_BF16 ? xent_f32x16_round_bf16(g) : xent_f32x16_round_f16(g));
+        return;
+    }
+#endif
+    (void)dst;
+    xent_f32x16_store(y + i, g);
+}
+
+XENT_INLINE void xent_gradient_put_tail(float *y, uint16_t *dst, size_t i, size_t n, xent_f32x16 g, const int out) {
+#if defined(XENT_HALF_LANES)
+    if (out != XENT_OUT_F32) {
+        xent_u16x16_store_tail(dst + i, n,
+                               out == XENT_OUT_BF16 ? xent_f32x16_round_bf16(g) : xent_f32x16_round_f16(g));
+        return;
+    }
+#endif
+    (void)dst;
+    xent_f32x16_store_tail(y + i, n, g);
+}
+
+// The 16-bit output is the row's first touch of its gradient lines: prefetched for writing, one
+// line per XENT_HALF_LINE elements, a chunk ahead.
+XENT_INLINE void xent_gradient_prefetch(uint16_t *dst, size_t i, const int out) {
+    if (out != XENT_OUT_F32 && i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+}
+
+// vgradient's three forms; `out` is a constant where it is inlined.
+XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
+                                float d, uint16_t *dst, const int out) {
     const xent_f32x16 va = xent_f32x16_set1(a);
     size_t i = 0;
     if (w || smoothing) {
@@ -305,39 +342,52 @@ void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const floa
         const xent_f32x16 zero = xent_f32x16_set1(0.0f);
         const int has_q = q != NULL, has_w = w != NULL;
         for (; i + 16 <= n; i += 16) {
+            xent_gradient_prefetch(dst, i, out);
             const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
                                                     has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
-            xent_f32x16_store(y + i, g);
+            xent_gradient_put(y, dst, i, g, out);
         }
         if (i < n) {
             const size_t rest = n - i;
             const xent_f32x16 g = xent_gradient_vec(
                 xent_f32x16_load_tail(y + i, rest, 0.0f), has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
                 has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, va, vb, vd, has_q, has_w);
-            xent_f32x16_store_tail(y + i, rest, g);
+            xent_gradient_put_tail(y, dst, i, rest, g, out);
         }
     } else if (q) {
         const xent_f32x16 vb = xent_f32x16_set1(b);
         for (; i + 16 <= n; i += 16) {
-            xent_f32x16_store(y + i, xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
-                                                     xent_f32x16_mul(xent_f32x16_load(q + i), vb)));
+            xent_gradient_prefetch(dst, i, out);
+            xent_gradient_put(y, dst, i,
+                              xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                              xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
+                              out);
         }
         if (i < n) {
             const size_t rest = n - i;
-            xent_f32x16_store_tail(y + i, rest,
+            xent_gradient_put_tail(y, dst, i, rest,
                                    xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load_tail(y + i, rest, 0.0f), va),
-                                                   xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)));
+                                                   xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)),
+                                   out);
         }
     } else {
         for (; i + 32 <= n; i += 32) {
-            xent_f32x16_store(y + i, xent_f32x16_mul(xent_f32x16_load(y + i), va));
-            xent_f32x16_store(y + i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va));
+            xent_gradient_prefetch(dst, i, out);
+            xent_gradient_put(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va), out);
+            xent_gradient_put(y, dst, i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), out);
         }
-        for (; i + 16 <= n; i += 16) xent_f32x16_store(y + i, xent_f32x16_mul(xent_f32x16_load(y + i), va));
+        for (; i + 16 <= n; i += 16) xent_gradient_put(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va), out);
         if (i < n) {
-            xent_f32x16_store_tail(y + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va));
+            xent_gradient_put_tail(y, dst, i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va),
+                                   out);
         }
     }
+}
+
+XENT_TARGET
+void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
+                                  float d) {
+    xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, XENT_OUT_F32);
 }
 
 // MARK: vgradientsoftcap
@@ -401,43 +451,28 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 // (xent_half.c's widen and round, then rmax or vgradient): the conversions are exact or rounded
 // lane by lane, and the arithmetic is the same. They prefetch the next chunk's 16-bit data, which
 // nothing else touches before them. An ISA that has them defines XENT_HALF_LANES and
-//   xent_f32x16_load_f16(p) _load_bf16(p)        16 binary16 / bfloat16 values widened (exact)
-//   xent_f32x16_store_f16(p, v) _store_bf16(p, v)  16 floats rounded to nearest even (NaN stays a
-//                                                  quiet NaN), as xent_half.c rounds
+//   xent_u16x16                                      16 binary16 or bfloat16 values (their bits)
+//   xent_u16x16_load(p) _store(p, h)                 unaligned
+//   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill`;
+//                                                    reads p[0 ..< n] only
+//   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
+//   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
+//   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
+//                                                    xent_half.c rounds
 
 #if defined(XENT_HALF_LANES)
 /// xent_<format>_<op>_ukernel__<isa>_<tile>
 #define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
 
 XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
-    return bf16 ? xent_f32x16_load_bf16(p) : xent_f32x16_load_f16(p);
+    return bf16 ? xent_f32x16_widen_bf16(xent_u16x16_load(p)) : xent_f32x16_widen_f16(xent_u16x16_load(p));
 }
 
-XENT_INLINE void xent_half_store(uint16_t *p, xent_f32x16 v, const int bf16) {
-    if (bf16) {
-        xent_f32x16_store_bf16(p, v);
-    } else {
-        xent_f32x16_store_f16(p, v);
-    }
+// −inf's bits in either format, so the missing lanes never win the max.
+XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, size_t n, const int bf16) {
+    return bf16 ? xent_f32x16_widen_bf16(xent_u16x16_load_tail(p, n, 0xff80))
+                : xent_f32x16_widen_f16(xent_u16x16_load_tail(p, n, 0xfc00));
 }
-
-// Lanes i < n (1…15) through the stack: reads p[0 ..< n] only, the other lanes `fill`.
-XENT_INLINE xent_f32x16 xent_half_load_tail(const uint16_t *p, size_t n, float fill, const int bf16) {
-    uint16_t h[16] = {0};
-    float f[16];
-    memcpy(h, p, n * sizeof(uint16_t));
-    xent_f32x16_store(f, xent_half_load(h, bf16));
-    return xent_f32x16_load_tail(f, n, fill);
-}
-
-XENT_INLINE void xent_half_store_tail(uint16_t *p, size_t n, xent_f32x16 v, const int bf16) {
-    uint16_t h[16];
-    xent_half_store(h, v, bf16);
-    memcpy(p, h, n * sizeof(uint16_t));
-}
-
-/// 16-bit elements per 64-byte line.
-#define XENT_HALF_LINE 32
 
 // rmax's accumulators and order over the widened values, which are stored to `dst` on the way.
 XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, const int bf16) {
@@ -463,7 +498,7 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
         acc0 = xent_f32x16_max(v, acc0);
     }
     if (i < n) {
-        const xent_f32x16 v = xent_half_load_tail(src + i, n - i, -INFINITY, bf16);
+        const xent_f32x16 v = xent_half_load_tail_minus_infinity(src + i, n - i, bf16);
         xent_f32x16_store_tail(dst + i, n - i, v);
         acc1 = xent_f32x16_max(v, acc1);
     }
@@ -471,58 +506,6 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     acc2 = xent_f32x16_max(acc3, acc2);
     acc0 = xent_f32x16_max(acc2, acc0);
     *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
-}
-
-// vgradient's three forms over `y` (left as it is), each vector rounded into `dst`.
-XENT_INLINE void xent_vgradientround(size_t n, const float *y, const float *q, const float *w, int smoothing, float a,
-                                     float b, float d, uint16_t *dst, const int bf16) {
-    const xent_f32x16 va = xent_f32x16_set1(a);
-    size_t i = 0;
-    if (w || smoothing) {
-        const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
-        const xent_f32x16 zero = xent_f32x16_set1(0.0f);
-        const int has_q = q != NULL, has_w = w != NULL;
-        for (; i + 16 <= n; i += 16) {
-            if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
-            const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
-                                                    has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
-            xent_half_store(dst + i, g, bf16);
-        }
-        if (i < n) {
-            const size_t rest = n - i;
-            const xent_f32x16 g = xent_gradient_vec(
-                xent_f32x16_load_tail(y + i, rest, 0.0f), has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
-                has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : zero, va, vb, vd, has_q, has_w);
-            xent_half_store_tail(dst + i, rest, g, bf16);
-        }
-    } else if (q) {
-        const xent_f32x16 vb = xent_f32x16_set1(b);
-        for (; i + 16 <= n; i += 16) {
-            if (i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
-            xent_half_store(dst + i,
-                            xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
-                                            xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
-                            bf16);
-        }
-        if (i < n) {
-            const size_t rest = n - i;
-            xent_half_store_tail(dst + i, rest,
-                                 xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load_tail(y + i, rest, 0.0f), va),
-                                                 xent_f32x16_mul(xent_f32x16_load_tail(q + i, rest, 0.0f), vb)),
-                                 bf16);
-        }
-    } else {
-        for (; i + 32 <= n; i += 32) {
-            XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
-            xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
-            xent_half_store(dst + i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), bf16);
-        }
-        for (; i + 16 <= n; i += 16) xent_half_store(dst + i, xent_f32x16_mul(xent_f32x16_load(y + i), va), bf16);
-        if (i < n) {
-            xent_half_store_tail(dst + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(y + i, n - i, 0.0f), va),
-                                 bf16);
-        }
-    }
 }
 
 XENT_TARGET
@@ -535,16 +518,18 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
     xent_rmaxwiden(n, src, dst, max, 1);
 }
 
+// vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded
+// into `dst`.
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                  int smoothing, float a, float b, float d, uint16_t *dst) {
-    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 0);
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, XENT_OUT_F16);
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                   int smoothing, float a, float b, float d, uint16_t *dst) {
-    xent_vgradientround(n, y, q, w, smoothing, a, b, d, dst, 1);
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, XENT_OUT_BF16);
 }
 #endif
 

@@ -8,6 +8,7 @@
 #pragma clang fp contract(off)
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -117,19 +118,43 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 // 16-bit lanes (this config's CPUs have F16C): binary16 through vcvtph2ps/vcvtps2ph, bfloat16 in
 // integer arithmetic, packed with vpackusdw (whose 128-bit halves vpermq puts back in order).
 #define XENT_HALF_LANES 1
-XENT_OP xent_f32x16 xent_f32x16_load_f16(const uint16_t *p) {
-    return (xent_f32x16){_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)),
-                         _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8)))};
+typedef __m256i xent_u16x16;
+XENT_OP xent_u16x16 xent_u16x16_load(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+XENT_OP void xent_u16x16_store(uint16_t *p, xent_u16x16 h) { _mm256_storeu_si256((__m256i *)p, h); }
+// n / 2 whole 32-bit pairs by vpmaskmovd (which loads 0 where the mask is clear, without touching
+// that memory), an odd last element into the next pair's low half.
+XENT_OP xent_u16x16 xent_u16x16_load_tail(const uint16_t *p, size_t n, uint16_t fill) {
+    const __m256i pair = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), pairs = _mm256_set1_epi32((int)(n / 2));
+    const __m256i whole = _mm256_cmpgt_epi32(pairs, pair);
+    __m256i v = _mm256_blendv_epi8(_mm256_set1_epi32((int)(fill * 0x10001u)),
+                                   _mm256_maskload_epi32((const int *)(const void *)p, whole), whole);
+    if (n & 1) {
+        v = _mm256_blendv_epi8(v, _mm256_set1_epi32((int)((uint32_t)fill << 16 | p[n - 1])),
+                               _mm256_cmpeq_epi32(pairs, pair));
+    }
+    return v;
 }
-XENT_OP __m256 xent_bf16_widen8(const uint16_t *p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+// As xent_f32x16_store_tail, through the stack (in pieces of constant size, so no memcpy call).
+XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
+    uint16_t lanes[16] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)lanes, h);
+    size_t i = 0;
+    if (n & 8) memcpy(p, lanes, 16), i = 8;
+    if (n & 4) memcpy(p + i, lanes + i, 8), i += 4;
+    if (n & 2) memcpy(p + i, lanes + i, 4), i += 2;
+    if (n & 1) p[i] = lanes[i];
 }
-XENT_OP xent_f32x16 xent_f32x16_load_bf16(const uint16_t *p) {
-    return (xent_f32x16){xent_bf16_widen8(p), xent_bf16_widen8(p + 8)};
+XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) {
+    return (xent_f32x16){_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))};
 }
-XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
-    _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    _mm_storeu_si128((__m128i *)(p + 8), _mm256_cvtps_ph(v.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+XENT_OP xent_f32x16 xent_f32x16_widen_bf16(xent_u16x16 h) {
+    return (xent_f32x16){
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16)),
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16))};
+}
+XENT_OP xent_u16x16 xent_f32x16_round_f16(xent_f32x16 v) {
+    return _mm256_set_m128i(_mm256_cvtps_ph(v.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                            _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 // Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet. The
 // results (< 2¹⁶) in 32-bit lanes.
@@ -142,9 +167,9 @@ XENT_OP __m256i xent_bf16_round8(__m256 v) {
                                            _mm256_set1_epi32(0x7f800000));
     return _mm256_blendv_epi8(rounded, _mm256_or_si256(top, _mm256_set1_epi32(0x0040)), nan);
 }
-XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
-    const __m256i packed = _mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi));
-    _mm256_storeu_si256((__m256i *)p, _mm256_permute4x64_epi64(packed, 0xd8));
+// vpackusdw packs within 128-bit halves; vpermq puts them back in order.
+XENT_OP xent_u16x16 xent_f32x16_round_bf16(xent_f32x16 v) {
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi)), 0xd8);
 }
 
 #include "xent_f32x16.h"

@@ -75,25 +75,37 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 // 16-bit lanes: binary16 through vcvtph2ps/vcvtps2ph (AVX-512F), bfloat16 in integer arithmetic —
 // not AVX512_BF16's vcvtneps2bf16, which flushes subnormals to zero — packed with vpmovdw.
 #define XENT_HALF_LANES 1
-XENT_OP xent_f32x16 xent_f32x16_load_f16(const uint16_t *p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+typedef __m256i xent_u16x16;
+XENT_OP xent_u16x16 xent_u16x16_load(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+XENT_OP void xent_u16x16_store(uint16_t *p, xent_u16x16 h) { _mm256_storeu_si256((__m256i *)p, h); }
+// n / 2 whole 32-bit pairs by a masked load, an odd last element into the next pair's low half:
+// no 16-bit masked load without AVX512BW.
+XENT_OP xent_u16x16 xent_u16x16_load_tail(const uint16_t *p, size_t n, uint16_t fill) {
+    const size_t pairs = n / 2;
+    __m512i v = _mm512_mask_loadu_epi32(_mm512_set1_epi32((int)(fill * 0x10001u)), xent_tail_mask(pairs), p);
+    if (n & 1) v = _mm512_mask_set1_epi32(v, (__mmask16)(1u << pairs), (int)((uint32_t)fill << 16 | p[n - 1]));
+    return _mm512_castsi512_si256(v);
 }
-XENT_OP xent_f32x16 xent_f32x16_load_bf16(const uint16_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+// vpmovdw's masked store writes 16-bit elements, AVX-512F alone.
+XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
+    _mm512_mask_cvtepi32_storeu_epi16(p, xent_tail_mask(n), _mm512_cvtepu16_epi32(h));
 }
-XENT_OP void xent_f32x16_store_f16(uint16_t *p, xent_f32x16 v) {
-    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) { return _mm512_cvtph_ps(h); }
+XENT_OP xent_f32x16 xent_f32x16_widen_bf16(xent_u16x16 h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+XENT_OP xent_u16x16 xent_f32x16_round_f16(xent_f32x16 v) {
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 // Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet.
-XENT_OP void xent_f32x16_store_bf16(uint16_t *p, xent_f32x16 v) {
+XENT_OP xent_u16x16 xent_f32x16_round_bf16(xent_f32x16 v) {
     const __m512i u = _mm512_castps_si512(v), top = _mm512_srli_epi32(u, 16);
     const __m512i odd = _mm512_and_si512(top, _mm512_set1_epi32(1));
     const __m512i half_ulp = _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd);
     const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, half_ulp), 16);
     const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
                                                   _mm512_set1_epi32(0x7f800000));
-    const __m512i h = _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(top, _mm512_set1_epi32(0x0040)));
-    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(h));
+    return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(top, _mm512_set1_epi32(0x0040))));
 }
 
 #include "xent_f32x16.h"
