@@ -145,6 +145,8 @@ struct RowPipeline {
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
+    /// `smoothing` as the kernels take it.
+    private let smoothingFlag: Int32
 
     init(isa: xent_isa, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
         let config = MicroKernels.config(isa)
@@ -162,6 +164,7 @@ struct RowPipeline {
         vgradientRoundHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_vgradientround : config.f16_vgradientround
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
+        smoothingFlag = smoothing ? 1 : 0
     }
 
     // MARK: plan
@@ -216,7 +219,7 @@ struct RowPipeline {
         let separateTargetSums = smoothing || (q != nil && w != nil)
         if separateTargetSums {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
-                rsumtargets(n, t, shift, q, w, smoothing ? 1 : 0, s.baseAddress)
+                rsumtargets(n, t, shift, q, w, smoothingFlag, s.baseAddress)
                 sums.sumQ = s[0]
                 sums.sumQGap = s[1]
                 sums.unmasked = s[2]
@@ -297,13 +300,13 @@ struct RowPipeline {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
-        let sm: Int32 = smoothing ? 1 : 0
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
-            vgradientRoundHalf(n, y, q, w, sm, factor, scaling.target, scaling.smoothing, half)
+            vgradientRoundHalf(n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half)
             if at >= 0 {
                 // The label's element again, through the unfused kernels (element-wise: the same bits).
                 vgradient(
-                    1, y + at, q.map { $0 + at }, w.map { $0 + at }, sm, factor, scaling.target, scaling.smoothing)
+                    1, y + at, q.map { $0 + at }, w.map { $0 + at }, smoothingFlag, factor, scaling.target,
+                    scaling.smoothing)
                 y[at] -= scaling.labelTerm
                 roundHalf(1, y + at, half + at)
             }
@@ -312,10 +315,10 @@ struct RowPipeline {
         defer { if let half { roundHalf(n, y, half) } }
         if params.softcap > 0 {
             vgradientsoftcap(
-                n, y, q, w, smoothing ? 1 : 0, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
+                n, y, q, w, smoothingFlag, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
                 Int64(at), scaling.labelTerm)
         } else {
-            vgradient(n, y, q, w, smoothing ? 1 : 0, factor, scaling.target, scaling.smoothing)
+            vgradient(n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing)
             if at >= 0 { y[at] -= scaling.labelTerm }
         }
     }
