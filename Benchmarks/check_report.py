@@ -5,7 +5,9 @@ no timing). A linear-head report (`xent-bench --linear`) has the linear columns 
 and is checked for them too. Every report has the rounds columns (`--rounds`): a case's median lies
 between its lowest and highest round median, which are the median itself for one round; and an
 alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for peers; and the roofline
-columns: the larger of the row's memcpy bound and exp bound × elements, and the median over it."""
+columns: the larger of the row's memcpy bound and exp bound × elements, and the median over it; and the
+threaded memcpy bound's columns, filled on every row of a run with a thread count above 1 (empty otherwise),
+with the threaded roofline on the rows that ran on the bound's thread count."""
 import csv
 import math
 import sys
@@ -17,6 +19,7 @@ COLUMNS = [
     "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio", "roofline_ns", "roofline_ratio",
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
     "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
+    "memcpy_threads", "memcpy_threads_median_ns", "roofline_threads_ns", "roofline_threads_ratio",
 ]
 LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
 LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
@@ -54,6 +57,7 @@ def main(path):
             raise SystemExit(f"{path}:{i}: min ≤ median ≤ p90 ≤ max does not hold")
         check_rounds(path, i, row)
         check_roofline(path, i, row)
+        check_threaded_roofline(path, i, row)
         if linear:
             check_linear_row(path, i, row)
         else:
@@ -67,6 +71,8 @@ def main(path):
         dtypes.add(row["dtype"])
     if linear:
         check_linear_report(path, rows)
+    else:
+        check_threaded_bound_measured(path, rows)
     print(f"{path}: {len(rows)} rows, {len(reader.fieldnames)} columns{' (linear head)' if linear else ''}, "
           f"kernels {sorted(kernels)}, dtypes {sorted(dtypes, key=DTYPES.index)}: OK")
 
@@ -97,6 +103,53 @@ def check_roofline(path, i, row):
     if not math.isclose(float(row["roofline_ratio"]), float(row["median_ns"]) / float(row["roofline_ns"]),
                         rel_tol=1e-3):
         raise SystemExit(f"{path}:{i}: roofline_ratio = {row['roofline_ratio']} is not median_ns / roofline_ns")
+
+
+def is_positive_number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def check_threaded_roofline(path, i, row):
+    """The threaded memcpy bound's thread count and median come together, a count above 1 and a positive
+    time; the threaded roofline is max(threaded memcpy bound, exp × elements / threads) on exactly the rows
+    that ran on the bound's thread count (another count has no memory bound of its own), its ratio the
+    median over it."""
+    count, bound = row["memcpy_threads"], row["memcpy_threads_median_ns"]
+    if (count == "") != (bound == ""):
+        raise SystemExit(f"{path}:{i}: memcpy_threads and memcpy_threads_median_ns are filled together")
+    if count != "":
+        if not count.isdigit() or int(count) < 2:
+            raise SystemExit(f"{path}:{i}: memcpy_threads = {count!r} is not a thread count above 1")
+        if not is_positive_number(bound):
+            raise SystemExit(f"{path}:{i}: memcpy_threads_median_ns = {bound!r} is not a positive number")
+    roofline, ratio = row["roofline_threads_ns"], row["roofline_threads_ratio"]
+    threads = int(row["threads"])
+    if count == "" or threads < 2 or threads != int(count):
+        if roofline != "" or ratio != "":
+            raise SystemExit(f"{path}:{i}: a threaded roofline on a row that did not run on memcpy_threads")
+        return
+    elements = float(row["rows"]) * float(row["classes"])
+    expected = max(float(bound), float(row["exp_ns_per_element"]) * elements / threads)
+    if roofline == "" or not math.isclose(float(roofline), expected, rel_tol=1e-3):
+        raise SystemExit(f"{path}:{i}: roofline_threads_ns = {roofline!r} is not max(memcpy_threads_median_ns, "
+                         f"exp_ns_per_element × rows × classes / threads) = {expected:.8g}")
+    if ratio == "" or not math.isclose(float(ratio), float(row["median_ns"]) / float(roofline), rel_tol=1e-3):
+        raise SystemExit(f"{path}:{i}: roofline_threads_ratio = {ratio!r} is not median_ns / roofline_threads_ns")
+
+
+def check_threaded_bound_measured(path, rows):
+    """A softmax run with a thread count above 1 measures the threaded memcpy bound on its largest count for
+    every shape, so every row carries it; a run on one thread measures none."""
+    largest = max(int(r["threads"]) for r in rows if r["kernel"] in XENT_KERNELS)
+    expected = str(largest) if largest > 1 else ""
+    for i, row in enumerate(rows, start=2):
+        if row["memcpy_threads"] != expected:
+            raise SystemExit(f"{path}:{i}: memcpy_threads = {row['memcpy_threads']!r}, expected {expected!r} "
+                             f"(the run's largest thread count when above 1)")
 
 
 def check_softmax_row(path, i, row):

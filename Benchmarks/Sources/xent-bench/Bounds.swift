@@ -1,4 +1,5 @@
 // The two bounds every case is compared with, measured in the same run on the same machine.
+import Dispatch
 import Xent
 #if canImport(Glibc)
 import Glibc
@@ -9,17 +10,34 @@ import Darwin
 enum Bounds {
     /// The memory roofline: `memcpy` of the case's logits into its gradient buffer (read
     /// rows × classes elements of `dataType`, write as many), median nanoseconds for the whole
-    /// shape.
+    /// shape. With `threads` above 1, the threaded memcpy bound: the same copy cut into `threads`
+    /// contiguous pieces, one per thread through Dispatch's concurrentPerform as Xent's threads
+    /// run — a threaded case's memory bound, since a second thread need not get twice the bandwidth
+    /// (0.9–1.9× one thread's on this shared VM, Reports/README.md).
     static func memcpyNanoseconds(
-        _ workload: Workload, _ dataType: DataType, policy: RepetitionPolicy
+        _ workload: Workload, _ dataType: DataType, threads: Int = 1, policy: RepetitionPolicy
     ) -> TimingSummary {
         let bytes = workload.elements * dataType.size
+        let source: UnsafeRawPointer, destination: UnsafeMutableRawPointer
         if dataType == .f32 {
-            return measure(policy) { memcpy(workload.scratch.baseAddress!, workload.logits.baseAddress!, bytes) }
+            (source, destination) = (UnsafeRawPointer(workload.logits.baseAddress!),
+                                     UnsafeMutableRawPointer(workload.scratch.baseAddress!))
+        } else {
+            let half = workload.half(dataType)
+            (source, destination) = (half.logitsBytes, half.scratchBytes)
         }
-        let half = workload.half(dataType)
-        let source = half.logitsBytes, destination = half.scratchBytes
-        return measure(policy) { memcpy(destination, source, bytes) }
+        if threads == 1 { return measure(policy) { memcpy(destination, source, bytes) } }
+        // Addresses as integers: the pieces are disjoint, which the closure's types cannot say.
+        let (from, to) = (Int(bitPattern: source), Int(bitPattern: destination))
+        // Piece boundaries on 64-byte multiples, so no cache line of the destination is written by two threads.
+        let start: @Sendable (Int) -> Int = { piece in piece == threads ? bytes : piece * bytes / threads / 64 * 64 }
+        return measure(policy) {
+            DispatchQueue.concurrentPerform(iterations: threads) { piece in
+                let (begin, end) = (start(piece), start(piece + 1))
+                memcpy(UnsafeMutableRawPointer(bitPattern: to + begin)!, UnsafeRawPointer(bitPattern: from + begin)!,
+                       end - begin)
+            }
+        }
     }
 
     /// The exp-throughput bound: SLEEF's `u10` exp (the shim's primitive, stored and summed) over

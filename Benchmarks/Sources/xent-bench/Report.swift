@@ -28,6 +28,9 @@ struct ReportRow {
     /// Where the row buffers started (``BufferAlignment``'s raw value; `-` for peers, whose arrays are
     /// their own).
     var alignment = BufferAlignment.line.rawValue
+    /// The shape's threaded memcpy bound (``Bounds/memcpyNanoseconds(_:_:threads:policy:)``) for this
+    /// row's element size, on the run's largest thread count; nil when the run has no thread count above 1.
+    var memcpyThreads: (threads: Int, medianNs: Double)? = nil
     /// The linear-head columns (`--linear` reports only).
     var linear: LinearColumns? = nil
 
@@ -42,6 +45,14 @@ struct ReportRow {
     var rooflineRatio: Double { timing.median / rooflineNs }
     /// The memcpy bound above the exp bound × elements: the roofline is memory's.
     var isMemoryBound: Bool { memcpyMedianNs > expNsPerElement * elements }
+    /// A threaded case's roofline: the slower of the threaded memcpy bound and the exp bound shared by
+    /// its threads, exp × elements / threads (exp runs on each core at the one-thread rate); only where
+    /// the row ran on the bound's thread count (another count has no memory bound measured).
+    var rooflineThreadsNs: Double? {
+        guard let memcpyThreads, threads > 1, threads == memcpyThreads.threads else { return nil }
+        return Swift.max(memcpyThreads.medianNs, expNsPerElement * elements / Double(threads))
+    }
+    var rooflineThreadsRatio: Double? { rooflineThreadsNs.map { timing.median / $0 } }
 
     static let columns = [
         "timestamp", "git_sha", "host", "cpu_model", "isa", "swift_version", "build_configuration",
@@ -50,6 +61,8 @@ struct ReportRow {
         "memcpy_median_ns", "memcpy_ratio", "exp_ns_per_element", "exp_bound_ratio", "roofline_ns", "roofline_ratio",
         "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
         "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
+        // After the older columns, so readers of earlier reports find those where they were.
+        "memcpy_threads", "memcpy_threads_median_ns", "roofline_threads_ns", "roofline_threads_ratio",
     ]
 
     var fields: [String] {
@@ -65,6 +78,8 @@ struct ReportRow {
             speedupOverScalar.map { f($0) } ?? "", opt(maxLossError), opt(maxGradientError),
             peakRSSDeltaBytes.map(String.init) ?? "",
             String(timing.rounds), f(timing.lowestRoundMedian, 8), f(timing.highestRoundMedian, 8), alignment,
+            memcpyThreads.map { String($0.threads) } ?? "", memcpyThreads.map { f($0.medianNs, 8) } ?? "",
+            rooflineThreadsNs.map { f($0, 8) } ?? "", rooflineThreadsRatio.map { f($0) } ?? "",
         ]
     }
 }
@@ -109,12 +124,18 @@ enum ReportWriter {
             guard let first = shapeRows.first else { continue }
             out += "## \(r) × \(k)\n\n"
             var bounds: [String] = []
+            // The threaded memcpy bound beside the one-thread bound, where the run measured one.
+            func memcpyBound(_ row: ReportRow) -> String {
+                String(format: "memcpy bound %.3f ns/element", row.memcpyMedianNs / row.elements)
+                    + (row.memcpyThreads.map {
+                        String(format: " (%d threads %.3f ns/element)", $0.threads, $0.medianNs / row.elements)
+                    } ?? "")
+            }
             if let f32 = shapeRows.first(where: { $0.dataType == "f32" }) {
-                bounds.append(String(format: "memcpy bound %.3f ns/element", f32.memcpyMedianNs / f32.elements))
+                bounds.append(memcpyBound(f32))
             }
             if let half = shapeRows.first(where: { $0.dataType != "f32" }) {
-                bounds.append(
-                    String(format: "16-bit memcpy bound %.3f ns/element", half.memcpyMedianNs / half.elements))
+                bounds.append("16-bit " + memcpyBound(half))
             }
             bounds.append(String(format: "exp bound %.3f ns/element", first.expNsPerElement))
             if let f32 = shapeRows.first(where: { $0.dataType == "f32" }) {

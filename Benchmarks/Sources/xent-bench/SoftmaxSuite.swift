@@ -20,6 +20,10 @@ extension Run {
             default: return nil
             }
         }.reduce(into: [KernelChoice]()) { if !$0.contains($1) { $0.append($1) } }
+        // Above one thread: scalar and the default vector kernel only.
+        func runsThreaded(_ choice: KernelChoice) -> Bool {
+            choice.kernel == .scalar || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)
+        }
 
         progress(
             "xent-bench: \(machine.cpuModel), Swift \(machine.swiftVersion) \(machine.buildConfiguration), "
@@ -33,6 +37,13 @@ extension Run {
         // case: a neighbour's burst during one measurement slows the bound and flatters every ratio
         // to it; Reports/README.md has the runs where it happened).
         var memcpyBounds: [String: [Int: TimingSummary]] = [:]   // shape → element size → lowest
+        // The threaded memcpy bound, kept the same way, on the largest --threads count when some case runs
+        // on more than one thread: what the memory system gives that many threads in this run, the threaded
+        // cases' memory bound.
+        let threadedCases = (dataTypes.contains(.f32) && choices.contains(where: runsThreaded))
+            || (dataTypes.contains { $0 != .f32 } && halfChoices.contains(where: runsThreaded))
+        let memcpyThreadCount = threadCounts.max().flatMap { $0 > 1 && threadedCases ? $0 : nil }
+        var memcpyThreadsBounds: [String: [Int: TimingSummary]] = [:]  // shape → element size → lowest
         var expBounds: [String: [InstructionSet: Double]] = [:]  // shape → ISA → lowest
 
         var rows: [ReportRow] = []
@@ -79,15 +90,21 @@ extension Run {
                 // One memcpy bound per element size: the 16-bit types move the same bytes, so they
                 // share one, timed on the first 16-bit type's buffers.
                 var memcpyBySize: [Int: TimingSummary] = [:]
-                for dataType in dataTypes where memcpyBySize[dataType.size] == nil {
+                var memcpyThreadsBySize: [Int: TimingSummary] = [:]
+                // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
+                let memcpyTypes = dataTypes + (peersPython != nil && !dataTypes.contains(.f32) ? [.f32] : [])
+                for dataType in memcpyTypes where memcpyBySize[dataType.size] == nil {
                     let memcpy = Bounds.memcpyNanoseconds(boundWorkload, dataType, policy: policy)
                     memcpyBySize[dataType.size] = memcpy
                     progress(String(format: "  memcpy bound (%d-byte elements): %.3f ns/element",
                                     dataType.size, memcpy.median / Double(boundWorkload.elements)))
-                }
-                // Peers are f32: their bound is the f32 memcpy, timed for them if --dtypes left f32 out.
-                if memcpyBySize[4] == nil && peersPython != nil {
-                    memcpyBySize[4] = Bounds.memcpyNanoseconds(boundWorkload, .f32, policy: policy)
+                    if let threads = memcpyThreadCount {
+                        let memcpyThreads = Bounds.memcpyNanoseconds(
+                            boundWorkload, dataType, threads: threads, policy: policy)
+                        memcpyThreadsBySize[dataType.size] = memcpyThreads
+                        progress(String(format: "  memcpy bound (%d-byte elements, %d threads): %.3f ns/element",
+                                        dataType.size, threads, memcpyThreads.median / Double(boundWorkload.elements)))
+                    }
                 }
                 var expBound: [InstructionSet: Double] = [:]
                 for isa in InstructionSet.supported {
@@ -97,6 +114,10 @@ extension Run {
                 for (size, memcpy) in memcpyBySize
                 where memcpy.median < memcpyBounds[shape]?[size]?.median ?? .infinity {
                     memcpyBounds[shape, default: [:]][size] = memcpy
+                }
+                for (size, memcpy) in memcpyThreadsBySize
+                where memcpy.median < memcpyThreadsBounds[shape]?[size]?.median ?? .infinity {
+                    memcpyThreadsBounds[shape, default: [:]][size] = memcpy
                 }
                 for (isa, exp) in expBound where exp < expBounds[shape]?[isa] ?? .infinity {
                     expBounds[shape, default: [:]][isa] = exp
@@ -123,12 +144,7 @@ extension Run {
                         }
                         for op in operations where !op.isShard || choice.kernel == .vector {
                           for threadCount in threadCounts {
-                            // Above one thread: scalar and the default vector kernel only.
-                            if threadCount > 1
-                                && !(choice.kernel == .scalar
-                                    || (choice.kernel == .vector && (choice.isa ?? defaultISA) == defaultISA)) {
-                                continue
-                            }
+                            if threadCount > 1 && !runsThreaded(choice) { continue }
                             let ce = choice.configuration(.mean, threads: threadCount)
                             // The alignments of a case back to back, so their ratios compare like moments.
                             for (slot, workload) in workloads.enumerated() {
@@ -196,12 +212,20 @@ extension Run {
                     if kept { expBounds[shape]![isa] = after }
                 }
                 for size in memcpyBySize.keys.sorted().reversed() {
-                    let after = Bounds.memcpyNanoseconds(
-                        boundWorkload, size == 4 ? .f32 : dataTypes.first { $0.size == size }!, policy: policy)
+                    let dataType: DataType = size == 4 ? .f32 : dataTypes.first { $0.size == size }!
+                    let after = Bounds.memcpyNanoseconds(boundWorkload, dataType, policy: policy)
                     let kept = after.median < memcpyBounds[shape]![size]!.median
                     progress(String(format: "  memcpy bound (%d-byte elements) after the cases: %.3f ns/element%@",
                                     size, after.median / Double(boundWorkload.elements), kept ? " (kept)" : ""))
                     if kept { memcpyBounds[shape]![size] = after }
+                    if let threads = memcpyThreadCount {
+                        let after = Bounds.memcpyNanoseconds(boundWorkload, dataType, threads: threads, policy: policy)
+                        let kept = after.median < memcpyThreadsBounds[shape]![size]!.median
+                        progress(String(
+                            format: "  memcpy bound (%d-byte elements, %d threads) after the cases: %.3f ns/element%@",
+                            size, threads, after.median / Double(boundWorkload.elements), kept ? " (kept)" : ""))
+                        if kept { memcpyThreadsBounds[shape]![size] = after }
+                    }
                 }
             }
         }
@@ -212,9 +236,12 @@ extension Run {
             let (shape, isa) = rowBounds[i]
             rows[i].timing = TimingSummary(rounds: roundTimings[i])
             rows[i].expNsPerElement = expBounds[shape]![isa]!
-            rows[i].memcpyMedianNs = memcpyBounds[shape]![DataType(rawValue: rows[i].dataType)!.size]!.median
+            let size = DataType(rawValue: rows[i].dataType)!.size
+            rows[i].memcpyMedianNs = memcpyBounds[shape]![size]!.median
+            rows[i].memcpyThreads = memcpyThreadCount.map { ($0, memcpyThreadsBounds[shape]![size]!.median) }
         }
         let memcpyByShape = memcpyBounds.compactMapValues { $0[4] }
+        let memcpyThreadsByShape = memcpyThreadsBounds.compactMapValues { $0[4] }
         let expBoundByShape = expBounds.compactMapValues { $0[defaultISA] }
 
         // The memory probes run after every Xent case is timed (the peers after them, in their
@@ -250,6 +277,9 @@ extension Run {
                     expNsPerElement: expBoundByShape["\(m.rows)x\(m.classes)"]!, maxLossError: m.max_loss_error,
                     maxGradientError: m.max_gradient_error, peakRSSDeltaBytes: nil)
                 result.speedupOverScalar = nil
+                result.memcpyThreads = memcpyThreadCount.flatMap { threads in
+                    memcpyThreadsByShape["\(m.rows)x\(m.classes)"].map { (threads, $0.median) }
+                }
                 result.alignment = "-"  // the peer's own arrays (64-byte aligned at these sizes)
                 rows.append(result)
             }
