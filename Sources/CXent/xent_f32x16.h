@@ -59,8 +59,6 @@
 /// The block of the exp sums: its float accumulators are added into double ones at its end, so no
 /// float lane takes more than 512 / (16 · 2) = 16 additions.
 #define XENT_EXP_BLOCK 512
-/// How far ahead the exp loop prefetches (8 KiB: the next 2048-element chunk of the row driver).
-#define XENT_PREFETCH_DISTANCE 2048
 
 // MARK: rmax
 

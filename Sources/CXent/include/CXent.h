@@ -77,6 +77,12 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 
 // MARK: - Micro-kernels
 //
+/// How far past the element they work on the micro-kernels prefetch, in elements (8 KiB of floats:
+/// the next 2048-element chunk of the row driver), for reading and — where they store — for
+/// writing. A buffer that threads share keeps each thread's part this far from the next one's, or
+/// the prefetches for writing pull the neighbour's lines from its core.
+#define XENT_PREFETCH_DISTANCE 2048
+
 // Every ISA provides the kernels below with these signatures (names:
 // xent_<type>_<operation>_ukernel__<isa>_u<elements per iteration>[_acc<accumulators>]). Their
 // accumulation order is defined on 16 float lanes whatever the register width — vector k of a
