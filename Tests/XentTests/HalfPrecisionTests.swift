@@ -280,6 +280,51 @@ extension BFloat16: HalfUnderTest {
         }
     }
 
+    @Test("16-bit forward over rows of several chunks: the Float path's loss and row outputs, bit for bit",
+          arguments: Variant.all)
+    func forwardChunks(variant: Variant) throws {
+        try forwardChunks(Float16.self, variant: variant)
+        try forwardChunks(BFloat16.self, variant: variant)
+    }
+
+    /// Forward only, a chunk's widened logits may reuse the workspace's start: rows of 5000 classes
+    /// (two whole chunks and a partial one), with a transform (its own scratch), smoothing, soft
+    /// targets and the argmax, on one thread and two, against the Float call on the widened inputs.
+    func forwardChunks<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
+        let (rows, classes) = (3, 5000)
+        let (raw, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: 29)
+        var half = raw.map { H(rounding: $0) }
+        // Each row's max in its last chunk, so the argmax and the combine depend on every chunk.
+        for r in 0..<rows { half[r * classes + 4500 + r] = H(rounding: 40) }
+        let logits = half.map(\.widened)
+        let softHalf = softTargets(for: logits, classes: classes, seed: 29).map { H(rounding: $0) }
+        let soft = softHalf.map(\.widened)
+        for (scale, cap) in [(Float(1), Float(0)), (0.5, 0), (1, 30)] {
+            for threads in [1, 2] {
+                var ce = variant.configuration(.mean)
+                ce.threads = threads
+                ce.logitScale = scale
+                ce.softcap = cap > 0 ? cap : nil
+                ce.labelSmoothing = 0.1
+                for useSoft in [false, true] {
+                    let halfRows = RowStatistics(), floatRows = RowStatistics()
+                    let halfLoss = useSoft
+                        ? try ce.loss(logits: half, targets: softHalf, classes: classes, rowStatistics: halfRows)
+                        : try ce.loss(logits: half, labels: labels, classes: classes, rowStatistics: halfRows)
+                    let floatLoss = useSoft
+                        ? try ce.loss(logits: logits, targets: soft, classes: classes, rowStatistics: floatRows)
+                        : try ce.loss(logits: logits, labels: labels, classes: classes, rowStatistics: floatRows)
+                    let context = "\(variant) \(H.self) scale \(scale) cap \(cap) threads \(threads) soft \(useSoft)"
+                    #expect(halfLoss.bitPattern == floatLoss.bitPattern, "\(context): loss")
+                    #expect(halfRows.losses.map(\.bitPattern) == floatRows.losses.map(\.bitPattern), "\(context)")
+                    #expect(halfRows.logSumExp.map(\.bitPattern) == floatRows.logSumExp.map(\.bitPattern), "\(context)")
+                    #expect(halfRows.argmax == floatRows.argmax, "\(context): argmax")
+                    #expect(halfRows.argmax == (0..<rows).map { Int32(4500 + $0) }, "\(context): argmax")
+                }
+            }
+        }
+    }
+
     @Test("one long 16-bit row split over threads: the bits of one thread, the Float path's rounded",
           arguments: Variant.all)
     func longRowThreads(variant: Variant) throws {
