@@ -397,7 +397,7 @@ struct RowPipeline {
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         if n <= Self.chunkLength(classes: n) {
             // One chunk, as `row` takes it: no chunk table, no closures.
-            let chunk = halfChunk(row, targets: targets, base: 0, count: n, scratch: row.workspace, at: 0)
+            let chunk = halfChunk(row, targets: targets, base: 0, count: n, scratch: row.workspace)
             let sums = Self.onlyChunk(chunk)
             if let gradient = row.gradient, !sums.isBad {
                 scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
@@ -406,16 +406,13 @@ struct RowPipeline {
             }
             return sums
         }
-        // Without a gradient on one thread, every chunk is widened to the workspace's start: a chunk
-        // is done with before the next, and its 8 KiB stay in L1 rather than walking the whole row.
-        let reuse = row.gradient == nil && workers <= 1
         let shared = SharedUnsafe((row, targets))
         return chunked(
             count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight, scales: scales
         ) {
             base, len, scratch in
             let (row, targets) = shared.value
-            return self.halfChunk(row, targets: targets, base: base, count: len, scratch: scratch, at: reuse ? 0 : base)
+            return self.halfChunk(row, targets: targets, base: base, count: len, scratch: scratch)
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
@@ -423,16 +420,16 @@ struct RowPipeline {
         }
     }
 
-    /// One chunk of a 16-bit row (at `base` in it): its logits widened into the workspace at `offset`
-    /// (with its max, where the ISA fuses the two) and its targets beside them, then
-    /// ``chunk(_:targets:gradient:count:base:scratch:max:)`` there (`scratch` as for it). With a
-    /// gradient the workspace keeps the chunk's exps for the scaling, and `offset` is `base`.
+    /// One chunk of a 16-bit row: its logits widened into the workspace (with its max, where the ISA
+    /// fuses the two) and its targets beside them, then ``chunk(_:targets:gradient:count:base:scratch:max:)``
+    /// there (`scratch` as for it). With a gradient the workspace keeps the chunk's exps for the
+    /// scaling.
     @inline(__always)
     private func halfChunk(
         _ row: HalfRow, targets: UnsafeMutablePointer<Float>?, base: Int, count len: Int,
-        scratch: UnsafeMutablePointer<Float>?, at offset: Int
+        scratch: UnsafeMutablePointer<Float>?
     ) -> ChunkSums {
-        let x = row.workspace + offset
+        let x = row.workspace + base
         var max: Float? = nil
         if let rmaxWidenHalf {
             var m: Float = 0
@@ -441,8 +438,8 @@ struct RowPipeline {
         } else {
             widenHalf(len, row.logits + base, x)
         }
-        if let targets, let q = row.targets { widenHalf(len, q + base, targets + offset) }
-        return chunk(x, targets: targets.map { UnsafePointer($0 + offset) }, gradient: row.gradient == nil ? nil : x,
+        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base) }
+        return chunk(x, targets: targets.map { UnsafePointer($0 + base) }, gradient: row.gradient == nil ? nil : x,
                      count: len, base: base, scratch: scratch, max: max)
     }
 

@@ -287,9 +287,9 @@ extension BFloat16: HalfUnderTest {
         try forwardChunks(BFloat16.self, variant: variant)
     }
 
-    /// Forward only, a chunk's widened logits may reuse the workspace's start: rows of 5000 classes
-    /// (two whole chunks and a partial one), with a transform (its own scratch), smoothing, soft
-    /// targets and the argmax, on one thread and two, against the Float call on the widened inputs.
+    /// Forward only over rows of 5000 classes (two whole chunks and a partial one), with a transform
+    /// (its own scratch), smoothing, soft targets and the argmax, on one thread and two, against the
+    /// Float call on the widened inputs.
     func forwardChunks<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
         let (rows, classes) = (3, 5000)
         let (raw, labels) = LogitKind.normal.batch(rows: rows, classes: classes, seed: 29)
