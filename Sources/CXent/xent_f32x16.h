@@ -294,7 +294,7 @@ XENT_INLINE xent_f32x16 xent_gradient_vec(xent_f32x16 e, xent_f32x16 vq, xent_f3
 }
 
 // Where vgradient's vectors go: back into y (`out` 0), or rounded to binary16 (1) or bfloat16 (2)
-// into `dst` (xent_vgradientround below), y left as it is.
+// into `dst` (the vgradientround kernels below), y left as it is.
 #define XENT_OUT_F32 0
 #define XENT_OUT_F16 1
 #define XENT_OUT_BF16 2
@@ -308,7 +308,7 @@ XENT_INLINE void xent_gradient_put(float *y, uint16_t *dst, size_t i, xent_f32x1
         return;
     }
 #endif
-    (void)dst;
+    (void)dst, (void)out;
     xent_f32x16_store(y + i, g);
 }
 
@@ -320,7 +320,7 @@ XENT_INLINE void xent_gradient_put_tail(float *y, uint16_t *dst, size_t i, size_
         return;
     }
 #endif
-    (void)dst;
+    (void)dst, (void)out;
     xent_f32x16_store_tail(y + i, n, g);
 }
 
@@ -330,7 +330,8 @@ XENT_INLINE void xent_gradient_prefetch(uint16_t *dst, size_t i, const int out) 
     if (out != XENT_OUT_F32 && i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
 }
 
-// vgradient's three forms; `out` is a constant where it is inlined.
+// vgradient's three branches (class weights or smoothing; targets; neither); `out` is a constant
+// where it is inlined.
 XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
                                 float d, uint16_t *dst, const int out) {
     const xent_f32x16 va = xent_f32x16_set1(a);
@@ -451,8 +452,8 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 // nothing else touches before them. An ISA that has them defines XENT_HALF_LANES and
 //   xent_u16x16                                      16 binary16 or bfloat16 values (their bits)
 //   xent_u16x16_load(p) _store(p, h)                 unaligned
-//   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill`;
-//                                                    reads p[0 ..< n] only
+//   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill` (16
+//                                                    bits, not a float); reads p[0 ..< n] only
 //   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
 //   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
 //   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as

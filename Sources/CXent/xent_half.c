@@ -9,7 +9,7 @@
 // chunk's gradient just after scaling it. Where it calls these kernels (soft targets, a softcap's
 // gradient, SSE2; AVX-512F and AVX2 otherwise fuse them into the neighbouring pass, xent_f32x16.h)
 // they are where the 16-bit data meets memory, and nothing else overlaps that traffic with
-// arithmetic. Each kernel therefore asks for the lines of the next chunk (XENT_HALF_PREFETCH_DISTANCE
+// arithmetic. Each kernel therefore asks for the lines of the next chunk (XENT_PREFETCH_DISTANCE
 // elements ahead, one request per 64-byte line) while it works on this one: they arrive while the
 // chunk's exps run, as the Float kernels' own prefetches do for Float rows.
 #include "CXent.h"
@@ -17,8 +17,6 @@
 #include <math.h>
 #include <string.h>
 
-/// Elements ahead: the row driver's chunk (2048 classes).
-#define XENT_HALF_PREFETCH_DISTANCE 2048
 /// Elements of 16 bits per 64-byte line.
 #define XENT_HALF_LINE 32
 #define XENT_HALF_PREFETCH(p) __builtin_prefetch((p), 0, 3)
@@ -85,7 +83,7 @@ static inline uint16_t xent_f32_to_f16_one(float f) {
     TARGET void xent_bf16_widen_ukernel__##isa(size_t n, const uint16_t *src, float *dst) {              \
         size_t i = 0;                                                                                    \
         for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                           \
-            XENT_HALF_PREFETCH(src + i + XENT_HALF_PREFETCH_DISTANCE);                                   \
+            XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);                                        \
             for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_bf16_to_f32_one(src[i + j]);   \
         }                                                                                                \
         for (; i < n; i++) dst[i] = xent_bf16_to_f32_one(src[i]);                                        \
@@ -93,7 +91,7 @@ static inline uint16_t xent_f32_to_f16_one(float f) {
     TARGET void xent_bf16_round_ukernel__##isa(size_t n, const float *src, uint16_t *dst) {              \
         size_t i = 0;                                                                                    \
         for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                           \
-            XENT_HALF_PREFETCHW(dst + i + XENT_HALF_PREFETCH_DISTANCE);                                  \
+            XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);                                       \
             for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_f32_to_bf16_one(src[i + j]);   \
         }                                                                                                \
         for (; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                                        \
@@ -103,14 +101,14 @@ XENT_BF16_UKERNELS(sse2, )
 
 void xent_f16_widen_ukernel__sse2(size_t n, const uint16_t *src, float *dst) {
     for (size_t i = 0; i < n; i++) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
         dst[i] = xent_f16_to_f32_one(src[i]);
     }
 }
 
 void xent_f16_round_ukernel__sse2(size_t n, const float *src, uint16_t *dst) {
     for (size_t i = 0; i < n; i++) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
         dst[i] = xent_f32_to_f16_one(src[i]);
     }
 }
@@ -122,7 +120,7 @@ XENT_BF16_UKERNELS(avx512f, __attribute__((target("avx512f"))))  // AVX512BW is 
 __attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t n, const uint16_t *src, float *dst) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
@@ -131,7 +129,7 @@ __attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t 
 __attribute__((target("avx,f16c"))) void xent_f16_round_ukernel__f16c_u8(size_t n, const float *src, uint16_t *dst) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
         _mm_storeu_si128((__m128i *)(dst + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
@@ -141,7 +139,7 @@ __attribute__((target("avx,f16c"))) void xent_f16_round_ukernel__f16c_u8(size_t 
 __attribute__((target("avx512f"))) void xent_f16_widen_ukernel__avx512f_u16(size_t n, const uint16_t *src, float *dst) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
         _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
@@ -150,7 +148,7 @@ __attribute__((target("avx512f"))) void xent_f16_widen_ukernel__avx512f_u16(size
 __attribute__((target("avx512f"))) void xent_f16_round_ukernel__avx512f_u16(size_t n, const float *src, uint16_t *dst) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_HALF_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
         _mm256_storeu_si256((__m256i *)(dst + i),
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }

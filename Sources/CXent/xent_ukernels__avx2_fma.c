@@ -167,7 +167,6 @@ XENT_OP __m256i xent_bf16_round8(__m256 v) {
                                            _mm256_set1_epi32(0x7f800000));
     return _mm256_blendv_epi8(rounded, _mm256_or_si256(top, _mm256_set1_epi32(0x0040)), nan);
 }
-// vpackusdw packs within 128-bit halves; vpermq puts them back in order.
 XENT_OP xent_u16x16 xent_f32x16_round_bf16(xent_f32x16 v) {
     return _mm256_permute4x64_epi64(_mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi)), 0xd8);
 }

@@ -55,24 +55,27 @@ extension Batch {
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each
-        // worker's starts on a 64-byte line of its own, XENT_PREFETCH_DISTANCE floats past the end of
-        // the one before: the exp pass prefetches for writing that far past the row it stores, and
+        // starts on a 64-byte line; with several workers, XENT_PREFETCH_DISTANCE floats past the end
+        // of the one before: the exp pass prefetches for writing that far past the row it stores, and
         // adjacent rows had the two cores pulling each other's lines (2 threads barely faster than 1).
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let lineFloats = 16
-        let workspaceStride = (workspaceRow + lineFloats - 1) / lineFloats * lineFloats + Int(XENT_PREFETCH_DISTANCE)
+        let workspaceStride = rowWorkers == 1
+            ? workspaceRow
+            : (workspaceRow + lineFloats - 1) / lineFloats * lineFloats + Int(XENT_PREFETCH_DISTANCE)
         let workspaceCount = workspaceRow == 0 ? 1 : workspaceStride * rowWorkers + lineFloats
         withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
-            let base = workspace.baseAddress!
-            let lineStart = base + (lineFloats - Int(bitPattern: base) / 4 % lineFloats) % lineFloats
+            let lineStart = workspaceRow == 0 ? nil : workspace.baseAddress.map {
+                UnsafeMutableRawPointer($0).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+            }
             let shared = SharedUnsafe((results, lineStart))
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
                 let (results, workspace) = shared.value
                 results[row] = self.row(
                     row, kernel, params: Self.rowParameters(params, rowWeights.map { $0[row] }),
                     workers: splitRows ? threads : 1,
-                    workspace: workspaceRow == 0 ? nil : workspace + worker * workspaceStride,
+                    workspace: workspace.map { $0 + worker * workspaceStride },
                     conversionISA: isa)
             }
             Self.reduce(

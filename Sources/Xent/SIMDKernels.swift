@@ -7,9 +7,9 @@ import CXent
 
 /// The block whose float sums are added into the double accumulators at its end (`XENT_EXP_BLOCK`).
 private let expBlock = 512
-/// How far ahead the exp pass prefetches (`XENT_PREFETCH_DISTANCE`: the row driver's next chunk),
-/// so the next chunk's memory traffic overlaps this chunk's exps.
-private let prefetchDistance = 2048
+/// How far ahead the exp pass prefetches (the row driver's next chunk), so the next chunk's memory
+/// traffic overlaps this chunk's exps.
+private let prefetchDistance = Int(XENT_PREFETCH_DISTANCE)
 /// The exps are computed this many at a time into a stack buffer (1 KiB: Swift allocates a
 /// temporary of at most that size on the stack without asking the runtime). A multiple of 32, so
 /// a pair of vectors never straddles two of them.

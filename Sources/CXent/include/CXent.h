@@ -79,8 +79,10 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 //
 /// How far past the element they work on the micro-kernels prefetch, in elements (8 KiB of floats:
 /// the next 2048-element chunk of the row driver), for reading and — where they store — for
-/// writing. A buffer that threads share keeps each thread's part this far from the next one's, or
-/// the prefetches for writing pull the neighbour's lines from its core.
+/// writing. Where threads work side by side in one buffer for a whole call (the 16-bit rows'
+/// per-thread workspaces) each part should keep this far from the next, or the prefetches for
+/// writing pull the neighbour's lines from its core; where only the ends of two threads' ranges
+/// meet (rows or chunks split over threads) the overlap is one prefetch window, once per call.
 #define XENT_PREFETCH_DISTANCE 2048
 
 // Every ISA provides the kernels below with these signatures (names:
