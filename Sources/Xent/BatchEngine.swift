@@ -57,7 +57,7 @@ extension Batch {
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each
         // starts on a 64-byte line; with several workers, XENT_PREFETCH_DISTANCE floats past the end
         // of the one before: the exp pass prefetches for writing that far past the row it stores, and
-        // adjacent rows had the two cores pulling each other's lines (2 threads barely faster than 1).
+        // with adjacent rows the two cores pulled each other's lines (Performance article).
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let lineFloats = 16
         let workspaceStride = rowWorkers == 1
