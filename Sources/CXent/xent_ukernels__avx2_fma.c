@@ -156,19 +156,33 @@ XENT_OP xent_u16x16 xent_f32x16_round_f16(xent_f32x16 v) {
     return _mm256_set_m128i(_mm256_cvtps_ph(v.hi, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                             _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
-// Half an ulp of the kept part, ties to even; a NaN keeps its top bits and is made quiet. The
-// results (< 2¹⁶) in 32-bit lanes.
-XENT_OP __m256i xent_bf16_round8(__m256 v) {
-    const __m256i u = _mm256_castps_si256(v), top = _mm256_srli_epi32(u, 16);
-    const __m256i odd = _mm256_and_si256(top, _mm256_set1_epi32(1));
-    const __m256i half_ulp = _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd);
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, half_ulp), 16);
-    const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
-                                           _mm256_set1_epi32(0x7f800000));
-    return _mm256_blendv_epi8(rounded, _mm256_or_si256(top, _mm256_set1_epi32(0x0040)), nan);
+// Half an ulp of the kept part, ties to even: right for every value but NaN (whose payload the
+// addition could carry into the sign). The results (< 2¹⁶) in 32-bit lanes.
+XENT_OP __m256i xent_bf16_round8_not_nan(__m256 v) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), odd)), 16);
 }
+// As above, and a NaN keeps its top bits and is made quiet.
+XENT_OP __m256i xent_bf16_round8(__m256 v) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x0040));
+    return _mm256_blendv_epi8(xent_bf16_round8_not_nan(v), quiet, nan);
+}
+XENT_OP xent_u16x16 xent_bf16_pack(__m256i lo, __m256i hi) {
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xd8);
+}
+// A NaN is rare (a good row's gradient is finite unless it overflows): one test per 16 lanes, and
+// the blend that keeps NaN only where there is one, which makes the bfloat16 gradient pass
+// markedly cheaper on AVX2 (Performance article).
 XENT_OP xent_u16x16 xent_f32x16_round_bf16(xent_f32x16 v) {
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi)), 0xd8);
+    const __m256 unordered =
+        _mm256_or_ps(_mm256_cmp_ps(v.lo, v.lo, _CMP_UNORD_Q), _mm256_cmp_ps(v.hi, v.hi, _CMP_UNORD_Q));
+    if (__builtin_expect(!_mm256_testz_ps(unordered, unordered), 0)) {
+        return xent_bf16_pack(xent_bf16_round8(v.lo), xent_bf16_round8(v.hi));
+    }
+    return xent_bf16_pack(xent_bf16_round8_not_nan(v.lo), xent_bf16_round8_not_nan(v.hi));
 }
 
 #include "xent_f32x16.h"

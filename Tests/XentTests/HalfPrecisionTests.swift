@@ -325,6 +325,51 @@ extension BFloat16: HalfUnderTest {
         }
     }
 
+    @Test("16-bit argmax: the Float path's, with zero, −0, −inf and ties around the max", arguments: Variant.all)
+    func argmaxSpecials(variant: Variant) throws {
+        try argmaxSpecials(Float16.self, variant: variant)
+        try argmaxSpecials(BFloat16.self, variant: variant)
+    }
+
+    /// Label rows with no transform or smoothing (where a vector ISA reads the 16-bit logits
+    /// itself), over two chunks: zero maxima whose first zero is −0 (in either chunk), a max after
+    /// a chunk of masked classes, ties. (A row holding NaN has no argmax: −1 on every path.)
+    func argmaxSpecials<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
+        let (rows, classes) = (5, 3000)
+        let (raw, _) = LogitKind.normal.batch(rows: rows, classes: classes, seed: 31)
+        let labels: [Int32] = [9, 2500, 2900, 2100, 2999]
+        var logits = raw.map { -abs($0) - 1 }
+        logits[0 * classes + 7] = -0.0
+        logits[0 * classes + 9] = 0
+        logits[1 * classes + 2500] = 0
+        logits[1 * classes + 2600] = -0.0
+        for i in 0..<2048 { logits[2 * classes + i] = -.infinity }
+        logits[2 * classes + 2900] = 2
+        logits[2 * classes + 2950] = 2
+        for i in 0..<100 { logits[3 * classes + 20 * i] = -.infinity }
+        logits[3 * classes + 2100] = 5
+        logits[3 * classes + 2200] = 5
+        logits[4 * classes + 2998] = -0.0
+        logits[4 * classes + 2999] = 0
+        let half = logits.map { H(rounding: $0) }
+        let widened = half.map(\.widened)
+        for threads in [1, 2] {
+            var ce = variant.configuration(.none)
+            ce.threads = threads
+            let halfRows = RowStatistics(), floatRows = RowStatistics()
+            var halfGradient = [H](repeating: H(rounding: 0), count: rows * classes)
+            var floatGradient = [Float](repeating: 0, count: rows * classes)
+            _ = try ce.lossAndGradient(logits: half, labels: labels, classes: classes, gradient: &halfGradient,
+                                       rowStatistics: halfRows)
+            _ = try ce.lossAndGradient(logits: widened, labels: labels, classes: classes, gradient: &floatGradient,
+                                       rowStatistics: floatRows)
+            let context = "\(variant) \(H.self) threads \(threads)"
+            #expect(halfRows.argmax == floatRows.argmax, "\(context)")
+            #expect(halfRows.argmax == [7, 2500, 2900, 2100, 2998], "\(context)")
+            #expect(halfRows.losses.map(\.bitPattern) == floatRows.losses.map(\.bitPattern), "\(context)")
+        }
+    }
+
     @Test("one long 16-bit row split over threads: the bits of one thread, the Float path's rounded",
           arguments: Variant.all)
     func longRowThreads(variant: Variant) throws {
