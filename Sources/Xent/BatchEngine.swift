@@ -55,19 +55,26 @@ extension Batch {
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each
-        // starts on a 64-byte line; with several workers, XENT_PREFETCH_DISTANCE floats past the end
-        // of the one before: the exp pass prefetches for writing that far past the row it stores, and
-        // with adjacent rows the two cores pulled each other's lines (Performance article).
+        // starts on a 64-byte line and is followed by XENT_PREFETCH_DISTANCE floats of its own: the
+        // exp pass prefetches that far past the row it works on, for writing too. With the rows
+        // side by side the two cores pulled each other's lines; and the gaps are written once per
+        // call, because a prefetch into a page never touched finds no mapping and is dropped after a
+        // page walk, again on every row (Performance article).
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let lineFloats = 16
-        let workspaceStride = rowWorkers == 1
-            ? workspaceRow
-            : (workspaceRow + lineFloats - 1) / lineFloats * lineFloats + Int(XENT_PREFETCH_DISTANCE)
+        let gap = Int(XENT_PREFETCH_DISTANCE)
+        let workspaceStride = (workspaceRow + lineFloats - 1) / lineFloats * lineFloats + gap
         let workspaceCount = workspaceRow == 0 ? 1 : workspaceStride * rowWorkers + lineFloats
         withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: workspaceCount) { workspace in
             let lineStart = workspaceRow == 0 ? nil : workspace.baseAddress.map {
                 UnsafeMutableRawPointer($0).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+            }
+            if let lineStart {
+                for worker in 0..<rowWorkers {
+                    let end = lineStart + worker * workspaceStride + workspaceRow
+                    end.initialize(repeating: 0, count: workspaceStride - workspaceRow)
+                }
             }
             let shared = SharedUnsafe((results, lineStart))
             Parallel.forEach(rows, workers: rowWorkers) { row, worker in
