@@ -157,7 +157,7 @@ XENT_OP xent_u16x16 xent_f32x16_round_f16(xent_f32x16 v) {
                             _mm256_cvtps_ph(v.lo, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 // Half an ulp of the kept part, ties to even: right for every value but NaN (whose payload the
-// addition could carry into the sign). The results (< 2¹⁶) in 32-bit lanes.
+// addition could carry into inf or the sign). The results (< 2¹⁶) in 32-bit lanes.
 XENT_OP __m256i xent_bf16_round8_not_nan(__m256 v) {
     const __m256i u = _mm256_castps_si256(v);
     const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
