@@ -34,7 +34,8 @@
 //                                                       (xent_isa_is_canonical), two roundings otherwise
 //   xent_f64x8_reduce(v)                                ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)),
 //                                                       exactly in this order
-//   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (may be empty)
+//   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (xent_prefetch.h's
+//                                                       XENT_PREFETCH_HINT, or empty)
 // and, if its exp is inlined rather than SLEEF's library call, XENT_EXP_LIBRARY(x, y, n): SLEEF's
 // library exp over n floats (n a multiple of 16), which xent_exp_mismatches compares against.
 //
@@ -49,6 +50,7 @@
 #include <string.h>
 
 #include "CXent.h"
+#include "xent_prefetch.h"
 
 #define XENT_PASTE_(a, b, c, d) a##b##c##d
 #define XENT_PASTE(a, b, c, d) XENT_PASTE_(a, b, c, d)
@@ -98,10 +100,12 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
 }
 
 // The kernel's body; `store`, `soft` and `mark` are constants where it is inlined. Every iteration
-// prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when storing), so
-// the next chunk's memory traffic overlaps this chunk's exps.
+// prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when storing) that
+// lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's exps.
 XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift, const float *q, float *y,
-                                           double *sums, const int store, const int soft, const int mark) {
+                                           double *sums, size_t prefetch_limit, const int store, const int soft,
+                                           const int mark) {
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
     xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
@@ -115,13 +119,14 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
         size_t k = 0;
         for (; k + 2 <= nvec; k += 2) {
             const float *xk = xb + 16 * k;
-            XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE);
-            XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE + 16);
+            const int ahead0 = base + 16 * k < prefetch_end, ahead1 = base + 16 * k + 16 < prefetch_end;
+            if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE);
+            if (ahead1) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE + 16);
             const xent_f32x16 v0 = xent_f32x16_load(xk), v1 = xent_f32x16_load(xk + 16);
             if (soft) {
                 const float *qk = qb + 16 * k;
-                XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
-                XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE + 16);
+                if (ahead0) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
+                if (ahead1) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE + 16);
                 xent_add_soft_sums(v0, xent_f32x16_load(qk), dshift, &q0, &q1, &g0, &g1);
                 xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
             }
@@ -129,8 +134,8 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
             xent_f32x16 e1 = xent_f32x16_exp(xent_f32x16_sub(v1, vs));
             if (store) {
                 float *yk = yb + 16 * k;
-                XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE);
-                XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE + 16);
+                if (ahead0) XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE);
+                if (ahead1) XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE + 16);
                 if (mark) {
                     xent_f32x16_store(yk, xent_f32x16_mark_masked(v0, e0));
                     xent_f32x16_store(yk + 16, xent_f32x16_mark_masked(v1, e1));
@@ -173,21 +178,21 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
 
 XENT_TARGET
 void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, float shift, const float *q, float *y,
-                                                   int mark_masked, double *sums) {
+                                                   int mark_masked, double *sums, size_t prefetch_limit) {
     if (q) {
         if (!y) {
-            xent_raddstoreexpminusmax(n, x, shift, q, NULL, sums, 0, 1, 0);
+            xent_raddstoreexpminusmax(n, x, shift, q, NULL, sums, prefetch_limit, 0, 1, 0);
         } else if (mark_masked) {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, 1, 1, 1);
+            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, prefetch_limit, 1, 1, 1);
         } else {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, 1, 1, 0);
+            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, prefetch_limit, 1, 1, 0);
         }
     } else if (!y) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, sums, 0, 0, 0);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, sums, prefetch_limit, 0, 0, 0);
     } else if (mark_masked) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, 1, 0, 1);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, prefetch_limit, 1, 0, 1);
     } else {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, 1, 0, 0);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, prefetch_limit, 1, 0, 0);
     }
 }
 
@@ -325,23 +330,25 @@ XENT_INLINE void xent_gradient_put_tail(float *y, uint16_t *dst, size_t i, size_
 }
 
 // The 16-bit output is the row's first touch of its gradient lines: prefetched for writing, one
-// line per XENT_HALF_LINE elements, a chunk ahead.
-XENT_INLINE void xent_gradient_prefetch(uint16_t *dst, size_t i, const int out) {
-    if (out != XENT_OUT_F32 && i % XENT_HALF_LINE == 0) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+// line per XENT_HALF_LINE elements, a chunk ahead, below the prefetch limit (`end`:
+// xent_prefetch_end's).
+XENT_INLINE void xent_gradient_prefetch(uint16_t *dst, size_t i, size_t end, const int out) {
+    if (out != XENT_OUT_F32 && i % XENT_HALF_LINE == 0 && i < end) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
 }
 
 // vgradient's three branches (class weights or smoothing; targets; neither); `out` is a constant
 // where it is inlined.
 XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
-                                float d, uint16_t *dst, const int out) {
+                                float d, uint16_t *dst, size_t prefetch_limit, const int out) {
     const xent_f32x16 va = xent_f32x16_set1(a);
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     size_t i = 0;
     if (w || smoothing) {
         const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
         const xent_f32x16 zero = xent_f32x16_set1(0.0f);
         const int has_q = q != NULL, has_w = w != NULL;
         for (; i + 16 <= n; i += 16) {
-            xent_gradient_prefetch(dst, i, out);
+            xent_gradient_prefetch(dst, i, prefetch_end, out);
             const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
                                                     has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
             xent_gradient_put(y, dst, i, g, out);
@@ -356,7 +363,7 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
     } else if (q) {
         const xent_f32x16 vb = xent_f32x16_set1(b);
         for (; i + 16 <= n; i += 16) {
-            xent_gradient_prefetch(dst, i, out);
+            xent_gradient_prefetch(dst, i, prefetch_end, out);
             xent_gradient_put(y, dst, i,
                               xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
                                               xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
@@ -371,7 +378,7 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
         }
     } else {
         for (; i + 32 <= n; i += 32) {
-            xent_gradient_prefetch(dst, i, out);
+            xent_gradient_prefetch(dst, i, prefetch_end, out);
             xent_gradient_put(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va), out);
             xent_gradient_put(y, dst, i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), out);
         }
@@ -386,7 +393,7 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
 XENT_TARGET
 void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
                                   float d) {
-    xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, XENT_OUT_F32);
+    xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
 }
 
 // MARK: vgradientsoftcap
@@ -474,12 +481,14 @@ XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, si
 }
 
 // rmax's accumulators and order over the widened values, which are stored to `dst` on the way.
-XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, const int bf16) {
+XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
+                                const int bf16) {
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
-        XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
+        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
         const xent_f32x16 v0 = xent_half_load(src + i, bf16), v1 = xent_half_load(src + i + 16, bf16);
         const xent_f32x16 v2 = xent_half_load(src + i + 32, bf16), v3 = xent_half_load(src + i + 48, bf16);
         xent_f32x16_store(dst + i, v0);
@@ -508,27 +517,31 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
 }
 
 XENT_TARGET
-void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max) {
-    xent_rmaxwiden(n, src, dst, max, 0);
+void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
+                                                  size_t prefetch_limit) {
+    xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0);
 }
 
 XENT_TARGET
-void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max) {
-    xent_rmaxwiden(n, src, dst, max, 1);
+void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
+                                                  size_t prefetch_limit) {
+    xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1);
 }
 
 // vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded
 // into `dst`.
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
-                                                 int smoothing, float a, float b, float d, uint16_t *dst) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, XENT_OUT_F16);
+                                                 int smoothing, float a, float b, float d, uint16_t *dst,
+                                                 size_t prefetch_limit) {
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, prefetch_limit, XENT_OUT_F16);
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
-                                                  int smoothing, float a, float b, float d, uint16_t *dst) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, XENT_OUT_BF16);
+                                                  int smoothing, float a, float b, float d, uint16_t *dst,
+                                                  size_t prefetch_limit) {
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, prefetch_limit, XENT_OUT_BF16);
 }
 #endif
 
@@ -551,7 +564,7 @@ int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, u
         const float *x = (const float *)(const void *)bits;
         // x − 0 is x, NaN payloads included, so the kernel computes exp(x).
         double sum;
-        XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum);
+        XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum, 4096);
         XENT_EXP_LIBRARY(x, library, 4096);
         for (size_t i = 0; i < n; i++) {
             uint32_t a, b;

@@ -10,17 +10,25 @@
 // gradient, SSE2; AVX-512F and AVX2 otherwise fuse them into the neighbouring pass, xent_f32x16.h)
 // they are where the 16-bit data meets memory, and nothing else overlaps that traffic with
 // arithmetic. Each kernel therefore asks for the lines of the next chunk (XENT_PREFETCH_DISTANCE
-// elements ahead, one request per 64-byte line) while it works on this one: they arrive while the
-// chunk's exps run, as the Float kernels' own prefetches do for Float rows.
+// elements ahead, one request per 64-byte line, below its prefetch limit) while it works on this
+// one: they arrive while the chunk's exps run, as the Float kernels' own prefetches do for Float
+// rows.
 #include "CXent.h"
+#include "xent_prefetch.h"
 #if defined(__x86_64__)
 #include <math.h>
 #include <string.h>
 
 /// Elements of 16 bits per 64-byte line.
 #define XENT_HALF_LINE 32
-#define XENT_HALF_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#define XENT_HALF_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+/// Element i's line a chunk ahead (`rw` 0: for reading, 1: for writing), while that element is below
+/// the prefetch limit.
+#define XENT_HALF_PREFETCH_RW(p, i, limit, rw)                                                          \
+    do {                                                                                                \
+        if ((i) < xent_prefetch_end(limit)) XENT_PREFETCH_HINT((p) + (i) + XENT_PREFETCH_DISTANCE, rw); \
+    } while (0)
+#define XENT_HALF_PREFETCH(p, i, limit) XENT_HALF_PREFETCH_RW(p, i, limit, 0)
+#define XENT_HALF_PREFETCHW(p, i, limit) XENT_HALF_PREFETCH_RW(p, i, limit, 1)
 
 static inline uint32_t xent_bits(float f) {
     uint32_t u;
@@ -79,36 +87,38 @@ static inline uint16_t xent_f32_to_f16_one(float f) {
 }
 
 // bfloat16: integer code the compiler vectorizes for the target it is given, a line at a time.
-#define XENT_BF16_UKERNELS(isa, TARGET)                                                                   \
-    TARGET void xent_bf16_widen_ukernel__##isa(size_t n, const uint16_t *src, float *dst) {              \
-        size_t i = 0;                                                                                    \
-        for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                           \
-            XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);                                        \
-            for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_bf16_to_f32_one(src[i + j]);   \
-        }                                                                                                \
-        for (; i < n; i++) dst[i] = xent_bf16_to_f32_one(src[i]);                                        \
-    }                                                                                                    \
-    TARGET void xent_bf16_round_ukernel__##isa(size_t n, const float *src, uint16_t *dst) {              \
-        size_t i = 0;                                                                                    \
-        for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                           \
-            XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);                                       \
-            for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_f32_to_bf16_one(src[i + j]);   \
-        }                                                                                                \
-        for (; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                                        \
+#define XENT_BF16_UKERNELS(isa, TARGET)                                                                 \
+    TARGET void xent_bf16_widen_ukernel__##isa(size_t n, const uint16_t *src, float *dst,               \
+                                               size_t prefetch_limit) {                                 \
+        size_t i = 0;                                                                                   \
+        for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                          \
+            XENT_HALF_PREFETCH(src, i, prefetch_limit);                                                 \
+            for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_bf16_to_f32_one(src[i + j]);  \
+        }                                                                                               \
+        for (; i < n; i++) dst[i] = xent_bf16_to_f32_one(src[i]);                                       \
+    }                                                                                                   \
+    TARGET void xent_bf16_round_ukernel__##isa(size_t n, const float *src, uint16_t *dst,               \
+                                               size_t prefetch_limit) {                                 \
+        size_t i = 0;                                                                                   \
+        for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {                                          \
+            XENT_HALF_PREFETCHW(dst, i, prefetch_limit);                                                \
+            for (size_t j = 0; j < XENT_HALF_LINE; j++) dst[i + j] = xent_f32_to_bf16_one(src[i + j]);  \
+        }                                                                                               \
+        for (; i < n; i++) dst[i] = xent_f32_to_bf16_one(src[i]);                                       \
     }
 
 XENT_BF16_UKERNELS(sse2, )
 
-void xent_f16_widen_ukernel__sse2(size_t n, const uint16_t *src, float *dst) {
+void xent_f16_widen_ukernel__sse2(size_t n, const uint16_t *src, float *dst, size_t prefetch_limit) {
     for (size_t i = 0; i < n; i++) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src, i, prefetch_limit);
         dst[i] = xent_f16_to_f32_one(src[i]);
     }
 }
 
-void xent_f16_round_ukernel__sse2(size_t n, const float *src, uint16_t *dst) {
+void xent_f16_round_ukernel__sse2(size_t n, const float *src, uint16_t *dst, size_t prefetch_limit) {
     for (size_t i = 0; i < n; i++) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst, i, prefetch_limit);
         dst[i] = xent_f32_to_f16_one(src[i]);
     }
 }
@@ -117,38 +127,42 @@ void xent_f16_round_ukernel__sse2(size_t n, const float *src, uint16_t *dst) {
 XENT_BF16_UKERNELS(avx2, __attribute__((target("avx2"))))
 XENT_BF16_UKERNELS(avx512f, __attribute__((target("avx512f"))))  // AVX512BW is not detected
 
-__attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t n, const uint16_t *src, float *dst) {
+__attribute__((target("avx,f16c"))) void xent_f16_widen_ukernel__f16c_u8(size_t n, const uint16_t *src, float *dst,
+                                                                         size_t prefetch_limit) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src, i, prefetch_limit);
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx,f16c"))) void xent_f16_round_ukernel__f16c_u8(size_t n, const float *src, uint16_t *dst) {
+__attribute__((target("avx,f16c"))) void xent_f16_round_ukernel__f16c_u8(size_t n, const float *src, uint16_t *dst,
+                                                                         size_t prefetch_limit) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst, i, prefetch_limit);
         _mm_storeu_si128((__m128i *)(dst + i),
                          _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
     for (; i < n; i++) dst[i] = xent_f32_to_f16_one(src[i]);
 }
 
-__attribute__((target("avx512f"))) void xent_f16_widen_ukernel__avx512f_u16(size_t n, const uint16_t *src, float *dst) {
+__attribute__((target("avx512f"))) void xent_f16_widen_ukernel__avx512f_u16(size_t n, const uint16_t *src, float *dst,
+                                                                              size_t prefetch_limit) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCH(src, i, prefetch_limit);
         _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
     }
     for (; i < n; i++) dst[i] = xent_f16_to_f32_one(src[i]);
 }
 
-__attribute__((target("avx512f"))) void xent_f16_round_ukernel__avx512f_u16(size_t n, const float *src, uint16_t *dst) {
+__attribute__((target("avx512f"))) void xent_f16_round_ukernel__avx512f_u16(size_t n, const float *src, uint16_t *dst,
+                                                                              size_t prefetch_limit) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
+        if (i % XENT_HALF_LINE == 0) XENT_HALF_PREFETCHW(dst, i, prefetch_limit);
         _mm256_storeu_si256((__m256i *)(dst + i),
                             _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }

@@ -139,7 +139,7 @@ int xent_isa_is_canonical(xent_isa isa) {
 #define XENT_DECLARE_UKERNELS(isa)                                                                            \
     void xent_f32_rmax_ukernel__##isa##_u64_acc4(size_t, const float *, float *);                              \
     void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
-                                                                  float *, int, double *);                     \
+                                                                  float *, int, double *, size_t);             \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -149,18 +149,18 @@ int xent_isa_is_canonical(xent_isa isa) {
                                                          float, float, float, float, float, int64_t, float);
 
 #define XENT_DECLARE_HALF_UKERNELS(f16_widen_fn, f16_round_fn, bf16_isa)                     \
-    void f16_widen_fn(size_t, const uint16_t *, float *);                                 \
-    void f16_round_fn(size_t, const float *, uint16_t *);                                 \
-    void xent_bf16_widen_ukernel__##bf16_isa(size_t, const uint16_t *, float *);      \
-    void xent_bf16_round_ukernel__##bf16_isa(size_t, const float *, uint16_t *);
+    void f16_widen_fn(size_t, const uint16_t *, float *, size_t);                        \
+    void f16_round_fn(size_t, const float *, uint16_t *, size_t);                        \
+    void xent_bf16_widen_ukernel__##bf16_isa(size_t, const uint16_t *, float *, size_t); \
+    void xent_bf16_round_ukernel__##bf16_isa(size_t, const float *, uint16_t *, size_t);
 
 #define XENT_DECLARE_FUSED_HALF_UKERNELS(isa)                                                                  \
-    void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);             \
-    void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *);            \
+    void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);     \
+    void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);    \
     void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int, \
-                                                       float, float, float, uint16_t *);                       \
+                                                       float, float, float, uint16_t *, size_t);               \
     void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,     \
-                                                        int, float, float, float, uint16_t *);
+                                                        int, float, float, float, uint16_t *, size_t);
 
 #define XENT_FUSED_HALF(sfx)                                                                                  \
     .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                           \

@@ -5,6 +5,7 @@
 // alone.
 #pragma clang fp contract(off)
 #include "CXent.h"
+#include "xent_prefetch.h"
 #include <math.h>
 #include <sleef.h>
 #include <string.h>
@@ -21,12 +22,13 @@
 #define XENT_V4_SUFFIX advsimd
 #endif
 
-// The lines of the 16 floats at element i of each stream `ahead` names (hints: they never fault).
+// The lines of the 16 floats at element i of each stream `ahead` names, below its limit (hints:
+// they never fault, but CXent.h says why the limit).
 static inline void xent_prefetch_line(const xent_prefetch_ahead *ahead, size_t i) {
-    if (!ahead) return;
-    if (ahead->read[0]) __builtin_prefetch(ahead->read[0] + i, 0, 3);
-    if (ahead->read[1]) __builtin_prefetch(ahead->read[1] + i, 0, 3);
-    if (ahead->write) __builtin_prefetch(ahead->write + i, 1, 3);
+    if (!ahead || i >= ahead->limit) return;
+    if (ahead->read[0]) XENT_PREFETCH_HINT(ahead->read[0] + i, 0);
+    if (ahead->read[1]) XENT_PREFETCH_HINT(ahead->read[1] + i, 0);
+    if (ahead->write) XENT_PREFETCH_HINT(ahead->write + i, 1);
 }
 
 #if defined(XENT_V4)

@@ -111,8 +111,8 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
     return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
 }
 // PREFETCHW is a NOP on the few AVX2 CPUs without it.
-#define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define XENT_PREFETCH(p) XENT_PREFETCH_HINT((p), 0)
+#define XENT_PREFETCHW(p) XENT_PREFETCH_HINT((p), 1)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10__avx2((x), (y), (n) / 8)
 
 // 16-bit lanes (this config's CPUs have F16C): binary16 through vcvtph2ps/vcvtps2ph, bfloat16 in

@@ -68,8 +68,8 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
     return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
 }
 // PREFETCHW: every AVX-512 CPU has it.
-#define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define XENT_PREFETCH(p) XENT_PREFETCH_HINT((p), 0)
+#define XENT_PREFETCHW(p) XENT_PREFETCH_HINT((p), 1)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
 
 // 16-bit lanes: binary16 through vcvtph2ps/vcvtps2ph (AVX-512F), bfloat16 in integer arithmetic —

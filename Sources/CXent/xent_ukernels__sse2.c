@@ -93,8 +93,8 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
     const __m128d u = _mm_add_pd(_mm_add_pd(v.v[0], v.v[2]), _mm_add_pd(v.v[1], v.v[3]));
     return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
 }
-#define XENT_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#define XENT_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#define XENT_PREFETCH(p) XENT_PREFETCH_HINT((p), 0)
+#define XENT_PREFETCHW(p) XENT_PREFETCH_HINT((p), 1)
 
 #include "xent_f32x16.h"
 #endif

@@ -62,7 +62,7 @@ extension Batch {
         // page walk, again on every row (Performance article).
         let workspaceRow = storage == .float32 ? 0 : classes * (isSoft ? 2 : 1)
         let lineFloats = 16
-        let gap = Int(XENT_PREFETCH_DISTANCE)
+        let gap = HalfRow.workspacePadding
         let workspaceStride = (workspaceRow + lineFloats - 1) / lineFloats * lineFloats + gap
         let workspaceCount = workspaceRow == 0 ? 1 : workspaceStride * rowWorkers + lineFloats
         withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
@@ -231,6 +231,8 @@ extension Batch {
         conversionISA: xent_isa
     ) -> RowResult {
         let offset = row * stride
+        // The caller's buffers hold this row and the rows after it (CXent.h: XENT_PREFETCH_DISTANCE).
+        let prefetchLimit = (rows - 1 - row) * stride + classes
         if case .labels(let labels, let ignoreIndex) = targets, let ignoreIndex, labels[row] == ignoreIndex {
             if let gradient {
                 UnsafeMutableRawPointer(gradient + offset * storage.elementSize)
@@ -243,7 +245,7 @@ extension Batch {
                 format: format, logits: logits.assumingMemoryBound(to: UInt16.self) + offset,
                 targets: isSoft ? softTargets!.assumingMemoryBound(to: UInt16.self) + offset : nil,
                 label: labelAt(row), gradient: gradient.map { $0.assumingMemoryBound(to: UInt16.self) + offset },
-                classes: classes, workspace: workspace!),
+                classes: classes, prefetchLimit: prefetchLimit, workspace: workspace!),
             params: params, workers: workers)
         {
             if let gradient, result.crossEntropy.isNaN || result.logSumExp.isNaN {
@@ -257,6 +259,7 @@ extension Batch {
         let z: UnsafePointer<Float>
         let g: UnsafeMutablePointer<Float>?
         var q: UnsafePointer<Float>? = nil
+        var kernelPrefetchLimit = prefetchLimit
         switch storage {
         case .float32:
             z = logits.assumingMemoryBound(to: Float.self) + offset
@@ -265,29 +268,34 @@ extension Batch {
         case .half(let format):
             let w = workspace!
             MicroKernels.widen(
-                conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, count: classes)
+                conversionISA, format, logits.assumingMemoryBound(to: UInt16.self) + offset, w, count: classes,
+                prefetchLimit: prefetchLimit)
             if case .soft(let targets) = targets {
                 MicroKernels.widen(
                     conversionISA, format, targets.assumingMemoryBound(to: UInt16.self) + offset, w + classes,
-                    count: classes)
+                    count: classes, prefetchLimit: prefetchLimit)
                 q = UnsafePointer(w + classes)
             }
             z = UnsafePointer(w)
             g = gradient == nil ? nil : w
+            kernelPrefetchLimit = classes + HalfRow.workspacePadding
         }
         let result: RowResult
         switch targets {
         case .labels(let labels, _):
             result = kernel.labelRow(
                 z, classes: classes, label: Int(truncatingIfNeeded: labels[row]), gradient: g, params: params,
-                workers: workers)
+                workers: workers, prefetchLimit: kernelPrefetchLimit)
         case .soft:
-            result = kernel.softRow(z, targets: q!, classes: classes, gradient: g, params: params, workers: workers)
+            result = kernel.softRow(
+                z, targets: q!, classes: classes, gradient: g, params: params, workers: workers,
+                prefetchLimit: kernelPrefetchLimit)
         }
         if result.crossEntropy.isNaN || result.logSumExp.isNaN { g?.update(repeating: .nan, count: classes) }
         if case .half(let format) = storage, let g, let gradient {
             MicroKernels.round(
-                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, count: classes)
+                conversionISA, format, g, gradient.assumingMemoryBound(to: UInt16.self) + offset, count: classes,
+                prefetchLimit: prefetchLimit)
         }
         return result
     }

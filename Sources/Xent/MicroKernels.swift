@@ -17,8 +17,8 @@ enum MicroKernels {
     static let advsimd = xent_ukernel_config(
         isa: XENT_ISA_ADVSIMD,
         rmax: { n, x, m in m!.pointee = rmaxKernel(n, x!) },
-        raddstoreexpminusmax: { n, x, shift, q, y, mark, sums in
-            raddstoreexpminusmaxKernel(AdvSIMDKernels.self, n, x!, shift, q, y, mark != 0, sums!)
+        raddstoreexpminusmax: { n, x, shift, q, y, mark, sums, prefetchLimit in
+            raddstoreexpminusmaxKernel(AdvSIMDKernels.self, n, x!, shift, q, y, mark != 0, sums!, prefetchLimit)
         },
         rsumtargets: { n, x, shift, q, w, smoothing, sums in
             rsumtargetsKernel(AdvSIMDKernels.self, n, x!, shift, q, w, smoothing != 0, sums!)
@@ -29,18 +29,18 @@ enum MicroKernels {
             vgradientsoftcapKernel(
                 AdvSIMDKernels.self, n, y!, q, w, smoothing != 0, shift, a, b, d, c, Int(label), labelTerm)
         },
-        f16_widen: { n, src, dst in f16WidenKernel(n, src!, dst!) },
-        f16_round: { n, src, dst in f16RoundKernel(n, src!, dst!) },
-        bf16_widen: { n, src, dst in bf16WidenKernel(n, src!, dst!) },
-        bf16_round: { n, src, dst in bf16RoundKernel(n, src!, dst!) },
+        f16_widen: { n, src, dst, _ in f16WidenKernel(n, src!, dst!) },
+        f16_round: { n, src, dst, _ in f16RoundKernel(n, src!, dst!) },
+        bf16_widen: { n, src, dst, _ in bf16WidenKernel(n, src!, dst!) },
+        bf16_round: { n, src, dst, _ in bf16RoundKernel(n, src!, dst!) },
         f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil)
     #endif
 
     static let portable = xent_ukernel_config(
         isa: XENT_ISA_SCALAR,
         rmax: { n, x, m in m!.pointee = rmaxKernel(n, x!) },
-        raddstoreexpminusmax: { n, x, shift, q, y, mark, sums in
-            raddstoreexpminusmaxKernel(PortableKernels.self, n, x!, shift, q, y, mark != 0, sums!)
+        raddstoreexpminusmax: { n, x, shift, q, y, mark, sums, prefetchLimit in
+            raddstoreexpminusmaxKernel(PortableKernels.self, n, x!, shift, q, y, mark != 0, sums!, prefetchLimit)
         },
         rsumtargets: { n, x, shift, q, w, smoothing, sums in
             rsumtargetsKernel(PortableKernels.self, n, x!, shift, q, w, smoothing != 0, sums!)
@@ -51,37 +51,39 @@ enum MicroKernels {
             vgradientsoftcapKernel(
                 PortableKernels.self, n, y!, q, w, smoothing != 0, shift, a, b, d, c, Int(label), labelTerm)
         },
-        f16_widen: { n, src, dst in f16WidenKernel(n, src!, dst!) },
-        f16_round: { n, src, dst in f16RoundKernel(n, src!, dst!) },
-        bf16_widen: { n, src, dst in bf16WidenKernel(n, src!, dst!) },
-        bf16_round: { n, src, dst in bf16RoundKernel(n, src!, dst!) },
+        f16_widen: { n, src, dst, _ in f16WidenKernel(n, src!, dst!) },
+        f16_round: { n, src, dst, _ in f16RoundKernel(n, src!, dst!) },
+        bf16_widen: { n, src, dst, _ in bf16WidenKernel(n, src!, dst!) },
+        bf16_round: { n, src, dst, _ in bf16RoundKernel(n, src!, dst!) },
         f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil)
 
-    /// `dst[i] = src[i]` widened to float for `i < n`, by the 16-bit micro-kernel of `isa`.
+    /// `dst[i] = src[i]` widened to float for `i < n`, by the 16-bit micro-kernel of `isa`, which
+    /// may prefetch `src` below `prefetchLimit` (CXent.h; `n` without one: only the elements given).
     static func widen(
         _ isa: xent_isa, _ format: xent_half_format, _ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>,
-        count n: Int
+        count n: Int, prefetchLimit: Int? = nil
     ) {
         let c = config(isa)
-        (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!(n, src, dst)
+        (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!(n, src, dst, prefetchLimit ?? n)
     }
 
-    /// `dst[i] = src[i]` rounded to 16 bits for `i < n`, by the 16-bit micro-kernel of `isa`.
+    /// `dst[i] = src[i]` rounded to 16 bits for `i < n`, by the 16-bit micro-kernel of `isa`, which
+    /// may prefetch `dst` below `prefetchLimit` (as ``widen(_:_:_:_:count:prefetchLimit:)``).
     static func round(
         _ isa: xent_isa, _ format: xent_half_format, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>,
-        count n: Int
+        count n: Int, prefetchLimit: Int? = nil
     ) {
         let c = config(isa)
-        (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!(n, src, dst)
+        (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!(n, src, dst, prefetchLimit ?? n)
     }
 
     /// `y[i] = exp(x[i] − shift)` (when `y` is not nil) and their sum, by the `raddstoreexpminusmax`
-    /// micro-kernel of `isa`. `shift` must be finite.
+    /// micro-kernel of `isa`, prefetching nothing past the `n` elements. `shift` must be finite.
     static func expMinusSum(
         _ isa: xent_isa, _ x: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>?, count n: Int, shift: Float
     ) -> Double {
         var sum = 0.0
-        if n > 0, let x { config(isa).raddstoreexpminusmax!(n, x, shift, nil, y, 0, &sum) }
+        if n > 0, let x { config(isa).raddstoreexpminusmax!(n, x, shift, nil, y, 0, &sum, n) }
         return sum
     }
 }

@@ -90,7 +90,7 @@ struct ReferenceKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         // Equivalent to: ℓ = (1−α)·w_t·(lse − z_t) + (α/K)·Σ_c w_c·(lse − z_c),
         // ∂ℓ/∂z_j = (1−α)·w_t·(p_j − [j = t]) + (α/K)·(p_j·Σ_c w_c − w_j) (and 2λ·lse·p_j),
@@ -102,7 +102,7 @@ struct ReferenceKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         // Equivalent to: q_c = (1−α)·y_c + α/K, ℓ = Σ_c w_c·q_c·(lse − z_c),
         // ∂ℓ/∂z_j = p_j·Σ_c w_c·q_c − w_j·q_j (and 2λ·lse·p_j), times the chain factor; a class

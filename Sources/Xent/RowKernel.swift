@@ -53,7 +53,9 @@ struct RowResult {
 /// When `gradient` is non-nil a kernel writes the row's gradient, scaled as `params` says, into it;
 /// `gradient` may be `z` itself (in place), so a kernel reads whatever it needs from `z` before
 /// it writes. `workers` > 1 allows a kernel to split the row itself across that many threads
-/// (the results must not depend on it).
+/// (the results must not depend on it). `prefetchLimit` (≥ `classes`) is how many elements from the
+/// row's start in `z`, `q` and `gradient` are memory the kernel may prefetch (CXent.h:
+/// `XENT_PREFETCH_DISTANCE`).
 ///
 /// With label smoothing α, class weights w (1 without) and `K` unmasked classes, a row's target
 /// vector is `v_c = (1−α)·w_c·y_c + (α/K)·w_c·[c unmasked]` (`y` one-hot for a label), its
@@ -66,12 +68,12 @@ protocol RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult
 
     /// A 16-bit row computed by the kernel itself, or nil (the default) to let the batch widen
@@ -88,16 +90,23 @@ struct HalfRow {
     let label: Int?
     let gradient: UnsafeMutablePointer<UInt16>?
     let classes: Int
-    /// `classes` floats (twice that with soft targets) the kernel may use.
+    /// How many elements from the row's start in `logits`, `targets` and `gradient` are the
+    /// caller's memory (≥ `classes`: the rest of the batch follows), which the kernels may prefetch.
+    let prefetchLimit: Int
+    /// `classes` floats (twice that with soft targets) the kernel may use, followed by
+    /// ``workspacePadding`` more that it may prefetch.
     let workspace: UnsafeMutablePointer<Float>
+
+    /// The floats after a row's workspace: the exp pass prefetches that far past what it works on.
+    static let workspacePadding = Int(XENT_PREFETCH_DISTANCE)
 }
 
 extension RowKernel {
     mutating func prepare(_ params: xent_params, storage: Storage) {}
 
     /// A 16-bit row computed by the kernel itself, or nil to let the batch widen the whole row
-    /// into the workspace, call ``labelRow(_:classes:label:gradient:params:workers:)`` or
-    /// ``softRow(_:targets:classes:gradient:params:workers:)`` there and round the gradient back.
+    /// into the workspace, call ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)`` or
+    /// ``softRow(_:targets:classes:gradient:params:workers:prefetchLimit:)`` there and round the gradient back.
     /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? { nil }
 }

@@ -149,8 +149,12 @@ struct RowPipeline {
     private let smoothingFlag: Int32
 
     init(isa: xent_isa, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
-        let config = MicroKernels.config(isa)
-        self.isa = isa
+        self.init(kernels: MicroKernels.config(isa), params: params, format: format)
+    }
+
+    /// The pipeline over the given micro-kernels (a test's, which wrap an ISA's).
+    init(kernels config: xent_ukernel_config, params: xent_params, format: xent_half_format = XENT_HALF_BINARY16) {
+        isa = config.isa
         self.params = params
         rmax = config.rmax!
         raddstoreexpminusmax = config.raddstoreexpminusmax!
@@ -184,11 +188,13 @@ struct RowPipeline {
     /// chunk): its sums, and — with `gradient` — its exps stored there (its transformed logits
     /// under a softcap, whose scaling recomputes the exps). `scratch` holds `n` floats when the
     /// logits are transformed without a gradient. `max`: the chunk's max when a fused pass has
-    /// found it already (`rmax`'s bits).
+    /// found it already (`rmax`'s bits). The exp pass prefetches `x`, `q` and `gradient` below
+    /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
+    /// buffers).
     @inline(__always)
     func chunk(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, base: Int, scratch: UnsafeMutablePointer<Float>?, max: Float? = nil
+        count n: Int, base: Int, prefetchLimit: Int, scratch: UnsafeMutablePointer<Float>?, max: Float? = nil
     ) -> ChunkSums {
         var sums = ChunkSums()
         var m: Float = 0
@@ -202,6 +208,7 @@ struct RowPipeline {
             }
         }
         var t = x
+        var prefetchLimit = prefetchLimit
         if transforms {
             // The transforms are monotone: the transformed chunk's max is the transformed max.
             var raw = m
@@ -209,6 +216,7 @@ struct RowPipeline {
             let into = y ?? scratch!
             vtransform(n, x, into, params.logit_scale, params.softcap)
             t = UnsafePointer(into)
+            if y == nil { prefetchLimit = n }  // the scratch holds the chunk alone
         }
         // A chunk with every class masked (or NaN) is shifted by 0: its exps are 0 (or NaN, which
         // then reaches the sum and marks the row bad).
@@ -233,7 +241,8 @@ struct RowPipeline {
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
                 raddstoreexpminusmax(
-                    n, t, shift, separateTargetSums ? nil : q, store, smoothing && store != nil ? 1 : 0, s)
+                    n, t, shift, separateTargetSums ? nil : q, store, smoothing && store != nil ? 1 : 0, s,
+                    prefetchLimit)
             }
         }
         sums.sum = exps.0
@@ -291,28 +300,30 @@ struct RowPipeline {
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
     /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
     /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
-    /// but at the label.
+    /// but at the label; the rounding prefetches `half` below `halfPrefetchLimit` elements (CXent.h).
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
-        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil
+        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil,
+        halfPrefetchLimit: Int = 0
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
-            vgradientRoundHalf(n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half)
+            vgradientRoundHalf(
+                n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half, halfPrefetchLimit)
             if at >= 0 {
                 // The label's element again, through the unfused kernels (element-wise: the same bits).
                 vgradient(
                     1, y + at, q.map { $0 + at }, w.map { $0 + at }, smoothingFlag, factor, scaling.target,
                     scaling.smoothing)
                 y[at] -= scaling.labelTerm
-                roundHalf(1, y + at, half + at)
+                roundHalf(1, y + at, half + at, 1)
             }
             return
         }
-        defer { if let half { roundHalf(n, y, half) } }
+        defer { if let half { roundHalf(n, y, half, halfPrefetchLimit) } }
         if params.softcap > 0 {
             vgradientsoftcap(
                 n, y, q, w, smoothingFlag, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
@@ -350,21 +361,24 @@ struct RowPipeline {
     // MARK: A row
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
-    /// several of each), combined, then — with `gradient` and a good row — scaled.
+    /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and
+    /// `gradient` may be prefetched below `prefetchLimit` (≥ n) elements from the row's start.
     @inline(__always)
     func row(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         if n <= length {
             var chunk: ChunkSums
             if transforms && y == nil {
                 chunk = withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
-                    self.chunk(x, targets: q, gradient: nil, count: n, base: 0, scratch: $0.baseAddress)
+                    self.chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit,
+                               scratch: $0.baseAddress)
                 }
             } else {
-                chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, scratch: nil)
+                chunk = self.chunk(
+                    x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
             }
             let row = Self.onlyChunk(chunk)
             if let y, !row.isBad {
@@ -378,7 +392,7 @@ struct RowPipeline {
             base, len, scratch in
             let (x, q, y) = shared.value
             return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
-                              base: base, scratch: scratch)
+                              base: base, prefetchLimit: prefetchLimit - base, scratch: scratch)
         } scale: { scaling, base, len, chunk in
             let (_, q, y) = shared.value
             self.scale(y! + base, targets: q.map { $0 + base }, count: len, base: base, chunk: chunk,
@@ -388,7 +402,8 @@ struct RowPipeline {
 
     /// A 16-bit row: chunk by chunk its logits (and targets) are widened into `workspace` (`n`
     /// floats, then `n` more for targets) and computed there while in L1; with a gradient each
-    /// chunk is scaled there and rounded into `gradient` once.
+    /// chunk is scaled there and rounded into `gradient` once. The row's 16-bit data is prefetched
+    /// below its `prefetchLimit`, the workspace below its end (``HalfRow``).
     @inline(__always)
     func halfRow(
         _ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
@@ -402,7 +417,7 @@ struct RowPipeline {
             if let gradient = row.gradient, !sums.isBad {
                 scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
                       scaling: scaling(row: sums, labelWeight: labelWeight, scales: scales), label: label,
-                      half: gradient)
+                      half: gradient, halfPrefetchLimit: row.prefetchLimit)
             }
             return sums
         }
@@ -416,12 +431,14 @@ struct RowPipeline {
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
-                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base)
+                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base,
+                       halfPrefetchLimit: row.prefetchLimit - base)
         }
     }
 
     /// One chunk of a 16-bit row: its logits widened into the workspace (with its max, where the ISA
-    /// fuses the two) and its targets beside them, then ``chunk(_:targets:gradient:count:base:scratch:max:)``
+    /// fuses the two) and its targets beside them, then
+    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)``
     /// there (`scratch` as for it). With a gradient the workspace keeps the chunk's exps for the
     /// scaling.
     @inline(__always)
@@ -430,17 +447,19 @@ struct RowPipeline {
         scratch: UnsafeMutablePointer<Float>?
     ) -> ChunkSums {
         let x = row.workspace + base
+        let limit = row.prefetchLimit - base
         var max: Float? = nil
         if let rmaxWidenHalf {
             var m: Float = 0
-            rmaxWidenHalf(len, row.logits + base, x, &m)
+            rmaxWidenHalf(len, row.logits + base, x, &m, limit)
             max = m
         } else {
-            widenHalf(len, row.logits + base, x)
+            widenHalf(len, row.logits + base, x, limit)
         }
-        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base) }
+        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base, limit) }
         return chunk(x, targets: targets.map { UnsafePointer($0 + base) }, gradient: row.gradient == nil ? nil : x,
-                     count: len, base: base, scratch: scratch, max: max)
+                     count: len, base: base, prefetchLimit: row.classes - base + HalfRow.workspacePadding,
+                     scratch: scratch, max: max)
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the

@@ -59,11 +59,12 @@ private func addSoftSums<K: SIMDKernelISA>(
 /// where it is inlined. A span of the row at a time: its soft-target sums (their accumulators take
 /// the vectors in order, so a pass of their own adds in the C kernels' order, and the exp loop
 /// keeps fewer registers live), its exps into a stack buffer (SLEEF through C, prefetching the
-/// next chunk), then the exps stored (marked) and summed.
+/// next chunk below `prefetchLimit`), then the exps stored (marked) and summed.
 @inline(__always)
 private func raddstoreexpminusmax<K: SIMDKernelISA>(
     _: K.Type, _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ q: UnsafePointer<Float>?,
-    _ y: UnsafeMutablePointer<Float>?, _ sums: UnsafeMutablePointer<Double>, store: Bool, soft: Bool, mark: Bool
+    _ y: UnsafeMutablePointer<Float>?, _ sums: UnsafeMutablePointer<Double>, prefetchLimit: Int,
+    store: Bool, soft: Bool, mark: Bool
 ) {
     let dshift = Float64x8(repeating: Double(shift))
     var s0 = Float64x8(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0
@@ -92,7 +93,8 @@ private func raddstoreexpminusmax<K: SIMDKernelISA>(
                 }
                 var ahead = xent_prefetch_ahead(
                     read: (xs + prefetchDistance, soft ? q! + base + prefetchDistance : nil),
-                    write: store ? y! + base + prefetchDistance : nil)
+                    write: store ? y! + base + prefetchDistance : nil,
+                    limit: max(0, prefetchLimit - base - prefetchDistance))
                 K.expMinus(len, xs, shift, e, &ahead)
                 var k = 0
                 while k + 2 <= nvec {
@@ -145,17 +147,20 @@ private func raddstoreexpminusmax<K: SIMDKernelISA>(
 @inline(__always)
 func raddstoreexpminusmaxKernel<K: SIMDKernelISA>(
     _ isa: K.Type, _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ q: UnsafePointer<Float>?,
-    _ y: UnsafeMutablePointer<Float>?, _ markMasked: Bool, _ sums: UnsafeMutablePointer<Double>
+    _ y: UnsafeMutablePointer<Float>?, _ markMasked: Bool, _ sums: UnsafeMutablePointer<Double>, _ prefetchLimit: Int
 ) {
+    @inline(__always)
+    func run(_ q: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>?, store: Bool, soft: Bool, mark: Bool) {
+        raddstoreexpminusmax(
+            isa, n, x, shift, q, y, sums, prefetchLimit: prefetchLimit, store: store, soft: soft, mark: mark)
+    }
     switch (q != nil, y != nil, markMasked) {
-    case (true, false, _): raddstoreexpminusmax(isa, n, x, shift, q, nil, sums, store: false, soft: true, mark: false)
-    case (true, true, true): raddstoreexpminusmax(isa, n, x, shift, q, y, sums, store: true, soft: true, mark: true)
-    case (true, true, false): raddstoreexpminusmax(isa, n, x, shift, q, y, sums, store: true, soft: true, mark: false)
-    case (false, false, _):
-        raddstoreexpminusmax(isa, n, x, shift, nil, nil, sums, store: false, soft: false, mark: false)
-    case (false, true, true): raddstoreexpminusmax(isa, n, x, shift, nil, y, sums, store: true, soft: false, mark: true)
-    case (false, true, false):
-        raddstoreexpminusmax(isa, n, x, shift, nil, y, sums, store: true, soft: false, mark: false)
+    case (true, false, _): run(q, nil, store: false, soft: true, mark: false)
+    case (true, true, true): run(q, y, store: true, soft: true, mark: true)
+    case (true, true, false): run(q, y, store: true, soft: true, mark: false)
+    case (false, false, _): run(nil, nil, store: false, soft: false, mark: false)
+    case (false, true, true): run(nil, y, store: true, soft: false, mark: true)
+    case (false, true, false): run(nil, y, store: true, soft: false, mark: false)
     }
 }
 

@@ -110,7 +110,7 @@ struct ScalarKernel: RowKernel {
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         let transform = params.transform
         let params = params.chained
@@ -154,7 +154,7 @@ struct ScalarKernel: RowKernel {
 
     func softRow(
         _ z: UnsafePointer<Float>, targets y: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         let transform = params.transform
         let argmax = (params.argmax != 0) ? ReferenceKernel.firstMaxIndex(z, classes: classes) : -1

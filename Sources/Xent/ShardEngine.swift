@@ -118,6 +118,10 @@ extension VocabShardState {
             return
         }
         let n = shard.count, offset = row * batch.stride
+        // The caller's buffers hold this row and the rows after it; the kept rows and the scratch,
+        // the row (CXent.h: XENT_PREFETCH_DISTANCE).
+        let callerLimit = (rows - 1 - row) * batch.stride + n
+        let floatLimit = storage == .float32 ? callerLimit : n
         let x: UnsafeMutablePointer<Float>
         var q: UnsafePointer<Float>?
         var y: UnsafeMutablePointer<Float>?
@@ -140,7 +144,7 @@ extension VocabShardState {
             if storage == .float32 {
                 z = x[t]
             } else {
-                pipeline.widenHalf(1, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + t, &z)
+                pipeline.widenHalf(1, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + t, &z, 1)
             }
             info.pointee.targetLogit = pipeline.exactTransform(z)
             info.pointee.targetWeight = pipeline.params.class_weights.map { Double($0[t]) } ?? 1
@@ -149,16 +153,18 @@ extension VocabShardState {
         for c in 0..<chunksPerRow {
             let (base, count) = piece(c)
             if storage != .float32 {
-                pipeline.widenHalf(count, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + base, x + base)
+                pipeline.widenHalf(
+                    count, batch.logits.assumingMemoryBound(to: UInt16.self) + offset + base, x + base,
+                    callerLimit - base)
                 if let targets = batch.softTargets, let q {
                     pipeline.widenHalf(
                         count, targets.assumingMemoryBound(to: UInt16.self) + offset + base,
-                        UnsafeMutablePointer(mutating: q) + base)
+                        UnsafeMutablePointer(mutating: q) + base, callerLimit - base)
                 }
             }
             var sums = pipeline.chunk(
                 x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: count, base: base,
-                scratch: scratch)
+                prefetchLimit: floatLimit - base, scratch: scratch)
             if sums.argmax >= 0 { sums.argmax += shard.offset }
             chunks[c] = sums
             if sums.max > m { m = sums.max }
@@ -509,6 +515,7 @@ extension VocabShardState {
         scratch: UnsafeMutablePointer<Float>, rowWeights: UnsafePointer<Float>?
     ) {
         let n = shard.count, offset = row * stride
+        let callerLimit = (rows - 1 - row) * stride + n  // as in the statistics step
         if info.ignored {
             let bytes = storage.elementSize
             (gradient + offset * bytes).initializeMemory(as: UInt8.self, repeating: 0, count: n * bytes)
@@ -523,7 +530,7 @@ extension VocabShardState {
         case .half:
             y = floats! + row * n
             if let targets {
-                pipeline.widenHalf(n, targets.assumingMemoryBound(to: UInt16.self) + offset, scratch)
+                pipeline.widenHalf(n, targets.assumingMemoryBound(to: UInt16.self) + offset, scratch, callerLimit)
                 q = UnsafePointer(scratch)
             }
         }
@@ -542,7 +549,7 @@ extension VocabShardState {
             }
         }
         if storage != .float32 {
-            pipeline.roundHalf(n, y, gradient.assumingMemoryBound(to: UInt16.self) + offset)
+            pipeline.roundHalf(n, y, gradient.assumingMemoryBound(to: UInt16.self) + offset, callerLimit)
         }
     }
 }

@@ -29,40 +29,43 @@ import CXent
 /// driver and what must read like the contract: bad rows, the label term and the loss in `Double`.
 struct VectorKernel: RowKernel {
     let isa: InstructionSet
+    /// The micro-kernels of ``isa`` (or a test's, which wrap them).
+    private let kernels: xent_ukernel_config
     /// The call's pipeline (``prepare(_:storage:)`` gives it the call's parameters).
     private var pipeline: RowPipeline
 
-    init(isa: InstructionSet) {
+    init(isa: InstructionSet, kernels: xent_ukernel_config? = nil) {
         self.isa = isa
-        pipeline = RowPipeline(isa: isa.cValue, params: xent_params())
+        self.kernels = kernels ?? MicroKernels.config(isa.cValue)
+        pipeline = RowPipeline(kernels: self.kernels, params: xent_params())
     }
 
     mutating func prepare(_ params: xent_params, storage: Storage) {
         var format = XENT_HALF_BINARY16
         if case .half(let f) = storage { format = f }
-        pipeline = RowPipeline(isa: isa.cValue, params: params, format: format)
+        pipeline = RowPipeline(kernels: kernels, params: params, format: format)
     }
 
     func labelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         let zt = pipeline.exactTransform(z[t])  // read before an in-place gradient overwrites it
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let row = pipeline.row(
             z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight,
-            scales: RowGradientScales(params), workers: workers)
+            scales: RowGradientScales(params), workers: workers, prefetchLimit: prefetchLimit)
         guard !row.isBad else { return .bad }
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
-        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int
+        gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
         let row = pipeline.row(
             z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0,
-            scales: RowGradientScales(params), workers: workers)
+            scales: RowGradientScales(params), workers: workers, prefetchLimit: prefetchLimit)
         guard !row.isBad else { return .bad }
         return Self.softResult(row, alpha: params.label_smoothing)
     }
@@ -70,13 +73,13 @@ struct VectorKernel: RowKernel {
     /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:scales:workers:)``):
     /// each chunk is widened into the workspace and computed while it is in L1, then scaled, given
     /// its label term and rounded back. The `Float` arithmetic is that of
-    /// ``labelRow(_:classes:label:gradient:params:workers:)`` on the widened row, so the gradient is
+    /// ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)`` on the widened row, so the gradient is
     /// that one's, rounded once.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? {
         var zt = 0.0, weight = 0.0
         if let t = row.label {
             var wide: Float = 0
-            pipeline.widenHalf(1, row.logits + t, &wide)
+            pipeline.widenHalf(1, row.logits + t, &wide, 1)
             zt = pipeline.exactTransform(wide)
             weight = params.class_weights.map { Double($0[t]) } ?? 1
         }

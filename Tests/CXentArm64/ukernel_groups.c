@@ -491,7 +491,7 @@ static void run_raddstore(const xent_ukernel_config *k, const inputs_t *in, outs
                     double *s = sums + 3 * r;
                     s[0] = s[1] = s[2] = -777.0;  // a sum not asked for stays
                     k->raddstoreexpminusmax(rows[r].len, inplace ? y + at : in->x + at, shift, hq ? in->q + at : NULL,
-                                            y ? y + at : NULL, mark, s);
+                                            y ? y + at : NULL, mark, s, rows[r].len);
                 }
             }
         }
@@ -664,12 +664,12 @@ static void gen_round(float *f, size_t n) {
 }
 
 // Called in pieces of 1, 2, …, 40 elements (then again), so every kernel's tails are used.
-static void in_pieces(size_t n, void (*fn)(size_t, const void *, void *), const void *src, size_t ssize, void *dst,
-                      size_t dsize) {
+static void in_pieces(size_t n, void (*fn)(size_t, const void *, void *, size_t), const void *src, size_t ssize,
+                      void *dst, size_t dsize) {
     size_t piece = 1;
     for (size_t i = 0; i < n;) {
         const size_t m = n - i < piece ? n - i : piece;
-        fn(m, (const char *)src + i * ssize, (char *)dst + i * dsize);
+        fn(m, (const char *)src + i * ssize, (char *)dst + i * dsize, m);
         i += m;
         piece = piece == 40 ? 1 : piece + 1;
     }
@@ -678,19 +678,19 @@ static void in_pieces(size_t n, void (*fn)(size_t, const void *, void *), const 
 static void run_half(const xent_ukernel_config *k, const float *round_in, outs_t *o) {
     uint16_t *bits = xg_alloc(65536 * 2);
     for (uint32_t i = 0; i < 65536; i++) bits[i] = (uint16_t)i;
-    in_pieces(65536, (void (*)(size_t, const void *, void *))k->f16_widen, bits, 2,
+    in_pieces(65536, (void (*)(size_t, const void *, void *, size_t))k->f16_widen, bits, 2,
               outs_take(o, "f16_widen (all 65536)", XG_F32, 65536, L_FLAT, 0), 4);
-    in_pieces(65536, (void (*)(size_t, const void *, void *))k->bf16_widen, bits, 2,
+    in_pieces(65536, (void (*)(size_t, const void *, void *, size_t))k->bf16_widen, bits, 2,
               outs_take(o, "bf16_widen (all 65536)", XG_F32, 65536, L_FLAT, 0), 4);
-    in_pieces(NROUND, (void (*)(size_t, const void *, void *))k->f16_round, round_in, 4,
+    in_pieces(NROUND, (void (*)(size_t, const void *, void *, size_t))k->f16_round, round_in, 4,
               outs_take(o, "f16_round", XG_U16, NROUND, L_FLAT, 0), 2);
-    in_pieces(NROUND, (void (*)(size_t, const void *, void *))k->bf16_round, round_in, 4,
+    in_pieces(NROUND, (void (*)(size_t, const void *, void *, size_t))k->bf16_round, round_in, 4,
               outs_take(o, "bf16_round", XG_U16, NROUND, L_FLAT, 0), 2);
     // The same in one call each (the vector bodies).
-    k->f16_widen(65536, bits, outs_take(o, "f16_widen one call", XG_F32, 65536, L_FLAT, 0));
-    k->bf16_widen(65536, bits, outs_take(o, "bf16_widen one call", XG_F32, 65536, L_FLAT, 0));
-    k->f16_round(NROUND, round_in, outs_take(o, "f16_round one call", XG_U16, NROUND, L_FLAT, 0));
-    k->bf16_round(NROUND, round_in, outs_take(o, "bf16_round one call", XG_U16, NROUND, L_FLAT, 0));
+    k->f16_widen(65536, bits, outs_take(o, "f16_widen one call", XG_F32, 65536, L_FLAT, 0), 65536);
+    k->bf16_widen(65536, bits, outs_take(o, "bf16_widen one call", XG_F32, 65536, L_FLAT, 0), 65536);
+    k->f16_round(NROUND, round_in, outs_take(o, "f16_round one call", XG_U16, NROUND, L_FLAT, 0), NROUND);
+    k->bf16_round(NROUND, round_in, outs_take(o, "bf16_round one call", XG_U16, NROUND, L_FLAT, 0), NROUND);
     free(bits);
 }
 
@@ -756,7 +756,7 @@ LIBRARY_BLOCKS(avx2, "avx2,fma", 8, __m256, _mm256_loadu_ps, _mm256_storeu_ps, _
 // vtransform with s = c = 1 (s·x and c·tanh(t/c) are then x and tanh(t) exactly).
 static void raddstore_y(xent_isa isa, size_t n, const float *x, float shift, float *y) {
     double sums[3];
-    xent_ukernel_config_get(isa)->raddstoreexpminusmax(n, x, shift, NULL, y, 0, sums);
+    xent_ukernel_config_get(isa)->raddstoreexpminusmax(n, x, shift, NULL, y, 0, sums, n);
 }
 static void vexpminus_config_avx512f(size_t n, const float *x, float shift, float *y) {
     raddstore_y(XENT_ISA_AVX512F, n, x, shift, y);

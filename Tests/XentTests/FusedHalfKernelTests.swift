@@ -51,8 +51,8 @@ struct FusedHalfKernelTests {
                 var a = [Float](repeating: 7, count: count + 16), b = a
                 var ma: Float = 0, mb: Float = 0
                 src.withUnsafeBufferPointer { s in
-                    fused(count, s.baseAddress! + offset, &a, &ma)
-                    widen(count, s.baseAddress! + offset, &b)
+                    fused(count, s.baseAddress! + offset, &a, &ma, count)
+                    widen(count, s.baseAddress! + offset, &b, count)
                 }
                 c.rmax!(count, b, &mb)
                 #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
@@ -83,8 +83,8 @@ struct FusedHalfKernelTests {
         y += (0..<65536).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
         y += [0x1p-25, 0x1.8p-25, 0x1p-24, 65504, 65519.99, 65520, .infinity, -.infinity, .nan, -.nan]
         var got = [UInt16](repeating: 0, count: y.count), want = got
-        fused(y.count, y, nil, nil, 0, 1, 0, 0, &got)
-        round(y.count, y, &want)
+        fused(y.count, y, nil, nil, 0, 1, 0, 0, &got, y.count)
+        round(y.count, y, &want, y.count)
         let differing = y.indices.filter { got[$0] != want[$0] }.map { (y[$0], got[$0], want[$0]) }
         #expect(differing.isEmpty, "\(isa) \(format): \(differing.count) differ, e.g. \(differing.prefix(3))")
     }
@@ -123,11 +123,11 @@ struct FusedHalfKernelTests {
                                 let qa = hasQ ? qp.baseAddress! + offset : nil
                                 let wa = hasW ? wp.baseAddress! + offset : nil
                                 ys.withUnsafeMutableBufferPointer { yp in
-                                    fused(n, yp.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d, &got)
+                                    fused(n, yp.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d, &got, n)
                                 }
                                 expected.withUnsafeMutableBufferPointer { ep in
                                     c.vgradient!(n, ep.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d)
-                                    round(n, ep.baseAddress! + offset, &want)
+                                    round(n, ep.baseAddress! + offset, &want, n)
                                 }
                             }
                         }

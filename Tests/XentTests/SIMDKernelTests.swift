@@ -19,7 +19,7 @@ enum CanonicalOnX86: SIMDKernelISA {
         _ ahead: UnsafePointer<xent_prefetch_ahead>?
     ) {
         var sum = 0.0
-        xent_ukernel_config_get(XENT_ISA_AVX2)!.pointee.raddstoreexpminusmax!(n, x, shift, nil, y, 0, &sum)
+        xent_ukernel_config_get(XENT_ISA_AVX2)!.pointee.raddstoreexpminusmax!(n, x, shift, nil, y, 0, &sum, n)
     }
     static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         // c·tanh(s·x / c) with s = c = 1 is tanh(x), exactly.
@@ -101,15 +101,16 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
                                         let inPlace = y.buffer.baseAddress!
                                         if swift {
                                             raddstoreexpminusmaxKernel(
-                                                CanonicalOnX86.self, n, inPlace, shift, qq, inPlace, mark, &sums)
+                                                CanonicalOnX86.self, n, inPlace, shift, qq, inPlace, mark, &sums, n)
                                         } else {
-                                            c.raddstoreexpminusmax!(n, inPlace, shift, qq, inPlace, mark ? 1 : 0, &sums)
+                                            c.raddstoreexpminusmax!(
+                                                n, inPlace, shift, qq, inPlace, mark ? 1 : 0, &sums, n)
                                         }
                                     } else if swift {
                                         raddstoreexpminusmaxKernel(
-                                            CanonicalOnX86.self, n, x, shift, qq, out, mark, &sums)
+                                            CanonicalOnX86.self, n, x, shift, qq, out, mark, &sums, n)
                                     } else {
-                                        c.raddstoreexpminusmax!(n, x, shift, qq, out, mark ? 1 : 0, &sums)
+                                        c.raddstoreexpminusmax!(n, x, shift, qq, out, mark ? 1 : 0, &sums, n)
                                     }
                                 }
                                 let stored = store == 0 ? [] : bits(UnsafeBufferPointer(y.buffer))
@@ -215,13 +216,13 @@ private func bits(_ x: [Double]) -> [UInt64] { x.map { $0.isNaN ? 0x7ff8_0000_00
             // Odd lengths, so every tail length is exercised.
             for n in [halves.count, 1, 15, 17, 33] {
                 var a = [Float](repeating: 0, count: n), b = a
-                (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!(n, halves, &a)
+                (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!(n, halves, &a, n)
                 sw(n, halves, &b)
                 let same = zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
                 #expect(same, "widen \(format) \(n)")
                 let m = min(n, floats.count)
                 var ha = [UInt16](repeating: 0, count: m), hb = ha
-                (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!(m, floats, &ha)
+                (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!(m, floats, &ha, m)
                 sr(m, floats, &hb)
                 #expect(ha == hb, "round \(format) \(m)")
             }

@@ -360,7 +360,7 @@ struct ShardCase {
                         pipeline.row(
                             z.baseAddress! + r * classes, targets: soft ? q.baseAddress! + r * classes : nil,
                             gradient: nil, count: classes, label: -1, labelWeight: 1,
-                            scales: RowGradientScales(pipeline.params), workers: 1)
+                            scales: RowGradientScales(pipeline.params), workers: 1, prefetchLimit: classes)
                     }
                 })
             }

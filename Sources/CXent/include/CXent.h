@@ -83,6 +83,13 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 /// per-thread workspaces) each part should keep this far from the next, or the prefetches for
 /// writing pull the neighbour's lines from its core; where only the ends of two threads' ranges
 /// meet (rows or chunks split over threads) the overlap is one prefetch window, once per call.
+///
+/// A kernel that prefetches takes a `prefetch_limit` (≥ n): it prefetches its operands' elements
+/// below that index only — the caller's memory that follows the part it works on (the rest of the
+/// row and the rows after it). A prefetch never faults, but one into a page that is not mapped is
+/// dropped only after a page walk (tens of nanoseconds on a virtual machine), and the memory past
+/// the end of a caller's buffer often is such a page: unbounded, the last rows of every call paid
+/// it once per line of a prefetch window.
 #define XENT_PREFETCH_DISTANCE 2048
 
 // Every ISA provides the kernels below with these signatures (names:
@@ -103,9 +110,11 @@ typedef void (*xent_f32_rmax_ukernel_fn)(size_t n, const float *x, float *max);
 /// `sums[1] = Σ q_i` and `sums[2] = Σ q_i·(shift − x_i)` over q_i ≠ 0, in double (fused
 /// multiply-adds). With `mark_masked`, a masked element (x_i = −inf) stores −0 instead of +0, so
 /// the gradient kernel can skip it. `shift` must not be −inf (missing lanes are −inf, whose exp must
-/// be 0); a +inf shift (a chunk holding +inf) makes every exp NaN, which marks the row bad.
+/// be 0); a +inf shift (a chunk holding +inf) makes every exp NaN, which marks the row bad. It
+/// prefetches `x`, `q` and `y` a chunk ahead, below `prefetch_limit` (XENT_PREFETCH_DISTANCE).
 typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
-                                                          float *y, int mark_masked, double *sums);
+                                                          float *y, int mark_masked, double *sums,
+                                                          size_t prefetch_limit);
 
 /// The target sums of a row part, in double, before its exps overwrite it (in place): with soft
 /// targets `q` (not NULL), `q' = q·w` and `sums[0] = Σ q'_i`, `sums[1] = Σ q'_i·(shift − x_i)`
@@ -132,22 +141,27 @@ typedef void (*xent_f32_vgradientsoftcap_ukernel_fn)(size_t n, float *y, const f
                                                       int smoothing, float shift, float a, float b, float d, float c,
                                                       int64_t label, float label_term);
 
-/// 16-bit storage widened to float, exactly (`dst[i] = src[i]`).
-typedef void (*xent_half_widen_ukernel_fn)(size_t n, const uint16_t *src, float *dst);
+/// 16-bit storage widened to float, exactly (`dst[i] = src[i]`). Where it prefetches, `src` a
+/// chunk ahead, below `prefetch_limit` (XENT_PREFETCH_DISTANCE).
+typedef void (*xent_half_widen_ukernel_fn)(size_t n, const uint16_t *src, float *dst, size_t prefetch_limit);
 
 /// Float rounded to 16-bit storage, to nearest with ties to even (overflow gives ±inf; NaN stays a
-/// quiet NaN): the same bits on every ISA.
-typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t *dst);
+/// quiet NaN): the same bits on every ISA. Where it prefetches, `dst` a chunk ahead, below
+/// `prefetch_limit`.
+typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t *dst, size_t prefetch_limit);
 
 /// The 16-bit row's first pass: `dst[i]` = `src[i]` widened to float for i < n and `*max` their
-/// max — the bits of `xent_half_widen_ukernel_fn` then `xent_f32_rmax_ukernel_fn`, in one pass.
-typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, float *dst, float *max);
+/// max — the bits of `xent_half_widen_ukernel_fn` then `xent_f32_rmax_ukernel_fn`, in one pass
+/// (prefetching `src` as the widening does).
+typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, float *dst, float *max,
+                                               size_t prefetch_limit);
 
 /// The 16-bit row's last pass: the gradient `xent_f32_vgradient_ukernel_fn` forms from the exps `y`
 /// (which stay as they are), rounded into `dst` — the bits of that kernel then
-/// `xent_half_round_ukernel_fn`, in one pass.
+/// `xent_half_round_ukernel_fn`, in one pass (prefetching `dst` as the rounding does).
 typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, const float *q, const float *w,
-                                                    int smoothing, float a, float b, float d, uint16_t *dst);
+                                                    int smoothing, float a, float b, float d, uint16_t *dst,
+                                                    size_t prefetch_limit);
 
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
@@ -188,11 +202,13 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 // pointers (xent_sleef_blocks.c). Each lane's result depends on that lane alone.
 
 /// The streams a block function prefetches while it works (Swift has no prefetch instruction):
-/// for each 16 elements it computes from element i on, the line at `read[k] + i` and, for
-/// writing, at `write + i` (NULL: none). The Swift kernels point them at the next chunk.
+/// for each 16 elements it computes from element i on, while i < `limit`, the line at
+/// `read[k] + i` and, for writing, at `write + i` (NULL: none). The Swift kernels point them at
+/// the next chunk, as far as their `prefetch_limit` allows.
 typedef struct xent_prefetch_ahead {
     const float *read[2];
     float *write;
+    size_t limit;
 } xent_prefetch_ahead;
 
 /// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd` (arm64 only); `ahead` may be NULL.

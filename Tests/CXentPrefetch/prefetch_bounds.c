@@ -1,0 +1,152 @@
+// Every prefetch of every C micro-kernel (and of the block functions the Swift kernels prefetch
+// through) stays inside the memory its caller gave: below `prefetch_limit` elements from each
+// operand it may prefetch (CXent.h). The shim is built with its hints recorded (probe.h); each
+// kernel runs over lengths and limits around the prefetch distance, and every recorded address
+// must lie in one of the operands' [start, start + limit) ranges. A kernel whose limit leaves a
+// chunk of room must also have prefetched something, so the check cannot pass by prefetching
+// nothing at all.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "CXent.h"
+
+enum { MAX_RECORDS = 1 << 20, MAX_RANGES = 4 };
+
+static const void *records[MAX_RECORDS];
+static size_t record_count;
+
+void xent_probe_prefetch(const void *address, int rw) {
+    (void)rw;
+    if (record_count < MAX_RECORDS) records[record_count] = address;
+    record_count++;
+}
+
+typedef struct range {
+    const char *start;
+    size_t bytes;
+} range;
+
+static int failures, checks;
+
+// The recorded prefetches since the last call against `ranges`; `expect_some`: at least one.
+static void check(const char *what, size_t n, size_t limit, const range *ranges, int nranges, int expect_some) {
+    checks++;
+    size_t outside = 0;
+    const void *first = NULL;
+    for (size_t r = 0; r < record_count && r < MAX_RECORDS; r++) {
+        const char *p = records[r];
+        int inside = 0;
+        for (int k = 0; k < nranges; k++) {
+            if (ranges[k].start && p >= ranges[k].start && p < ranges[k].start + ranges[k].bytes) inside = 1;
+        }
+        if (!inside && outside++ == 0) first = p;
+    }
+    if (outside || (expect_some && record_count == 0) || record_count > MAX_RECORDS) {
+        failures++;
+        if (failures <= 20) {
+            printf("FAILED %s n=%zu limit=%zu: %zu of %zu prefetches outside the caller's memory (first %p)\n", what,
+                   n, limit, outside, record_count, first);
+        }
+    }
+    record_count = 0;
+}
+
+static void *zeroed(size_t bytes) {
+    void *p = calloc(bytes + 64, 1);
+    if (!p) abort();
+    return p;
+}
+
+static void run_isa(xent_isa isa, const char *name) {
+    const xent_ukernel_config *k = xent_ukernel_config_get(isa);
+    static const size_t lengths[] = {1, 31, 32, 64, 100, 2048, 2049, 5000, 9000};
+    static const size_t extras[] = {0, 1, 40, 2047, 2048, 2049, 3000};
+    char what[96];
+    for (size_t a = 0; a < sizeof lengths / sizeof *lengths; a++) {
+        for (size_t b = 0; b < sizeof extras / sizeof *extras; b++) {
+            const size_t n = lengths[a], limit = n + extras[b];
+            // A chunk of room and a loop body long enough to prefetch in: something must be asked for.
+            const int room = extras[b] >= XENT_PREFETCH_DISTANCE && n >= 64;
+            float *x = zeroed(limit * 4), *q = zeroed(limit * 4), *y = zeroed(limit * 4), *w = zeroed(limit * 4);
+            uint16_t *h = zeroed(limit * 2);
+            double sums[5];
+            float max;
+            for (int soft = 0; soft < 2; soft++) {
+                for (int store = 0; store < 3; store++) {  // none, separate, in place
+                    float *out = store == 0 ? NULL : store == 1 ? y : x;
+                    record_count = 0;
+                    k->raddstoreexpminusmax(n, x, 0.0f, soft ? q : NULL, out, store == 1, sums, limit);
+                    const range r[] = {{(char *)x, limit * 4}, {soft ? (char *)q : NULL, limit * 4},
+                                       {out ? (char *)out : NULL, limit * 4}};
+                    snprintf(what, sizeof what, "%s raddstoreexpminusmax soft=%d store=%d", name, soft, store);
+                    check(what, n, limit, r, 3, room);
+                }
+            }
+            const range src_range[] = {{(char *)h, limit * 2}};
+            const range dst_range[] = {{(char *)h, limit * 2}};
+            xent_half_widen_ukernel_fn widen[] = {k->f16_widen, k->bf16_widen};
+            xent_half_round_ukernel_fn round[] = {k->f16_round, k->bf16_round};
+            xent_half_rmaxwiden_ukernel_fn rmaxwiden[] = {k->f16_rmaxwiden, k->bf16_rmaxwiden};
+            xent_half_vgradientround_ukernel_fn vgradientround[] = {k->f16_vgradientround, k->bf16_vgradientround};
+            for (int f = 0; f < 2; f++) {
+                const char *format = f ? "bf16" : "f16";
+                widen[f](n, h, x, limit);
+                snprintf(what, sizeof what, "%s %s_widen", name, format);
+                check(what, n, limit, src_range, 1, room);
+                round[f](n, x, h, limit);
+                snprintf(what, sizeof what, "%s %s_round", name, format);
+                check(what, n, limit, dst_range, 1, room);
+                if (!rmaxwiden[f]) continue;  // no fused passes on this ISA
+                rmaxwiden[f](n, h, x, &max, limit);
+                snprintf(what, sizeof what, "%s %s_rmaxwiden", name, format);
+                check(what, n, limit, src_range, 1, room);
+                for (int form = 0; form < 3; form++) {  // weights and smoothing, targets, neither
+                    vgradientround[f](n, y, form < 2 ? q : NULL, form == 0 ? w : NULL, form == 0, 1.0f, 0.5f, 0.25f,
+                                      h, limit);
+                    snprintf(what, sizeof what, "%s %s_vgradientround form %d", name, format, form);
+                    check(what, n, limit, dst_range, 1, room);
+                }
+            }
+            free(x), free(q), free(y), free(w), free(h);
+        }
+    }
+}
+
+// The block function the portable Swift kernels prefetch through, on x86-64: its streams below
+// their `limit` elements.
+static void run_blocks(void) {
+    static const size_t lengths[] = {1, 16, 17, 256};
+    for (size_t a = 0; a < sizeof lengths / sizeof *lengths; a++) {
+        for (size_t limit = 0; limit <= 300; limit += 7) {
+            const size_t n = lengths[a];
+            float *x = zeroed(n * 4), *y = zeroed(n * 4), *ahead = zeroed((limit + 1) * 4);
+            xent_prefetch_ahead streams = {{ahead, ahead}, ahead, limit};
+            record_count = 0;
+            xent_f32_vexpminus__scalar(n, x, 0.0f, y, &streams);
+            const range r[] = {{(char *)ahead, limit * 4}};
+            check("xent_f32_vexpminus__scalar", n, limit, r, 1, limit > 0);
+            free(x), free(y), free(ahead);
+        }
+    }
+}
+
+int main(void) {
+    static const struct {
+        xent_isa isa;
+        const char *name;
+    } isas[] = {{XENT_ISA_AVX512F, "avx512f"}, {XENT_ISA_AVX2, "avx2"}, {XENT_ISA_SSE2, "sse2"}};
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        if (!xent_isa_is_supported(isas[i].isa)) {
+            printf("%s: not supported by this CPU, not checked\n", isas[i].name);
+            continue;
+        }
+        const int before = failures, checks_before = checks;
+        run_isa(isas[i].isa, isas[i].name);
+        printf("%s: %d kernel calls checked, %d failed\n", isas[i].name, checks - checks_before, failures - before);
+    }
+    run_blocks();
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures != 0;
+}
