@@ -300,17 +300,17 @@ struct RowPipeline {
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
     /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
     /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
-    /// but at the label; the rounding prefetches `half` below `halfPrefetchLimit` elements (CXent.h).
+    /// but at the label; the rounding prefetches `half.gradient` below its `prefetchLimit` (CXent.h).
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
-        chunk: ChunkSums, scaling: RowScaling, label: Int, half: UnsafeMutablePointer<UInt16>? = nil,
-        halfPrefetchLimit: Int = 0
+        chunk: ChunkSums, scaling: RowScaling, label: Int,
+        half: (gradient: UnsafeMutablePointer<UInt16>, prefetchLimit: Int)? = nil
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
-        if let half, let vgradientRoundHalf, params.softcap <= 0 {
+        if let (half, halfPrefetchLimit) = half, let vgradientRoundHalf, params.softcap <= 0 {
             vgradientRoundHalf(
                 n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half, halfPrefetchLimit)
             if at >= 0 {
@@ -323,7 +323,7 @@ struct RowPipeline {
             }
             return
         }
-        defer { if let half { roundHalf(n, y, half, halfPrefetchLimit) } }
+        defer { if let (half, halfPrefetchLimit) = half { roundHalf(n, y, half, halfPrefetchLimit) } }
         if params.softcap > 0 {
             vgradientsoftcap(
                 n, y, q, w, smoothingFlag, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
@@ -417,7 +417,7 @@ struct RowPipeline {
             if let gradient = row.gradient, !sums.isBad {
                 scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
                       scaling: scaling(row: sums, labelWeight: labelWeight, scales: scales), label: label,
-                      half: gradient, halfPrefetchLimit: row.prefetchLimit)
+                      half: (gradient, row.prefetchLimit))
             }
             return sums
         }
@@ -431,8 +431,8 @@ struct RowPipeline {
         } scale: { scaling, base, len, chunk in
             let (row, targets) = shared.value
             self.scale(row.workspace + base, targets: targets.map { UnsafePointer($0 + base) }, count: len,
-                       base: base, chunk: chunk, scaling: scaling, label: label, half: row.gradient! + base,
-                       halfPrefetchLimit: row.prefetchLimit - base)
+                       base: base, chunk: chunk, scaling: scaling, label: label,
+                       half: (row.gradient! + base, row.prefetchLimit - base))
         }
     }
 

@@ -53,8 +53,10 @@ static void check(const char *what, size_t n, size_t limit, const range *ranges,
     record_count = 0;
 }
 
+// Followed by more than a prefetch distance of floats that belong to no operand, so that a prefetch
+// past one operand's limit cannot land in another's range and pass.
 static void *zeroed(size_t bytes) {
-    void *p = calloc(bytes + 64, 1);
+    void *p = calloc(bytes + 4 * XENT_PREFETCH_DISTANCE * sizeof(float) + 64, 1);
     if (!p) abort();
     return p;
 }

@@ -1,8 +1,10 @@
-// The row driver's prefetch limits (CXent.h: prefetch_limit): every micro-kernel call that works on
-// the caller's memory may prefetch only inside the buffer it works in — the rest of the row and the
-// rows after it, never past the last row. The kernels themselves keep to the limit they are given
-// (Scripts/test-prefetch-bounds.sh, in C); here each ISA's kernels are wrapped to record the range
-// every call may prefetch, and the calls run through the batch engine and the row pipeline.
+// The row driver's prefetch limits (CXent.h: prefetch_limit): every micro-kernel call may prefetch
+// only inside the memory it works in — in the caller's buffers the rest of the row and the rows
+// after it, never past the last row; in a 16-bit row's workspace its length and padding; in a
+// scratch copy the copy alone. The C kernels keep to the limit they are given
+// (Scripts/test-prefetch-bounds.sh); here each ISA's kernels are wrapped to record the range every
+// call may prefetch, through the batch engine and the row pipeline, and the Swift kernels' exp
+// blocks record the streams they are told to prefetch.
 import CXent
 import Synchronization
 import Testing
@@ -75,7 +77,7 @@ private struct Shape: CustomStringConvertible {
     var description: String { "\(rows)×\(classes) stride \(stride), \(threads) threads" }
 }
 
-@Suite("Prefetch limits")
+@Suite("Prefetch limits", .serialized)  // one recorder for all its tests
 struct PrefetchBoundTests {
     /// One row of each kind of call: a short row, rows of several chunks in a strided batch, one
     /// long row split over two threads, rows split over two threads.
@@ -167,6 +169,155 @@ struct PrefetchBoundTests {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    // MARK: Workspaces, scratch copies and the Swift kernels' blocks
+
+    /// `count` elements the checks treat as the buffer, followed by room no prefetch may reach
+    /// (more than a prefetch distance of 16-bit elements or floats), so that a limit past the end
+    /// cannot land in a neighbouring buffer and pass.
+    private struct Padded<T> {
+        let buffer: UnsafeMutableBufferPointer<T>
+        let count: Int
+        init(_ count: Int, _ value: T) {
+            self.count = count
+            buffer = .allocate(capacity: count + 4 * Int(XENT_PREFETCH_DISTANCE))
+            buffer.initialize(repeating: value)
+        }
+        var start: UnsafeMutablePointer<T> { buffer.baseAddress! }
+        var range: (start: UInt, end: UInt) {
+            (UInt(bitPattern: start), UInt(bitPattern: start + count))
+        }
+        func free() { buffer.deallocate() }
+    }
+
+    /// Every recorded range lies inside one of `buffers`; returns how many were recorded.
+    private func expectInside(_ buffers: [(start: UInt, end: UInt)], _ what: String) -> Int {
+        let ranges = recorded.withLock { r in defer { r.removeAll() }; return r }
+        for range in ranges where range.bytes > 0 {
+            let end = range.start + UInt(range.bytes)
+            let inside = buffers.contains { range.start >= $0.start && end <= $0.end }
+            #expect(inside, "\(what): a call may prefetch [\(range.start), \(end)), outside every buffer it was given")
+        }
+        return ranges.count
+    }
+
+    @Test("a 16-bit row's workspace and a transformed chunk's scratch copy bound the prefetches too")
+    func workspaceAndScratch() throws {
+        let padding = HalfRow.workspacePadding
+        for isa in InstructionSet.supported {
+            wrapped = MicroKernels.config(isa.cValue)
+            for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
+                for (classes, workers) in [(100, 1), (2100, 1), (9000, 1), (9000, 2)] {
+                    for soft in [false, true] {
+                        for transform in [0, 1, 2] {
+                            var options = SoftmaxCrossEntropy(instructionSet: isa)
+                            options.logitScale = transform == 1 ? 0.5 : 1
+                            options.softcap = transform == 2 ? 20 : nil
+                            let params = options.parameters(
+                                weights: nil, crossEntropyDenominator: 1, zLossDenominator: 1, argmax: false,
+                                softTargets: soft)
+                            let pipeline = RowPipeline(kernels: recordingKernels(), params: params, format: format)
+                            // One row with rows after it in the caller's buffers (3000 elements), so a
+                            // workspace limit taken from the caller's would overrun the workspace.
+                            let following = 3000
+                            let logits = Padded<UInt16>(classes + following, 0x3c00)
+                            let targets = Padded<UInt16>(classes + following, 0)
+                            let gradient = Padded<UInt16>(classes + following, 0)
+                            let workspace = Padded<Float>(classes * (soft ? 2 : 1) + padding, 0)
+                            defer { [logits, targets, gradient].forEach { $0.free() }; workspace.free() }
+                            recorded.withLock { $0.removeAll() }
+                            let row = HalfRow(
+                                format: format, logits: logits.start, targets: soft ? targets.start : nil,
+                                label: soft ? nil : classes / 3, gradient: gradient.start, classes: classes,
+                                prefetchLimit: classes + following, workspace: workspace.start)
+                            _ = pipeline.halfRow(
+                                row, label: soft ? -1 : classes / 3, labelWeight: 1,
+                                scales: RowGradientScales(params), workers: workers)
+                            let what = "\(isa) \(format) \(classes) classes, \(workers) workers, soft \(soft), " +
+                                "transform \(transform)"
+                            let count = expectInside(
+                                [logits.range, targets.range, gradient.range, workspace.range], what)
+                            #expect(count > 0, "\(what): nothing recorded")
+                        }
+                    }
+                }
+            }
+            // A chunk transformed without a gradient takes its exps in the scratch copy, which
+            // holds the chunk alone, whatever follows it in the caller's logits.
+            var options = SoftmaxCrossEntropy(instructionSet: isa)
+            options.logitScale = 0.5
+            let params = options.parameters(
+                weights: nil, crossEntropyDenominator: 1, zLossDenominator: 1, argmax: false, softTargets: false)
+            let pipeline = RowPipeline(kernels: recordingKernels(), params: params)
+            for n in [100, 2048] {
+                let logits = Padded<Float>(n + 5000, 1), scratch = Padded<Float>(n, 0)
+                defer { logits.free(); scratch.free() }
+                recorded.withLock { $0.removeAll() }
+                _ = pipeline.chunk(
+                    logits.start, targets: nil, gradient: nil, count: n, base: 0, prefetchLimit: n + 5000,
+                    scratch: scratch.start)
+                let count = expectInside([logits.range, scratch.range], "\(isa) scratch copy of \(n)")
+                #expect(count > 0, "\(isa) scratch copy of \(n): nothing recorded")
+            }
+        }
+    }
+
+    /// The portable exp blocks, recording the streams each block is told to prefetch: a stream at
+    /// `p` with limit `l` over a block of `n` elements prefetches `p[0 ..< min(n, l)]`.
+    private enum RecordingBlocks: SIMDKernelISA {
+        static var isa: xent_isa { XENT_ISA_SCALAR }
+        static func expMinus(
+            _ n: Int, _ x: UnsafePointer<Float>, _ shift: Float, _ y: UnsafeMutablePointer<Float>,
+            _ ahead: UnsafePointer<xent_prefetch_ahead>?
+        ) {
+            if let a = ahead?.pointee {
+                let reach = min(n, a.limit)
+                record(a.read.0, reach)
+                record(a.read.1, reach)
+                record(a.write.map { UnsafePointer($0) }, reach)
+            }
+            PortableKernels.expMinus(n, x, shift, y, ahead)
+        }
+        static func tanh(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+            PortableKernels.tanh(n, x, y)
+        }
+        static func multiplyAdd(_ a: Float64x8, _ b: Float64x8, _ c: Float64x8) -> Float64x8 {
+            PortableKernels.multiplyAdd(a, b, c)
+        }
+    }
+
+    @Test("the Swift kernels tell their exp blocks to prefetch below their limit")
+    func swiftKernelBlocks() {
+        let distance = Int(XENT_PREFETCH_DISTANCE)
+        for n in [1, 100, 256, 300, 2048, 5000] {
+            for extra in [0, 1, 40, distance - 1, distance, distance + 1, 3000] {
+                let limit = n + extra
+                for soft in [false, true] {
+                    for store in [false, true] {
+                        let x = Padded<Float>(limit, -1), q = Padded<Float>(limit, 0.01), y = Padded<Float>(limit, 0)
+                        defer { x.free(); q.free(); y.free() }
+                        var sums = [0.0, 0.0, 0.0]
+                        recorded.withLock { $0.removeAll() }
+                        raddstoreexpminusmaxKernel(
+                            RecordingBlocks.self, n, x.start, 0, soft ? UnsafePointer(q.start) : nil,
+                            store ? y.start : nil, false, &sums, limit)
+                        let what = "n \(n), limit \(limit), soft \(soft), store \(store)"
+                        _ = expectInside([x.range, q.range, y.range], what)
+                    }
+                }
+                // With a chunk of room every block asks for something.
+                if extra >= distance {
+                    let x = Padded<Float>(limit, -1)
+                    defer { x.free() }
+                    var sum = 0.0
+                    recorded.withLock { $0.removeAll() }
+                    raddstoreexpminusmaxKernel(RecordingBlocks.self, n, x.start, 0, nil, nil, false, &sum, limit)
+                    let reached = recorded.withLock { r in defer { r.removeAll() }; return r.contains { $0.bytes > 0 } }
+                    #expect(reached, "n \(n), limit \(limit): no block was told to prefetch")
                 }
             }
         }
