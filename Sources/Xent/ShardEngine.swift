@@ -57,7 +57,8 @@ extension VocabShardState {
             params.class_weights = weights
             var format = XENT_HALF_BINARY16
             if case .half(let f) = storage { format = f }
-            let pipeline = RowPipeline(isa: self.isa, params: params, format: format)
+            let pipeline = RowPipeline(
+                kernels: kernels ?? MicroKernels.config(self.isa), params: params, format: format)
             // Per worker: a chunk of scratch (a transform without a gradient) and, for 16-bit
             // rows, a Float row (and one of targets) when `floats` does not keep them.
             let halfRow = storage == .float32 ? 0 : shard.count * (soft ? 2 : 1)
@@ -492,7 +493,7 @@ extension VocabShardState {
             let params = options.parameters(
                 weights: weights, crossEntropyDenominator: crossEntropyDenominator,
                 zLossDenominator: zLossDenominator, argmax: argmax, softTargets: soft)
-            let pipeline = RowPipeline(isa: isa, params: params, format: format)
+            let pipeline = RowPipeline(kernels: kernels ?? MicroKernels.config(isa), params: params, format: format)
             let halfTargets = storage != .float32 && soft ? n : 0
             let scratchCount = Swift.max(1, halfTargets * Swift.min(workers, rows))
             withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in

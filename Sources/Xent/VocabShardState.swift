@@ -26,6 +26,8 @@ public final class VocabShardState {
     var soft = false
     var argmax = false
     var isa = XENT_ISA_SCALAR
+    /// The micro-kernels the steps use instead of ``isa``'s (a test's, which wrap them).
+    var kernels: xent_ukernel_config?
     var workers = 1
     /// The caller's buffers (address, element count), which the gradient step must be given again.
     var logits: (UnsafeRawPointer, Int)?

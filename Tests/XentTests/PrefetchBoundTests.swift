@@ -322,4 +322,73 @@ struct PrefetchBoundTests {
             }
         }
     }
+
+    // MARK: Vocabulary shards
+
+    /// One shard's steps (the whole vocabulary, strided rows) over the recording kernels; every
+    /// recorded range that starts in the caller's logits or gradient ends inside it.
+    private func shardCheck<Element: LogitElement>(
+        _ make: (Float) -> Element, isa: InstructionSet, rows: Int, classes: Int, stride: Int, _ what: String
+    ) throws -> Int {
+        let count = (rows - 1) * stride + classes
+        var rng = SeededGenerator(seed: 11)
+        let logits = (0..<count).map { _ in make(Float.random(in: -4...4, using: &rng)) }
+        var grad = [Element](repeating: make(0), count: count)
+        let labels = (0..<rows).map { Int32(($0 * 37) % classes) }
+        let shard = try VocabShard(classes: classes, offset: 0, count: classes)
+        let options = SoftmaxCrossEntropy(instructionSet: isa)
+        let state = VocabShardState()
+        state.kernels = recordingKernels()
+        recorded.withLock { $0.removeAll() }
+        var maxima = [Double](repeating: 0, count: rows * VocabShard.maximaPerRow)
+        var statistics = [Double](repeating: 0, count: VocabShard.statisticsCount(rows: rows))
+        try logits.withUnsafeBufferPointer { z in
+            try grad.withUnsafeMutableBufferPointer { g in
+                try labels.withUnsafeBufferPointer { t in
+                    try maxima.withUnsafeMutableBufferPointer { m in
+                        try options.shardMaxima(
+                            logits: z, labels: t, shard: shard, rowStride: stride, gradient: g, state: state,
+                            rowMaxima: m)
+                    }
+                }
+                try maxima.withUnsafeBufferPointer { m in
+                    try statistics.withUnsafeMutableBufferPointer { s in
+                        try options.shardStatistics(rowMaxima: m, state: state, statistics: s)
+                    }
+                }
+                let loss = try statistics.withUnsafeBufferPointer {
+                    try options.combineShards(statistics: $0, state: state)
+                }
+                #expect(loss.isFinite, "\(what): the steps themselves")
+                try options.shardGradient(gradient: g, state: state)
+            }
+        }
+        let buffers = [
+            ("logits", logits.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }),
+            ("gradient", grad.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }),
+        ].map { ($0.0, $0.1, $0.1 + UInt(count * MemoryLayout<Element>.stride)) }
+        var inCallerBuffers = 0
+        for range in recorded.withLock({ $0 }) {
+            for (name, start, end) in buffers where range.start >= start && range.start < end {
+                inCallerBuffers += 1
+                let rangeEnd = range.start + UInt(range.bytes)
+                #expect(rangeEnd <= end, "\(what): a kernel may prefetch \(rangeEnd - end) bytes past \(name)")
+            }
+        }
+        return inCallerBuffers
+    }
+
+    @Test("the vocabulary-shard steps' kernel calls may prefetch only inside the caller's buffers")
+    func shardLimits() throws {
+        for isa in InstructionSet.supported {
+            wrapped = MicroKernels.config(isa.cValue)
+            for (rows, classes, stride) in [(4, 100, 100), (3, 4500, 4600)] {
+                let what = "\(isa) \(rows)×\(classes) stride \(stride)"
+                #expect(
+                    try shardCheck({ $0 }, isa: isa, rows: rows, classes: classes, stride: stride, "Float " + what) > 0)
+                #expect(try shardCheck({ Float16($0) }, isa: isa, rows: rows, classes: classes, stride: stride,
+                                       "Float16 " + what) > 0)
+            }
+        }
+    }
 }
