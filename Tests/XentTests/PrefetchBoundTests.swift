@@ -3,10 +3,10 @@
 // after it, never past the last row; in a 16-bit row's workspace its length and padding; in a
 // scratch copy the copy alone. The C kernels keep to the limit they are given
 // (Scripts/test-prefetch-bounds.sh); here each ISA's kernels are wrapped to record the range every
-// call may prefetch, through the batch engine and the row pipeline, and the Swift kernels' exp
-// blocks record the streams they are told to prefetch.
+// call may prefetch, through the batch engine, the row pipeline and the vocabulary-shard steps, and
+// the Swift kernels' exp blocks record the streams they are told to prefetch.
 import CXent
-import Synchronization
+import Foundation
 import Testing
 @testable import Xent
 
@@ -16,7 +16,20 @@ private struct PrefetchRange {
     var bytes: Int
 }
 
-private let recorded = Mutex<[PrefetchRange]>([])
+/// The ranges recorded since the last `removeAll` (kernels run on worker threads too). NSLock
+/// rather than `Mutex`, which Apple platforms have only from macOS 15 and iOS 18.
+private final class Recorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ranges = [PrefetchRange]()
+
+    func withLock<T>(_ body: (inout [PrefetchRange]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&ranges)
+    }
+}
+
+private let recorded = Recorder()
 /// The kernels the recording ones forward to (set before each call; the test runs its cases in turn).
 nonisolated(unsafe) private var wrapped = xent_ukernel_config()
 
