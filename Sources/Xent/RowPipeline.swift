@@ -310,20 +310,21 @@ struct RowPipeline {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
         let w = params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
-        if let (half, halfPrefetchLimit) = half, let vgradientRoundHalf, params.softcap <= 0 {
+        if let half, let vgradientRoundHalf, params.softcap <= 0 {
             vgradientRoundHalf(
-                n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half, halfPrefetchLimit)
+                n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half.gradient,
+                half.prefetchLimit)
             if at >= 0 {
                 // The label's element again, through the unfused kernels (element-wise: the same bits).
                 vgradient(
                     1, y + at, q.map { $0 + at }, w.map { $0 + at }, smoothingFlag, factor, scaling.target,
                     scaling.smoothing)
                 y[at] -= scaling.labelTerm
-                roundHalf(1, y + at, half + at, 1)
+                roundHalf(1, y + at, half.gradient + at, 1)
             }
             return
         }
-        defer { if let (half, halfPrefetchLimit) = half { roundHalf(n, y, half, halfPrefetchLimit) } }
+        defer { if let half { roundHalf(n, y, half.gradient, half.prefetchLimit) } }
         if params.softcap > 0 {
             vgradientsoftcap(
                 n, y, q, w, smoothingFlag, chunk.shift, factor, scaling.target, scaling.smoothing, params.softcap,
