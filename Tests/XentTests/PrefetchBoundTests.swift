@@ -138,17 +138,26 @@ struct PrefetchBoundTests {
                 }
             }
         }
-        let buffers: [(name: String, start: UInt, bytes: Int)] = [
-            ("logits", logits.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }, count),
-            ("targets", targets.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }, count),
-            ("gradient", grad.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }, count),
-        ].map { ($0.0, $0.1, $0.2 * MemoryLayout<Element>.stride) }
+        return expectEndsInside(
+            [("logits", logits.withUnsafeBufferPointer { $0.baseAddress }),
+             ("targets", targets.withUnsafeBufferPointer { $0.baseAddress }),
+             ("gradient", grad.withUnsafeBufferPointer { $0.baseAddress })],
+            count: count, what)
+    }
+
+    /// Every recorded range that starts in one of the caller's `buffers` (`count` elements each)
+    /// ends inside it; returns how many started in one.
+    private func expectEndsInside<Element>(
+        _ buffers: [(name: String, start: UnsafePointer<Element>?)], count: Int, _ what: String
+    ) -> Int {
         var inCallerBuffers = 0
         for range in recorded.withLock({ $0 }) {
-            for buffer in buffers where range.start >= buffer.start && range.start < buffer.start + UInt(buffer.bytes) {
+            for (name, start) in buffers {
+                let start = UInt(bitPattern: start), end = start + UInt(count * MemoryLayout<Element>.stride)
+                guard range.start >= start && range.start < end else { continue }
                 inCallerBuffers += 1
-                let end = range.start + UInt(range.bytes), bufferEnd = buffer.start + UInt(buffer.bytes)
-                #expect(end <= bufferEnd, "\(what): a kernel may prefetch \(end - bufferEnd) bytes past \(buffer.name)")
+                let rangeEnd = range.start + UInt(range.bytes)
+                #expect(rangeEnd <= end, "\(what): a kernel may prefetch \(rangeEnd - end) bytes past \(name)")
             }
         }
         return inCallerBuffers
@@ -376,19 +385,10 @@ struct PrefetchBoundTests {
                 try options.shardGradient(gradient: g, state: state)
             }
         }
-        let buffers = [
-            ("logits", logits.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }),
-            ("gradient", grad.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }),
-        ].map { ($0.0, $0.1, $0.1 + UInt(count * MemoryLayout<Element>.stride)) }
-        var inCallerBuffers = 0
-        for range in recorded.withLock({ $0 }) {
-            for (name, start, end) in buffers where range.start >= start && range.start < end {
-                inCallerBuffers += 1
-                let rangeEnd = range.start + UInt(range.bytes)
-                #expect(rangeEnd <= end, "\(what): a kernel may prefetch \(rangeEnd - end) bytes past \(name)")
-            }
-        }
-        return inCallerBuffers
+        return expectEndsInside(
+            [("logits", logits.withUnsafeBufferPointer { $0.baseAddress }),
+             ("gradient", grad.withUnsafeBufferPointer { $0.baseAddress })],
+            count: count, what)
     }
 
     @Test("the vocabulary-shard steps' kernel calls may prefetch only inside the caller's buffers")
