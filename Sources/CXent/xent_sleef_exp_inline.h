@@ -19,6 +19,16 @@
 // function's result bit for bit on every one of the 2³² float inputs, NaN payloads included:
 // `xent_exp_mismatches` compares them (ExpTests; every input in CI).
 //
+// AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp
+// pass (x − max of logits within 86 of their row's max), which AVX2 callers take when every lane
+// of a vector is in it (xent_expf8_u10_in_short_range). There neither limit applies, so the
+// clamp and the lower limit's mask go; vroundps gives q = rint(x·log2 e) as a float directly
+// (equal to SLEEF's cvtps2dq, whose rounding is the same to nearest even, and cvtdq2ps: |q| ≤ 124)
+// and cvttps2dq the integer from it, off the path to the result; and u·2^q, with u in [0.7, 1.42]
+// (exponent field 126 or 127) and |q| ≤ 124, is a normal float, so SLEEF's two exact-then-rounded
+// multiplications are exact and equal adding q to u's exponent field. Same bits, every input of
+// the range (ExpTests' exhaustive check runs through it), in fewer operations.
+//
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
 //
@@ -94,6 +104,34 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
     u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(half, 23), one)));
     u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(q, half), 23), one)));
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OS), u);  // 0 below −104
+}
+
+/// Whether every lane of `a` and `b` has |x| < 86 (so is finite): the range of xent_expf8_u10_short.
+__attribute__((target("avx2,fma"), always_inline)) static inline int xent_expf8_u10_in_short_range(__m256 a,
+                                                                                                   __m256 b) {
+    const __m256 magnitude = _mm256_set1_ps(-0.0f), limit = _mm256_set1_ps(86.0f);
+    // Not below 86, or unordered: NaN takes the full form.
+    const __m256 outside = _mm256_or_ps(_mm256_cmp_ps(_mm256_andnot_ps(magnitude, a), limit, _CMP_NLT_UQ),
+                                        _mm256_cmp_ps(_mm256_andnot_ps(magnitude, b), limit, _CMP_NLT_UQ));
+    return _mm256_testz_ps(outside, outside);
+}
+
+/// xent_expf8_u10(x) for lanes with |x| < 86 (not defined elsewhere): SLEEF's arithmetic
+/// without the limits, q rounded by vroundps, and 2^q added to the exponent field.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_short(__m256 x) {
+    const __m256 qf = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(XENT_LOG2E)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256i q = _mm256_cvttps_epi32(qf);
+    __m256 s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-0.693145751953125f), x);
+    s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-1.428606765330187045e-06f), s);
+    __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00139304355252534151077271f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00833336077630519866943359f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.0416664853692054748535156f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.166666671633720397949219f));
+    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.5f));
+    u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(s, s), u, s));
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(u), _mm256_slli_epi32(q, 23)));
 }
 
 #endif

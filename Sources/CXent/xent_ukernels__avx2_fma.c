@@ -65,7 +65,13 @@ XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
-XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { return (xent_f32x16){xent_expf8_u10(x.lo), xent_expf8_u10(x.hi)}; }
+// The short form when all 16 lanes are in its range (one test per two registers), else SLEEF's.
+XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) {
+    if (__builtin_expect(xent_expf8_u10_in_short_range(x.lo, x.hi), 1)) {
+        return (xent_f32x16){xent_expf8_u10_short(x.lo), xent_expf8_u10_short(x.hi)};
+    }
+    return (xent_f32x16){xent_expf8_u10(x.lo), xent_expf8_u10(x.hi)};
+}
 XENT_OP __m256 xent_keep_nonzero8(__m256 q, __m256 v) {
     return _mm256_and_ps(_mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_NEQ_UQ), v);
 }

@@ -28,10 +28,11 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         "the inputs that matter most, one by one: the exp's limits and the ends of its range",
         arguments: inlinedExpISAs)
     func limits(isa: InstructionSet) {
-        // Around −104 and 100 (SLEEF's limits), the overflow and subnormal thresholds, ±0, ±inf,
-        // NaNs of both signs and payloads, 1: 4096 consecutive patterns on either side of each.
-        let centers: [Float] = [-104, 100, 88.72283, -87.33654, -103.27893, 0, -0.0, .infinity, -.infinity, .nan,
-                                -Float.nan, Float(bitPattern: 0x7FA0_0001), Float.leastNormalMagnitude, 1]
+        // Around −104 and 100 (SLEEF's limits), the overflow and subnormal thresholds, ±86 (the
+        // ends of AVX2's short form), ±0, ±inf, NaNs of both signs and payloads, 1: 4096
+        // consecutive patterns on either side of each.
+        let centers: [Float] = [-104, 100, 88.72283, -87.33654, -103.27893, 86, -86, 0, -0.0, .infinity, -.infinity,
+                                .nan, -Float.nan, Float(bitPattern: 0x7FA0_0001), Float.leastNormalMagnitude, 1]
         for center in centers {
             let first = (UInt64(center.bitPattern) &- 4096) & 0xFFFF_FFFF
             let mismatches = xent_exp_mismatches(cISA(isa), first, 8192, 1)
