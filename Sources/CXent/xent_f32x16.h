@@ -24,6 +24,8 @@
 //                                                       (±0 may come out either way: rmax makes it +0)
 //   xent_f32x16_reduce_max(v)                           the largest lane (no lane is NaN)
 //   xent_f32x16_exp(x)                                  SLEEF's u10 expf
+//   xent_f32x16_exp_pair(a, b, ea, eb)                  *ea = exp(a), *eb = exp(b): the same bits; an
+//                                                       ISA may choose its form once for the pair
 //   xent_f32x16_keep_nonzero(q, v)                      v where q ≠ 0 (NaN counts), else +0
 //   xent_f32x16_keep_unmasked(x, v)                     v where x ≠ −inf, else +0
 //   xent_f32x16_mark_masked(x, e)                       −0 where x = −inf, else e
@@ -130,8 +132,8 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
                 xent_add_soft_sums(v0, xent_f32x16_load(qk), dshift, &q0, &q1, &g0, &g1);
                 xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
             }
-            xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
-            xent_f32x16 e1 = xent_f32x16_exp(xent_f32x16_sub(v1, vs));
+            xent_f32x16 e0, e1;
+            xent_f32x16_exp_pair(xent_f32x16_sub(v0, vs), xent_f32x16_sub(v1, vs), &e0, &e1);
             if (store) {
                 float *yk = yb + 16 * k;
                 if (ahead0) XENT_PREFETCHW(yk + XENT_PREFETCH_DISTANCE);

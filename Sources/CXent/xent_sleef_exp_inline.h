@@ -21,7 +21,7 @@
 //
 // AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp
 // pass (x − max of logits within 86 of their row's max), which AVX2 callers take when every lane
-// of a vector is in it (xent_expf8_u10_in_short_range). There neither limit applies, so the
+// of a vector is in it (xent_expf8_u10_outside_short_range). There neither limit applies, so the
 // clamp and the lower limit's mask go; vroundps gives q = rint(x·log2 e) as a float directly
 // (equal to SLEEF's cvtps2dq, whose rounding is the same to nearest even, and cvtdq2ps: |q| ≤ 124)
 // and cvttps2dq the integer from it, off the path to the result; and u·2^q, with u in [0.7, 1.42]
@@ -106,14 +106,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OS), u);  // 0 below −104
 }
 
-/// Whether every lane of `a` and `b` has |x| < 86 (so is finite): the range of xent_expf8_u10_short.
-__attribute__((target("avx2,fma"), always_inline)) static inline int xent_expf8_u10_in_short_range(__m256 a,
-                                                                                                   __m256 b) {
-    const __m256 magnitude = _mm256_set1_ps(-0.0f), limit = _mm256_set1_ps(86.0f);
-    // Not below 86, or unordered: NaN takes the full form.
-    const __m256 outside = _mm256_or_ps(_mm256_cmp_ps(_mm256_andnot_ps(magnitude, a), limit, _CMP_NLT_UQ),
-                                        _mm256_cmp_ps(_mm256_andnot_ps(magnitude, b), limit, _CMP_NLT_UQ));
-    return _mm256_testz_ps(outside, outside);
+/// All ones in the lanes of x outside xent_expf8_u10_short's range (|x| ≥ 86, or NaN), else 0.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_outside_short_range(__m256 x) {
+    return _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(86.0f), _CMP_NLT_UQ);
 }
 
 /// xent_expf8_u10(x) for lanes with |x| < 86 (not defined elsewhere): SLEEF's arithmetic

@@ -65,12 +65,32 @@ XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
-// The short form when all 16 lanes are in its range (one test per two registers), else SLEEF's.
-XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) {
-    if (__builtin_expect(xent_expf8_u10_in_short_range(x.lo, x.hi), 1)) {
-        return (xent_f32x16){xent_expf8_u10_short(x.lo), xent_expf8_u10_short(x.hi)};
-    }
+// The short form when every lane is in its range, else SLEEF's: one test and one branch per 16
+// lanes, or per 32 for a pair (the exp pass's two vectors per iteration), which keeps the branches
+// and the code around them fewer.
+// Nonzero in some lane if any of the 16 lanes is outside the short form's range.
+XENT_OP __m256 xent_f32x16_outside_short_range(xent_f32x16 x) {
+    return _mm256_or_ps(xent_expf8_u10_outside_short_range(x.lo), xent_expf8_u10_outside_short_range(x.hi));
+}
+XENT_OP xent_f32x16 xent_f32x16_exp_short(xent_f32x16 x) {
+    return (xent_f32x16){xent_expf8_u10_short(x.lo), xent_expf8_u10_short(x.hi)};
+}
+XENT_OP xent_f32x16 xent_f32x16_exp_full(xent_f32x16 x) {
     return (xent_f32x16){xent_expf8_u10(x.lo), xent_expf8_u10(x.hi)};
+}
+XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) {
+    const __m256 outside = xent_f32x16_outside_short_range(x);
+    return __builtin_expect(_mm256_testz_ps(outside, outside), 1) ? xent_f32x16_exp_short(x) : xent_f32x16_exp_full(x);
+}
+XENT_OP void xent_f32x16_exp_pair(xent_f32x16 a, xent_f32x16 b, xent_f32x16 *ea, xent_f32x16 *eb) {
+    const __m256 outside = _mm256_or_ps(xent_f32x16_outside_short_range(a), xent_f32x16_outside_short_range(b));
+    if (__builtin_expect(_mm256_testz_ps(outside, outside), 1)) {
+        *ea = xent_f32x16_exp_short(a);
+        *eb = xent_f32x16_exp_short(b);
+    } else {
+        *ea = xent_f32x16_exp_full(a);
+        *eb = xent_f32x16_exp_full(b);
+    }
 }
 XENT_OP __m256 xent_keep_nonzero8(__m256 q, __m256 v) {
     return _mm256_and_ps(_mm256_cmp_ps(q, _mm256_setzero_ps(), _CMP_NEQ_UQ), v);

@@ -37,6 +37,10 @@ XENT_OP xent_f32x16 xent_f32x16_div(xent_f32x16 a, xent_f32x16 b) { return _mm51
 XENT_OP xent_f32x16 xent_f32x16_max(xent_f32x16 v, xent_f32x16 acc) { return _mm512_max_ps(v, acc); }
 XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) { return _mm512_reduce_max_ps(v); }
 XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { return xent_expf16_u10(x); }
+XENT_OP void xent_f32x16_exp_pair(xent_f32x16 a, xent_f32x16 b, xent_f32x16 *ea, xent_f32x16 *eb) {
+    *ea = xent_expf16_u10(a);
+    *eb = xent_expf16_u10(b);
+}
 XENT_OP xent_f32x16 xent_f32x16_keep_nonzero(xent_f32x16 q, xent_f32x16 v) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(q, _mm512_setzero_ps(), _CMP_NEQ_UQ), v);
 }

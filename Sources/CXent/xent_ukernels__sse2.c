@@ -52,6 +52,10 @@ XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     return _mm_cvtss_f32(m);
 }
 XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { XENT_MAP1(xent_f32x16, Sleef_expf4_u10sse2(x.v[k])); }
+XENT_OP void xent_f32x16_exp_pair(xent_f32x16 a, xent_f32x16 b, xent_f32x16 *ea, xent_f32x16 *eb) {
+    *ea = xent_f32x16_exp(a);
+    *eb = xent_f32x16_exp(b);
+}
 XENT_OP __m128 xent_keep_nonzero4(__m128 q, __m128 v) { return _mm_and_ps(_mm_cmpneq_ps(q, _mm_setzero_ps()), v); }
 XENT_OP __m128 xent_keep_unmasked4(__m128 x, __m128 v) {
     return _mm_andnot_ps(_mm_cmpeq_ps(x, _mm_set1_ps(-INFINITY)), v);
