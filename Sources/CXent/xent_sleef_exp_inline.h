@@ -82,13 +82,9 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 xent_expf
     return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_NLT_US), u, q);
 }
 
-/// exp(x) lane by lane, equal to Sleef_expf8_u10avx2(x) bit for bit (1-ULP): SLEEF's operations but
-/// for the limits.
-__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10(__m256 x) {
-    // SLEEF's upper limit: exp(min(100, x)) is +inf wherever x > 100 (NaN passes through).
-    const __m256 d = _mm256_min_ps(_mm256_set1_ps(100.0f), x);
-    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(XENT_LOG2E)));
-    const __m256 qf = _mm256_cvtepi32_ps(q);
+/// SLEEF's exp of the reduced argument, exp(s) for s = d − q·log 2 (in two parts: L2U exact in
+/// float, L2L the rest): 1 + s + s²·P(s), P of degree 5 (SLEEF's coefficients) by Horner's rule.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_reduced(__m256 d, __m256 qf) {
     __m256 s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-0.693145751953125f), d);
     s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-1.428606765330187045e-06f), s);
     __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
@@ -98,6 +94,17 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
     u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.166666671633720397949219f));
     u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.5f));
     u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(s, s), u, s));
+    return u;
+}
+
+/// exp(x) lane by lane, equal to Sleef_expf8_u10avx2(x) bit for bit (1-ULP): SLEEF's operations but
+/// for the limits.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10(__m256 x) {
+    // SLEEF's upper limit: exp(min(100, x)) is +inf wherever x > 100 (NaN passes through).
+    const __m256 d = _mm256_min_ps(_mm256_set1_ps(100.0f), x);
+    const __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(XENT_LOG2E)));
+    const __m256 qf = _mm256_cvtepi32_ps(q);
+    __m256 u = xent_expf8_u10_reduced(d, qf);
     // u·2^(q>>1)·2^(q−(q>>1)): each factor a normal power of two built in the exponent field.
     const __m256i half = _mm256_srai_epi32(q, 1);
     const __m256i one = _mm256_set1_epi32(0x3f800000);
@@ -117,15 +124,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
     const __m256 qf = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(XENT_LOG2E)),
                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m256i q = _mm256_cvttps_epi32(qf);
-    __m256 s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-0.693145751953125f), x);
-    s = _mm256_fmadd_ps(qf, _mm256_set1_ps(-1.428606765330187045e-06f), s);
-    __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00139304355252534151077271f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.00833336077630519866943359f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.0416664853692054748535156f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.166666671633720397949219f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.5f));
-    u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(s, s), u, s));
+    const __m256 u = xent_expf8_u10_reduced(x, qf);
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(u), _mm256_slli_epi32(q, 23)));
 }
 
