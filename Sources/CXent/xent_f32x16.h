@@ -24,8 +24,8 @@
 //                                                       (±0 may come out either way: rmax makes it +0)
 //   xent_f32x16_reduce_max(v)                           the largest lane (no lane is NaN)
 //   xent_f32x16_exp(x)                                  SLEEF's u10 expf
-//   xent_f32x16_exp_pair(a, b, ea, eb)                  *ea = exp(a), *eb = exp(b): the same bits; an
-//                                                       ISA may choose its form once for the pair
+//   xent_f32x16_exp_pair(a, b, ea, eb)                  *ea = xent_f32x16_exp(a), *eb = …(b), the same
+//                                                       bits; an ISA may choose its form once for the pair
 //   xent_f32x16_keep_nonzero(q, v)                      v where q ≠ 0 (NaN counts), else +0
 //   xent_f32x16_keep_unmasked(x, v)                     v where x ≠ −inf, else +0
 //   xent_f32x16_mark_masked(x, e)                       −0 where x = −inf, else e

@@ -3,12 +3,12 @@
 // AVX2+FMA, so that it inlines into the shim's loops: no call per vector, no vector register
 // spilled around a call, and the sum of the exps kept in registers.
 //
-// AVX2: SLEEF's operations in SLEEF's order. AVX-512: the same arithmetic with two AVX-512
-// instructions in place of equivalent sequences: vrndscaleps (round to nearest even) gives
-// q = rint(d·log2 e) directly as a float where SLEEF converts to int32 and back (the two differ
-// only where |d·log2 e| ≥ 2³¹, a range the limits below override), and vscalefps computes u·2^q
-// with one rounding where SLEEF multiplies by 2^(q>>1) (exact: the product stays normal) and then
-// by 2^(q−(q>>1)) (the one rounding).
+// AVX2: SLEEF's operations in SLEEF's order (the full form; a short form below). AVX-512: the
+// same arithmetic with two AVX-512 instructions in place of equivalent sequences: vrndscaleps
+// (round to nearest even) gives q = rint(d·log2 e) directly as a float where SLEEF converts to
+// int32 and back (the two differ only where |d·log2 e| ≥ 2³¹, a range the limits below override),
+// and vscalefps computes u·2^q with one rounding where SLEEF multiplies by 2^(q>>1) (exact: the
+// product stays normal) and then by 2^(q−(q>>1)) (the one rounding).
 //
 // SLEEF's limits (+inf above 100, 0 below −104, NaN kept) in fewer operations, on both ISAs: the
 // input x is first clamped to d = min(100, x) — exp(100) already overflows to +inf through the
@@ -19,15 +19,16 @@
 // function's result bit for bit on every one of the 2³² float inputs, NaN payloads included:
 // `xent_exp_mismatches` compares them (ExpTests; every input in CI).
 //
-// AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp
-// pass (x − max of logits within 86 of their row's max), which AVX2 callers take when every lane
-// of a vector is in it (xent_expf8_u10_outside_short_range). There neither limit applies, so the
-// clamp and the lower limit's mask go; vroundps gives q = rint(x·log2 e) as a float directly
-// (equal to SLEEF's cvtps2dq, whose rounding is the same to nearest even, and cvtdq2ps: |q| ≤ 124)
-// and cvttps2dq the integer from it, off the path to the result; and u·2^q, with u in [0.7, 1.42]
-// (exponent field 126 or 127) and |q| ≤ 124, is a normal float, so SLEEF's two exact-then-rounded
-// multiplications are exact and equal adding q to u's exponent field. Same bits, every input of
-// the range (ExpTests' exhaustive check runs through it), in fewer operations.
+// AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp pass
+// (logits minus their row's max, within 86 of it), which the AVX2 kernels take for a pair of
+// 16-lane vectors (or a lone vector) whose every lane is in it (xent_expf8_u10_outside_short_range)
+// and the full form above otherwise. There neither limit applies, so the clamp and the lower
+// limit's mask go; vroundps gives q = rint(x·log2 e) as a float directly, in MXCSR's rounding mode
+// as SLEEF's cvtps2dq (|q| ≤ 124, so cvtdq2ps's conversion back is exact), and cvttps2dq the
+// integer from it, off the path to the result; and u·2^q, with u in [0.70, 1.42] (exponent field
+// 126 or 127) and |q| ≤ 124, is a normal float, so SLEEF's two exact-then-rounded multiplications
+// are exact and equal adding q to u's exponent field. Same bits, every input of the range (ExpTests'
+// exhaustive check runs through it), in fewer operations.
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
@@ -121,8 +122,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
 /// xent_expf8_u10(x) for lanes with |x| < 86 (not defined elsewhere): SLEEF's arithmetic
 /// without the limits, q rounded by vroundps, and 2^q added to the exponent field.
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_short(__m256 x) {
+    // In MXCSR's rounding mode, as cvtps2dq rounds in the full form.
     const __m256 qf = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(XENT_LOG2E)),
-                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                                      _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
     const __m256i q = _mm256_cvttps_epi32(qf);
     const __m256 u = xent_expf8_u10_reduced(x, qf);
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(u), _mm256_slli_epi32(q, 23)));

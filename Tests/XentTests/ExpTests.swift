@@ -40,6 +40,40 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         }
     }
 
+    /// AVX2 takes a short form of the exp for a pair of 16-lane vectors whose every lane has
+    /// |x| < 86 (and for a lone vector whose 16 do), the full form otherwise. The walks above cross
+    /// the range's ends only where both forms agree, so here one lane of each pair holds a value
+    /// far outside it (±inf, NaN, 88.5, 100, −90, −104, −1e30), at every position in turn, and the
+    /// others ordinary logits; every result must be what its input gives in a pair of +inf, which
+    /// takes the full form (SLEEF's, above). A range test that missed a lane or a register fails.
+    @Test("the inlined exp in vectors mixing the short form's range with values outside it",
+          arguments: inlinedExpISAs)
+    func mixedVectors(isa: InstructionSet) {
+        let outside: [Float] = [.infinity, -.infinity, .nan, 88.5, 100, -90, -104, -1e30]
+        var x: [Float] = []
+        for value in outside {
+            for position in 0..<32 {
+                x += (0..<32).map { $0 == position ? value : -Float(($0 * 7 + position) % 29) * 2.9 }
+            }
+        }
+        func exps(_ input: [Float]) -> [Float] {
+            var y = [Float](repeating: 0, count: input.count)
+            _ = MicroKernels.expMinusSum(cISA(isa), input, &y, count: input.count, shift: 0)
+            return y
+        }
+        // Pairs, and each pair's first vector alone (the single-vector path).
+        let pairs = exps(x)
+        var differing = 0
+        for (i, input) in x.enumerated() {
+            let alone = exps([input] + [Float](repeating: .infinity, count: 31))[0]
+            if pairs[i].bitPattern != alone.bitPattern { differing += 1 }
+            if i % 32 < 16 && exps(Array(x[i - i % 32 ..< i - i % 32 + 16]))[i % 32].bitPattern != alone.bitPattern {
+                differing += 1
+            }
+        }
+        #expect(differing == 0, "\(isa): \(differing) results differ from their input's in a full-form pair")
+    }
+
     /// The exhaustive run (CI) must check something: on an x86-64 CPU without AVX2 the two tests
     /// above have no arguments (fine for `swift test` there, not for the check CI relies on).
     @Test("the exhaustive run checks at least one inlined exp",
