@@ -28,7 +28,10 @@
 // integer from it, off the path to the result; and u·2^q, with u in [0.70, 1.42] (exponent field
 // 126 or 127) and |q| ≤ 124, is a normal float, so SLEEF's two exact-then-rounded multiplications
 // are exact and equal adding q to u's exponent field. Same bits, every input of the range (ExpTests'
-// exhaustive check runs through it), in fewer operations.
+// exhaustive check runs through it), in fewer operations. Lanes below −104 (−inf: masked classes)
+// may ride along: SLEEF's exp is +0 there, so the short form's result with those lanes zeroed
+// (xent_expf8_u10_below_lower_limit) is the full form's, and a vector whose only lanes outside
+// the range lie there need not take the full form.
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
@@ -117,6 +120,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
 /// All ones in the lanes of x outside xent_expf8_u10_short's range (|x| ≥ 86, or NaN), else 0.
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_outside_short_range(__m256 x) {
     return _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(86.0f), _CMP_NLT_UQ);
+}
+
+/// All ones in the lanes of x below −104, where SLEEF's exp is +0 (its lower limit; −inf, a masked
+/// class, among them), else 0 (NaN included): there xent_expf8_u10_short's result, zeroed, is
+/// xent_expf8_u10's.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_below_lower_limit(__m256 x) {
+    return _mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OS);
 }
 
 /// xent_expf8_u10(x) for lanes with |x| < 86 (not defined elsewhere): SLEEF's arithmetic

@@ -66,9 +66,11 @@ XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
-// The short form when every lane is in its range, else SLEEF's: one test and one branch per 16
-// lanes, or per 32 for a pair (the exp pass's two vectors per iteration), which keeps the branches
-// and the code around them fewer.
+// The short form when every lane is in its range: one test and one branch per 16 lanes, or per 32
+// for a pair (the exp pass's two vectors per iteration), which keeps the branches and the code
+// around them fewer. Else a second test: the short form with the lanes below −104 zeroed when
+// those are the only ones outside (masked classes, −inf; a row's last vector, padded with −inf),
+// SLEEF's full form when any other is.
 // Nonzero in some lane if any of the 16 lanes is outside the short form's range.
 XENT_OP __m256 xent_f32x16_outside_short_range(xent_f32x16 x) {
     return _mm256_or_ps(xent_expf8_u10_outside_short_range(x.lo), xent_expf8_u10_outside_short_range(x.hi));
@@ -79,15 +81,33 @@ XENT_OP xent_f32x16 xent_f32x16_exp_short(xent_f32x16 x) {
 XENT_OP xent_f32x16 xent_f32x16_exp_full(xent_f32x16 x) {
     return (xent_f32x16){xent_expf8_u10(x.lo), xent_expf8_u10(x.hi)};
 }
+// Nonzero in some lane if any of the 16 lanes is outside the short range and not below −104.
+XENT_OP __m256 xent_f32x16_needs_full_form(xent_f32x16 x) {
+    return _mm256_or_ps(
+        _mm256_andnot_ps(xent_expf8_u10_below_lower_limit(x.lo), xent_expf8_u10_outside_short_range(x.lo)),
+        _mm256_andnot_ps(xent_expf8_u10_below_lower_limit(x.hi), xent_expf8_u10_outside_short_range(x.hi)));
+}
+XENT_OP xent_f32x16 xent_f32x16_exp_short_lower_limit(xent_f32x16 x) {
+    return (xent_f32x16){_mm256_andnot_ps(xent_expf8_u10_below_lower_limit(x.lo), xent_expf8_u10_short(x.lo)),
+                         _mm256_andnot_ps(xent_expf8_u10_below_lower_limit(x.hi), xent_expf8_u10_short(x.hi))};
+}
 XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) {
     const __m256 outside = xent_f32x16_outside_short_range(x);
-    return __builtin_expect(_mm256_testz_ps(outside, outside), 1) ? xent_f32x16_exp_short(x) : xent_f32x16_exp_full(x);
+    if (__builtin_expect(_mm256_testz_ps(outside, outside), 1)) return xent_f32x16_exp_short(x);
+    const __m256 full = xent_f32x16_needs_full_form(x);
+    return _mm256_testz_ps(full, full) ? xent_f32x16_exp_short_lower_limit(x) : xent_f32x16_exp_full(x);
 }
 XENT_OP void xent_f32x16_exp_pair(xent_f32x16 a, xent_f32x16 b, xent_f32x16 *ea, xent_f32x16 *eb) {
     const __m256 outside = _mm256_or_ps(xent_f32x16_outside_short_range(a), xent_f32x16_outside_short_range(b));
     if (__builtin_expect(_mm256_testz_ps(outside, outside), 1)) {
         *ea = xent_f32x16_exp_short(a);
         *eb = xent_f32x16_exp_short(b);
+        return;
+    }
+    const __m256 full = _mm256_or_ps(xent_f32x16_needs_full_form(a), xent_f32x16_needs_full_form(b));
+    if (_mm256_testz_ps(full, full)) {
+        *ea = xent_f32x16_exp_short_lower_limit(a);
+        *eb = xent_f32x16_exp_short_lower_limit(b);
     } else {
         *ea = xent_f32x16_exp_full(a);
         *eb = xent_f32x16_exp_full(b);

@@ -41,11 +41,13 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
     }
 
     /// AVX2 takes a short form of the exp for a pair of 16-lane vectors whose every lane has
-    /// |x| < 86 (and for a lone vector whose 16 do), the full form otherwise. The walks above cross
-    /// the range's ends only where both forms agree, so here one lane of each pair holds a value
-    /// far outside it (±inf, NaN, 88.5, 100, −90, −104, −1e30), at every position in turn, and the
-    /// others ordinary logits; every result must be what its input gives in a pair of +inf, which
-    /// takes the full form (SLEEF's, above). A range test that missed a lane or a register fails.
+    /// |x| < 86 (and for a lone vector whose 16 do), zeroing the lanes below −104 (−inf) when those
+    /// are the only ones outside, and the full form otherwise. The walks above cross the range's
+    /// ends only where the forms agree, so here one lane of each pair holds a value far outside it
+    /// (±inf, NaN, 88.5, 100, −90, −104, −1e30), at every position in turn, the others ordinary
+    /// logits, then the same with −inf in a second lane; every result must be what its input gives
+    /// in a pair of +inf, which takes the full form (SLEEF's, above). A range test that missed a
+    /// lane or a register, or let a lane that needs the full form ride with a −inf, fails.
     @Test("the inlined exp in vectors mixing the short form's range with values outside it",
           arguments: inlinedExpISAs)
     func mixedVectors(isa: InstructionSet) {
@@ -54,6 +56,12 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         for value in outside {
             for position in 0..<32 {
                 x += (0..<32).map { $0 == position ? value : -Float(($0 * 7 + position) % 29) * 2.9 }
+            }
+            for position in 0..<32 {
+                x += (0..<32).map {
+                    $0 == position
+                        ? value : $0 == (position + 13) % 32 ? -.infinity : -Float(($0 * 5 + position) % 31) * 2.7
+                }
             }
         }
         func exps(_ input: [Float]) -> [Float] {
