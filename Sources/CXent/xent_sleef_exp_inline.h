@@ -16,8 +16,11 @@
 // SLEEF's compare and blend for the upper limit (on AVX2, cvtps_epi32 then overflows only for NaN,
 // as in SLEEF, and below −1.49e9, which the lower limit zeroes); on AVX-512 the lower limit's
 // mask zeroes the lanes inside vscalefps instead of a separate masked move. Each is its library
-// function's result bit for bit on every one of the 2³² float inputs, NaN payloads included:
-// `xent_exp_mismatches` compares them (ExpTests; every input in CI).
+// function's result bit for bit on every one of the 2³² float inputs, NaN payloads included, in
+// the default rounding mode: `xent_exp_mismatches` compares them (ExpTests; every input in CI).
+// In MXCSR's other rounding modes too, up to 100; above 100, rounding down or toward zero, the
+// clamped arithmetic overflows to the largest float where SLEEF's compare gives +inf (ExpTests
+// checks every mode, and that limit).
 //
 // AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp pass
 // (logits minus their row's max, within 86 of it), which the AVX2 kernels take for a pair of
@@ -129,8 +132,10 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_exp
     return _mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OS);
 }
 
-/// xent_expf8_u10(x) for lanes with |x| < 86 (not defined elsewhere): SLEEF's arithmetic
-/// without the limits, q rounded by vroundps, and 2^q added to the exponent field.
+/// xent_expf8_u10(x) for lanes with |x| < 86: SLEEF's arithmetic without the limits, q rounded by
+/// vroundps, and 2^q added to the exponent field. Elsewhere a lane's result is meaningless (no
+/// other lane's is touched): the callers zero the lanes below −104 and send any other to the full
+/// form.
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 xent_expf8_u10_short(__m256 x) {
     // In MXCSR's rounding mode, as cvtps2dq rounds in the full form.
     const __m256 qf = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(XENT_LOG2E)),

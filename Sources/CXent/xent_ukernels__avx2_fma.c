@@ -1,7 +1,7 @@
 // AVX2 + FMA: a 16-lane vector is two ymm registers (lanes 0–7 and 8–15), so the sums run in the
 // same order as on AVX-512F. SLEEF's u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf8_u10avx2's
-// operations, or a shorter exact form where every input is within ±86, and its results bit for bit
-// — and Sleef_expf16_u10avx512f's, every 2³² input); SLEEF's
+// operations, or a shorter exact form where every input is within ±86 or below −104, and its results
+// bit for bit — and Sleef_expf16_u10avx512f's, every 2³² input); SLEEF's
 // tanh through the pointer-taking assembly loop of xent_sleef_x86_64.S, because clang would pass a
 // __m256 argument by the translation unit's baseline convention, not the one SLEEF's AVX2 code
 // expects.

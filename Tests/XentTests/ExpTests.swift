@@ -9,6 +9,11 @@ import Testing
 /// The ISAs whose kernel inlines SLEEF's exp, where this CPU has them.
 private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported)
 
+/// The four IEEE rounding modes, as `fesetround` sets them (on x86-64, in MXCSR too).
+private let roundingModes: [(String, Int32)] = [
+    ("to nearest", FE_TONEAREST), ("down", FE_DOWNWARD), ("up", FE_UPWARD), ("toward zero", FE_TOWARDZERO),
+]
+
 @Suite struct ExpTests {
     /// Every one of the 2³² float bit patterns when `XENT_EXHAUSTIVE_EXP` is set (`.ci/run` does:
     /// ~75 s per ISA in a debug build); otherwise every 61st (70 million, ~1 s), which walks every
@@ -40,18 +45,55 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
         }
     }
 
+    /// MXCSR's rounding mode steers both the library functions and the inlined copies (the short
+    /// form rounds q with vroundps in the current mode, as SLEEF's cvtps2dq does). The inlined copies
+    /// give SLEEF's bits in every mode for inputs up to 100; above 100, rounding down or toward zero,
+    /// SLEEF gives +inf and they the largest float (their clamp at 100 stands for SLEEF's compare),
+    /// which the default mode never meets. Walks around the limits, and every 4099th input of the
+    /// rest, in each mode. (Round-up tells −104 from the values below it: a lower limit taken at
+    /// ≤ −104 fails here only.)
+    @Test("the inlined exp in every rounding mode: SLEEF's bits up to 100", arguments: inlinedExpISAs)
+    func everyRoundingMode(isa: InstructionSet) {
+        let centers: [Float] = [-104, -103.97208, -103.27893, -87.33654, -86, 86, 88.72283, 0, -0.0, -.infinity, .nan,
+                                -Float.nan, .leastNormalMagnitude, 1]
+        let hundred = UInt64(Float(100).bitPattern), stride: UInt64 = 4099
+        for (name, mode) in roundingModes {
+            var mismatches: [(String, Int64)] = []
+            do {
+                let saved = fegetround()
+                fesetround(mode)
+                defer { fesetround(saved) }
+                for center in centers {
+                    let first = (UInt64(center.bitPattern) &- 4096) & 0xFFFF_FFFF
+                    mismatches.append(("around \(center)", xent_exp_mismatches(cISA(isa), first, 8192, 1)))
+                }
+                mismatches.append(("in [+0, 100]", xent_exp_mismatches(cISA(isa), 0, hundred / stride + 1, stride)))
+                mismatches.append(("below +0", xent_exp_mismatches(cISA(isa), 1 << 31, (1 << 31) / stride, stride)))
+                if mode == FE_TONEAREST || mode == FE_UPWARD {
+                    let count = (0x7FFF_FFFF - hundred - 1) / stride + 1
+                    mismatches.append(("above 100", xent_exp_mismatches(cISA(isa), hundred + 1, count, stride)))
+                }
+            }
+            for (inputs, count) in mismatches {
+                #expect(count == 0,
+                        "\(isa), rounding \(name): \(count) inputs \(inputs) differ from SLEEF's library exp")
+            }
+        }
+    }
+
     /// AVX2 takes a short form of the exp for a pair of 16-lane vectors whose every lane has
     /// |x| < 86 (and for a lone vector whose 16 do), zeroing the lanes below −104 (−inf) when those
-    /// are the only ones outside, and the full form otherwise. The walks above cross the range's
-    /// ends only where the forms agree, so here one lane of each pair holds a value far outside it
-    /// (±inf, NaN, 88.5, 100, −90, −104, −1e30), at every position in turn, the others ordinary
-    /// logits, then the same with −inf in a second lane; every result must be what its input gives
-    /// in a pair of +inf, which takes the full form (SLEEF's, above). A range test that missed a
-    /// lane or a register, or let a lane that needs the full form ride with a −inf, fails.
+    /// are the only ones outside, and the full form otherwise. The walks above reach the zeroing
+    /// only with every lane below −104, so here one lane of each pair holds a value outside the
+    /// range (±inf, NaN, 88.5, 100, −90, −104, the float just below −104, −200, −1e30), at every
+    /// position in turn, the others ordinary logits, then the same with −inf in a second lane;
+    /// every result must be what its input gives in a pair of +inf, which takes the full form
+    /// (SLEEF's, above), in each rounding mode. A range test that missed a lane or a register, or
+    /// let a lane that needs the full form ride with a −inf, fails.
     @Test("the inlined exp in vectors mixing the short form's range with values outside it",
           arguments: inlinedExpISAs)
     func mixedVectors(isa: InstructionSet) {
-        let outside: [Float] = [.infinity, -.infinity, .nan, 88.5, 100, -90, -104, -1e30]
+        let outside: [Float] = [.infinity, -.infinity, .nan, 88.5, 100, -90, -104, Float(-104).nextDown, -200, -1e30]
         var x: [Float] = []
         for value in outside {
             for position in 0..<32 {
@@ -69,17 +111,24 @@ private let inlinedExpISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported
             _ = MicroKernels.expMinusSum(cISA(isa), input, &y, count: input.count, shift: 0)
             return y
         }
-        // Pairs, and each pair's first vector alone (the single-vector path).
-        let pairs = exps(x)
-        var differing = 0
-        for (i, input) in x.enumerated() {
-            let alone = exps([input] + [Float](repeating: .infinity, count: 31))[0]
-            if pairs[i].bitPattern != alone.bitPattern { differing += 1 }
-            if i % 32 < 16 && exps(Array(x[i - i % 32 ..< i - i % 32 + 16]))[i % 32].bitPattern != alone.bitPattern {
-                differing += 1
+        for (name, mode) in roundingModes {
+            let saved = fegetround()
+            fesetround(mode)
+            defer { fesetround(saved) }
+            // Pairs, and each pair's first vector alone (the single-vector path).
+            let pairs = exps(x)
+            var differing = 0
+            for (i, input) in x.enumerated() {
+                let alone = exps([input] + [Float](repeating: .infinity, count: 31))[0]
+                if pairs[i].bitPattern != alone.bitPattern { differing += 1 }
+                let first = i - i % 32
+                if i % 32 < 16 && exps(Array(x[first ..< first + 16]))[i % 32].bitPattern != alone.bitPattern {
+                    differing += 1
+                }
             }
+            #expect(differing == 0,
+                    "\(isa), rounding \(name): \(differing) results differ from their input's in a full-form pair")
         }
-        #expect(differing == 0, "\(isa): \(differing) results differ from their input's in a full-form pair")
     }
 
     /// The exhaustive run (CI) must check something: on an x86-64 CPU without AVX2 the two tests
