@@ -18,9 +18,10 @@
 // mask zeroes the lanes inside vscalefps instead of a separate masked move. Each is its library
 // function's result bit for bit on every one of the 2³² float inputs, NaN payloads included, in
 // the default rounding mode: `xent_exp_mismatches` compares them (ExpTests; every input in CI).
-// In MXCSR's other rounding modes too, up to 100; above 100, rounding down or toward zero, the
-// clamped arithmetic overflows to the largest float where SLEEF's compare gives +inf (ExpTests
-// checks every mode, and that limit).
+// AVX2's also in MXCSR's other rounding modes, up to 100 (ExpTests checks every mode); above 100,
+// rounding down or toward zero, the clamped arithmetic overflows to the largest float where
+// SLEEF's compare gives +inf. AVX-512's rounds q to nearest explicitly where SLEEF's conversion
+// follows MXCSR: SLEEF's bits in the default mode only.
 //
 // AVX2 also has a short form for |x| < 86, the range of nearly every input of the exp pass
 // (logits minus their row's max, within 86 of it), which the AVX2 kernels take for a pair of
