@@ -50,7 +50,7 @@ private let roundingModes: [(String, Int32)] = [
     /// for inputs up to 100; above 100, rounding down or toward zero, SLEEF gives +inf and it the
     /// largest float (its clamp at 100 stands for SLEEF's compare), which the default mode never
     /// meets. Walks around the limits, and every 4099th input of the rest, in each mode. (Round-up
-    /// tells −104 from the values below it: a lower limit taken at ≤ −104 fails here only.)
+    /// tells −104 from the values below it: a lower limit taken at ≤ −104 fails only in that mode.)
     /// AVX-512's copy rounds q to nearest explicitly (vrndscaleps), so it is held to SLEEF's bits in
     /// the default mode only, above.
     @Test("AVX2's inlined exp in every rounding mode: SLEEF's bits up to 100",
