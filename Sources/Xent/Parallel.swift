@@ -32,17 +32,42 @@ enum Parallel {
 
     /// ``forEach(_:workers:_:)`` that also tells `body` which worker (`0 ..< workers`) runs the
     /// item, for per-worker workspaces.
-    static func forEach(_ count: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+    ///
+    /// `descendingBlocks` (k > 0): each worker walks its range in blocks of k items, the blocks from
+    /// the last to the first, each block's items in ascending order. A pass over what the pass
+    /// before it wrote in ascending order then starts on what is still in cache (the most recently
+    /// written), where an ascending walk would evict it before reaching it; ascending within a
+    /// block keeps the hardware prefetcher's stream.
+    static func forEach(
+        _ count: Int, workers: Int, descendingBlocks: Int = 0, _ body: (_ item: Int, _ worker: Int) -> Void
+    ) {
         let workers = Swift.min(workers, count)
         if workers <= 1 {
-            for i in 0..<count { body(i, 0) }
+            walk(0..<count, descendingBlocks: descendingBlocks) { body($0, 0) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let shared = SharedUnsafe(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in (w * count / workers) ..< ((w + 1) * count / workers) { shared.value(i, w) }
+                let range = (w * count / workers) ..< ((w + 1) * count / workers)
+                walk(range, descendingBlocks: descendingBlocks) { shared.value($0, w) }
             }
+        }
+    }
+
+    /// `range` in ascending order, or with `descendingBlocks` k > 0 in blocks of k from the last
+    /// block to the first, ascending within each (the last block the shortest).
+    @inline(__always)
+    static func walk(_ range: Range<Int>, descendingBlocks k: Int, _ body: (Int) -> Void) {
+        guard k > 0 else {
+            for i in range { body(i) }
+            return
+        }
+        var end = range.upperBound
+        while end > range.lowerBound {
+            let start = range.lowerBound + (end - range.lowerBound - 1) / k * k
+            for i in start..<end { body(i) }
+            end = start
         }
     }
 }

@@ -389,7 +389,9 @@ struct RowPipeline {
             return row
         }
         let shared = SharedUnsafe((x, q, y))
-        return chunked(count: n, workers: workers, scaled: y != nil, labelWeight: labelWeight, scales: scales) {
+        return chunked(
+            count: n, workers: workers, scaled: y != nil, descending: true, labelWeight: labelWeight, scales: scales
+        ) {
             base, len, scratch in
             let (x, q, y) = shared.value
             return self.chunk(x + base, targets: q.map { $0 + base }, gradient: y.map { $0 + base }, count: len,
@@ -423,8 +425,11 @@ struct RowPipeline {
             return sums
         }
         let shared = SharedUnsafe((row, targets))
+        // Ascending: the rounding prefetches the 16-bit gradient ahead of the chunk, which a
+        // descending walk would leave to miss (slower, the Performance article).
         return chunked(
-            count: n, workers: workers, scaled: row.gradient != nil, labelWeight: labelWeight, scales: scales
+            count: n, workers: workers, scaled: row.gradient != nil, descending: false, labelWeight: labelWeight,
+            scales: scales
         ) {
             base, len, scratch in
             let (row, targets) = shared.value
@@ -464,11 +469,14 @@ struct RowPipeline {
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
-    /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk.
+    /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk,
+    /// with `descending` in blocks of chunks from the last block to the first: the chunks written
+    /// last are the ones still in cache when a row outgrows it
+    /// (``Parallel/forEach(_:workers:descendingBlocks:_:)``); the bits are the same in any order.
     /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
     @inline(__always)
     private func chunked(
-        count n: Int, workers: Int, scaled: Bool, labelWeight: Double, scales: RowGradientScales,
+        count n: Int, workers: Int, scaled: Bool, descending: Bool, labelWeight: Double, scales: RowGradientScales,
         chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
         scale: (_ scaling: RowScaling, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
@@ -498,15 +506,17 @@ struct RowPipeline {
             let row = combine(table)
             guard scaled, !row.isBad else { return row }
             let scaling = self.scaling(row: row, labelWeight: labelWeight, scales: scales)
+            // 32 chunks a block: 256 KiB of exps at 2048 classes a chunk, half of a small L2.
+            let blocks = descending ? 32 : 0
             if workers <= 1 {
-                for c in 0..<count {
+                Parallel.walk(0..<count, descendingBlocks: blocks) { c in
                     let base = c * length
                     scale(scaling, base, Swift.min(length, n - base), table[c])
                 }
                 return row
             }
             let shared = SharedUnsafe(table.baseAddress!)
-            Parallel.forEach(count, workers: workers) { c, _ in
+            Parallel.forEach(count, workers: workers, descendingBlocks: blocks) { c, _ in
                 let base = c * length
                 scale(scaling, base, Swift.min(length, n - base), shared.value[c])
             }
