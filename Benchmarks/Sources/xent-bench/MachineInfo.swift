@@ -4,6 +4,10 @@ import Foundation
 struct MachineInfo {
     let host: String
     let cpuModel: String
+    /// What tells apart machines that share a model name (a VM's "AMD EPYC" has been a Zen 1 and a
+    /// Zen 3 here, with other caches and another exp speed): "family 25 model 1; L2 512 KiB, L3 32 MiB",
+    /// from /proc/cpuinfo and sysfs; empty where they are not available.
+    let cpuDetails: String
     let swiftVersion: String
     let gitSHA: String
     let buildConfiguration: String
@@ -13,6 +17,7 @@ struct MachineInfo {
         MachineInfo(
             host: ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "unknown",
             cpuModel: cpuModelName(),
+            cpuDetails: cpuDetails(),
             swiftVersion: swiftVersion(),
             gitSHA: gitDescription(repository),
             buildConfiguration: buildConfiguration,
@@ -42,6 +47,35 @@ struct MachineInfo {
                 ?? "unknown"
         }
         return "unknown"
+    }
+
+    private static func cpuDetails() -> String {
+        var parts: [String] = []
+        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+            var fields: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if pair.count == 2, fields[pair[0]] == nil { fields[pair[0]] = pair[1] }
+                if line.isEmpty { break }
+            }
+            if let family = fields["cpu family"], let model = fields["model"] {
+                parts.append("family \(family) model \(model)")
+            }
+        }
+        // The unified caches of CPU 0 (sysfs writes sizes as "512K"), L2 per core, L3 shared.
+        var caches: [String] = []
+        for index in 0..<8 {
+            let directory = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
+            func read(_ name: String) -> String? {
+                (try? String(contentsOfFile: directory + name, encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let level = read("level"), let type = read("type"), let size = read("size") else { break }
+            guard type == "Unified", size.hasSuffix("K"), let kib = Int(size.dropLast()) else { continue }
+            caches.append("L\(level) " + (kib >= 1024 && kib % 1024 == 0 ? "\(kib / 1024) MiB" : "\(kib) KiB"))
+        }
+        if !caches.isEmpty { parts.append(caches.joined(separator: ", ")) }
+        return parts.joined(separator: "; ")
     }
 
     /// The short SHA of HEAD, with "-dirty" when the work tree has uncommitted changes.
