@@ -11,6 +11,7 @@
 //
 // The contract: an ISA file includes this header after defining
 //   XENT_ISA_SUFFIX                 the ISA part of the kernels' names (avx512f, avx2_fma, …)
+//   XENT_REGISTER_BYTES             the width of its vector registers (16, 32 or 64)
 //   XENT_TARGET                     a target attribute for every function here (or nothing)
 //   xent_f32x16, xent_f64x8         16 floats and 8 doubles
 // and these lane-wise operations (static inline, always inlined; lane i of the result depends on
@@ -64,11 +65,29 @@
 /// float lane takes more than 512 / (16 · 2) = 16 additions.
 #define XENT_EXP_BLOCK 512
 
+/// The elements before `p`'s first XENT_REGISTER_BYTES boundary, at most n: the head that the
+/// element-wise passes take apart so that their full vectors neither load nor store across a cache
+/// line where a row starts off a register boundary (a Swift array's elements start 32 bytes into
+/// their heap block; a row whose width is no multiple of 16 floats starts anywhere). Only where no
+/// order is involved, a max or one value per element: the exp pass's sums are grouped from the row
+/// part's start (NUMERICS.md), so it loads and stores as the row lies.
+static inline size_t xent_head_to_register(const void *p, size_t n) {
+    const size_t head = ((size_t)0 - (size_t)(uintptr_t)p) % XENT_REGISTER_BYTES / sizeof(float);
+    return head < n ? head : n;
+}
+
 // MARK: rmax
 
 XENT_TARGET
 void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
     xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    // The max of a set in any order: the head apart (into acc3), the loads then on register boundaries.
+    const size_t head = xent_head_to_register(x, n);
+    if (head > 0) {
+        acc3 = xent_f32x16_max(xent_f32x16_load_tail(x, head, -INFINITY), acc3);
+        x += head;
+        n -= head;
+    }
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
         acc0 = xent_f32x16_max(xent_f32x16_load(x + i), acc0);
@@ -395,6 +414,15 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
 XENT_TARGET
 void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
                                   float d) {
+    // One value per element: the head apart, the loads and stores of y then on register boundaries.
+    const size_t head = xent_head_to_register(y, n);
+    if (head > 0) {
+        xent_vgradient(head, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
+        y += head;
+        q = q ? q + head : NULL;
+        w = w ? w + head : NULL;
+        n -= head;
+    }
     xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
 }
 

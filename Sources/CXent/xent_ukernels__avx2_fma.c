@@ -17,6 +17,7 @@
 #include "xent_sleef_trampolines.h"
 
 #define XENT_ISA_SUFFIX avx2_fma
+#define XENT_REGISTER_BYTES 32
 #define XENT_TARGET __attribute__((target("avx2,fma,f16c,prfchw")))
 #define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
 

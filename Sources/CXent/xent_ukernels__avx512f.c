@@ -13,6 +13,7 @@
 #include "xent_sleef_trampolines.h"
 
 #define XENT_ISA_SUFFIX avx512f
+#define XENT_REGISTER_BYTES 64
 #define XENT_TARGET __attribute__((target("avx512f,prfchw")))
 #define XENT_OP XENT_TARGET __attribute__((always_inline)) static inline
 

@@ -12,6 +12,7 @@
 #include <sleef.h>
 
 #define XENT_ISA_SUFFIX sse2
+#define XENT_REGISTER_BYTES 16
 #define XENT_TARGET
 #define XENT_OP __attribute__((always_inline)) static inline
 
