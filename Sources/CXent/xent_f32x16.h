@@ -65,12 +65,15 @@
 /// float lane takes more than 512 / (16 · 2) = 16 additions.
 #define XENT_EXP_BLOCK 512
 
-/// The elements before `p`'s first XENT_REGISTER_BYTES boundary, at most n: the head that the
-/// element-wise passes take apart so that their full vectors neither load nor store across a cache
-/// line where a row starts off a register boundary (a Swift array's elements start 32 bytes into
-/// their heap block; a row whose width is no multiple of 16 floats starts anywhere). Only where no
-/// order is involved, a max or one value per element: the exp pass's sums are grouped from the row
-/// part's start (NUMERICS.md), so it loads and stores as the row lies.
+/// The elements before `p`'s first XENT_REGISTER_BYTES boundary, at most n: the head that rmax
+/// takes apart from `x` and vgradient from `y`, so that their full vectors of that operand neither
+/// load nor store across a cache line where a row starts off a register boundary (a Swift array's
+/// elements start 32 bytes into their heap block; a row whose width is no multiple of 16 floats
+/// starts anywhere). Only where no order is involved, a max or one value per element: the exp
+/// pass's sums are grouped from the row part's start (NUMERICS.md), so it loads and stores as the
+/// row lies. At most 15 elements: load_tail's and store_tail's n.
+_Static_assert(XENT_REGISTER_BYTES >= 16 && XENT_REGISTER_BYTES <= 64 && XENT_REGISTER_BYTES % 16 == 0,
+               "xent_f32x16.h: a register head must fit one partial vector");
 static inline size_t xent_head_to_register(const void *p, size_t n) {
     const size_t head = ((size_t)0 - (size_t)(uintptr_t)p) % XENT_REGISTER_BYTES / sizeof(float);
     return head < n ? head : n;
@@ -510,7 +513,8 @@ XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, si
                 : xent_f32x16_widen_f16(xent_u16x16_load_tail(p, n, 0xfc00));
 }
 
-// rmax's accumulators and order over the widened values, which are stored to `dst` on the way.
+// rmax's accumulators over the widened values, which are stored to `dst` on the way (without rmax's
+// register head: the same max, and the widened row starts on the workspace's line).
 XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
                                 const int bf16) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
