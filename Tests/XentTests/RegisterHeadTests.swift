@@ -6,7 +6,7 @@ import CXent
 import Testing
 @testable import Xent
 
-private let headLengths = Array(1...70) + [127, 128, 129, 1000, 2047, 2048, 2049]
+private let rowLengths = Array(1...70) + [127, 128, 129, 1000, 2047, 2048, 2049]
 
 @Suite struct RegisterHeadTests {
     @Test("rmax at offsets 0–15 floats: the largest non-NaN element, −inf for none, +0 for a zero max",
@@ -14,14 +14,16 @@ private let headLengths = Array(1...70) + [127, 128, 129, 1000, 2047, 2048, 2049
     func rmax(isa: InstructionSet) {
         let kernels = MicroKernels.config(cISA(isa))
         var rng = SeededGenerator(seed: 15)
-        for n in headLengths {
+        for n in rowLengths {
             for offset in 0..<16 {
                 for kind in 0..<4 {
                     let x = OffsetBuffer((0..<n).map { _ -> Float in
                         switch kind {
                         case 0: return rng.normal(sd: 3)
                         case 1: return Bool.random(using: &rng) ? .nan : -.infinity
-                        case 2: return Bool.random(using: &rng) ? -0.0 : Int.random(in: 0..<3, using: &rng) == 0 ? 0 : -1
+                        case 2:
+                            if Bool.random(using: &rng) { return -0.0 }
+                            return Int.random(in: 0..<3, using: &rng) == 0 ? 0 : -1
                         default: return Int.random(in: 0..<4, using: &rng) == 0 ? .nan : rng.normal(sd: 3)
                         }
                     }, offset: offset)
@@ -45,7 +47,7 @@ private let headLengths = Array(1...70) + [127, 128, 129, 1000, 2047, 2048, 2049
         let kernels = MicroKernels.config(cISA(isa))
         var rng = SeededGenerator(seed: 16)
         let (a, b, d): (Float, Float, Float) = (1.7, 0.7, 1e-3)
-        for n in headLengths {
+        for n in rowLengths {
             for offset in 0..<16 {
                 // Exps in [0, 1] with −0 marks (masked classes); q and w start elsewhere in their lines.
                 let e = (0..<n).map { _ in

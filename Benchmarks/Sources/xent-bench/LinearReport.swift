@@ -34,8 +34,7 @@ extension ReportWriter {
     /// head's targets, each marked met or missed.
     static func linearMarkdown(_ rows: [ReportRow], machine: MachineInfo, command: String, blas: String) -> String {
         var out = "# Xent linear-head report\n\n"
-        out += "- Machine: \(machine.cpuModel)\(machine.cpuDetails.isEmpty ? "" : " (\(machine.cpuDetails))"), "
-            + "\(machine.cores) cores, host `\(machine.host)`\n"
+        out += machine.summaryLine
         out += "- Build: Swift \(machine.swiftVersion), \(machine.buildConfiguration); Xent at `\(machine.gitSHA)`; "
             + "BLAS: \(blas)\n"
         if blasFellBack {

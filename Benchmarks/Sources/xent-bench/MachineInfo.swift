@@ -13,6 +13,11 @@ struct MachineInfo {
     let buildConfiguration: String
     let cores: Int
 
+    /// The reports' "Machine:" line: "AMD EPYC (family 25 model 1; …), 2 cores, host `vm`".
+    var summaryLine: String {
+        "- Machine: \(cpuModel)\(cpuDetails.isEmpty ? "" : " (\(cpuDetails))"), \(cores) cores, host `\(host)`\n"
+    }
+
     static func current(repository: URL) -> MachineInfo {
         MachineInfo(
             host: ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "unknown",
@@ -53,10 +58,11 @@ struct MachineInfo {
         var parts: [String] = []
         if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
             var fields: [String: String] = [:]
-            for line in text.split(separator: "\n") {
-                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if pair.count == 2, fields[pair[0]] == nil { fields[pair[0]] = pair[1] }
+            // The first processor's block: it ends at the first empty line.
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
                 if line.isEmpty { break }
+                let pair = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if pair.count == 2 { fields[pair[0]] = pair[1] }
             }
             if let family = fields["cpu family"], let model = fields["model"] {
                 parts.append("family \(family) model \(model)")

@@ -106,8 +106,7 @@ enum ReportWriter {
     /// types beside Float; then the alignment table and issue 15's speed targets (SpeedTargets.swift).
     static func markdown(_ rows: [ReportRow], machine: MachineInfo, command: String, defaultISA: String) -> String {
         var out = "# Xent performance report\n\n"
-        out += "- Machine: \(machine.cpuModel)\(machine.cpuDetails.isEmpty ? "" : " (\(machine.cpuDetails))"), "
-            + "\(machine.cores) cores, host `\(machine.host)`\n"
+        out += machine.summaryLine
         out += "- Build: Swift \(machine.swiftVersion), \(machine.buildConfiguration); Xent at `\(machine.gitSHA)`\n"
         out += "- Command: `\(command)`\n"
         out += "- Medians of repeated runs in one process; ratios are to bounds measured in the same run.\n"
