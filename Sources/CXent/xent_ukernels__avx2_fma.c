@@ -43,12 +43,24 @@ XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) 
     if (n == 8) return (xent_f32x16){_mm256_loadu_ps(p), _mm256_set1_ps(fill)};
     return (xent_f32x16){xent_load8_tail(p, n, fill), _mm256_set1_ps(fill)};
 }
-// vmaskmovps's store is slow on some CPUs: the lanes go through the stack.
+// vmaskmovps's store is slow on some CPUs: the lanes go out in pieces of 8, 4, 2 and 1, each one
+// store from a register.
 XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) {
-    float lanes[16] __attribute__((aligned(32)));
-    _mm256_store_ps(lanes, v.lo);
-    _mm256_store_ps(lanes + 8, v.hi);
-    for (size_t i = 0; i < n; i++) p[i] = lanes[i];
+    __m256 rest = v.lo;
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v.lo);
+        p += 8, n -= 8, rest = v.hi;
+    }
+    __m128 part = _mm256_castps256_ps128(rest);
+    if (n & 4) {
+        _mm_storeu_ps(p, part);
+        p += 4, part = _mm256_extractf128_ps(rest, 1);
+    }
+    if (n & 2) {
+        _mm_storel_pi((__m64 *)(void *)p, part);
+        p += 2, part = _mm_movehl_ps(part, part);
+    }
+    if (n & 1) _mm_store_ss(p, part);
 }
 #define XENT_LANEWISE(name, op)                                              \
     XENT_OP xent_f32x16 name(xent_f32x16 a, xent_f32x16 b) {                 \

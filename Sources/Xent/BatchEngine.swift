@@ -50,8 +50,10 @@ extension Batch {
         let params = options.parameters(
             weights: weights, crossEntropyDenominator: denominators.crossEntropy,
             zLossDenominator: denominators.zLoss, argmax: rowArgmax != nil, softTargets: isSoft)
-        var kernel = kernel
-        kernel.prepare(params, storage: storage)
+        var prepared = kernel
+        prepared.prepare(params, storage: storage)
+        // A constant for the rows' closure, which would otherwise copy a captured variable for every row.
+        let kernel = prepared
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each

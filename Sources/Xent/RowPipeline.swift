@@ -373,10 +373,7 @@ struct RowPipeline {
         if n <= length {
             var chunk: ChunkSums
             if transforms && y == nil {
-                chunk = withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
-                    self.chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit,
-                               scratch: $0.baseAddress)
-                }
+                chunk = scratchChunk(x, targets: q, count: n, prefetchLimit: prefetchLimit)
             } else {
                 chunk = self.chunk(
                     x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
@@ -388,6 +385,30 @@ struct RowPipeline {
             }
             return row
         }
+        return chunkedRow(
+            x, targets: q, gradient: y, count: n, label: label, labelWeight: labelWeight, scales: scales,
+            workers: workers, prefetchLimit: prefetchLimit)
+    }
+
+    /// A one-chunk row's chunk transformed into scratch space, without a gradient. Not inlined, as
+    /// ``chunkedRow(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``.
+    @inline(never)
+    private func scratchChunk(
+        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, prefetchLimit: Int
+    ) -> ChunkSums {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
+            chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: $0.baseAddress)
+        }
+    }
+
+    /// ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)`` of more than
+    /// one chunk. Not inlined: its closures capture the pipeline, and inlined they made every
+    /// one-chunk row copy it and work in a larger stack frame (the Performance article).
+    @inline(never)
+    private func chunkedRow(
+        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
+    ) -> RowSums {
         let shared = SharedUnsafe((x, q, y))
         return chunked(
             count: n, workers: workers, scaled: y != nil, descending: true, labelWeight: labelWeight, scales: scales
@@ -424,6 +445,18 @@ struct RowPipeline {
             }
             return sums
         }
+        return chunkedHalfRow(
+            row, targets: targets, label: label, labelWeight: labelWeight, scales: scales, workers: workers)
+    }
+
+    /// ``halfRow(_:label:labelWeight:scales:workers:)`` of more than one chunk, not inlined for the
+    /// reason of ``chunkedRow(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``.
+    @inline(never)
+    private func chunkedHalfRow(
+        _ row: HalfRow, targets: UnsafeMutablePointer<Float>?, label: Int, labelWeight: Double,
+        scales: RowGradientScales, workers: Int
+    ) -> RowSums {
+        let n = row.classes
         let shared = SharedUnsafe((row, targets))
         // Ascending: the rounding prefetches the 16-bit gradient ahead of the chunk, which a
         // descending walk would leave to miss (slower, the Performance article).
