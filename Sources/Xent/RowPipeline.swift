@@ -361,54 +361,39 @@ struct RowPipeline {
 
     // MARK: A row
 
+    /// Whether a row of `n` classes is one chunk computed where it lies, without scratch space:
+    /// what ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)`` takes.
+    @inline(__always)
+    func isOneChunk(count n: Int, scaled: Bool) -> Bool {
+        n <= Self.chunkLength(classes: n) && (scaled || !transforms)
+    }
+
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
     /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and
     /// `gradient` may be prefetched below `prefetchLimit` (≥ n) elements from the row's start.
-    @inline(__always)
+    ///
+    /// Not inlined: a caller inlines the common row, ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)``,
+    /// and calls this for the others. Inlined, this function's other paths, which take the pipeline
+    /// as an argument or capture it, made every row copy it and work in a larger stack frame
+    /// (the Performance article).
+    @inline(never)
     func row(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
-        let length = Self.chunkLength(classes: n)
-        if n <= length {
-            var chunk: ChunkSums
-            if transforms && y == nil {
-                chunk = scratchChunk(x, targets: q, count: n, prefetchLimit: prefetchLimit)
-            } else {
-                chunk = self.chunk(
-                    x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
-            }
-            let row = Self.onlyChunk(chunk)
-            if let y, !row.isBad {
-                scale(y, targets: q, count: n, base: 0, chunk: chunk,
-                      scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label)
-            }
-            return row
+        if isOneChunk(count: n, scaled: y != nil) {
+            return oneChunkRow(
+                x, targets: q, gradient: y, count: n, label: label, labelWeight: labelWeight, scales: scales,
+                prefetchLimit: prefetchLimit)
         }
-        return chunkedRow(
-            x, targets: q, gradient: y, count: n, label: label, labelWeight: labelWeight, scales: scales,
-            workers: workers, prefetchLimit: prefetchLimit)
-    }
-
-    /// A one-chunk row's chunk transformed into scratch space, without a gradient. Not inlined, as
-    /// ``chunkedRow(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``.
-    @inline(never)
-    private func scratchChunk(
-        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, prefetchLimit: Int
-    ) -> ChunkSums {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
-            chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: $0.baseAddress)
+        if n <= Self.chunkLength(classes: n) {
+            // A transform without a gradient: the transformed chunk goes to scratch space.
+            let chunk = withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
+                self.chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit,
+                           scratch: $0.baseAddress)
+            }
+            return Self.onlyChunk(chunk)
         }
-    }
-
-    /// ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)`` of more than
-    /// one chunk. Not inlined: its closures capture the pipeline, and inlined they made every
-    /// one-chunk row copy it and work in a larger stack frame (the Performance article).
-    @inline(never)
-    private func chunkedRow(
-        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
-    ) -> RowSums {
         let shared = SharedUnsafe((x, q, y))
         return chunked(
             count: n, workers: workers, scaled: y != nil, descending: true, labelWeight: labelWeight, scales: scales
@@ -424,39 +409,39 @@ struct RowPipeline {
         }
     }
 
+    /// A row of one chunk (``isOneChunk(count:scaled:)``): the chunk, combined without a table, then
+    /// — with `gradient` and a good row — scaled, as ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``
+    /// computes it.
+    @inline(__always)
+    func oneChunkRow(
+        _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, prefetchLimit: Int
+    ) -> RowSums {
+        let chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
+        let row = Self.onlyChunk(chunk)
+        if let y, !row.isBad {
+            scale(y, targets: q, count: n, base: 0, chunk: chunk,
+                  scaling: scaling(row: row, labelWeight: labelWeight, scales: scales), label: label)
+        }
+        return row
+    }
+
     /// A 16-bit row: chunk by chunk its logits (and targets) are widened into `workspace` (`n`
     /// floats, then `n` more for targets) and computed there while in L1; with a gradient each
     /// chunk is scaled there and rounded into `gradient` once. The row's 16-bit data is prefetched
     /// below its `prefetchLimit`, the workspace below its end (``HalfRow``).
-    @inline(__always)
+    ///
+    /// Not inlined, as ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``:
+    /// a caller inlines ``oneChunkHalfRow(_:label:labelWeight:scales:)`` for a row of one chunk.
+    @inline(never)
     func halfRow(
         _ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
     ) -> RowSums {
         let n = row.classes
-        let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         if n <= Self.chunkLength(classes: n) {
-            // One chunk, as `row` takes it: no chunk table, no closures.
-            let chunk = halfChunk(row, targets: targets, base: 0, count: n, scratch: row.workspace)
-            let sums = Self.onlyChunk(chunk)
-            if let gradient = row.gradient, !sums.isBad {
-                scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
-                      scaling: scaling(row: sums, labelWeight: labelWeight, scales: scales), label: label,
-                      half: (gradient, row.prefetchLimit))
-            }
-            return sums
+            return oneChunkHalfRow(row, label: label, labelWeight: labelWeight, scales: scales)
         }
-        return chunkedHalfRow(
-            row, targets: targets, label: label, labelWeight: labelWeight, scales: scales, workers: workers)
-    }
-
-    /// ``halfRow(_:label:labelWeight:scales:workers:)`` of more than one chunk, not inlined for the
-    /// reason of ``chunkedRow(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``.
-    @inline(never)
-    private func chunkedHalfRow(
-        _ row: HalfRow, targets: UnsafeMutablePointer<Float>?, label: Int, labelWeight: Double,
-        scales: RowGradientScales, workers: Int
-    ) -> RowSums {
-        let n = row.classes
+        let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
         let shared = SharedUnsafe((row, targets))
         // Ascending: the rounding prefetches the 16-bit gradient ahead of the chunk, which a
         // descending walk would leave to miss (slower, the Performance article).
@@ -473,6 +458,23 @@ struct RowPipeline {
                        base: base, chunk: chunk, scaling: scaling, label: label,
                        half: (row.gradient! + base, row.prefetchLimit - base))
         }
+    }
+
+    /// A 16-bit row of one chunk (n ≤ ``chunkLength(classes:)``; the workspace is its scratch
+    /// space), as ``halfRow(_:label:labelWeight:scales:workers:)`` computes it: no chunk table, no
+    /// closures.
+    @inline(__always)
+    func oneChunkHalfRow(_ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales) -> RowSums {
+        let n = row.classes
+        let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
+        let chunk = halfChunk(row, targets: targets, base: 0, count: n, scratch: row.workspace)
+        let sums = Self.onlyChunk(chunk)
+        if let gradient = row.gradient, !sums.isBad {
+            scale(row.workspace, targets: targets.map { UnsafePointer($0) }, count: n, base: 0, chunk: chunk,
+                  scaling: scaling(row: sums, labelWeight: labelWeight, scales: scales), label: label,
+                  half: (gradient, row.prefetchLimit))
+        }
+        return sums
     }
 
     /// One chunk of a 16-bit row: its logits widened into the workspace (with its max, where the ISA

@@ -52,7 +52,7 @@ struct VectorKernel: RowKernel {
     ) -> RowResult {
         let zt = pipeline.exactTransform(z[t])  // read before an in-place gradient overwrites it
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
-        let row = pipeline.row(
+        let row = self.row(
             z, targets: nil, gradient: gradient, count: classes, label: t, labelWeight: weight,
             scales: RowGradientScales(params), workers: workers, prefetchLimit: prefetchLimit)
         guard !row.isBad else { return .bad }
@@ -63,11 +63,41 @@ struct VectorKernel: RowKernel {
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int
     ) -> RowResult {
-        let row = pipeline.row(
+        let row = self.row(
             z, targets: q, gradient: gradient, count: classes, label: -1, labelWeight: 0,
             scales: RowGradientScales(params), workers: workers, prefetchLimit: prefetchLimit)
         guard !row.isBad else { return .bad }
         return Self.softResult(row, alpha: params.label_smoothing)
+    }
+
+    /// The row's sums through the pipeline: a one-chunk row inline, the others by a call
+    /// (``RowPipeline/row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``).
+    @inline(__always)
+    private func row(
+        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
+    ) -> RowSums {
+        guard pipeline.isOneChunk(count: n, scaled: gradient != nil) else {
+            return outlinedRow(
+                z, targets: q, gradient: gradient, count: n, label: label, labelWeight: labelWeight, scales: scales,
+                workers: workers, prefetchLimit: prefetchLimit)
+        }
+        return pipeline.oneChunkRow(
+            z, targets: q, gradient: gradient, count: n, label: label, labelWeight: labelWeight, scales: scales,
+            prefetchLimit: prefetchLimit)
+    }
+
+    /// ``RowPipeline/row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``
+    /// called from a function of the kernel, whose `self` is already in memory: the pipeline is
+    /// passed where it lies, where a call from the inlined row would copy it first, on every row.
+    @inline(never)
+    private func outlinedRow(
+        _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
+        count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
+    ) -> RowSums {
+        pipeline.row(
+            z, targets: q, gradient: gradient, count: n, label: label, labelWeight: labelWeight, scales: scales,
+            workers: workers, prefetchLimit: prefetchLimit)
     }
 
     /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:scales:workers:)``):
@@ -83,12 +113,23 @@ struct VectorKernel: RowKernel {
             zt = pipeline.exactTransform(wide)
             weight = params.class_weights.map { Double($0[t]) } ?? 1
         }
-        let sums = pipeline.halfRow(
-            row, label: row.label ?? -1, labelWeight: weight, scales: RowGradientScales(params), workers: workers)
+        let label = row.label ?? -1, scales = RowGradientScales(params)
+        let sums = row.classes <= RowPipeline.chunkLength(classes: row.classes)
+            ? pipeline.oneChunkHalfRow(row, label: label, labelWeight: weight, scales: scales)
+            : outlinedHalfRow(row, label: label, labelWeight: weight, scales: scales, workers: workers)
         guard !sums.isBad else { return .bad }
         return row.label == nil
             ? Self.softResult(sums, alpha: params.label_smoothing)
             : Self.labelResult(sums, zt: zt, weight: weight, alpha: params.label_smoothing)
+    }
+
+    /// ``RowPipeline/halfRow(_:label:labelWeight:scales:workers:)`` called from a function of the
+    /// kernel, as ``outlinedRow(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``.
+    @inline(never)
+    private func outlinedHalfRow(
+        _ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
+    ) -> RowSums {
+        pipeline.halfRow(row, label: label, labelWeight: labelWeight, scales: scales, workers: workers)
     }
 
     // MARK: The loss from the row's sums
