@@ -19,7 +19,7 @@
 //   xent_f32x16_set1(s) _load(p) _store(p, v)           unaligned
 //   xent_f32x16_load_tail(p, n, fill)                   n in 1…15 floats, the other lanes `fill`;
 //                                                       reads p[0 ..< n] only
-//   xent_f32x16_store_tail(p, n, v)                     writes p[0 ..< n] only
+//   xent_f32x16_store_tail(p, n, v)                     n in 1…15 floats; writes p[0 ..< n] only
 //   xent_f32x16_add _sub _mul _div(a, b)
 //   xent_f32x16_max(v, acc)                             the larger lane; acc's where v's is a NaN
 //                                                       (±0 may come out either way: rmax makes it +0)

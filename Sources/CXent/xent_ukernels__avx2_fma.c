@@ -43,8 +43,8 @@ XENT_OP xent_f32x16 xent_f32x16_load_tail(const float *p, size_t n, float fill) 
     if (n == 8) return (xent_f32x16){_mm256_loadu_ps(p), _mm256_set1_ps(fill)};
     return (xent_f32x16){xent_load8_tail(p, n, fill), _mm256_set1_ps(fill)};
 }
-// vmaskmovps's store is slow on some CPUs: the lanes go out in pieces of 8, 4, 2 and 1, each one
-// store from a register.
+// vmaskmovps's store is slow on some CPUs: the lanes (n in 1…15) go out in pieces of 8, 4, 2 and 1,
+// each one store from a register.
 XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) {
     __m256 rest = v.lo;
     if (n >= 8) {
@@ -57,7 +57,7 @@ XENT_OP void xent_f32x16_store_tail(float *p, size_t n, xent_f32x16 v) {
         p += 4, part = _mm256_extractf128_ps(rest, 1);
     }
     if (n & 2) {
-        _mm_storel_pi((__m64 *)(void *)p, part);
+        _mm_storeu_si64(p, _mm_castps_si128(part));
         p += 2, part = _mm_movehl_ps(part, part);
     }
     if (n & 1) _mm_store_ss(p, part);
@@ -194,7 +194,8 @@ XENT_OP xent_u16x16 xent_u16x16_load_tail(const uint16_t *p, size_t n, uint16_t 
     }
     return v;
 }
-// As xent_f32x16_store_tail, through the stack (in pieces of constant size, so no memcpy call).
+// Through the stack, then in pieces of 8, 4, 2 and 1 as xent_f32x16_store_tail (each of constant
+// size, so no memcpy call).
 XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
     uint16_t lanes[16] __attribute__((aligned(32)));
     _mm256_store_si256((__m256i *)lanes, h);

@@ -361,32 +361,41 @@ struct RowPipeline {
 
     // MARK: A row
 
+    /// Whether a row of `n` classes is one chunk (``chunkLength(classes:)``).
+    @inline(__always)
+    static func fitsOneChunk(_ n: Int) -> Bool { n <= chunkLength(classes: n) }
+
+    /// Whether a chunk needs scratch space: it is transformed, and there is no gradient to hold it.
+    @inline(__always)
+    func needsScratch(scaled: Bool) -> Bool { transforms && !scaled }
+
     /// Whether a row of `n` classes is one chunk computed where it lies, without scratch space:
     /// what ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)`` takes.
     @inline(__always)
-    func isOneChunk(count n: Int, scaled: Bool) -> Bool {
-        n <= Self.chunkLength(classes: n) && (scaled || !transforms)
+    func isOneChunkInPlace(count n: Int, scaled: Bool) -> Bool {
+        Self.fitsOneChunk(n) && !needsScratch(scaled: scaled)
     }
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
     /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and
     /// `gradient` may be prefetched below `prefetchLimit` (≥ n) elements from the row's start.
     ///
-    /// Not inlined: a caller inlines the common row, ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)``,
-    /// and calls this for the others. Inlined, this function's other paths, which take the pipeline
-    /// as an argument or capture it, made every row copy it and work in a larger stack frame
-    /// (the Performance article).
+    /// Not inlined: a caller inlines the common row,
+    /// ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)``, and calls
+    /// this for the others (its own one-chunk branch serves callers that call it directly).
+    /// Inlined, this function's other paths, which take the pipeline as an argument or capture it,
+    /// made every row copy it and work in a larger stack frame (the Performance article).
     @inline(never)
     func row(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
-        if isOneChunk(count: n, scaled: y != nil) {
+        if isOneChunkInPlace(count: n, scaled: y != nil) {
             return oneChunkRow(
                 x, targets: q, gradient: y, count: n, label: label, labelWeight: labelWeight, scales: scales,
                 prefetchLimit: prefetchLimit)
         }
-        if n <= Self.chunkLength(classes: n) {
+        if Self.fitsOneChunk(n) {
             // A transform without a gradient: the transformed chunk goes to scratch space.
             let chunk = withUnsafeTemporaryAllocation(of: Float.self, capacity: n) {
                 self.chunk(x, targets: q, gradient: nil, count: n, base: 0, prefetchLimit: prefetchLimit,
@@ -409,15 +418,16 @@ struct RowPipeline {
         }
     }
 
-    /// A row of one chunk (``isOneChunk(count:scaled:)``): the chunk, combined without a table, then
-    /// — with `gradient` and a good row — scaled, as ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``
-    /// computes it.
+    /// A row of one chunk (``isOneChunkInPlace(count:scaled:)``): the chunk, combined without a table,
+    /// then — with `gradient` and a good row — scaled, as
+    /// ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)`` computes it.
     @inline(__always)
     func oneChunkRow(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, prefetchLimit: Int
     ) -> RowSums {
-        let chunk = self.chunk(x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
+        let chunk = self.chunk(
+            x, targets: q, gradient: y, count: n, base: 0, prefetchLimit: prefetchLimit, scratch: nil)
         let row = Self.onlyChunk(chunk)
         if let y, !row.isBad {
             scale(y, targets: q, count: n, base: 0, chunk: chunk,
@@ -438,7 +448,7 @@ struct RowPipeline {
         _ row: HalfRow, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int
     ) -> RowSums {
         let n = row.classes
-        if n <= Self.chunkLength(classes: n) {
+        if Self.fitsOneChunk(n) {
             return oneChunkHalfRow(row, label: label, labelWeight: labelWeight, scales: scales)
         }
         let targets: UnsafeMutablePointer<Float>? = row.targets == nil ? nil : row.workspace + n
@@ -460,7 +470,7 @@ struct RowPipeline {
         }
     }
 
-    /// A 16-bit row of one chunk (n ≤ ``chunkLength(classes:)``; the workspace is its scratch
+    /// A 16-bit row of one chunk (``fitsOneChunk(_:)``; the workspace is its scratch
     /// space), as ``halfRow(_:label:labelWeight:scales:workers:)`` computes it: no chunk table, no
     /// closures.
     @inline(__always)
@@ -517,7 +527,7 @@ struct RowPipeline {
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
-        let needsScratch = transforms && !scaled
+        let needsScratch = needsScratch(scaled: scaled)
         return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
             let workers = Swift.min(workers, count)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? length * workers : 0) { scratch in

@@ -70,14 +70,15 @@ struct VectorKernel: RowKernel {
         return Self.softResult(row, alpha: params.label_smoothing)
     }
 
-    /// The row's sums through the pipeline: a one-chunk row inline, the others by a call
+    /// The row's sums through the pipeline: a row of one chunk inline, unless it needs scratch space
+    /// (``RowPipeline/isOneChunkInPlace(count:scaled:)``), the others by a call
     /// (``RowPipeline/row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``).
     @inline(__always)
     private func row(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
-        guard pipeline.isOneChunk(count: n, scaled: gradient != nil) else {
+        guard pipeline.isOneChunkInPlace(count: n, scaled: gradient != nil) else {
             return outlinedRow(
                 z, targets: q, gradient: gradient, count: n, label: label, labelWeight: labelWeight, scales: scales,
                 workers: workers, prefetchLimit: prefetchLimit)
@@ -114,7 +115,7 @@ struct VectorKernel: RowKernel {
             weight = params.class_weights.map { Double($0[t]) } ?? 1
         }
         let label = row.label ?? -1, scales = RowGradientScales(params)
-        let sums = row.classes <= RowPipeline.chunkLength(classes: row.classes)
+        let sums = RowPipeline.fitsOneChunk(row.classes)
             ? pipeline.oneChunkHalfRow(row, label: label, labelWeight: weight, scales: scales)
             : outlinedHalfRow(row, label: label, labelWeight: weight, scales: scales, workers: workers)
         guard !sums.isBad else { return .bad }
