@@ -14,6 +14,9 @@ data, drawn here by torch's generator). Paths, each at every --threads count
   mm           the three products alone, torch.mm into preallocated outputs (Z = H·Wᵀ; with
                fwdgrad also ∂H = Z·W and ∂W = Zᵀ·H): PyTorch's BLAS roofline (MKL in the PyPI wheel)
 
+With --rounds R each shape's cases (every path, thread count and op) are timed in R interleaved
+rounds: every case once, then again; `round_times_ns` then holds each round's runs.
+
 Operations: fwd (mean loss, under no_grad) and fwdgrad (mean loss and ∂H, ∂W, ∂b; the gradients are
 set to None before each run, as optimizer.zero_grad() does). Accuracy: per-row losses and the
 unscaled ∂H (∂H × N) of 8 rows against float64 on the same data. Peak memory: a child process per
@@ -117,6 +120,13 @@ class Path:
         loss.backward()
         return loss, h.grad, w.grad, b.grad
 
+    def release(self):
+        """Drops the gradients of the last fwdgrad (up to V×d floats each), so that a shape's paths can
+        all stay built between rounds without holding one ∂W per path."""
+        if self.leaves is not None:
+            for x in self.leaves:
+                x.grad = None
+
     def row_losses(self):
         with torch.no_grad():
             return self.loss(self.h, self.w, self.b, reduction="none")
@@ -208,6 +218,7 @@ def main():
     parser.add_argument("--max-reps", type=int, default=50)
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--no-memory-probe", action="store_true")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,8 +227,8 @@ def main():
 
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes.split(",") if s]
     threads = list(dict.fromkeys(int(t) for t in args.threads.split(",")))
-    paths = [p for p in args.paths.split(",") if p]
-    for p in paths:
+    path_keys = [p for p in args.paths.split(",") if p]
+    for p in path_keys:
         if p not in PATHS:
             raise SystemExit(f"unknown path {p!r}; expected one of {PATHS}")
     ops = args.ops.split(",")
@@ -226,7 +237,10 @@ def main():
         h, w, b, t = make_data(rows, hidden, classes, args.seed)
         sample = sample_rows(rows)
         ref_losses, ref_dh = reference(h, w, b, t, sample)
-        for key in paths:
+        # Every path of the shape is built (and its accuracy measured) before any is timed, so the
+        # rounds can go over all of them in turn.
+        paths = []
+        for key in path_keys:
             path = Path(key, h, w, b, t)
             loss_error = grad_error = None
             if key != "mm":
@@ -234,25 +248,41 @@ def main():
                 loss_error = max_error(path.row_losses()[sample], ref_losses)
                 _, dh, _, _ = path.fwdgrad()
                 grad_error = max_error(dh[sample] * rows, ref_dh)
+                del dh
+                path.release()
             if key == "lce-chunked":
                 resolved = path.options._adjust(rows, hidden, classes, h.dtype, h.device)
                 log(f"  {path.name}: batch_chunk_size {resolved.batch_chunk_size}, "
                     f"acc_policy {resolved.acc_policy}")
+            paths.append((path, loss_error, grad_error))
+        measured = {(path.key, count, op): [] for path, _, _ in paths for count in threads for op in ops}
+        for round_index in range(args.rounds):
+            label = f" round {round_index + 1}/{args.rounds}" if args.rounds > 1 else ""
+            for path, _, _ in paths:
+                for count in threads:
+                    torch.set_num_threads(count)
+                    for op in ops:
+                        times = timings(getattr(path, op), args.warmup, args.min_reps, args.max_reps, args.min_time)
+                        measured[(path.key, count, op)].append(times)
+                        median = sorted(times)[len(times) // 2]
+                        log(f"  {path.name:42} {op:7} {count}t {rows}×{hidden}×{classes}{label}: "
+                            f"{median / 1e6:.1f} ms")
+                path.release()
+        for path, loss_error, grad_error in paths:
             for count in threads:
-                torch.set_num_threads(count)
                 for op in ops:
-                    times = timings(getattr(path, op), args.warmup, args.min_reps, args.max_reps, args.min_time)
-                    median = sorted(times)[len(times) // 2]
-                    log(f"  {path.name:42} {op:7} {count}t {rows}×{hidden}×{classes}: {median / 1e6:.1f} ms")
-                    results.append({
-                        "kernel": path.name, "path": key, "op": op, "target_kind": "labels", "rows": rows,
+                    rounds = measured[(path.key, count, op)]
+                    result = {
+                        "kernel": path.name, "path": path.key, "op": op, "target_kind": "labels", "rows": rows,
                         "hidden": hidden, "classes": classes, "threads": count, "data": "random",
-                        "times_ns": times, "max_loss_error": loss_error,
+                        "times_ns": [t for times in rounds for t in times], "max_loss_error": loss_error,
                         "max_gradient_error": grad_error if op == "fwdgrad" else None,
                         "peak_rss_delta_bytes": None,
-                    })
-            del path
-        del h, w, b, t
+                    }
+                    if args.rounds > 1:
+                        result["round_times_ns"] = rounds
+                    results.append(result)
+        del paths, h, w, b, t
     # Probes after every case is timed (a child process between timed cases disturbs the next one).
     if not args.no_memory_probe:
         log(f"  memory probes: {len(results)} child processes")

@@ -130,15 +130,29 @@ extension Run {
                 }
             }
 
+            // Rounds interleave the shape's cases in time: every case once, then all of them again
+            // (--rounds). The softmax suite interleaves its whole suite; here a shape's weights, their
+            // gradients and the whole logits (over a GiB at the default shapes) are drawn once and
+            // freed before the next shape, so the rounds stay within it. Round 1 adds the rows; every
+            // round adds each case's timing, in the same order.
             var shapeRows: [Int] = []
+            var caseTimings: [[TimingSummary]] = []
+            var round = 1, caseIndex = 0
             func add(_ r: ReportRow, probe: (LinearCase, LinearData)?) {
-                if let probe, !noMemoryProbe { probes.append((rows.count, probe.0, probe.1)) }
-                shapeRows.append(rows.count)
-                rows.append(r)
+                if round == 1 {
+                    if let probe, !noMemoryProbe { probes.append((rows.count, probe.0, probe.1)) }
+                    shapeRows.append(rows.count)
+                    rows.append(r)
+                    caseTimings.append([r.timing])
+                } else {
+                    caseTimings[caseIndex].append(r.timing)
+                }
+                caseIndex += 1
                 let label = [r.kernel, r.linear!.data, r.op, "\(r.threads)t"]
                     .map { $0.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined()
                 progress(label + String(format: "%10.2f ms %8.1f GFLOP/s", r.timing.median / 1e6,
-                                        r.linear!.flops / r.timing.median))
+                                        r.linear!.flops / r.timing.median)
+                    + (rounds > 1 ? "  (round \(round)/\(rounds))" : ""))
             }
             func timed(_ body: () throws -> Float) throws -> TimingSummary {
                 var sink: Float = 0
@@ -151,60 +165,69 @@ extension Run {
                 return timing
             }
 
-            for threads in threadCounts {
-                let head = LinearWorkload.head(threads: threads, filter: false, workspaceMiB: linearWorkspaceMiB)
-                let ce = SoftmaxCrossEntropy(threads: threads)
-                for op in operations {
-                    // The head.
-                    if cases.head {
-                        var r = row(LinearCase.head.rawValue, defaultISA.rawValue, shape, op, threads,
-                                    try timed { try random.runHead(head, op) }, bytes: shape.headBytes(op))
-                        r.maxLossError = headAccuracy.loss
-                        r.maxGradientError = op == .forward ? nil : headAccuracy.gradient
-                        add(r, probe: (.head, .random))
+            for thisRound in 1...rounds {
+                round = thisRound
+                caseIndex = 0
+                for threads in threadCounts {
+                    let head = LinearWorkload.head(threads: threads, filter: false, workspaceMiB: linearWorkspaceMiB)
+                    let ce = SoftmaxCrossEntropy(threads: threads)
+                    for op in operations {
+                        // The head.
+                        if cases.head {
+                            var r = row(LinearCase.head.rawValue, defaultISA.rawValue, shape, op, threads,
+                                        try timed { try random.runHead(head, op) }, bytes: shape.headBytes(op))
+                            r.maxLossError = headAccuracy.loss
+                            r.maxGradientError = op == .forward ? nil : headAccuracy.gradient
+                            add(r, probe: (.head, .random))
+                        }
+                        guard cases.roofline else { continue }
+                        // The roofline: the products alone, Xent alone, and their sum (round by round).
+                        setBLASThreads(threads)
+                        let z = random.logits.pointer.baseAddress!
+                        let products = try timed { random.runSGEMM(op, logits: z); return 0 }
+                        add(row(LinearCase.sgemm.rawValue, "-", shape, op, threads, products,
+                                bytes: shape.headBytes(op)),
+                            probe: (.sgemm, .random))
+                        random.materializeLogits()
+                        let xent = try timed { try random.runXent(ce, op) }
+                        random.prepareInPlace()
+                        add(row(LinearCase.xent.rawValue, defaultISA.rawValue, shape, op, threads, xent,
+                                bytes: op.bytesPerElement(.f32) * Double(shape.logits)),
+                            probe: (.xent, .random))
+                        var sum = row("sgemm+xent", "-", shape, op, threads, TimingSummary(sumOf: products, xent),
+                                      bytes: shape.headBytes(op))
+                        sum.maxLossError = unfusedAccuracy.loss
+                        sum.maxGradientError = op == .forward ? nil : unfusedAccuracy.gradient
+                        add(sum, probe: nil)
                     }
-                    guard cases.roofline else { continue }
-                    // The roofline: the products alone, Xent alone, and their sum.
-                    setBLASThreads(threads)
-                    let z = random.logits.pointer.baseAddress!
-                    let products = try timed { random.runSGEMM(op, logits: z); return 0 }
-                    add(row(LinearCase.sgemm.rawValue, "-", shape, op, threads, products, bytes: shape.headBytes(op)),
-                        probe: (.sgemm, .random))
-                    random.materializeLogits()
-                    let xent = try timed { try random.runXent(ce, op) }
-                    random.prepareInPlace()
-                    add(row(LinearCase.xent.rawValue, defaultISA.rawValue, shape, op, threads, xent,
-                            bytes: op.bytesPerElement(.f32) * Double(shape.logits)),
-                        probe: (.xent, .random))
-                    var sum = row("sgemm+xent", "-", shape, op, threads, TimingSummary(sumOf: products, xent),
-                                  bytes: shape.headBytes(op))
-                    sum.maxLossError = unfusedAccuracy.loss
-                    sum.maxGradientError = op == .forward ? nil : unfusedAccuracy.gradient
-                    add(sum, probe: nil)
-                }
-                // Gradient filtering: fwdgrad on both data sets.
-                if let peaked {
-                    let filtered = LinearWorkload.head(threads: threads, filter: true, workspaceMiB: linearWorkspaceMiB)
-                    for workload in [random, peaked] {
-                        var r = row(LinearCase.filtered.rawValue, defaultISA.rawValue, shape, .forwardGradient, threads,
-                                    try timed { try workload.runHead(filtered, .forwardGradient) },
-                                    data: workload.data, bytes: shape.headBytes(.forwardGradient))
-                        r.linear!.filterSkipped = filterResults[workload.data]!.skipped
-                        r.linear!.filterError = filterResults[workload.data]!.error
-                        add(r, probe: (.filtered, workload.data))
+                    // Gradient filtering: fwdgrad on both data sets.
+                    if let peaked {
+                        let filtered = LinearWorkload.head(
+                            threads: threads, filter: true, workspaceMiB: linearWorkspaceMiB)
+                        for workload in [random, peaked] {
+                            var r = row(LinearCase.filtered.rawValue, defaultISA.rawValue, shape, .forwardGradient,
+                                        threads, try timed { try workload.runHead(filtered, .forwardGradient) },
+                                        data: workload.data, bytes: shape.headBytes(.forwardGradient))
+                            r.linear!.filterSkipped = filterResults[workload.data]!.skipped
+                            r.linear!.filterError = filterResults[workload.data]!.error
+                            add(r, probe: (.filtered, workload.data))
+                        }
                     }
                 }
+                // The bounds again after every round, the lower kept.
+                let memcpyAfter = memcpyBound()
+                let expAfter = try Bounds.expNanosecondsPerElement(isa: defaultISA, policy: policy)
+                progress(String(format: "  after the cases%@: memcpy bound %.3f ns/element%@, "
+                                + "exp bound %.3f ns/element%@",
+                                rounds > 1 ? " (round \(thisRound)/\(rounds))" : "",
+                                memcpyAfter / Double(shape.logits), memcpyAfter < memcpyNs ? " (kept)" : "",
+                                expAfter, expAfter < expNs ? " (kept)" : ""))
+                memcpyNs = Swift.min(memcpyNs, memcpyAfter)
+                expNs = Swift.min(expNs, expAfter)
             }
-
-            let memcpyAfter = memcpyBound()
-            let expAfter = try Bounds.expNanosecondsPerElement(isa: defaultISA, policy: policy)
-            progress(String(format: "  after the cases: memcpy bound %.3f ns/element%@, exp bound %.3f ns/element%@",
-                            memcpyAfter / Double(shape.logits), memcpyAfter < memcpyNs ? " (kept)" : "",
-                            expAfter, expAfter < expNs ? " (kept)" : ""))
-            memcpyNs = Swift.min(memcpyNs, memcpyAfter)
-            expNs = Swift.min(expNs, expAfter)
             bounds[shape] = (memcpyNs, expNs)
-            for i in shapeRows {
+            for (k, i) in shapeRows.enumerated() {
+                rows[i].timing = TimingSummary(rounds: caseTimings[k])
                 rows[i].memcpyMedianNs = memcpyNs
                 rows[i].expNsPerElement = expNs
             }
@@ -235,12 +258,13 @@ extension Run {
             progress("peers: \(python) \(script.path)")
             for m in try Peers.measureLinear(
                 python: python, script: script, shapes: shapes, threads: threadCounts, operations: operations,
-                policy: policy, paths: peers.split(separator: ",").map(String.init), memoryProbe: !noMemoryProbe
+                policy: policy, rounds: rounds, paths: peers.split(separator: ",").map(String.init),
+                memoryProbe: !noMemoryProbe
             ) {
                 guard let hidden = m.hidden, let op = Operation(rawValue: m.op) else { continue }
                 let shape = LinearShape(rows: m.rows, hidden: hidden, classes: m.classes)
                 guard let bound = bounds[shape] else { continue }
-                var r = row(m.kernel, "-", shape, op, m.threads, TimingSummary(m.times_ns), bytes: shape.headBytes(op))
+                var r = row(m.kernel, "-", shape, op, m.threads, m.timing, bytes: shape.headBytes(op))
                 r.alignment = "-"  // PyTorch's own tensors
                 r.memcpyMedianNs = bound.memcpy
                 r.expNsPerElement = bound.exp

@@ -52,10 +52,11 @@ enum Peers {
 
     /// Runs `python linear_peers.py` (PyTorch's linear cross-entropy paths) for the given N×d×V
     /// shapes at every thread count (the script sets torch's threads per case), with a peak-memory
-    /// probe per case unless `memoryProbe` is false.
+    /// probe per case unless `memoryProbe` is false. With `rounds` above 1 it times each shape's
+    /// cases in that many interleaved rounds (every path, thread count and op once, then again).
     static func measureLinear(
         python: String, script: URL, shapes: [LinearShape], threads: [Int], operations: [Operation],
-        policy: RepetitionPolicy, paths: [String], memoryProbe: Bool
+        policy: RepetitionPolicy, rounds: Int = 1, paths: [String], memoryProbe: Bool
     ) throws -> [PeerMeasurement] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -65,7 +66,8 @@ enum Peers {
                              "--threads", threads.map(String.init).joined(separator: ","),
                              "--ops", operations.map(\.rawValue).joined(separator: ","),
                              "--warmup", "\(policy.warmup)", "--min-reps", "\(policy.minRepetitions)",
-                             "--max-reps", "\(policy.maxRepetitions)", "--min-time", "\(policy.minSeconds)"]
+                             "--max-reps", "\(policy.maxRepetitions)", "--min-time", "\(policy.minSeconds)",
+                             "--rounds", "\(rounds)"]
             + (memoryProbe ? [] : ["--no-memory-probe"])
         return try run(process, script: script)
     }

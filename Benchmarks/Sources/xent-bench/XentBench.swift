@@ -73,7 +73,7 @@ struct Run: ParsableCommand {
         round medians; the CSV adds rounds, round_median_min_ns and round_median_max_ns, and the summary \
         reads a target whose threshold lies between the lowest and highest round as "within noise". Bounds: \
         the lowest measurement of all rounds. Peers run their rounds after Xent's, in their own process. \
-        The softmax suite only (not --linear).
+        With --linear the rounds go over one shape's cases at a time (its data is drawn once).
         """)
     var rounds: Int = 1
 
@@ -108,7 +108,7 @@ struct Run: ParsableCommand {
     @Flag(help: """
         The fused linear head instead of the softmax cases: XentLinear against the sgemm roofline, Xent on \
         the whole logits, gradient filtering and (with --peers-python) PyTorch's linear cross-entropy paths. \
-        Takes --linear-shapes, --ops fwd,fwdgrad, --threads, the repetition options and --peers \
+        Takes --linear-shapes, --ops fwd,fwdgrad, --threads, --rounds, the repetition options and --peers \
         (eager,lce,lce-chunked,mm); writes Reports/<UTC date>_linear-head.csv and .md.
         """)
     var linear = false
@@ -132,7 +132,6 @@ struct Run: ParsableCommand {
         if quick && linearShapes == Run.defaultLinearShapes { linearShapes = Run.quickLinearShapes }
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         if linear {
-            guard rounds == 1 else { throw ValidationError("--rounds: the linear suite measures one round") }
             guard alignments == [.line] else {
                 throw ValidationError("--alignment: the linear suite's buffers are on a line")
             }
