@@ -86,10 +86,9 @@ class Path:
             "mm": f"torch {version} mm",
         }[key]
         self.options = torch.nn.LinearCrossEntropyOptions() if key == "lce-chunked" else None
-        if key == "mm":
-            self.z = None  # allocated by the first call (a temporary, like the logits of the other paths)
-            self.dh = torch.empty_like(h)
-            self.dw = torch.empty_like(w)
+        # mm's outputs are allocated by its first call (z a temporary, like the logits of the other
+        # paths); release() drops them.
+        self.z = self.dh = self.dw = None
         self.leaves = None
 
     def loss(self, h, w, b, reduction="mean"):
@@ -108,6 +107,8 @@ class Path:
     def fwdgrad(self):
         if self.key == "mm":
             z = self.fwd()
+            if self.dh is None:
+                self.dh, self.dw = torch.empty_like(self.h), torch.empty_like(self.w)
             torch.mm(z, self.w, out=self.dh)
             torch.mm(z.T, self.h, out=self.dw)
             return None, self.dh, self.dw, None
@@ -121,11 +122,13 @@ class Path:
         return loss, h.grad, w.grad, b.grad
 
     def release(self):
-        """Drops the gradients of the last fwdgrad (up to V×d floats each), so that a shape's paths can
-        all stay built between rounds without holding one ∂W per path."""
+        """Drops what the last calls left (the autograd gradients; mm's logits and products, up to
+        V×d floats each), so that a shape's paths can all stay built between rounds while each is
+        timed with only its own memory."""
         if self.leaves is not None:
             for x in self.leaves:
                 x.grad = None
+        self.z = self.dh = self.dw = None
 
     def row_losses(self):
         with torch.no_grad():
@@ -187,13 +190,16 @@ def probe(spec, seed):
         outputs = sum(x.grad.numel() * x.grad.element_size() for x in leaves)
         print(max(forward - (outputs if key == "lce-chunked" else 0), backward - outputs))
         return
+    if key == "mm":
+        path.dh, path.dw = torch.empty_like(path.h), torch.empty_like(path.w)
     before = peak_resident_bytes()
     result = getattr(path, op)()
     after = peak_resident_bytes()
     outputs = 0
     if op == "fwdgrad" and key != "mm":
         outputs = sum(x.numel() * x.element_size() for x in result[1:] if x is not None)
-    # mm's ∂H and ∂W were allocated (and are counted) before the call, as xent-bench's outputs.
+    # mm's ∂H and ∂W are allocated before the call but not touched (torch.empty_like): their pages
+    # count in the growth when the call writes them, unlike xent-bench's outputs, touched beforehand.
     print(after - before - outputs)
 
 
@@ -205,6 +211,60 @@ def probe_in_child(key, op, rows, hidden, classes, threads, seed):
         log(f"  probe {spec} failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
         return None
     return int(out.stdout.strip().splitlines()[-1])
+
+
+def measure_shape(rows, hidden, classes, path_keys, threads, ops, args):
+    """Times every path of one shape (its data and paths freed on return); its result rows."""
+    results = []
+    h, w, b, t = make_data(rows, hidden, classes, args.seed)
+    sample = sample_rows(rows)
+    ref_losses, ref_dh = reference(h, w, b, t, sample)
+    # Every path of the shape is built (and its accuracy measured) before any is timed, so the
+    # rounds can go over all of them in turn.
+    paths = []
+    for key in path_keys:
+        path = Path(key, h, w, b, t)
+        loss_error = grad_error = None
+        if key != "mm":
+            torch.set_num_threads(1)
+            loss_error = max_error(path.row_losses()[sample], ref_losses)
+            _, dh, _, _ = path.fwdgrad()
+            grad_error = max_error(dh[sample] * rows, ref_dh)
+            del dh
+            path.release()
+        if key == "lce-chunked":
+            resolved = path.options._adjust(rows, hidden, classes, h.dtype, h.device)
+            log(f"  {path.name}: batch_chunk_size {resolved.batch_chunk_size}, "
+                f"acc_policy {resolved.acc_policy}")
+        paths.append((path, loss_error, grad_error))
+    measured = {(path.key, count, op): [] for path, _, _ in paths for count in threads for op in ops}
+    for round_index in range(args.rounds):
+        label = f" round {round_index + 1}/{args.rounds}" if args.rounds > 1 else ""
+        for path, _, _ in paths:
+            for count in threads:
+                torch.set_num_threads(count)
+                for op in ops:
+                    times = timings(getattr(path, op), args.warmup, args.min_reps, args.max_reps, args.min_time)
+                    measured[(path.key, count, op)].append(times)
+                    median = sorted(times)[len(times) // 2]
+                    log(f"  {path.name:42} {op:7} {count}t {rows}×{hidden}×{classes}{label}: "
+                        f"{median / 1e6:.1f} ms")
+            path.release()
+    for path, loss_error, grad_error in paths:
+        for count in threads:
+            for op in ops:
+                rounds = measured[(path.key, count, op)]
+                result = {
+                    "kernel": path.name, "path": path.key, "op": op, "target_kind": "labels", "rows": rows,
+                    "hidden": hidden, "classes": classes, "threads": count, "data": "random",
+                    "times_ns": [t for times in rounds for t in times], "max_loss_error": loss_error,
+                    "max_gradient_error": grad_error if op == "fwdgrad" else None,
+                    "peak_rss_delta_bytes": None,
+                }
+                if args.rounds > 1:
+                    result["round_times_ns"] = rounds
+                results.append(result)
+    return results
 
 
 def main():
@@ -227,62 +287,16 @@ def main():
 
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes.split(",") if s]
     threads = list(dict.fromkeys(int(t) for t in args.threads.split(",")))
-    path_keys = [p for p in args.paths.split(",") if p]
+    if args.rounds < 1:
+        raise SystemExit("--rounds must be ≥ 1")
+    path_keys = list(dict.fromkeys(p for p in args.paths.split(",") if p))
     for p in path_keys:
         if p not in PATHS:
             raise SystemExit(f"unknown path {p!r}; expected one of {PATHS}")
     ops = args.ops.split(",")
     results = []
     for rows, hidden, classes in shapes:
-        h, w, b, t = make_data(rows, hidden, classes, args.seed)
-        sample = sample_rows(rows)
-        ref_losses, ref_dh = reference(h, w, b, t, sample)
-        # Every path of the shape is built (and its accuracy measured) before any is timed, so the
-        # rounds can go over all of them in turn.
-        paths = []
-        for key in path_keys:
-            path = Path(key, h, w, b, t)
-            loss_error = grad_error = None
-            if key != "mm":
-                torch.set_num_threads(1)
-                loss_error = max_error(path.row_losses()[sample], ref_losses)
-                _, dh, _, _ = path.fwdgrad()
-                grad_error = max_error(dh[sample] * rows, ref_dh)
-                del dh
-                path.release()
-            if key == "lce-chunked":
-                resolved = path.options._adjust(rows, hidden, classes, h.dtype, h.device)
-                log(f"  {path.name}: batch_chunk_size {resolved.batch_chunk_size}, "
-                    f"acc_policy {resolved.acc_policy}")
-            paths.append((path, loss_error, grad_error))
-        measured = {(path.key, count, op): [] for path, _, _ in paths for count in threads for op in ops}
-        for round_index in range(args.rounds):
-            label = f" round {round_index + 1}/{args.rounds}" if args.rounds > 1 else ""
-            for path, _, _ in paths:
-                for count in threads:
-                    torch.set_num_threads(count)
-                    for op in ops:
-                        times = timings(getattr(path, op), args.warmup, args.min_reps, args.max_reps, args.min_time)
-                        measured[(path.key, count, op)].append(times)
-                        median = sorted(times)[len(times) // 2]
-                        log(f"  {path.name:42} {op:7} {count}t {rows}×{hidden}×{classes}{label}: "
-                            f"{median / 1e6:.1f} ms")
-                path.release()
-        for path, loss_error, grad_error in paths:
-            for count in threads:
-                for op in ops:
-                    rounds = measured[(path.key, count, op)]
-                    result = {
-                        "kernel": path.name, "path": path.key, "op": op, "target_kind": "labels", "rows": rows,
-                        "hidden": hidden, "classes": classes, "threads": count, "data": "random",
-                        "times_ns": [t for times in rounds for t in times], "max_loss_error": loss_error,
-                        "max_gradient_error": grad_error if op == "fwdgrad" else None,
-                        "peak_rss_delta_bytes": None,
-                    }
-                    if args.rounds > 1:
-                        result["round_times_ns"] = rounds
-                    results.append(result)
-        del paths, h, w, b, t
+        results += measure_shape(rows, hidden, classes, path_keys, threads, ops, args)
     # Probes after every case is timed (a child process between timed cases disturbs the next one).
     if not args.no_memory_probe:
         log(f"  memory probes: {len(results)} child processes")

@@ -31,7 +31,7 @@ struct LinearColumns {
 
 extension ReportWriter {
     /// Per shape, every linear case with its ratio to the sgemm+xent roofline; then the linear
-    /// head's targets, each marked met or missed.
+    /// head's targets, each marked met, missed or (with rounds) within noise.
     static func linearMarkdown(_ rows: [ReportRow], machine: MachineInfo, command: String, blas: String) -> String {
         var out = "# Xent linear-head report\n\n"
         out += machine.summaryLine
@@ -50,10 +50,13 @@ extension ReportWriter {
                 + "round; a bound is the lowest of its measurements. \"× roofline\" and the targets' ratios give "
                 + "their range over the rounds, and a target whose threshold lies in that range is \"within noise\".\n"
         }
-        out += "- Medians of repeated runs in one process, " + (rounds > 1 ? "over the rounds as above" : "(min–max) beside them")
+        out += "- Medians of repeated runs in one process, "
+            + (rounds > 1 ? "over the rounds as above" : "(min–max) beside them")
             + ". `sgemm+xent` is the sum of the "
             + "`sgemm` row (the three products alone on the whole shapes; fwd: the logits only) and the `xent` row "
-            + "(Xent alone on the whole N × V logits, in place for fwdgrad); \"× roofline\" is a row's median over "
+            + "(Xent alone on the whole N × V logits, in place for fwdgrad)"
+            + (rounds > 1 ? ", taken in every round: its statistics are those of the round sums" : "")
+            + "; \"× roofline\" is a row's median over "
             + "that sum's at the same threads and op. GFLOP/s counts the head's nominal flops (2·N·d·V fwd, "
             + "6·N·d·V fwdgrad) for every row. Peak RSS Δ: one call's growth in a fresh process above the inputs "
             + "and outputs (H, W, b, labels; ∂H, ∂W, ∂b). Errors: 8 rows' losses and ∂H × N against Double; "
