@@ -76,4 +76,10 @@ enum Verdict: String {
         if measured.rounds > 1 && measured.low <= threshold && threshold <= measured.high { return .withinNoise }
         return measured.value >= threshold ? .met : .missed
     }
+
+    /// A target "more than `threshold`" ("faster": a speedup of exactly 1 is not one).
+    static func above(_ threshold: Double, _ measured: Spread) -> Verdict {
+        if measured.rounds > 1 && measured.low <= threshold && threshold <= measured.high { return .withinNoise }
+        return measured.value > threshold ? .met : .missed
+    }
 }
