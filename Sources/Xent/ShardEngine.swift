@@ -437,11 +437,31 @@ extension VocabShardState {
     /// The row results, per-row outputs and reduced loss from the combined rows, exactly as one
     /// call's ``Batch/runRows(_:_:weights:rowWeights:denominators:isa:threads:into:)`` forms them; keeps what the gradient needs.
     func finish(_ combined: [CombinedRow], rowStatistics: RowStatistics.Buffers) -> Float {
-        let alpha = Double(options.labelSmoothing)
-        let rowWeights = options.rowWeights
-        var participating = 0.0, weighted = 0.0
         let loss = withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
-          rowInfo.withUnsafeMutableBufferPointer { rowInfo in
+            withOptionalBuffer(options.rowWeights) { rowWeights in
+                let (participating, weighted) = rowResults(combined, rowWeights: rowWeights, into: results)
+                let mean = options.reduction == .mean
+                let weightedRows = options.classWeights != nil && !soft || options.rowWeights != nil
+                crossEntropyDenominator = mean ? options.divisor ?? (weightedRows ? weighted : participating) : 1
+                zLossDenominator = mean ? participating : 1
+                var sums = LossSums()
+                reduce(results, rowWeights: rowWeights, rowStatistics: rowStatistics, into: &sums)
+                return sums.reduced(
+                    by: Denominators(crossEntropy: crossEntropyDenominator, zLoss: zLossDenominator))
+            }
+        }
+        step = .combined
+        return loss
+    }
+
+    /// Every row's result from its combined totals (recorded for the gradient step too), and the
+    /// rows taking part: their weights' sum, and that sum weighted by the labels' class weights.
+    func rowResults(
+        _ combined: [CombinedRow], rowWeights: UnsafePointer<Float>?, into results: UnsafeMutableBufferPointer<RowResult>
+    ) -> (participating: Double, weighted: Double) {
+        let alpha = Double(options.labelSmoothing)
+        var participating = 0.0, weighted = 0.0
+        rowInfo.withUnsafeMutableBufferPointer { rowInfo in
             for row in 0..<rows {
                 let c = combined[row]
                 rowInfo[row].sums = c.sums
@@ -460,24 +480,21 @@ extension VocabShardState {
                 results[row] = result
                 rowInfo[row].isNaN = result.crossEntropy.isNaN || result.logSumExp.isNaN
             }
-          }
-            let mean = options.reduction == .mean
-            let weightedRows = options.classWeights != nil && !soft || options.rowWeights != nil
-            crossEntropyDenominator = mean ? options.divisor ?? (weightedRows ? weighted : participating) : 1
-            zLossDenominator = mean ? participating : 1
-            var sums = LossSums()
-            withOptionalBuffer(options.rowWeights) { rowWeights in
-                Batch.reduce(
-                    results, lambda: Double(options.zLossScale), rowWeights: rowWeights, isa: isa,
-                    outputs: (rowStatistics.losses?.baseAddress, rowStatistics.logSumExp?.baseAddress,
-                              rowStatistics.argmax?.baseAddress),
-                    into: &sums)
-            }
-            return sums.reduced(
-                by: Denominators(crossEntropy: crossEntropyDenominator, zLoss: zLossDenominator))
         }
-        step = .combined
-        return loss
+        return (participating, weighted)
+    }
+
+    /// The rows' loss parts added to `sums` in row order and their outputs written, as one call's
+    /// reduction does.
+    func reduce(
+        _ results: UnsafeMutableBufferPointer<RowResult>, rowWeights: UnsafePointer<Float>?,
+        rowStatistics: RowStatistics.Buffers, into sums: inout LossSums
+    ) {
+        Batch.reduce(
+            results, lambda: Double(options.zLossScale), rowWeights: rowWeights, isa: isa,
+            outputs: (rowStatistics.losses?.baseAddress, rowStatistics.logSumExp?.baseAddress,
+                      rowStatistics.argmax?.baseAddress),
+            into: &sums)
     }
 
     // MARK: Step 4: the gradient

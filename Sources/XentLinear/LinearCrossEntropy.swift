@@ -28,7 +28,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
 
     /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
     /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
-    /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory.
+    /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory. A loss-only call
+    /// against class labels takes tiles of rows × classes within the same budget where they hold
+    /// more rows than whole rows would (<doc:FusedLinearHead>).
     ///
     /// The block's rows are the products' row count, and a BLAS may round a product of another
     /// shape differently: a different size can change the last bits of every output (the logits,
@@ -115,8 +117,15 @@ extension LinearCrossEntropy {
     /// - Throws: `XentError` before anything is written: shapes and lengths that do not match,
     ///   overlapping buffers, a workspace too small for one row, a dimension beyond the BLAS's
     ///   32-bit interface, bad options or labels.
+    /// The logits go in tiles of rows × classes where whole rows would make shorter blocks (the
+    /// whole batch does not fit ``workspaceBytes`` and the vocabulary is wider than 16384
+    /// classes), so that `W` is read once per block of rows: the loss and row outputs are those of
+    /// the tile's logits, bitwise, as whole rows would give, but the logits' products have another
+    /// row count, so their last bits may differ from a call with gradients
+    /// (<doc:FusedLinearHead>).
+    ///
     /// - Complexity: `2·rows·classes·hidden` flops in `sgemm`, one pass of Xent over the logits;
-    ///   memory: one block of logits (≤ ``workspaceBytes``).
+    ///   memory: one block or tile of logits (≤ ``workspaceBytes``).
     public func loss<Label: ClassLabel>(
         hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
         labels: UnsafeBufferPointer<Label>, classes: Int,
@@ -163,6 +172,11 @@ extension LinearCrossEntropy {
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
             targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
+        if gradients.hidden == nil && gradients.weight == nil && gradients.bias == nil && crossEntropy.kernel == .vector,
+           let tiles = LinearHead.lossTiles(
+               rows: plan.rows, classes: classes, workspaceBytes: workspaceBytes, blockRows: head.blockRows) {
+            return try head.loss(labels: labels, tiles: tiles, options: self)
+        }
         return try head.run(
             { (plan, first, logits, gradient, statistics, sums) throws(XentError) in
                 try crossEntropy.evaluateRowBlock(

@@ -158,6 +158,69 @@ struct LinearHead {
         return options.crossEntropy.reducedLoss(sums, plan)
     }
 
+    // MARK: The loss without a gradient
+
+    /// Where the loss without a gradient takes its logits: blocks of `rows` rows × panels of
+    /// `classes` classes.
+    struct LossTiles: Equatable {
+        let rows: Int, classes: Int
+    }
+
+    /// Products per panel at least, so that the call's threads have jobs to share.
+    static let jobsPerLossPanel = 4
+
+    /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
+    /// rows (the whole batch, or as many as tiles would). Each block of rows is as tall as the
+    /// workspace allows with panels of at least ``jobsPerLossPanel`` products, up to every row, so
+    /// that `W` is read once per block, not once per block of whole rows; a panel is a multiple of
+    /// ``classPanel`` (the products are the row blocks' column panels) and of Xent's row chunk
+    /// (the panels then combine bitwise as one call on the whole rows does).
+    static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
+        let floats = workspaceBytes / MemoryLayout<Float>.stride
+        let chunk = VocabShard.alignment(classes: classes)
+        var unit = classPanel
+        while unit % chunk != 0 { unit += classPanel }
+        let narrowest = (jobsPerLossPanel * classPanel + unit - 1) / unit * unit
+        let panel = Swift.max(narrowest, floats / rows / unit * unit)
+        guard panel < classes else { return nil }
+        let tileRows = Swift.min(rows, floats / panel)
+        return tileRows > blockRows ? LossTiles(rows: tileRows, classes: panel) : nil
+    }
+
+    /// The loss against class labels without a gradient, its logits formed a tile at a time
+    /// (`tiles`) and each tile read once by Xent's `RowPanelLoss`: the same loss and row outputs,
+    /// bitwise, as the blocks of whole rows given the same logits. Returns the reduced loss.
+    func loss<Label: ClassLabel>(
+        labels: UnsafeBufferPointer<Label>, tiles: LossTiles, options: LinearCrossEntropy
+    ) throws(XentError) -> Float {
+        let panelWidth = tiles.classes
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: tiles.rows * panelWidth)
+        defer { z.deallocate() }
+        let rowLoss = try RowPanelLoss<Label>(
+            options.crossEntropy, plan: plan, argmax: rowStatistics.argmax != nil)
+        var sums = LossSums()
+        BLAS.useCallingThreadOnly()
+        for first in stride(from: 0, to: rows, by: tiles.rows) {
+            let n = Swift.min(tiles.rows, rows - first)
+            let shared = Jobs.Shared((z, hidden + first * hiddenSize))
+            rowLoss.begin(firstRow: first, labels: UnsafeBufferPointer(rebasing: labels[first..<first + n]))
+            for offset in stride(from: 0, to: classes, by: panelWidth) {
+                let count = Swift.min(panelWidth, classes - offset)
+                Jobs.run((count + Self.classPanel - 1) / Self.classPanel, workers: plan.workers) { p in
+                    let (z, h) = shared.value
+                    let columns = self.panel(offset / Self.classPanel + p)
+                    self.logits(rows: n, h: h, columns: columns, into: z + columns.lowerBound - offset,
+                                rowStride: panelWidth)
+                }
+                try rowLoss.add(
+                    logits: UnsafeBufferPointer(start: z, count: (n - 1) * panelWidth + count), rowStride: panelWidth,
+                    offset: offset, count: count)
+            }
+            try rowLoss.finish(rowStatistics: rowStatistics.rows(first..<first + n), into: &sums)
+        }
+        return options.crossEntropy.reducedLoss(sums, plan)
+    }
+
     /// Classes per job of the products whose rows are classes (the logits' columns, `∂W`'s rows):
     /// fixed, so the jobs do not depend on the thread count.
     static let classPanel = 4096
@@ -179,21 +242,11 @@ struct LinearHead {
         Jobs.run(panels, workers: plan.workers) { p in
             let (z, h) = shared.value
             let columns = self.panel(p)
-            if let bias = self.bias {
-                for i in 0..<n {
-                    (z + i * v + columns.lowerBound).update(from: bias + columns.lowerBound, count: columns.count)
-                }
-            }
-            BLAS.sgemm(
-                transposeA: false, transposeB: true, m: n, n: columns.count, k: d, alpha: 1, a: h, lda: d,
-                b: self.weight + columns.lowerBound * d, ldb: d, beta: self.bias == nil ? 0 : 1,
-                c: z + columns.lowerBound, ldc: v)
+            self.logits(rows: n, h: h, columns: columns, into: z + columns.lowerBound, rowStride: v)
         }
-        let statistics = RowStatistics.Buffers(
-            losses: rowStatistics.losses.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) },
-            logSumExp: rowStatistics.logSumExp.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) },
-            argmax: rowStatistics.argmax.map { UnsafeMutableBufferPointer(rebasing: $0[first..<first + n]) })
-        try blockLoss(plan, first, UnsafeMutableBufferPointer(start: z, count: n * v), wantsGradient, statistics, &sums)
+        try blockLoss(
+            plan, first, UnsafeMutableBufferPointer(start: z, count: n * v), wantsGradient,
+            rowStatistics.rows(first..<first + n), &sums)
         guard wantsGradient else { return }
         let kept = keptTiles(z, rows: n, report: filterReport)
         // Job 0 is ∂H (one product over every class, the largest job, taken first); jobs 1… are
@@ -211,6 +264,19 @@ struct LinearHead {
                     overwrite: overwriteWeightGradient)
             }
         }
+    }
+
+    /// `z = H_c·Wᵀ + b` for `columns` of `n` rows (`h` their first): one product, its rows
+    /// `rowStride` apart from `z`, whose column 0 is class `columns.lowerBound`.
+    private func logits(rows n: Int, h: UnsafePointer<Float>, columns: Range<Int>, into z: UnsafeMutablePointer<Float>,
+                        rowStride: Int) {
+        let d = hiddenSize
+        if let bias {
+            for i in 0..<n { (z + i * rowStride).update(from: bias + columns.lowerBound, count: columns.count) }
+        }
+        BLAS.sgemm(
+            transposeA: false, transposeB: true, m: n, n: columns.count, k: d, alpha: 1, a: h, lda: d,
+            b: weight + columns.lowerBound * d, ldb: d, beta: bias == nil ? 0 : 1, c: z, ldc: rowStride)
     }
 
     /// `∂H_c = G_c·W` over the kept classes (all without filtering), in one product per run of them.
@@ -296,5 +362,15 @@ struct LinearHead {
             }
         }
         return runs
+    }
+}
+
+extension RowStatistics.Buffers {
+    /// The outputs of `rows` only.
+    func rows(_ rows: Range<Int>) -> RowStatistics.Buffers {
+        RowStatistics.Buffers(
+            losses: losses.map { UnsafeMutableBufferPointer(rebasing: $0[rows]) },
+            logSumExp: logSumExp.map { UnsafeMutableBufferPointer(rebasing: $0[rows]) },
+            argmax: argmax.map { UnsafeMutableBufferPointer(rebasing: $0[rows]) })
     }
 }

@@ -1,0 +1,103 @@
+// The loss of a block of rows whose logits arrive a panel of classes at a time, for the fused
+// linear head without a gradient (XentLinear): each panel read once as a vocabulary shard, the
+// rows' totals once every panel has been read.
+
+/// The loss of a planned batch's rows (``RowBlockPlan``) whose logits come a panel of classes at a
+/// time, the panel's buffer free for the next one as soon as it has been read: each panel is a
+/// vocabulary shard (its chunk sums, each chunk's at the chunk's own maximum), and once every
+/// panel of a block of rows has been read, the rows' sums at their maxima give their results,
+/// outputs and loss parts.
+///
+/// When every panel boundary is a multiple of ``VocabShard/alignment(classes:)``, the rows'
+/// outputs and loss parts are bitwise those of
+/// ``SoftmaxCrossEntropy/evaluateRowBlock(_:firstRow:logits:labels:gradient:rowStatistics:into:)``
+/// on the whole rows (NUMERICS.md "Vocabulary shards"). Class labels, the vector kernel, no
+/// gradient.
+package final class RowPanelLoss<Label: ClassLabel> {
+    private let options: SoftmaxCrossEntropy
+    private let plan: RowBlockPlan
+    private let argmax: Bool
+    /// One state per panel of a block, reused block after block.
+    private var states: [VocabShardState] = []
+    /// The panels read in the current block; the next panel's first class.
+    private var panels = 0, nextClass = 0
+    private var firstRow = 0
+    private var labels = UnsafeBufferPointer<Label>(start: nil, count: 0)
+    /// The block's row maxima so far (transformed, raw), `VocabShard.maximaPerRow` per row, and
+    /// one panel's.
+    private var maxima: [Double] = [], panelMaxima: [Double] = []
+
+    /// A loss over `plan`'s rows with the options it was planned with; `argmax` when the rows'
+    /// argmax will be asked for. Throws for a kernel other than `.vector`.
+    package init(_ options: SoftmaxCrossEntropy, plan: RowBlockPlan, argmax: Bool) throws(XentError) {
+        guard options.kernel == .vector else {
+            throw .unsupportedKernel(options.kernel, operation: "logits a panel of classes at a time")
+        }
+        self.options = options
+        self.plan = plan
+        self.argmax = argmax
+    }
+
+    /// Starts the rows `firstRow ..< firstRow + labels.count` (their labels).
+    package func begin(firstRow: Int, labels: UnsafeBufferPointer<Label>) {
+        precondition(firstRow >= 0 && firstRow + labels.count <= plan.rows, "row block outside the planned batch")
+        self.firstRow = firstRow
+        self.labels = labels
+        panels = 0
+        nextClass = 0
+        VocabShardState.resize(&maxima, labels.count * VocabShard.maximaPerRow, -.infinity)
+        maxima.withUnsafeMutableBufferPointer { $0.update(repeating: -.infinity) }
+    }
+
+    /// The next panel, classes `offset ..< offset + count` of the block's rows (`rowStride` apart
+    /// in `logits`): read once, its chunk sums kept.
+    package func add(logits: UnsafeBufferPointer<Float>, rowStride: Int, offset: Int, count: Int) throws(XentError) {
+        precondition(offset == nextClass && count >= 1 && offset + count <= plan.classes, "panels out of order")
+        var panelOptions = options
+        // The row weights apply when the rows are combined; a panel's class weights are its slice.
+        panelOptions.rowWeights = nil
+        panelOptions.classWeights = options.classWeights.map { Array($0[offset..<offset + count]) }
+        if panels == states.count { states.append(VocabShardState()) }
+        let batch = try Batch(
+            logits: logits, labels: labels, classes: count, rowStride: rowStride, ignoreIndex: options.ignoreIndex,
+            gradient: nil, rowStatistics: RowStatistics.Buffers(), reduction: .sum, labelClasses: plan.classes)
+        VocabShardState.resize(&panelMaxima, maxima.count, 0)
+        try panelMaxima.withUnsafeMutableBufferPointer { (buffer) throws(XentError) in
+            try states[panels].beginMaxima(
+                batch, options: panelOptions,
+                shard: try VocabShard(classes: plan.classes, offset: offset, count: count),
+                argmax: argmax, rowMaxima: buffer)
+        }
+        for k in maxima.indices where panelMaxima[k] > maxima[k] { maxima[k] = panelMaxima[k] }
+        panels += 1
+        nextClass = offset + count
+    }
+
+    /// Combines the block's panels (which must tile the classes) into its rows' results: their
+    /// outputs into `rowStatistics` (the block's rows) and their loss parts added to `sums` in
+    /// row order, with the whole batch's row weights.
+    package func finish(rowStatistics: RowStatistics.Buffers, into sums: inout LossSums) throws(XentError) {
+        precondition(nextClass == plan.classes, "the panels do not cover the classes")
+        let rows = labels.count
+        let block = VocabShard.statisticsCount(rows: rows)
+        var statistics = [Double](repeating: 0, count: block * panels)
+        try statistics.withUnsafeMutableBufferPointer { (statistics) throws(XentError) in
+            try maxima.withUnsafeBufferPointer { (maxima) throws(XentError) in
+                for k in 0..<panels {
+                    try states[k].writeStatistics(rowMaxima: maxima, into: statistics.baseAddress! + k * block)
+                }
+            }
+        }
+        let combined = try statistics.withUnsafeBufferPointer { (all) throws(XentError) in
+            try states[0].combineStatistics(all)
+        }
+        let state = states[0]
+        withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
+            withOptionalBuffer(options.rowWeights) { rowWeights in
+                let rowWeights = rowWeights.map { $0 + firstRow }
+                _ = state.rowResults(combined, rowWeights: rowWeights, into: results)
+                state.reduce(results, rowWeights: rowWeights, rowStatistics: rowStatistics, into: &sums)
+            }
+        }
+    }
+}
