@@ -377,11 +377,12 @@ extension VocabShardState {
             guard owners == expectedOwners else {
                 throw .invalidShardStatistics(field: "label owners", row: row, value: Double(owners))
             }
-            // Every rank deposited at the same row maxima: the maxima of the shards' own.
-            guard maxima.0.bitPattern == info.rowMax.bitPattern || info.ignored else {
+            // Every rank deposited at the same row maxima: the maxima of the shards' own (a maximum
+            // of 0 may come as +0 from one shard and −0 from another, either kept; NaN as itself).
+            guard maxima.0 == info.rowMax || maxima.0.bitPattern == info.rowMax.bitPattern || info.ignored else {
                 throw .invalidShardStatistics(field: "row max", row: row, value: Double(info.rowMax))
             }
-            guard maxima.1.bitPattern == info.rawMax.bitPattern || info.ignored else {
+            guard maxima.1 == info.rawMax || maxima.1.bitPattern == info.rawMax.bitPattern || info.ignored else {
                 throw .invalidShardStatistics(field: "raw row max", row: row, value: Double(info.rawMax))
             }
             result.sums = sums.rowSums(max: info.rowMax)

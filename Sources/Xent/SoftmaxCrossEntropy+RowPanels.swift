@@ -101,3 +101,20 @@ package final class RowPanelLoss<Label: ClassLabel> {
         }
     }
 }
+
+extension VocabShard {
+    /// What ``RowPanelLoss`` keeps beside a tile's logits for rows of `classes` classes in panels
+    /// of `panel` (a multiple of ``alignment(classes:)``): per row of the tile, `perRow` bytes
+    /// (every chunk's sums, each panel's row record and statistics, the row's maxima, totals and
+    /// result), and `fixed` bytes per block (the panels' statistics headers).
+    package static func panelBookkeeping(classes: Int, panel: Int) -> (perRow: Int, fixed: Int) {
+        let chunks = (classes + alignment(classes: classes) - 1) / alignment(classes: classes)
+        let panels = (classes + panel - 1) / panel
+        let double = MemoryLayout<Double>.stride
+        let perRow = chunks * MemoryLayout<ChunkSums>.stride
+            + panels * (MemoryLayout<VocabShardState.Row>.stride + statisticsPerRow * double)
+            + 2 * maximaPerRow * double + MemoryLayout<VocabShardState.CombinedRow>.stride
+            + MemoryLayout<RowResult>.stride
+        return (perRow, panels * statisticsHeaderCount * double)
+    }
+}

@@ -29,8 +29,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
     /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
     /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory. A loss-only call
-    /// against class labels takes tiles of rows × classes within the same budget where they hold
-    /// more rows than whole rows would (<doc:FusedLinearHead>).
+    /// against class labels takes tiles of rows × classes within the same budget (their logits
+    /// and Xent's sums for their rows) where they hold more rows than whole rows would
+    /// (<doc:FusedLinearHead>).
     ///
     /// The block's rows are the products' row count, and a BLAS may round a product of another
     /// shape differently: a different size can change the last bits of every output (the logits,
@@ -104,6 +105,12 @@ extension LinearCrossEntropy {
     /// The loss of the logits `H·Wᵀ + b` against class labels, never holding more than a block of
     /// them.
     ///
+    /// Where blocks of whole rows would be shorter, the logits go in tiles of rows × panels of
+    /// classes within ``workspaceBytes`` (with the vector kernel, the default), so that `W` is
+    /// read once per block of rows. Given the same logits, the tiles give bitwise the loss and row
+    /// outputs of whole rows; but the logits' products then have another row count, so the last
+    /// bits may differ from a call with gradients (<doc:FusedLinearHead>).
+    ///
     /// - Parameters:
     ///   - hidden: `H`, `rows × hidden` row-major; `rows` is `labels.count`, `hidden` (≥ 1)
     ///     follows from the count.
@@ -117,13 +124,6 @@ extension LinearCrossEntropy {
     /// - Throws: `XentError` before anything is written: shapes and lengths that do not match,
     ///   overlapping buffers, a workspace too small for one row, a dimension beyond the BLAS's
     ///   32-bit interface, bad options or labels.
-    /// The logits go in tiles of rows × classes where whole rows would make shorter blocks (the
-    /// whole batch does not fit ``workspaceBytes`` and the vocabulary is wider than 16384
-    /// classes), so that `W` is read once per block of rows: the loss and row outputs are those of
-    /// the tile's logits, bitwise, as whole rows would give, but the logits' products have another
-    /// row count, so their last bits may differ from a call with gradients
-    /// (<doc:FusedLinearHead>).
-    ///
     /// - Complexity: `2·rows·classes·hidden` flops in `sgemm`, one pass of Xent over the logits;
     ///   memory: one block or tile of logits (≤ ``workspaceBytes``).
     public func loss<Label: ClassLabel>(

@@ -170,20 +170,30 @@ struct LinearHead {
     static let jobsPerLossPanel = 4
 
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
-    /// rows (the whole batch, or as many as tiles would). Each block of rows is as tall as the
-    /// workspace allows with panels of at least ``jobsPerLossPanel`` products, up to every row, so
-    /// that `W` is read once per block, not once per block of whole rows; a panel is a multiple of
-    /// ``classPanel`` (the products are the row blocks' column panels) and of Xent's row chunk
-    /// (the panels then combine bitwise as one call on the whole rows does).
+    /// rows. A panel is a multiple of ``classPanel`` (the products are the row blocks' column
+    /// panels) and of Xent's row chunk (the panels then combine bitwise as one call on the whole
+    /// rows does), at least ``jobsPerLossPanel`` products wide, and as wide as lets every row fit
+    /// the workspace beside it — so that `W` is read once — or the narrowest. The workspace holds
+    /// a tile's logits and what Xent keeps per row of the tile; the rows are dealt out evenly
+    /// over as few blocks as that allows.
     static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
-        let floats = workspaceBytes / MemoryLayout<Float>.stride
+        let floatSize = MemoryLayout<Float>.stride
         let chunk = VocabShard.alignment(classes: classes)
         var unit = classPanel
         while unit % chunk != 0 { unit += classPanel }
         let narrowest = (jobsPerLossPanel * classPanel + unit - 1) / unit * unit
-        let panel = Swift.max(narrowest, floats / rows / unit * unit)
+        guard narrowest < classes else { return nil }
+        func rowsFitting(_ panel: Int) -> Int {
+            let (perRow, fixed) = VocabShard.panelBookkeeping(classes: classes, panel: panel)
+            return Swift.max(0, workspaceBytes - fixed) / (floatSize * panel + perRow)
+        }
+        var panel = Swift.max(narrowest, workspaceBytes / floatSize / rows / unit * unit)
+        while panel > narrowest && rowsFitting(panel) < rows { panel -= unit }
         guard panel < classes else { return nil }
-        let tileRows = Swift.min(rows, floats / panel)
+        let most = Swift.min(rows, rowsFitting(panel))
+        guard most > blockRows else { return nil }
+        let blocks = (rows + most - 1) / most
+        let tileRows = (rows + blocks - 1) / blocks
         return tileRows > blockRows ? LossTiles(rows: tileRows, classes: panel) : nil
     }
 

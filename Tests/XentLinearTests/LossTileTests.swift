@@ -5,33 +5,80 @@ import Xent
 @testable import XentLinear
 
 struct LossTileTests {
-    @Test("tiles: as many rows as the workspace holds beside panels of at least 4 products, else none")
-    func tiles() {
-        // 32 MiB: every row of a 256-row batch beside panels of 32768 classes, W read once.
+    /// The bytes a tile of `tiles` takes: its logits and what Xent keeps per row.
+    static func tileBytes(_ tiles: LinearHead.LossTiles, classes: Int) -> Int {
+        let (perRow, fixed) = VocabShard.panelBookkeeping(classes: classes, panel: tiles.classes)
+        return tiles.rows * (4 * tiles.classes + perRow) + fixed
+    }
+
+    @Test("tiles: panels of whole products and row chunks, as many rows as fit beside them, within the workspace")
+    func tiles() throws {
+        for (rows, classes, workspace) in [
+            (256, 128_256, 32 << 20), (1024, 32000, 32 << 20), (512, 50257, 32 << 20), (65536, 128_256, 32 << 20),
+            (64, 1_081_344, 256 << 20), (3000, 262_144, 8 << 20), (24, 20000, 16384 * 13 * 4),
+        ] {
+            let blockRows = Swift.min(rows, workspace / (4 * classes))
+            let tiles = try #require(
+                LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: blockRows))
+            let chunk = VocabShard.alignment(classes: classes)
+            #expect(tiles.classes % 4096 == 0 && tiles.classes % chunk == 0 && tiles.classes >= 16384)
+            #expect(tiles.classes < classes && tiles.rows > blockRows && tiles.rows <= rows)
+            #expect(Self.tileBytes(tiles, classes: classes) <= workspace, "\(rows)×\(classes): \(tiles)")
+            // The rows dealt out evenly: the blocks differ by less than a row each.
+            let blocks = (rows + tiles.rows - 1) / tiles.rows
+            #expect(blocks * tiles.rows - rows < blocks, "\(rows)×\(classes): \(tiles)")
+        }
+        // 32 MiB: every row of a 256-row batch beside panels of 28672 classes (32768 would leave
+        // no room for Xent's sums), W read once; 1024 rows of 32000: three blocks of 342.
         #expect(
             LinearHead.lossTiles(rows: 256, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
-                == LinearHead.LossTiles(rows: 256, classes: 32768))
-        // Many rows: panels of 4 products (16384 classes), 512 rows.
+                == LinearHead.LossTiles(rows: 256, classes: 28672))
         #expect(
             LinearHead.lossTiles(rows: 1024, classes: 32000, workspaceBytes: 32 << 20, blockRows: 262)
-                == LinearHead.LossTiles(rows: 512, classes: 16384))
+                == LinearHead.LossTiles(rows: 342, classes: 16384))
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 16384, workspaceBytes: 32 << 20, blockRows: 512) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 20000, workspaceBytes: 20000 * 4, blockRows: 1) == nil)
-        // Beyond 1,048,576 classes the panels are also whole row chunks (2112 classes here).
-        let wide = LinearHead.lossTiles(rows: 64, classes: 1_081_344, workspaceBytes: 256 << 20, blockRows: 62)
-        #expect(wide.map { $0.classes % 2112 == 0 && $0.classes % 4096 == 0 && $0.rows == 64 } == true)
+        #expect(LinearHead.lossTiles(rows: 24, classes: 20000, workspaceBytes: 16384 * 10 * 4, blockRows: 8) == nil)
+    }
+
+    /// `LinearHead.loss` with `tiles` on the problem's labels: the reduced loss and the row losses.
+    static func tiled(
+        _ p: LinearProblem, _ options: SoftmaxCrossEntropy, tiles: LinearHead.LossTiles, workspace: Int
+    ) throws -> (Float, [Float]) {
+        var losses = [Float](repeating: .nan, count: p.rows)
+        func withBias<R>(_ body: (UnsafeBufferPointer<Float>?) throws -> R) throws -> R {
+            guard let bias = p.bias else { return try body(nil) }
+            return try bias.withUnsafeBufferPointer { try body($0) }
+        }
+        let head = LinearCrossEntropy(options, workspaceBytes: workspace)
+        let loss = try p.labels.withUnsafeBufferPointer { labels in
+            try p.hidden.withUnsafeBufferPointer { hidden in
+                try p.weight.withUnsafeBufferPointer { weight in
+                    try losses.withUnsafeMutableBufferPointer { losses in
+                        try withBias { bias in
+                            let plan = try options.planRowBlocks(labels: labels, classes: p.classes)
+                            let linear = try LinearHead(
+                                head, plan: plan, hidden: hidden, weight: weight, bias: bias,
+                                targets: ("labels", UnsafeRawBufferPointer(labels)),
+                                gradients: LinearGradientBuffers(), rowStatistics: RowStatistics.Buffers(losses: losses))
+                            return try linear.loss(labels: labels, tiles: tiles, options: head)
+                        }
+                    }
+                }
+            }
+        }
+        return (loss, losses)
     }
 
     @Test("the loss without gradients in tiles: every option within bounds, the same bits on any thread count")
     func againstDoubleModel() throws {
         let (rows, d, classes) = (24, 8, 20000)
-        // 6 rows of logits, or 8 rows beside a panel of 16384 classes: 3 blocks of 2 panels.
-        let workspace = 16384 * 8 * 4
-        #expect(
-            LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: 6)
-                == LinearHead.LossTiles(rows: 8, classes: 16384))
+        // 10 rows of logits, or 12 rows beside a panel of 16384 classes: 2 blocks of 2 panels.
+        let workspace = 16384 * 13 * 4
+        let tiles = LinearHead.LossTiles(rows: 12, classes: 16384)
+        #expect(LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: 10) == tiles)
         var seed: UInt64 = 900
         for (name, options) in optionSets(rows: rows, classes: classes) {
             seed += 1
@@ -51,6 +98,11 @@ struct LossTileTests {
                 results.append((loss, statistics))
             }
             let (loss, statistics) = results[0]
+            // The call took the tiles: the same bits as the tiles' loop called directly (the
+            // blocks of whole rows differ from them in some row losses here, by the products).
+            let direct = try Self.tiled(p, options, tiles: tiles, workspace: workspace)
+            #expect(direct.0.bitPattern == loss.bitPattern, "\(name): against the tiles called directly")
+            #expect(Bool(direct.1.map(\.bitPattern) == statistics.losses.map(\.bitPattern)), "\(name): row losses")
             #expect(
                 abs(Double(loss) - truth.loss) <= truth.lossBound || loss == Float(truth.loss),
                 "\(name): loss \(loss), expected \(truth.loss) ± \(truth.lossBound)")

@@ -7,7 +7,7 @@ import Testing
 @Suite struct RowPanelTests {
     /// The loss and row outputs of `c` taken in blocks of `blockRows` rows, each block's logits
     /// copied a panel of `panel` classes at a time into one reused buffer (its rows `panel` apart).
-    static func panels(_ c: ShardCase, blockRows: Int, panel: Int) throws -> ShardRun {
+    static func panels(_ c: ShardCase, blockRows: Int, panel: Int, argmax wantsArgmax: Bool = true) throws -> ShardRun {
         let labels = c.labels!
         var losses = [Float](repeating: .nan, count: c.rows), lse = losses
         var argmax = [Int32](repeating: -7, count: c.rows)
@@ -18,7 +18,7 @@ import Testing
             try c.options.planRowBlocks(labels: labels, classes: c.classes)
         }
         try labels.withUnsafeBufferPointer { labels in
-            let loss = try RowPanelLoss<Int32>(c.options, plan: plan, argmax: true)
+            let loss = try RowPanelLoss<Int32>(c.options, plan: plan, argmax: wantsArgmax)
             for first in stride(from: 0, to: c.rows, by: blockRows) {
                 let n = Swift.min(blockRows, c.rows - first)
                 buffer.update(repeating: .nan)
@@ -39,7 +39,8 @@ import Testing
                                 rowStatistics: RowStatistics.Buffers(
                                     losses: UnsafeMutableBufferPointer(rebasing: losses[first..<first + n]),
                                     logSumExp: UnsafeMutableBufferPointer(rebasing: lse[first..<first + n]),
-                                    argmax: UnsafeMutableBufferPointer(rebasing: argmax[first..<first + n])),
+                                    argmax: wantsArgmax
+                                        ? UnsafeMutableBufferPointer(rebasing: argmax[first..<first + n]) : nil),
                                 into: &sums)
                         }
                     }
@@ -65,6 +66,26 @@ import Testing
             let run = try Self.panels(c, blockRows: blockRows, panel: panel)
             #expect(run == whole, "\(name): blocks of \(blockRows) rows, panels of \(panel) classes")
         }
+    }
+
+    /// The kernels here find +0 as the maximum of a chunk holding −0 and nothing larger, so the
+    /// panels agree on the sign; the combine accepts either (it compares the maxima with `==`).
+    @Test("a row maximum of 0 met as +0 in one panel and −0 in another; no argmax asked for")
+    func signedZeroMaximum() throws {
+        let classes = 4096 * 3
+        var c = VocabShardTests.batch(rows: 3, classes: classes, seed: 9, labelsAt: [5000, 17, 9000], soft: false)
+        for r in 0..<3 {
+            for j in 0..<classes { c.logits[r * classes + j] = -Float(1 + (j * 7 + r) % 50) }
+        }
+        c.logits[0 * classes + 100] = 0
+        c.logits[0 * classes + 5000] = -0.0
+        c.logits[1 * classes + 100] = -0.0
+        c.logits[1 * classes + 9000] = 0
+        let whole = try c.whole(Float.self, gradient: false)
+        var run = try Self.panels(c, blockRows: 2, panel: 4096, argmax: false)
+        run.argmax = whole.argmax
+        #expect(run == whole)
+        #expect(try Self.panels(c, blockRows: 3, panel: 4096) == whole)
     }
 
     @Test("only the vector kernel")
