@@ -166,22 +166,24 @@ struct LinearHead {
         let rows: Int, classes: Int
     }
 
-    /// Products per panel at least, so that the call's threads have jobs to share.
+    /// A panel's products come in groups of this many, so that the call's threads share them evenly.
     static let jobsPerLossPanel = 4
 
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
-    /// rows. A panel is a multiple of ``classPanel`` (the products are the row blocks' column
-    /// panels) and of Xent's row chunk (the panels then combine bitwise as one call on the whole
-    /// rows does), at least ``jobsPerLossPanel`` products wide, and as wide as lets every row fit
-    /// the workspace beside it — so that `W` is read once — or the narrowest. The workspace holds
-    /// a tile's logits and what Xent keeps per row of the tile; the rows are dealt out evenly
-    /// over as few blocks as that allows.
+    /// rows. A panel is a multiple of ``jobsPerLossPanel`` × ``classPanel`` (the products are the
+    /// row blocks' column panels, in groups the threads share evenly) and of Xent's row chunk
+    /// (the panels then combine bitwise as one call on the whole rows does), and as wide as lets
+    /// every row fit the workspace beside it — so that `W` is read once — or the narrowest. The
+    /// workspace holds a tile's logits and what Xent keeps per row of the tile; the rows are
+    /// dealt out evenly over as few blocks as that allows.
     static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
         let floatSize = MemoryLayout<Float>.stride
+        // Whole row chunks, in whole groups of `jobsPerLossPanel` products: the panel's jobs then
+        // share out evenly over 1, 2 or 4 threads.
         let chunk = VocabShard.alignment(classes: classes)
-        var unit = classPanel
-        while unit % chunk != 0 { unit += classPanel }
-        let narrowest = (jobsPerLossPanel * classPanel + unit - 1) / unit * unit
+        var unit = jobsPerLossPanel * classPanel
+        while unit % chunk != 0 { unit += jobsPerLossPanel * classPanel }
+        let narrowest = unit
         guard narrowest < classes else { return nil }
         func rowsFitting(_ panel: Int) -> Int {
             let (perRow, fixed) = VocabShard.panelBookkeeping(classes: classes, panel: panel)
