@@ -458,7 +458,8 @@ extension VocabShardState {
     /// Every row's result from its combined totals (recorded for the gradient step too), and the
     /// rows taking part: their weights' sum, and that sum weighted by the labels' class weights.
     func rowResults(
-        _ combined: [CombinedRow], rowWeights: UnsafePointer<Float>?, into results: UnsafeMutableBufferPointer<RowResult>
+        _ combined: [CombinedRow], rowWeights: UnsafePointer<Float>?,
+        into results: UnsafeMutableBufferPointer<RowResult>
     ) -> (participating: Double, weighted: Double) {
         let alpha = Double(options.labelSmoothing)
         var participating = 0.0, weighted = 0.0

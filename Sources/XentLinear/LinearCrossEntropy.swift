@@ -172,7 +172,8 @@ extension LinearCrossEntropy {
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
             targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
-        if gradients.hidden == nil && gradients.weight == nil && gradients.bias == nil && crossEntropy.kernel == .vector,
+        let wantsGradient = gradients.hidden != nil || gradients.weight != nil || gradients.bias != nil
+        if !wantsGradient && crossEntropy.kernel == .vector,
            let tiles = LinearHead.lossTiles(
                rows: plan.rows, classes: classes, workspaceBytes: workspaceBytes, blockRows: head.blockRows) {
             return try head.loss(labels: labels, tiles: tiles, options: self)

@@ -11,7 +11,7 @@ struct LossTileTests {
         return tiles.rows * (4 * tiles.classes + perRow) + fixed
     }
 
-    @Test("tiles: panels of whole groups of products and row chunks, as many rows as fit beside them, within the workspace")
+    @Test("tiles: panels of whole groups of products and row chunks, as many rows as fit beside them, in the budget")
     func tiles() throws {
         for (rows, classes, workspace) in [
             (256, 128_256, 32 << 20), (1024, 32000, 32 << 20), (512, 50257, 32 << 20), (65536, 128_256, 32 << 20),
@@ -29,13 +29,16 @@ struct LossTileTests {
             #expect(blocks * tiles.rows - rows < blocks, "\(rows)×\(classes): \(tiles)")
         }
         // 32 MiB: every row of a 256-row batch beside panels of 16384 classes (32768 would leave
-        // no room for Xent's sums), W read once; 1024 rows of 32000: three blocks of 342.
+        // no room for Xent's sums), W read once; 1024 rows of 32000: three blocks of 342; 512 of 50257: two of 256.
         #expect(
             LinearHead.lossTiles(rows: 256, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
                 == LinearHead.LossTiles(rows: 256, classes: 16384))
         #expect(
             LinearHead.lossTiles(rows: 1024, classes: 32000, workspaceBytes: 32 << 20, blockRows: 262)
                 == LinearHead.LossTiles(rows: 342, classes: 16384))
+        #expect(
+            LinearHead.lossTiles(rows: 512, classes: 50257, workspaceBytes: 32 << 20, blockRows: 166)
+                == LinearHead.LossTiles(rows: 256, classes: 16384))
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 16384, workspaceBytes: 32 << 20, blockRows: 512) == nil)
@@ -62,7 +65,8 @@ struct LossTileTests {
                             let linear = try LinearHead(
                                 head, plan: plan, hidden: hidden, weight: weight, bias: bias,
                                 targets: ("labels", UnsafeRawBufferPointer(labels)),
-                                gradients: LinearGradientBuffers(), rowStatistics: RowStatistics.Buffers(losses: losses))
+                                gradients: LinearGradientBuffers(),
+                                rowStatistics: RowStatistics.Buffers(losses: losses))
                             return try linear.loss(labels: labels, tiles: tiles, options: head)
                         }
                     }
@@ -82,7 +86,8 @@ struct LossTileTests {
         var seed: UInt64 = 900
         for (name, options) in optionSets(rows: rows, classes: classes) {
             seed += 1
-            var p = LinearProblem(rows: rows, hiddenSize: d, classes: classes, bias: seed % 2 == 0, soft: false, seed: seed)
+            var p = LinearProblem(
+                rows: rows, hiddenSize: d, classes: classes, bias: seed % 2 == 0, soft: false, seed: seed)
             p.labels[3] = options.ignoreIndex ?? 0
             p.labels[4] = Int32(classes - 1)
             p.labels[5] = 16384
