@@ -29,7 +29,7 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
     /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
     /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory. A loss-only call
-    /// against class labels takes tiles of rows × classes within the same budget (their logits
+    /// against class labels (the vector kernel) takes tiles of rows × classes within the same budget (their logits
     /// and Xent's sums for their rows) where they hold more rows than whole rows would
     /// (<doc:FusedLinearHead>).
     ///
@@ -137,7 +137,10 @@ extension LinearCrossEntropy {
     }
 
     /// The loss against class labels and its gradients for `H`, `W` and `b` (those of
-    /// `gradients` that are not nil), never holding more than a block of logits.
+    /// `gradients` that are not nil), never holding more than a block of logits (with every
+    /// gradient nil, a tile, as
+    /// ``loss(hidden:weight:bias:labels:classes:rowStatistics:)-(_,_,_,_,_,RowStatistics.Buffers)``
+    /// takes).
     ///
     /// `∂H = G·W`, `∂W = Gᵀ·H`, `∂b = Σ_rows G`, where `G` is the gradient of the loss with respect
     /// to the logits (scaled by the reduction, `SoftmaxCrossEntropy.gradientScale` and the row
@@ -162,7 +165,7 @@ extension LinearCrossEntropy {
     ///   does, and for gradient buffers of the wrong count or overlapping, or a bad ``gradientFilter``.
     /// - Complexity: `6·rows·classes·hidden` flops in `sgemm` with all three gradients (`2·…` for
     ///   the logits, `∂H` and `∂W` each), one fused pass of Xent over the logits; memory: one block
-    ///   of logits (≤ ``workspaceBytes``).
+    ///   (or tile) of logits (≤ ``workspaceBytes``).
     public func lossAndGradients<Label: ClassLabel>(
         hidden: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil,
         labels: UnsafeBufferPointer<Label>, classes: Int, gradients: LinearGradientBuffers,
