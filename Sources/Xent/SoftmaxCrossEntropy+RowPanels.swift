@@ -24,8 +24,10 @@ package final class RowPanelLoss<Label: ClassLabel> {
     private var firstRow = 0
     private var labels = UnsafeBufferPointer<Label>(start: nil, count: 0)
     /// The block's row maxima so far (transformed, raw), `VocabShard.maximaPerRow` per row, and
-    /// one panel's.
-    private var maxima: [Double] = [], panelMaxima: [Double] = []
+    /// one panel's. Buffers rather than arrays: the steps' typed throws cannot pass through an
+    /// array's closures in Swift 6.0.
+    private var maxima = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
+    private var panelMaxima = UnsafeMutableBufferPointer<Double>(start: nil, count: 0)
 
     /// A loss over `plan`'s rows with the options it was planned with; `argmax` when the rows'
     /// argmax will be asked for. Throws for a kernel other than `.vector`.
@@ -38,6 +40,11 @@ package final class RowPanelLoss<Label: ClassLabel> {
         self.argmax = argmax
     }
 
+    deinit {
+        maxima.deallocate()
+        panelMaxima.deallocate()
+    }
+
     /// Starts the rows `firstRow ..< firstRow + labels.count` (their labels).
     package func begin(firstRow: Int, labels: UnsafeBufferPointer<Label>) {
         precondition(firstRow >= 0 && firstRow + labels.count <= plan.rows, "row block outside the planned batch")
@@ -45,8 +52,14 @@ package final class RowPanelLoss<Label: ClassLabel> {
         self.labels = labels
         panels = 0
         nextClass = 0
-        VocabShardState.resize(&maxima, labels.count * VocabShard.maximaPerRow, -.infinity)
-        maxima.withUnsafeMutableBufferPointer { $0.update(repeating: -.infinity) }
+        let count = labels.count * VocabShard.maximaPerRow
+        if maxima.count != count {
+            maxima.deallocate()
+            panelMaxima.deallocate()
+            maxima = .allocate(capacity: count)
+            panelMaxima = .allocate(capacity: count)
+        }
+        maxima.initialize(repeating: -.infinity)
     }
 
     /// The next panel, classes `offset ..< offset + count` of the block's rows (`rowStride` apart
@@ -61,13 +74,9 @@ package final class RowPanelLoss<Label: ClassLabel> {
         let batch = try Batch(
             logits: logits, labels: labels, classes: count, rowStride: rowStride, ignoreIndex: options.ignoreIndex,
             gradient: nil, rowStatistics: RowStatistics.Buffers(), reduction: .sum, labelClasses: plan.classes)
-        VocabShardState.resize(&panelMaxima, maxima.count, 0)
-        try panelMaxima.withUnsafeMutableBufferPointer { (buffer) throws(XentError) in
-            try states[panels].beginMaxima(
-                batch, options: panelOptions,
-                shard: try VocabShard(classes: plan.classes, offset: offset, count: count),
-                argmax: argmax, rowMaxima: buffer)
-        }
+        try states[panels].beginMaxima(
+            batch, options: panelOptions, shard: try VocabShard(classes: plan.classes, offset: offset, count: count),
+            argmax: argmax, rowMaxima: panelMaxima)
         for k in maxima.indices where panelMaxima[k] > maxima[k] { maxima[k] = panelMaxima[k] }
         panels += 1
         nextClass = offset + count
@@ -80,17 +89,14 @@ package final class RowPanelLoss<Label: ClassLabel> {
         precondition(nextClass == plan.classes, "the panels do not cover the classes")
         let rows = labels.count
         let block = VocabShard.statisticsCount(rows: rows)
-        var statistics = [Double](repeating: 0, count: block * panels)
-        try statistics.withUnsafeMutableBufferPointer { (statistics) throws(XentError) in
-            try maxima.withUnsafeBufferPointer { (maxima) throws(XentError) in
-                for k in 0..<panels {
-                    try states[k].writeStatistics(rowMaxima: maxima, into: statistics.baseAddress! + k * block)
-                }
-            }
+        let statistics = UnsafeMutableBufferPointer<Double>.allocate(capacity: block * panels)
+        defer { statistics.deallocate() }
+        statistics.initialize(repeating: 0)
+        for k in 0..<panels {
+            try states[k].writeStatistics(
+                rowMaxima: UnsafeBufferPointer(maxima), into: statistics.baseAddress! + k * block)
         }
-        let combined = try statistics.withUnsafeBufferPointer { (all) throws(XentError) in
-            try states[0].combineStatistics(all)
-        }
+        let combined = try states[0].combineStatistics(UnsafeBufferPointer(statistics))
         let state = states[0]
         withUnsafeTemporaryAllocation(of: RowResult.self, capacity: rows) { results in
             withOptionalBuffer(options.rowWeights) { rowWeights in
