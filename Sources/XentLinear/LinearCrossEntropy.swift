@@ -101,6 +101,11 @@ public struct LinearGradientBuffers {
     }
 }
 
+extension LinearGradientBuffers {
+    /// Whether any gradient is asked for.
+    var wantsGradient: Bool { hidden != nil || weight != nil || bias != nil }
+}
+
 extension LinearCrossEntropy {
     /// The loss of the logits `H·Wᵀ + b` against class labels, never holding more than a block of
     /// them.
@@ -175,8 +180,7 @@ extension LinearCrossEntropy {
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
             targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
-        let wantsGradient = gradients.hidden != nil || gradients.weight != nil || gradients.bias != nil
-        if !wantsGradient && crossEntropy.kernel == .vector,
+        if !gradients.wantsGradient && crossEntropy.kernel == .vector,
            let tiles = LinearHead.lossTiles(
                rows: plan.rows, classes: classes, workspaceBytes: workspaceBytes, blockRows: head.blockRows) {
             return try head.loss(labels: labels, tiles: tiles, options: self)

@@ -138,7 +138,7 @@ struct LinearHead {
     func run(
         _ blockLoss: BlockLoss, options: LinearCrossEntropy, filterReport: GradientFilterReport?
     ) throws(XentError) -> Float {
-        let wantsGradient = gradients.hidden != nil || gradients.weight != nil || gradients.bias != nil
+        let wantsGradient = gradients.wantsGradient
         let z = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * classes)
         defer { z.deallocate() }
         var sums = LossSums()
