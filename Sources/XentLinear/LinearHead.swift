@@ -166,23 +166,25 @@ struct LinearHead {
         let rows: Int, classes: Int
     }
 
-    /// A panel's products come in groups of this many, so that the call's threads share them evenly.
+    /// A panel's products: this many, of equal widths, so that the call's threads share them evenly.
     static let jobsPerLossPanel = 4
 
+    /// Panels are multiples of this many classes (and of Xent's row chunk): steps fine enough that
+    /// a panel beside which every row fits (`W` then read once) exists more often, while each
+    /// product keeps at least 1024 classes.
+    static let lossPanelStep = jobsPerLossPanel * 1024
+
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
-    /// rows. A panel is a multiple of ``jobsPerLossPanel`` × ``classPanel`` (the products are the
-    /// row blocks' column panels, in groups the threads share evenly) and of Xent's row chunk
-    /// (the panels then combine bitwise as one call on the whole rows does), and as wide as lets
-    /// every row fit the workspace beside it — so that `W` is read once — or the narrowest. The
-    /// workspace holds a tile's logits and what Xent keeps per row of the tile; the rows are
-    /// dealt out evenly over as few blocks as that allows.
+    /// rows. A panel is a multiple of ``lossPanelStep`` and of Xent's row chunk (the panels then
+    /// combine bitwise as one call on the whole rows does), and as wide as lets every row fit the
+    /// workspace beside it — so that `W` is read once — or the narrowest. The workspace holds a
+    /// tile's logits and what Xent keeps per row of the tile; the rows are dealt out evenly over as
+    /// few blocks as that allows.
     static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
         let floatSize = MemoryLayout<Float>.stride
-        // Whole row chunks, in whole groups of `jobsPerLossPanel` products: the panel's jobs then
-        // share out evenly over 1, 2 or 4 threads.
         let chunk = VocabShard.alignment(classes: classes)
-        var unit = jobsPerLossPanel * classPanel
-        while unit % chunk != 0 { unit += jobsPerLossPanel * classPanel }
+        var unit = lossPanelStep
+        while unit % chunk != 0 { unit += lossPanelStep }
         let narrowest = unit
         guard narrowest < classes else { return nil }
         func rowsFitting(_ panel: Int) -> Int {
@@ -218,9 +220,10 @@ struct LinearHead {
             rowLoss.begin(firstRow: first, labels: UnsafeBufferPointer(rebasing: labels[first..<first + n]))
             for offset in stride(from: 0, to: classes, by: panelWidth) {
                 let count = Swift.min(panelWidth, classes - offset)
-                Jobs.run((count + Self.classPanel - 1) / Self.classPanel, workers: plan.workers) { p in
+                let width = (count + Self.jobsPerLossPanel - 1) / Self.jobsPerLossPanel
+                Jobs.run((count + width - 1) / width, workers: plan.workers) { p in
                     let (z, h) = shared.value
-                    let columns = self.panel(offset / Self.classPanel + p)
+                    let columns = offset + p * width..<Swift.min(offset + count, offset + (p + 1) * width)
                     self.logits(rows: n, h: h, columns: columns, into: z + columns.lowerBound - offset,
                                 rowStride: panelWidth)
                 }

@@ -15,35 +15,42 @@ struct LossTileTests {
     func tiles() throws {
         for (rows, classes, workspace) in [
             (256, 128_256, 32 << 20), (1024, 32000, 32 << 20), (512, 50257, 32 << 20), (65536, 128_256, 32 << 20),
-            (64, 1_081_344, 256 << 20), (3000, 262_144, 8 << 20), (24, 20000, 16384 * 13 * 4),
+            (64, 1_081_344, 256 << 20), (3000, 262_144, 8 << 20), (24, 20000, 4096 * 15 * 4),
         ] {
             let blockRows = Swift.min(rows, workspace / (4 * classes))
             let tiles = try #require(
                 LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: blockRows))
             let chunk = VocabShard.alignment(classes: classes)
-            #expect(tiles.classes % 16384 == 0 && tiles.classes % chunk == 0)
+            #expect(tiles.classes % LinearHead.lossPanelStep == 0 && tiles.classes % chunk == 0)
             #expect(tiles.classes < classes && tiles.rows > blockRows && tiles.rows <= rows)
             #expect(Self.tileBytes(tiles, classes: classes) <= workspace, "\(rows)×\(classes): \(tiles)")
             // The rows dealt out evenly: the blocks differ by less than a row each.
             let blocks = (rows + tiles.rows - 1) / tiles.rows
             #expect(blocks * tiles.rows - rows < blocks, "\(rows)×\(classes): \(tiles)")
         }
-        // 32 MiB: every row of a 256-row batch beside panels of 16384 classes (32768 would leave
-        // no room for Xent's sums), W read once; 1024 rows of 32000: three blocks of 342; 512 of 50257: two of 256.
+        // 32 MiB: every row beside panels of 28672 classes of 128256 (32768 would leave no room for
+        // Xent's sums), of 4096 of 32000, of 12288 of 50257: W read once; 65536 rows of 128256:
+        // the narrowest panel, 66 blocks of 993 rows.
         #expect(
             LinearHead.lossTiles(rows: 256, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
-                == LinearHead.LossTiles(rows: 256, classes: 16384))
+                == LinearHead.LossTiles(rows: 256, classes: 28672))
         #expect(
             LinearHead.lossTiles(rows: 1024, classes: 32000, workspaceBytes: 32 << 20, blockRows: 262)
-                == LinearHead.LossTiles(rows: 342, classes: 16384))
+                == LinearHead.LossTiles(rows: 1024, classes: 4096))
         #expect(
             LinearHead.lossTiles(rows: 512, classes: 50257, workspaceBytes: 32 << 20, blockRows: 166)
-                == LinearHead.LossTiles(rows: 256, classes: 16384))
+                == LinearHead.LossTiles(rows: 512, classes: 12288))
+        #expect(
+            LinearHead.lossTiles(rows: 65536, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
+                == LinearHead.LossTiles(rows: 993, classes: 4096))
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
-        #expect(LinearHead.lossTiles(rows: 5000, classes: 16384, workspaceBytes: 32 << 20, blockRows: 512) == nil)
-        #expect(LinearHead.lossTiles(rows: 5000, classes: 20000, workspaceBytes: 20000 * 4, blockRows: 1) == nil)
-        #expect(LinearHead.lossTiles(rows: 24, classes: 20000, workspaceBytes: 16384 * 10 * 4, blockRows: 8) == nil)
+        #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
+        #expect(LinearHead.lossTiles(rows: 24, classes: 20000, workspaceBytes: 30000, blockRows: 1) == nil)
+        // A workspace of one whole row holds four rows beside the narrowest panel.
+        #expect(
+            LinearHead.lossTiles(rows: 5000, classes: 20000, workspaceBytes: 20000 * 4, blockRows: 1)
+                == LinearHead.LossTiles(rows: 4, classes: 4096))
     }
 
     /// `LinearHead.loss` with `tiles` on the problem's labels: the reduced loss and the row losses.
@@ -79,10 +86,11 @@ struct LossTileTests {
     @Test("the loss without gradients in tiles: every option within bounds, the same bits on any thread count")
     func againstDoubleModel() throws {
         let (rows, d, classes) = (24, 8, 20000)
-        // 10 rows of logits, or 12 rows beside a panel of 16384 classes: 2 blocks of 2 panels.
-        let workspace = 16384 * 13 * 4
-        let tiles = LinearHead.LossTiles(rows: 12, classes: 16384)
-        #expect(LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: 10) == tiles)
+        // 3 rows of logits, or 12 rows beside a panel of 4096 classes: 2 blocks of 5 panels, the
+        // last of 3616 classes; 4 products a panel, on 1, 2 and 3 threads.
+        let workspace = 4096 * 15 * 4
+        let tiles = LinearHead.LossTiles(rows: 12, classes: 4096)
+        #expect(LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: 3) == tiles)
         var seed: UInt64 = 900
         for (name, options) in optionSets(rows: rows, classes: classes) {
             seed += 1
