@@ -113,7 +113,7 @@ extension LinearCrossEntropy {
     /// Where blocks of whole rows would be shorter, the logits go in tiles of rows × panels of
     /// classes within ``workspaceBytes`` (with the vector kernel, the default), so that `W` is
     /// read once per block of rows. Given the same logits, the tiles give bitwise the loss and row
-    /// outputs of whole rows; but the logits' products then have another row count, so the last
+    /// outputs of whole rows; but the logits' products then have another shape, so the last
     /// bits may differ from a call with gradients (<doc:FusedLinearHead>).
     ///
     /// - Parameters:

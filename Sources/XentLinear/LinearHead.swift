@@ -166,13 +166,23 @@ struct LinearHead {
         let rows: Int, classes: Int
     }
 
-    /// A panel's products: this many, of equal widths, so that the call's threads share them evenly.
+    /// A panel's products: this many (fewer for a last panel of at most 144 classes), so that the
+    /// call's threads share them evenly; each a whole number of 64-byte lines wide but the last, so
+    /// that no two products write one line of the tile.
     static let jobsPerLossPanel = 4
 
     /// Panels are multiples of this many classes (and of Xent's row chunk): steps fine enough that
-    /// a panel beside which every row fits (`W` then read once) exists more often, while each
-    /// product keeps at least 1024 classes.
+    /// a panel beside which every row fits (`W` then read once) exists more often, while a full
+    /// panel's products keep at least 1024 classes.
     static let lossPanelStep = jobsPerLossPanel * 1024
+
+    /// The columns of a panel's products, for the panel of classes `offset ..< offset + count`.
+    static func lossProducts(offset: Int, count: Int) -> [Range<Int>] {
+        let line = 64 / MemoryLayout<Float>.stride
+        let quarter = (count + jobsPerLossPanel - 1) / jobsPerLossPanel
+        let width = (quarter + line - 1) / line * line
+        return stride(from: offset, to: offset + count, by: width).map { $0..<Swift.min(offset + count, $0 + width) }
+    }
 
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
     /// rows. A panel is a multiple of ``lossPanelStep`` and of Xent's row chunk (the panels then
@@ -220,10 +230,10 @@ struct LinearHead {
             rowLoss.begin(firstRow: first, labels: UnsafeBufferPointer(rebasing: labels[first..<first + n]))
             for offset in stride(from: 0, to: classes, by: panelWidth) {
                 let count = Swift.min(panelWidth, classes - offset)
-                let width = (count + Self.jobsPerLossPanel - 1) / Self.jobsPerLossPanel
-                Jobs.run((count + width - 1) / width, workers: plan.workers) { p in
+                let products = Self.lossProducts(offset: offset, count: count)
+                Jobs.run(products.count, workers: plan.workers) { p in
                     let (z, h) = shared.value
-                    let columns = offset + p * width..<Swift.min(offset + count, offset + (p + 1) * width)
+                    let columns = products[p]
                     self.logits(rows: n, h: h, columns: columns, into: z + columns.lowerBound - offset,
                                 rowStride: panelWidth)
                 }

@@ -11,7 +11,7 @@ struct LossTileTests {
         return tiles.rows * (4 * tiles.classes + perRow) + fixed
     }
 
-    @Test("tiles: panels of whole groups of products and row chunks, as many rows as fit beside them, in the budget")
+    @Test("tiles: panels in steps of 4096 classes and of row chunks, as many rows as fit beside them, in the budget")
     func tiles() throws {
         for (rows, classes, workspace) in [
             (256, 128_256, 32 << 20), (1024, 32000, 32 << 20), (512, 50257, 32 << 20), (65536, 128_256, 32 << 20),
@@ -46,11 +46,25 @@ struct LossTileTests {
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
-        #expect(LinearHead.lossTiles(rows: 24, classes: 20000, workspaceBytes: 30000, blockRows: 1) == nil)
+        #expect(LinearHead.lossTiles(rows: 5000, classes: 8192, workspaceBytes: 8192 * 4, blockRows: 1) == nil)
         // A workspace of one whole row holds four rows beside the narrowest panel.
         #expect(
             LinearHead.lossTiles(rows: 5000, classes: 20000, workspaceBytes: 20000 * 4, blockRows: 1)
                 == LinearHead.LossTiles(rows: 4, classes: 4096))
+    }
+
+    @Test("a panel's products: at most four, whole lines wide but the last, covering the panel in order")
+    func products() {
+        for count in 1...20000 {
+            let offset = 4096 * (count % 3)
+            let products = LinearHead.lossProducts(offset: offset, count: count)
+            #expect(products.first?.lowerBound == offset && products.last?.upperBound == offset + count, "\(count)")
+            #expect(zip(products, products.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(count)")
+            #expect(products.dropLast().allSatisfy { !$0.isEmpty && $0.count % 16 == 0 } && !products.last!.isEmpty)
+            #expect(products.count <= LinearHead.jobsPerLossPanel && (count <= 144 || products.count == 4), "\(count)")
+        }
+        #expect(LinearHead.lossProducts(offset: 12288, count: 12288).map(\.count) == [3072, 3072, 3072, 3072])
+        #expect(LinearHead.lossProducts(offset: 49152, count: 1105).map(\.count) == [288, 288, 288, 241])
     }
 
     /// `LinearHead.loss` with `tiles` on the problem's labels: the reduced loss and the row losses.
@@ -85,9 +99,9 @@ struct LossTileTests {
 
     @Test("the loss without gradients in tiles: every option within bounds, the same bits on any thread count")
     func againstDoubleModel() throws {
-        let (rows, d, classes) = (24, 8, 20000)
+        let (rows, d, classes) = (24, 8, 19997)
         // 3 rows of logits, or 12 rows beside a panel of 4096 classes: 2 blocks of 5 panels, the
-        // last of 3616 classes; 4 products a panel, on 1, 2 and 3 threads.
+        // last of 3613 classes (products of 912, 912, 912 and 877); on 1, 2 and 3 threads.
         let workspace = 4096 * 15 * 4
         let tiles = LinearHead.LossTiles(rows: 12, classes: 4096)
         #expect(LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: workspace, blockRows: 3) == tiles)
