@@ -166,21 +166,21 @@ struct LinearHead {
         let rows: Int, classes: Int
     }
 
-    /// A panel's products: this many (fewer for a last panel of at most 144 classes), so that the
-    /// call's threads share them evenly; each a whole number of 64-byte lines wide but the last, so
+    /// A panel's products: this many (fewer for a last panel of at most 784 classes), so that up to
+    /// eight threads share them evenly; each a whole number of 64-byte lines wide but the last, so
     /// that no two products write one line of the tile.
-    static let jobsPerLossPanel = 4
+    static let jobsPerLossPanel = 8
 
     /// Panels are multiples of this many classes (and of Xent's row chunk): steps fine enough that
     /// a panel beside which every row fits (`W` then read once) exists more often, while a full
-    /// panel's products keep at least 1024 classes.
-    static let lossPanelStep = jobsPerLossPanel * 1024
+    /// panel's products keep at least 512 classes.
+    static let lossPanelStep = 4096
 
     /// The columns of a panel's products, for the panel of classes `offset ..< offset + count`.
     static func lossProducts(offset: Int, count: Int) -> [Range<Int>] {
         let line = 64 / MemoryLayout<Float>.stride
-        let quarter = (count + jobsPerLossPanel - 1) / jobsPerLossPanel
-        let width = (quarter + line - 1) / line * line
+        let share = (count + jobsPerLossPanel - 1) / jobsPerLossPanel
+        let width = (share + line - 1) / line * line
         return stride(from: offset, to: offset + count, by: width).map { $0..<Swift.min(offset + count, $0 + width) }
     }
 
