@@ -166,9 +166,9 @@ struct LinearHead {
         let rows: Int, classes: Int
     }
 
-    /// A panel's products: this many (fewer for a last panel of at most 784 classes), so that up to
-    /// eight threads share them evenly; each a whole number of 64-byte lines wide but the last, so
-    /// that no two products write one line of the tile.
+    /// A panel's products: this many (a last panel of at most 784 classes may have fewer), so that
+    /// up to eight threads share them evenly; each a whole number of 64-byte lines wide but the
+    /// last, so that no two products write one line of the tile.
     static let jobsPerLossPanel = 8
 
     /// Panels are multiples of this many classes (and of Xent's row chunk): steps fine enough that
