@@ -29,9 +29,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     /// The bytes one block of logits may take (`rows in the block × classes × 4`); 32 MiB by
     /// default. It must hold one row (`4 × classes` bytes). Larger blocks make fewer, larger
     /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory. A loss-only call
-    /// against class labels (the vector kernel) takes tiles of rows × classes within the same budget (their logits
-    /// and Xent's sums for their rows) where they hold more rows than whole rows would
-    /// (<doc:FusedLinearHead>).
+    /// against class labels (the vector kernel) takes tiles of rows × classes within the same
+    /// budget (their logits and Xent's sums for their rows) where they hold more rows than whole
+    /// rows would (<doc:FusedLinearHead>).
     ///
     /// The block's rows are the products' row count, and a BLAS may round a product of another
     /// shape differently: a different size can change the last bits of every output (the logits,

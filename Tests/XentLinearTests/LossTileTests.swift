@@ -31,18 +31,16 @@ struct LossTileTests {
         // 32 MiB: every row beside panels of 28672 classes of 128256 (32768 would leave no room for
         // Xent's sums), of 4096 of 32000, of 12288 of 50257: W read once; 65536 rows of 128256:
         // the narrowest panel, 66 blocks of 993 rows.
-        #expect(
-            LinearHead.lossTiles(rows: 256, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
-                == LinearHead.LossTiles(rows: 256, classes: 28672))
-        #expect(
-            LinearHead.lossTiles(rows: 1024, classes: 32000, workspaceBytes: 32 << 20, blockRows: 262)
-                == LinearHead.LossTiles(rows: 1024, classes: 4096))
-        #expect(
-            LinearHead.lossTiles(rows: 512, classes: 50257, workspaceBytes: 32 << 20, blockRows: 166)
-                == LinearHead.LossTiles(rows: 512, classes: 12288))
-        #expect(
-            LinearHead.lossTiles(rows: 65536, classes: 128_256, workspaceBytes: 32 << 20, blockRows: 65)
-                == LinearHead.LossTiles(rows: 993, classes: 4096))
+        for (rows, classes, blockRows, expected) in [
+            (256, 128_256, 65, LinearHead.LossTiles(rows: 256, classes: 28672)),
+            (1024, 32000, 262, LinearHead.LossTiles(rows: 1024, classes: 4096)),
+            (512, 50257, 166, LinearHead.LossTiles(rows: 512, classes: 12288)),
+            (65536, 128_256, 65, LinearHead.LossTiles(rows: 993, classes: 4096)),
+        ] {
+            #expect(
+                LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: 32 << 20, blockRows: blockRows)
+                    == expected, "\(rows)×\(classes)")
+        }
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
