@@ -1,5 +1,6 @@
 // Running blocks of work on several threads (Dispatch's concurrentPerform), and how many `threads = nil`
 // uses (AvailableCPUs.swift counts them).
+import CXent
 import Dispatch
 
 /// A value (raw pointers, mostly) that the caller promises is safe to share: every worker
@@ -9,7 +10,7 @@ struct SharedUnsafe<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-enum Parallel {
+package enum Parallel {
     /// The threads a large call uses when ``SoftmaxCrossEntropy/threads`` is nil: the CPUs this process
     /// may run on (``availableCPUs()``: on Linux its affinity mask and cgroup CPU quota, not the host's
     /// online processors). Read once per process, on first use; a later `taskset` or quota change is
@@ -46,11 +47,26 @@ enum Parallel {
             walk(0..<count, descendingBlocks: descendingBlocks) { body($0, 0) }
             return
         }
+        perform(workers) { w in
+            let range = (w * count / workers) ..< ((w + 1) * count / workers)
+            walk(range, descendingBlocks: descendingBlocks) { body($0, w) }
+        }
+    }
+
+    /// Calls `body(w)` for every `w` in `0 ..< workers` at once, each on its own thread (the calling
+    /// thread among them), under the calling thread's floating-point controls (flush-to-zero,
+    /// denormals-are-zero, the rounding mode): Dispatch's threads keep those of whichever thread
+    /// created them, and a call's bits must not depend on which thread ran a row. Each thread's own
+    /// controls are put back afterwards.
+    package static func perform(_ workers: Int, _ body: (Int) -> Void) {
+        let controls = xent_float_controls()
         withoutActuallyEscaping(body) { body in
             let shared = SharedUnsafe(body)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let range = (w * count / workers) ..< ((w + 1) * count / workers)
-                walk(range, descendingBlocks: descendingBlocks) { shared.value($0, w) }
+                let own = xent_float_controls()
+                if own != controls { xent_set_float_controls(controls) }
+                shared.value(w)
+                if own != controls { xent_set_float_controls(own) }
             }
         }
     }

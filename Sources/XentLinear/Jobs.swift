@@ -1,5 +1,5 @@
 // Fixed jobs shared out over a few threads before they start.
-import Dispatch
+import Xent
 
 enum Jobs {
     /// A value (raw pointers, mostly) the caller promises is safe to share: every job touches
@@ -27,14 +27,9 @@ enum Jobs {
             lists[w].append(job)
             load[w] += costs[job]
         }
-        // The closure and the lists in two wrappers: a tuple holding the closure crashed Swift
-        // 6.0.3's SILGen.
-        let assigned = Shared(lists)
-        withoutActuallyEscaping(body) { body in
-            let shared = Shared(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for job in assigned.value[w] { shared.value(job) }
-            }
+        // Xent's threads, which run under the calling thread's floating-point controls.
+        Parallel.perform(workers) { w in
+            for job in lists[w] { body(job) }
         }
     }
 

@@ -111,7 +111,14 @@ extension LinearCrossEntropy {
             RowStatistics.Buffers
         ) throws(XentError) -> Float
     ) throws(XentError) -> Float {
-        let d = rows > 0 ? hidden.count / rows : 0
+        // The shape is checked before any gradient array is sized from it: a `classes` the call refuses
+        // would otherwise be allocated for (or overflow `classes × d`) first. Below one row or class
+        // nothing is sized, and the call throws.
+        let d = rows >= 1 && classes >= 1
+            ? try LinearHead.hiddenSize(
+                rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
+                biasCount: bias?.count)
+            : 0
         let fields = gradients.fields
         if accumulate {
             if fields.contains(.weight), !gradients.weight.isEmpty, gradients.weight.count != classes * d {

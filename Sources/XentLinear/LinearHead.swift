@@ -41,18 +41,10 @@ struct LinearHead {
     ) throws(XentError) {
         let rows = plan.rows
         let classes = plan.classes
-        guard hidden.count >= rows, hidden.count % rows == 0 else {
-            throw .lengthNotMultiple(argument: "hidden", count: hidden.count, multiple: rows, of: "the rows")
-        }
-        let d = hidden.count / rows
-        let (weightCount, overflow) = classes.multipliedReportingOverflow(by: d)
-        guard !overflow else { throw .shapeOverflow(rows: classes, classes: d) }
-        guard weight.count == weightCount else {
-            throw .lengthMismatch(argument: "weight", expected: weightCount, actual: weight.count)
-        }
-        if let bias, bias.count != classes {
-            throw .lengthMismatch(argument: "bias", expected: classes, actual: bias.count)
-        }
+        let d = try Self.hiddenSize(
+            rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
+            biasCount: bias?.count)
+        let weightCount = classes * d
         for (name, count, expected) in [
             ("gradients.hidden", gradients.hidden?.count, hidden.count),
             ("gradients.weight", gradients.weight?.count, weightCount),
@@ -64,12 +56,6 @@ struct LinearHead {
             if let count, count != expected { throw .lengthMismatch(argument: name, expected: expected, actual: count) }
         }
         if options.crossEntropy.reduction == .none && rowStatistics.losses == nil { throw .rowLossesRequired }
-        for (name, dimension) in [("rows", rows), ("classes", classes), ("hidden size", d)]
-        where dimension > BLAS.maxDimension {
-            throw .invalidOption(
-                name: name, value: Double(dimension),
-                requirement: "≤ \(BLAS.maxDimension) (the BLAS's 32-bit interface)")
-        }
         let rowBytes = classes.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         guard !rowBytes.overflow, options.workspaceBytes >= rowBytes.partialValue else {
             throw .invalidOption(
@@ -106,6 +92,31 @@ struct LinearHead {
             Float(Double($0) * Double(abs(options.crossEntropy.gradientScale)) / plan.crossEntropyDenominator)
         }
         threads = options.threads
+    }
+
+    /// The hidden size, `hidden.count / rows`, once `hidden`, `weight` and `bias` hold what `rows`
+    /// rows and `classes` classes (both ≥ 1) need. Every dimension is held to the BLAS's 32-bit
+    /// interface before `classes × hidden size` is formed, which therefore fits in `Int`.
+    static func hiddenSize(
+        rows: Int, classes: Int, hiddenCount: Int, weightCount: Int, biasCount: Int?
+    ) throws(XentError) -> Int {
+        guard hiddenCount >= rows, hiddenCount % rows == 0 else {
+            throw .lengthNotMultiple(argument: "hidden", count: hiddenCount, multiple: rows, of: "the rows")
+        }
+        let d = hiddenCount / rows
+        for (name, dimension) in [("rows", rows), ("classes", classes), ("hidden size", d)]
+        where dimension > BLAS.maxDimension {
+            throw .invalidOption(
+                name: name, value: Double(dimension),
+                requirement: "≤ \(BLAS.maxDimension) (the BLAS's 32-bit interface)")
+        }
+        guard weightCount == classes * d else {
+            throw .lengthMismatch(argument: "weight", expected: classes * d, actual: weightCount)
+        }
+        if let biasCount, biasCount != classes {
+            throw .lengthMismatch(argument: "bias", expected: classes, actual: biasCount)
+        }
+        return d
     }
 
     /// No output may share a byte with an input or with another output.
@@ -201,7 +212,10 @@ struct LinearHead {
             let (perRow, fixed) = VocabShard.panelBookkeeping(classes: classes, panel: panel)
             return Swift.max(0, workspaceBytes - fixed) / (floatSize * panel + perRow)
         }
-        var panel = Swift.max(narrowest, workspaceBytes / floatSize / rows / unit * unit)
+        // No wider than the classes rounded up to a unit: such a panel already holds whole rows, and
+        // a wider one (a workspace near Int.max) would overflow its row's bytes.
+        let widest = Swift.min(workspaceBytes / floatSize / rows, (classes + unit - 1) / unit * unit)
+        var panel = Swift.max(narrowest, widest / unit * unit)
         while panel > narrowest && rowsFitting(panel) < rows { panel -= unit }
         guard panel < classes else { return nil }
         let most = Swift.min(rows, rowsFitting(panel))

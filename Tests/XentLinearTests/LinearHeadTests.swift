@@ -313,4 +313,26 @@ struct LinearHeadRefusalTests {
         // And the same call with good arguments writes them all.
         #expect(attempt() == nil && !dh.contains(42) && !dw.contains(42) && !losses.contains(42))
     }
+
+    @Test("over arrays, the shape is refused before a gradient array is sized from it")
+    func arrayShapeRefusals() {
+        let head = LinearCrossEntropy()
+        let gradients = LinearGradients()
+        let blas = "≤ \(Int32.max) (the BLAS's 32-bit interface)"
+        // classes × hidden size would overflow Int.
+        #expect(throws: XentError.invalidOption(name: "classes", value: Double(Int.max / 2 + 1), requirement: blas)) {
+            try head.loss(hidden: [0, 0], weight: [0, 0], labels: [Int32(0)], classes: Int.max / 2 + 1)
+        }
+        // 2⁴⁰ classes: ∂W and ∂b would be 4 TiB each.
+        #expect(throws: XentError.invalidOption(name: "classes", value: 0x1p40, requirement: blas)) {
+            try head.lossAndGradients(
+                hidden: [1], weight: [1], labels: [Int32(0)], classes: 1 << 40, gradients: gradients)
+        }
+        // 2³⁰ classes and a weight of one element: refused before 4 GiB of ∂W are zeroed.
+        #expect(throws: XentError.lengthMismatch(argument: "weight", expected: 1 << 30, actual: 1)) {
+            try head.lossAndGradients(
+                hidden: [1], weight: [1], labels: [Int32(0)], classes: 1 << 30, gradients: gradients)
+        }
+        #expect(gradients.hidden.isEmpty && gradients.weight.isEmpty && gradients.bias.isEmpty)
+    }
 }

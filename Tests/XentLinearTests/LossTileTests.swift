@@ -45,6 +45,8 @@ struct LossTileTests {
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 8192, workspaceBytes: 8192 * 4, blockRows: 1) == nil)
+        // A workspace near Int.max holds whole rows (and no panel's bytes overflow on the way).
+        #expect(LinearHead.lossTiles(rows: 1, classes: 500_000, workspaceBytes: .max, blockRows: 1) == nil)
         // A workspace of one whole row holds four rows beside the narrowest panel.
         #expect(
             LinearHead.lossTiles(rows: 5000, classes: 20000, workspaceBytes: 20000 * 4, blockRows: 1)

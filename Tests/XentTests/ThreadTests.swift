@@ -1,4 +1,5 @@
 // Threads change nothing: the same bits for every thread count, row-split and chunk-split alike.
+import CXent
 import Testing
 import Xent
 
@@ -47,6 +48,48 @@ import Xent
                               scale: 1 / Double(rows - 1), "\(variant) row \(r)")
                 }
             }
+        }
+    }
+
+    /// Flush-to-zero and denormals-are-zero: MXCSR's bits 15 and 6 on x86-64, FPCR's FZ (bit 24)
+    /// on arm64.
+    static var flushToZero: UInt64 {
+        #if arch(x86_64)
+        return 0x8040
+        #elseif arch(arm64)
+        return 1 << 24
+        #else
+        return 0
+        #endif
+    }
+
+    @Test("the calling thread's flush-to-zero holds on every thread: the same bits for 1, 2 and 4 threads")
+    func callersFloatControls() throws {
+        let flush = Self.flushToZero
+        guard flush != 0 else { return }
+        // Logits spread over 120 below each row's max: probabilities below Float's least normal
+        // (e^-87.3), whose gradient entries are subnormal unless flushed to zero.
+        let (rows, classes) = (64, 2000)
+        let logits = (0..<rows * classes).map { -Float($0 * 7919 % 12000) / 100 }
+        let labels = (0..<rows).map { Int32($0 * 37 % classes) }
+        func gradient(threads: Int) throws -> [UInt32] {
+            var ce = SoftmaxCrossEntropy()
+            ce.threads = threads
+            var gradient = [Float]()
+            _ = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient)
+            return gradient.map(\.bitPattern)
+        }
+        func subnormals(_ bits: [UInt32]) -> Int {
+            bits.filter { !Float(bitPattern: $0).isNormal && $0 << 1 != 0 }.count
+        }
+        #expect(subnormals(try gradient(threads: 1)) > 1000)
+        let own = xent_float_controls()
+        xent_set_float_controls(own | flush)
+        defer { xent_set_float_controls(own) }
+        let flushed = try gradient(threads: 1)
+        #expect(subnormals(flushed) == 0)
+        for threads in [2, 4] {
+            #expect(try gradient(threads: threads) == flushed, "\(threads) threads")
         }
     }
 

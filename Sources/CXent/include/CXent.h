@@ -252,6 +252,19 @@ int xent_get_affinity(void *mask, size_t bytes);
 /// check the count Xent derives from its mask.
 int xent_set_affinity(const void *mask, size_t bytes);
 
+// MARK: - Floating-point controls
+
+/// The calling thread's floating-point controls: on x86-64 MXCSR's control bits (the exception
+/// masks, the rounding mode, flush-to-zero and denormals-are-zero; its exception flags cleared), on
+/// arm64 FPCR (the rounding mode, FZ, FZ16, default NaN, the traps); 0 elsewhere. A worker thread
+/// takes the calling thread's with `xent_set_float_controls`, so that a call's bits do not depend
+/// on which of its threads ran a row (Sources/Xent/Parallel.swift).
+uint64_t xent_float_controls(void);
+
+/// Sets the calling thread's floating-point controls to `controls` (from `xent_float_controls`),
+/// leaving its exception flags as they are; nothing elsewhere.
+void xent_set_float_controls(uint64_t controls);
+
 // MARK: - Checks and measurement
 
 /// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
