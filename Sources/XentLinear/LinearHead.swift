@@ -197,10 +197,11 @@ struct LinearHead {
 
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
     /// rows. A panel is a multiple of ``lossPanelStep`` and of Xent's row chunk (the panels then
-    /// combine bitwise as one call on the whole rows does), and as wide as lets every row fit the
-    /// workspace beside it — so that `W` is read once — or the narrowest. The workspace holds a
-    /// tile's logits and what Xent keeps per row of the tile; the rows are dealt out evenly over as
-    /// few blocks as that allows.
+    /// combine bitwise as one call on the whole rows does), and the widest whose logits for every
+    /// row take at most half the workspace, where every row fits beside it — so that `W` is read
+    /// once, in less memory than the widest that fits and no slower — else narrower, down to the
+    /// narrowest. The workspace holds a tile's logits and what Xent keeps per row of the tile; the
+    /// rows are dealt out evenly over as few blocks as that allows.
     static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
         let floatSize = MemoryLayout<Float>.stride
         let chunk = VocabShard.alignment(classes: classes)
@@ -214,7 +215,7 @@ struct LinearHead {
         }
         // No wider than the classes rounded up to a unit: such a panel already holds whole rows, and
         // a wider one (a workspace near Int.max) would overflow its row's bytes.
-        let widest = Swift.min(workspaceBytes / floatSize / rows, (classes + unit - 1) / unit * unit)
+        let widest = Swift.min(workspaceBytes / 2 / floatSize / rows, (classes + unit - 1) / unit * unit)
         var panel = Swift.max(narrowest, widest / unit * unit)
         while panel > narrowest && rowsFitting(panel) < rows { panel -= unit }
         guard panel < classes else { return nil }

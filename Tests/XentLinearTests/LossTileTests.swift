@@ -28,19 +28,26 @@ struct LossTileTests {
             let blocks = (rows + tiles.rows - 1) / tiles.rows
             #expect(blocks * tiles.rows - rows < blocks, "\(rows)×\(classes): \(tiles)")
         }
-        // 32 MiB: every row beside panels of 28672 classes of 128256 (32768 would leave no room for
-        // Xent's sums), of 4096 of 32000, of 12288 of 50257: W read once; 65536 rows of 128256:
-        // the narrowest panel, 66 blocks of 993 rows.
+        // 32 MiB: every row beside panels whose logits take at most 16 MiB: 16384 classes of 128256,
+        // 4096 of 32000, 8192 of 50257 (W read once); 65536 rows of 128256: the narrowest panel,
+        // 66 blocks of 993 rows.
         for (rows, classes, blockRows, expected) in [
-            (256, 128_256, 65, LinearHead.LossTiles(rows: 256, classes: 28672)),
+            (256, 128_256, 65, LinearHead.LossTiles(rows: 256, classes: 16384)),
             (1024, 32000, 262, LinearHead.LossTiles(rows: 1024, classes: 4096)),
-            (512, 50257, 166, LinearHead.LossTiles(rows: 512, classes: 12288)),
+            (512, 50257, 166, LinearHead.LossTiles(rows: 512, classes: 8192)),
             (65536, 128_256, 65, LinearHead.LossTiles(rows: 993, classes: 4096)),
         ] {
             #expect(
                 LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: 32 << 20, blockRows: blockRows)
                     == expected, "\(rows)×\(classes)")
         }
+        // Every row fits beside 8192 classes, whose logits take more than half the workspace: the
+        // narrower panel, where every row fits too.
+        let wide = LinearHead.LossTiles(rows: 1000, classes: 8192)
+        let workspace = Self.tileBytes(wide, classes: 50000)
+        #expect(
+            LinearHead.lossTiles(rows: 1000, classes: 50000, workspaceBytes: workspace, blockRows: 1)
+                == LinearHead.LossTiles(rows: 1000, classes: 4096))
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
