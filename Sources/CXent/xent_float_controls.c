@@ -7,13 +7,15 @@
 #if defined(__x86_64__)
 #include <xmmintrin.h>
 
-// MXCSR bits 0-5 are the exception flags; bit 6 (DAZ) and bits 7-15 (masks, rounding, FZ) control.
+// MXCSR bits 0-5 are the exception flags; bit 6 (DAZ) and bits 7-15 (masks, rounding, FZ) control;
+// the bits above are reserved (setting one faults).
 static const unsigned xent_mxcsr_flags = 0x3F;
+static const unsigned xent_mxcsr_controls = 0xFFC0;
 
-uint64_t xent_float_controls(void) { return _mm_getcsr() & ~xent_mxcsr_flags; }
+uint64_t xent_float_controls(void) { return _mm_getcsr() & xent_mxcsr_controls; }
 
 void xent_set_float_controls(uint64_t controls) {
-    _mm_setcsr((_mm_getcsr() & xent_mxcsr_flags) | ((unsigned)controls & ~xent_mxcsr_flags));
+    _mm_setcsr((_mm_getcsr() & xent_mxcsr_flags) | ((unsigned)controls & xent_mxcsr_controls));
 }
 
 #elif defined(__aarch64__)

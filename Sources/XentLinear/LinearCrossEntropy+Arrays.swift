@@ -112,14 +112,21 @@ extension LinearCrossEntropy {
         ) throws(XentError) -> Float
     ) throws(XentError) -> Float {
         // The shape is checked before any gradient array is sized from it: a `classes` the call refuses
-        // would otherwise be allocated for (or overflow `classes × d`) first. Below one row or class
-        // nothing is sized, and the call throws.
-        let d = rows >= 1 && classes >= 1
-            ? try LinearHead.hiddenSize(
-                rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
-                biasCount: bias?.count)
-            : 0
-        let fields = gradients.fields
+        // would otherwise be allocated for (or overflow `classes × d`) first. Where it is refused (or
+        // below one row or class) no gradient array is sized, and the call on the buffers throws its
+        // own first error, as it would given the arrays' buffers.
+        var d = 0
+        var refusal: XentError? = nil
+        if rows >= 1 && classes >= 1 {
+            do throws(XentError) {
+                d = try LinearHead.hiddenSize(
+                    rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
+                    biasCount: bias?.count)
+            } catch {
+                refusal = error
+            }
+        }
+        let fields = refusal == nil && rows >= 1 && classes >= 1 ? gradients.fields : []
         if accumulate {
             if fields.contains(.weight), !gradients.weight.isEmpty, gradients.weight.count != classes * d {
                 throw .lengthMismatch(
@@ -139,10 +146,13 @@ extension LinearCrossEntropy {
                             try Self.output(&gradients.bias, fields.contains(.bias), count: classes) {
                                 (gb) throws(XentError) in
                                 try RowStatistics.filling(rowStatistics, rows: rows) { (r) throws(XentError) in
-                                    try body(
+                                    let loss = try body(
                                         h, w, b,
                                         LinearGradientBuffers(hidden: gh, weight: gw, bias: gb, accumulate: accumulate),
                                         r)
+                                    // The call checks the same shape, so it has thrown already.
+                                    if let refusal { throw refusal }
+                                    return loss
                                 }
                             }
                         }

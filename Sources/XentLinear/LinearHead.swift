@@ -195,13 +195,21 @@ struct LinearHead {
         return stride(from: offset, to: offset + count, by: width).map { $0..<Swift.min(offset + count, $0 + width) }
     }
 
+    /// Products narrower than this many classes (panels narrower than eight of them) are avoided
+    /// where a wider panel holds every row: with every row, panels of 4096 classes (512-class
+    /// products) measured slower on two threads than wider ones, each product packing its rows
+    /// of `H` again.
+    static let lossProductClasses = 1024
+
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
     /// rows. A panel is a multiple of ``lossPanelStep`` and of Xent's row chunk (the panels then
-    /// combine bitwise as one call on the whole rows does), and the widest whose logits for every
-    /// row take at most half the workspace, where every row fits beside it — so that `W` is read
-    /// once, in less memory than the widest that fits and no slower — else narrower, down to the
-    /// narrowest. The workspace holds a tile's logits and what Xent keeps per row of the tile; the
-    /// rows are dealt out evenly over as few blocks as that allows.
+    /// combine bitwise as one call on the whole rows does). Where every row fits the workspace
+    /// beside some panel (`W` then read once whatever its width), it is the widest whose logits for
+    /// every row take at most half the workspace — less memory than the widest, measured no slower
+    /// at the default workspace — but no narrower than eight products of ``lossProductClasses``
+    /// where such a panel lets every row fit; else the narrowest. The workspace holds a tile's
+    /// logits and what Xent keeps per row of the tile; the rows are dealt out evenly over as few
+    /// blocks as that allows.
     static func lossTiles(rows: Int, classes: Int, workspaceBytes: Int, blockRows: Int) -> LossTiles? {
         let floatSize = MemoryLayout<Float>.stride
         let chunk = VocabShard.alignment(classes: classes)
@@ -213,11 +221,20 @@ struct LinearHead {
             let (perRow, fixed) = VocabShard.panelBookkeeping(classes: classes, panel: panel)
             return Swift.max(0, workspaceBytes - fixed) / (floatSize * panel + perRow)
         }
-        // No wider than the classes rounded up to a unit: such a panel already holds whole rows, and
-        // a wider one (a workspace near Int.max) would overflow its row's bytes.
-        let widest = Swift.min(workspaceBytes / 2 / floatSize / rows, (classes + unit - 1) / unit * unit)
-        var panel = Swift.max(narrowest, widest / unit * unit)
-        while panel > narrowest && rowsFitting(panel) < rows { panel -= unit }
+        // The widest panel whose logits for every row take at most `bytes` that lets every row fit,
+        // else the narrowest. No wider than the classes rounded up to a unit: such a panel holds
+        // whole rows, and a wider one (a workspace near Int.max) would overflow its row's bytes.
+        func widestFitting(_ bytes: Int) -> Int {
+            let widest = Swift.min(bytes / floatSize / rows, (classes + unit - 1) / unit * unit)
+            var panel = Swift.max(narrowest, widest / unit * unit)
+            while panel > narrowest && rowsFitting(panel) < rows { panel -= unit }
+            return panel
+        }
+        var panel = widestFitting(workspaceBytes)
+        if rowsFitting(panel) >= rows {
+            let fullProducts = (jobsPerLossPanel * lossProductClasses + unit - 1) / unit * unit
+            panel = Swift.max(widestFitting(workspaceBytes / 2), Swift.min(panel, fullProducts))
+        }
         guard panel < classes else { return nil }
         let most = Swift.min(rows, rowsFitting(panel))
         guard most > blockRows else { return nil }

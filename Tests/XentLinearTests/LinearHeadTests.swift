@@ -333,6 +333,17 @@ struct LinearHeadRefusalTests {
             try head.lossAndGradients(
                 hidden: [1], weight: [1], labels: [Int32(0)], classes: 1 << 30, gradients: gradients)
         }
+        // The call on the buffers' first error where the shape is refused too: soft targets that are
+        // not whole rows, a label out of range.
+        #expect(throws: XentError.logitsNotMultipleOfClasses(count: 14, classes: 5)) {
+            try head.lossAndGradients(
+                hidden: [Float](repeating: 0, count: 9), weight: [Float](repeating: 0, count: 15),
+                targets: [Float](repeating: 0, count: 14), classes: 5, gradients: gradients)
+        }
+        #expect(throws: XentError.labelOutOfRange(row: 0, label: 7, classes: 5)) {
+            try head.lossAndGradients(
+                hidden: [0, 0], weight: [0], labels: [Int32(7)], classes: 5, gradients: gradients)
+        }
         #expect(gradients.hidden.isEmpty && gradients.weight.isEmpty && gradients.bias.isEmpty)
     }
 }

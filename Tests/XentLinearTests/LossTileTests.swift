@@ -41,13 +41,17 @@ struct LossTileTests {
                 LinearHead.lossTiles(rows: rows, classes: classes, workspaceBytes: 32 << 20, blockRows: blockRows)
                     == expected, "\(rows)×\(classes)")
         }
-        // Every row fits beside 8192 classes, whose logits take more than half the workspace: the
-        // narrower panel, where every row fits too.
+        // Every row fits beside a panel of 8192 classes (or a wider one), whose logits take more than
+        // half the workspace: 8192, not the half-workspace panel (4096, products of 512 classes).
         let wide = LinearHead.LossTiles(rows: 1000, classes: 8192)
-        let workspace = Self.tileBytes(wide, classes: 50000)
         #expect(
-            LinearHead.lossTiles(rows: 1000, classes: 50000, workspaceBytes: workspace, blockRows: 1)
-                == LinearHead.LossTiles(rows: 1000, classes: 4096))
+            LinearHead.lossTiles(rows: 1000, classes: 50000, workspaceBytes: Self.tileBytes(wide, classes: 50000),
+                                 blockRows: 1) == wide)
+        for workspace in [20 << 20, 28 << 20] {
+            #expect(
+                LinearHead.lossTiles(rows: 512, classes: 50257, workspaceBytes: workspace, blockRows: 100)
+                    == LinearHead.LossTiles(rows: 512, classes: 8192), "\(workspace >> 20) MiB")
+        }
         // The whole batch in one block, a vocabulary no wider than a panel, or no more rows: none.
         #expect(LinearHead.lossTiles(rows: 100, classes: 50257, workspaceBytes: 32 << 20, blockRows: 100) == nil)
         #expect(LinearHead.lossTiles(rows: 5000, classes: 4096, workspaceBytes: 32 << 20, blockRows: 512) == nil)
