@@ -195,8 +195,8 @@ struct LinearHead {
         return stride(from: offset, to: offset + count, by: width).map { $0..<Swift.min(offset + count, $0 + width) }
     }
 
-    /// Products narrower than this many classes (panels narrower than eight of them) are avoided
-    /// where a wider panel holds every row: with every row, panels of 4096 classes (512-class
+    /// Products narrower than this many classes (panels narrower than eight of them, a last panel
+    /// apart) are avoided where a wider panel holds every row: with every row, panels of 4096 classes (512-class
     /// products) measured slower on two threads than wider ones, each product packing its rows
     /// of `H` again.
     static let lossProductClasses = 1024
