@@ -117,16 +117,17 @@ extension LinearCrossEntropy {
         // own first error, as it would given the arrays' buffers.
         var d = 0
         var refusal: XentError? = nil
+        var fields: LinearGradients.Fields = []
         if rows >= 1 && classes >= 1 {
             do throws(XentError) {
                 d = try LinearHead.hiddenSize(
                     rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
                     biasCount: bias?.count)
+                fields = gradients.fields
             } catch {
                 refusal = error
             }
         }
-        let fields = refusal == nil && rows >= 1 && classes >= 1 ? gradients.fields : []
         if accumulate {
             if fields.contains(.weight), !gradients.weight.isEmpty, gradients.weight.count != classes * d {
                 throw .lengthMismatch(

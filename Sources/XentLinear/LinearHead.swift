@@ -196,9 +196,9 @@ struct LinearHead {
     }
 
     /// Products narrower than this many classes (panels narrower than eight of them, a last panel
-    /// apart) are avoided where a wider panel holds every row: with every row, panels of 4096 classes (512-class
-    /// products) measured slower on two threads than wider ones, each product packing its rows
-    /// of `H` again.
+    /// apart) are avoided where a wider panel holds every row: with every row, panels of 4096
+    /// classes (512-class products) measured slower on two threads than wider ones, each product
+    /// packing its rows of `H` again.
     static let lossProductClasses = 1024
 
     /// The tiles of the loss without a gradient, or nil where blocks of whole rows hold as many
