@@ -123,12 +123,42 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
     *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, *g1);
 }
 
-// The kernel's body; `store`, `soft` and `mark` are constants where it is inlined. Every iteration
-// prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when storing) that
-// lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's exps.
-XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift, const float *q, float *y,
-                                           double *sums, size_t prefetch_limit, const int store, const int soft,
-                                           const int mark) {
+// Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
+// they are loaded (the 16-bit exp pass, at the end of this file).
+#define XENT_IN_F32 0
+#define XENT_IN_F16 1
+#define XENT_IN_BF16 2
+
+XENT_INLINE xent_f32x16 xent_logits_load(const void *x, size_t i, const int in) {
+#if defined(XENT_HALF_LANES)
+    if (in == XENT_IN_F16) return xent_f32x16_widen_f16(xent_u16x16_load((const uint16_t *)x + i));
+#if defined(XENT_HALF_LOAD_BF16)
+    if (in == XENT_IN_BF16) return xent_f32x16_load_bf16((const uint16_t *)x + i);
+#else
+    if (in == XENT_IN_BF16) return xent_f32x16_widen_bf16(xent_u16x16_load((const uint16_t *)x + i));
+#endif
+#endif
+    (void)in;
+    return xent_f32x16_load((const float *)x + i);
+}
+
+// n in 1…15 logits, the other lanes −inf (in either 16-bit format, −inf's bits).
+XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n, const int in) {
+#if defined(XENT_HALF_LANES)
+    if (in == XENT_IN_F16) return xent_f32x16_widen_f16(xent_u16x16_load_tail((const uint16_t *)x + i, n, 0xfc00));
+    if (in == XENT_IN_BF16) return xent_f32x16_widen_bf16(xent_u16x16_load_tail((const uint16_t *)x + i, n, 0xff80));
+#endif
+    (void)in;
+    return xent_f32x16_load_tail((const float *)x + i, n, -INFINITY);
+}
+
+// The kernel's body; `store`, `soft`, `mark` and `in` are constants where it is inlined. Every
+// iteration prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when
+// storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
+// exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient) when storing.
+XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
+                                           uint16_t *z, double *sums, size_t prefetch_limit, const int store,
+                                           const int soft, const int mark, const int in) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
@@ -136,17 +166,20 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
     for (size_t base = 0; base < n; base += XENT_EXP_BLOCK) {
         const size_t len = n - base < XENT_EXP_BLOCK ? n - base : XENT_EXP_BLOCK;
         const size_t nvec = len / 16, rest = len % 16;
-        const float *xb = x + base;
+        const size_t xbytes = in == XENT_IN_F32 ? sizeof(float) : sizeof(uint16_t);
+        const char *xb = (const char *)x + base * xbytes;
         const float *qb = soft ? q + base : NULL;
         float *yb = store ? y + base : NULL;
         xent_f32x16 a0 = xent_f32x16_set1(0.0f), a1 = a0;
         size_t k = 0;
         for (; k + 2 <= nvec; k += 2) {
-            const float *xk = xb + 16 * k;
+            const char *xk = xb + 16 * k * xbytes;
             const int ahead0 = base + 16 * k < prefetch_end, ahead1 = base + 16 * k + 16 < prefetch_end;
-            if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE);
-            if (ahead1) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE + 16);
-            const xent_f32x16 v0 = xent_f32x16_load(xk), v1 = xent_f32x16_load(xk + 16);
+            // 32 logits: two lines of floats, one of 16-bit values.
+            if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE * xbytes);
+            if (ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (XENT_PREFETCH_DISTANCE + 16) * xbytes);
+            if (in != XENT_IN_F32 && store && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
+            const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
             if (soft) {
                 const float *qk = qb + 16 * k;
                 if (ahead0) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
@@ -172,7 +205,7 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
             a1 = xent_f32x16_add(a1, e1);
         }
         if (k < nvec) {
-            const xent_f32x16 v0 = xent_f32x16_load(xb + 16 * k);
+            const xent_f32x16 v0 = xent_logits_load(xb, 16 * k, in);
             if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
             const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
             if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
@@ -180,7 +213,7 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const float *x, float shift
         }
         if (rest) {
             // Missing lanes: x = −inf (exp 0) and q = 0 (no target), so they add nothing.
-            const xent_f32x16 v = xent_f32x16_load_tail(xb + 16 * nvec, rest, -INFINITY);
+            const xent_f32x16 v = xent_logits_load_tail(xb, 16 * nvec, rest, in);
             if (soft) {
                 xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
                                    &g1);
@@ -205,18 +238,18 @@ void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, floa
                                                    int mark_masked, double *sums, size_t prefetch_limit) {
     if (q) {
         if (!y) {
-            xent_raddstoreexpminusmax(n, x, shift, q, NULL, sums, prefetch_limit, 0, 1, 0);
+            xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_F32);
         } else if (mark_masked) {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, prefetch_limit, 1, 1, 1);
+            xent_raddstoreexpminusmax(n, x, shift, q, y, NULL, sums, prefetch_limit, 1, 1, 1, XENT_IN_F32);
         } else {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, sums, prefetch_limit, 1, 1, 0);
+            xent_raddstoreexpminusmax(n, x, shift, q, y, NULL, sums, prefetch_limit, 1, 1, 0, XENT_IN_F32);
         }
     } else if (!y) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, sums, prefetch_limit, 0, 0, 0);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_F32);
     } else if (mark_masked) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, prefetch_limit, 1, 0, 1);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 1, XENT_IN_F32);
     } else {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, sums, prefetch_limit, 1, 0, 0);
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 0, XENT_IN_F32);
     }
 }
 
@@ -483,13 +516,14 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
     }
 }
 
-// MARK: 16-bit rmaxwiden and vgradientround
+// MARK: 16-bit rmaxwiden, raddstoreexpminusmax and vgradientround
 //
-// The 16-bit row's first and last touch of its data, fused with the pass next to them: the widening
-// with the max, the rounding with the gradient. Each gives the bits of the two kernels it replaces
-// (xent_half.c's widen and round, then rmax or vgradient): the conversions are exact or rounded
-// lane by lane, and the arithmetic is the same. They prefetch the next chunk's 16-bit data, which
-// nothing else touches before them. An ISA that has them defines XENT_HALF_LANES and
+// The 16-bit row's touches of its data, fused with the pass next to them: the widening with the max
+// (or the max alone), the exp pass widening as it loads, the rounding with the gradient. Each gives
+// the bits of the kernels it replaces (xent_half.c's widen and round, then rmax,
+// raddstoreexpminusmax or vgradient): the conversions are exact or rounded lane by lane, and the
+// arithmetic is the same. Each prefetches the next chunk's 16-bit data it reads or writes first.
+// An ISA that has them defines XENT_HALF_LANES and
 //   xent_u16x16                                      16 binary16 or bfloat16 values (their bits)
 //   xent_u16x16_load(p) _store(p, h)                 unaligned
 //   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill` (16
@@ -498,6 +532,9 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 //   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
 //   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
 //                                                    xent_half.c rounds
+// and it may define XENT_HALF_LOAD_BF16 and
+//   xent_f32x16_load_bf16(p)                         xent_f32x16_widen_bf16(xent_u16x16_load(p)) in a
+//                                                    form that suits the exp pass (its loads only)
 
 #if defined(XENT_HALF_LANES)
 /// xent_<format>_<op>_ukernel__<isa>_<tile>
@@ -516,7 +553,7 @@ XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, si
 // rmax's accumulators over the widened values, which are stored to `dst` on the way (without rmax's
 // register head: the same max, and the widened row starts on the workspace's line).
 XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
-                                const int bf16) {
+                                const int bf16, const int store) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     size_t i = 0;
@@ -525,10 +562,12 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
         if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
         const xent_f32x16 v0 = xent_half_load(src + i, bf16), v1 = xent_half_load(src + i + 16, bf16);
         const xent_f32x16 v2 = xent_half_load(src + i + 32, bf16), v3 = xent_half_load(src + i + 48, bf16);
-        xent_f32x16_store(dst + i, v0);
-        xent_f32x16_store(dst + i + 16, v1);
-        xent_f32x16_store(dst + i + 32, v2);
-        xent_f32x16_store(dst + i + 48, v3);
+        if (store) {
+            xent_f32x16_store(dst + i, v0);
+            xent_f32x16_store(dst + i + 16, v1);
+            xent_f32x16_store(dst + i + 32, v2);
+            xent_f32x16_store(dst + i + 48, v3);
+        }
         acc0 = xent_f32x16_max(v0, acc0);
         acc1 = xent_f32x16_max(v1, acc1);
         acc2 = xent_f32x16_max(v2, acc2);
@@ -536,12 +575,12 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     }
     for (; i + 16 <= n; i += 16) {
         const xent_f32x16 v = xent_half_load(src + i, bf16);
-        xent_f32x16_store(dst + i, v);
+        if (store) xent_f32x16_store(dst + i, v);
         acc0 = xent_f32x16_max(v, acc0);
     }
     if (i < n) {
         const xent_f32x16 v = xent_half_load_tail_minus_infinity(src + i, n - i, bf16);
-        xent_f32x16_store_tail(dst + i, n - i, v);
+        if (store) xent_f32x16_store_tail(dst + i, n - i, v);
         acc1 = xent_f32x16_max(v, acc1);
     }
     acc0 = xent_f32x16_max(acc1, acc0);
@@ -553,13 +592,50 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
                                                   size_t prefetch_limit) {
-    xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0);
+    if (dst) {
+        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0, 1);
+    } else {
+        xent_rmaxwiden(n, src, NULL, max, prefetch_limit, 0, 0);
+    }
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
                                                   size_t prefetch_limit) {
-    xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1);
+    if (dst) {
+        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1, 1);
+    } else {
+        xent_rmaxwiden(n, src, NULL, max, prefetch_limit, 1, 0);
+    }
+}
+
+// raddstoreexpminusmax over the widened logits (without mark_masked), which are never stored.
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
+                                                             float *y, uint16_t *z, double *sums,
+                                                             size_t prefetch_limit) {
+    if (q) {
+        if (y) xent_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, 1, 1, 0, XENT_IN_F16);
+        else xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_F16);
+    } else if (y) {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, z, sums, prefetch_limit, 1, 0, 0, XENT_IN_F16);
+    } else {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_F16);
+    }
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
+                                                              float *y, uint16_t *z, double *sums,
+                                                              size_t prefetch_limit) {
+    if (q) {
+        if (y) xent_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, 1, 1, 0, XENT_IN_BF16);
+        else xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_BF16);
+    } else if (y) {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, z, sums, prefetch_limit, 1, 0, 0, XENT_IN_BF16);
+    } else {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_BF16);
+    }
 }
 
 // vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded

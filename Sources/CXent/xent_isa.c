@@ -154,19 +154,25 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_bf16_widen_ukernel__##bf16_isa(size_t, const uint16_t *, float *, size_t); \
     void xent_bf16_round_ukernel__##bf16_isa(size_t, const float *, uint16_t *, size_t);
 
-#define XENT_DECLARE_FUSED_HALF_UKERNELS(isa)                                                                  \
-    void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);     \
-    void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);    \
-    void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int, \
-                                                       float, float, float, uint16_t *, size_t);               \
-    void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,     \
-                                                        int, float, float, float, uint16_t *, size_t);
+#define XENT_DECLARE_FUSED_HALF_UKERNELS(isa)                                                                          \
+    void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);             \
+    void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);            \
+    void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int,        \
+                                                       float, float, float, uint16_t *, size_t);                       \
+    void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,            \
+                                                        int, float, float, float, uint16_t *, size_t);                 \
+    void xent_f16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,       \
+                                                                  float *, uint16_t *, double *, size_t);              \
+    void xent_bf16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,      \
+                                                                   float *, uint16_t *, double *, size_t);
 
-#define XENT_FUSED_HALF(sfx)                                                                                  \
-    .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                           \
-    .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                      \
-    .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                         \
-    .bf16_vgradientround = xent_bf16_vgradientround_ukernel__##sfx##_u32,
+#define XENT_FUSED_HALF(sfx)                                                                                           \
+    .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                     \
+    .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                                \
+    .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                   \
+    .bf16_vgradientround = xent_bf16_vgradientround_ukernel__##sfx##_u32,                                              \
+    .f16_raddstoreexpminusmax = xent_f16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                               \
+    .bf16_raddstoreexpminusmax = xent_bf16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,
 
 #define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa, ...)                             \
     static const xent_ukernel_config name = {                                                                \
@@ -213,7 +219,7 @@ const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 15 * sizeof(void *), "xent_ukernel_config: isa + 14 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 17 * sizeof(void *), "xent_ukernel_config: isa + 16 pointers");
 
 // MARK: - Checks and measurement
 

@@ -138,10 +138,11 @@ struct RowPipeline {
     private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
     let widenHalf: xent_half_widen_ukernel_fn
     let roundHalf: xent_half_round_ukernel_fn
-    /// The fused 16-bit passes (widening with the max, the gradient with its rounding), where the
-    /// ISA has them.
+    /// The fused 16-bit passes (widening with the max, the gradient with its rounding, the exp pass
+    /// widening as it loads), where the ISA has them.
     private let rmaxWidenHalf: xent_half_rmaxwiden_ukernel_fn?
     private let vgradientRoundHalf: xent_half_vgradientround_ukernel_fn?
+    private let raddstoreexpminusmaxHalf: xent_half_raddstoreexpminusmax_ukernel_fn?
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
@@ -166,6 +167,8 @@ struct RowPipeline {
         roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
         rmaxWidenHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_rmaxwiden : config.f16_rmaxwiden
         vgradientRoundHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_vgradientround : config.f16_vgradientround
+        raddstoreexpminusmaxHalf = format == XENT_HALF_BFLOAT16
+            ? config.bf16_raddstoreexpminusmax : config.f16_raddstoreexpminusmax
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
         smoothingFlag = smoothing ? 1 : 0
@@ -487,18 +490,25 @@ struct RowPipeline {
         return sums
     }
 
-    /// One chunk of a 16-bit row: its logits widened into the workspace (with its max, where the ISA
-    /// fuses the two) and its targets beside them, then
-    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)``
-    /// there (`scratch` as for it). With a gradient the workspace keeps the chunk's exps for the
-    /// scaling.
+    /// One chunk of a 16-bit row. Where the ISA has the 16-bit exp pass and the chunk needs its logits
+    /// only there (no transform, no smoothing, no class weights with soft targets), its max and exps
+    /// read the 16-bit logits themselves (``directHalfChunk(_:targets:base:count:)``). Otherwise its
+    /// logits are widened into the workspace (with its max, where the ISA fuses the two) and its
+    /// targets beside them, then ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)``
+    /// runs there (`scratch` as for it). Either way, with a gradient the workspace keeps the chunk's
+    /// exps for the scaling, and its targets are widened beside them.
     @inline(__always)
     private func halfChunk(
         _ row: HalfRow, targets: UnsafeMutablePointer<Float>?, base: Int, count len: Int,
         scratch: UnsafeMutablePointer<Float>?
     ) -> ChunkSums {
-        let x = row.workspace + base
         let limit = row.prefetchLimit - base
+        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base, limit) }
+        if raddstoreexpminusmaxHalf != nil, rmaxWidenHalf != nil, !transforms, !smoothing,
+           row.targets == nil || params.class_weights == nil {
+            return directHalfChunk(row, targets: targets.map { UnsafePointer($0 + base) }, base: base, count: len)
+        }
+        let x = row.workspace + base
         var max: Float? = nil
         if let rmaxWidenHalf {
             var m: Float = 0
@@ -507,10 +517,53 @@ struct RowPipeline {
         } else {
             widenHalf(len, row.logits + base, x, limit)
         }
-        if let targets, let q = row.targets { widenHalf(len, q + base, targets + base, limit) }
         return chunk(x, targets: targets.map { UnsafePointer($0 + base) }, gradient: row.gradient == nil ? nil : x,
                      count: len, base: base, prefetchLimit: row.classes - base + HalfRow.workspacePadding,
                      scratch: scratch, max: max)
+    }
+
+    /// A chunk of a 16-bit row computed from its 16-bit logits, the same bits as widening them first
+    /// (the conversions are exact): the max (`rmaxwiden` storing nothing), the argmax by the max's
+    /// 16-bit pattern (either zero's for a zero max), and the exp pass widening as it loads
+    /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
+    /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
+    /// scaling pass, whose stores then find their lines in cache — the 16-bit gradient.
+    @inline(__always)
+    private func directHalfChunk(
+        _ row: HalfRow, targets q: UnsafePointer<Float>?, base: Int, count len: Int
+    ) -> ChunkSums {
+        let x = row.logits + base
+        var sums = ChunkSums()
+        var m: Float = 0
+        // No prefetches: the previous chunk's exp pass asked for this one's logits.
+        rmaxWidenHalf!(len, x, nil, &m, 0)
+        sums.rawMax = m
+        if params.argmax != 0 {
+            var bits: UInt16 = 0
+            roundHalf(1, &m, &bits, 1)
+            for i in 0..<len where x[i] == bits || (m == 0 && x[i] == bits | 0x8000) {
+                sums.argmax = base + i
+                break
+            }
+        }
+        let shift: Float = m == -.infinity ? 0 : m
+        sums.max = m
+        sums.shift = shift
+        let y = row.gradient == nil ? nil : row.workspace + base
+        // The workspace may be prefetched up to its padding, the caller's buffers up to their limit.
+        let limit = Swift.min(row.prefetchLimit, row.classes + HalfRow.workspacePadding) - base
+        var exps = (0.0, 0.0, 0.0)
+        withUnsafeMutablePointer(to: &exps) {
+            $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
+                raddstoreexpminusmaxHalf!(len, x, shift, q, y, row.gradient.map { $0 + base }, s, limit)
+            }
+        }
+        sums.sum = exps.0
+        if q != nil {
+            sums.sumQ = exps.1
+            sums.sumQGap = exps.2
+        }
+        return sums
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the

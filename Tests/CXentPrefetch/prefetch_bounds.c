@@ -92,6 +92,9 @@ static void run_isa(xent_isa isa, const char *name) {
             xent_half_round_ukernel_fn round[] = {k->f16_round, k->bf16_round};
             xent_half_rmaxwiden_ukernel_fn rmaxwiden[] = {k->f16_rmaxwiden, k->bf16_rmaxwiden};
             xent_half_vgradientround_ukernel_fn vgradientround[] = {k->f16_vgradientround, k->bf16_vgradientround};
+            xent_half_raddstoreexpminusmax_ukernel_fn raddstoreexpminusmax[] = {k->f16_raddstoreexpminusmax,
+                                                                                k->bf16_raddstoreexpminusmax};
+            uint16_t *g = zeroed(limit * 2);
             for (int f = 0; f < 2; f++) {
                 const char *format = f ? "bf16" : "f16";
                 widen[f](n, h, x, limit);
@@ -104,6 +107,23 @@ static void run_isa(xent_isa isa, const char *name) {
                 rmaxwiden[f](n, h, x, &max, limit);
                 snprintf(what, sizeof what, "%s %s_rmaxwiden", name, format);
                 check(what, n, limit, src_range, 1, room);
+                // The max alone (a prefetch limit of 0: nothing may be prefetched).
+                rmaxwiden[f](n, h, NULL, &max, 0);
+                snprintf(what, sizeof what, "%s %s_rmaxwiden max only", name, format);
+                check(what, n, 0, src_range, 0, 0);
+                for (int soft = 0; soft < 2; soft++) {
+                    for (int store = 0; store < 2; store++) {
+                        raddstoreexpminusmax[f](n, h, 0.0f, soft ? q : NULL, store ? y : NULL, store ? g : NULL, sums,
+                                                limit);
+                        const range r[] = {{(char *)h, limit * 2},
+                                           {soft ? (char *)q : NULL, limit * 4},
+                                           {store ? (char *)y : NULL, limit * 4},
+                                           {store ? (char *)g : NULL, limit * 2}};
+                        snprintf(what, sizeof what, "%s %s_raddstoreexpminusmax soft=%d store=%d", name, format, soft,
+                                 store);
+                        check(what, n, limit, r, 4, room);
+                    }
+                }
                 for (int form = 0; form < 3; form++) {  // weights and smoothing, targets, neither
                     vgradientround[f](n, y, form < 2 ? q : NULL, form == 0 ? w : NULL, form == 0, 1.0f, 0.5f, 0.25f,
                                       h, limit);
@@ -111,7 +131,7 @@ static void run_isa(xent_isa isa, const char *name) {
                     check(what, n, limit, dst_range, 1, room);
                 }
             }
-            free(x), free(q), free(y), free(w), free(h);
+            free(x), free(q), free(y), free(w), free(h), free(g);
         }
     }
 }

@@ -1,6 +1,7 @@
-// The fused 16-bit passes (CXent.h: xent_half_rmaxwiden_ukernel_fn, xent_half_vgradientround_ukernel_fn)
-// against the two kernels each replaces, on every C ISA that has them: the same bits over all 65,536
-// 16-bit patterns, every tail length, a few offsets, and every form of the gradient.
+// The fused 16-bit passes (CXent.h: xent_half_rmaxwiden_ukernel_fn,
+// xent_half_raddstoreexpminusmax_ukernel_fn, xent_half_vgradientround_ukernel_fn) against the kernels
+// each replaces, on every C ISA that has them: the same bits over all 65,536 16-bit patterns, every
+// tail length, a few offsets, and every form of the gradient.
 import CXent
 import Testing
 @testable import Xent
@@ -58,6 +59,68 @@ struct FusedHalfKernelTests {
                 #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
                 #expect(a[count...].allSatisfy { $0 == 7 }, "\(isa) \(format) wrote past n \(count)")
                 #expect(ma.bitPattern == mb.bitPattern, "\(isa) \(format) max \(ma) vs \(mb), n \(count)")
+            }
+        }
+    }
+
+    @Test("raddstoreexpminusmax over 16 bits = widen then the float exp pass, over every 16-bit pattern",
+          arguments: fusedISAs, formats)
+    func expPass(isa: xent_isa, format: xent_half_format) {
+        let c = xent_ukernel_config_get(isa)!.pointee
+        let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_raddstoreexpminusmax : c.f16_raddstoreexpminusmax)!
+        let rmaxWiden = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
+        let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
+        var rng = SeededGenerator(seed: 44)
+        var patterns = (0...UInt16.max).map { $0 }
+        patterns.shuffle(using: &rng)
+        let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
+        // Finite values and −inf (a masked class): rows whose sums are numbers.
+        let finite = patterns.filter { $0 & exponentMask != exponentMask || $0 == exponentMask | 0x8000 }
+        for source in [patterns, finite] {
+            var inputs = [source], start = 0
+            for n in lengths {
+                inputs.append((0..<n).map { source[(start + $0) % source.count] })
+                start += n
+            }
+            for (k, input) in inputs.enumerated() {
+                let offset = k % 4, count = input.count
+                var src = [UInt16](repeating: 0x7bff, count: count + offset + 16)
+                src.replaceSubrange(offset..<(offset + count), with: input)
+                var x = [Float](repeating: 0, count: count)
+                src.withUnsafeBufferPointer { widen(count, $0.baseAddress! + offset, &x, count) }
+                // The shift the driver takes: the max (rmaxwiden storing nothing), 0 for a row of −inf and NaN.
+                var m: Float = 0, mf: Float = 0
+                src.withUnsafeBufferPointer { rmaxWiden(count, $0.baseAddress! + offset, nil, &m, 0) }
+                c.rmax!(count, x, &mf)
+                #expect(m.bitPattern == mf.bitPattern, "\(isa) \(format) max only \(m) vs \(mf), n \(count)")
+                let shift: Float = m == -.infinity ? 0 : m
+                let q = (0..<count).map { i in i % 3 == 0 ? 0 : Float.random(in: 0...1, using: &rng) }
+                for soft in [false, true] {
+                    for store in [false, true] {
+                        var got = [Float](repeating: 7, count: count + 16), want = got
+                        var gradient = [UInt16](repeating: 0xbeef, count: count + 16)
+                        var sumsGot = [Double](repeating: 0, count: 3), sumsWant = sumsGot
+                        src.withUnsafeBufferPointer { s in
+                            got.withUnsafeMutableBufferPointer { y in
+                                gradient.withUnsafeMutableBufferPointer { z in
+                                    fused(count, s.baseAddress! + offset, shift, soft ? q : nil,
+                                          store ? y.baseAddress : nil, store ? z.baseAddress : nil, &sumsGot, count)
+                                }
+                            }
+                        }
+                        want.withUnsafeMutableBufferPointer { y in
+                            c.raddstoreexpminusmax!(count, x, shift, soft ? q : nil, store ? y.baseAddress : nil, 0,
+                                                    &sumsWant, count)
+                        }
+                        let form = "\(isa) \(format) n \(count) offset \(offset) soft \(soft) store \(store)"
+                        let sumCount = soft ? 3 : 1
+                        #expect(zip(sumsGot.prefix(sumCount), sumsWant.prefix(sumCount)).allSatisfy {
+                            $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN)
+                        }, "\(form): sums \(sumsGot) vs \(sumsWant)")
+                        #expect(zip(got, want).allSatisfy(sameWidened), "\(form): stored exps differ")
+                        #expect(gradient.allSatisfy { $0 == 0xbeef }, "\(form): the gradient was written")
+                    }
+                }
             }
         }
     }

@@ -82,6 +82,22 @@ private func recordingKernels() -> xent_ukernel_config {
             wrapped.bf16_vgradientround!(n, y, q, w, smoothing, a, b, d, dst, limit)
         }
     }
+    if wrapped.f16_raddstoreexpminusmax != nil {
+        k.f16_raddstoreexpminusmax = { n, x, shift, q, y, z, sums, limit in
+            record(x, limit)
+            record(q, limit)
+            record(y.map { UnsafePointer($0) }, limit)
+            if y != nil { record(z.map { UnsafePointer($0) }, limit) }
+            wrapped.f16_raddstoreexpminusmax!(n, x, shift, q, y, z, sums, limit)
+        }
+        k.bf16_raddstoreexpminusmax = { n, x, shift, q, y, z, sums, limit in
+            record(x, limit)
+            record(q, limit)
+            record(y.map { UnsafePointer($0) }, limit)
+            if y != nil { record(z.map { UnsafePointer($0) }, limit) }
+            wrapped.bf16_raddstoreexpminusmax!(n, x, shift, q, y, z, sums, limit)
+        }
+    }
     return k
 }
 

@@ -153,7 +153,7 @@ typedef void (*xent_half_round_ukernel_fn)(size_t n, const float *src, uint16_t 
 
 /// The 16-bit row's first pass: `dst[i]` = `src[i]` widened to float for i < n and `*max` their
 /// max — the bits of `xent_half_widen_ukernel_fn` then `xent_f32_rmax_ukernel_fn`, in one pass
-/// (prefetching `src` as the widening does).
+/// (prefetching `src` as the widening does). `dst` NULL: the max alone.
 typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, float *dst, float *max,
                                                size_t prefetch_limit);
 
@@ -163,6 +163,14 @@ typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, fl
 typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, const float *q, const float *w,
                                                     int smoothing, float a, float b, float d, uint16_t *dst,
                                                     size_t prefetch_limit);
+
+/// The exp pass over a 16-bit row part: `xent_f32_raddstoreexpminusmax_ukernel_fn` (without
+/// `mark_masked`) over `x[i]` widened to float as it is loaded — the same bits as widening the part
+/// first, without the float copy. It prefetches `x`, `q` and `y` a chunk ahead below
+/// `prefetch_limit`, and when storing (`y` not NULL) `z` too, for writing: the 16-bit gradient the
+/// scaling pass will round into, whose lines are then in cache (NULL: none).
+typedef void (*xent_half_raddstoreexpminusmax_ukernel_fn)(size_t n, const uint16_t *x, float shift, const float *q,
+                                                           float *y, uint16_t *z, double *sums, size_t prefetch_limit);
 
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
@@ -185,11 +193,14 @@ typedef struct xent_ukernel_config {
     xent_half_widen_ukernel_fn bf16_widen;
     xent_half_round_ukernel_fn bf16_round;
     /// The fused 16-bit passes, NULL where the ISA has none (SSE2, the Swift ISAs): the driver
-    /// then widens and rounds in passes of their own.
+    /// then widens and rounds in passes of their own, and runs the float exp pass over the
+    /// widened logits.
     xent_half_rmaxwiden_ukernel_fn f16_rmaxwiden;
     xent_half_vgradientround_ukernel_fn f16_vgradientround;
     xent_half_rmaxwiden_ukernel_fn bf16_rmaxwiden;
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
+    xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
+    xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
