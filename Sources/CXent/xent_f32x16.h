@@ -609,33 +609,32 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
     }
 }
 
-// raddstoreexpminusmax over the widened logits (without mark_masked), which are never stored.
+// raddstoreexpminusmax over the widened logits (without mark_masked), which are never stored;
+// `in` is XENT_IN_F16 or XENT_IN_BF16.
+XENT_INLINE void xent_half_raddstoreexpminusmax(size_t n, const uint16_t *x, float shift, const float *q, float *y,
+                                                uint16_t *z, double *sums, size_t prefetch_limit, const int in) {
+    if (q) {
+        if (y) xent_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, 1, 1, 0, in);
+        else xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, in);
+    } else if (y) {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, y, z, sums, prefetch_limit, 1, 0, 0, in);
+    } else {
+        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, in);
+    }
+}
+
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
                                                              float *y, uint16_t *z, double *sums,
                                                              size_t prefetch_limit) {
-    if (q) {
-        if (y) xent_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, 1, 1, 0, XENT_IN_F16);
-        else xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_F16);
-    } else if (y) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, z, sums, prefetch_limit, 1, 0, 0, XENT_IN_F16);
-    } else {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_F16);
-    }
+    xent_half_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, XENT_IN_F16);
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
                                                               float *y, uint16_t *z, double *sums,
                                                               size_t prefetch_limit) {
-    if (q) {
-        if (y) xent_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, 1, 1, 0, XENT_IN_BF16);
-        else xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_BF16);
-    } else if (y) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, z, sums, prefetch_limit, 1, 0, 0, XENT_IN_BF16);
-    } else {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_BF16);
-    }
+    xent_half_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, XENT_IN_BF16);
 }
 
 // vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded

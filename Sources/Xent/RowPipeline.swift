@@ -439,9 +439,10 @@ struct RowPipeline {
         return row
     }
 
-    /// A 16-bit row: chunk by chunk its logits (and targets) are widened into `workspace` (`n`
-    /// floats, then `n` more for targets) and computed there while in L1; with a gradient each
-    /// chunk is scaled there and rounded into `gradient` once. The row's 16-bit data is prefetched
+    /// A 16-bit row, chunk by chunk (``halfChunk(_:targets:base:count:scratch:)``): its logits
+    /// widened as the passes load them, or into `workspace` (`n` floats), its targets into the `n`
+    /// floats after them, computed while in L1; with a gradient each chunk's exps are kept in the
+    /// workspace, scaled there and rounded into `gradient` once. The row's 16-bit data is prefetched
     /// below its `prefetchLimit`, the workspace below its end (``HalfRow``).
     ///
     /// Not inlined, as ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``:

@@ -19,6 +19,24 @@ private func sameWidened(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bit
 /// Row lengths: every tail of one and a few vectors, around the 64-element loop and the chunk.
 private let lengths = Array(1...70) + [127, 128, 129, 511, 2047, 2048, 2049]
 
+/// Rows over every 16-bit pattern once (shuffled by `seed`) and over the patterns `keep` keeps: each
+/// set as one row, then rows of every length in `lengths` taken from it in turn.
+private func patternRows(seed: UInt64, alsoOnly keep: (UInt16) -> Bool) -> [[UInt16]] {
+    var rng = SeededGenerator(seed: seed)
+    var patterns = (0...UInt16.max).map { $0 }
+    patterns.shuffle(using: &rng)
+    var rows: [[UInt16]] = []
+    for source in [patterns, patterns.filter(keep)] {
+        rows.append(source)
+        var start = 0
+        for n in lengths {
+            rows.append((0..<n).map { source[(start + $0) % source.count] })
+            start += n
+        }
+    }
+    return rows
+}
+
 @Suite("Fused 16-bit kernels")
 struct FusedHalfKernelTests {
     @Test("rmaxwiden = widen then rmax, over every 16-bit pattern", arguments: fusedISAs, formats)
@@ -26,40 +44,26 @@ struct FusedHalfKernelTests {
         let c = xent_ukernel_config_get(isa)!.pointee
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
         let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
-        var rng = SeededGenerator(seed: 41)
-        // Every pattern once, shuffled, then rows of finite values only (a NaN-free max).
-        var patterns = (0...UInt16.max).map { $0 }
-        patterns.shuffle(using: &rng)
-        let finite = patterns.filter { h in
-            let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
-            return h & exponentMask != exponentMask
-        }
-        for source in [patterns, finite] {
-            // The whole set as one row, then rows of every length taken from it in turn.
-            var inputs = [source], start = 0
-            for n in lengths {
-                inputs.append((0..<n).map { source[(start + $0) % source.count] })
-                start += n
+        let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
+        // Every pattern, then finite values only (a NaN-free max).
+        for (k, input) in patternRows(seed: 41, alsoOnly: { $0 & exponentMask != exponentMask }).enumerated() {
+            let offset = k % 4
+            let count = input.count
+            // `offset` elements into the buffer, with guards after the row: a large finite
+            // value in both formats (binary16 65504, bfloat16 ≈ 2.6e36), which a read past n
+            // would make the max of most rows.
+            var src = [UInt16](repeating: 0x7bff, count: count + offset + 16)
+            src.replaceSubrange(offset..<(offset + count), with: input)
+            var a = [Float](repeating: 7, count: count + 16), b = a
+            var ma: Float = 0, mb: Float = 0
+            src.withUnsafeBufferPointer { s in
+                fused(count, s.baseAddress! + offset, &a, &ma, count)
+                widen(count, s.baseAddress! + offset, &b, count)
             }
-            for (k, input) in inputs.enumerated() {
-                let offset = k % 4
-                let count = input.count
-                // `offset` elements into the buffer, with guards after the row: a large finite
-                // value in both formats (binary16 65504, bfloat16 ≈ 2.6e36), which a read past n
-                // would make the max of most rows.
-                var src = [UInt16](repeating: 0x7bff, count: count + offset + 16)
-                src.replaceSubrange(offset..<(offset + count), with: input)
-                var a = [Float](repeating: 7, count: count + 16), b = a
-                var ma: Float = 0, mb: Float = 0
-                src.withUnsafeBufferPointer { s in
-                    fused(count, s.baseAddress! + offset, &a, &ma, count)
-                    widen(count, s.baseAddress! + offset, &b, count)
-                }
-                c.rmax!(count, b, &mb)
-                #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
-                #expect(a[count...].allSatisfy { $0 == 7 }, "\(isa) \(format) wrote past n \(count)")
-                #expect(ma.bitPattern == mb.bitPattern, "\(isa) \(format) max \(ma) vs \(mb), n \(count)")
-            }
+            c.rmax!(count, b, &mb)
+            #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
+            #expect(a[count...].allSatisfy { $0 == 7 }, "\(isa) \(format) wrote past n \(count)")
+            #expect(ma.bitPattern == mb.bitPattern, "\(isa) \(format) max \(ma) vs \(mb), n \(count)")
         }
     }
 
@@ -71,55 +75,46 @@ struct FusedHalfKernelTests {
         let rmaxWiden = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
         let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
         var rng = SeededGenerator(seed: 44)
-        var patterns = (0...UInt16.max).map { $0 }
-        patterns.shuffle(using: &rng)
         let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
-        // Finite values and −inf (a masked class): rows whose sums are numbers.
-        let finite = patterns.filter { $0 & exponentMask != exponentMask || $0 == exponentMask | 0x8000 }
-        for source in [patterns, finite] {
-            var inputs = [source], start = 0
-            for n in lengths {
-                inputs.append((0..<n).map { source[(start + $0) % source.count] })
-                start += n
-            }
-            for (k, input) in inputs.enumerated() {
-                let offset = k % 4, count = input.count
-                var src = [UInt16](repeating: 0x7bff, count: count + offset + 16)
-                src.replaceSubrange(offset..<(offset + count), with: input)
-                var x = [Float](repeating: 0, count: count)
-                src.withUnsafeBufferPointer { widen(count, $0.baseAddress! + offset, &x, count) }
-                // The shift the driver takes: the max (rmaxwiden storing nothing), 0 for a row of −inf and NaN.
-                var m: Float = 0, mf: Float = 0
-                src.withUnsafeBufferPointer { rmaxWiden(count, $0.baseAddress! + offset, nil, &m, 0) }
-                c.rmax!(count, x, &mf)
-                #expect(m.bitPattern == mf.bitPattern, "\(isa) \(format) max only \(m) vs \(mf), n \(count)")
-                let shift: Float = m == -.infinity ? 0 : m
-                let q = (0..<count).map { i in i % 3 == 0 ? 0 : Float.random(in: 0...1, using: &rng) }
-                for soft in [false, true] {
-                    for store in [false, true] {
-                        var got = [Float](repeating: 7, count: count + 16), want = got
-                        var gradient = [UInt16](repeating: 0xbeef, count: count + 16)
-                        var sumsGot = [Double](repeating: 0, count: 3), sumsWant = sumsGot
-                        src.withUnsafeBufferPointer { s in
-                            got.withUnsafeMutableBufferPointer { y in
-                                gradient.withUnsafeMutableBufferPointer { z in
-                                    fused(count, s.baseAddress! + offset, shift, soft ? q : nil,
-                                          store ? y.baseAddress : nil, store ? z.baseAddress : nil, &sumsGot, count)
-                                }
+        // Every pattern, then finite values and −inf (a masked class): rows whose sums are numbers.
+        let rows = patternRows(seed: 44) { $0 & exponentMask != exponentMask || $0 == exponentMask | 0x8000 }
+        for (k, input) in rows.enumerated() {
+            let offset = k % 4, count = input.count
+            var src = [UInt16](repeating: 0x7bff, count: count + offset + 16)
+            src.replaceSubrange(offset..<(offset + count), with: input)
+            var x = [Float](repeating: 0, count: count)
+            src.withUnsafeBufferPointer { widen(count, $0.baseAddress! + offset, &x, count) }
+            // The driver's shift: the max (rmaxwiden storing nothing), 0 for a row of −inf and NaN.
+            var m: Float = 0, mf: Float = 0
+            src.withUnsafeBufferPointer { rmaxWiden(count, $0.baseAddress! + offset, nil, &m, 0) }
+            c.rmax!(count, x, &mf)
+            #expect(m.bitPattern == mf.bitPattern, "\(isa) \(format) max only \(m) vs \(mf), n \(count)")
+            let shift: Float = m == -.infinity ? 0 : m
+            let q = (0..<count).map { i in i % 3 == 0 ? 0 : Float.random(in: 0...1, using: &rng) }
+            for soft in [false, true] {
+                for store in [false, true] {
+                    var got = [Float](repeating: 7, count: count + 16), want = got
+                    var gradient = [UInt16](repeating: 0xbeef, count: count + 16)
+                    var sumsGot = [Double](repeating: 0, count: 3), sumsWant = sumsGot
+                    src.withUnsafeBufferPointer { s in
+                        got.withUnsafeMutableBufferPointer { y in
+                            gradient.withUnsafeMutableBufferPointer { z in
+                                fused(count, s.baseAddress! + offset, shift, soft ? q : nil,
+                                      store ? y.baseAddress : nil, store ? z.baseAddress : nil, &sumsGot, count)
                             }
                         }
-                        want.withUnsafeMutableBufferPointer { y in
-                            c.raddstoreexpminusmax!(count, x, shift, soft ? q : nil, store ? y.baseAddress : nil, 0,
-                                                    &sumsWant, count)
-                        }
-                        let form = "\(isa) \(format) n \(count) offset \(offset) soft \(soft) store \(store)"
-                        let sumCount = soft ? 3 : 1
-                        #expect(zip(sumsGot.prefix(sumCount), sumsWant.prefix(sumCount)).allSatisfy {
-                            $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN)
-                        }, "\(form): sums \(sumsGot) vs \(sumsWant)")
-                        #expect(zip(got, want).allSatisfy(sameWidened), "\(form): stored exps differ")
-                        #expect(gradient.allSatisfy { $0 == 0xbeef }, "\(form): the gradient was written")
                     }
+                    want.withUnsafeMutableBufferPointer { y in
+                        c.raddstoreexpminusmax!(count, x, shift, soft ? q : nil, store ? y.baseAddress : nil, 0,
+                                                &sumsWant, count)
+                    }
+                    let form = "\(isa) \(format) n \(count) offset \(offset) soft \(soft) store \(store)"
+                    let sumCount = soft ? 3 : 1
+                    #expect(zip(sumsGot.prefix(sumCount), sumsWant.prefix(sumCount)).allSatisfy {
+                        $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN)
+                    }, "\(form): sums \(sumsGot) vs \(sumsWant)")
+                    #expect(zip(got, want).allSatisfy(sameWidened), "\(form): stored exps differ")
+                    #expect(gradient.allSatisfy { $0 == 0xbeef }, "\(form): the gradient was written")
                 }
             }
         }
