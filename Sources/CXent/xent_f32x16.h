@@ -178,7 +178,7 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift,
             // 32 logits: two lines of floats, one of 16-bit values.
             if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE * xbytes);
             if (ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (XENT_PREFETCH_DISTANCE + 16) * xbytes);
-            if (in != XENT_IN_F32 && store && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
+            if (in != XENT_IN_F32 && store && z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
             const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
             if (soft) {
                 const float *qk = qb + 16 * k;

@@ -125,8 +125,10 @@ struct RowGradientScales {
 ///   term.
 ///
 /// Every path of the vector kernel goes through these four functions with the same chunk
-/// boundaries, so its bits do not depend on the thread count or on 16-bit storage; the kernels'
-/// own order makes them independent of the canonical ISA too (NUMERICS.md "Determinism").
+/// boundaries — `chunk` in one of two forms, over `Float` logits or, for a 16-bit row, over its
+/// 16-bit logits (``directHalfChunk(_:targets:base:count:)``) — so its bits do not depend on the
+/// thread count or on 16-bit storage; the kernels' own order makes them independent of the
+/// canonical ISA too (NUMERICS.md "Determinism").
 struct RowPipeline {
     let isa: xent_isa
     let params: xent_params
@@ -193,7 +195,8 @@ struct RowPipeline {
     /// logits are transformed without a gradient. `max`: the chunk's max when a fused pass has
     /// found it already (`rmax`'s bits). The exp pass prefetches `x`, `q` and `gradient` below
     /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
-    /// buffers).
+    /// buffers). ``directHalfChunk(_:targets:base:count:)`` is the same step over 16-bit logits
+    /// for the chunks it takes: a change here (the argmax rule, the sums taken) belongs there too.
     @inline(__always)
     func chunk(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
@@ -523,8 +526,10 @@ struct RowPipeline {
                      scratch: scratch, max: max)
     }
 
-    /// A chunk of a 16-bit row computed from its 16-bit logits, the same bits as widening them first
-    /// (the conversions are exact): the max (`rmaxwiden` storing nothing), the argmax by the max's
+    /// A chunk of a 16-bit row computed from its 16-bit logits, as
+    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)`` computes it without a
+    /// transform or separate target sums, with the same bits as widening them first (the
+    /// conversions are exact): the max (`rmaxwiden` storing nothing), the argmax by the max's
     /// 16-bit pattern (either zero's for a zero max), and the exp pass widening as it loads
     /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
     /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the

@@ -102,8 +102,8 @@ struct VectorKernel: RowKernel {
     }
 
     /// A 16-bit row fused chunk by chunk (``RowPipeline/halfRow(_:label:labelWeight:scales:workers:)``):
-    /// each chunk is widened into the workspace and computed while it is in L1, then scaled, given
-    /// its label term and rounded back. The `Float` arithmetic is that of
+    /// each chunk is widened (as its passes load it, or into the workspace) and computed while it
+    /// is in L1, then scaled, given its label term and rounded back. The `Float` arithmetic is that of
     /// ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)`` on the widened row, so the gradient is
     /// that one's, rounded once.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? {

@@ -112,13 +112,13 @@ static void run_isa(xent_isa isa, const char *name) {
                 snprintf(what, sizeof what, "%s %s_rmaxwiden max only", name, format);
                 check(what, n, 0, src_range, 0, 0);
                 for (int soft = 0; soft < 2; soft++) {
-                    for (int store = 0; store < 2; store++) {
-                        raddstoreexpminusmax[f](n, h, 0.0f, soft ? q : NULL, store ? y : NULL, store ? g : NULL, sums,
-                                                limit);
+                    for (int store = 0; store < 3; store++) {  // none, exps and gradient, exps alone
+                        uint16_t *gradient = store == 1 ? g : NULL;
+                        raddstoreexpminusmax[f](n, h, 0.0f, soft ? q : NULL, store ? y : NULL, gradient, sums, limit);
                         const range r[] = {{(char *)h, limit * 2},
                                            {soft ? (char *)q : NULL, limit * 4},
                                            {store ? (char *)y : NULL, limit * 4},
-                                           {store ? (char *)g : NULL, limit * 2}};
+                                           {gradient ? (char *)gradient : NULL, limit * 2}};
                         snprintf(what, sizeof what, "%s %s_raddstoreexpminusmax soft=%d store=%d", name, format, soft,
                                  store);
                         check(what, n, limit, r, 4, room);

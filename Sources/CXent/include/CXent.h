@@ -84,8 +84,8 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 /// writing pull the neighbour's lines from its core; where only the ends of two threads' ranges
 /// meet (rows or chunks split over threads) the overlap is one prefetch window, once per call.
 ///
-/// A kernel that prefetches takes a `prefetch_limit` (≥ n): it prefetches its operands' elements
-/// below that index only — the memory that follows the part it works on: in the caller's buffers
+/// A kernel that prefetches takes a `prefetch_limit` (≥ n, or 0 for no prefetches at all): it
+/// prefetches its operands' elements below that index only — the memory that follows the part it works on: in the caller's buffers
 /// the rest of the row and the rows after it, in a 16-bit row's workspace the rest of it and its
 /// padding, in a scratch copy nothing. A prefetch never faults, but one into a page that is not mapped is
 /// dropped only after a page walk (tens of nanoseconds on a virtual machine), and the memory past
