@@ -124,7 +124,7 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
 }
 
 // Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
-// they are loaded (the 16-bit exp pass, at the end of this file).
+// they are loaded (the 16-bit exp pass, in the 16-bit section below).
 #define XENT_IN_F32 0
 #define XENT_IN_F16 1
 #define XENT_IN_BF16 2
@@ -550,8 +550,8 @@ XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, si
                 : xent_f32x16_widen_f16(xent_u16x16_load_tail(p, n, 0xfc00));
 }
 
-// rmax's accumulators over the widened values, which are stored to `dst` on the way (without rmax's
-// register head: the same max, and the widened row starts on the workspace's line).
+// rmax's accumulators over the widened values, which are stored to `dst` on the way with `store`
+// (without rmax's register head: the same max, and the widened row starts on the workspace's line).
 XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
                                 const int bf16, const int store) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);

@@ -85,12 +85,12 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 /// meet (rows or chunks split over threads) the overlap is one prefetch window, once per call.
 ///
 /// A kernel that prefetches takes a `prefetch_limit` (≥ n, or 0 for no prefetches at all): it
-/// prefetches its operands' elements below that index only — the memory that follows the part it works on: in the caller's buffers
-/// the rest of the row and the rows after it, in a 16-bit row's workspace the rest of it and its
-/// padding, in a scratch copy nothing. A prefetch never faults, but one into a page that is not mapped is
-/// dropped only after a page walk (tens of nanoseconds on a virtual machine), and the memory past
-/// the end of a caller's buffer often is such a page: unbounded, the last rows of every call paid
-/// it once per line of a prefetch window.
+/// prefetches its operands' elements below that index only — the memory that follows the part it
+/// works on: in the caller's buffers the rest of the row and the rows after it, in a 16-bit row's
+/// workspace the rest of it and its padding, in a scratch copy nothing. A prefetch never faults,
+/// but one into a page that is not mapped is dropped only after a page walk (tens of nanoseconds on
+/// a virtual machine), and the memory past the end of a caller's buffer often is such a page:
+/// unbounded, the last rows of every call paid it once per line of a prefetch window.
 #define XENT_PREFETCH_DISTANCE 2048
 
 // Every ISA provides the kernels below with these signatures (names:
