@@ -155,7 +155,8 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // The kernel's body; `store`, `soft`, `mark` and `in` are constants where it is inlined. Every
 // iteration prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when
 // storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
-// exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient) when storing.
+// exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
+// other form, for none).
 XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
                                            uint16_t *z, double *sums, size_t prefetch_limit, const int store,
                                            const int soft, const int mark, const int in) {
@@ -178,7 +179,7 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift,
             // 32 logits: two lines of floats, one of 16-bit values.
             if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE * xbytes);
             if (ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (XENT_PREFETCH_DISTANCE + 16) * xbytes);
-            if (in != XENT_IN_F32 && store && z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
+            if (z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
             const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
             if (soft) {
                 const float *qk = qb + 16 * k;

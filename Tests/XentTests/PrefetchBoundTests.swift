@@ -39,13 +39,22 @@ private func record<T>(_ pointer: UnsafePointer<T>?, _ limit: Int) {
     recorded.withLock { $0.append(range) }
 }
 
+/// An exp pass's streams: its logits, targets and exps, and a 16-bit gradient it prefetches when storing.
+private func recordExpPass<X>(
+    _ x: UnsafePointer<X>?, _ q: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>?, _ limit: Int,
+    gradient z: UnsafeMutablePointer<UInt16>? = nil
+) {
+    record(x, limit)
+    record(q, limit)
+    record(y.map { UnsafePointer($0) }, limit)
+    if y != nil { record(z.map { UnsafePointer($0) }, limit) }
+}
+
 /// `wrapped` with every prefetching kernel recording what it may prefetch first.
 private func recordingKernels() -> xent_ukernel_config {
     var k = wrapped
     k.raddstoreexpminusmax = { n, x, shift, q, y, mark, sums, limit in
-        record(x, limit)
-        record(q, limit)
-        record(y.map { UnsafePointer($0) }, limit)
+        recordExpPass(x, q, y, limit)
         wrapped.raddstoreexpminusmax!(n, x, shift, q, y, mark, sums, limit)
     }
     k.f16_widen = { n, src, dst, limit in
@@ -84,17 +93,11 @@ private func recordingKernels() -> xent_ukernel_config {
     }
     if wrapped.f16_raddstoreexpminusmax != nil {
         k.f16_raddstoreexpminusmax = { n, x, shift, q, y, z, sums, limit in
-            record(x, limit)
-            record(q, limit)
-            record(y.map { UnsafePointer($0) }, limit)
-            if y != nil { record(z.map { UnsafePointer($0) }, limit) }
+            recordExpPass(x, q, y, limit, gradient: z)
             wrapped.f16_raddstoreexpminusmax!(n, x, shift, q, y, z, sums, limit)
         }
         k.bf16_raddstoreexpminusmax = { n, x, shift, q, y, z, sums, limit in
-            record(x, limit)
-            record(q, limit)
-            record(y.map { UnsafePointer($0) }, limit)
-            if y != nil { record(z.map { UnsafePointer($0) }, limit) }
+            recordExpPass(x, q, y, limit, gradient: z)
             wrapped.bf16_raddstoreexpminusmax!(n, x, shift, q, y, z, sums, limit)
         }
     }
