@@ -58,6 +58,11 @@
 #define XENT_PASTE_(a, b, c, d) a##b##c##d
 #define XENT_PASTE(a, b, c, d) XENT_PASTE_(a, b, c, d)
 /// xent_f32_<op>_ukernel__<isa>_<tile>
+// XENT_KERNELS 0: the inline bodies alone, for a file that defines a few kernels of its own from
+// them (xent_ukernels__avx512bf16.c); 1, the default: every kernel below.
+#ifndef XENT_KERNELS
+#define XENT_KERNELS 1
+#endif
 #define XENT_UKERNEL(op, tile) XENT_PASTE(xent_f32_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
 #define XENT_INLINE XENT_TARGET __attribute__((always_inline)) static inline
 
@@ -81,6 +86,7 @@ static inline size_t xent_head_to_register(const void *p, size_t n) {
 
 // MARK: rmax
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
     xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -107,6 +113,7 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
     // operand of ±0, AdvSIMD's fmaxnm prefers +0): −0 + 0 = +0 makes it one.
     *max = xent_f32x16_reduce_max(acc0) + 0.0f;
 }
+#endif
 
 // MARK: raddstoreexpminusmax
 
@@ -234,6 +241,7 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift,
     }
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, float shift, const float *q, float *y,
                                                    int mark_masked, double *sums, size_t prefetch_limit) {
@@ -253,6 +261,7 @@ void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, floa
         xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 0, XENT_IN_F32);
     }
 }
+#endif
 
 // MARK: rsumtargets
 
@@ -288,6 +297,7 @@ XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16
     }
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const float *q, const float *w,
                                      int smoothing, double *sums) {
@@ -316,9 +326,11 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
     sums[3] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w[0], acc.w[1])) : 0.0;
     sums[4] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w_gap[0], acc.w_gap[1])) : 0.0;
 }
+#endif
 
 // MARK: vtransform
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(vtransform, u16)(size_t n, const float *x, float *t, float s, float c) {
     const size_t full = n / 16 * 16;
@@ -344,6 +356,7 @@ void XENT_UKERNEL(vtransform, u16)(size_t n, const float *x, float *t, float s, 
         xent_f32x16_store_tail(t + full, n - full, v);
     }
 }
+#endif
 
 // MARK: vgradient
 
@@ -448,6 +461,7 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
     }
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
                                   float d) {
@@ -462,6 +476,7 @@ void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const floa
     }
     xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
 }
+#endif
 
 // MARK: vgradientsoftcap
 
@@ -478,6 +493,7 @@ XENT_INLINE xent_f32x16 xent_gradient_softcap_vec(xent_f32x16 t, xent_f32x16 vq,
     return xent_f32x16_mul(g, xent_f32x16_sub(xent_f32x16_set1(1.0f), xent_f32x16_mul(r, r)));
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, const float *w, int smoothing,
                                          float shift, float a, float b, float d, float c, int64_t label,
@@ -516,6 +532,7 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
         y[label] = (e[0] * a - target - label_term) * (1.0f - r * r);
     }
 }
+#endif
 
 // MARK: 16-bit rmaxwiden, raddstoreexpminusmax and vgradientround
 //
@@ -590,6 +607,7 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
                                                   size_t prefetch_limit) {
@@ -609,6 +627,7 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
         xent_rmaxwiden(n, src, NULL, max, prefetch_limit, 1, 0);
     }
 }
+#endif
 
 // raddstoreexpminusmax over the widened logits (without mark_masked), which are never stored;
 // `in` is XENT_IN_F16 or XENT_IN_BF16.
@@ -624,6 +643,7 @@ XENT_INLINE void xent_half_raddstoreexpminusmax(size_t n, const uint16_t *x, flo
     }
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
                                                              float *y, uint16_t *z, double *sums,
@@ -637,9 +657,11 @@ void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax, u32_acc2)(size_t n, const uin
                                                               size_t prefetch_limit) {
     xent_half_raddstoreexpminusmax(n, x, shift, q, y, z, sums, prefetch_limit, XENT_IN_BF16);
 }
+#endif
 
 // vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded
 // into `dst`.
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                  int smoothing, float a, float b, float d, uint16_t *dst,
@@ -654,10 +676,12 @@ void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, cons
     xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, prefetch_limit, XENT_OUT_BF16);
 }
 #endif
+#endif
 
 // MARK: The inlined exp against SLEEF's library function
 
 #if defined(XENT_EXP_LIBRARY)
+#if XENT_KERNELS
 XENT_TARGET
 int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
     uint32_t bits[4096] __attribute__((aligned(64)));
@@ -686,4 +710,5 @@ int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, u
     }
     return mismatches;
 }
+#endif
 #endif

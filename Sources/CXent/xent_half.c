@@ -15,7 +15,6 @@
 // rows.
 #include "CXent.h"
 #include "xent_prefetch.h"
-#if defined(__x86_64__)
 #include <math.h>
 #include <string.h>
 
@@ -52,6 +51,23 @@ static inline uint16_t xent_f32_to_bf16_one(float f) {
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+int64_t xent_bf16_round_mismatches(xent_half_round_ukernel_fn round, uint64_t first, uint64_t count,
+                                   uint64_t stride) {
+    float x[4096];
+    uint16_t got[4096];
+    int64_t mismatches = 0;
+    uint32_t next = (uint32_t)first;
+    for (uint64_t done = 0; done < count;) {
+        const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
+        for (size_t i = 0; i < n; i++, next += (uint32_t)stride) x[i] = xent_float(next);
+        round(n, x, got, n);
+        for (size_t i = 0; i < n; i++) mismatches += got[i] != xent_f32_to_bf16_one(x[i]);
+        done += n;
+    }
+    return mismatches;
+}
+
+#if defined(__x86_64__)
 // binary16 in integer arithmetic (no library call per element, unlike a _Float16 cast on a
 // CPU without F16C), after F. Giesen's half conversions: exact widening, and rounding to
 // nearest even — the normal range by adding half an ulp minus one (plus the kept lsb) before

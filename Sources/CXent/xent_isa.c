@@ -47,6 +47,15 @@ static int xent_cpu_has_avx512f(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b & bit_AVX512F) != 0;
 }
+
+// AVX512_BF16 (CPUID.(EAX=7,ECX=1):EAX bit 5) with AVX512DQ beside it: xent_ukernels__avx512bf16.c.
+static int xent_cpu_has_avx512bf16(void) {
+    unsigned a, b, c, d;
+    if (!xent_cpu_has_avx512f()) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX512DQ)) return 0;
+    if (a < 1 || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a & (1u << 5)) != 0;
+}
 #endif
 
 static int xent_isa_detect(xent_isa isa) {
@@ -63,21 +72,30 @@ static int xent_isa_detect(xent_isa isa) {
     }
 }
 
-// Bit i set when ISA i is supported; bit 31 marks the mask as computed. CPUID traps to the
-// hypervisor in a virtual machine (microseconds per call), so it runs once, not per call.
+// Bit i set when ISA i is supported, bit 30 when AVX512_BF16 is; bit 31 marks the mask as computed.
+// CPUID traps to the hypervisor in a virtual machine (microseconds per call), so it runs once, not
+// per call.
 static _Atomic uint32_t xent_isa_supported_mask = 0;
+#define XENT_EXTENSION_AVX512BF16 (1u << 30)
 
-int xent_isa_is_supported(xent_isa isa) {
-    if ((unsigned)isa >= XENT_ISA_COUNT) return 0;
+static uint32_t xent_cpu_features(void) {
     uint32_t mask = atomic_load_explicit(&xent_isa_supported_mask, memory_order_relaxed);
     if (!(mask & 0x80000000u)) {
         mask = 0x80000000u;
         for (int i = 0; i < XENT_ISA_COUNT; i++) {
             if (xent_isa_detect((xent_isa)i)) mask |= 1u << i;
         }
+#if defined(__x86_64__)
+        if (xent_cpu_has_avx512bf16()) mask |= XENT_EXTENSION_AVX512BF16;
+#endif
         atomic_store_explicit(&xent_isa_supported_mask, mask, memory_order_relaxed);
     }
-    return (mask >> (unsigned)isa) & 1u;
+    return mask;
+}
+
+int xent_isa_is_supported(xent_isa isa) {
+    if ((unsigned)isa >= XENT_ISA_COUNT) return 0;
+    return (xent_cpu_features() >> (unsigned)isa) & 1u;
 }
 
 const char *xent_isa_name(xent_isa isa) {
@@ -166,15 +184,16 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_bf16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,      \
                                                                    float *, uint16_t *, double *, size_t);
 
-#define XENT_FUSED_HALF(sfx)                                                                                           \
+// `bf16_vgradientround`: the bfloat16 gradient-rounding kernel, the ISA's own or an extension's.
+#define XENT_FUSED_HALF(sfx, bf16_vgradientround_fn)                                                                   \
     .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                     \
     .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                                \
     .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                   \
-    .bf16_vgradientround = xent_bf16_vgradientround_ukernel__##sfx##_u32,                                              \
+    .bf16_vgradientround = bf16_vgradientround_fn,                                                                     \
     .f16_raddstoreexpminusmax = xent_f16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                               \
     .bf16_raddstoreexpminusmax = xent_bf16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,
 
-#define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa, ...)                             \
+#define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa, bf16_round_fn, ...)              \
     static const xent_ukernel_config name = {                                                                \
         .isa = isa_value,                                                                                    \
         .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
@@ -186,7 +205,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .f16_widen = f16_widen_fn,                                                                              \
         .f16_round = f16_round_fn,                                                                              \
         .bf16_widen = xent_bf16_widen_ukernel__##bf16_isa,                                                   \
-        .bf16_round = xent_bf16_round_ukernel__##bf16_isa,                                                   \
+        .bf16_round = bf16_round_fn,                                                                         \
         __VA_ARGS__                                                                                          \
     };
 
@@ -199,15 +218,34 @@ XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__avx512f_u16, xent_f16_round_u
 XENT_DECLARE_HALF_UKERNELS(xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2)
 XENT_DECLARE_FUSED_HALF_UKERNELS(avx2_fma)
 XENT_DECLARE_FUSED_HALF_UKERNELS(avx512f)
+void xent_bf16_round_ukernel__avx512bf16_u32(size_t, const float *, uint16_t *, size_t);
+void xent_bf16_vgradientround_ukernel__avx512bf16_u32(size_t, const float *, const float *, const float *, int, float,
+                                                      float, float, uint16_t *, size_t);
 // SSE2 has no fused 16-bit passes (no F16C): its config leaves them NULL.
-XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2, )
+XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2,
+            xent_bf16_round_ukernel__sse2, )
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
-            xent_f16_round_ukernel__f16c_u8, avx2, XENT_FUSED_HALF(avx2_fma))
+            xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
+            XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32))
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
-            xent_f16_round_ukernel__avx512f_u16, avx512f, XENT_FUSED_HALF(avx512f))
+            xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512f,
+            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512f_u32))
+// AVX-512F's config on a CPU with AVX512_BF16: its bfloat16 rounding by vcvtneps2bf16.
+XENT_CONFIG(xent_config_avx512f_avx512bf16, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
+            xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512bf16_u32,
+            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512bf16_u32))
 #endif
 
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
+#if defined(__x86_64__)
+    if (isa == XENT_ISA_AVX512F && (xent_cpu_features() & XENT_EXTENSION_AVX512BF16)) {
+        return &xent_config_avx512f_avx512bf16;
+    }
+#endif
+    return xent_ukernel_config_get_without_extensions(isa);
+}
+
+const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa isa) {
     switch (isa) {
 #if defined(__x86_64__)
     case XENT_ISA_AVX512F: return &xent_config_avx512f;

@@ -61,8 +61,7 @@ static void *zeroed(size_t bytes) {
     return p;
 }
 
-static void run_isa(xent_isa isa, const char *name) {
-    const xent_ukernel_config *k = xent_ukernel_config_get(isa);
+static void run_config(const xent_ukernel_config *k, const char *name) {
     static const size_t lengths[] = {1, 31, 32, 64, 100, 2048, 2049, 5000, 9000};
     static const size_t extras[] = {0, 1, 40, 2047, 2048, 2049, 3000};
     char what[96];
@@ -164,9 +163,17 @@ int main(void) {
             printf("%s: not supported by this CPU, not checked\n", isas[i].name);
             continue;
         }
-        const int before = failures, checks_before = checks;
-        run_isa(isas[i].isa, isas[i].name);
-        printf("%s: %d kernel calls checked, %d failed\n", isas[i].name, checks - checks_before, failures - before);
+        // The CPU's config, and the ISA's own where an extension changes some of its kernels.
+        const xent_ukernel_config *configs[] = {xent_ukernel_config_get(isas[i].isa),
+                                                xent_ukernel_config_get_without_extensions(isas[i].isa)};
+        for (int c = 0; c < 2 && (c == 0 || configs[1] != configs[0]); c++) {
+            const int before = failures, checks_before = checks;
+            const char *label = c == 0 && configs[1] != configs[0] ? "with extensions" : "";
+            char name[64];
+            snprintf(name, sizeof name, "%s%s%s", isas[i].name, *label ? " " : "", label);
+            run_config(configs[c], name);
+            printf("%s: %d kernel calls checked, %d failed\n", name, checks - checks_before, failures - before);
+        }
     }
     run_blocks();
     printf("%d passed, %d failed\n", checks - failures, failures);

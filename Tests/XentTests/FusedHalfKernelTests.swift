@@ -1,15 +1,14 @@
 // The fused 16-bit passes (CXent.h: xent_half_rmaxwiden_ukernel_fn,
 // xent_half_raddstoreexpminusmax_ukernel_fn, xent_half_vgradientround_ukernel_fn) against the kernels
-// each replaces, on every C ISA that has them: the same bits over all 65,536 16-bit patterns, every
-// tail length, a few offsets, and every form of the gradient.
+// each replaces, on every C config that has them (AVX2; AVX-512F, with and without AVX512_BF16): the
+// same bits over all 65,536 16-bit patterns, every tail length, a few offsets, and every form of the
+// gradient.
 import CXent
 import Testing
 @testable import Xent
 
 #if arch(x86_64)
-private let fusedISAs = [XENT_ISA_AVX512F, XENT_ISA_AVX2].filter {
-    xent_isa_is_supported($0) != 0 && xent_ukernel_config_get($0)!.pointee.f16_rmaxwiden != nil
-}
+private let fusedConfigs = CConfig.all([XENT_ISA_AVX512F, XENT_ISA_AVX2]).filter { $0.kernels.f16_rmaxwiden != nil }
 private let formats = [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16]
 
 /// Widened values compare by bits; a NaN only as a NaN (the scalar tails of the widen kernels keep a
@@ -39,9 +38,9 @@ private func patternRows(seed: UInt64, alsoOnly keep: (UInt16) -> Bool) -> [[UIn
 
 @Suite("Fused 16-bit kernels")
 struct FusedHalfKernelTests {
-    @Test("rmaxwiden = widen then rmax, over every 16-bit pattern", arguments: fusedISAs, formats)
-    func rmaxWiden(isa: xent_isa, format: xent_half_format) {
-        let c = xent_ukernel_config_get(isa)!.pointee
+    @Test("rmaxwiden = widen then rmax, over every 16-bit pattern", arguments: fusedConfigs, formats)
+    func rmaxWiden(config: CConfig, format: xent_half_format) {
+        let c = config.kernels
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
         let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
         let exponentMask: UInt16 = format == XENT_HALF_BFLOAT16 ? 0x7f80 : 0x7c00
@@ -61,16 +60,16 @@ struct FusedHalfKernelTests {
                 widen(count, s.baseAddress! + offset, &b, count)
             }
             c.rmax!(count, b, &mb)
-            #expect(zip(a, b).allSatisfy(sameWidened), "\(isa) \(format) widened, n \(count) offset \(offset)")
-            #expect(a[count...].allSatisfy { $0 == 7 }, "\(isa) \(format) wrote past n \(count)")
-            #expect(ma.bitPattern == mb.bitPattern, "\(isa) \(format) max \(ma) vs \(mb), n \(count)")
+            #expect(zip(a, b).allSatisfy(sameWidened), "\(config) \(format) widened, n \(count) offset \(offset)")
+            #expect(a[count...].allSatisfy { $0 == 7 }, "\(config) \(format) wrote past n \(count)")
+            #expect(ma.bitPattern == mb.bitPattern, "\(config) \(format) max \(ma) vs \(mb), n \(count)")
         }
     }
 
     @Test("raddstoreexpminusmax over 16 bits = widen then the float exp pass, over every 16-bit pattern",
-          arguments: fusedISAs, formats)
-    func expPass(isa: xent_isa, format: xent_half_format) {
-        let c = xent_ukernel_config_get(isa)!.pointee
+          arguments: fusedConfigs, formats)
+    func expPass(config: CConfig, format: xent_half_format) {
+        let c = config.kernels
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_raddstoreexpminusmax : c.f16_raddstoreexpminusmax)!
         let rmaxWiden = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
         let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
@@ -91,7 +90,7 @@ struct FusedHalfKernelTests {
             var m: Float = 0, mf: Float = 0
             src.withUnsafeBufferPointer { rmaxWiden(count, $0.baseAddress! + offset, nil, &m, 0) }
             c.rmax!(count, x, &mf)
-            #expect(m.bitPattern == mf.bitPattern, "\(isa) \(format) max only \(m) vs \(mf), n \(count)")
+            #expect(m.bitPattern == mf.bitPattern, "\(config) \(format) max only \(m) vs \(mf), n \(count)")
             let shift: Float = m == -.infinity ? 0 : m
             let q = (0..<count).map { i in i % 3 == 0 ? 0 : Float.random(in: 0...1, using: &rng) }
             for soft in [false, true] {
@@ -111,7 +110,7 @@ struct FusedHalfKernelTests {
                         c.raddstoreexpminusmax!(count, x, shift, soft ? q : nil, store ? y.baseAddress : nil, 0,
                                                 &sumsWant, count)
                     }
-                    let form = "\(isa) \(format) n \(count) offset \(offset) soft \(soft) store \(store)"
+                    let form = "\(config) \(format) n \(count) offset \(offset) soft \(soft) store \(store)"
                     let sumCount = soft ? 3 : 1
                     #expect(zip(sumsGot.prefix(sumCount), sumsWant.prefix(sumCount)).allSatisfy {
                         $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN)
@@ -123,12 +122,13 @@ struct FusedHalfKernelTests {
         }
     }
 
-    @Test("vgradientround with a = 1 rounds as round does: ties, near-ties, every 16-bit value's neighbours",
-          arguments: fusedISAs, formats)
-    func rounding(isa: xent_isa, format: xent_half_format) {
-        let c = xent_ukernel_config_get(isa)!.pointee
+    @Test("vgradientround with a = 1 rounds as the ISA's round does: ties, near-ties, every 16-bit value's neighbours",
+          arguments: fusedConfigs, formats)
+    func rounding(config: CConfig, format: xent_half_format) {
+        let c = config.kernels, own = CConfig(isa: config.isa, extensions: false).kernels
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_vgradientround : c.f16_vgradientround)!
-        let round = (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!
+        // The ISA's own round kernel, without extensions: AVX512_BF16's rounding against the integer one.
+        let round = (format == XENT_HALF_BFLOAT16 ? own.bf16_round : own.f16_round)!
         // Around every 16-bit value h: halfway to the next one (a tie), just below and just above
         // it, and h itself; then random patterns. y·1 is y, so the fused kernel rounds y itself.
         var y: [Float] = []
@@ -147,14 +147,14 @@ struct FusedHalfKernelTests {
         fused(y.count, y, nil, nil, 0, 1, 0, 0, &got, y.count)
         round(y.count, y, &want, y.count)
         let differing = y.indices.filter { got[$0] != want[$0] }.map { (y[$0], got[$0], want[$0]) }
-        #expect(differing.isEmpty, "\(isa) \(format): \(differing.count) differ, e.g. \(differing.prefix(3))")
+        #expect(differing.isEmpty, "\(config) \(format): \(differing.count) differ, e.g. \(differing.prefix(3))")
     }
 
-    @Test("vgradientround = vgradient then round, every form", arguments: fusedISAs, formats)
-    func vgradientRound(isa: xent_isa, format: xent_half_format) {
-        let c = xent_ukernel_config_get(isa)!.pointee
+    @Test("vgradientround = vgradient then round, every form", arguments: fusedConfigs, formats)
+    func vgradientRound(config: CConfig, format: xent_half_format) {
+        let c = config.kernels, own = CConfig(isa: config.isa, extensions: false).kernels
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_vgradientround : c.f16_vgradientround)!
-        let round = (format == XENT_HALF_BFLOAT16 ? c.bf16_round : c.f16_round)!
+        let round = (format == XENT_HALF_BFLOAT16 ? own.bf16_round : own.f16_round)!
         var rng = SeededGenerator(seed: 42)
         let specials: [Float] = [
             -0.0, 0, 1, 0x1p-25, 0x1.8p-25, 0x1p-24, 0x1p-14, 0x1.ffcp-15, 65504, 65519.99, 65520, 0x1.fep127,
@@ -192,7 +192,7 @@ struct FusedHalfKernelTests {
                                 }
                             }
                         }
-                        let form = "\(isa) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing)"
+                        let form = "\(config) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing)"
                         #expect(got == want, "\(form): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
                         #expect(ys[offset...].elementsEqual(y, by: { $0.bitPattern == $1.bitPattern }),
                                 "\(form): the exps changed")

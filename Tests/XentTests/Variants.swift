@@ -1,4 +1,5 @@
 // Every kernel variant this machine can run, and buffers with chosen misalignment.
+import CXent
 import Xent
 
 /// A kernel, and for `.vector` the ISA it is forced to.
@@ -16,6 +17,33 @@ struct Variant: CustomStringConvertible, Sendable {
     }
 
     var description: String { isa.map { "\(kernel)/\($0)" } ?? "\(kernel)" }
+}
+
+/// A C ISA's micro-kernel config: the one the CPU runs (`extensions`, CXent.h's
+/// `xent_ukernel_config_get`), or the ISA's own without the extensions that may replace some of its
+/// kernels (`xent_ukernel_config_get_without_extensions`; AVX512_BF16's bfloat16 rounding).
+struct CConfig: CustomStringConvertible, Sendable {
+    let isa: xent_isa
+    let extensions: Bool
+
+    var kernels: xent_ukernel_config {
+        (extensions ? xent_ukernel_config_get(isa) : xent_ukernel_config_get_without_extensions(isa))!.pointee
+    }
+
+    /// The configs of `isas` this CPU supports: each ISA's, and its own without extensions where
+    /// that is a different config.
+    static func all(_ isas: [xent_isa]) -> [CConfig] {
+        isas.filter { xent_isa_is_supported($0) != 0 && xent_ukernel_config_get($0) != nil }.flatMap { isa in
+            xent_ukernel_config_get(isa) == xent_ukernel_config_get_without_extensions(isa)
+                ? [CConfig(isa: isa, extensions: true)]
+                : [CConfig(isa: isa, extensions: true), CConfig(isa: isa, extensions: false)]
+        }
+    }
+
+    var description: String {
+        String(cString: xent_isa_name(isa)) + (extensions && xent_ukernel_config_get(isa)
+            != xent_ukernel_config_get_without_extensions(isa) ? "+extensions" : "")
+    }
 }
 
 /// A Float buffer whose start is `offset` floats past a 64-byte boundary.

@@ -205,8 +205,14 @@ typedef struct xent_ukernel_config {
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
 /// on every call), or NULL for an ISA whose micro-kernels are Swift (AdvSIMD, the portable ones:
-/// Sources/Xent/MicroKernels.swift).
+/// Sources/Xent/MicroKernels.swift). Where the CPU has an extension that does one of the ISA's
+/// operations faster with the same bits — AVX512_BF16's rounding to bfloat16 for AVX-512F — some of
+/// the kernels use it.
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
+
+/// `isa`'s config with none of those extensions: xent_ukernel_config_get's on a CPU without them
+/// (the tests hold both to the same bits).
+const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa isa);
 
 // MARK: - SLEEF for the Swift micro-kernels
 //
@@ -284,6 +290,12 @@ void xent_set_float_controls(uint64_t controls);
 /// `Sleef_expf8_u10avx2`, called through the assembly loop), NaN payloads included. −1 for an
 /// ISA this CPU lacks or one whose kernel calls SLEEF itself.
 int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
+
+/// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
+/// many the bfloat16 round kernel `round` maps to different bits than the integer rounding of
+/// xent_half.c (to nearest even; a NaN keeps its top bits, made quiet).
+int64_t xent_bf16_round_mismatches(xent_half_round_ukernel_fn round, uint64_t first, uint64_t count,
+                                   uint64_t stride);
 
 #ifdef __cplusplus
 }

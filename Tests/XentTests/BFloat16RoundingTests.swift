@@ -1,0 +1,39 @@
+// Every C config's bfloat16 round kernel against the integer rounding of xent_half.c, on float bit
+// patterns: where AVX512_BF16 is there, its vcvtneps2bf16 (which reads a subnormal as zero) with the
+// kernel's own handling of subnormals must give the integer rounding's bits on every input.
+import CXent
+import Foundation
+import Testing
+
+#if arch(x86_64)
+@Suite struct BFloat16RoundingTests {
+    /// Every one of the 2³² float bit patterns when `XENT_EXHAUSTIVE_EXP` is set (`.ci/run` does,
+    /// for the exp as for this); otherwise every 61st, which walks every exponent and sign.
+    @Test("the round kernel is the integer rounding, bit for bit",
+          arguments: CConfig.all([XENT_ISA_AVX512F, XENT_ISA_AVX2, XENT_ISA_SSE2]))
+    func roundKernel(config: CConfig) {
+        let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EXP"] != nil
+        let stride: UInt64 = exhaustive ? 1 : 61
+        let count = (UInt64(1) << 32) / stride
+        let mismatches = xent_bf16_round_mismatches(config.kernels.bf16_round, 0, count, stride)
+        #expect(mismatches == 0, "\(config): \(mismatches) of \(count) inputs (stride \(stride)) round differently")
+    }
+
+    @Test("subnormals, both signs, among normal values in one vector", arguments: CConfig.all([XENT_ISA_AVX512F]))
+    func subnormalsInAVector(config: CConfig) {
+        // One subnormal at each lane of a 16-lane vector of normal values, then a whole vector of them.
+        var x: [Float] = []
+        for lane in 0..<16 {
+            var v = (0..<16).map { Float($0 + 1) * 0.37 }
+            v[lane] = lane % 2 == 0 ? Float(bitPattern: 0x0040_8001 + UInt32(lane)) : -.leastNonzeroMagnitude
+            x += v
+        }
+        x += (0..<16).map { Float(bitPattern: 0x0000_8000 + UInt32($0) << 16) }
+        var got = [UInt16](repeating: 0, count: x.count), want = got
+        config.kernels.bf16_round(x.count, x, &got, x.count)
+        CConfig(isa: config.isa, extensions: false).kernels.bf16_round(x.count, x, &want, x.count)
+        #expect(got == want, "\(config): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
+        #expect(got[0] == 0x0041 && got[17] == 0x8000, "\(config): \(got[0]) \(got[17])")
+    }
+}
+#endif
