@@ -547,6 +547,8 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 //   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill` (16
 //                                                    bits, not a float); reads p[0 ..< n] only
 //   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
+//   xent_u16x16_set1(h)
+//   xent_u16x16_max_i16(a, b) _min_u16(a, b)         the patterns' signed max, unsigned min
 //   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
 //   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
 //                                                    xent_half.c rounds
@@ -557,6 +559,10 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 #if defined(XENT_HALF_LANES)
 /// xent_<format>_<op>_ukernel__<isa>_<tile>
 #define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
+
+XENT_INLINE xent_f32x16 xent_half_widen(xent_u16x16 h, const int bf16) {
+    return bf16 ? xent_f32x16_widen_bf16(h) : xent_f32x16_widen_f16(h);
+}
 
 XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
     return bf16 ? xent_f32x16_widen_bf16(xent_u16x16_load(p)) : xent_f32x16_widen_f16(xent_u16x16_load(p));
@@ -608,13 +614,67 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
 }
 
 #if XENT_KERNELS
+// rmaxwiden's max alone, from the 16-bit patterns, none widened: sign-magnitude values order as
+// their patterns do among the non-negative ones (a signed 16-bit max) and in reverse among the
+// negative ones (an unsigned min of patterns whose sign bit is set), and widening is exact and
+// monotonic, so the max is the winning pattern widened. A NaN above +inf's pattern can win the
+// signed max: such a part is taken again by the widening max, which skips NaNs as rmax does.
+// A negative NaN wins the unsigned min only where every lane is one (the tail's lanes are −inf):
+// no max, −inf.
+XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *max, size_t prefetch_limit,
+                                         const int bf16) {
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
+    const uint16_t inf = bf16 ? 0x7f80 : 0x7c00, minus_inf = inf | 0x8000;
+    xent_u16x16 hi0 = xent_u16x16_set1(0x8000), hi1 = hi0, lo0 = xent_u16x16_set1(0xffff), lo1 = lo0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
+        const xent_u16x16 v0 = xent_u16x16_load(src + i), v1 = xent_u16x16_load(src + i + 16);
+        const xent_u16x16 v2 = xent_u16x16_load(src + i + 32), v3 = xent_u16x16_load(src + i + 48);
+        hi0 = xent_u16x16_max_i16(hi0, v0);
+        lo0 = xent_u16x16_min_u16(lo0, v0);
+        hi1 = xent_u16x16_max_i16(hi1, v1);
+        lo1 = xent_u16x16_min_u16(lo1, v1);
+        hi0 = xent_u16x16_max_i16(hi0, v2);
+        lo0 = xent_u16x16_min_u16(lo0, v2);
+        hi1 = xent_u16x16_max_i16(hi1, v3);
+        lo1 = xent_u16x16_min_u16(lo1, v3);
+    }
+    for (; i < n; i += 16) {
+        const xent_u16x16 v = n - i >= 16 ? xent_u16x16_load(src + i) : xent_u16x16_load_tail(src + i, n - i, minus_inf);
+        hi0 = xent_u16x16_max_i16(hi0, v);
+        lo0 = xent_u16x16_min_u16(lo0, v);
+    }
+    uint16_t hi[16], lo[16];
+    xent_u16x16_store(hi, xent_u16x16_max_i16(hi0, hi1));
+    xent_u16x16_store(lo, xent_u16x16_min_u16(lo0, lo1));
+    int16_t top = INT16_MIN;
+    uint16_t least = 0xffff;
+    for (int k = 0; k < 16; k++) {
+        top = (int16_t)hi[k] > top ? (int16_t)hi[k] : top;
+        least = lo[k] < least ? lo[k] : least;
+    }
+    uint16_t pattern;
+    if (top >= 0) {
+        if ((uint16_t)top > inf) {
+            xent_rmaxwiden(n, src, NULL, max, 0, bf16, 0);
+            return;
+        }
+        pattern = (uint16_t)top;
+    } else {
+        pattern = least > minus_inf ? minus_inf : least;
+    }
+    *max = xent_f32x16_reduce_max(xent_half_widen(xent_u16x16_set1(pattern), bf16)) + 0.0f;  // +0 for a zero max
+}
+
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
                                                   size_t prefetch_limit) {
     if (dst) {
         xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0, 1);
     } else {
-        xent_rmaxwiden(n, src, NULL, max, prefetch_limit, 0, 0);
+        xent_half_rmax_patterns(n, src, max, prefetch_limit, 0);
     }
 }
 
@@ -624,7 +684,7 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
     if (dst) {
         xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1, 1);
     } else {
-        xent_rmaxwiden(n, src, NULL, max, prefetch_limit, 1, 0);
+        xent_half_rmax_patterns(n, src, max, prefetch_limit, 1);
     }
 }
 #endif

@@ -94,6 +94,10 @@ XENT_OP xent_u16x16 xent_u16x16_load_tail(const uint16_t *p, size_t n, uint16_t 
 XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
     _mm512_mask_cvtepi32_storeu_epi16(p, xent_tail_mask(n), _mm512_cvtepu16_epi32(h));
 }
+// Lane-wise on the 16-bit patterns: the signed maximum, the unsigned minimum (AVX2's, on 16 lanes).
+XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((short)h); }
+XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
+XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
 XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) { return _mm512_cvtph_ps(h); }
 XENT_OP xent_f32x16 xent_f32x16_widen_bf16(xent_u16x16 h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));

@@ -205,6 +205,10 @@ XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
     if (n & 2) memcpy(p + i, lanes + i, 4), i += 2;
     if (n & 1) p[i] = lanes[i];
 }
+// Lane-wise on the 16-bit patterns: the signed maximum, the unsigned minimum (AVX2's, on 16 lanes).
+XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((short)h); }
+XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
+XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
 XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) {
     return (xent_f32x16){_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))};
 }

@@ -106,10 +106,13 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                 rmaxwiden[f](n, h, x, &max, limit);
                 snprintf(what, sizeof what, "%s %s_rmaxwiden", name, format);
                 check(what, n, limit, src_range, 1, room);
-                // The max alone (a prefetch limit of 0: nothing may be prefetched).
+                // The max alone (a prefetch limit of 0: nothing may be prefetched; else below it).
                 rmaxwiden[f](n, h, NULL, &max, 0);
                 snprintf(what, sizeof what, "%s %s_rmaxwiden max only", name, format);
                 check(what, n, 0, src_range, 0, 0);
+                rmaxwiden[f](n, h, NULL, &max, limit);
+                snprintf(what, sizeof what, "%s %s_rmaxwiden max only, a limit", name, format);
+                check(what, n, limit, src_range, 1, room);
                 for (int soft = 0; soft < 2; soft++) {
                     for (int store = 0; store < 3; store++) {  // none, exps and gradient, exps alone
                         uint16_t *gradient = store == 1 ? g : NULL;

@@ -66,6 +66,41 @@ struct FusedHalfKernelTests {
         }
     }
 
+    @Test("rmaxwiden's max alone = widen then rmax where signs, zeros, infinities and NaNs meet",
+          arguments: fusedConfigs, formats)
+    func maxAlone(config: CConfig, format: xent_half_format) {
+        let c = config.kernels
+        let rmaxWiden = (format == XENT_HALF_BFLOAT16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
+        let widen = (format == XENT_HALF_BFLOAT16 ? c.bf16_widen : c.f16_widen)!
+        let bf16 = format == XENT_HALF_BFLOAT16
+        let inf: UInt16 = bf16 ? 0x7f80 : 0x7c00, one: UInt16 = bf16 ? 0x3f80 : 0x3c00
+        let plusNaN = inf | 1, minusNaN = inf | 0x8001, minusInf = inf | 0x8000
+        // Sets whose max is a corner of the two-accumulator max: every lane a negative NaN (no
+        // max), negatives with −0 or a NaN, a positive NaN (which the patterns' signed max sees
+        // first) beside finite values, +inf, −inf, zeros of both signs.
+        let sets: [[UInt16]] = [
+            [minusNaN], [minusNaN, 0xffff], [minusNaN, minusInf], [minusNaN, one | 0x8000], [0x8000],
+            [0x8000, 0], [0x8000, one | 0x8000], [plusNaN], [plusNaN, one], [plusNaN, one | 0x8000],
+            [0x7fff, 0x8000], [plusNaN, minusNaN], [inf, plusNaN], [minusInf], [minusInf, 0x8001], [one, 0x8000, 1],
+        ]
+        for set in sets {
+            for n in [1, 15, 16, 17, 33, 63, 64, 65, 100, 130] where n >= set.count {
+                for position in [0, n / 2, n - set.count] {
+                    // The set among copies of its own last element, so the row's max is the set's.
+                    var row = [UInt16](repeating: set.last!, count: n)
+                    row.replaceSubrange(position..<(position + set.count), with: set)
+                    var x = [Float](repeating: 0, count: n)
+                    var got: Float = 7, want: Float = 7
+                    rmaxWiden(n, row, nil, &got, 0)
+                    widen(n, row, &x, n)
+                    c.rmax!(n, x, &want)
+                    #expect(got.bitPattern == want.bitPattern,
+                            "\(config) \(format) \(set) n \(n) at \(position): \(got) vs \(want)")
+                }
+            }
+        }
+    }
+
     @Test("raddstoreexpminusmax over 16 bits = widen then the float exp pass, over every 16-bit pattern",
           arguments: fusedConfigs, formats)
     func expPass(config: CConfig, format: xent_half_format) {
