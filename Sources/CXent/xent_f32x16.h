@@ -57,12 +57,12 @@
 
 #define XENT_PASTE_(a, b, c, d) a##b##c##d
 #define XENT_PASTE(a, b, c, d) XENT_PASTE_(a, b, c, d)
-/// xent_f32_<op>_ukernel__<isa>_<tile>
 // XENT_KERNELS 0: the inline bodies alone, for a file that defines a few kernels of its own from
 // them (xent_ukernels__avx512bf16.c); 1, the default: every kernel below.
 #ifndef XENT_KERNELS
 #define XENT_KERNELS 1
 #endif
+/// xent_f32_<op>_ukernel__<isa>_<tile>
 #define XENT_UKERNEL(op, tile) XENT_PASTE(xent_f32_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
 #define XENT_INLINE XENT_TARGET __attribute__((always_inline)) static inline
 
@@ -613,14 +613,13 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
 }
 
-#if XENT_KERNELS
 // rmaxwiden's max alone, from the 16-bit patterns, none widened: sign-magnitude values order as
 // their patterns do among the non-negative ones (a signed 16-bit max) and in reverse among the
 // negative ones (an unsigned min of patterns whose sign bit is set), and widening is exact and
 // monotonic, so the max is the winning pattern widened. A NaN above +inf's pattern can win the
 // signed max: such a part is taken again by the widening max, which skips NaNs as rmax does.
 // A negative NaN wins the unsigned min only where every lane is one (the tail's lanes are −inf):
-// no max, −inf.
+// no max, −inf. The prefetches are rmaxwiden's.
 XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *max, size_t prefetch_limit,
                                          const int bf16) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
@@ -655,19 +654,17 @@ XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *m
         top = (int16_t)hi[k] > top ? (int16_t)hi[k] : top;
         least = lo[k] < least ? lo[k] : least;
     }
-    uint16_t pattern;
-    if (top >= 0) {
-        if ((uint16_t)top > inf) {
-            xent_rmaxwiden(n, src, NULL, max, 0, bf16, 0);
-            return;
-        }
-        pattern = (uint16_t)top;
-    } else {
-        pattern = least > minus_inf ? minus_inf : least;
+    const uint16_t pattern = top >= 0 ? (uint16_t)top : least > minus_inf ? minus_inf : least;
+    // A NaN, or a zero max (whose sign the widening max leaves to its comparisons' order and the
+    // rounding mode), goes to the widening max: the same bits in every rounding mode.
+    if ((top >= 0 && pattern > inf) || (pattern & 0x7fff) == 0) {
+        xent_rmaxwiden(n, src, NULL, max, 0, bf16, 0);
+        return;
     }
-    *max = xent_f32x16_reduce_max(xent_half_widen(xent_u16x16_set1(pattern), bf16)) + 0.0f;  // +0 for a zero max
+    *max = xent_f32x16_reduce_max(xent_half_widen(xent_u16x16_set1(pattern), bf16));
 }
 
+#if XENT_KERNELS
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
                                                   size_t prefetch_limit) {

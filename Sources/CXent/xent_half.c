@@ -43,14 +43,13 @@ static inline float xent_float(uint32_t u) {
 
 // bfloat16 is float's top half: widening is a shift; rounding adds half an ulp of the kept part
 // (ties to even) and keeps NaN a quiet NaN (the addition could carry a NaN's payload into inf).
-static inline float xent_bf16_to_f32_one(uint16_t h) { return xent_float((uint32_t)h << 16); }
-
 static inline uint16_t xent_f32_to_bf16_one(float f) {
     const uint32_t u = xent_bits(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+// On every architecture, as CXent.h declares it (a test holds any round kernel to it).
 int64_t xent_bf16_round_mismatches(xent_half_round_ukernel_fn round, uint64_t first, uint64_t count,
                                    uint64_t stride) {
     float x[4096];
@@ -68,6 +67,8 @@ int64_t xent_bf16_round_mismatches(xent_half_round_ukernel_fn round, uint64_t fi
 }
 
 #if defined(__x86_64__)
+static inline float xent_bf16_to_f32_one(uint16_t h) { return xent_float((uint32_t)h << 16); }
+
 // binary16 in integer arithmetic (no library call per element, unlike a _Float16 cast on a
 // CPU without F16C), after F. Giesen's half conversions: exact widening, and rounding to
 // nearest even — the normal range by adding half an ulp minus one (plus the kept lsb) before

@@ -48,13 +48,13 @@ static int xent_cpu_has_avx512f(void) {
     return (b & bit_AVX512F) != 0;
 }
 
-// AVX512_BF16 (CPUID.(EAX=7,ECX=1):EAX bit 5) with AVX512DQ beside it: xent_ukernels__avx512bf16.c.
+// AVX512_BF16 (CPUID.(EAX=7,ECX=1):EAX) with AVX512DQ beside it, on a CPU with AVX-512F (which the
+// caller has checked): xent_ukernels__avx512bf16.c.
 static int xent_cpu_has_avx512bf16(void) {
     unsigned a, b, c, d;
-    if (!xent_cpu_has_avx512f()) return 0;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX512DQ)) return 0;
     if (a < 1 || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
-    return (a & (1u << 5)) != 0;
+    return (a & bit_AVX512BF16) != 0;
 }
 #endif
 
@@ -75,20 +75,21 @@ static int xent_isa_detect(xent_isa isa) {
 // Bit i set when ISA i is supported, bit 30 when AVX512_BF16 is; bit 31 marks the mask as computed.
 // CPUID traps to the hypervisor in a virtual machine (microseconds per call), so it runs once, not
 // per call.
-static _Atomic uint32_t xent_isa_supported_mask = 0;
+static _Atomic uint32_t xent_cpu_feature_mask = 0;
 #define XENT_EXTENSION_AVX512BF16 (1u << 30)
+_Static_assert(XENT_ISA_COUNT < 30, "xent_cpu_feature_mask: the ISAs' bits below the extensions'");
 
 static uint32_t xent_cpu_features(void) {
-    uint32_t mask = atomic_load_explicit(&xent_isa_supported_mask, memory_order_relaxed);
+    uint32_t mask = atomic_load_explicit(&xent_cpu_feature_mask, memory_order_relaxed);
     if (!(mask & 0x80000000u)) {
         mask = 0x80000000u;
         for (int i = 0; i < XENT_ISA_COUNT; i++) {
             if (xent_isa_detect((xent_isa)i)) mask |= 1u << i;
         }
 #if defined(__x86_64__)
-        if (xent_cpu_has_avx512bf16()) mask |= XENT_EXTENSION_AVX512BF16;
+        if ((mask & (1u << XENT_ISA_AVX512F)) && xent_cpu_has_avx512bf16()) mask |= XENT_EXTENSION_AVX512BF16;
 #endif
-        atomic_store_explicit(&xent_isa_supported_mask, mask, memory_order_relaxed);
+        atomic_store_explicit(&xent_cpu_feature_mask, mask, memory_order_relaxed);
     }
     return mask;
 }

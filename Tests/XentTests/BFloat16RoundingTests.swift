@@ -21,19 +21,22 @@ import Testing
 
     @Test("subnormals, both signs, among normal values in one vector", arguments: CConfig.all([XENT_ISA_AVX512F]))
     func subnormalsInAVector(config: CConfig) {
-        // One subnormal at each lane of a 16-lane vector of normal values, then a whole vector of them.
+        // One subnormal at each lane of a 16-lane vector of normal values (each one's rounding not
+        // zero's), a whole vector of them, then a tail of five with one.
         var x: [Float] = []
         for lane in 0..<16 {
             var v = (0..<16).map { Float($0 + 1) * 0.37 }
-            v[lane] = lane % 2 == 0 ? Float(bitPattern: 0x0040_8001 + UInt32(lane)) : -.leastNonzeroMagnitude
+            v[lane] = Float(bitPattern: lane % 2 == 0 ? 0x0040_8001 + UInt32(lane) : 0x807f_ffff)
             x += v
         }
         x += (0..<16).map { Float(bitPattern: 0x0000_8000 + UInt32($0) << 16) }
+        x += [1, 2, Float(bitPattern: 0x0070_0000), -3, 4]
         var got = [UInt16](repeating: 0, count: x.count), want = got
         config.kernels.bf16_round(x.count, x, &got, x.count)
         CConfig(isa: config.isa, extensions: false).kernels.bf16_round(x.count, x, &want, x.count)
         #expect(got == want, "\(config): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
-        #expect(got[0] == 0x0041 && got[17] == 0x8000, "\(config): \(got[0]) \(got[17])")
+        #expect(got[0] == 0x0041 && got[17] == 0x8080 && got[x.count - 3] == 0x0070,
+                "\(config): \(got[0]) \(got[17]) \(got[x.count - 3])")
     }
 }
 #endif

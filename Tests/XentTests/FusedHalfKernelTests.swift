@@ -4,6 +4,7 @@
 // same bits over all 65,536 16-bit patterns, every tail length, a few offsets, and every form of the
 // gradient.
 import CXent
+import Foundation
 import Testing
 @testable import Xent
 
@@ -96,6 +97,15 @@ struct FusedHalfKernelTests {
                     c.rmax!(n, x, &want)
                     #expect(got.bitPattern == want.bitPattern,
                             "\(config) \(format) \(set) n \(n) at \(position): \(got) vs \(want)")
+                    // Rounding down, where −0 + 0 is −0: the widening max's bits (storing the row),
+                    // whatever the sign of a zero max.
+                    let saved = fegetround()
+                    fesetround(FE_DOWNWARD)
+                    rmaxWiden(n, row, nil, &got, 0)
+                    rmaxWiden(n, row, &x, &want, 0)
+                    fesetround(saved)
+                    #expect(got.bitPattern == want.bitPattern,
+                            "\(config) \(format) \(set) n \(n) at \(position), rounding down: \(got) vs \(want)")
                 }
             }
         }
