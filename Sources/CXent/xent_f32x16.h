@@ -641,7 +641,8 @@ XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *m
         lo1 = xent_u16x16_min_u16(lo1, v3);
     }
     for (; i < n; i += 16) {
-        const xent_u16x16 v = n - i >= 16 ? xent_u16x16_load(src + i) : xent_u16x16_load_tail(src + i, n - i, minus_inf);
+        const xent_u16x16 v =
+            n - i >= 16 ? xent_u16x16_load(src + i) : xent_u16x16_load_tail(src + i, n - i, minus_inf);
         hi0 = xent_u16x16_max_i16(hi0, v);
         lo0 = xent_u16x16_min_u16(lo0, v);
     }
