@@ -565,13 +565,12 @@ XENT_INLINE xent_f32x16 xent_half_widen(xent_u16x16 h, const int bf16) {
 }
 
 XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
-    return bf16 ? xent_f32x16_widen_bf16(xent_u16x16_load(p)) : xent_f32x16_widen_f16(xent_u16x16_load(p));
+    return xent_half_widen(xent_u16x16_load(p), bf16);
 }
 
 // −inf's bits in either format, so the missing lanes never win the max.
 XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, size_t n, const int bf16) {
-    return bf16 ? xent_f32x16_widen_bf16(xent_u16x16_load_tail(p, n, 0xff80))
-                : xent_f32x16_widen_f16(xent_u16x16_load_tail(p, n, 0xfc00));
+    return xent_half_widen(xent_u16x16_load_tail(p, n, bf16 ? 0xff80 : 0xfc00), bf16);
 }
 
 // rmax's accumulators over the widened values, which are stored to `dst` on the way with `store`
