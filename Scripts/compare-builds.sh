@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compares two commits' speed on a shared, noisy machine: builds xent-bench at each (in temporary
 # git worktrees), then runs the two builds in alternation, the same cases each time, and reports
-# per case the median over the pairs of the time ratio B/A (below 1: B is faster). A neighbour's
-# burst then slows both runs of a pair instead of one whole report.
+# per case the median over the pairs of the time ratio B/A (below 1: B is faster), the pairs' lowest
+# and highest ratio, and how many pairs had B faster. A neighbour's burst then slows both runs of a
+# pair instead of one whole report.
 #
 #   Scripts/compare-builds.sh A B [ROUNDS] [xent-bench run options…]
 #
@@ -60,10 +61,15 @@ def cases(side, r):
             out[key] = float(row["median_ns"]) / (int(row["rows"]) * int(row["classes"]))
     return out
 pairs = [(cases("a", r), cases("b", r)) for r in range(1, rounds + 1)]
-print(f"{'case':56} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7}  (medians over {rounds} pairs; A = {a}, B = {b})")
+print(f"{'case':56} {'A ns/elem':>10} {'B ns/elem':>10} {'B/A':>7} {'pairs B/A':>13} {'B<A':>5}"
+      f"  (medians over {rounds} pairs; A = {a}, B = {b})")
 for key in sorted(pairs[0][0]):
     ta = [p[0][key] for p in pairs if key in p[0] and key in p[1]]
     tb = [p[1][key] for p in pairs if key in p[0] and key in p[1]]
-    ratio = statistics.median(y / x for x, y in zip(ta, tb))
-    print(f"{' '.join(key):56} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} {ratio:7.3f}")
+    ratios = [y / x for x, y in zip(ta, tb)]
+    # The spread: the pairs' lowest and highest ratio, and how many pairs had B faster.
+    spread = f"{min(ratios):.3f}-{max(ratios):.3f}"
+    faster = f"{sum(r < 1 for r in ratios)}/{len(ratios)}"
+    print(f"{' '.join(key):56} {statistics.median(ta):10.3f} {statistics.median(tb):10.3f} "
+          f"{statistics.median(ratios):7.3f} {spread:>13} {faster:>5}")
 EOF
