@@ -163,11 +163,18 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // iteration prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when
 // storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
 // exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
-// other form, for none).
-XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
-                                           uint16_t *z, double *sums, size_t prefetch_limit, const int store,
-                                           const int soft, const int mark, const int in) {
+// other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
+// takes rmax's result over `next[0 ..< next_n]` (n ≥ 1), its loads beside the logits' while the exps
+// keep the FMA units busy; the logits are then prefetched twice as far ahead, past the next row.
+XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
+                                                    uint16_t *z, double *sums, size_t prefetch_limit,
+                                                    const int store, const int soft, const int mark, const int in,
+                                                    const float *next, size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
+    const size_t x_distance = next_max ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
+    const size_t x_prefetch_end = next_max ? xent_prefetch_end(prefetch_end) : prefetch_end;
+    // The next row's max in rmax's order-free form: any grouping gives its bits.
+    xent_f32x16 m0 = xent_f32x16_set1(-INFINITY), m1 = m0;
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
     xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
@@ -183,9 +190,14 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift,
         for (; k + 2 <= nvec; k += 2) {
             const char *xk = xb + 16 * k * xbytes;
             const int ahead0 = base + 16 * k < prefetch_end, ahead1 = base + 16 * k + 16 < prefetch_end;
+            const int x_ahead0 = base + 16 * k < x_prefetch_end, x_ahead1 = base + 16 * k + 16 < x_prefetch_end;
             // 32 logits: two lines of floats, one of 16-bit values.
-            if (ahead0) XENT_PREFETCH(xk + XENT_PREFETCH_DISTANCE * xbytes);
-            if (ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (XENT_PREFETCH_DISTANCE + 16) * xbytes);
+            if (x_ahead0) XENT_PREFETCH(xk + x_distance * xbytes);
+            if (x_ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (x_distance + 16) * xbytes);
+            if (next_max && base + 16 * k + 32 <= next_n) {
+                m0 = xent_f32x16_max(xent_f32x16_load(next + base + 16 * k), m0);
+                m1 = xent_f32x16_max(xent_f32x16_load(next + base + 16 * k + 16), m1);
+            }
             if (z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
             const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
             if (soft) {
@@ -239,6 +251,20 @@ XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift,
         sums[1] = xent_f64x8_reduce(xent_f64x8_add(q0, q1));
         sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
     }
+    if (next_max) {
+        // The loop above took next's pairs of vectors below both lengths' last whole pair.
+        size_t i = (n < next_n ? n : next_n) / 32 * 32;
+        for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_f32x16_load(next + i), m0);
+        if (i < next_n) m1 = xent_f32x16_max(xent_f32x16_load_tail(next + i, next_n - i, -INFINITY), m1);
+        *next_max = xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)) + 0.0f;  // as rmax: a zero max is +0
+    }
+}
+
+XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
+                                           uint16_t *z, double *sums, size_t prefetch_limit, const int store,
+                                           const int soft, const int mark, const int in) {
+    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, q, y, z, sums, prefetch_limit, store, soft, mark, in, NULL, 0,
+                                       NULL);
 }
 
 #if XENT_KERNELS
@@ -260,6 +286,17 @@ void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, floa
     } else {
         xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 0, XENT_IN_F32);
     }
+}
+#endif
+
+// The forward exp pass (no soft targets, nothing stored) of one row that also takes the next row's max.
+#if XENT_KERNELS
+XENT_TARGET
+void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
+                                                       size_t prefetch_limit, const float *next, size_t next_n,
+                                                       float *next_max) {
+    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F32,
+                                       next, next_n, next_max);
 }
 #endif
 

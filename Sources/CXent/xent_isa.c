@@ -159,6 +159,8 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f32_rmax_ukernel__##isa##_u64_acc4(size_t, const float *, float *);                              \
     void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
                                                                   float *, int, double *, size_t);             \
+    void xent_f32_raddexpminusmax_rmaxnext_ukernel__##isa##_u32_acc2(size_t, const float *, float, double *,   \
+                                                                      size_t, const float *, size_t, float *); \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -199,6 +201,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .isa = isa_value,                                                                                    \
         .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
+        .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2,             \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
         .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
@@ -258,7 +261,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 17 * sizeof(void *), "xent_ukernel_config: isa + 16 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 18 * sizeof(void *), "xent_ukernel_config: isa + 17 pointers");
 
 // MARK: - Checks and measurement
 

@@ -79,13 +79,16 @@ extension Batch {
                 }
             }
             let shared = SharedUnsafe((results, lineStart))
-            Parallel.forEach(rows, workers: rowWorkers) { row, worker in
+            Parallel.forEachRange(rows, workers: rowWorkers) { range, worker in
                 let (results, workspace) = shared.value
-                results[row] = self.row(
-                    row, kernel, params: Self.rowParameters(params, rowWeights.map { $0[row] }),
-                    workers: splitRows ? threads : 1,
-                    workspace: workspace.map { $0 + worker * workspaceStride },
-                    conversionISA: isa)
+                var carried = CarriedRowMax()
+                for row in range {
+                    results[row] = self.row(
+                        row, kernel, params: Self.rowParameters(params, rowWeights.map { $0[row] }),
+                        workers: splitRows ? threads : 1,
+                        workspace: workspace.map { $0 + worker * workspaceStride },
+                        conversionISA: isa, rangeEnd: range.upperBound, carried: &carried)
+                }
             }
             Self.reduce(
                 results, lambda: lambda, rowWeights: rowWeights, isa: isa,
@@ -227,10 +230,14 @@ extension Batch {
     /// row (and its targets) is widened into `workspace` first, the kernel computes its gradient
     /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
     /// the end.
+    ///
+    /// A forward row of `Float` labels (no gradient, one thread) goes through
+    /// ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``: the worker's
+    /// rows up to `rangeEnd` pass their maxes forward through `carried`, one row to the next.
     @inline(__always)
     private func row<K: RowKernel>(
         _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,
-        conversionISA: xent_isa
+        conversionISA: xent_isa, rangeEnd: Int, carried: inout CarriedRowMax
     ) -> RowResult {
         let offset = row * stride
         // The caller's buffers hold this row and the rows after it (CXent.h: XENT_PREFETCH_DISTANCE).
@@ -241,6 +248,17 @@ extension Batch {
                     .initializeMemory(as: UInt8.self, repeating: 0, count: classes * storage.elementSize)
             }
             return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
+        }
+        if gradient == nil, workers == 1, storage == .float32, case .labels(let labels, let ignoreIndex) = targets {
+            let z = logits.assumingMemoryBound(to: Float.self)
+            let next = row + 1
+            let takesNext = next < rangeEnd && labels[next] != ignoreIndex  // an ignored row needs no max
+            let (result, nextRowMax) = kernel.forwardLabelRow(
+                z + offset, classes: classes, label: Int(truncatingIfNeeded: labels[row]), params: params,
+                prefetchLimit: prefetchLimit, max: carried.row == row ? carried.max : nil,
+                nextRow: takesNext ? z + next * stride : nil)
+            if let nextRowMax { carried = CarriedRowMax(row: next, max: nextRowMax) }
+            return result
         }
         if case .half(let format) = storage, let result = kernel.halfRow(
             HalfRow(

@@ -42,15 +42,21 @@ package enum Parallel {
     static func forEach(
         _ count: Int, workers: Int, descendingBlocks: Int = 0, _ body: (_ item: Int, _ worker: Int) -> Void
     ) {
-        let workers = Swift.min(workers, count)
-        if workers <= 1 {
-            walk(0..<count, descendingBlocks: descendingBlocks) { body($0, 0) }
-            return
-        }
-        perform(workers) { w in
-            let range = (w * count / workers) ..< ((w + 1) * count / workers)
+        forEachRange(count, workers: workers) { range, w in
             walk(range, descendingBlocks: descendingBlocks) { body($0, w) }
         }
+    }
+
+    /// Calls `body` once per worker with that worker's contiguous range of ``forEach(_:workers:_:)``
+    /// (`w·count/workers ..< (w+1)·count/workers`, at most `count` workers), for a worker that
+    /// carries something from one item to the next.
+    static func forEachRange(_ count: Int, workers: Int, _ body: (_ items: Range<Int>, _ worker: Int) -> Void) {
+        let workers = Swift.min(workers, count)
+        if workers <= 1 {
+            body(0..<count, 0)
+            return
+        }
+        perform(workers) { w in body((w * count / workers) ..< ((w + 1) * count / workers), w) }
     }
 
     /// Calls `body(w)` for every `w` in `0 ..< workers` at once, each on its own thread (the calling

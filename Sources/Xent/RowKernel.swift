@@ -79,6 +79,23 @@ protocol RowKernel {
     /// A 16-bit row computed by the kernel itself, or nil (the default) to let the batch widen
     /// the row into the workspace and call the `Float` methods there.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult?
+
+    /// A label row without a gradient, on one thread: ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``'s
+    /// result. `max` is the row's max when the call before found it (`rmax`'s bits), else nil;
+    /// `nextRow` (`classes` floats) is the row the caller computes next, if any, whose max the
+    /// kernel returns when it took it on the way (the default: nil, and `max` is never given).
+    func forwardLabelRow(
+        _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,
+        nextRow: UnsafePointer<Float>?
+    ) -> (RowResult, nextRowMax: Float?)
+}
+
+/// A worker's max of the row it computes next, taken by the row before
+/// (``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``).
+struct CarriedRowMax {
+    /// The row whose max ``max`` is; −1 for none.
+    var row = -1
+    var max: Float = 0
 }
 
 /// One row of 16-bit storage, for a kernel that works on it directly (``RowKernel/halfRow(_:params:workers:)``).
@@ -109,4 +126,13 @@ extension RowKernel {
     /// ``softRow(_:targets:classes:gradient:params:workers:prefetchLimit:)`` there and round the gradient back.
     /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? { nil }
+
+    func forwardLabelRow(
+        _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,
+        nextRow: UnsafePointer<Float>?
+    ) -> (RowResult, nextRowMax: Float?) {
+        let row = labelRow(
+            z, classes: classes, label: label, gradient: nil, params: params, workers: 1, prefetchLimit: prefetchLimit)
+        return (row, nil)
+    }
 }

@@ -22,6 +22,9 @@ struct ChunkSums {
     /// `exp(shift − M)` at the row max M, set by ``RowPipeline/combine(_:)``: what this chunk's
     /// sums and exps are multiplied by to refer to the row's max.
     var toRow = 1.0
+    /// The max of the row after this one (`rmax`'s bits) where the exp pass took it (the `nextRow`
+    /// of ``RowPipeline/chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``).
+    var nextRowMax: Float? = nil
 }
 
 /// What a whole row holds: its chunks combined at the row max.
@@ -134,6 +137,7 @@ struct RowPipeline {
     let params: xent_params
     private let rmax: xent_f32_rmax_ukernel_fn
     private let raddstoreexpminusmax: xent_f32_raddstoreexpminusmax_ukernel_fn
+    private let raddexpminusmaxRmaxNext: xent_f32_raddexpminusmax_rmaxnext_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
     private let vtransform: xent_f32_vtransform_ukernel_fn
     private let vgradient: xent_f32_vgradient_ukernel_fn
@@ -161,6 +165,7 @@ struct RowPipeline {
         self.params = params
         rmax = config.rmax!
         raddstoreexpminusmax = config.raddstoreexpminusmax!
+        raddexpminusmaxRmaxNext = config.raddexpminusmax_rmaxnext
         rsumtargets = config.rsumtargets!
         vtransform = config.vtransform!
         vgradient = config.vgradient!
@@ -195,12 +200,16 @@ struct RowPipeline {
     /// logits are transformed without a gradient. `max`: the chunk's max when a fused pass has
     /// found it already (`rmax`'s bits). The exp pass prefetches `x`, `q` and `gradient` below
     /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
-    /// buffers). ``directHalfChunk(_:targets:base:count:)`` is the same step over 16-bit logits
-    /// for the chunks it takes: a change here (the argmax rule, the sums taken) belongs there too.
+    /// buffers). `nextRow` (n floats: a whole row of one chunk follows) is the row computed next,
+    /// whose max the exp pass takes too (``ChunkSums/nextRowMax``) where it is the forward pass of
+    /// ``takesNextRowMax(count:)``. ``directHalfChunk(_:targets:base:count:)`` is the same
+    /// step over 16-bit logits for the chunks it takes: a change here (the argmax rule, the sums
+    /// taken) belongs there too.
     @inline(__always)
     func chunk(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
-        count n: Int, base: Int, prefetchLimit: Int, scratch: UnsafeMutablePointer<Float>?, max: Float? = nil
+        count n: Int, base: Int, prefetchLimit: Int, scratch: UnsafeMutablePointer<Float>?, max: Float? = nil,
+        nextRow: UnsafePointer<Float>? = nil
     ) -> ChunkSums {
         var sums = ChunkSums()
         var m: Float = 0
@@ -243,6 +252,12 @@ struct RowPipeline {
         }
         // Under a softcap the gradient keeps t: its scaling recomputes the exps.
         let store = params.softcap > 0 ? nil : y
+        if let nextRow, let raddexpminusmaxRmaxNext, store == nil, q == nil || separateTargetSums, t == x {
+            var nextRowMax: Float = 0
+            raddexpminusmaxRmaxNext(n, t, shift, &sums.sum, prefetchLimit, nextRow, n, &nextRowMax)
+            sums.nextRowMax = nextRowMax
+            return sums
+        }
         var exps = (0.0, 0.0, 0.0)
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
@@ -380,6 +395,14 @@ struct RowPipeline {
     @inline(__always)
     func isOneChunkInPlace(count n: Int, scaled: Bool) -> Bool {
         Self.fitsOneChunk(n) && !needsScratch(scaled: scaled)
+    }
+
+    /// Whether the forward pass (no gradient) of a row of `n` classes without soft targets takes
+    /// the next row's max in its exp pass (``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``'s
+    /// `nextRow`): one chunk, no transform, and the ISA has the kernel.
+    @inline(__always)
+    func takesNextRowMax(count n: Int) -> Bool {
+        raddexpminusmaxRmaxNext != nil && !transforms && Self.fitsOneChunk(n)
     }
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are

@@ -59,6 +59,28 @@ struct VectorKernel: RowKernel {
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
+    /// A forward label row of one chunk takes the next row's max in its exp pass where the ISA has
+    /// the kernel (``RowPipeline/takesNextRowMax(count:)``), so that row's own max pass is saved;
+    /// the maxes are exact in any order, so the bits are those of a row that takes its own.
+    func forwardLabelRow(
+        _ z: UnsafePointer<Float>, classes: Int, label t: Int, params: xent_params, prefetchLimit: Int, max: Float?,
+        nextRow: UnsafePointer<Float>?
+    ) -> (RowResult, nextRowMax: Float?) {
+        guard pipeline.takesNextRowMax(count: classes) else {
+            let row = labelRow(
+                z, classes: classes, label: t, gradient: nil, params: params, workers: 1, prefetchLimit: prefetchLimit)
+            return (row, nil)
+        }
+        let chunk = pipeline.chunk(
+            z, targets: nil, gradient: nil, count: classes, base: 0, prefetchLimit: prefetchLimit, scratch: nil,
+            max: max, nextRow: nextRow)
+        let row = RowPipeline.onlyChunk(chunk)
+        guard !row.isBad else { return (.bad, chunk.nextRowMax) }
+        let weight = params.class_weights.map { Double($0[t]) } ?? 1
+        let zt = pipeline.exactTransform(z[t])
+        return (Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing), chunk.nextRowMax)
+    }
+
     func softRow(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>, classes: Int,
         gradient: UnsafeMutablePointer<Float>?, params: xent_params, workers: Int, prefetchLimit: Int

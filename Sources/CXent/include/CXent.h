@@ -117,6 +117,16 @@ typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *
                                                           float *y, int mark_masked, double *sums,
                                                           size_t prefetch_limit);
 
+/// The forward exp pass of a whole row whose next row's max is wanted: `*sum` =
+/// `xent_f32_raddstoreexpminusmax_ukernel_fn`'s `sums[0]` without targets or a store (the same
+/// bits), and `*next_max` = `xent_f32_rmax_ukernel_fn`'s result over `next[0 ..< next_n]` (next_n
+/// ≥ 1; the same bits), its loads issued beside the exps'. `x` is prefetched below
+/// `prefetch_limit`, twice XENT_PREFETCH_DISTANCE ahead (past the next row); `next` is read, not
+/// prefetched. NULL in the Swift ISAs' configs: the row driver then calls `rmax` for every row.
+typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const float *x, float shift, double *sum,
+                                                              size_t prefetch_limit, const float *next,
+                                                              size_t next_n, float *next_max);
+
 /// The target sums of a row part, in double, before its exps overwrite it (in place): with soft
 /// targets `q` (not NULL), `q' = q·w` and `sums[0] = Σ q'_i`, `sums[1] = Σ q'_i·(shift − x_i)`
 /// over q'_i ≠ 0; with `smoothing`, over the unmasked i (x_i ≠ −inf), `sums[2] = K` (their
@@ -201,6 +211,8 @@ typedef struct xent_ukernel_config {
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
     xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
     xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
+    /// The forward exp pass taking the next row's max; NULL where the ISA has none (the Swift ISAs).
+    xent_f32_raddexpminusmax_rmaxnext_ukernel_fn raddexpminusmax_rmaxnext;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
