@@ -85,6 +85,18 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                     check(what, n, limit, r, 3, room);
                 }
             }
+            if (k->raddexpminusmax_rmaxnext) {
+                // The forward exp pass with the next row's max (read, not prefetched), its logits
+                // prefetched twice as far ahead: a limit of twice the extra room, so that some is.
+                const size_t limit2 = n + 2 * extras[b];
+                float *x2 = zeroed(limit2 * 4);
+                record_count = 0;
+                k->raddexpminusmax_rmaxnext(n, x2, 0.0f, sums, limit2, x2 + n, n < limit2 - n ? n : limit2 - n, &max);
+                const range r[] = {{(char *)x2, limit2 * 4}};
+                snprintf(what, sizeof what, "%s raddexpminusmax_rmaxnext", name);
+                check(what, n, limit2, r, 1, room);
+                free(x2);
+            }
             const range src_range[] = {{(char *)h, limit * 2}};
             const range dst_range[] = {{(char *)h, limit * 2}};
             xent_half_widen_ukernel_fn widen[] = {k->f16_widen, k->bf16_widen};

@@ -57,6 +57,13 @@ private func recordingKernels() -> xent_ukernel_config {
         recordExpPass(x, q, y, limit)
         wrapped.raddstoreexpminusmax!(n, x, shift, q, y, mark, sums, limit)
     }
+    if wrapped.raddexpminusmax_rmaxnext != nil {
+        k.raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+            record(x, limit)
+            record(next, nextCount)  // read, not prefetched: the caller's memory too
+            wrapped.raddexpminusmax_rmaxnext!(n, x, shift, sum, limit, next, nextCount, nextMax)
+        }
+    }
     k.f16_widen = { n, src, dst, limit in
         record(src, limit)
         wrapped.f16_widen!(n, src, dst, limit)
