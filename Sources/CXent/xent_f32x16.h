@@ -289,8 +289,10 @@ void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, floa
 }
 #endif
 
-// The forward exp pass (no soft targets, nothing stored) of one row that also takes the next row's max.
-#if XENT_KERNELS
+// The forward exp pass (no soft targets, nothing stored) of one row that also takes the next row's max,
+// in the ISAs that define XENT_RMAXNEXT (AVX-512F: on AVX2 the two extra 16-lane accumulators took
+// registers the exp needs, and the fused pass measured slower than the two; Performance article).
+#if XENT_KERNELS && defined(XENT_RMAXNEXT)
 XENT_TARGET
 void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
                                                        size_t prefetch_limit, const float *next, size_t next_n,

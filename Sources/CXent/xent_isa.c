@@ -159,8 +159,6 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f32_rmax_ukernel__##isa##_u64_acc4(size_t, const float *, float *);                              \
     void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
                                                                   float *, int, double *, size_t);             \
-    void xent_f32_raddexpminusmax_rmaxnext_ukernel__##isa##_u32_acc2(size_t, const float *, float, double *,   \
-                                                                      size_t, const float *, size_t, float *); \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -201,7 +199,6 @@ int xent_isa_is_canonical(xent_isa isa) {
         .isa = isa_value,                                                                                    \
         .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
-        .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2,             \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
         .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
@@ -231,13 +228,17 @@ XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2,
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
             xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
             XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32))
+// The forward exp pass taking the next row's max: AVX-512F's alone (xent_f32x16.h, XENT_RMAXNEXT).
+void xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const float *, float, double *, size_t,
+                                                                 const float *, size_t, float *);
+#define XENT_RMAXNEXT_AVX512F .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512f,
-            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512f_u32))
+            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512f_u32) XENT_RMAXNEXT_AVX512F)
 // AVX-512F's config on a CPU with AVX512_BF16: its bfloat16 rounding by vcvtneps2bf16.
 XENT_CONFIG(xent_config_avx512f_avx512bf16, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512bf16_u32,
-            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512bf16_u32))
+            XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512bf16_u32) XENT_RMAXNEXT_AVX512F)
 #endif
 
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {

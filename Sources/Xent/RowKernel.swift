@@ -80,8 +80,9 @@ protocol RowKernel {
     /// the row into the workspace and call the `Float` methods there.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult?
 
-    /// A label row without a gradient, on one thread: ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``'s
-    /// result. `max` is the row's max when the call before found it (`rmax`'s bits), else nil;
+    /// A label row without a gradient, on one thread: the result of
+    /// ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``. `max` is the row's max
+    /// when the call before found it (`rmax`'s bits), else nil;
     /// `nextRow` (`classes` floats) is the row the caller computes next, if any, whose max the
     /// kernel returns when it took it on the way (the default: nil, and `max` is never given).
     func forwardLabelRow(

@@ -398,8 +398,9 @@ struct RowPipeline {
     }
 
     /// Whether the forward pass (no gradient) of a row of `n` classes without soft targets takes
-    /// the next row's max in its exp pass (``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``'s
-    /// `nextRow`): one chunk, no transform, and the ISA has the kernel.
+    /// the next row's max in its exp pass (the `nextRow` of
+    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``): one chunk, no
+    /// transform, and the ISA has the kernel (`raddexpminusmax_rmaxnext`).
     @inline(__always)
     func takesNextRowMax(count n: Int) -> Bool {
         raddexpminusmaxRmaxNext != nil && !transforms && Self.fitsOneChunk(n)

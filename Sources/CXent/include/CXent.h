@@ -122,7 +122,8 @@ typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *
 /// bits), and `*next_max` = `xent_f32_rmax_ukernel_fn`'s result over `next[0 ..< next_n]` (next_n
 /// ≥ 1; the same bits), its loads issued beside the exps'. `x` is prefetched below
 /// `prefetch_limit`, twice XENT_PREFETCH_DISTANCE ahead (past the next row); `next` is read, not
-/// prefetched. NULL in the Swift ISAs' configs: the row driver then calls `rmax` for every row.
+/// prefetched. AVX-512F's config alone has it (NULL elsewhere: the row driver then calls `rmax`
+/// for every row).
 typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const float *x, float shift, double *sum,
                                                               size_t prefetch_limit, const float *next,
                                                               size_t next_n, float *next_max);
@@ -211,7 +212,7 @@ typedef struct xent_ukernel_config {
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
     xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
     xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
-    /// The forward exp pass taking the next row's max; NULL where the ISA has none (the Swift ISAs).
+    /// The forward exp pass taking the next row's max; NULL where the ISA has none (all but AVX-512F).
     xent_f32_raddexpminusmax_rmaxnext_ukernel_fn raddexpminusmax_rmaxnext;
 } xent_ukernel_config;
 
