@@ -56,6 +56,9 @@ extension Batch {
         let kernel = prepared
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
+        // Forward rows of Float labels, each on one thread, may pass their maxes on (`row`).
+        let carriesRowMax = gradient == nil && storage == .float32 && !isSoft && !splitRows
+            && kernel.takesNextRowMax(classes: classes)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each
         // starts on a 64-byte line and is followed by XENT_PREFETCH_DISTANCE floats of its own: the
         // exp pass prefetches that far past the row it works on, for writing too. With the rows
@@ -87,7 +90,8 @@ extension Batch {
                         row, kernel, params: Self.rowParameters(params, rowWeights.map { $0[row] }),
                         workers: splitRows ? threads : 1,
                         workspace: workspace.map { $0 + worker * workspaceStride },
-                        conversionISA: isa, rangeEnd: range.upperBound, carried: &carried)
+                        conversionISA: isa, carriesRowMax: carriesRowMax, rangeEnd: range.upperBound,
+                        carried: &carried)
                 }
             }
             Self.reduce(
@@ -231,13 +235,13 @@ extension Batch {
     /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
     /// the end.
     ///
-    /// A forward row of `Float` labels (no gradient, one thread) goes through
-    /// ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``: the worker's
-    /// rows up to `rangeEnd` pass their maxes forward through `carried`, one row to the next.
+    /// With `carriesRowMax` (forward rows of `Float` labels, each on one thread, that the kernel
+    /// computes with ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``)
+    /// the worker's rows up to `rangeEnd` pass their maxes on through `carried`, one row to the next.
     @inline(__always)
     private func row<K: RowKernel>(
         _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,
-        conversionISA: xent_isa, rangeEnd: Int, carried: inout CarriedRowMax
+        conversionISA: xent_isa, carriesRowMax: Bool, rangeEnd: Int, carried: inout CarriedRowMax
     ) -> RowResult {
         let offset = row * stride
         // The caller's buffers hold this row and the rows after it (CXent.h: XENT_PREFETCH_DISTANCE).
@@ -249,7 +253,7 @@ extension Batch {
             }
             return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
         }
-        if gradient == nil, workers == 1, storage == .float32, case .labels(let labels, let ignoreIndex) = targets {
+        if carriesRowMax, case .labels(let labels, let ignoreIndex) = targets {
             let z = logits.assumingMemoryBound(to: Float.self)
             let next = row + 1
             let takesNext = next < rangeEnd && labels[next] != ignoreIndex  // an ignored row needs no max

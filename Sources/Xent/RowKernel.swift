@@ -80,11 +80,14 @@ protocol RowKernel {
     /// the row into the workspace and call the `Float` methods there.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult?
 
-    /// A label row without a gradient, on one thread: the result of
-    /// ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``. `max` is the row's max
-    /// when the call before found it (`rmax`'s bits), else nil;
-    /// `nextRow` (`classes` floats) is the row the caller computes next, if any, whose max the
-    /// kernel returns when it took it on the way (the default: nil, and `max` is never given).
+    /// Whether ``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` takes the
+    /// next row's max on the way, for rows of `classes` (the default: false, and it is not called).
+    func takesNextRowMax(classes: Int) -> Bool
+
+    /// A label row without a gradient, on one thread, where ``takesNextRowMax(classes:)``: the
+    /// result of ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``, and the max
+    /// of `nextRow` (`classes` floats, the row the caller computes next, if any), taken on the way.
+    /// `max` is the row's own max when the call before took it (`rmax`'s bits), else nil.
     func forwardLabelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,
         nextRow: UnsafePointer<Float>?
@@ -127,6 +130,8 @@ extension RowKernel {
     /// ``softRow(_:targets:classes:gradient:params:workers:prefetchLimit:)`` there and round the gradient back.
     /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? { nil }
+
+    func takesNextRowMax(classes: Int) -> Bool { false }
 
     func forwardLabelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,

@@ -17,6 +17,10 @@ import CXent
 /// factor `1 − (z''/c)²` (two exps per element: in place, nothing else keeps `z''` between the
 /// passes).
 ///
+/// In a forward call over rows of one chunk (labels, no transform), where the ISA has the kernel
+/// (AVX-512F), a row's exp pass also takes the next row's max, which saves that row's max pass
+/// (``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``).
+///
 /// Without a softcap: one exp per element, the logits read from memory once, nothing allocated for a
 /// one-chunk row (longer rows keep a small table of per-chunk sums). With several threads and
 /// fewer rows than two per thread, a row's chunks are spread
@@ -59,18 +63,17 @@ struct VectorKernel: RowKernel {
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
-    /// A forward label row of one chunk takes the next row's max in its exp pass where the ISA has
-    /// the kernel (``RowPipeline/takesNextRowMax(count:)``), so that row's own max pass is saved;
-    /// the maxes are exact in any order, so the bits are those of a row that takes its own.
+    /// Rows of one chunk without a transform, where the ISA has the kernel
+    /// (``RowPipeline/takesNextRowMax(count:)``).
+    func takesNextRowMax(classes: Int) -> Bool { pipeline.takesNextRowMax(count: classes) }
+
+    /// A forward label row of one chunk whose exp pass takes the next row's max, so that row's own
+    /// max pass is saved; the maxes are exact in any order, so the bits are those of a row that takes
+    /// its own.
     func forwardLabelRow(
         _ z: UnsafePointer<Float>, classes: Int, label t: Int, params: xent_params, prefetchLimit: Int, max: Float?,
         nextRow: UnsafePointer<Float>?
     ) -> (RowResult, nextRowMax: Float?) {
-        guard pipeline.takesNextRowMax(count: classes) else {
-            let row = labelRow(
-                z, classes: classes, label: t, gradient: nil, params: params, workers: 1, prefetchLimit: prefetchLimit)
-            return (row, nil)
-        }
         let chunk = pipeline.chunk(
             z, targets: nil, gradient: nil, count: classes, base: 0, prefetchLimit: prefetchLimit, scratch: nil,
             max: max, nextRow: nextRow)
