@@ -19,12 +19,14 @@ struct ChunkSums {
     /// The max of the caller's logits, which `argmax` refers to (a saturated softcap can round
     /// distinct logits to the same t).
     var rawMax: Float = -.infinity
+    /// The max of the row after this one (`rmax`'s bits) where the exp pass took it (the `nextRow`
+    /// of ``RowPipeline/chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``),
+    /// else NaN, which no max is (a `Float?` would make these sums, which the row panels' workspace
+    /// holds for every chunk of its rows, 88 bytes instead of 80).
+    var nextRowMax: Float = .nan
     /// `exp(shift − M)` at the row max M, set by ``RowPipeline/combine(_:)``: what this chunk's
     /// sums and exps are multiplied by to refer to the row's max.
     var toRow = 1.0
-    /// The max of the row after this one (`rmax`'s bits) where the exp pass took it (the `nextRow`
-    /// of ``RowPipeline/chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``).
-    var nextRowMax: Float? = nil
 }
 
 /// What a whole row holds: its chunks combined at the row max.

@@ -78,10 +78,11 @@ struct VectorKernel: RowKernel {
             z, targets: nil, gradient: nil, count: classes, base: 0, prefetchLimit: prefetchLimit, scratch: nil,
             max: max, nextRow: nextRow)
         let row = RowPipeline.onlyChunk(chunk)
-        guard !row.isBad else { return (.bad, chunk.nextRowMax) }
+        let nextRowMax = chunk.nextRowMax.isNaN ? nil : chunk.nextRowMax
+        guard !row.isBad else { return (.bad, nextRowMax) }
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let zt = pipeline.exactTransform(z[t])
-        return (Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing), chunk.nextRowMax)
+        return (Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing), nextRowMax)
     }
 
     func softRow(
