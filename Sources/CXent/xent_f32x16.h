@@ -164,7 +164,7 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
 // exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
 // other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
-// takes rmax's result over `next[0 ..< next_n]` (n ≥ 1), its loads beside the logits' while the exps
+// takes rmax's result over `next[0 ..< next_n]` (next_n ≥ 1), its loads beside the logits' while the exps
 // keep the FMA units busy; the logits are then prefetched twice as far ahead, past the next row.
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
                                                     uint16_t *z, double *sums, size_t prefetch_limit,

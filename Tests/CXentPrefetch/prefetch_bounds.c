@@ -89,13 +89,15 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                 // The forward exp pass with the next row's max (read, not prefetched), its logits
                 // prefetched twice as far ahead: a limit of twice the extra room, so that some is.
                 const size_t limit2 = n + 2 * extras[b];
-                float *x2 = zeroed(limit2 * 4);
-                record_count = 0;
-                k->raddexpminusmax_rmaxnext(n, x2, 0.0f, sums, limit2, x2 + n, n < limit2 - n ? n : limit2 - n, &max);
-                const range r[] = {{(char *)x2, limit2 * 4}};
-                snprintf(what, sizeof what, "%s raddexpminusmax_rmaxnext", name);
-                check(what, n, limit2, r, 1, room);
-                free(x2);
+                float *x2 = zeroed(limit2 * 4), *next = zeroed((n + 40) * 4);
+                for (size_t next_n = n > 40 ? n - 40 : 1; next_n <= n + 40; next_n += 40) {
+                    record_count = 0;
+                    k->raddexpminusmax_rmaxnext(n, x2, 0.0f, sums, limit2, next, next_n, &max);
+                    const range r[] = {{(char *)x2, limit2 * 4}};
+                    snprintf(what, sizeof what, "%s raddexpminusmax_rmaxnext next_n=%zu", name, next_n);
+                    check(what, n, limit2, r, 1, room);
+                }
+                free(x2), free(next);
             }
             const range src_range[] = {{(char *)h, limit * 2}};
             const range dst_range[] = {{(char *)h, limit * 2}};

@@ -2,13 +2,14 @@
 // the max of the row after it (`raddexpminusmax_rmaxnext`), which that row then uses instead of its own
 // `rmax`. A max is exact in any order, so the results must be bit for bit those of the rows taking
 // their own: the kernel against `rmax` and the plain exp pass, the batch against the same call over
-// kernels without the fused one (AVX-512F alone has it).
+// kernels without the fused one (AVX-512F alone has it; on the other ISAs the batch tests put `rmax`
+// and the plain exp pass in its place, so the rows' carry is tested on every ISA).
 import CXent
 import Foundation
 import Testing
 @testable import Xent
 
-/// How many times the fused kernel ran since the last reset (rows run on worker threads too).
+/// How many times the fused kernel ran since the last `take` (rows run on worker threads too).
 private final class CallCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
@@ -20,11 +21,31 @@ private let fusedCalls = CallCounter()
 /// The config the counting kernel forwards to (set before each call; the suite runs its cases in turn).
 nonisolated(unsafe) private var countedConfig = xent_ukernel_config()
 
+/// Past every buffer's end and in every row's padding: a read of it would show in a max or a sum.
+private let sentinel: Float = 1e30
+
 @Suite("The next row's max", .serialized)  // one counter for all its tests
 struct NextRowMaxTests {
-    /// The ISAs whose configs have the fused kernel (the C ones).
+    /// The ISAs whose configs have the fused kernel (AVX-512F).
     static let fusedISAs = InstructionSet.supported.filter {
         MicroKernels.config($0.cValue).raddexpminusmax_rmaxnext != nil
+    }
+
+    /// `isa`'s kernels with the fused one counted: the ISA's own, or `rmax` and the plain exp pass in
+    /// its place (its results by definition), so that the batch carries maxes on every ISA.
+    private static func counting(_ isa: InstructionSet) -> xent_ukernel_config {
+        countedConfig = MicroKernels.config(isa.cValue)
+        var k = countedConfig
+        k.raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+            fusedCalls.add()
+            if let fused = countedConfig.raddexpminusmax_rmaxnext {
+                fused(n, x, shift, sum, limit, next, nextCount, nextMax)
+            } else {
+                countedConfig.raddstoreexpminusmax!(n, x, shift, nil, nil, 0, sum, limit)
+                countedConfig.rmax!(nextCount, next, nextMax)
+            }
+        }
+        return k
     }
 
     private static func values(_ n: Int, kind: Int, _ rng: inout SeededGenerator) -> [Float] {
@@ -48,21 +69,22 @@ struct NextRowMaxTests {
     func kernel(isa: InstructionSet) {
         let c = MicroKernels.config(isa.cValue)
         var rng = SeededGenerator(seed: 41)
+        let beyond = [Float](repeating: sentinel, count: 32)
         for n in Array(1...70) + [511, 512, 513, 1000, 2047, 2048] {
             for nextCount in Set([1, 15, 16, 17, 31, 32, 33, 64, n - 1, n, n + 1, 2 * n + 5]) where nextCount >= 1 {
                 let kind = Int.random(in: 0..<6, using: &rng)
-                let x = OffsetBuffer(Self.values(n, kind: Int.random(in: 0..<6, using: &rng), &rng),
+                let x = OffsetBuffer(Self.values(n, kind: Int.random(in: 0..<6, using: &rng), &rng) + beyond,
                                      offset: Int.random(in: 0..<16, using: &rng))
-                let next = OffsetBuffer(Self.values(nextCount, kind: kind, &rng), offset: (n + nextCount) % 16)
+                let next = OffsetBuffer(Self.values(nextCount, kind: kind, &rng) + beyond, offset: (n + nextCount) % 16)
+                let z = x.readOnly.baseAddress!, y = next.readOnly.baseAddress!
                 var m: Float = 0
-                c.rmax!(n, x.readOnly.baseAddress, &m)
+                c.rmax!(n, z, &m)
                 let shift = m == -.infinity ? 0 : m
                 var expectedMax: Float = .nan, expectedSum = 0.0
-                c.rmax!(nextCount, next.readOnly.baseAddress, &expectedMax)
-                c.raddstoreexpminusmax!(n, x.readOnly.baseAddress, shift, nil, nil, 0, &expectedSum, n)
+                c.rmax!(nextCount, y, &expectedMax)
+                c.raddstoreexpminusmax!(n, z, shift, nil, nil, 0, &expectedSum, n)
                 var sum = -1.0, nextMax: Float = .nan
-                c.raddexpminusmax_rmaxnext!(
-                    n, x.readOnly.baseAddress, shift, &sum, n, next.readOnly.baseAddress, nextCount, &nextMax)
+                c.raddexpminusmax_rmaxnext!(n, z, shift, &sum, n, y, nextCount, &nextMax)
                 #expect(nextMax.bitPattern == expectedMax.bitPattern,
                         "\(isa) n=\(n) next \(nextCount) kind \(kind): max \(nextMax), rmax \(expectedMax)")
                 #expect(sum.bitPattern == expectedSum.bitPattern || (sum.isNaN && expectedSum.isNaN),
@@ -71,29 +93,47 @@ struct NextRowMaxTests {
         }
     }
 
-    /// One forward call's outputs over `kernels`: the two loss sums and every row's loss, log-sum-exp
-    /// and argmax, as bits (NaN as one pattern).
-    private static func forward(
-        _ logits: [Float], _ labels: [Int32], classes: Int, stride: Int, options: SoftmaxCrossEntropy,
+    /// One call's outputs over `kernels` and how many fused calls it made: the two loss sums, every
+    /// row's loss, log-sum-exp and argmax, and the gradient, as bits (NaN as one pattern).
+    private static func run<Element: LogitElement>(
+        _ logits: [Element], labels: [Int32]?, targets: [Element]? = nil, classes: Int, stride: Int,
+        gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
         kernels: xent_ukernel_config, threads: Int
-    ) throws -> [UInt64] {
-        let rows = labels.count
+    ) throws -> (bits: [UInt64], calls: Int) {
+        let rows = labels?.count ?? logits.count / stride
         var losses = [Float](repeating: -1, count: rows), lse = losses
         var argmax = [Int32](repeating: -2, count: rows)
+        var grad = logits
         var sums = LossSums()
-        try logits.withUnsafeBufferPointer { z in
-            try labels.withUnsafeBufferPointer { t in
-                try losses.withUnsafeMutableBufferPointer { l in
-                    try lse.withUnsafeMutableBufferPointer { s in
-                        try argmax.withUnsafeMutableBufferPointer { a in
-                            let batch = try Batch(
-                                logits: z, labels: t, classes: classes, rowStride: stride,
-                                ignoreIndex: options.ignoreIndex, gradient: nil,
-                                rowStatistics: .init(losses: l, logSumExp: s, argmax: a), reduction: .sum)
+        // Copies that outlive the batch's pointers to them.
+        let labelCopy = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labels?.count ?? 0)
+        let weightCopy = weights.map { w in UnsafeMutableBufferPointer<Float>.allocate(capacity: w.count) }
+        let targetCopy = UnsafeMutableBufferPointer<Element>.allocate(capacity: targets?.count ?? 0)
+        defer { labelCopy.deallocate(); weightCopy?.deallocate(); targetCopy.deallocate() }
+        if let labels { _ = labelCopy.initialize(from: labels) }
+        if let targets { _ = targetCopy.initialize(from: targets) }
+        if let weights { _ = weightCopy!.initialize(from: weights) }
+        _ = fusedCalls.take()
+        try losses.withUnsafeMutableBufferPointer { l in
+            try lse.withUnsafeMutableBufferPointer { s in
+                try argmax.withUnsafeMutableBufferPointer { a in
+                    try grad.withUnsafeMutableBufferPointer { g in
+                        try logits.withUnsafeBufferPointer { z in
+                            let statistics = RowStatistics.Buffers(losses: l, logSumExp: s, argmax: a)
+                            let batch = labels != nil
+                                ? try Batch(
+                                    logits: z, labels: UnsafeBufferPointer(labelCopy), classes: classes,
+                                    rowStride: stride, ignoreIndex: options.ignoreIndex, gradient: gradient ? g : nil,
+                                    rowStatistics: statistics, reduction: .sum)
+                                : try Batch(
+                                    logits: z, targets: UnsafeBufferPointer(targetCopy), classes: classes,
+                                    rowStride: stride, gradient: gradient ? g : nil, rowStatistics: statistics,
+                                    reduction: .sum)
+                            let w = weightCopy.map { UnsafePointer($0.baseAddress!) }
                             batch.runRows(
                                 VectorKernel(isa: options.activeInstructionSet, kernels: kernels), options,
-                                weights: nil, rowWeights: nil,
-                                denominators: batch.denominators(options, weights: nil, rowWeights: nil),
+                                weights: w, rowWeights: nil,
+                                denominators: batch.denominators(options, weights: w, rowWeights: nil),
                                 isa: options.activeInstructionSet.cValue, threads: threads, into: &sums)
                         }
                     }
@@ -102,29 +142,38 @@ struct NextRowMaxTests {
         }
         func bits(_ x: Float) -> UInt64 { x.isNaN ? 0x7fc0_0000 : UInt64(x.bitPattern) }
         func bits(_ x: Double) -> UInt64 { x.isNaN ? 0x7ff8_0000_0000_0000 : x.bitPattern }
-        return [bits(sums.crossEntropy), bits(sums.zLoss)] + losses.map(bits) + lse.map(bits)
-            + argmax.map { UInt64(UInt32(bitPattern: $0)) }
+        let gradientBits = grad.withUnsafeBytes { raw in raw.bindMemory(to: UInt8.self).map { UInt64($0) } }
+        return ([bits(sums.crossEntropy), bits(sums.zLoss)] + losses.map(bits) + lse.map(bits)
+                    + argmax.map { UInt64(UInt32(bitPattern: $0)) } + (gradient ? gradientBits : []),
+                fusedCalls.take())
+    }
+
+    /// `rows` rows of `classes` logits `stride` apart (the last row without its padding), the padding
+    /// holding the sentinel, and their labels.
+    private static func batch(
+        rows: Int, classes: Int, stride: Int, kind: LogitKind, seed: UInt64
+    ) -> (logits: [Float], labels: [Int32]) {
+        let (dense, labels) = kind.batch(rows: rows, classes: classes, seed: seed)
+        var logits = [Float](repeating: sentinel, count: (rows - 1) * stride + classes)
+        for r in 0..<rows {
+            for j in 0..<classes { logits[r * stride + j] = dense[r * classes + j] }
+        }
+        return (logits, labels)
     }
 
     @Test("forward calls: the same bits as rows that take their own max, and the fused kernel ran",
-          .enabled(if: !fusedISAs.isEmpty), arguments: fusedISAs)
+          arguments: InstructionSet.supported)
     func batches(isa: InstructionSet) throws {
-        let plain = MicroKernels.config(isa.cValue)
-        countedConfig = plain
-        var counting = plain
-        counting.raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
-            fusedCalls.add()
-            countedConfig.raddexpminusmax_rmaxnext!(n, x, shift, sum, limit, next, nextCount, nextMax)
-        }
-        var unfused = plain
+        let counting = Self.counting(isa)
+        var unfused = MicroKernels.config(isa.cValue)
         unfused.raddexpminusmax_rmaxnext = nil
         var rng = SeededGenerator(seed: 42)
         for classes in [1, 17, 100, 1000, 2048, 2049] {
-            for (rows, threads) in [(1, 1), (2, 1), (9, 1), (9, 2), (40, 3)] {
+            for (rows, threads) in [(1, 1), (2, 1), (3, 2), (9, 1), (9, 2), (40, 3)] {
                 for stride in [classes, classes + 3] {
                     let kind = LogitKind.allCases[Int.random(in: 0..<LogitKind.allCases.count, using: &rng)]
-                    var (logits, labels) = kind.batch(rows: rows, classes: stride, seed: UInt64(classes + rows))
-                    labels = labels.map { $0 % Int32(classes) }
+                    var (logits, labels) = Self.batch(
+                        rows: rows, classes: classes, stride: stride, kind: kind, seed: UInt64(classes + rows))
                     // Bad rows: a NaN, a +inf, every class masked; a zero max of ±0.
                     if rows >= 9 {
                         logits[2 * stride + classes / 2] = .nan
@@ -133,25 +182,25 @@ struct NextRowMaxTests {
                         for j in 0..<classes { logits[5 * stride + j] = j % 2 == 0 ? -0.0 : -1 }
                     }
                     var options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
-                    switch Int.random(in: 0..<4, using: &rng) {
+                    var weights: [Float]? = nil
+                    switch Int.random(in: 0..<5, using: &rng) {
                     case 0: options.labelSmoothing = 0.1
                     case 1: options.zLossScale = 1e-3
                     case 2:
                         // Ignored rows (-100, the default ignore index): two in a row, one before the last.
                         for r in [0, 6, 7, rows - 2] where r >= 0 && r < rows { labels[r] = -100 }
+                    case 3: weights = (0..<classes).map { _ in Float.random(in: 0..<2, using: &rng) }
                     default: break
                     }
                     let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads)"
-                    countedConfig = plain
-                    let expected = try Self.forward(
-                        logits, labels, classes: classes, stride: stride, options: options, kernels: unfused,
-                        threads: threads)
-                    _ = fusedCalls.take()
-                    let got = try Self.forward(
-                        logits, labels, classes: classes, stride: stride, options: options, kernels: counting,
-                        threads: threads)
-                    let calls = fusedCalls.take()
-                    #expect(got == expected, "\(what): \(zip(got, expected).filter { $0 != $1 }.count) outputs differ")
+                    let expected = try Self.run(
+                        logits, labels: labels, classes: classes, stride: stride, options: options, weights: weights,
+                        kernels: unfused, threads: threads)
+                    let got = try Self.run(
+                        logits, labels: labels, classes: classes, stride: stride, options: options, weights: weights,
+                        kernels: counting, threads: threads)
+                    let differing = zip(got.bits, expected.bits).filter { $0 != $1 }.count
+                    #expect(differing == 0, "\(what): \(differing) outputs differ")
                     // Each worker's rows but its last take their successor's max, both rows taking part,
                     // the row one chunk long; rows split over the threads (fewer than two a thread) none.
                     var expectedCalls = 0
@@ -162,9 +211,38 @@ struct NextRowMaxTests {
                             expectedCalls += 1
                         }
                     }
-                    #expect(calls == expectedCalls, "\(what): \(calls) fused calls, \(expectedCalls) expected")
+                    #expect(expected.calls == 0 && got.calls == expectedCalls,
+                            "\(what): \(got.calls) fused calls, \(expectedCalls) expected")
                 }
             }
         }
+    }
+
+    @Test("calls with a gradient, soft targets, a transform or 16-bit logits never take the fused kernel",
+          arguments: InstructionSet.supported)
+    func otherCalls(isa: InstructionSet) throws {
+        let counting = Self.counting(isa)
+        let (rows, classes) = (12, 300)
+        let (logits, labels) = Self.batch(rows: rows, classes: classes, stride: classes, kind: .normal, seed: 5)
+        let targets = [Float](repeating: 1 / Float(classes), count: logits.count)
+        let options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
+        var scaled = options, capped = options
+        scaled.logitScale = 0.5
+        capped.softcap = 20
+        func calls<E: LogitElement>(
+            _ logits: [E], labels: [Int32]?, targets: [E]? = nil, gradient: Bool = false,
+            options: SoftmaxCrossEntropy = options
+        ) throws -> Int {
+            try Self.run(logits, labels: labels, targets: targets, classes: classes, stride: classes,
+                         gradient: gradient, options: options, kernels: counting, threads: 1).calls
+        }
+        // The same rows forward: every row but the last takes its successor's max.
+        #expect(try calls(logits, labels: labels) == rows - 1)
+        #expect(try calls(logits, labels: labels, gradient: true) == 0, "with a gradient")
+        #expect(try calls(logits, labels: nil, targets: targets) == 0, "soft targets")
+        #expect(try calls(logits, labels: labels, options: scaled) == 0, "a logit scale")
+        #expect(try calls(logits, labels: labels, options: capped) == 0, "a softcap")
+        #expect(try calls(logits.map { Float16($0) }, labels: labels) == 0, "Float16 logits")
+        #expect(try calls(logits.map { BFloat16($0) }, labels: labels) == 0, "bfloat16 logits")
     }
 }

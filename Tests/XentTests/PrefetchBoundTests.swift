@@ -119,9 +119,12 @@ private struct Shape: CustomStringConvertible {
 @Suite("Prefetch limits", .serialized)  // one recorder for all its tests
 struct PrefetchBoundTests {
     /// One row of each kind of call: a short row, rows of several chunks in a strided batch, one
-    /// long row split over two threads, rows split over two threads.
+    /// long row split over two threads, rows split over two threads; short rows strided and on two
+    /// threads (forward, they take the next row's max where the ISA has the kernel).
     fileprivate static let shapes = [
         Shape(rows: 4, classes: 100, stride: 100, threads: 1),
+        Shape(rows: 5, classes: 100, stride: 103, threads: 1),
+        Shape(rows: 8, classes: 100, stride: 100, threads: 2),
         Shape(rows: 3, classes: 4500, stride: 4600, threads: 1),
         Shape(rows: 1, classes: 9000, stride: 9000, threads: 2),
         Shape(rows: 6, classes: 2100, stride: 2100, threads: 2),

@@ -120,7 +120,9 @@ typedef void (*xent_f32_raddstoreexpminusmax_ukernel_fn)(size_t n, const float *
 /// The forward exp pass of a whole row whose next row's max is wanted: `*sum` =
 /// `xent_f32_raddstoreexpminusmax_ukernel_fn`'s `sums[0]` without targets or a store (the same
 /// bits), and `*next_max` = `xent_f32_rmax_ukernel_fn`'s result over `next[0 ..< next_n]` (next_n
-/// ≥ 1; the same bits), its loads issued beside the exps'. `x` is prefetched below
+/// ≥ 1; the same bits, but for the sign of a zero max under a rounding mode other than to nearest,
+/// where either kernel may give −0 as rmax may across alignments: no output depends on it), its
+/// loads issued beside the exps'. `x` is prefetched below
 /// `prefetch_limit`, twice XENT_PREFETCH_DISTANCE ahead (past the next row); `next` is read, not
 /// prefetched. AVX-512F's config alone has it (NULL elsewhere: the row driver then calls `rmax`
 /// for every row).
