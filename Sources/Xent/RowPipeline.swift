@@ -2,7 +2,8 @@
 // micro-kernels (CXent.h). A whole row, a 16-bit row and a row split over threads all call it.
 import CXent
 
-/// What one chunk of a row holds after ``RowPipeline/chunk(_:targets:gradient:count:base:scratch:)``.
+/// What one chunk of a row holds after
+/// ``RowPipeline/chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``.
 struct ChunkSums {
     /// S_c = Σ exp(t_i − shift).
     var sum = 0.0
@@ -524,8 +525,9 @@ struct RowPipeline {
     /// only there (no transform, no smoothing, no class weights with soft targets), its max and exps
     /// read the 16-bit logits themselves (``directHalfChunk(_:targets:base:count:)``). Otherwise its
     /// logits are widened into the workspace (with its max, where the ISA fuses the two) and its
-    /// targets beside them, then ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)``
-    /// runs there (`scratch` as for it). Either way, with a gradient the workspace keeps the chunk's
+    /// targets beside them, then
+    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)`` runs there
+    /// (`scratch` as for it). Either way, with a gradient the workspace keeps the chunk's
     /// exps for the scaling, and its targets are widened beside them.
     @inline(__always)
     private func halfChunk(
@@ -553,8 +555,8 @@ struct RowPipeline {
     }
 
     /// A chunk of a 16-bit row computed from its 16-bit logits, as
-    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:)`` computes it without a
-    /// transform or separate target sums, with the same bits as widening them first (the
+    /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)`` computes it without
+    /// a transform or separate target sums, with the same bits as widening them first (the
     /// conversions are exact): the max (`rmaxwiden` storing nothing), the argmax by the max's
     /// 16-bit pattern (either zero's for a zero max), and the exp pass widening as it loads
     /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
