@@ -164,12 +164,13 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
 // exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
 // other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
-// takes rmax's result over `next[0 ..< next_n]` (next_n ≥ 1), its loads beside the logits' while the exps
-// keep the FMA units busy; the logits are then prefetched twice as far ahead, past the next row.
+// takes rmax's result over `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format, widened as they
+// are), its loads beside the logits' while the exps keep the FMA units busy; the logits are then
+// prefetched twice as far ahead, past the next row.
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
                                                     uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int in,
-                                                    const float *next, size_t next_n, float *next_max) {
+                                                    const void *next, size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const size_t x_distance = next_max ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
     const size_t x_prefetch_end = next_max ? xent_prefetch_end(prefetch_end) : prefetch_end;
@@ -195,8 +196,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
             if (x_ahead0) XENT_PREFETCH(xk + x_distance * xbytes);
             if (x_ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (x_distance + 16) * xbytes);
             if (next_max && base + 16 * k + 32 <= next_n) {
-                m0 = xent_f32x16_max(xent_f32x16_load(next + base + 16 * k), m0);
-                m1 = xent_f32x16_max(xent_f32x16_load(next + base + 16 * k + 16), m1);
+                m0 = xent_f32x16_max(xent_logits_load(next, base + 16 * k, in), m0);
+                m1 = xent_f32x16_max(xent_logits_load(next, base + 16 * k + 16, in), m1);
             }
             if (z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
             const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
@@ -254,8 +255,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     if (next_max) {
         // The loop above took next's pairs of vectors below both lengths' last whole pair.
         size_t i = (n < next_n ? n : next_n) / 32 * 32;
-        for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_f32x16_load(next + i), m0);
-        if (i < next_n) m1 = xent_f32x16_max(xent_f32x16_load_tail(next + i, next_n - i, -INFINITY), m1);
+        for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_logits_load(next, i, in), m0);
+        if (i < next_n) m1 = xent_f32x16_max(xent_logits_load_tail(next, i, next_n - i, in), m1);
         *next_max = xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)) + 0.0f;  // as rmax: a zero max is +0
     }
 }
@@ -740,6 +741,27 @@ XENT_INLINE void xent_half_raddstoreexpminusmax(size_t n, const uint16_t *x, flo
 }
 
 #if XENT_KERNELS
+// The forward exp pass over 16-bit logits that also takes the next row's max, widened: the max of the
+// widened values is the widened max (rmaxwiden's bits), NaN ignored, a zero max +0.
+#if defined(XENT_RMAXNEXT)
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift, double *sum,
+                                                                 size_t prefetch_limit, const uint16_t *next,
+                                                                 size_t next_n, float *next_max) {
+    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F16,
+                                       next, next_n, next_max);
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift,
+                                                                  double *sum, size_t prefetch_limit,
+                                                                  const uint16_t *next, size_t next_n,
+                                                                  float *next_max) {
+    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_BF16,
+                                       next, next_n, next_max);
+}
+#endif
+
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddstoreexpminusmax, u32_acc2)(size_t n, const uint16_t *x, float shift, const float *q,
                                                              float *y, uint16_t *z, double *sums,

@@ -228,10 +228,17 @@ XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2,
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
             xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
             XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32))
-// The forward exp pass taking the next row's max: AVX-512F's alone (xent_f32x16.h, XENT_RMAXNEXT).
+// The forward exp passes taking the next row's max: AVX-512F's alone (xent_f32x16.h, XENT_RMAXNEXT).
 void xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const float *, float, double *, size_t,
                                                                  const float *, size_t, float *);
-#define XENT_RMAXNEXT_AVX512F .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,
+void xent_f16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const uint16_t *, float, double *, size_t,
+                                                                 const uint16_t *, size_t, float *);
+void xent_bf16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const uint16_t *, float, double *, size_t,
+                                                                  const uint16_t *, size_t, float *);
+#define XENT_RMAXNEXT_AVX512F                                                                  \
+    .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,   \
+    .f16_raddexpminusmax_rmaxnext = xent_f16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2, \
+    .bf16_raddexpminusmax_rmaxnext = xent_bf16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512f,
             XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512f_u32) XENT_RMAXNEXT_AVX512F)
@@ -262,7 +269,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 18 * sizeof(void *), "xent_ukernel_config: isa + 17 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 20 * sizeof(void *), "xent_ukernel_config: isa + 19 pointers");
 
 // MARK: - Checks and measurement
 

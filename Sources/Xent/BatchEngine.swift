@@ -56,9 +56,9 @@ extension Batch {
         let kernel = prepared
         let splitRows = threads > 1 && rows / 2 < threads  // rows < 2·threads, without overflow
         let rowWorkers = splitRows ? 1 : Swift.min(threads, rows)
-        // Forward rows of Float labels, each on one thread, may pass their maxes on (`row`).
-        let carriesRowMax = gradient == nil && storage == .float32 && !isSoft && !splitRows
-            && kernel.takesNextRowMax(classes: classes)
+        // Forward rows of labels, each on one thread, may pass their maxes on (`row`).
+        let carriesRowMax = gradient == nil && !isSoft && !splitRows
+            && kernel.takesNextRowMax(classes: classes, storage: storage)
         // 16-bit storage: one float row (and one of targets) per worker, reused row after row. Each
         // starts on a 64-byte line and is followed by XENT_PREFETCH_DISTANCE floats of its own: the
         // exp pass prefetches that far past the row it works on, for writing too. With the rows
@@ -254,13 +254,24 @@ extension Batch {
             return RowResult(crossEntropy: 0, logSumExp: 0, argmax: -1)
         }
         if carriesRowMax, case .labels(let labels, let ignoreIndex) = targets {
-            let z = logits.assumingMemoryBound(to: Float.self)
             let next = row + 1
             let takesNext = next < rangeEnd && labels[next] != ignoreIndex  // an ignored row needs no max
-            let (result, nextRowMax) = kernel.forwardLabelRow(
-                z + offset, classes: classes, label: Int(truncatingIfNeeded: labels[row]), params: params,
-                prefetchLimit: prefetchLimit, max: carried.row == row ? carried.max : nil,
-                nextRow: takesNext ? z + next * stride : nil)
+            let label = Int(truncatingIfNeeded: labels[row])
+            let max = carried.row == row ? carried.max : nil
+            let (result, nextRowMax): (RowResult, Float?)
+            if case .half(let format) = storage {
+                let z = logits.assumingMemoryBound(to: UInt16.self)
+                (result, nextRowMax) = kernel.forwardHalfLabelRow(
+                    HalfRow(
+                        format: format, logits: z + offset, targets: nil, label: label, gradient: nil,
+                        classes: classes, prefetchLimit: prefetchLimit, workspace: workspace!),
+                    params: params, max: max, nextRow: takesNext ? z + next * stride : nil)
+            } else {
+                let z = logits.assumingMemoryBound(to: Float.self)
+                (result, nextRowMax) = kernel.forwardLabelRow(
+                    z + offset, classes: classes, label: label, params: params, prefetchLimit: prefetchLimit,
+                    max: max, nextRow: takesNext ? z + next * stride : nil)
+            }
             if let nextRowMax { carried = CarriedRowMax(row: next, max: nextRowMax) }
             return result
         }

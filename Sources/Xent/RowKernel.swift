@@ -80,11 +80,12 @@ protocol RowKernel {
     /// the row into the workspace and call the `Float` methods there.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult?
 
-    /// Whether ``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` takes the
-    /// next row's max on the way, for rows of `classes` (the default: false, and it is not called).
-    func takesNextRowMax(classes: Int) -> Bool
+    /// Whether ``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` (`Float`) or
+    /// ``forwardHalfLabelRow(_:params:max:nextRow:)`` (16-bit) takes the next row's max on the way,
+    /// for rows of `classes` in `storage` (the default: false, and neither is called).
+    func takesNextRowMax(classes: Int, storage: Storage) -> Bool
 
-    /// A label row without a gradient, on one thread, where ``takesNextRowMax(classes:)``: the
+    /// A label row without a gradient, on one thread, where ``takesNextRowMax(classes:storage:)``: the
     /// result of ``labelRow(_:classes:label:gradient:params:workers:prefetchLimit:)``, and the max
     /// of `nextRow` (`classes` floats, the row the caller computes next, if any), taken on the way.
     /// `max` is the row's own max when the call before took it (`rmax`'s bits), else nil.
@@ -92,10 +93,18 @@ protocol RowKernel {
         _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,
         nextRow: UnsafePointer<Float>?
     ) -> (RowResult, nextRowMax: Float?)
+
+    /// ``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` for a 16-bit row
+    /// (its label given, no gradient): the result of ``halfRow(_:params:workers:)``, and the max of
+    /// `nextRow` (`row.classes` 16-bit values), widened.
+    func forwardHalfLabelRow(
+        _ row: HalfRow, params: xent_params, max: Float?, nextRow: UnsafePointer<UInt16>?
+    ) -> (RowResult, nextRowMax: Float?)
 }
 
 /// A worker's max of the row it computes next, taken by the row before
-/// (``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``).
+/// (``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``,
+/// ``RowKernel/forwardHalfLabelRow(_:params:max:nextRow:)``).
 struct CarriedRowMax {
     /// The row whose max ``max`` is; −1 for none.
     var row = -1
@@ -131,7 +140,13 @@ extension RowKernel {
     /// A non-nil result for a bad row leaves the gradient to the caller, which NaN-fills it.
     func halfRow(_ row: HalfRow, params: xent_params, workers: Int) -> RowResult? { nil }
 
-    func takesNextRowMax(classes: Int) -> Bool { false }
+    func takesNextRowMax(classes: Int, storage: Storage) -> Bool { false }
+
+    func forwardHalfLabelRow(
+        _ row: HalfRow, params: xent_params, max: Float?, nextRow: UnsafePointer<UInt16>?
+    ) -> (RowResult, nextRowMax: Float?) {
+        preconditionFailure("called only where takesNextRowMax(classes:storage:) is true")
+    }
 
     func forwardLabelRow(
         _ z: UnsafePointer<Float>, classes: Int, label: Int, params: xent_params, prefetchLimit: Int, max: Float?,

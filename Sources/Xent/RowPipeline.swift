@@ -132,7 +132,7 @@ struct RowGradientScales {
 ///
 /// Every path of the vector kernel goes through these four functions with the same chunk
 /// boundaries — `chunk` in one of two forms, over `Float` logits or, for a 16-bit row, over its
-/// 16-bit logits (``directHalfChunk(_:targets:base:count:)``) — so its bits do not depend on the
+/// 16-bit logits (``directHalfChunk(_:targets:base:count:max:nextRow:)``) — so its bits do not depend on the
 /// thread count or on 16-bit storage; the kernels' own order makes them independent of the
 /// canonical ISA too (NUMERICS.md "Determinism").
 struct RowPipeline {
@@ -152,6 +152,7 @@ struct RowPipeline {
     private let rmaxWidenHalf: xent_half_rmaxwiden_ukernel_fn?
     private let vgradientRoundHalf: xent_half_vgradientround_ukernel_fn?
     private let raddstoreexpminusmaxHalf: xent_half_raddstoreexpminusmax_ukernel_fn?
+    private let raddexpminusmaxRmaxNextHalf: xent_half_raddexpminusmax_rmaxnext_ukernel_fn?
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
@@ -179,6 +180,8 @@ struct RowPipeline {
         vgradientRoundHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_vgradientround : config.f16_vgradientround
         raddstoreexpminusmaxHalf = format == XENT_HALF_BFLOAT16
             ? config.bf16_raddstoreexpminusmax : config.f16_raddstoreexpminusmax
+        raddexpminusmaxRmaxNextHalf = format == XENT_HALF_BFLOAT16
+            ? config.bf16_raddexpminusmax_rmaxnext : config.f16_raddexpminusmax_rmaxnext
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
         smoothingFlag = smoothing ? 1 : 0
@@ -205,7 +208,7 @@ struct RowPipeline {
     /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
     /// buffers). `nextRow` (n floats: a whole row of one chunk follows) is the row computed next,
     /// whose max the exp pass takes too (``ChunkSums/nextRowMax``) where it is the forward pass of
-    /// ``takesNextRowMax(count:)``. ``directHalfChunk(_:targets:base:count:)`` is the same
+    /// ``takesNextRowMax(count:)``. ``directHalfChunk(_:targets:base:count:max:nextRow:)`` is the same
     /// step over 16-bit logits for the chunks it takes: a change here (the argmax rule, the sums
     /// taken) belongs there too.
     @inline(__always)
@@ -409,6 +412,15 @@ struct RowPipeline {
         raddexpminusmaxRmaxNext != nil && !transforms && Self.fitsOneChunk(n)
     }
 
+    /// ``takesNextRowMax(count:)`` for a 16-bit row (in this pipeline's format), which takes it in
+    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: one chunk computed from its 16-bit
+    /// logits (no transform, no smoothing), and the ISA has the kernel.
+    @inline(__always)
+    func takesNextHalfRowMax(count n: Int) -> Bool {
+        raddexpminusmaxRmaxNextHalf != nil && raddstoreexpminusmaxHalf != nil && rmaxWidenHalf != nil
+            && !transforms && !smoothing && Self.fitsOneChunk(n)
+    }
+
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
     /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and
     /// `gradient` may be prefetched below `prefetchLimit` (≥ n) elements from the row's start.
@@ -523,7 +535,7 @@ struct RowPipeline {
 
     /// One chunk of a 16-bit row. Where the ISA has the 16-bit exp pass and the chunk needs its logits
     /// only there (no transform, no smoothing, no class weights with soft targets), its max and exps
-    /// read the 16-bit logits themselves (``directHalfChunk(_:targets:base:count:)``). Otherwise its
+    /// read the 16-bit logits themselves (``directHalfChunk(_:targets:base:count:max:nextRow:)``). Otherwise its
     /// logits are widened into the workspace (with its max, where the ISA fuses the two) and its
     /// targets beside them, then
     /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)`` runs there
@@ -563,14 +575,15 @@ struct RowPipeline {
     /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
     /// scaling pass, whose stores then find their lines in cache — the 16-bit gradient.
     @inline(__always)
-    private func directHalfChunk(
-        _ row: HalfRow, targets q: UnsafePointer<Float>?, base: Int, count len: Int
+    func directHalfChunk(
+        _ row: HalfRow, targets q: UnsafePointer<Float>?, base: Int, count len: Int, max: Float? = nil,
+        nextRow: UnsafePointer<UInt16>? = nil
     ) -> ChunkSums {
         let x = row.logits + base
         var sums = ChunkSums()
         var m: Float = 0
         // No prefetches: the previous chunk's exp pass asked for this one's logits.
-        rmaxWidenHalf!(len, x, nil, &m, 0)
+        if let max { m = max } else { rmaxWidenHalf!(len, x, nil, &m, 0) }
         sums.rawMax = m
         if params.argmax != 0 {
             var bits: UInt16 = 0
@@ -586,6 +599,10 @@ struct RowPipeline {
         let y = row.gradient == nil ? nil : row.workspace + base
         // The workspace may be prefetched up to its padding, the caller's buffers up to their limit.
         let limit = Swift.min(row.prefetchLimit, row.classes + HalfRow.workspacePadding) - base
+        if let nextRow, let raddexpminusmaxRmaxNextHalf, y == nil, q == nil {
+            raddexpminusmaxRmaxNextHalf(len, x, shift, &sums.sum, limit, nextRow, len, &sums.nextRowMax)
+            return sums
+        }
         var exps = (0.0, 0.0, 0.0)
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in

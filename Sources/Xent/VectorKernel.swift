@@ -63,9 +63,12 @@ struct VectorKernel: RowKernel {
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
-    /// Rows of one chunk without a transform, where the ISA has the kernel
-    /// (``RowPipeline/takesNextRowMax(count:)``).
-    func takesNextRowMax(classes: Int) -> Bool { pipeline.takesNextRowMax(count: classes) }
+    /// Rows of one chunk without a transform (16-bit rows without smoothing either), where the ISA
+    /// has the kernel (``RowPipeline/takesNextRowMax(count:)``,
+    /// ``RowPipeline/takesNextHalfRowMax(count:)``).
+    func takesNextRowMax(classes: Int, storage: Storage) -> Bool {
+        storage == .float32 ? pipeline.takesNextRowMax(count: classes) : pipeline.takesNextHalfRowMax(count: classes)
+    }
 
     /// A forward label row of one chunk whose exp pass takes the next row's max, so that row's own
     /// max pass is saved; the maxes are exact in any order, so the bits are those of a row that takes
@@ -83,6 +86,23 @@ struct VectorKernel: RowKernel {
         let weight = params.class_weights.map { Double($0[t]) } ?? 1
         let zt = pipeline.exactTransform(z[t])
         return (Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing), nextRowMax)
+    }
+
+    /// A forward 16-bit label row of one chunk computed from its 16-bit logits, whose exp pass takes
+    /// the next row's max (widened): the bits of ``halfRow(_:params:workers:)``.
+    func forwardHalfLabelRow(
+        _ row: HalfRow, params: xent_params, max: Float?, nextRow: UnsafePointer<UInt16>?
+    ) -> (RowResult, nextRowMax: Float?) {
+        let t = row.label!
+        var wide: Float = 0
+        pipeline.widenHalf(1, row.logits + t, &wide, 1)
+        let zt = pipeline.exactTransform(wide)
+        let weight = params.class_weights.map { Double($0[t]) } ?? 1
+        let chunk = pipeline.directHalfChunk(row, targets: nil, base: 0, count: row.classes, max: max, nextRow: nextRow)
+        let sums = RowPipeline.onlyChunk(chunk)
+        let nextRowMax = chunk.nextRowMax.isNaN ? nil : chunk.nextRowMax
+        guard !sums.isBad else { return (.bad, nextRowMax) }
+        return (Self.labelResult(sums, zt: zt, weight: weight, alpha: params.label_smoothing), nextRowMax)
     }
 
     func softRow(

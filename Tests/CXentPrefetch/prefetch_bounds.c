@@ -140,6 +140,21 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                         check(what, n, limit, r, 4, room);
                     }
                 }
+                xent_half_raddexpminusmax_rmaxnext_ukernel_fn rmaxnext[] = {k->f16_raddexpminusmax_rmaxnext,
+                                                                             k->bf16_raddexpminusmax_rmaxnext};
+                if (rmaxnext[f]) {
+                    // As the float form above: the next row read, not prefetched; the logits twice as far.
+                    const size_t limit2 = n + 2 * extras[b];
+                    uint16_t *h2 = zeroed(limit2 * 2), *next = zeroed((n + 40) * 2);
+                    for (size_t next_n = n > 40 ? n - 40 : 1; next_n <= n + 40; next_n += 40) {
+                        record_count = 0;
+                        rmaxnext[f](n, h2, 0.0f, sums, limit2, next, next_n, &max);
+                        const range r[] = {{(char *)h2, limit2 * 2}};
+                        snprintf(what, sizeof what, "%s %s_raddexpminusmax_rmaxnext next_n=%zu", name, format, next_n);
+                        check(what, n, limit2, r, 1, room);
+                    }
+                    free(h2), free(next);
+                }
                 for (int form = 0; form < 3; form++) {  // weights and smoothing, targets, neither
                     vgradientround[f](n, y, form < 2 ? q : NULL, form == 0 ? w : NULL, form == 0, 1.0f, 0.5f, 0.25f,
                                       h, limit);

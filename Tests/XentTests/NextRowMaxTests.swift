@@ -45,7 +45,33 @@ struct NextRowMaxTests {
                 countedConfig.rmax!(nextCount, next, nextMax)
             }
         }
+        if countedConfig.f16_rmaxwiden != nil {
+            k.f16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+                fusedCalls.add()
+                if let fused = countedConfig.f16_raddexpminusmax_rmaxnext {
+                    fused(n, x, shift, sum, limit, next, nextCount, nextMax)
+                } else {
+                    countedConfig.f16_raddstoreexpminusmax!(n, x, shift, nil, nil, nil, sum, limit)
+                    countedConfig.f16_rmaxwiden!(nextCount, next, nil, nextMax, 0)
+                }
+            }
+            k.bf16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+                fusedCalls.add()
+                if let fused = countedConfig.bf16_raddexpminusmax_rmaxnext {
+                    fused(n, x, shift, sum, limit, next, nextCount, nextMax)
+                } else {
+                    countedConfig.bf16_raddstoreexpminusmax!(n, x, shift, nil, nil, nil, sum, limit)
+                    countedConfig.bf16_rmaxwiden!(nextCount, next, nil, nextMax, 0)
+                }
+            }
+        }
         return k
+    }
+
+    /// Whether `isa`'s 16-bit rows can take the next row's max (its fused 16-bit passes; the
+    /// counting config supplies the kernel where the ISA has none).
+    private static func halfRowsCarry(_ isa: InstructionSet) -> Bool {
+        MicroKernels.config(isa.cValue).f16_rmaxwiden != nil
     }
 
     private static func values(_ n: Int, kind: Int, _ rng: inout SeededGenerator) -> [Float] {
@@ -89,6 +115,55 @@ struct NextRowMaxTests {
                         "\(isa) n=\(n) next \(nextCount) kind \(kind): max \(nextMax), rmax \(expectedMax)")
                 #expect(sum.bitPattern == expectedSum.bitPattern || (sum.isNaN && expectedSum.isNaN),
                         "\(isa) n=\(n) next \(nextCount): sum \(sum), exp pass \(expectedSum)")
+            }
+        }
+    }
+
+    @Test("the 16-bit kernels: rmaxwiden's max for the next row, the 16-bit exp pass's sum for this one",
+          .enabled(if: !fusedISAs.isEmpty), arguments: fusedISAs)
+    func halfKernels(isa: InstructionSet) {
+        let c = MicroKernels.config(isa.cValue)
+        var rng = SeededGenerator(seed: 43)
+        for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
+            let bf16 = format == XENT_HALF_BFLOAT16
+            let fused = (bf16 ? c.bf16_raddexpminusmax_rmaxnext : c.f16_raddexpminusmax_rmaxnext)!
+            let rmaxwiden = (bf16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!
+            let expPass = (bf16 ? c.bf16_raddstoreexpminusmax : c.f16_raddstoreexpminusmax)!
+            func patterns(_ n: Int, kind: Int) -> [UInt16] {
+                (0..<n).map { i -> UInt16 in
+                    switch kind {
+                    case 0: return UInt16.random(in: 0...UInt16.max, using: &rng)  // NaN, inf, zeros, subnormals
+                    case 1:
+                        let v = rng.normal(sd: 3)
+                        return bf16 ? BFloat16(v).bitPattern : Float16(v).bitPattern
+                    case 2: return [0x0000, 0x8000, bf16 ? 0xbf80 : 0xbc00][i % 3]  // +0, −0, −1
+                    default: return i % 11 == 4 ? (bf16 ? 0x7fc0 : 0x7e00) : (bf16 ? 0xff80 : 0xfc00)  // NaN, −inf
+                    }
+                }
+            }
+            let beyond = [UInt16](repeating: bf16 ? 0x7f7f : 0x7bff, count: 32)  // the format's largest finite
+            for n in Array(1...40) + [255, 256, 257, 1000, 2048] {
+                for nextCount in Set([1, 16, 17, 33, n - 1, n, n + 1]) where nextCount >= 1 {
+                    let kind = Int.random(in: 0..<4, using: &rng)
+                    let x = patterns(n, kind: 1) + beyond
+                    let next = patterns(nextCount, kind: kind) + beyond
+                    x.withUnsafeBufferPointer { xp in
+                        next.withUnsafeBufferPointer { np in
+                            var m: Float = 0
+                            rmaxwiden(n, xp.baseAddress, nil, &m, 0)
+                            let shift = m == -.infinity ? 0 : m
+                            var expectedMax: Float = .nan, expectedSum = 0.0
+                            rmaxwiden(nextCount, np.baseAddress, nil, &expectedMax, 0)
+                            expPass(n, xp.baseAddress, shift, nil, nil, nil, &expectedSum, n)
+                            var sum = -1.0, nextMax: Float = .nan
+                            fused(n, xp.baseAddress, shift, &sum, n, np.baseAddress, nextCount, &nextMax)
+                            #expect(nextMax.bitPattern == expectedMax.bitPattern,
+                                    "\(isa) \(format) n=\(n) next \(nextCount) kind \(kind): \(nextMax), \(expectedMax)")
+                            #expect(sum.bitPattern == expectedSum.bitPattern || (sum.isNaN && expectedSum.isNaN),
+                                    "\(isa) \(format) n=\(n) next \(nextCount): sum \(sum), \(expectedSum)")
+                        }
+                    }
+                }
             }
         }
     }
@@ -167,6 +242,8 @@ struct NextRowMaxTests {
         let counting = Self.counting(isa)
         var unfused = MicroKernels.config(isa.cValue)
         unfused.raddexpminusmax_rmaxnext = nil
+        unfused.f16_raddexpminusmax_rmaxnext = nil
+        unfused.bf16_raddexpminusmax_rmaxnext = nil
         var rng = SeededGenerator(seed: 42)
         for classes in [1, 17, 100, 1000, 2048, 2049] {
             for (rows, threads) in [(1, 1), (2, 1), (3, 2), (9, 1), (9, 2), (40, 3)] {
@@ -192,20 +269,31 @@ struct NextRowMaxTests {
                     case 3: weights = (0..<classes).map { _ in Float.random(in: 0..<2, using: &rng) }
                     default: break
                     }
-                    let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads)"
-                    let expected = try Self.run(
-                        logits, labels: labels, classes: classes, stride: stride, options: options, weights: weights,
-                        kernels: unfused, threads: threads)
-                    let got = try Self.run(
-                        logits, labels: labels, classes: classes, stride: stride, options: options, weights: weights,
-                        kernels: counting, threads: threads)
+                    // Float mostly; 16-bit logits (without smoothing, which their rows do not carry with).
+                    let storage = options.labelSmoothing == 0 ? Int.random(in: 0..<4, using: &rng) : 0
+                    let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads) storage \(storage)"
+                    func run(_ kernels: xent_ukernel_config) throws -> (bits: [UInt64], calls: Int) {
+                        switch storage {
+                        case 1: try Self.run(logits.map { Float16($0) }, labels: labels, classes: classes,
+                                             stride: stride, options: options, weights: weights, kernels: kernels,
+                                             threads: threads)
+                        case 2: try Self.run(logits.map { BFloat16($0) }, labels: labels, classes: classes,
+                                             stride: stride, options: options, weights: weights, kernels: kernels,
+                                             threads: threads)
+                        default: try Self.run(logits, labels: labels, classes: classes, stride: stride,
+                                              options: options, weights: weights, kernels: kernels, threads: threads)
+                        }
+                    }
+                    let expected = try run(unfused)
+                    let got = try run(counting)
                     let differing = zip(got.bits, expected.bits).filter { $0 != $1 }.count
                     #expect(differing == 0, "\(what): \(differing) outputs differ")
                     // Each worker's rows but its last take their successor's max, both rows taking part,
                     // the row one chunk long; rows split over the threads (fewer than two a thread) none.
                     var expectedCalls = 0
                     let workers = threads > 1 && rows / 2 < threads ? 0 : min(threads, rows)
-                    for w in 0..<workers where classes <= 2048 {
+                    let carries = storage == 1 || storage == 2 ? Self.halfRowsCarry(isa) : true
+                    for w in 0..<workers where classes <= 2048 && carries {
                         let range = (w * rows / workers) ..< ((w + 1) * rows / workers)
                         for r in range.dropLast() where labels[r] != -100 && labels[r + 1] != -100 {
                             expectedCalls += 1
@@ -218,7 +306,7 @@ struct NextRowMaxTests {
         }
     }
 
-    @Test("calls with a gradient, soft targets, a transform or 16-bit logits never take the fused kernel",
+    @Test("calls with a gradient, soft targets or a transform (16-bit ones: or smoothing) never take the fused kernel",
           arguments: InstructionSet.supported)
     func otherCalls(isa: InstructionSet) throws {
         let counting = Self.counting(isa)
@@ -242,7 +330,13 @@ struct NextRowMaxTests {
         #expect(try calls(logits, labels: nil, targets: targets) == 0, "soft targets")
         #expect(try calls(logits, labels: labels, options: scaled) == 0, "a logit scale")
         #expect(try calls(logits, labels: labels, options: capped) == 0, "a softcap")
-        #expect(try calls(logits.map { Float16($0) }, labels: labels) == 0, "Float16 logits")
-        #expect(try calls(logits.map { BFloat16($0) }, labels: labels) == 0, "bfloat16 logits")
+        var smoothed = options
+        smoothed.labelSmoothing = 0.1
+        let halfCalls = Self.halfRowsCarry(isa) ? rows - 1 : 0
+        #expect(try calls(logits.map { Float16($0) }, labels: labels) == halfCalls, "Float16 logits")
+        #expect(try calls(logits.map { BFloat16($0) }, labels: labels) == halfCalls, "bfloat16 logits")
+        #expect(try calls(logits.map { Float16($0) }, labels: labels, gradient: true) == 0, "Float16, a gradient")
+        #expect(try calls(logits.map { BFloat16($0) }, labels: labels, options: smoothed) == 0, "bfloat16, smoothing")
+        #expect(try calls(logits.map { Float16($0) }, labels: labels, options: capped) == 0, "Float16, a softcap")
     }
 }

@@ -64,6 +64,18 @@ private func recordingKernels() -> xent_ukernel_config {
             wrapped.raddexpminusmax_rmaxnext!(n, x, shift, sum, limit, next, nextCount, nextMax)
         }
     }
+    if wrapped.f16_raddexpminusmax_rmaxnext != nil {
+        k.f16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+            record(x, limit)
+            record(next, nextCount)
+            wrapped.f16_raddexpminusmax_rmaxnext!(n, x, shift, sum, limit, next, nextCount, nextMax)
+        }
+        k.bf16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
+            record(x, limit)
+            record(next, nextCount)
+            wrapped.bf16_raddexpminusmax_rmaxnext!(n, x, shift, sum, limit, next, nextCount, nextMax)
+        }
+    }
     k.f16_widen = { n, src, dst, limit in
         record(src, limit)
         wrapped.f16_widen!(n, src, dst, limit)

@@ -130,6 +130,13 @@ typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const flo
                                                               size_t prefetch_limit, const float *next,
                                                               size_t next_n, float *next_max);
 
+/// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over 16-bit logits and a 16-bit next row, both
+/// widened as they are loaded: `*sum` is `xent_half_raddstoreexpminusmax_ukernel_fn`'s without
+/// targets or a store, `*next_max` `xent_half_rmaxwiden_ukernel_fn`'s max (the same bits).
+typedef void (*xent_half_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const uint16_t *x, float shift, double *sum,
+                                                               size_t prefetch_limit, const uint16_t *next,
+                                                               size_t next_n, float *next_max);
+
 /// The target sums of a row part, in double, before its exps overwrite it (in place): with soft
 /// targets `q` (not NULL), `q' = q·w` and `sums[0] = Σ q'_i`, `sums[1] = Σ q'_i·(shift − x_i)`
 /// over q'_i ≠ 0; with `smoothing`, over the unmasked i (x_i ≠ −inf), `sums[2] = K` (their
@@ -214,8 +221,10 @@ typedef struct xent_ukernel_config {
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
     xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
     xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
-    /// The forward exp pass taking the next row's max; NULL where the ISA has none (all but AVX-512F).
+    /// The forward exp passes taking the next row's max; NULL where the ISA has none (all but AVX-512F).
     xent_f32_raddexpminusmax_rmaxnext_ukernel_fn raddexpminusmax_rmaxnext;
+    xent_half_raddexpminusmax_rmaxnext_ukernel_fn f16_raddexpminusmax_rmaxnext;
+    xent_half_raddexpminusmax_rmaxnext_ukernel_fn bf16_raddexpminusmax_rmaxnext;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
