@@ -158,7 +158,7 @@ struct NextRowMaxTests {
                             var sum = -1.0, nextMax: Float = .nan
                             fused(n, xp.baseAddress, shift, &sum, n, np.baseAddress, nextCount, &nextMax)
                             #expect(nextMax.bitPattern == expectedMax.bitPattern,
-                                    "\(isa) \(format) n=\(n) next \(nextCount) kind \(kind): \(nextMax), \(expectedMax)")
+                                    "\(isa) \(format) n=\(n) next \(nextCount) kind \(kind): \(nextMax)")
                             #expect(sum.bitPattern == expectedSum.bitPattern || (sum.isNaN && expectedSum.isNaN),
                                     "\(isa) \(format) n=\(n) next \(nextCount): sum \(sum), \(expectedSum)")
                         }
@@ -271,7 +271,7 @@ struct NextRowMaxTests {
                     }
                     // Float mostly; 16-bit logits (without smoothing, which their rows do not carry with).
                     let storage = options.labelSmoothing == 0 ? Int.random(in: 0..<4, using: &rng) : 0
-                    let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads) storage \(storage)"
+                    let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads) in \(storage)"
                     func run(_ kernels: xent_ukernel_config) throws -> (bits: [UInt64], calls: Int) {
                         switch storage {
                         case 1: try Self.run(logits.map { Float16($0) }, labels: labels, classes: classes,
