@@ -165,15 +165,16 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
 // other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
 // takes rmax's result over `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format, widened as they
-// are), its loads beside the logits' while the exps keep the FMA units busy; the logits are then
-// prefetched twice as far ahead, past the next row.
+// are), its loads beside the logits' while the exps keep the FMA units busy; float logits are then
+// prefetched twice as far ahead, past the next row (16-bit rows, which take it only while short,
+// lie within one distance).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
                                                     uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int in,
                                                     const void *next, size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
-    const size_t x_distance = next_max ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
-    const size_t x_prefetch_end = next_max ? xent_prefetch_end(prefetch_end) : prefetch_end;
+    const size_t x_distance = next_max && in == XENT_IN_F32 ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
+    const size_t x_prefetch_end = next_max && in == XENT_IN_F32 ? xent_prefetch_end(prefetch_end) : prefetch_end;
     // The next row's max in rmax's order-free form: any grouping gives its bits.
     xent_f32x16 m0 = xent_f32x16_set1(-INFINITY), m1 = m0;
     const xent_f32x16 vs = xent_f32x16_set1(shift);

@@ -413,13 +413,20 @@ struct RowPipeline {
     }
 
     /// ``takesNextRowMax(count:)`` for a 16-bit row (in this pipeline's format), which takes it in
-    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: one chunk computed from its 16-bit
-    /// logits (no transform, no smoothing), and the ISA has the kernel.
+    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: a row of at most
+    /// ``halfNextRowMaxClasses`` computed from its 16-bit logits (no transform, no smoothing), and
+    /// the ISA has the kernel.
     @inline(__always)
     func takesNextHalfRowMax(count n: Int) -> Bool {
         raddexpminusmaxRmaxNextHalf != nil && raddstoreexpminusmaxHalf != nil && rmaxWidenHalf != nil
-            && !transforms && !smoothing && Self.fitsOneChunk(n)
+            && !transforms && !smoothing && n <= Self.halfNextRowMaxClasses
     }
+
+    /// The longest 16-bit row that takes the next row's max in its exp pass. A 16-bit row's own max
+    /// pass compares patterns without widening them, and the fused pass widens the next row's values:
+    /// what that saves shrinks with the row, and past this length it measured slower (the
+    /// Performance article).
+    static let halfNextRowMaxClasses = 768
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
     /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and

@@ -132,7 +132,8 @@ typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const flo
 
 /// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over 16-bit logits and a 16-bit next row, both
 /// widened as they are loaded: `*sum` is `xent_half_raddstoreexpminusmax_ukernel_fn`'s without
-/// targets or a store, `*next_max` `xent_half_rmaxwiden_ukernel_fn`'s max (the same bits).
+/// targets or a store, `*next_max` `xent_half_rmaxwiden_ukernel_fn`'s max (the same bits); `x` is
+/// prefetched XENT_PREFETCH_DISTANCE ahead, below `prefetch_limit`.
 typedef void (*xent_half_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                size_t prefetch_limit, const uint16_t *next,
                                                                size_t next_n, float *next_max);
