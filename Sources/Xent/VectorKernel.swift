@@ -17,9 +17,11 @@ import CXent
 /// factor `1 − (z''/c)²` (two exps per element: in place, nothing else keeps `z''` between the
 /// passes).
 ///
-/// In a forward call over rows of one chunk (labels, no transform), where the ISA has the kernel
+/// In a forward call over rows of one chunk (labels, no transform; 16-bit rows up to
+/// ``RowPipeline/halfNextRowMaxClasses`` without smoothing), where the ISA has the kernel
 /// (AVX-512F), a row's exp pass also takes the next row's max, which saves that row's max pass
-/// (``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``).
+/// (``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``,
+/// ``forwardHalfLabelRow(_:params:max:nextRow:)``).
 ///
 /// Without a softcap: one exp per element, the logits read from memory once, nothing allocated for a
 /// one-chunk row (longer rows keep a small table of per-chunk sums). With several threads and
