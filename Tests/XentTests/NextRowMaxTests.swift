@@ -21,6 +21,22 @@ private let fusedCalls = CallCounter()
 /// The config the counting kernel forwards to (set before each call; the suite runs its cases in turn).
 nonisolated(unsafe) private var countedConfig = xent_ukernel_config()
 
+/// The counted 16-bit kernel of `format`: the ISA's own, or `rmaxwiden` and the 16-bit exp pass.
+private func halfStandIn(
+    _ format: xent_half_format, _ n: Int, _ x: UnsafePointer<UInt16>, _ shift: Float,
+    _ sum: UnsafeMutablePointer<Double>, _ limit: Int, _ next: UnsafePointer<UInt16>, _ nextCount: Int,
+    _ nextMax: UnsafeMutablePointer<Float>
+) {
+    fusedCalls.add()
+    let c = countedConfig, bf16 = format == XENT_HALF_BFLOAT16
+    if let fused = bf16 ? c.bf16_raddexpminusmax_rmaxnext : c.f16_raddexpminusmax_rmaxnext {
+        fused(n, x, shift, sum, limit, next, nextCount, nextMax)
+    } else {
+        (bf16 ? c.bf16_raddstoreexpminusmax : c.f16_raddstoreexpminusmax)!(n, x, shift, nil, nil, nil, sum, limit)
+        (bf16 ? c.bf16_rmaxwiden : c.f16_rmaxwiden)!(nextCount, next, nil, nextMax, 0)
+    }
+}
+
 /// Past every buffer's end and in every row's padding: a read of it would show in a max or a sum.
 private let sentinel: Float = 1e30
 
@@ -47,22 +63,10 @@ struct NextRowMaxTests {
         }
         if countedConfig.f16_rmaxwiden != nil {
             k.f16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
-                fusedCalls.add()
-                if let fused = countedConfig.f16_raddexpminusmax_rmaxnext {
-                    fused(n, x, shift, sum, limit, next, nextCount, nextMax)
-                } else {
-                    countedConfig.f16_raddstoreexpminusmax!(n, x, shift, nil, nil, nil, sum, limit)
-                    countedConfig.f16_rmaxwiden!(nextCount, next, nil, nextMax, 0)
-                }
+                halfStandIn(XENT_HALF_BINARY16, n, x!, shift, sum!, limit, next!, nextCount, nextMax!)
             }
             k.bf16_raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
-                fusedCalls.add()
-                if let fused = countedConfig.bf16_raddexpminusmax_rmaxnext {
-                    fused(n, x, shift, sum, limit, next, nextCount, nextMax)
-                } else {
-                    countedConfig.bf16_raddstoreexpminusmax!(n, x, shift, nil, nil, nil, sum, limit)
-                    countedConfig.bf16_rmaxwiden!(nextCount, next, nil, nextMax, 0)
-                }
+                halfStandIn(XENT_HALF_BFLOAT16, n, x!, shift, sum!, limit, next!, nextCount, nextMax!)
             }
         }
         return k
