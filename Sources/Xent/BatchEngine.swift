@@ -235,9 +235,10 @@ extension Batch {
     /// there in place, in `Float`, and the gradient is rounded into the caller's buffer once at
     /// the end.
     ///
-    /// With `carriesRowMax` (forward rows of `Float` labels, each on one thread, that the kernel
-    /// computes with ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``)
-    /// the worker's rows up to `rangeEnd` pass their maxes on through `carried`, one row to the next.
+    /// With `carriesRowMax` (forward rows of labels, each on one thread, that the kernel computes
+    /// with ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` or, 16-bit,
+    /// ``RowKernel/forwardHalfLabelRow(_:params:max:nextRow:)``) the worker's rows up to `rangeEnd`
+    /// pass their maxes on through `carried`, one row to the next.
     @inline(__always)
     private func row<K: RowKernel>(
         _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,

@@ -595,7 +595,10 @@ struct RowPipeline {
         if params.argmax != 0 {
             var bits: UInt16 = 0
             roundHalf(1, &m, &bits, 1)
-            for i in 0..<len where x[i] == bits || (m == 0 && x[i] == bits | 0x8000) {
+            // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
+            // max may depend on the order its kernel compares in under a rounding mode other than to
+            // nearest, and a carried max's kernel compares in another).
+            for i in 0..<len where x[i] == bits || (m == 0 && x[i] & 0x7fff == 0) {
                 sums.argmax = base + i
                 break
             }

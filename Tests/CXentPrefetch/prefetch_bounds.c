@@ -143,7 +143,7 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                 xent_half_raddexpminusmax_rmaxnext_ukernel_fn rmaxnext[] = {k->f16_raddexpminusmax_rmaxnext,
                                                                              k->bf16_raddexpminusmax_rmaxnext};
                 if (rmaxnext[f]) {
-                    // As the float form above: the next row read, not prefetched; the logits twice as far.
+                    // As the float form above (the next row read, not prefetched), with the same limits.
                     const size_t limit2 = n + 2 * extras[b];
                     uint16_t *h2 = zeroed(limit2 * 2), *next = zeroed((n + 40) * 2);
                     for (size_t next_n = n > 40 ? n - 40 : 1; next_n <= n + 40; next_n += 40) {

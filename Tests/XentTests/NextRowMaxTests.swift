@@ -255,12 +255,13 @@ struct NextRowMaxTests {
                     let kind = LogitKind.allCases[Int.random(in: 0..<LogitKind.allCases.count, using: &rng)]
                     var (logits, labels) = Self.batch(
                         rows: rows, classes: classes, stride: stride, kind: kind, seed: UInt64(classes + rows))
-                    // Bad rows: a NaN, a +inf, every class masked; a zero max of ±0.
+                    // Bad rows: a NaN, a +inf, every class masked; a zero max of −0, one of both zeros.
                     if rows >= 9 {
                         logits[2 * stride + classes / 2] = .nan
                         logits[3 * stride + classes - 1] = .infinity
                         for j in 0..<classes { logits[4 * stride + j] = -.infinity }
                         for j in 0..<classes { logits[5 * stride + j] = j % 2 == 0 ? -0.0 : -1 }
+                        for j in 0..<classes { logits[6 * stride + j] = [-1, 0, -0.0][j / 16 % 3] }
                     }
                     var options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
                     var weights: [Float]? = nil
@@ -308,6 +309,42 @@ struct NextRowMaxTests {
                             "\(what): \(got.calls) fused calls, \(expectedCalls) expected")
                 }
             }
+        }
+    }
+
+    @Test("rounding down, where a zero max's sign depends on the kernel's order: the same outputs, carried or not",
+          arguments: InstructionSet.supported)
+    func zeroMaxRoundingDown(isa: InstructionSet) throws {
+        let counting = Self.counting(isa)
+        var unfused = MicroKernels.config(isa.cValue)
+        unfused.raddexpminusmax_rmaxnext = nil
+        unfused.f16_raddexpminusmax_rmaxnext = nil
+        unfused.bf16_raddexpminusmax_rmaxnext = nil
+        // Rows of 64 whose vectors of 16 hold −1, +0, −0 and −1 in turn (and the zeros swapped): the
+        // max pass and the fused pass group the vectors differently, and rounding down −0 + 0 is −0.
+        let classes = 64
+        var logits: [Float] = []
+        for row in 0..<8 {
+            let zeros: [Float] = row % 2 == 0 ? [0, -0.0] : [-0.0, 0]
+            for v in 0..<4 { logits += [Float](repeating: v == 0 || v == 3 ? -1 : zeros[v - 1], count: 16) }
+        }
+        let labels = (0..<8).map { Int32($0 * 7 % classes) }
+        let options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
+        let saved = fegetround()
+        fesetround(FE_DOWNWARD)
+        defer { fesetround(saved) }
+        for storage in 0..<3 {
+            func run(_ kernels: xent_ukernel_config) throws -> [UInt64] {
+                switch storage {
+                case 1: try Self.run(logits.map { Float16($0) }, labels: labels, classes: classes, stride: classes,
+                                     options: options, kernels: kernels, threads: 1).bits
+                case 2: try Self.run(logits.map { BFloat16($0) }, labels: labels, classes: classes, stride: classes,
+                                     options: options, kernels: kernels, threads: 1).bits
+                default: try Self.run(logits, labels: labels, classes: classes, stride: classes, options: options,
+                                      kernels: kernels, threads: 1).bits
+                }
+            }
+            #expect(try run(counting) == run(unfused), "\(isa), storage \(storage)")
         }
     }
 
