@@ -227,6 +227,31 @@ struct NextRowMaxTests {
                 fusedCalls.take())
     }
 
+    /// `isa`'s kernels without the fused ones: every row takes its own max.
+    private static func unfused(_ isa: InstructionSet) -> xent_ukernel_config {
+        var k = MicroKernels.config(isa.cValue)
+        k.raddexpminusmax_rmaxnext = nil
+        k.f16_raddexpminusmax_rmaxnext = nil
+        k.bf16_raddexpminusmax_rmaxnext = nil
+        return k
+    }
+
+    /// ``run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)`` over the
+    /// logits stored as `Float` (`storage` 0 or 3), `Float16` (1) or ``BFloat16`` (2).
+    private static func run(
+        storage: Int, _ logits: [Float], labels: [Int32], classes: Int, stride: Int, options: SoftmaxCrossEntropy,
+        weights: [Float]? = nil, kernels: xent_ukernel_config, threads: Int
+    ) throws -> (bits: [UInt64], calls: Int) {
+        switch storage {
+        case 1: try run(logits.map { Float16($0) }, labels: labels, classes: classes, stride: stride,
+                        options: options, weights: weights, kernels: kernels, threads: threads)
+        case 2: try run(logits.map { BFloat16($0) }, labels: labels, classes: classes, stride: stride,
+                        options: options, weights: weights, kernels: kernels, threads: threads)
+        default: try run(logits, labels: labels, classes: classes, stride: stride, options: options,
+                         weights: weights, kernels: kernels, threads: threads)
+        }
+    }
+
     /// `rows` rows of `classes` logits `stride` apart (the last row without its padding), the padding
     /// holding the sentinel, and their labels.
     private static func batch(
@@ -244,10 +269,7 @@ struct NextRowMaxTests {
           arguments: InstructionSet.supported)
     func batches(isa: InstructionSet) throws {
         let counting = Self.counting(isa)
-        var unfused = MicroKernels.config(isa.cValue)
-        unfused.raddexpminusmax_rmaxnext = nil
-        unfused.f16_raddexpminusmax_rmaxnext = nil
-        unfused.bf16_raddexpminusmax_rmaxnext = nil
+        let unfused = Self.unfused(isa)
         var rng = SeededGenerator(seed: 42)
         for classes in [1, 17, 100, 768, 769, 1000, 2048, 2049] {
             for (rows, threads) in [(1, 1), (2, 1), (3, 2), (9, 1), (9, 2), (40, 3)] {
@@ -278,16 +300,8 @@ struct NextRowMaxTests {
                     let storage = options.labelSmoothing == 0 ? Int.random(in: 0..<4, using: &rng) : 0
                     let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) threads \(threads) in \(storage)"
                     func run(_ kernels: xent_ukernel_config) throws -> (bits: [UInt64], calls: Int) {
-                        switch storage {
-                        case 1: try Self.run(logits.map { Float16($0) }, labels: labels, classes: classes,
-                                             stride: stride, options: options, weights: weights, kernels: kernels,
-                                             threads: threads)
-                        case 2: try Self.run(logits.map { BFloat16($0) }, labels: labels, classes: classes,
-                                             stride: stride, options: options, weights: weights, kernels: kernels,
-                                             threads: threads)
-                        default: try Self.run(logits, labels: labels, classes: classes, stride: stride,
-                                              options: options, weights: weights, kernels: kernels, threads: threads)
-                        }
+                        try Self.run(storage: storage, logits, labels: labels, classes: classes, stride: stride,
+                                     options: options, weights: weights, kernels: kernels, threads: threads)
                     }
                     let expected = try run(unfused)
                     let got = try run(counting)
@@ -316,10 +330,7 @@ struct NextRowMaxTests {
           arguments: InstructionSet.supported)
     func zeroMaxRoundingDown(isa: InstructionSet) throws {
         let counting = Self.counting(isa)
-        var unfused = MicroKernels.config(isa.cValue)
-        unfused.raddexpminusmax_rmaxnext = nil
-        unfused.f16_raddexpminusmax_rmaxnext = nil
-        unfused.bf16_raddexpminusmax_rmaxnext = nil
+        let unfused = Self.unfused(isa)
         // Rows of 64 whose vectors of 16 hold −1, +0, −0 and −1 in turn (and the zeros swapped): the
         // max pass and the fused pass group the vectors differently, and rounding down −0 + 0 is −0.
         let classes = 64
@@ -335,14 +346,8 @@ struct NextRowMaxTests {
         defer { fesetround(saved) }
         for storage in 0..<3 {
             func run(_ kernels: xent_ukernel_config) throws -> [UInt64] {
-                switch storage {
-                case 1: try Self.run(logits.map { Float16($0) }, labels: labels, classes: classes, stride: classes,
-                                     options: options, kernels: kernels, threads: 1).bits
-                case 2: try Self.run(logits.map { BFloat16($0) }, labels: labels, classes: classes, stride: classes,
-                                     options: options, kernels: kernels, threads: 1).bits
-                default: try Self.run(logits, labels: labels, classes: classes, stride: classes, options: options,
-                                      kernels: kernels, threads: 1).bits
-                }
+                try Self.run(storage: storage, logits, labels: labels, classes: classes, stride: classes,
+                             options: options, kernels: kernels, threads: 1).bits
             }
             #expect(try run(counting) == run(unfused), "\(isa), storage \(storage)")
         }
