@@ -11,12 +11,13 @@ extension Run {
         let dataTypes = try dataTypes()
         let timestamp = ISO8601DateFormatter().string(from: Date())
         let defaultISA = InstructionSet.active
-        // 16-bit logits: the scalar kernel and the vector kernel on the default ISA (the
-        // conversions are the same on every ISA; the Float rows compare the ISAs).
+        // 16-bit logits: the scalar kernel and the vector kernel on the default ISA, unless `--isas`
+        // names ISAs (the Float rows compare every ISA; the 16-bit ones, whose kernels differ by ISA
+        // too, on request).
         let halfChoices = choices.compactMap { choice -> KernelChoice? in
             switch choice.kernel {
             case .scalar: return choice
-            case .vector: return KernelChoice(kernel: .vector, isa: defaultISA)
+            case .vector: return isas == "all" ? KernelChoice(kernel: .vector, isa: defaultISA) : choice
             default: return nil
             }
         }.reduce(into: [KernelChoice]()) { if !$0.contains($1) { $0.append($1) } }

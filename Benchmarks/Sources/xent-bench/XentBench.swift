@@ -46,7 +46,8 @@ struct Run: ParsableCommand {
     @Option(
         help: """
             Comma-separated logit types: f32, f16 (Float16), bf16 (bfloat16). \
-            The 16-bit types run the scalar kernel and the vector kernel on the default ISA.
+            The 16-bit types run the scalar kernel and the vector kernel on the default ISA (on the ISAs \
+            --isas names, when it names some).
             """)
     var dtypes: String = "f32,f16,bf16"
 
