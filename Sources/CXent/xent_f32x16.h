@@ -115,6 +115,169 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 }
 #endif
 
+// MARK: 16-bit lanes and rmaxwiden
+//
+// The 16-bit row's touches of its data, fused with the pass next to them: the widening with the max
+// (or the max alone), the exp pass widening as it loads, the rounding with the gradient. Each gives
+// the bits of the kernels it replaces (xent_half.c's widen and round, then rmax,
+// raddstoreexpminusmax or vgradient): the conversions are exact or rounded lane by lane, and the
+// arithmetic is the same. Each prefetches the next chunk's 16-bit data it reads or writes first.
+// An ISA that has them defines XENT_HALF_LANES and
+//   xent_u16x16                                      16 binary16 or bfloat16 values (their bits)
+//   xent_u16x16_load(p) _store(p, h)                 unaligned
+//   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill` (16
+//                                                    bits, not a float); reads p[0 ..< n] only
+//   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
+//   xent_u16x16_set1(h)
+//   xent_u16x16_max_i16(a, b) _min_u16(a, b)         the patterns' signed max, unsigned min
+//   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
+//   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
+//                                                    xent_half.c rounds
+// and it may define XENT_HALF_LOAD_BF16 and
+//   xent_f32x16_load_bf16(p)                         xent_f32x16_widen_bf16(xent_u16x16_load(p)) in a
+//                                                    form that suits the exp pass (its loads only)
+
+/// 16-bit elements per 64-byte line.
+#define XENT_HALF_LINE 32
+
+#if defined(XENT_HALF_LANES)
+/// xent_<format>_<op>_ukernel__<isa>_<tile>
+#define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
+
+XENT_INLINE xent_f32x16 xent_half_widen(xent_u16x16 h, const int bf16) {
+    return bf16 ? xent_f32x16_widen_bf16(h) : xent_f32x16_widen_f16(h);
+}
+
+XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
+    return xent_half_widen(xent_u16x16_load(p), bf16);
+}
+
+// −inf's bits in either format, so the missing lanes never win the max.
+XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, size_t n, const int bf16) {
+    return xent_half_widen(xent_u16x16_load_tail(p, n, bf16 ? 0xff80 : 0xfc00), bf16);
+}
+
+// rmax's accumulators over the widened values, which are stored to `dst` on the way with `store`
+// (without rmax's register head: the same max, and the widened row starts on the workspace's line).
+XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
+                                const int bf16, const int store) {
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
+    xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
+        const xent_f32x16 v0 = xent_half_load(src + i, bf16), v1 = xent_half_load(src + i + 16, bf16);
+        const xent_f32x16 v2 = xent_half_load(src + i + 32, bf16), v3 = xent_half_load(src + i + 48, bf16);
+        if (store) {
+            xent_f32x16_store(dst + i, v0);
+            xent_f32x16_store(dst + i + 16, v1);
+            xent_f32x16_store(dst + i + 32, v2);
+            xent_f32x16_store(dst + i + 48, v3);
+        }
+        acc0 = xent_f32x16_max(v0, acc0);
+        acc1 = xent_f32x16_max(v1, acc1);
+        acc2 = xent_f32x16_max(v2, acc2);
+        acc3 = xent_f32x16_max(v3, acc3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        const xent_f32x16 v = xent_half_load(src + i, bf16);
+        if (store) xent_f32x16_store(dst + i, v);
+        acc0 = xent_f32x16_max(v, acc0);
+    }
+    if (i < n) {
+        const xent_f32x16 v = xent_half_load_tail_minus_infinity(src + i, n - i, bf16);
+        if (store) xent_f32x16_store_tail(dst + i, n - i, v);
+        acc1 = xent_f32x16_max(v, acc1);
+    }
+    acc0 = xent_f32x16_max(acc1, acc0);
+    acc2 = xent_f32x16_max(acc3, acc2);
+    acc0 = xent_f32x16_max(acc2, acc0);
+    *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
+}
+
+// rmaxwiden's max alone, from the 16-bit patterns, none widened: sign-magnitude values order as
+// their patterns do among the non-negative ones (a signed 16-bit max) and in reverse among the
+// negative ones (an unsigned min of patterns whose sign bit is set), and widening is exact and
+// monotonic, so the max is the winning pattern widened. A NaN above +inf's pattern can win the
+// signed max: such a part is taken again by the widening max, which skips NaNs as rmax does.
+// A negative NaN wins the unsigned min only where every lane is one (the tail's lanes are −inf):
+// no max, −inf. Any grouping of the patterns gives these bits, so the fused exp pass that takes
+// the next row's max (below) keeps accumulators of its own and ends with
+// xent_half_patterns_finish as this does.
+XENT_INLINE void xent_half_patterns_add(xent_u16x16 v, xent_u16x16 *hi, xent_u16x16 *lo) {
+    *hi = xent_u16x16_max_i16(*hi, v);
+    *lo = xent_u16x16_min_u16(*lo, v);
+}
+
+// The patterns src[i ..< n] into the accumulators (hi: signed max from 0x8000, lo: unsigned min from
+// 0xffff), then the max.
+XENT_INLINE void xent_half_patterns_finish(size_t n, const uint16_t *src, size_t i, xent_u16x16 hi0, xent_u16x16 hi1,
+                                           xent_u16x16 lo0, xent_u16x16 lo1, float *max, const int bf16) {
+    const uint16_t inf = bf16 ? 0x7f80 : 0x7c00, minus_inf = inf | 0x8000;
+    for (; i < n; i += 16) {
+        xent_half_patterns_add(
+            n - i >= 16 ? xent_u16x16_load(src + i) : xent_u16x16_load_tail(src + i, n - i, minus_inf), &hi0, &lo0);
+    }
+    uint16_t hi[16], lo[16];
+    xent_u16x16_store(hi, xent_u16x16_max_i16(hi0, hi1));
+    xent_u16x16_store(lo, xent_u16x16_min_u16(lo0, lo1));
+    int16_t top = INT16_MIN;
+    uint16_t least = 0xffff;
+    for (int k = 0; k < 16; k++) {
+        top = (int16_t)hi[k] > top ? (int16_t)hi[k] : top;
+        least = lo[k] < least ? lo[k] : least;
+    }
+    const uint16_t pattern = top >= 0 ? (uint16_t)top : least > minus_inf ? minus_inf : least;
+    // A NaN, or a zero max (whose sign the widening max leaves to its comparisons' order and the
+    // rounding mode), goes to the widening max: the same bits in every rounding mode.
+    if ((top >= 0 && pattern > inf) || (pattern & 0x7fff) == 0) {
+        xent_rmaxwiden(n, src, NULL, max, 0, bf16, 0);
+        return;
+    }
+    *max = xent_f32x16_reduce_max(xent_half_widen(xent_u16x16_set1(pattern), bf16));
+}
+
+// The prefetches are rmaxwiden's.
+XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *max, size_t prefetch_limit,
+                                         const int bf16) {
+    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
+    xent_u16x16 hi0 = xent_u16x16_set1(0x8000), hi1 = hi0, lo0 = xent_u16x16_set1(0xffff), lo1 = lo0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
+        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
+        xent_half_patterns_add(xent_u16x16_load(src + i), &hi0, &lo0);
+        xent_half_patterns_add(xent_u16x16_load(src + i + 16), &hi1, &lo1);
+        xent_half_patterns_add(xent_u16x16_load(src + i + 32), &hi0, &lo0);
+        xent_half_patterns_add(xent_u16x16_load(src + i + 48), &hi1, &lo1);
+    }
+    xent_half_patterns_finish(n, src, i, hi0, hi1, lo0, lo1, max, bf16);
+}
+
+#if XENT_KERNELS
+XENT_TARGET
+void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
+                                                  size_t prefetch_limit) {
+    if (dst) {
+        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0, 1);
+    } else {
+        xent_half_rmax_patterns(n, src, max, prefetch_limit, 0);
+    }
+}
+
+XENT_TARGET
+void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
+                                                  size_t prefetch_limit) {
+    if (dst) {
+        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1, 1);
+    } else {
+        xent_half_rmax_patterns(n, src, max, prefetch_limit, 1);
+    }
+}
+#endif
+#endif
+
 // MARK: raddstoreexpminusmax
 
 // Soft targets' sums over one vector v of logits and q of targets: Σq into q0/q1 (lanes 0–7 and
@@ -164,10 +327,11 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
 // exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
 // other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
-// takes rmax's result over `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format, widened as they
-// are), its loads beside the logits' while the exps keep the FMA units busy; float logits are then
-// prefetched twice as far ahead, past the next row (16-bit rows, which take it only while short,
-// lie within one distance).
+// takes the max of `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format), its loads beside the
+// logits' while the exps keep the FMA units busy: rmax's result over floats; over 16-bit values
+// rmaxwiden's, from their patterns as xent_half_rmax_patterns takes it (integer compares, no
+// widening). Float logits are then prefetched twice as far ahead, past the next row (16-bit rows of
+// one chunk lie within one distance).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
                                                     uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int in,
@@ -175,8 +339,12 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const size_t x_distance = next_max && in == XENT_IN_F32 ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
     const size_t x_prefetch_end = next_max && in == XENT_IN_F32 ? xent_prefetch_end(prefetch_end) : prefetch_end;
-    // The next row's max in rmax's order-free form: any grouping gives its bits.
+    // The next row's max in rmax's order-free form (16-bit rows: xent_half_rmax_patterns's): any
+    // grouping gives its bits.
     xent_f32x16 m0 = xent_f32x16_set1(-INFINITY), m1 = m0;
+#if defined(XENT_HALF_LANES)
+    xent_u16x16 hi0 = xent_u16x16_set1(0x8000), hi1 = hi0, lo0 = xent_u16x16_set1(0xffff), lo1 = lo0;
+#endif
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
     xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
@@ -197,8 +365,20 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
             if (x_ahead0) XENT_PREFETCH(xk + x_distance * xbytes);
             if (x_ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (x_distance + 16) * xbytes);
             if (next_max && base + 16 * k + 32 <= next_n) {
-                m0 = xent_f32x16_max(xent_logits_load(next, base + 16 * k, in), m0);
-                m1 = xent_f32x16_max(xent_logits_load(next, base + 16 * k + 16, in), m1);
+#if defined(XENT_HALF_LANES)
+                if (in != XENT_IN_F32) {
+                    const uint16_t *h = (const uint16_t *)next + base + 16 * k;
+                    // One pair of accumulators with 16 registers (AVX2: a second spilled more in the
+                    // exp's loop), two with 32.
+                    xent_half_patterns_add(xent_u16x16_load(h), &hi0, &lo0);
+                    xent_half_patterns_add(xent_u16x16_load(h + 16), XENT_REGISTER_BYTES == 64 ? &hi1 : &hi0,
+                                           XENT_REGISTER_BYTES == 64 ? &lo1 : &lo0);
+                } else
+#endif
+                {
+                    m0 = xent_f32x16_max(xent_logits_load(next, base + 16 * k, in), m0);
+                    m1 = xent_f32x16_max(xent_logits_load(next, base + 16 * k + 16, in), m1);
+                }
             }
             if (z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
             const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
@@ -256,6 +436,13 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     if (next_max) {
         // The loop above took next's pairs of vectors below both lengths' last whole pair.
         size_t i = (n < next_n ? n : next_n) / 32 * 32;
+#if defined(XENT_HALF_LANES)
+        if (in != XENT_IN_F32) {
+            xent_half_patterns_finish(next_n, (const uint16_t *)next, i, hi0, hi1, lo0, lo1, next_max,
+                                      in == XENT_IN_BF16);
+            return;
+        }
+#endif
         for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_logits_load(next, i, in), m0);
         if (i < next_n) m1 = xent_f32x16_max(xent_logits_load_tail(next, i, next_n - i, in), m1);
         *next_max = xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)) + 0.0f;  // as rmax: a zero max is +0
@@ -292,9 +479,9 @@ void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, floa
 #endif
 
 // The forward exp pass (no soft targets, nothing stored) of one row that also takes the next row's max,
-// in the ISAs that define XENT_RMAXNEXT (AVX-512F: on AVX2 the two extra 16-lane accumulators took
+// in the ISAs that define XENT_RMAXNEXT_F32 (AVX-512F: on AVX2 the two extra 16-lane accumulators took
 // registers the exp needs, and the fused pass measured slower than the two; Performance article).
-#if XENT_KERNELS && defined(XENT_RMAXNEXT)
+#if XENT_KERNELS && defined(XENT_RMAXNEXT_F32)
 XENT_TARGET
 void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
                                                        size_t prefetch_limit, const float *next, size_t next_n,
@@ -415,8 +602,6 @@ XENT_INLINE xent_f32x16 xent_gradient_vec(xent_f32x16 e, xent_f32x16 vq, xent_f3
 #define XENT_OUT_F32 0
 #define XENT_OUT_F16 1
 #define XENT_OUT_BF16 2
-/// 16-bit elements per 64-byte line.
-#define XENT_HALF_LINE 32
 
 XENT_INLINE void xent_gradient_put(float *y, uint16_t *dst, size_t i, xent_f32x16 g, const int out) {
 #if defined(XENT_HALF_LANES)
@@ -575,158 +760,11 @@ void XENT_UKERNEL(vgradientsoftcap, u16)(size_t n, float *y, const float *q, con
 }
 #endif
 
-// MARK: 16-bit rmaxwiden, raddstoreexpminusmax and vgradientround
+// MARK: 16-bit raddstoreexpminusmax and vgradientround
 //
-// The 16-bit row's touches of its data, fused with the pass next to them: the widening with the max
-// (or the max alone), the exp pass widening as it loads, the rounding with the gradient. Each gives
-// the bits of the kernels it replaces (xent_half.c's widen and round, then rmax,
-// raddstoreexpminusmax or vgradient): the conversions are exact or rounded lane by lane, and the
-// arithmetic is the same. Each prefetches the next chunk's 16-bit data it reads or writes first.
-// An ISA that has them defines XENT_HALF_LANES and
-//   xent_u16x16                                      16 binary16 or bfloat16 values (their bits)
-//   xent_u16x16_load(p) _store(p, h)                 unaligned
-//   xent_u16x16_load_tail(p, n, fill)                n in 1…15 values, the other lanes `fill` (16
-//                                                    bits, not a float); reads p[0 ..< n] only
-//   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
-//   xent_u16x16_set1(h)
-//   xent_u16x16_max_i16(a, b) _min_u16(a, b)         the patterns' signed max, unsigned min
-//   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
-//   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
-//                                                    xent_half.c rounds
-// and it may define XENT_HALF_LOAD_BF16 and
-//   xent_f32x16_load_bf16(p)                         xent_f32x16_widen_bf16(xent_u16x16_load(p)) in a
-//                                                    form that suits the exp pass (its loads only)
+// (The 16-bit lanes: above, with rmaxwiden.)
 
 #if defined(XENT_HALF_LANES)
-/// xent_<format>_<op>_ukernel__<isa>_<tile>
-#define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
-
-XENT_INLINE xent_f32x16 xent_half_widen(xent_u16x16 h, const int bf16) {
-    return bf16 ? xent_f32x16_widen_bf16(h) : xent_f32x16_widen_f16(h);
-}
-
-XENT_INLINE xent_f32x16 xent_half_load(const uint16_t *p, const int bf16) {
-    return xent_half_widen(xent_u16x16_load(p), bf16);
-}
-
-// −inf's bits in either format, so the missing lanes never win the max.
-XENT_INLINE xent_f32x16 xent_half_load_tail_minus_infinity(const uint16_t *p, size_t n, const int bf16) {
-    return xent_half_widen(xent_u16x16_load_tail(p, n, bf16 ? 0xff80 : 0xfc00), bf16);
-}
-
-// rmax's accumulators over the widened values, which are stored to `dst` on the way with `store`
-// (without rmax's register head: the same max, and the widened row starts on the workspace's line).
-XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float *max, size_t prefetch_limit,
-                                const int bf16, const int store) {
-    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
-    xent_f32x16 acc0 = xent_f32x16_set1(-INFINITY), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
-        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
-        const xent_f32x16 v0 = xent_half_load(src + i, bf16), v1 = xent_half_load(src + i + 16, bf16);
-        const xent_f32x16 v2 = xent_half_load(src + i + 32, bf16), v3 = xent_half_load(src + i + 48, bf16);
-        if (store) {
-            xent_f32x16_store(dst + i, v0);
-            xent_f32x16_store(dst + i + 16, v1);
-            xent_f32x16_store(dst + i + 32, v2);
-            xent_f32x16_store(dst + i + 48, v3);
-        }
-        acc0 = xent_f32x16_max(v0, acc0);
-        acc1 = xent_f32x16_max(v1, acc1);
-        acc2 = xent_f32x16_max(v2, acc2);
-        acc3 = xent_f32x16_max(v3, acc3);
-    }
-    for (; i + 16 <= n; i += 16) {
-        const xent_f32x16 v = xent_half_load(src + i, bf16);
-        if (store) xent_f32x16_store(dst + i, v);
-        acc0 = xent_f32x16_max(v, acc0);
-    }
-    if (i < n) {
-        const xent_f32x16 v = xent_half_load_tail_minus_infinity(src + i, n - i, bf16);
-        if (store) xent_f32x16_store_tail(dst + i, n - i, v);
-        acc1 = xent_f32x16_max(v, acc1);
-    }
-    acc0 = xent_f32x16_max(acc1, acc0);
-    acc2 = xent_f32x16_max(acc3, acc2);
-    acc0 = xent_f32x16_max(acc2, acc0);
-    *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
-}
-
-// rmaxwiden's max alone, from the 16-bit patterns, none widened: sign-magnitude values order as
-// their patterns do among the non-negative ones (a signed 16-bit max) and in reverse among the
-// negative ones (an unsigned min of patterns whose sign bit is set), and widening is exact and
-// monotonic, so the max is the winning pattern widened. A NaN above +inf's pattern can win the
-// signed max: such a part is taken again by the widening max, which skips NaNs as rmax does.
-// A negative NaN wins the unsigned min only where every lane is one (the tail's lanes are −inf):
-// no max, −inf. The prefetches are rmaxwiden's.
-XENT_INLINE void xent_half_rmax_patterns(size_t n, const uint16_t *src, float *max, size_t prefetch_limit,
-                                         const int bf16) {
-    const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
-    const uint16_t inf = bf16 ? 0x7f80 : 0x7c00, minus_inf = inf | 0x8000;
-    xent_u16x16 hi0 = xent_u16x16_set1(0x8000), hi1 = hi0, lo0 = xent_u16x16_set1(0xffff), lo1 = lo0;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        if (i < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE);
-        if (i + XENT_HALF_LINE < prefetch_end) XENT_PREFETCH(src + i + XENT_PREFETCH_DISTANCE + XENT_HALF_LINE);
-        const xent_u16x16 v0 = xent_u16x16_load(src + i), v1 = xent_u16x16_load(src + i + 16);
-        const xent_u16x16 v2 = xent_u16x16_load(src + i + 32), v3 = xent_u16x16_load(src + i + 48);
-        hi0 = xent_u16x16_max_i16(hi0, v0);
-        lo0 = xent_u16x16_min_u16(lo0, v0);
-        hi1 = xent_u16x16_max_i16(hi1, v1);
-        lo1 = xent_u16x16_min_u16(lo1, v1);
-        hi0 = xent_u16x16_max_i16(hi0, v2);
-        lo0 = xent_u16x16_min_u16(lo0, v2);
-        hi1 = xent_u16x16_max_i16(hi1, v3);
-        lo1 = xent_u16x16_min_u16(lo1, v3);
-    }
-    for (; i < n; i += 16) {
-        const xent_u16x16 v =
-            n - i >= 16 ? xent_u16x16_load(src + i) : xent_u16x16_load_tail(src + i, n - i, minus_inf);
-        hi0 = xent_u16x16_max_i16(hi0, v);
-        lo0 = xent_u16x16_min_u16(lo0, v);
-    }
-    uint16_t hi[16], lo[16];
-    xent_u16x16_store(hi, xent_u16x16_max_i16(hi0, hi1));
-    xent_u16x16_store(lo, xent_u16x16_min_u16(lo0, lo1));
-    int16_t top = INT16_MIN;
-    uint16_t least = 0xffff;
-    for (int k = 0; k < 16; k++) {
-        top = (int16_t)hi[k] > top ? (int16_t)hi[k] : top;
-        least = lo[k] < least ? lo[k] : least;
-    }
-    const uint16_t pattern = top >= 0 ? (uint16_t)top : least > minus_inf ? minus_inf : least;
-    // A NaN, or a zero max (whose sign the widening max leaves to its comparisons' order and the
-    // rounding mode), goes to the widening max: the same bits in every rounding mode.
-    if ((top >= 0 && pattern > inf) || (pattern & 0x7fff) == 0) {
-        xent_rmaxwiden(n, src, NULL, max, 0, bf16, 0);
-        return;
-    }
-    *max = xent_f32x16_reduce_max(xent_half_widen(xent_u16x16_set1(pattern), bf16));
-}
-
-#if XENT_KERNELS
-XENT_TARGET
-void XENT_HALF_UKERNEL(f16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
-                                                  size_t prefetch_limit) {
-    if (dst) {
-        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 0, 1);
-    } else {
-        xent_half_rmax_patterns(n, src, max, prefetch_limit, 0);
-    }
-}
-
-XENT_TARGET
-void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src, float *dst, float *max,
-                                                  size_t prefetch_limit) {
-    if (dst) {
-        xent_rmaxwiden(n, src, dst, max, prefetch_limit, 1, 1);
-    } else {
-        xent_half_rmax_patterns(n, src, max, prefetch_limit, 1);
-    }
-}
-#endif
-
 // raddstoreexpminusmax over the widened logits (without mark_masked), which are never stored;
 // `in` is XENT_IN_F16 or XENT_IN_BF16.
 XENT_INLINE void xent_half_raddstoreexpminusmax(size_t n, const uint16_t *x, float shift, const float *q, float *y,
@@ -742,9 +780,11 @@ XENT_INLINE void xent_half_raddstoreexpminusmax(size_t n, const uint16_t *x, flo
 }
 
 #if XENT_KERNELS
-// The forward exp pass over 16-bit logits that also takes the next row's max, widened: the max of the
-// widened values is the widened max (rmaxwiden's bits), NaN ignored, a zero max +0.
-#if defined(XENT_RMAXNEXT)
+// The forward exp pass over 16-bit logits that also takes the next row's max from its patterns, as
+// rmaxwiden does without a destination (its bits: NaN ignored, a zero max +0), in the ISAs that
+// define XENT_RMAXNEXT_HALF (AVX-512F and AVX2, whose accumulators of 16-bit patterns are single
+// ymm registers).
+#if defined(XENT_RMAXNEXT_HALF)
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                  size_t prefetch_limit, const uint16_t *next,

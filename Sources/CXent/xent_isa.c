@@ -225,20 +225,27 @@ void xent_bf16_vgradientround_ukernel__avx512bf16_u32(size_t, const float *, con
 // SSE2 has no fused 16-bit passes (no F16C): its config leaves them NULL.
 XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2,
             xent_bf16_round_ukernel__sse2, )
-XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
-            xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
-            XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32))
-// The forward exp passes taking the next row's max: AVX-512F's alone (xent_f32x16.h, XENT_RMAXNEXT).
+// The forward exp passes taking the next row's max (xent_f32x16.h): over 16-bit rows AVX2's and
+// AVX-512F's (their files define XENT_RMAXNEXT_HALF), over floats AVX-512F's alone (XENT_RMAXNEXT_F32).
+#define XENT_RMAXNEXT_HALF_DECLARE(sfx)                                                                                \
+    void xent_f16_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2(size_t, const uint16_t *, float, double *,        \
+                                                                     size_t, const uint16_t *, size_t, float *);       \
+    void xent_bf16_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2(size_t, const uint16_t *, float, double *,       \
+                                                                      size_t, const uint16_t *, size_t, float *);
+#define XENT_RMAXNEXT_HALF_FIELDS(sfx)                                                                                 \
+    .f16_raddexpminusmax_rmaxnext = xent_f16_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2,                       \
+    .bf16_raddexpminusmax_rmaxnext = xent_bf16_raddexpminusmax_rmaxnext_ukernel__##sfx##_u32_acc2,
+XENT_RMAXNEXT_HALF_DECLARE(avx2_fma)
+XENT_RMAXNEXT_HALF_DECLARE(avx512f)
 void xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const float *, float, double *, size_t,
                                                                  const float *, size_t, float *);
-void xent_f16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const uint16_t *, float, double *, size_t,
-                                                                 const uint16_t *, size_t, float *);
-void xent_bf16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const uint16_t *, float, double *, size_t,
-                                                                  const uint16_t *, size_t, float *);
-#define XENT_RMAXNEXT_AVX512F                                                                  \
-    .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,   \
-    .f16_raddexpminusmax_rmaxnext = xent_f16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2, \
-    .bf16_raddexpminusmax_rmaxnext = xent_bf16_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,
+XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
+            xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
+            XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32)
+                XENT_RMAXNEXT_HALF_FIELDS(avx2_fma))
+#define XENT_RMAXNEXT_AVX512F                                                                                          \
+    .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,                           \
+    XENT_RMAXNEXT_HALF_FIELDS(avx512f)
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512f,
             XENT_FUSED_HALF(avx512f, xent_bf16_vgradientround_ukernel__avx512f_u32) XENT_RMAXNEXT_AVX512F)

@@ -262,5 +262,6 @@ XENT_OP xent_u16x16 xent_f32x16_round_bf16(xent_f32x16 v) {
     return xent_bf16_pack(xent_bf16_round8_not_nan(v.lo), xent_bf16_round8_not_nan(v.hi));
 }
 
+#define XENT_RMAXNEXT_HALF 1
 #include "xent_f32x16.h"
 #endif

@@ -4,7 +4,8 @@
 #if defined(__x86_64__)
 #define XENT_ISA_SUFFIX avx512f
 #define XENT_TARGET __attribute__((target("avx512f,prfchw")))
-#define XENT_RMAXNEXT 1
+#define XENT_RMAXNEXT_F32 1
+#define XENT_RMAXNEXT_HALF 1
 #include "xent_f32x16__avx512f.h"
 
 #include "xent_f32x16.h"

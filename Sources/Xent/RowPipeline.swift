@@ -413,20 +413,14 @@ struct RowPipeline {
     }
 
     /// ``takesNextRowMax(count:)`` for a 16-bit row (in this pipeline's format), which takes it in
-    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: a row of at most
-    /// ``halfNextRowMaxClasses`` computed from its 16-bit logits (no transform, no smoothing), and
-    /// the ISA has the kernel.
+    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: a row of one chunk computed from its
+    /// 16-bit logits (no transform, no smoothing), and the ISA has the kernel (which compares the
+    /// next row's 16-bit patterns, as the row's own max pass does).
     @inline(__always)
     func takesNextHalfRowMax(count n: Int) -> Bool {
         raddexpminusmaxRmaxNextHalf != nil && raddstoreexpminusmaxHalf != nil && rmaxWidenHalf != nil
-            && !transforms && !smoothing && n <= Self.halfNextRowMaxClasses
+            && !transforms && !smoothing && Self.fitsOneChunk(n)
     }
-
-    /// The longest 16-bit row that takes the next row's max in its exp pass. A 16-bit row's own max
-    /// pass compares patterns without widening them, and the fused pass widens the next row's values:
-    /// what that saves shrinks with the row, and past this length it measured slower (the
-    /// Performance article).
-    static let halfNextRowMaxClasses = 768
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are
     /// several of each), combined, then — with `gradient` and a good row — scaled. `x`, `q` and

@@ -17,8 +17,8 @@ import CXent
 /// factor `1 − (z''/c)²` (two exps per element: in place, nothing else keeps `z''` between the
 /// passes).
 ///
-/// In a forward call over rows of one chunk (labels, no transform; 16-bit rows up to
-/// ``RowPipeline/halfNextRowMaxClasses`` without smoothing), where the ISA has the kernel
+/// In a forward call over rows of one chunk (labels, no transform; 16-bit rows without smoothing),
+/// where the ISA has the kernel
 /// (AVX-512F), a row's exp pass also takes the next row's max, which saves that row's max pass
 /// (``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``,
 /// ``forwardHalfLabelRow(_:params:max:nextRow:)``).
@@ -91,7 +91,7 @@ struct VectorKernel: RowKernel {
     }
 
     /// A forward 16-bit label row of one chunk computed from its 16-bit logits, whose exp pass takes
-    /// the next row's max (widened): the bits of ``halfRow(_:params:workers:)``.
+    /// the next row's max (from its 16-bit patterns): the bits of ``halfRow(_:params:workers:)``.
     func forwardHalfLabelRow(
         _ row: HalfRow, params: xent_params, max: Float?, nextRow: UnsafePointer<UInt16>?
     ) -> (RowResult, nextRowMax: Float?) {

@@ -130,10 +130,12 @@ typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const flo
                                                               size_t prefetch_limit, const float *next,
                                                               size_t next_n, float *next_max);
 
-/// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over 16-bit logits and a 16-bit next row, both
-/// widened as they are loaded: `*sum` is `xent_half_raddstoreexpminusmax_ukernel_fn`'s without
-/// targets or a store, `*next_max` `xent_half_rmaxwiden_ukernel_fn`'s max (the same bits); `x` is
-/// prefetched XENT_PREFETCH_DISTANCE ahead, below `prefetch_limit`.
+/// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over 16-bit logits (widened as they are loaded)
+/// and a 16-bit next row (compared as patterns, not widened): `*sum` is
+/// `xent_half_raddstoreexpminusmax_ukernel_fn`'s without targets or a store, `*next_max`
+/// `xent_half_rmaxwiden_ukernel_fn`'s max without a destination (the same bits, in every rounding
+/// mode); `x` is prefetched XENT_PREFETCH_DISTANCE ahead, below `prefetch_limit`. AVX-512F's and
+/// AVX2's configs have it (NULL elsewhere).
 typedef void (*xent_half_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                size_t prefetch_limit, const uint16_t *next,
                                                                size_t next_n, float *next_max);
@@ -222,7 +224,8 @@ typedef struct xent_ukernel_config {
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
     xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
     xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
-    /// The forward exp passes taking the next row's max; NULL where the ISA has none (all but AVX-512F).
+    /// The forward exp passes taking the next row's max; NULL where the ISA has none (over floats all
+    /// but AVX-512F, over 16-bit values all but AVX-512F and AVX2).
     xent_f32_raddexpminusmax_rmaxnext_ukernel_fn raddexpminusmax_rmaxnext;
     xent_half_raddexpminusmax_rmaxnext_ukernel_fn f16_raddexpminusmax_rmaxnext;
     xent_half_raddexpminusmax_rmaxnext_ukernel_fn bf16_raddexpminusmax_rmaxnext;
