@@ -69,6 +69,8 @@
 /// The block of the exp sums: its float accumulators are added into double ones at its end, so no
 /// float lane takes more than 512 / (16 · 2) = 16 additions.
 #define XENT_EXP_BLOCK 512
+// The next row's pairs of vectors in the fused exp pass start on its blocks' starts.
+_Static_assert(XENT_EXP_BLOCK % 32 == 0, "XENT_EXP_BLOCK: a multiple of 32 elements");
 
 /// The elements before `p`'s first XENT_REGISTER_BYTES boundary, at most n: the head that rmax
 /// takes apart from `x` and vgradient from `y`, so that their full vectors of that operand neither

@@ -96,7 +96,7 @@ protocol RowKernel {
 
     /// ``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` for a 16-bit row
     /// (its label given, no gradient): the result of ``halfRow(_:params:workers:)``, and the max of
-    /// `nextRow` (`row.classes` 16-bit values), widened.
+    /// `nextRow` (`row.classes` 16-bit values) as a `Float`.
     func forwardHalfLabelRow(
         _ row: HalfRow, params: xent_params, max: Float?, nextRow: UnsafePointer<UInt16>?
     ) -> (RowResult, nextRowMax: Float?)

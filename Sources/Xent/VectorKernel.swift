@@ -18,8 +18,8 @@ import CXent
 /// passes).
 ///
 /// In a forward call over rows of one chunk (labels, no transform; 16-bit rows without smoothing),
-/// where the ISA has the kernel
-/// (AVX-512F), a row's exp pass also takes the next row's max, which saves that row's max pass
+/// where the ISA has the kernel (AVX-512F; AVX2 over 16-bit rows), a row's exp pass also takes the
+/// next row's max, which saves that row's max pass
 /// (``forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``,
 /// ``forwardHalfLabelRow(_:params:max:nextRow:)``).
 ///

@@ -2,9 +2,9 @@
 // the max of the row after it (`raddexpminusmax_rmaxnext`), which that row then uses instead of its own
 // `rmax`. A max is exact in any order, so the results must be bit for bit those of the rows taking
 // their own: the kernel against `rmax` and the plain exp pass, the batch against the same call over
-// kernels without the fused one (AVX-512F alone has it, AVX2 too over 16-bit rows; on the other ISAs
-// the batch tests put `rmax` and the plain exp pass in its place, so the rows' carry is tested on
-// every ISA).
+// kernels without the fused one (AVX-512F's config has it, AVX2's the 16-bit ones; elsewhere the
+// batch tests put `rmax` and the plain exp pass in its place, so the rows' carry is tested on every
+// ISA).
 import CXent
 import Foundation
 import Testing
