@@ -332,8 +332,9 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // takes the max of `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format), its loads beside the
 // logits' while the exps keep the FMA units busy: rmax's result over floats; over 16-bit values
 // rmaxwiden's, from their patterns as xent_half_rmax_patterns takes it (integer compares, no
-// widening). Float logits are then prefetched twice as far ahead, past the next row (16-bit rows of
-// one chunk lie within one distance).
+// widening). Float logits are then prefetched twice as far ahead, past the next row; 16-bit ones
+// one distance ahead (past the next row up to 1024 values; beyond, the prefetches fall in the next
+// row, which the pass loads itself: twice the distance measured no different).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
                                                     uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int in,
