@@ -133,6 +133,7 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 //   xent_u16x16_set1(h)
 //   xent_u16x16_max_i16(a, b) _min_u16(a, b)         the patterns' signed max, unsigned min
 //   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
+//   xent_f32x16_sub_lane(v, k, x)                    v with x subtracted from lane k (0…15) alone
 //   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
 //                                                    xent_half.c rounds
 // and it may define XENT_HALF_LOAD_BF16 and
@@ -636,10 +637,29 @@ XENT_INLINE void xent_gradient_prefetch(uint16_t *dst, size_t i, size_t end, con
     if (out != XENT_OUT_F32 && i % XENT_HALF_LINE == 0 && i < end) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
 }
 
+// vgradient's value at the lanes from i: 16 of them, or `len` < 16 (the other lanes' values unused),
+// in the form its arguments select, lane by lane as xent_vgradient's branches compute it.
+XENT_INLINE xent_f32x16 xent_gradient_at(const float *y, const float *q, const float *w, int smoothing, size_t i,
+                                         size_t len, float a, float b, float d) {
+    const int tail = len < 16;
+    const xent_f32x16 zero = xent_f32x16_set1(0.0f), va = xent_f32x16_set1(a), vb = xent_f32x16_set1(b);
+    const xent_f32x16 e = tail ? xent_f32x16_load_tail(y + i, len, 0.0f) : xent_f32x16_load(y + i);
+    const xent_f32x16 vq = !q ? zero : tail ? xent_f32x16_load_tail(q + i, len, 0.0f) : xent_f32x16_load(q + i);
+    if (w || smoothing) {
+        const xent_f32x16 vw = !w ? zero : tail ? xent_f32x16_load_tail(w + i, len, 0.0f) : xent_f32x16_load(w + i);
+        return xent_gradient_vec(e, vq, vw, va, vb, xent_f32x16_set1(smoothing ? d : 0.0f), q != NULL, w != NULL);
+    }
+    if (q) return xent_f32x16_sub(xent_f32x16_mul(e, va), xent_f32x16_mul(vq, vb));
+    return xent_f32x16_mul(e, va);
+}
+
 // vgradient's three branches (class weights or smoothing; targets; neither); `out` is a constant
-// where it is inlined.
+// where it is inlined. Rounding into `dst`, the element at `label` (none: `label` ≥ n) less
+// `label_term`: its vector once more after the loop, over what the loop stored for it — the
+// caller's scalar fix would make the next load wait on a store it cannot forward.
 XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
-                                float d, uint16_t *dst, size_t prefetch_limit, const int out) {
+                                float d, size_t label, float label_term, uint16_t *dst, size_t prefetch_limit,
+                                const int out) {
     const xent_f32x16 va = xent_f32x16_set1(a);
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     size_t i = 0;
@@ -688,6 +708,20 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
                                    out);
         }
     }
+#if defined(XENT_HALF_LANES)
+    if (out != XENT_OUT_F32 && label < n) {
+        const size_t at = label / 16 * 16, len = n - at < 16 ? n - at : 16;
+        const xent_f32x16 g =
+            xent_f32x16_sub_lane(xent_gradient_at(y, q, w, smoothing, at, len, a, b, d), label - at, label_term);
+        if (len == 16) {
+            xent_gradient_put(y, dst, at, g, out);
+        } else {
+            xent_gradient_put_tail(y, dst, at, len, g, out);
+        }
+    }
+#else
+    (void)label, (void)label_term;
+#endif
 }
 
 #if XENT_KERNELS
@@ -697,13 +731,13 @@ void XENT_UKERNEL(vgradient, u32)(size_t n, float *y, const float *q, const floa
     // One value per element: the head apart, the loads and stores of y then on register boundaries.
     const size_t head = xent_head_to_register(y, n);
     if (head > 0) {
-        xent_vgradient(head, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
+        xent_vgradient(head, y, q, w, smoothing, a, b, d, SIZE_MAX, 0.0f, NULL, 0, XENT_OUT_F32);
         y += head;
         q = q ? q + head : NULL;
         w = w ? w + head : NULL;
         n -= head;
     }
-    xent_vgradient(n, y, q, w, smoothing, a, b, d, NULL, 0, XENT_OUT_F32);
+    xent_vgradient(n, y, q, w, smoothing, a, b, d, SIZE_MAX, 0.0f, NULL, 0, XENT_OUT_F32);
 }
 #endif
 
@@ -826,16 +860,16 @@ void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax, u32_acc2)(size_t n, const uin
 #if XENT_KERNELS
 XENT_TARGET
 void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
-                                                 int smoothing, float a, float b, float d, uint16_t *dst,
-                                                 size_t prefetch_limit) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, prefetch_limit, XENT_OUT_F16);
+                                                 int smoothing, float a, float b, float d, int64_t label,
+                                                 float label_term, uint16_t *dst, size_t prefetch_limit) {
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit, XENT_OUT_F16);
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
-                                                  int smoothing, float a, float b, float d, uint16_t *dst,
-                                                  size_t prefetch_limit) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, dst, prefetch_limit, XENT_OUT_BF16);
+                                                  int smoothing, float a, float b, float d, int64_t label,
+                                                  float label_term, uint16_t *dst, size_t prefetch_limit) {
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit, XENT_OUT_BF16);
 }
 #endif
 #endif

@@ -99,6 +99,9 @@ XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((sho
 XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
 XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
 XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) { return _mm512_cvtph_ps(h); }
+XENT_OP xent_f32x16 xent_f32x16_sub_lane(xent_f32x16 v, size_t k, float x) {
+    return _mm512_mask_sub_ps(v, (__mmask16)(1u << k), v, _mm512_set1_ps(x));
+}
 XENT_OP xent_f32x16 xent_f32x16_widen_bf16(xent_u16x16 h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }

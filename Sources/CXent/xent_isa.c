@@ -177,9 +177,9 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);             \
     void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);            \
     void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int,        \
-                                                       float, float, float, uint16_t *, size_t);                       \
+                                                       float, float, float, int64_t, float, uint16_t *, size_t);       \
     void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,            \
-                                                        int, float, float, float, uint16_t *, size_t);                 \
+                                                        int, float, float, float, int64_t, float, uint16_t *, size_t); \
     void xent_f16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,       \
                                                                   float *, uint16_t *, double *, size_t);              \
     void xent_bf16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,      \
@@ -221,7 +221,7 @@ XENT_DECLARE_FUSED_HALF_UKERNELS(avx2_fma)
 XENT_DECLARE_FUSED_HALF_UKERNELS(avx512f)
 void xent_bf16_round_ukernel__avx512bf16_u32(size_t, const float *, uint16_t *, size_t);
 void xent_bf16_vgradientround_ukernel__avx512bf16_u32(size_t, const float *, const float *, const float *, int, float,
-                                                      float, float, uint16_t *, size_t);
+                                                      float, float, int64_t, float, uint16_t *, size_t);
 // SSE2 has no fused 16-bit passes (no F16C): its config leaves them NULL.
 XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2,
             xent_bf16_round_ukernel__sse2, )

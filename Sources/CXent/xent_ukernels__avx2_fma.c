@@ -209,6 +209,15 @@ XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
 XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((short)h); }
 XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
 XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
+// Lane k's half by a lane-index compare, the subtraction kept where it matches.
+XENT_OP xent_f32x16 xent_f32x16_sub_lane(xent_f32x16 v, size_t k, float x) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 lo = _mm256_castsi256_ps(_mm256_cmpeq_epi32(index, _mm256_set1_epi32((int)k)));
+    const __m256 hi = _mm256_castsi256_ps(_mm256_cmpeq_epi32(index, _mm256_set1_epi32((int)k - 8)));
+    const __m256 vx = _mm256_set1_ps(x);
+    return (xent_f32x16){_mm256_blendv_ps(v.lo, _mm256_sub_ps(v.lo, vx), lo),
+                         _mm256_blendv_ps(v.hi, _mm256_sub_ps(v.hi, vx), hi)};
+}
 XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) {
     return (xent_f32x16){_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))};
 }

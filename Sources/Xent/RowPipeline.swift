@@ -326,8 +326,9 @@ struct RowPipeline {
     /// The gradient of one chunk (at `base` in the row) from its stored exps: the row's factor
     /// scaled to the chunk's shift (`toRow`), the target terms, and the label's term when `label`
     /// (an index in the row, −1 for none) falls in the chunk. With `half`, the gradient is then
-    /// rounded there (the 16-bit path): in the same pass where the ISA has it, `y` left as it was
-    /// but at the label; the rounding prefetches `half.gradient` below its `prefetchLimit` (CXent.h).
+    /// rounded there (the 16-bit path): in the same pass where the ISA has it, the label's term
+    /// included, `y` left as it was; the rounding prefetches `half.gradient` below its
+    /// `prefetchLimit` (CXent.h).
     @inline(__always)
     func scale(
         _ y: UnsafeMutablePointer<Float>, targets q: UnsafePointer<Float>?, count n: Int, base: Int,
@@ -339,16 +340,8 @@ struct RowPipeline {
         let at = label >= base && label < base + n ? label - base : -1
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
             vgradientRoundHalf(
-                n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, half.gradient,
-                half.prefetchLimit)
-            if at >= 0 {
-                // The label's element again, through the unfused kernels (element-wise: the same bits).
-                vgradient(
-                    1, y + at, q.map { $0 + at }, w.map { $0 + at }, smoothingFlag, factor, scaling.target,
-                    scaling.smoothing)
-                y[at] -= scaling.labelTerm
-                roundHalf(1, y + at, half.gradient + at, 1)
-            }
+                n, y, q, w, smoothingFlag, factor, scaling.target, scaling.smoothing, Int64(at), scaling.labelTerm,
+                half.gradient, half.prefetchLimit)
             return
         }
         defer { if let half { roundHalf(n, y, half.gradient, half.prefetchLimit) } }

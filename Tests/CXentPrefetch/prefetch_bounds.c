@@ -156,8 +156,9 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                     free(h2), free(next);
                 }
                 for (int form = 0; form < 3; form++) {  // weights and smoothing, targets, neither
+                    const int64_t label = form == 0 ? (int64_t)n - 1 : form == 1 ? (int64_t)(n / 2) : -1;
                     vgradientround[f](n, y, form < 2 ? q : NULL, form == 0 ? w : NULL, form == 0, 1.0f, 0.5f, 0.25f,
-                                      h, limit);
+                                      label, 0.125f, h, limit);
                     snprintf(what, sizeof what, "%s %s_vgradientround form %d", name, format, form);
                     check(what, n, limit, dst_range, 1, room);
                 }

@@ -189,13 +189,13 @@ struct FusedHalfKernelTests {
         y += (0..<65536).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
         y += [0x1p-25, 0x1.8p-25, 0x1p-24, 65504, 65519.99, 65520, .infinity, -.infinity, .nan, -.nan]
         var got = [UInt16](repeating: 0, count: y.count), want = got
-        fused(y.count, y, nil, nil, 0, 1, 0, 0, &got, y.count)
+        fused(y.count, y, nil, nil, 0, 1, 0, 0, -1, 0, &got, y.count)
         round(y.count, y, &want, y.count)
         let differing = y.indices.filter { got[$0] != want[$0] }.map { (y[$0], got[$0], want[$0]) }
         #expect(differing.isEmpty, "\(config) \(format): \(differing.count) differ, e.g. \(differing.prefix(3))")
     }
 
-    @Test("vgradientround = vgradient then round, every form", arguments: fusedConfigs, formats)
+    @Test("vgradientround = vgradient, the label's term, then round, every form", arguments: fusedConfigs, formats)
     func vgradientRound(config: CConfig, format: xent_half_format) {
         let c = config.kernels, own = CConfig(isa: config.isa, extensions: false).kernels
         let fused = (format == XENT_HALF_BFLOAT16 ? c.bf16_vgradientround : c.f16_vgradientround)!
@@ -219,6 +219,10 @@ struct FusedHalfKernelTests {
                     for smoothing in [false, true] {
                         let a = Float.random(in: 0.5...3e4, using: &rng), b = Float.random(in: 0...2, using: &rng)
                         let d = Float.random(in: 0...0.01, using: &rng)
+                        // The label's element less its term: none, the first, the last (a tail's lane
+                        // where n is not a multiple of 16), anywhere.
+                        let label = [-1, 0, n - 1, Int.random(in: 0..<n, using: &rng)].randomElement(using: &rng)!
+                        let labelTerm = Float.random(in: -1...1, using: &rng)
                         var ys = [Float](repeating: 0, count: offset) + y
                         var expected = ys
                         var got = [UInt16](repeating: 0xbeef, count: n + 8), want = got
@@ -229,15 +233,17 @@ struct FusedHalfKernelTests {
                                 let qa = hasQ ? qp.baseAddress! + offset : nil
                                 let wa = hasW ? wp.baseAddress! + offset : nil
                                 ys.withUnsafeMutableBufferPointer { yp in
-                                    fused(n, yp.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d, &got, n)
+                                    fused(n, yp.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d,
+                                          Int64(label), labelTerm, &got, n)
                                 }
                                 expected.withUnsafeMutableBufferPointer { ep in
                                     c.vgradient!(n, ep.baseAddress! + offset, qa, wa, smoothing ? 1 : 0, a, b, d)
+                                    if label >= 0 { ep[offset + label] -= labelTerm }
                                     round(n, ep.baseAddress! + offset, &want, n)
                                 }
                             }
                         }
-                        let form = "\(config) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing)"
+                        let form = "\(config) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing) label \(label)"
                         #expect(got == want, "\(form): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
                         #expect(ys[offset...].elementsEqual(y, by: { $0.bitPattern == $1.bitPattern }),
                                 "\(form): the exps changed")

@@ -101,13 +101,13 @@ private func recordingKernels() -> xent_ukernel_config {
             record(src, limit)
             wrapped.bf16_rmaxwiden!(n, src, dst, max, limit)
         }
-        k.f16_vgradientround = { n, y, q, w, smoothing, a, b, d, dst, limit in
+        k.f16_vgradientround = { n, y, q, w, smoothing, a, b, d, label, labelTerm, dst, limit in
             record(dst.map { UnsafePointer($0) }, limit)
-            wrapped.f16_vgradientround!(n, y, q, w, smoothing, a, b, d, dst, limit)
+            wrapped.f16_vgradientround!(n, y, q, w, smoothing, a, b, d, label, labelTerm, dst, limit)
         }
-        k.bf16_vgradientround = { n, y, q, w, smoothing, a, b, d, dst, limit in
+        k.bf16_vgradientround = { n, y, q, w, smoothing, a, b, d, label, labelTerm, dst, limit in
             record(dst.map { UnsafePointer($0) }, limit)
-            wrapped.bf16_vgradientround!(n, y, q, w, smoothing, a, b, d, dst, limit)
+            wrapped.bf16_vgradientround!(n, y, q, w, smoothing, a, b, d, label, labelTerm, dst, limit)
         }
     }
     if wrapped.f16_raddstoreexpminusmax != nil {

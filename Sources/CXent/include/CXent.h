@@ -181,11 +181,12 @@ typedef void (*xent_half_rmaxwiden_ukernel_fn)(size_t n, const uint16_t *src, fl
                                                size_t prefetch_limit);
 
 /// The 16-bit row's last pass: the gradient `xent_f32_vgradient_ukernel_fn` forms from the exps `y`
-/// (which stay as they are), rounded into `dst` — the bits of that kernel then
+/// (which stay as they are), the element at `label` (in `[0, n)`, or −1 for none) less
+/// `label_term`, rounded into `dst` — the bits of that kernel, `y[label] -= label_term`, then
 /// `xent_half_round_ukernel_fn`, in one pass (prefetching `dst` as the rounding does).
 typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, const float *q, const float *w,
-                                                    int smoothing, float a, float b, float d, uint16_t *dst,
-                                                    size_t prefetch_limit);
+                                                    int smoothing, float a, float b, float d, int64_t label,
+                                                    float label_term, uint16_t *dst, size_t prefetch_limit);
 
 /// The exp pass over a 16-bit row part: `xent_f32_raddstoreexpminusmax_ukernel_fn` (without
 /// `mark_masked`) over `x[i]` widened to float as it is loaded — the same bits as widening the part
