@@ -862,14 +862,16 @@ XENT_TARGET
 void XENT_HALF_UKERNEL(f16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                  int smoothing, float a, float b, float d, int64_t label,
                                                  float label_term, uint16_t *dst, size_t prefetch_limit) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit, XENT_OUT_F16);
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit,
+                   XENT_OUT_F16);
 }
 
 XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                   int smoothing, float a, float b, float d, int64_t label,
                                                   float label_term, uint16_t *dst, size_t prefetch_limit) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit, XENT_OUT_BF16);
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit,
+                   XENT_OUT_BF16);
 }
 #endif
 #endif

@@ -16,7 +16,8 @@ XENT_TARGET
 void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, const float *q, const float *w,
                                                   int smoothing, float a, float b, float d, int64_t label,
                                                   float label_term, uint16_t *dst, size_t prefetch_limit) {
-    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit, XENT_OUT_BF16);
+    xent_vgradient(n, (float *)y, q, w, smoothing, a, b, d, (size_t)label, label_term, dst, prefetch_limit,
+                   XENT_OUT_BF16);
 }
 
 // xent_half.c's bfloat16 round kernel (CXent.h: xent_half_round_ukernel_fn), a line of 16-bit values

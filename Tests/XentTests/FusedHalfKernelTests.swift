@@ -243,7 +243,8 @@ struct FusedHalfKernelTests {
                                 }
                             }
                         }
-                        let form = "\(config) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing) label \(label)"
+                        let form =
+                            "\(config) \(format) n \(n) q \(hasQ) w \(hasW) smoothing \(smoothing) label \(label)"
                         #expect(got == want, "\(form): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
                         #expect(ys[offset...].elementsEqual(y, by: { $0.bitPattern == $1.bitPattern }),
                                 "\(form): the exps changed")
