@@ -222,7 +222,8 @@ struct FusedHalfKernelTests {
                         // The label's element less its term: none, the first, the last (a tail's lane
                         // where n is not a multiple of 16), anywhere.
                         let label = [-1, 0, n - 1, Int.random(in: 0..<n, using: &rng)].randomElement(using: &rng)!
-                        let labelTerm = Float.random(in: -1...1, using: &rng)
+                        let labelTerm = Bool.random(using: &rng)
+                            ? Float.random(in: -1...1, using: &rng) : specials.randomElement(using: &rng)!
                         var ys = [Float](repeating: 0, count: offset) + y
                         var expected = ys
                         var got = [UInt16](repeating: 0xbeef, count: n + 8), want = got
