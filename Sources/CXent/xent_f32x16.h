@@ -655,8 +655,9 @@ XENT_INLINE xent_f32x16 xent_gradient_at(const float *y, const float *q, const f
 
 // vgradient's three branches (class weights or smoothing; targets; neither); `out` is a constant
 // where it is inlined. Rounding into `dst`, the element at `label` (none: `label` ≥ n) less
-// `label_term`: its vector once more after the loop, over what the loop stored for it — the
-// caller's scalar fix would make the next load wait on a store it cannot forward.
+// `label_term`: its vector once more after the loop, over what the loop stored for it (the
+// caller's one-element calls measured slower: each load read the element the call before had just
+// stored).
 XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float *w, int smoothing, float a, float b,
                                 float d, size_t label, float label_term, uint16_t *dst, size_t prefetch_limit,
                                 const int out) {
