@@ -139,6 +139,9 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 // and it may define XENT_HALF_LOAD_BF16 and
 //   xent_f32x16_load_bf16(p)                         xent_f32x16_widen_bf16(xent_u16x16_load(p)) in a
 //                                                    form that suits the exp pass (its loads only)
+// and XENT_ROUND_BF16_PAIR and
+//   xent_f32x16_round_bf16_store_pair(p, lo, hi)     lo's and hi's rounding into p[0 ..< 32], as
+//                                                    two _round_bf16 and stores write it
 
 /// 16-bit elements per 64-byte line.
 #define XENT_HALF_LINE 32
@@ -146,6 +149,13 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 #if defined(XENT_HALF_LANES)
 /// xent_<format>_<op>_ukernel__<isa>_<tile>
 #define XENT_HALF_UKERNEL(format, op, tile) XENT_PASTE(xent_##format##_##op##_ukernel__, XENT_ISA_SUFFIX, _, tile)
+
+#if !defined(XENT_ROUND_BF16_PAIR)
+XENT_INLINE void xent_f32x16_round_bf16_store_pair(uint16_t *p, xent_f32x16 lo, xent_f32x16 hi) {
+    xent_u16x16_store(p, xent_f32x16_round_bf16(lo));
+    xent_u16x16_store(p + 16, xent_f32x16_round_bf16(hi));
+}
+#endif
 
 XENT_INLINE xent_f32x16 xent_half_widen(xent_u16x16 h, const int bf16) {
     return bf16 ? xent_f32x16_widen_bf16(h) : xent_f32x16_widen_f16(h);
@@ -630,6 +640,19 @@ XENT_INLINE void xent_gradient_put_tail(float *y, uint16_t *dst, size_t i, size_
     xent_f32x16_store_tail(y + i, n, g);
 }
 
+// Two vectors from i: for bfloat16, rounded together (xent_f32x16_round_bf16_store_pair).
+XENT_INLINE void xent_gradient_put_pair(float *y, uint16_t *dst, size_t i, xent_f32x16 g0, xent_f32x16 g1,
+                                        const int out) {
+#if defined(XENT_HALF_LANES)
+    if (out == XENT_OUT_BF16) {
+        xent_f32x16_round_bf16_store_pair(dst + i, g0, g1);
+        return;
+    }
+#endif
+    xent_gradient_put(y, dst, i, g0, out);
+    xent_gradient_put(y, dst, i + 16, g1, out);
+}
+
 // The 16-bit output is the row's first touch of its gradient lines: prefetched for writing, one
 // line per XENT_HALF_LINE elements, a chunk ahead, below the prefetch limit (`end`:
 // xent_prefetch_end's).
@@ -700,8 +723,8 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
     } else {
         for (; i + 32 <= n; i += 32) {
             xent_gradient_prefetch(dst, i, prefetch_end, out);
-            xent_gradient_put(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va), out);
-            xent_gradient_put(y, dst, i + 16, xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), out);
+            xent_gradient_put_pair(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                   xent_f32x16_mul(xent_f32x16_load(y + i + 16), va), out);
         }
         for (; i + 16 <= n; i += 16) xent_gradient_put(y, dst, i, xent_f32x16_mul(xent_f32x16_load(y + i), va), out);
         if (i < n) {

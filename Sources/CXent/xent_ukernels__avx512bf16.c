@@ -28,8 +28,7 @@ void XENT_HALF_UKERNEL(bf16, round, u32)(size_t n, const float *src, uint16_t *d
     size_t i = 0;
     for (; i + XENT_HALF_LINE <= n; i += XENT_HALF_LINE) {
         if (i < prefetch_end) XENT_PREFETCHW(dst + i + XENT_PREFETCH_DISTANCE);
-        xent_u16x16_store(dst + i, xent_f32x16_round_bf16(xent_f32x16_load(src + i)));
-        xent_u16x16_store(dst + i + 16, xent_f32x16_round_bf16(xent_f32x16_load(src + i + 16)));
+        xent_f32x16_round_bf16_store_pair(dst + i, xent_f32x16_load(src + i), xent_f32x16_load(src + i + 16));
     }
     for (; i + 16 <= n; i += 16) xent_u16x16_store(dst + i, xent_f32x16_round_bf16(xent_f32x16_load(src + i)));
     if (i < n) {
