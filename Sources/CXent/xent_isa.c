@@ -11,6 +11,7 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <xmmintrin.h>
 #endif
 
 #if defined(__x86_64__)
@@ -257,7 +258,10 @@ XENT_CONFIG(xent_config_avx512f_avx512bf16, XENT_ISA_AVX512F, avx512f, xent_f16_
 
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa) {
 #if defined(__x86_64__)
-    if (isa == XENT_ISA_AVX512F && (xent_cpu_features() & XENT_EXTENSION_AVX512BF16)) {
+    // Not while the calling thread has DAZ (MXCSR bit 6) set, which a call's threads inherit: the
+    // AVX512_BF16 kernels find subnormals with vfpclassps, which then reports none (seen on Zen 4),
+    // so they would round them as vcvtneps2bf16 does, to zero, where every other config keeps them.
+    if (isa == XENT_ISA_AVX512F && (xent_cpu_features() & XENT_EXTENSION_AVX512BF16) && !(_mm_getcsr() & 0x40)) {
         return &xent_config_avx512f_avx512bf16;
     }
 #endif

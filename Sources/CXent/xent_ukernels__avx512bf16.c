@@ -1,7 +1,7 @@
 // AVX-512F with AVX512_BF16 (and AVX512DQ, for vfpclassps; every such CPU has it): the two kernels
-// that round a gradient to bfloat16, with vcvtneps2bf16 (xent_f32x16__avx512f.h) instead of integer
-// arithmetic; the same bits. The AVX-512F config takes them where the CPU has the extension (xent_isa.c); its
-// other kernels are xent_ukernels__avx512f.c's.
+// that round a gradient to bfloat16, with vcvtneps2bf16 and vcvtne2ps2bf16 (xent_f32x16__avx512f.h)
+// instead of integer arithmetic; the same bits. The AVX-512F config takes them where the CPU has the
+// extension and DAZ is clear (xent_isa.c); its other kernels are xent_ukernels__avx512f.c's.
 #pragma clang fp contract(off)
 #if defined(__x86_64__)
 #define XENT_ISA_SUFFIX avx512bf16

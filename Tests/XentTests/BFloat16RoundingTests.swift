@@ -2,6 +2,7 @@
 // patterns: where AVX512_BF16 is there, its vcvtneps2bf16 (which reads a subnormal as zero) with the
 // kernel's own handling of subnormals must give the integer rounding's bits on every input.
 import CXent
+import Xent
 import Foundation
 import Testing
 
@@ -40,6 +41,39 @@ import Testing
         #expect(got == want, "\(config): \(zip(got, want).filter { $0 != $1 }.prefix(4))")
         #expect(got[16] == 0x0041 && got[33] == 0x8080 && got[x.count - 3] == 0x0070,
                 "\(config): \(got[16]) \(got[33]) \(got[x.count - 3])")
+    }
+
+    @Test("with denormals-are-zero set alone, every ISA rounds a subnormal gradient to the same bfloat16 bits")
+    func denormalsAreZero() throws {
+        // 64 rows with the max 0 and the rest 80-90 below it: with `.mean`, gradient entries
+        // p/64 below Float's least normal (2⁻¹²⁶) come from normal exps, which DAZ leaves alone.
+        let (rows, classes) = (64, 96)
+        let logits = (0..<rows * classes).map { i in
+            BFloat16(i % classes == 0 ? 0 : -80 - Float((i * 7 + i / classes) % 21) / 2)
+        }
+        let labels = (0..<rows).map { Int32($0 % classes) }
+        func gradient(_ isa: InstructionSet) throws -> [UInt16] {
+            let ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa, threads: 1)
+            var g = [BFloat16](repeating: BFloat16(0), count: logits.count)
+            _ = try logits.withUnsafeBufferPointer { z in
+                try labels.withUnsafeBufferPointer { t in
+                    try g.withUnsafeMutableBufferPointer { g in
+                        try ce.lossAndGradient(logits: z, labels: t, classes: classes, gradient: g)
+                    }
+                }
+            }
+            return g.map(\.bitPattern)
+        }
+        let own = xent_float_controls()
+        xent_set_float_controls((own & ~0x8000) | 0x40)  // DAZ, not flush-to-zero
+        defer { xent_set_float_controls(own) }
+        let isas = InstructionSet.supported.filter { $0 != .scalar }
+        let want = try gradient(.sse2)
+        #expect(want.filter { $0 & 0x7f80 == 0 && $0 & 0x7f != 0 }.count > 100, "subnormal bfloat16 entries")
+        for isa in isas {
+            let got = try gradient(isa)
+            #expect(got == want, "\(isa): \(zip(got, want).filter { $0 != $1 }.count) entries differ from SSE2's")
+        }
     }
 }
 #endif
