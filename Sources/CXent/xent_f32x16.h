@@ -88,6 +88,11 @@ static inline size_t xent_head_to_register(const void *p, size_t n) {
 
 // MARK: rmax
 
+// A zero max as +0, by a compare: −0 + 0 would do it too, but an addition flushes a subnormal max to
+// zero under flush-to-zero alone, where the max from 16-bit patterns keeps it. Under
+// denormals-are-zero a subnormal max compares equal to zero and becomes +0, as that addition made it.
+XENT_INLINE float xent_plus_zero(float m) { return m == 0.0f ? 0.0f : m; }
+
 #if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
@@ -112,8 +117,8 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
     acc2 = xent_f32x16_max(acc3, acc2);
     acc0 = xent_f32x16_max(acc2, acc0);
     // The max is exact in any order, but for the sign of a zero max (x86's maxps keeps its second
-    // operand of ±0, AdvSIMD's fmaxnm prefers +0): −0 + 0 = +0 makes it one.
-    *max = xent_f32x16_reduce_max(acc0) + 0.0f;
+    // operand of ±0, AdvSIMD's fmaxnm prefers +0): xent_plus_zero makes it one.
+    *max = xent_plus_zero(xent_f32x16_reduce_max(acc0));
 }
 #endif
 
@@ -206,7 +211,7 @@ XENT_INLINE void xent_rmaxwiden(size_t n, const uint16_t *src, float *dst, float
     acc0 = xent_f32x16_max(acc1, acc0);
     acc2 = xent_f32x16_max(acc3, acc2);
     acc0 = xent_f32x16_max(acc2, acc0);
-    *max = xent_f32x16_reduce_max(acc0) + 0.0f;  // as rmax: a zero max is +0
+    *max = xent_plus_zero(xent_f32x16_reduce_max(acc0));  // as rmax
 }
 
 // rmaxwiden's max alone, from the 16-bit patterns, none widened: sign-magnitude values order as
@@ -459,7 +464,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
 #endif
         for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_logits_load(next, i, in), m0);
         if (i < next_n) m1 = xent_f32x16_max(xent_logits_load_tail(next, i, next_n - i, in), m1);
-        *next_max = xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)) + 0.0f;  // as rmax: a zero max is +0
+        *next_max = xent_plus_zero(xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)));  // as rmax
     }
 }
 

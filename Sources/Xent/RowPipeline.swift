@@ -568,6 +568,13 @@ struct RowPipeline {
     /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
     /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
     /// scaling pass, whose stores then find their lines in cache — the 16-bit gradient.
+    /// Whether a 16-bit logit's widened value compares equal to zero under the caller's controls.
+    private func widenedEqualsZero(_ p: UnsafePointer<UInt16>) -> Bool {
+        var v: Float = 1
+        widenHalf(1, p, &v, 1)
+        return v == 0
+    }
+
     @inline(__always)
     func directHalfChunk(
         _ row: HalfRow, targets q: UnsafePointer<Float>?, base: Int, count len: Int, max: Float? = nil,
@@ -584,8 +591,9 @@ struct RowPipeline {
             roundHalf(1, &m, &bits, 1)
             // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
             // max may depend on the order its kernel compares in under a rounding mode other than to
-            // nearest, and a carried max's kernel compares in another).
-            for i in 0..<len where x[i] == bits || (m == 0 && x[i] & 0x7fff == 0) {
+            // nearest, and a carried max's kernel compares in another) — and, as that `==` under
+            // denormals-are-zero, a bfloat16 subnormal, whose widened value then equals zero.
+            for i in 0..<len where x[i] == bits || (m == 0 && widenedEqualsZero(x + i)) {
                 sums.argmax = base + i
                 break
             }

@@ -34,8 +34,10 @@ func rmaxKernel(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
         i += 16
     }
     if i < n { acc1 = Float32x16.load(x + i, count: n - i, fill: -.infinity).maximum(acc1) }
-    // −0 + 0 = +0: the sign of a zero max does not depend on the order of the lanes.
-    return acc1.maximum(acc0).reduceMaximum() + 0
+    // A zero max as +0, so that its sign does not depend on the order of the lanes; by a compare, as
+    // the C kernels' xent_plus_zero (an addition would flush a subnormal max under flush-to-zero).
+    let m = acc1.maximum(acc0).reduceMaximum()
+    return m == 0 ? 0 : m
 }
 
 // MARK: raddstoreexpminusmax

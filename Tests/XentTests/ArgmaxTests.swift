@@ -1,4 +1,5 @@
 // The per-row argmax output and the correct-prediction count, every kernel, both thread paths.
+import CXent
 import Testing
 import Xent
 
@@ -59,4 +60,41 @@ import Xent
             #expect(correct == expectedCorrect && correct >= 1)
         }
     }
+
+    #if arch(x86_64)
+    @Test("a bfloat16 row whose max is subnormal under DAZ alone or flush-to-zero alone: every ISA as SSE2")
+    func subnormalMaxUnderFloatControls() throws {
+        // Rows of bfloat16 subnormals (0x0058 the largest), one with a zero before them, one with
+        // negative values too. Flush-to-zero alone leaves the inputs alone: the argmax is the largest
+        // subnormal's index. Denormals-are-zero reads them as zeros: the first of them (or the zero).
+        let rows: [[UInt16]] = [[0x0058], [0x0000, 0x0058], [0x0015, 0x0058, 0x003f], [0x8001, 0x0028, 0x0058]]
+        let classes = 3
+        var logits: [BFloat16] = []
+        for row in rows {
+            logits += (0..<classes).map { BFloat16(bitPattern: $0 < row.count ? row[$0] : 0x8050) }
+        }
+        let labels = [Int32](repeating: 0, count: rows.count)
+        func statistics(_ isa: InstructionSet, threads: Int) throws -> ([Int32], [UInt32], UInt32) {
+            let ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa, threads: threads)
+            let stats = RowStatistics(.all)
+            let loss = try ce.loss(logits: logits, labels: labels, classes: classes, rowStatistics: stats)
+            return (stats.argmax, stats.logSumExp.map(\.bitPattern), loss.bitPattern)
+        }
+        let own = xent_float_controls()
+        defer { xent_set_float_controls(own) }
+        for controls: UInt64 in [0x40, 0x8000] {
+            xent_set_float_controls((own & ~0x8040) | controls)
+            let want = try statistics(.sse2, threads: 1)
+            #expect(!want.0.contains(-1), "controls \(controls): \(want.0)")
+            if controls == 0x8000 { #expect(want.0 == [0, 1, 1, 2], "\(want.0)") }
+            for isa in InstructionSet.supported where isa != .scalar {
+                for threads in [1, 2] {
+                    let got = try statistics(isa, threads: threads)
+                    #expect(got.0 == want.0 && got.1 == want.1 && got.2 == want.2,
+                            "controls \(controls), \(isa), \(threads)t: \(got) against SSE2's \(want)")
+                }
+            }
+        }
+    }
+    #endif
 }
