@@ -646,7 +646,7 @@ XENT_INLINE void xent_gradient_put_tail(float *y, uint16_t *dst, size_t i, size_
 }
 
 // Two vectors from i: for bfloat16, rounded together (xent_f32x16_round_bf16_store_pair). (The
-// labels-only loop calls it for bfloat16 alone, its other outputs' code left as it was measured.)
+// loops call it for bfloat16 alone, their other outputs' code left as it was measured.)
 XENT_INLINE void xent_gradient_put_pair(float *y, uint16_t *dst, size_t i, xent_f32x16 g0, xent_f32x16 g1,
                                         const int out) {
 #if defined(XENT_HALF_LANES)
@@ -697,6 +697,15 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
         const xent_f32x16 vb = xent_f32x16_set1(b), vd = xent_f32x16_set1(smoothing ? d : 0.0f);
         const xent_f32x16 zero = xent_f32x16_set1(0.0f);
         const int has_q = q != NULL, has_w = w != NULL;
+        for (; out == XENT_OUT_BF16 && i + 32 <= n; i += 32) {
+            xent_gradient_prefetch(dst, i, prefetch_end, out);
+            const xent_f32x16 g0 = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
+                                                     has_w ? xent_f32x16_load(w + i) : zero, va, vb, vd, has_q, has_w);
+            const xent_f32x16 g1 =
+                xent_gradient_vec(xent_f32x16_load(y + i + 16), has_q ? xent_f32x16_load(q + i + 16) : zero,
+                                  has_w ? xent_f32x16_load(w + i + 16) : zero, va, vb, vd, has_q, has_w);
+            xent_gradient_put_pair(y, dst, i, g0, g1, out);
+        }
         for (; i + 16 <= n; i += 16) {
             xent_gradient_prefetch(dst, i, prefetch_end, out);
             const xent_f32x16 g = xent_gradient_vec(xent_f32x16_load(y + i), has_q ? xent_f32x16_load(q + i) : zero,
@@ -712,6 +721,15 @@ XENT_INLINE void xent_vgradient(size_t n, float *y, const float *q, const float 
         }
     } else if (q) {
         const xent_f32x16 vb = xent_f32x16_set1(b);
+        for (; out == XENT_OUT_BF16 && i + 32 <= n; i += 32) {
+            xent_gradient_prefetch(dst, i, prefetch_end, out);
+            xent_gradient_put_pair(y, dst, i,
+                                   xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i), va),
+                                                   xent_f32x16_mul(xent_f32x16_load(q + i), vb)),
+                                   xent_f32x16_sub(xent_f32x16_mul(xent_f32x16_load(y + i + 16), va),
+                                                   xent_f32x16_mul(xent_f32x16_load(q + i + 16), vb)),
+                                   out);
+        }
         for (; i + 16 <= n; i += 16) {
             xent_gradient_prefetch(dst, i, prefetch_end, out);
             xent_gradient_put(y, dst, i,
