@@ -560,6 +560,15 @@ struct RowPipeline {
                      scratch: scratch, max: max)
     }
 
+    /// Whether this format's smallest subnormal widens to a `Float` that compares equal to zero: a
+    /// bfloat16 one under the caller's denormals-are-zero (a binary16 one widens to a normal Float).
+    private func subnormalsWidenToZero() -> Bool {
+        var smallest: UInt16 = 1
+        var v: Float = 1
+        widenHalf(1, &smallest, &v, 1)
+        return v == 0
+    }
+
     /// A chunk of a 16-bit row computed from its 16-bit logits, as
     /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)`` computes it without
     /// a transform or separate target sums, with the same bits as widening them first (the
@@ -568,13 +577,6 @@ struct RowPipeline {
     /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
     /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
     /// scaling pass, whose stores then find their lines in cache — the 16-bit gradient.
-    /// Whether a 16-bit logit's widened value compares equal to zero under the caller's controls.
-    private func widenedEqualsZero(_ p: UnsafePointer<UInt16>) -> Bool {
-        var v: Float = 1
-        widenHalf(1, p, &v, 1)
-        return v == 0
-    }
-
     @inline(__always)
     func directHalfChunk(
         _ row: HalfRow, targets q: UnsafePointer<Float>?, base: Int, count len: Int, max: Float? = nil,
@@ -592,8 +594,10 @@ struct RowPipeline {
             // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
             // max may depend on the order its kernel compares in under a rounding mode other than to
             // nearest, and a carried max's kernel compares in another) — and, as that `==` under
-            // denormals-are-zero, a bfloat16 subnormal, whose widened value then equals zero.
-            for i in 0..<len where x[i] == bits || (m == 0 && widenedEqualsZero(x + i)) {
+            // denormals-are-zero, a bfloat16 subnormal (a zero exponent field), whose widened value
+            // then equals zero (a binary16 subnormal widens to a normal Float).
+            let zeroMask: UInt16 = m == 0 ? (subnormalsWidenToZero() ? 0x7f80 : 0x7fff) : 0
+            for i in 0..<len where x[i] == bits || (zeroMask != 0 && x[i] & zeroMask == 0) {
                 sums.argmax = base + i
                 break
             }

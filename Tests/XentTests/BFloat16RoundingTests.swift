@@ -67,6 +67,11 @@ import Testing
         let own = xent_float_controls()
         xent_set_float_controls((own & ~0x8000) | 0x40)  // DAZ, not flush-to-zero
         defer { xent_set_float_controls(own) }
+        if InstructionSet.avx512.isSupported {
+            let config = xent_ukernel_config_get(XENT_ISA_AVX512F)
+            #expect(config == xent_ukernel_config_get_without_extensions(XENT_ISA_AVX512F),
+                    "under DAZ, AVX-512F's config without the extensions")
+        }
         let isas = InstructionSet.supported.filter { $0 != .scalar }
         let want = try gradient(.sse2)
         #expect(want.filter { $0 & 0x7f80 == 0 && $0 & 0x7f != 0 }.count > 100, "subnormal bfloat16 entries")

@@ -202,7 +202,7 @@ typedef enum xent_half_format {
     XENT_HALF_BFLOAT16 = 1,  ///< bfloat16: float's sign, exponent and top 7 fraction bits
 } xent_half_format;
 
-/// One ISA's micro-kernels, chosen once (`xent_ukernel_config_get`). A field may point at a Swift
+/// One ISA's micro-kernels, chosen per call (`xent_ukernel_config_get`). A field may point at a Swift
 /// function as well as a C one (`@convention(c)`): the driver only calls through the pointers.
 typedef struct xent_ukernel_config {
     xent_isa isa;
