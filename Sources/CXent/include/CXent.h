@@ -233,10 +233,11 @@ typedef struct xent_ukernel_config {
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
-/// on every call with the same DAZ setting), or NULL for an ISA whose micro-kernels are Swift (AdvSIMD, the portable ones:
-/// Sources/Xent/MicroKernels.swift). Where the CPU has an extension that does one of the ISA's
-/// operations faster with the same bits — AVX512_BF16's rounding to bfloat16 for AVX-512F — some of
-/// the kernels use it (that one not while the calling thread has DAZ set: xent_isa.c).
+/// on every call with the same DAZ setting), or NULL for an ISA whose micro-kernels are Swift
+/// (AdvSIMD, the portable ones: Sources/Xent/MicroKernels.swift). Where the CPU has an extension
+/// that does one of the ISA's operations faster with the same bits — AVX512_BF16's rounding to
+/// bfloat16 for AVX-512F — some of the kernels use it (that one not while the calling thread has DAZ
+/// set: xent_isa.c).
 const xent_ukernel_config *xent_ukernel_config_get(xent_isa isa);
 
 /// `isa`'s config with none of those extensions: xent_ukernel_config_get's on a CPU without them
