@@ -27,7 +27,7 @@ import CXent
 /// one-chunk row (longer rows keep a small table of per-chunk sums). With several threads and
 /// fewer rows than two per thread, a row's chunks are spread
 /// over the threads (steps 1 and 3), with bitwise the same results; on AVX-512F, AVX2+FMA and
-/// AdvSIMD the results are bitwise the same too (NUMERICS.md "Determinism").
+/// AdvSIMD the results are bitwise the same too, rounding to nearest (NUMERICS.md "Determinism").
 ///
 /// The micro-kernels are C because Swift code in a package cannot be compiled for more than the
 /// baseline ISA (no `unsafeFlags`): `SIMD16<Float>` becomes four SSE operations, slower than the
