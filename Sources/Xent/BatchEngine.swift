@@ -34,8 +34,7 @@ extension Batch {
     /// NUMERICS.md "Reduction"; the whole batch's when these rows are part of a larger one) and adds
     /// the rows' loss parts to `sums`, in row order. `weights` holds the class weights, `rowWeights`
     /// these rows' weights; `isa` converts 16-bit storage (every ISA gives the same bits, rounding to
-    /// nearest) and picks
-    /// the family of the log that completes the rows' `log S` (`xent_f64_log`).
+    /// nearest) and picks the family of the log that completes the rows' `log S` (`xent_f64_log`).
     ///
     /// Each row's two parts are kept in `Double` and added in row order after every row is done,
     /// so the result is bitwise the same for any thread count. With at least two rows per thread,
