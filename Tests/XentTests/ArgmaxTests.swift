@@ -65,20 +65,27 @@ import Xent
     @Test("a bfloat16 row whose max is subnormal under DAZ alone or flush-to-zero alone: every ISA as SSE2")
     func subnormalMaxUnderFloatControls() throws {
         // Rows of bfloat16 subnormals (0x0058 the largest), one with a zero before them, one with
-        // negative values too. Flush-to-zero alone leaves the inputs alone: the argmax is the largest
-        // subnormal's index. Denormals-are-zero reads them as zeros: the first of them (or the zero).
-        let rows: [[UInt16]] = [[0x0058], [0x0000, 0x0058], [0x0015, 0x0058, 0x003f], [0x8001, 0x0028, 0x0058]]
+        // negative values too, one of negative subnormals alone. Flush-to-zero alone leaves the inputs
+        // alone: the argmax is the largest subnormal's index. Denormals-are-zero reads them as zeros:
+        // the first of them (or the zero), and a vocabulary shard's max +0, as a zero max's.
+        let rows: [[UInt16]] = [
+            [0x0058], [0x0000, 0x0058], [0x0015, 0x0058, 0x003f], [0x8001, 0x0028, 0x0058], [0x8058, 0x8001, 0x8028],
+        ]
         let classes = 3
         var logits: [BFloat16] = []
         for row in rows {
             logits += (0..<classes).map { BFloat16(bitPattern: $0 < row.count ? row[$0] : 0x8050) }
         }
         let labels = [Int32](repeating: 0, count: rows.count)
-        func statistics(_ isa: InstructionSet, threads: Int) throws -> ([Int32], [UInt32], UInt32) {
+        func statistics(_ isa: InstructionSet, threads: Int) throws -> ([Int32], [UInt32], UInt32, [UInt64]) {
             let ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa, threads: threads)
             let stats = RowStatistics(.all)
             let loss = try ce.loss(logits: logits, labels: labels, classes: classes, rowStatistics: stats)
-            return (stats.argmax, stats.logSumExp.map(\.bitPattern), loss.bitPattern)
+            var maxima: [Double] = []
+            try ce.shardMaxima(
+                logits: logits, labels: labels, shard: VocabShard(classes: classes, offset: 0, count: classes),
+                argmax: true, state: VocabShardState(), rowMaxima: &maxima)
+            return (stats.argmax, stats.logSumExp.map(\.bitPattern), loss.bitPattern, maxima.map(\.bitPattern))
         }
         let own = xent_float_controls()
         defer { xent_set_float_controls(own) }
@@ -87,11 +94,18 @@ import Xent
             let want = try statistics(.sse2, threads: 1)
             #expect(!want.0.contains(-1), "controls \(controls): \(want.0)")
             // FTZ alone: the largest subnormal; DAZ: the first of the values that read as zero.
-            #expect(want.0 == (controls == 0x8000 ? [0, 1, 1, 2] : [0, 0, 0, 0]), "controls \(controls): \(want.0)")
+            #expect(want.0 == (controls == 0x8000 ? [0, 1, 1, 2, 1] : [0, 0, 0, 0, 0]), "controls \(controls): \(want.0)")
+            // The shard's maxima: +0 where every value reads as zero, else the largest subnormal.
+            let largest: [UInt16] = [0x0058, 0x0058, 0x0058, 0x0058, 0x8001]
+            let maxima = largest.flatMap { bits -> [UInt64] in
+                let max = controls == 0x40 ? 0 : Double(Float(BFloat16(bitPattern: bits)))
+                return [max.bitPattern, max.bitPattern]
+            }
+            #expect(want.3 == maxima, "controls \(controls): \(want.3)")
             for isa in InstructionSet.supported where isa != .scalar {
                 for threads in [1, 2] {
                     let got = try statistics(isa, threads: threads)
-                    #expect(got.0 == want.0 && got.1 == want.1 && got.2 == want.2,
+                    #expect(got.0 == want.0 && got.1 == want.1 && got.2 == want.2 && got.3 == want.3,
                             "controls \(controls), \(isa), \(threads)t: \(got) against SSE2's \(want)")
                 }
             }
