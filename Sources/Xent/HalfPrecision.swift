@@ -55,13 +55,14 @@ public struct BFloat16: HalfPrecisionFloat, Hashable, BitwiseCopyable, CustomStr
     public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
 
     /// `value` rounded to bfloat16: to nearest, ties to even; overflow gives ±inf, NaN a quiet NaN.
+    @inlinable
     public init(_ value: Float) {
+        // Half an ulp of the kept part added (ties to even); a NaN kept quiet, since the addition
+        // could carry its payload into inf. A select, not a branch: row loops vectorize it.
         let bits = value.bitPattern
-        if bits & 0x7fff_ffff > 0x7f80_0000 {
-            bitPattern = UInt16(truncatingIfNeeded: bits >> 16) | 0x0040
-        } else {
-            bitPattern = UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) >> 16)
-        }
+        let nan = UInt16(truncatingIfNeeded: bits &>> 16) | 0x0040
+        let rounded = UInt16(truncatingIfNeeded: (bits &+ 0x7fff &+ ((bits &>> 16) & 1)) &>> 16)
+        bitPattern = bits & 0x7fff_ffff > 0x7f80_0000 ? nan : rounded
     }
 
     /// The value as a `Float` (exact).
