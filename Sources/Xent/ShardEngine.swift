@@ -73,7 +73,6 @@ extension VocabShardState {
                 }
             }
         }
-        logits = (batch.logits, batch.logitsCount)
         targets = batch.softTargets.map { ($0, batch.logitsCount) }
         gradient = batch.gradient.map { ($0, batch.logitsCount) }
         step = .maxima

@@ -198,8 +198,8 @@ extension SoftmaxCrossEntropy {
         }
     }
 
-    /// Outputs of a later step may not overlap the buffers step 1 was given (the gradient holds
-    /// the stored exps until step 4).
+    /// Outputs of a later step may not overlap the buffers of step 1 that step 4 still needs
+    /// (``VocabShardState/keptBuffers``).
     private static func checkAgainstKept(
         _ state: VocabShardState, _ outputs: [(String, UnsafeRawBufferPointer)]
     ) throws(XentError) {

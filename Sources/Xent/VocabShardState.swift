@@ -30,7 +30,6 @@ public final class VocabShardState {
     var kernels: xent_ukernel_config?
     var workers = 1
     /// The caller's buffers (address, element count), which the gradient step must be given again.
-    var logits: (UnsafeRawPointer, Int)?
     var targets: (UnsafeRawPointer, Int)?
     var gradient: (UnsafeMutableRawPointer, Int)?
 
@@ -63,15 +62,18 @@ public final class VocabShardState {
     /// An empty state.
     public init() {}
 
-    /// The caller's buffers the state refers to, as bytes: what no later step's output may overlap
-    /// (the stored exps wait in `gradient`).
+    /// The caller's buffers a later step still needs, as bytes: what no later step's output may
+    /// overlap — the gradient (where the stored exps wait for step 4, which writes it) and, with a
+    /// gradient, the soft targets step 4 reads again. The logits are not read after step 1: the
+    /// caller may free or reuse them, so a later output may lie where they were.
     var keptBuffers: [(name: String, bytes: UnsafeRawBufferPointer)] {
         let size = storage.elementSize
         var kept = [(String, UnsafeRawBufferPointer)]()
-        if let logits { kept.append(("logits", UnsafeRawBufferPointer(start: logits.0, count: logits.1 * size))) }
-        if let targets { kept.append(("targets", UnsafeRawBufferPointer(start: targets.0, count: targets.1 * size))) }
         if let gradient {
             kept.append(("gradient", UnsafeRawBufferPointer(start: gradient.0, count: gradient.1 * size)))
+            if let targets {
+                kept.append(("targets", UnsafeRawBufferPointer(start: targets.0, count: targets.1 * size)))
+            }
         }
         return kept
     }

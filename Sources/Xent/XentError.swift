@@ -90,7 +90,11 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
         case .argmaxOutOfRange(let classes):
             return "classes = \(classes) is too many for rowStatistics.argmax: its Int32 holds at most \(Int32.max)"
         case .overlappingBuffers(let first, let second):
-            return "\(first) overlaps \(second); only gradient may be the very same buffer as logits"
+            // In place is the one sharing allowed: say so where the caller may have meant it.
+            let rule = first == "gradient" && (second == "logits" || second == "targets")
+                ? "gradient may be the very same buffer as logits, and overlap nothing else"
+                : "an output may share no memory with another buffer the call, or a later shard step, uses"
+            return "\(first) overlaps \(second); \(rule)"
         case .nonFiniteValue(let argument, let value):
             return "\(argument) = \(value) is invalid: it must be finite"
         case .invalidOption(let name, let value, let requirement):

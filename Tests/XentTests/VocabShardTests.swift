@@ -696,4 +696,107 @@ struct ShardCase {
             try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: other) }
         }
     }
+
+    @Test("a later step's outputs: refused over what step 4 still needs, accepted where step 1's logits were")
+    func keptBuffers() throws {
+        // One shard of whole rows, over unsafe buffers carved from one arena of Floats (the Double
+        // and Float outputs of steps 2 and 3 are views of its bytes).
+        let rows = 3, classes = 100, shard = try VocabShard(classes: classes, offset: 0, count: classes)
+        let ce = SoftmaxCrossEntropy(threads: 1)
+        let labels: [Int32] = [3, 39, 0]
+        var rng = SeededGenerator(seed: 7)
+        let values = (0..<(rows * classes)).map { _ in Float.random(in: -4...4, using: &rng) }
+        let targets = (0..<(rows * classes)).map { _ in Float.random(in: 0...0.05, using: &rng) }
+        let blockCount = VocabShard.statisticsCount(rows: rows)
+        precondition(2 * blockCount + rows + 8 <= rows * classes, "a block and the losses fit in each buffer")
+        let arena = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * rows * classes + 2 * blockCount)
+        defer { arena.deallocate() }
+        let a = arena.baseAddress!, n = rows * classes
+        let logits = UnsafeMutableBufferPointer(start: a, count: n)
+        let gradient = UnsafeMutableBufferPointer(start: a + n, count: n)
+        let soft = UnsafeMutableBufferPointer(start: a + 2 * n, count: n)
+        func doubles(at p: UnsafeMutablePointer<Float>, _ count: Int) -> UnsafeMutableBufferPointer<Double> {
+            UnsafeMutableBufferPointer(
+                start: UnsafeMutableRawPointer(p).bindMemory(to: Double.self, capacity: count), count: count)
+        }
+        // A region whose bits run() records after step 1.
+        var watched: (UnsafeMutablePointer<Float>, Int)? = nil
+        var beforeStep2: [UInt32] = []
+        // Steps 1-4, the statistics block and the row losses where `place` puts them.
+        func run(soft useTargets: Bool, withGradient: Bool, place: (Int) -> UnsafeMutablePointer<Float>)
+            throws(XentError) -> ([UInt64], [UInt32], [UInt32], Float)
+        {
+            logits.baseAddress!.update(from: values, count: n)
+            soft.baseAddress!.update(from: targets, count: n)
+            var maxima = [Double](repeating: 0, count: rows * VocabShard.maximaPerRow)
+            let state = VocabShardState()
+            let g = withGradient ? gradient : nil
+            let result: Result<Void, XentError> = maxima.withUnsafeMutableBufferPointer { m in
+                labels.withUnsafeBufferPointer { l in
+                    Result { () throws(XentError) in
+                        if useTargets {
+                            try ce.shardMaxima(
+                                logits: UnsafeBufferPointer(logits), targets: UnsafeBufferPointer(soft), shard: shard,
+                                gradient: g, state: state, rowMaxima: m)
+                        } else {
+                            try ce.shardMaxima(
+                                logits: UnsafeBufferPointer(logits), labels: l, shard: shard, gradient: g,
+                                state: state, rowMaxima: m)
+                        }
+                    }
+                }
+            }
+            try result.get()
+            if let (start, count) = watched { beforeStep2 = UnsafeBufferPointer(start: start, count: count).map(\.bitPattern) }
+            let block = doubles(at: place(0), blockCount)
+            let losses = UnsafeMutableBufferPointer(start: place(1), count: rows)
+            try maxima.withUnsafeBufferPointer { (m) throws(XentError) in
+                try ce.shardStatistics(rowMaxima: m, state: state, statistics: block)
+            }
+            let stored = Array(block)
+            let loss = try ce.combineShards(
+                statistics: UnsafeBufferPointer(block), state: state, rowStatistics: .init(losses: losses))
+            if withGradient {
+                if useTargets {
+                    try ce.shardGradient(targets: UnsafeBufferPointer(soft), gradient: gradient, state: state)
+                } else {
+                    try ce.shardGradient(gradient: gradient, state: state)
+                }
+            }
+            return (stored.map(\.bitPattern), losses.map(\.bitPattern),
+                    withGradient ? gradient.map(\.bitPattern) : [], loss)
+        }
+        let apart = a + 3 * n  // room for the block and the losses after the three buffers
+        let places: [(Int) -> UnsafeMutablePointer<Float>] = [
+            { $0 == 0 ? apart : apart + 2 * blockCount },  // apart from every buffer
+            { $0 == 0 ? a : a + 2 * blockCount + 1 },  // where the logits were
+        ]
+        for useTargets in [false, true] {
+            for withGradient in [false, true] {
+                let want = try run(soft: useTargets, withGradient: withGradient, place: places[0])
+                let got = try run(soft: useTargets, withGradient: withGradient, place: places[1])
+                #expect(got.0 == want.0 && got.1 == want.1 && got.2 == want.2 && got.3.bitPattern == want.3.bitPattern,
+                        "soft \(useTargets), gradient \(withGradient)")
+                // Over soft targets that step 4 no longer needs (no gradient): accepted too.
+                if useTargets && !withGradient {
+                    let over = try run(soft: true, withGradient: false) { $0 == 0 ? a + 2 * n : a + 2 * n + 2 * blockCount }
+                    #expect(over.0 == want.0 && over.1 == want.1 && over.3.bitPattern == want.3.bitPattern)
+                }
+            }
+        }
+        // Over the gradient (which holds the stored exps) or, with a gradient, the soft targets:
+        // refused, the buffer left as it was.
+        for (useTargets, start, second) in [(false, a + n + 8, "gradient"), (true, a + 2 * n + 8, "targets")] {
+            watched = (start, 2 * blockCount)
+            #expect(throws: XentError.overlappingBuffers(first: "statistics", second: second)) {
+                _ = try run(soft: useTargets, withGradient: true) { $0 == 0 ? start : apart }
+            }
+            #expect(!beforeStep2.isEmpty)
+            #expect(UnsafeBufferPointer(start: start, count: 2 * blockCount).map(\.bitPattern) == beforeStep2)
+            #expect(throws: XentError.overlappingBuffers(first: "rowStatistics.losses", second: second)) {
+                _ = try run(soft: useTargets, withGradient: true) { $0 == 0 ? apart : start }
+            }
+            #expect(UnsafeBufferPointer(start: start, count: 2 * blockCount).map(\.bitPattern) == beforeStep2)
+        }
+    }
 }
