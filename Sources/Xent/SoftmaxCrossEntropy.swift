@@ -66,12 +66,13 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// the exact one is finite; the loss is unaffected.
     public var gradientScale: Float = 1
 
-    /// Overrides `.mean`'s denominator (the count of participating rows) when set: the loss and
-    /// the gradient are divided by it instead. For gradient accumulation over micro-batches, pass
-    /// the participating rows of the whole batch. Ignored by `.sum` and `.none`; must be finite
-    /// and > 0.
+    /// Overrides `.mean`'s cross-entropy denominator (the count of participating rows, or their
+    /// weights' sum) when set: the cross-entropy part of the loss and of the gradient is divided
+    /// by it instead; the z-loss part keeps its own denominator (the participating rows). For
+    /// gradient accumulation over micro-batches, pass the participating rows of the whole batch.
+    /// Ignored by `.sum` and `.none`; must be finite and > 0.
     ///
-    ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor
+    ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor   (ℓ: the cross-entropy part)
     public var divisor: Double? = nil
 
     /// Label smoothing α ∈ [0, 1] (as PyTorch's `label_smoothing`): the target becomes
