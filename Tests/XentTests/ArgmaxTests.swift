@@ -94,7 +94,8 @@ import Xent
             let want = try statistics(.sse2, threads: 1)
             #expect(!want.0.contains(-1), "controls \(controls): \(want.0)")
             // FTZ alone: the largest subnormal; DAZ: the first of the values that read as zero.
-            #expect(want.0 == (controls == 0x8000 ? [0, 1, 1, 2, 1] : [0, 0, 0, 0, 0]), "controls \(controls): \(want.0)")
+            #expect(
+                want.0 == (controls == 0x8000 ? [0, 1, 1, 2, 1] : [0, 0, 0, 0, 0]), "controls \(controls): \(want.0)")
             // The shard's maxima: +0 where every value reads as zero, else the largest subnormal.
             let largest: [UInt16] = [0x0058, 0x0058, 0x0058, 0x0058, 0x8001]
             let maxima = largest.flatMap { bits -> [UInt64] in

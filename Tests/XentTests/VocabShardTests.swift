@@ -747,7 +747,9 @@ struct ShardCase {
                 }
             }
             try result.get()
-            if let (start, count) = watched { beforeStep2 = UnsafeBufferPointer(start: start, count: count).map(\.bitPattern) }
+            if let (start, count) = watched {
+                beforeStep2 = UnsafeBufferPointer(start: start, count: count).map(\.bitPattern)
+            }
             let block = doubles(at: place(0), blockCount)
             let losses = UnsafeMutableBufferPointer(start: place(1), count: rows)
             try maxima.withUnsafeBufferPointer { (m) throws(XentError) in
@@ -779,7 +781,9 @@ struct ShardCase {
                         "soft \(useTargets), gradient \(withGradient)")
                 // Over soft targets that step 4 no longer needs (no gradient): accepted too.
                 if useTargets && !withGradient {
-                    let over = try run(soft: true, withGradient: false) { $0 == 0 ? a + 2 * n : a + 2 * n + 2 * blockCount }
+                    let over = try run(soft: true, withGradient: false) {
+                        $0 == 0 ? a + 2 * n : a + 2 * n + 2 * blockCount
+                    }
                     #expect(over.0 == want.0 && over.1 == want.1 && over.3.bitPattern == want.3.bitPattern)
                 }
             }
