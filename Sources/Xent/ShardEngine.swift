@@ -178,6 +178,21 @@ extension VocabShardState {
 
     // MARK: Step 2: the shard's sums at the global maxima
 
+    /// `value` as a `Float` when it is one exactly (±0, subnormals and ±inf included; not NaN), nil
+    /// otherwise. A maximum travels as a Double; narrowing it with the conversion instruction would
+    /// flush a subnormal max to zero under the caller's flush-to-zero, where one call keeps it, so
+    /// a value below `Float`'s normals is rebuilt from its bits (m·2⁻¹⁴⁹, m < 2²³ a whole number).
+    static func exactFloat(_ value: Double) -> Float? {
+        let magnitude = Swift.abs(value)
+        guard magnitude < 0x1p-126 && magnitude != 0 else {
+            let narrowed = Float(value)
+            return Double(narrowed) == value ? narrowed : nil
+        }
+        let m = magnitude * 0x1p149
+        guard m.isWholeNumber else { return nil }
+        return Float(bitPattern: (value.sign == .minus ? 0x8000_0000 : 0) | UInt32(m))
+    }
+
     /// Reads the combined row maxima, checks them against this shard's, and returns each row's
     /// accumulators at the row max (setting every chunk's `toRow`) and the argmax candidate.
     func depositAtRowMaxima(
@@ -192,7 +207,7 @@ extension VocabShardState {
             for k in 0..<2 {
                 let value = rowMaxima[2 * row + k]
                 // A maximum over ranks of Floats: a Float, at least this shard's own.
-                guard Double(Float(value)) == value, value >= Double(k == 0 ? locals.0 : locals.1) else {
+                guard Self.exactFloat(value) != nil, value >= Double(k == 0 ? locals.0 : locals.1) else {
                     throw .invalidShardStatistics(
                         field: k == 0 ? "rowMaxima (max)" : "rowMaxima (raw max)", row: row, value: value)
                 }
@@ -202,8 +217,8 @@ extension VocabShardState {
         rowInfo.withUnsafeMutableBufferPointer { rowInfo in
         table.withUnsafeMutableBufferPointer { table in
             for row in 0..<rows {
-                rowInfo[row].rowMax = Float(rowMaxima[2 * row])
-                rowInfo[row].rawMax = Float(rowMaxima[2 * row + 1])
+                rowInfo[row].rowMax = Self.exactFloat(rowMaxima[2 * row])!
+                rowInfo[row].rawMax = Self.exactFloat(rowMaxima[2 * row + 1])!
                 let info = rowInfo[row]
                 var sums = RowAccumulators()
                 var candidate = -1
@@ -357,12 +372,11 @@ extension VocabShardState {
                 guard p[2] >= 0, p[2] <= Double(entry.count), p[2].isWholeNumber else {
                     throw .invalidShardStatistics(field: "unmasked classes", row: row, value: p[2])
                 }
-                for k in 5...6 {
-                    guard Double(Float(p[k])) == p[k] else {
-                        throw .invalidShardStatistics(field: "shard maximum", row: row, value: p[k])
-                    }
+                guard let shardMax = Self.exactFloat(p[5]), let shardRawMax = Self.exactFloat(p[6]) else {
+                    let bad = Self.exactFloat(p[5]) == nil ? p[5] : p[6]
+                    throw .invalidShardStatistics(field: "shard maximum", row: row, value: bad)
                 }
-                maxima = (Swift.max(maxima.0, Float(p[5])), Swift.max(maxima.1, Float(p[6])))
+                maxima = (Swift.max(maxima.0, shardMax), Swift.max(maxima.1, shardRawMax))
                 var part = RowAccumulators()
                 part.unmasked = p[2]
                 part.sum = try Self.readSum(p + 7, row: row, field: "sum")

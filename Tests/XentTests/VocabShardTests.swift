@@ -1,5 +1,6 @@
 // Vocabulary shards: in-process ranks (views of one batch's columns), the exchanges done by hand,
 // checked against one call on the whole rows — bitwise with aligned shards, within bounds otherwise.
+import CXent
 import Testing
 
 @testable import Xent
@@ -803,4 +804,56 @@ struct ShardCase {
             #expect(UnsafeBufferPointer(start: start, count: 2 * blockCount).map(\.bitPattern) == beforeStep2)
         }
     }
+
+
+    #if arch(x86_64)
+    @Test("flush-to-zero alone, rows whose max or one shard's max is subnormal: shards as one call, every ISA")
+    func subnormalMaximaUnderFlushToZero() throws {
+        // Narrowing a Double maximum with the conversion instruction flushed it to zero under FTZ
+        // (an exchanged max refused as "outside its domain"), where one call keeps it.
+        let classes = 2048 + 2052, tiny = Float(bitPattern: 0x0058_0000), least = Float(bitPattern: 0x0080_0000)
+        var logits = [Float](repeating: -1, count: 3 * classes)
+        logits[3000] = tiny  // row 0: its max, in the second shard
+        logits[classes + 5] = least  // row 1: the first shard's max normal, the second's subnormal
+        logits[classes + 3000] = tiny
+        for c in 0..<classes { logits[2 * classes + c] = Float(bitPattern: UInt32(0x0001_0000 * (c % 80))) }
+        var c = ShardCase(
+            rows: 3, classes: classes, logits: logits, labels: [3000, 3000, 7], targets: nil,
+            options: SoftmaxCrossEntropy())
+        let shards = try VocabShard.split(classes: classes, shards: 2)
+        let own = xent_float_controls()
+        defer { xent_set_float_controls(own) }
+        xent_set_float_controls((own & ~0x8040) | 0x8000)
+        // The narrowing itself: every Float kept bit for bit (subnormals, the least normal, ±0, ±inf),
+        // a Double between two Floats refused.
+        var floats: [Float] = [0, -0, least, -least, .infinity, -.infinity, .greatestFiniteMagnitude]
+        floats += stride(from: UInt32(1), to: 0x80_0000, by: 997).flatMap {
+            [Float(bitPattern: $0), Float(bitPattern: $0 | 0x8000_0000)]
+        }
+        for f in floats {
+            #expect(VocabShardState.exactFloat(Double(f))?.bitPattern == f.bitPattern, "\(f.bitPattern)")
+        }
+        for d in [Double(tiny) * (1 + 0x1p-30), Double(least) * (1 - 0x1p-40), 0x1p-150, .nan, 1e39] {
+            #expect(VocabShardState.exactFloat(d) == nil, "\(d)")
+        }
+        for isa in InstructionSet.supported where isa != .scalar {
+            for threads in [1, 2] {
+                c.options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa, threads: threads)
+                for soft in [false, true] {
+                    c.labels = soft ? nil : [3000, 3000, 7]
+                    c.targets = soft ? (0..<(3 * classes)).map { Float($0 % 3) * 0.01 } : nil
+                    for gradient in [false, true] {
+                        let name = "\(isa) \(threads)t soft \(soft) gradient \(gradient)"
+                        #expect(try c.sharded(Float.self, shards: shards, gradient: gradient)
+                                == c.whole(Float.self, gradient: gradient), "Float \(name)")
+                        #expect(try c.sharded(BFloat16.self, shards: shards, gradient: gradient)
+                                == c.whole(BFloat16.self, gradient: gradient), "BFloat16 \(name)")
+                        let allReduce = try c.sharded(Float.self, shards: shards, gradient: gradient, allReduce: true)
+                        Self.close(allReduce, try c.whole(Float.self, gradient: gradient), "all-reduce \(name)")
+                    }
+                }
+            }
+        }
+    }
+    #endif
 }
