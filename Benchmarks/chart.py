@@ -33,8 +33,11 @@ def main():
                 if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"
                 and r.get("dtype", "f32") == args.dtype
                 and r.get("alignment", "line") in (args.alignment, "-")]
-    if not rows:
-        raise SystemExit(f"{args.report}: no rows with op={args.op}, target_kind={args.target}, dtype={args.dtype}")
+    wanted = (f"op={args.op}, target_kind={args.target}, dtype={args.dtype}, alignment={args.alignment}, "
+              "threads=1")
+    # The peers' rows ("-" alignment) alone would make a chart without Xent.
+    if not any(r.get("alignment", "line") == args.alignment for r in rows):
+        raise SystemExit(f"{args.report}: no Xent rows with {wanted}")
 
     shapes = list(OrderedDict.fromkeys((int(r["rows"]), int(r["classes"])) for r in rows))
     series = list(OrderedDict.fromkeys(

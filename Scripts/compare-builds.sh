@@ -7,19 +7,22 @@
 #
 #   Scripts/compare-builds.sh A B [ROUNDS] [xent-bench run options…]
 #
-# Each run times the vector kernel on the CPU's best ISA with Float logits on one thread; the
-# options default to forward and forward+gradient with labels at 256x1000 (cache-resident: the
-# kernel's compute, not the memory system); pass --shapes, --ops, --targets, --dtypes, --min-time and the
-# like to change them (later options override earlier ones).
+# Each run times the vector kernel on the CPU's best ISA with Float logits on one thread,
+# forward and forward+gradient with labels at 256x1000 (cache-resident: the kernel's compute, not
+# the memory system); any xent-bench run option given overrides its own default and leaves the
+# others (--shapes, --ops, --targets, --dtypes, --isas, --min-time and the like). ROUNDS (default 8)
+# is at least 1. XENT_BUILD_JOBS=N passes -j N to the two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
-[ $# -ge 2 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
 a=$1 b=$2 rounds=8
 shift 2
 # ROUNDS is optional: a third argument that is a number, else the options start there.
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then rounds=$1; shift; fi
-options=("$@")
+[ "$rounds" -ge 1 ] || { echo "compare-builds: ROUNDS must be at least 1" >&2; exit 2; }
+# The defaults first: xent-bench takes an option's last value.
+options=(--shapes 256x1000 --ops fwd,fwdgrad --targets labels "$@")
 # The vector kernel on the CPU's best ISA (xent-bench's default would time every ISA).
 case "$(uname -m)" in
     x86_64) isa=sse2; grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && isa=avx2
@@ -27,7 +30,6 @@ case "$(uname -m)" in
     aarch64|arm64) isa=advsimd ;;
     *) isa=scalar ;;
 esac
-[ ${#options[@]} -gt 0 ] || options=(--shapes 256x1000 --ops fwd,fwdgrad --targets labels)
 
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/a" >/dev/null 2>&1 || true
@@ -37,7 +39,8 @@ for side in a b; do
     rev=${!side}
     git worktree add --detach "$work/$side" "$rev" >/dev/null 2>&1
     echo "building $side = $rev ($(git -C "$work/$side" log -1 --format=%h))" >&2
-    swift build -c release --package-path "$work/$side/Benchmarks" 2>&1 | tail -1 >&2
+    swift build -c release ${XENT_BUILD_JOBS:+-j "$XENT_BUILD_JOBS"} --package-path "$work/$side/Benchmarks" 2>&1 |
+        tail -1 >&2
 done
 
 for round in $(seq "$rounds"); do

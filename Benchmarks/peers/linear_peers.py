@@ -33,9 +33,14 @@ import resource
 import subprocess
 import sys
 
-import torch
-import torch.nn.functional as F
 from policy import log, timings  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as error:  # every path is PyTorch's: main() reports it and measures nothing
+    torch = F = None
+    TORCH_MISSING = error
 
 PATHS = ("eager", "lce", "lce-chunked", "mm")
 SAMPLE_ROWS = 8
@@ -285,6 +290,9 @@ def main():
     if args.probe:
         return probe(args.probe, args.seed)
 
+    if torch is None:
+        log(f"linear peers: skipped, PyTorch does not import ({TORCH_MISSING})")
+        return
     shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes.split(",") if s]
     threads = list(dict.fromkeys(int(t) for t in args.threads.split(",")))
     if args.rounds < 1:

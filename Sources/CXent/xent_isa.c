@@ -142,10 +142,14 @@ xent_isa xent_isa_default(void) {
     }
     int expected = -1;
     if (atomic_compare_exchange_strong(&xent_isa_state, &expected, (int)chosen) && rejected) {
-        fprintf(stderr,
-                "xent: XENT_ISA=%s is not an ISA this CPU supports (avx512, avx2, sse2, advsimd, scalar); "
-                "using %s\n",
-                forced, xent_isa_name(chosen));
+        char supported[64] = "";  // the names of the supported ISAs, widest first
+        for (int i = XENT_ISA_COUNT - 1; i >= 0; i--) {
+            if (!xent_isa_is_supported((xent_isa)i)) continue;
+            if (supported[0] != '\0') strncat(supported, ", ", sizeof supported - strlen(supported) - 1);
+            strncat(supported, xent_isa_name((xent_isa)i), sizeof supported - strlen(supported) - 1);
+        }
+        fprintf(stderr, "xent: XENT_ISA=%s is not an ISA this CPU supports (it has: %s); using %s\n", forced,
+                supported, xent_isa_name(chosen));
     }
     return chosen;
 }

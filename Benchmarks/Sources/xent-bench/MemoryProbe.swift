@@ -21,6 +21,17 @@ struct ProbeMemory: ParsableCommand {
     @Option var threads: Int = 1
     @Option var alignment: String = BufferAlignment.line.rawValue
 
+    func validate() throws {
+        guard rows >= 1, classes >= 1, !rows.multipliedReportingOverflow(by: classes).overflow else {
+            throw ValidationError("--rows and --classes must be ≥ 1, their product an Int")
+        }
+        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
+        if let isa {
+            guard let set = InstructionSet(rawValue: isa) else { throw ValidationError("--isa: unknown value '\(isa)'") }
+            guard set.isSupported else { throw ValidationError("--isa: \(isa) is not supported on this CPU") }
+        }
+    }
+
     func run() throws {
         guard let operation = Operation(rawValue: op), let kind = TargetKind(rawValue: target),
               let dataType = DataType(rawValue: dtype), let placement = BufferAlignment(rawValue: alignment)
@@ -28,7 +39,7 @@ struct ProbeMemory: ParsableCommand {
         let workload = Workload(rows: rows, classes: classes, seed: 1, dataTypes: [dataType], alignment: placement)
         workload.prepareInPlace(dataType)
         let ce = SoftmaxCrossEntropy(
-            kernel: .vector, instructionSet: isa.flatMap(InstructionSet.init(rawValue:)), threads: threads)
+            kernel: .vector, instructionSet: isa.map { InstructionSet(rawValue: $0)! }, threads: threads)
         // The same call on a tiny shape first, so the code it runs and any lazily initialized
         // state are resident before the peak is read.
         let tiny = Workload(rows: 2 * threads, classes: 16, seed: 1, dataTypes: [dataType])

@@ -132,9 +132,19 @@ struct Run: ParsableCommand {
         if quick && shapes == Run.defaultShapes { shapes = "64x1000,8x32000" }
         if quick && linearShapes == Run.defaultLinearShapes { linearShapes = Run.quickLinearShapes }
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
+        guard minSeconds.isFinite && minSeconds >= 0 else {
+            throw ValidationError("--min-time must be a number of seconds ≥ 0")
+        }
         if linear {
             guard alignments == [.line] else {
                 throw ValidationError("--alignment: the linear suite's buffers are on a line")
+            }
+            // The softmax suite's options have no meaning here: refuse them rather than drop them.
+            for (name, value, standard) in [
+                ("--shapes", shapes, Run.defaultShapes), ("--kernels", kernels, "reference,scalar,vector"),
+                ("--isas", isas, "all"), ("--targets", targets, "labels,soft"), ("--dtypes", dtypes, "f32,f16,bf16"),
+            ] where value != standard && !(quick && name == "--shapes") {
+                throw ValidationError("\(name) is an option of the softmax suite; --linear takes --linear-shapes")
             }
             if ops == "fwd,fwdgrad,inplace" { ops = "fwd,fwdgrad" }
             if peers == "numpy,jax,torch" { peers = Run.linearPeerPaths }
@@ -145,26 +155,76 @@ struct Run: ParsableCommand {
                 throw ValidationError("--linear-shapes: give N×d×V triples such as 1024x512x32000")
             }
         }
+        try checkPeers(linear ? Run.linearPeerPaths : "numpy,jax,torch")
         if quick {
             minRepetitions = min(minRepetitions, 3)
             maxRepetitions = min(maxRepetitions, 5)
             minSeconds = min(minSeconds, 0.01)
         }
-        guard !parsedShapes.isEmpty else {
-            throw ValidationError("--shapes: give rows×classes pairs such as 4096x1000")
-        }
+        if !linear { try checkShapes() }
         guard minRepetitions >= 1, maxRepetitions >= minRepetitions else {
             throw ValidationError("--min-reps must be ≥ 1 and ≤ --max-reps")
         }
-        guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 }),
-              threads.split(separator: ",").count == threadCounts.count
-        else { throw ValidationError("--threads: give positive counts or 'all', e.g. 1,all") }
-        _ = try kernelChoices()
-        _ = try list(ops, Operation.init(rawValue:), "--ops")
+        for item in threads.split(separator: ",", omittingEmptySubsequences: false)
+        where item != "all" && (Int(item) ?? 0) < 1 {
+            throw ValidationError("--threads: '\(item)' is not a positive count or 'all' (e.g. 1,all)")
+        }
+        guard !threadCounts.isEmpty else { throw ValidationError("--threads: give positive counts or 'all'") }
+        let kernelList = try kernelChoices()
+        let operations = try list(ops, Operation.init(rawValue:), "--ops")
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
         _ = try dataTypes()
         _ = try list(alignment, BufferAlignment.init(rawValue:), "--alignment")
         guard !alignments.isEmpty else { throw ValidationError("--alignment: give line, array or odd") }
+        if !linear && operations.allSatisfy(\.isShard) && !kernelList.contains(where: { $0.kernel == .vector }) {
+            throw ValidationError("--ops \(ops): the shard steps run the vector kernel only; add vector to --kernels")
+        }
+        try checkOutputDirectory()
+    }
+
+    /// Every --shapes item a positive rows×classes pair whose buffers this machine can hold.
+    private func checkShapes() throws {
+        for item in shapes.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            guard parts.count == 2, let rows = parts[0], let classes = parts[1], rows > 0, classes > 0 else {
+                throw ValidationError("--shapes: '\(item)' is not a rows×classes pair such as 4096x1000")
+            }
+            // The logits, the gradient and the soft targets in Float, and the accuracy check's two
+            // gradients: at least 20 bytes an element (16-bit copies add to it).
+            let (elements, overflow) = rows.multipliedReportingOverflow(by: classes)
+            guard !overflow else { throw ValidationError("--shapes: \(item) has more elements than Int holds") }
+            let bytes = Double(elements) * 20
+            guard bytes <= Double(ProcessInfo.processInfo.physicalMemory) else {
+                throw ValidationError(
+                    "--shapes: \(item) needs more than \(String(format: "%.0f", bytes / 0x1p30)) GiB; this machine has "
+                        + "\(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+            }
+        }
+    }
+
+    /// --peers names known to the suite's scripts, and --peers-python a program that runs.
+    private func checkPeers(_ known: String) throws {
+        let names = known.split(separator: ",")
+        for name in peers.split(separator: ",", omittingEmptySubsequences: false) where !names.contains(name) {
+            throw ValidationError("--peers: unknown peer '\(name)' (\(known))")
+        }
+        if let peersPython, runProgram(peersPython, ["-c", "pass"]) == nil {
+            throw ValidationError("--peers-python: \(peersPython) does not run")
+        }
+    }
+
+    /// The report's directory exists (or is made) and takes a file: checked before any case runs.
+    private func checkOutputDirectory() throws {
+        let directory = outputDirectory.map { URL(fileURLWithPath: $0) }
+            ?? Self.repositoryRoot().appendingPathComponent("Reports")
+        let probe = directory.appendingPathComponent(".xent-bench-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data().write(to: probe)
+            try FileManager.default.removeItem(at: probe)
+        } catch {
+            throw ValidationError("--output-directory: cannot write a report in \(directory.path)")
+        }
     }
 
     /// The --alignment list, each once, in the order given.
@@ -180,6 +240,7 @@ struct Run: ParsableCommand {
         return DataType.allCases.filter(wanted.contains)
     }
 
+    /// The --shapes pairs (``checkShapes()`` has refused any other item).
     var parsedShapes: [(Int, Int)] {
         shapes.split(separator: ",").compactMap { item in
             let parts = item.lowercased().split(separator: "x").compactMap { Int($0) }
@@ -196,11 +257,14 @@ struct Run: ParsableCommand {
         return counts
     }
 
+    /// The comma-separated values of `option`: at least one, each known.
     func list<T>(_ text: String, _ make: (String) -> T?, _ option: String) throws -> [T] {
-        try text.split(separator: ",").map {
+        let values = try text.split(separator: ",", omittingEmptySubsequences: false).map {
             guard let value = make(String($0)) else { throw ValidationError("\(option): unknown value '\($0)'") }
             return value
         }
+        guard !values.isEmpty else { throw ValidationError("\(option): give at least one value") }
+        return values
     }
 
     func kernelChoices() throws -> [KernelChoice] {
@@ -231,9 +295,15 @@ struct Run: ParsableCommand {
         try runSoftmax(repository: repository, machine: machine, policy: policy)
     }
 
-    /// The repository holding this benchmark: the git top level of the working directory, else
-    /// the working directory (or its parent when run from Benchmarks/).
+    /// The repository holding this benchmark: the one it was built from (its sources' path, where
+    /// the peers' scripts are), else the git top level of the working directory, else the working
+    /// directory (or its parent when run from Benchmarks/).
     static func repositoryRoot() -> URL {
+        let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: built.appendingPathComponent("Benchmarks/peers/peers.py").path) {
+            return built
+        }
         if let top = runProgram("git", ["rev-parse", "--show-toplevel"]) { return URL(fileURLWithPath: top) }
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         return cwd.lastPathComponent == "Benchmarks" ? cwd.deletingLastPathComponent() : cwd
