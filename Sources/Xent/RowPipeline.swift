@@ -223,10 +223,7 @@ struct RowPipeline {
         sums.rawMax = m
         if params.argmax != 0 {
             // Before the exps may overwrite x (in place); the chunk is in L1.
-            for i in 0..<n where x[i] == m {
-                sums.argmax = base + i
-                break
-            }
+            if let i = ArgmaxSearch.first(m, in: x, count: n) { sums.argmax = base + i }
         }
         var t = x
         var prefetchLimit = prefetchLimit
@@ -597,10 +594,7 @@ struct RowPipeline {
             // denormals-are-zero, a bfloat16 subnormal (a zero exponent field), whose widened value
             // then equals zero (a binary16 subnormal widens to a normal Float).
             let zeroMask: UInt16 = m == 0 ? (subnormalsWidenToZero() ? 0x7f80 : 0x7fff) : 0
-            for i in 0..<len where x[i] == bits || (zeroMask != 0 && x[i] & zeroMask == 0) {
-                sums.argmax = base + i
-                break
-            }
+            if let i = ArgmaxSearch.first(bits, orZeroUnder: zeroMask, in: x, count: len) { sums.argmax = base + i }
         }
         let shift: Float = m == -.infinity ? 0 : m
         sums.max = m

@@ -61,6 +61,46 @@ import Xent
         }
     }
 
+    @Test("the argmax at every position of a row, before and after 16-element blocks, ties, a zero max",
+          arguments: Variant.all)
+    func argmaxPositions(variant: Variant) throws {
+        // Rows of 70 classes (four 16-element blocks and a tail) and of 2100 (two chunks): the max
+        // at each position of the first, tied with a later one in the same block or the next, and
+        // a row whose max is zero (either sign) among negatives; Float, Float16 and BFloat16.
+        for classes in [70, 2100] {
+            let positions = classes == 70 ? Array(0..<70) : [0, 15, 16, 2047, 2048, 2063, 2064, 2099]
+            var rows: [[Float]] = [], want: [Int32] = []
+            for p in positions {
+                var row = (0..<classes).map { Float(-(($0 * 7) % 13)) - 1 }
+                row[p] = 3
+                rows.append(row)
+                want.append(Int32(p))
+                for later in [p + 1, p + 15, p + 16, p + 17] where later < classes {
+                    var tied = row
+                    tied[later] = 3
+                    rows.append(tied)
+                    want.append(Int32(p))
+                }
+                var zero = row.map { $0 - 5 }
+                zero[p] = p % 2 == 0 ? 0 : -0.0
+                if p + 3 < classes { zero[p + 3] = 0 }
+                rows.append(zero)
+                want.append(Int32(p))
+            }
+            let logits = rows.flatMap { $0 }
+            let labels = [Int32](repeating: 0, count: rows.count)
+            let ce = variant.configuration(.sum)
+            func argmax<E: LogitElement>(_ z: [E]) throws -> [Int32] {
+                let stats = RowStatistics(.argmax)
+                _ = try ce.loss(logits: z, labels: labels, classes: classes, rowStatistics: stats)
+                return stats.argmax
+            }
+            #expect(try argmax(logits) == want, "\(variant) Float, \(classes) classes")
+            #expect(try argmax(logits.map { Float16($0) }) == want, "\(variant) Float16, \(classes) classes")
+            #expect(try argmax(logits.map { BFloat16($0) }) == want, "\(variant) BFloat16, \(classes) classes")
+        }
+    }
+
     #if arch(x86_64)
     @Test("a bfloat16 row whose max is subnormal under DAZ alone or flush-to-zero alone: every ISA as SSE2")
     func subnormalMaxUnderFloatControls() throws {
