@@ -12,7 +12,8 @@ enum ArgmaxSearch {
         var i = 0
         while i + 16 <= n {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-            if anyLane(unsafeBitCast(v .== target, to: SIMD16<UInt32>.self)) { break }
+            let hit = unsafeBitCast(v .== target, to: SIMD16<UInt32>.self)
+            if anyLane(hit.lowHalf | hit.highHalf) { break }
             i += 16
         }
         while i < n {
@@ -35,7 +36,7 @@ enum ArgmaxSearch {
             // A zero mask of 0 matches no pattern: `none` sets a bit the test below finds set.
             let hit = unsafeBitCast(v .== target, to: SIMD16<UInt16>.self)
                 | unsafeBitCast((v & mask) | none .== zero, to: SIMD16<UInt16>.self)
-            if anyLane(hit) { break }
+            if anyLane(unsafeBitCast(hit, to: SIMD8<UInt32>.self)) { break }
             i += 16
         }
         while i < n {
@@ -47,17 +48,8 @@ enum ArgmaxSearch {
 
     /// Whether any lane is nonzero: halves OR-ed together (shuffles and ORs, no lane-by-lane loop).
     @inline(__always)
-    private static func anyLane(_ v: SIMD16<UInt32>) -> Bool {
-        let h8 = v.lowHalf | v.highHalf
-        let h4 = h8.lowHalf | h8.highHalf
-        let h2 = h4.lowHalf | h4.highHalf
-        return h2[0] | h2[1] != 0
-    }
-
-    @inline(__always)
-    private static func anyLane(_ v: SIMD16<UInt16>) -> Bool {
-        let h8 = v.lowHalf | v.highHalf
-        let h4 = h8.lowHalf | h8.highHalf
+    private static func anyLane(_ v: SIMD8<UInt32>) -> Bool {
+        let h4 = v.lowHalf | v.highHalf
         let h2 = h4.lowHalf | h4.highHalf
         return h2[0] | h2[1] != 0
     }
