@@ -10,12 +10,15 @@
 # Each run times the vector kernel on the CPU's best ISA with Float logits on one thread,
 # forward and forward+gradient with labels at 256x1000 (cache-resident: the kernel's compute, not
 # the memory system); any xent-bench run option given overrides its own default and leaves the
-# others (--shapes, --ops, --targets, --dtypes, --isas, --min-time and the like). ROUNDS (default 8)
-# is at least 1. XENT_BUILD_JOBS=N passes -j N to the two builds.
+# others (--shapes, --ops, --targets, --dtypes, --isas, --min-time and the like; until 2026-12-06
+# any option replaced all three defaults, so an older command without --ops and --targets timed
+# fwd, fwdgrad and inplace with labels and soft targets). The softmax suite only: xent-bench
+# refuses --linear beside the options this script sets. ROUNDS (default 8) is at least 1.
+# XENT_BUILD_JOBS=N passes -j N to the two builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
-[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,17p' "$0"; exit 2; }
 a=$1 b=$2 rounds=8
 shift 2
 # ROUNDS is optional: a third argument that is a number, else the options start there.

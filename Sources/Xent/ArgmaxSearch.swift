@@ -1,6 +1,6 @@
-// The argmax's search: the first element of a chunk equal to its max, sixteen at a time. (An
-// element-by-element loop here made a call that asks for the argmax take about 1.6× the time of
-// one that does not: Performance article.)
+// The argmax's search: the first element of a chunk equal to its max, sixteen at a time (an
+// element-by-element loop here made a call that asks for the argmax much slower: Performance
+// article).
 
 enum ArgmaxSearch {
     /// The index of the first of `x[0 ..< n]` that equals `m` by `==` (so either zero for a zero

@@ -372,9 +372,10 @@ extension VocabShardState {
                 guard p[2] >= 0, p[2] <= Double(entry.count), p[2].isWholeNumber else {
                     throw .invalidShardStatistics(field: "unmasked classes", row: row, value: p[2])
                 }
-                guard let shardMax = Self.exactFloat(p[5]), let shardRawMax = Self.exactFloat(p[6]) else {
-                    let bad = Self.exactFloat(p[5]) == nil ? p[5] : p[6]
-                    throw .invalidShardStatistics(field: "shard maximum", row: row, value: bad)
+                let shardMax = Self.exactFloat(p[5]), shardRawMax = Self.exactFloat(p[6])
+                guard let shardMax, let shardRawMax else {
+                    throw .invalidShardStatistics(
+                        field: "shard maximum", row: row, value: shardMax == nil ? p[5] : p[6])
                 }
                 maxima = (Swift.max(maxima.0, shardMax), Swift.max(maxima.1, shardRawMax))
                 var part = RowAccumulators()

@@ -68,9 +68,10 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
 
     /// Overrides `.mean`'s cross-entropy denominator (the count of participating rows, or their
     /// weights' sum) when set: the cross-entropy part of the loss and of the gradient is divided
-    /// by it instead; the z-loss part keeps its own denominator (the participating rows). For
-    /// gradient accumulation over micro-batches, pass the participating rows of the whole batch.
-    /// Ignored by `.sum` and `.none`; must be finite and > 0.
+    /// by it instead; the z-loss part keeps its own denominator (the participating rows, each
+    /// counted `r_i` times with row weights). For gradient accumulation over micro-batches, pass
+    /// the participating rows of the whole batch. Ignored by `.sum` and `.none`; must be finite
+    /// and > 0.
     ///
     ///     loss = Σ_i ℓ_i / divisor,   g = ∂ℓ/∂z / divisor   (ℓ: the cross-entropy part)
     public var divisor: Double? = nil

@@ -805,7 +805,6 @@ struct ShardCase {
         }
     }
 
-
     #if arch(x86_64)
     @Test("flush-to-zero alone, rows whose max or one shard's max is subnormal: shards as one call, every ISA")
     func subnormalMaximaUnderFlushToZero() throws {

@@ -27,7 +27,9 @@ struct ProbeMemory: ParsableCommand {
         }
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
         if let isa {
-            guard let set = InstructionSet(rawValue: isa) else { throw ValidationError("--isa: unknown value '\(isa)'") }
+            guard let set = InstructionSet(rawValue: isa) else {
+                throw ValidationError("--isa: unknown value '\(isa)'")
+            }
             guard set.isSupported else { throw ValidationError("--isa: \(isa) is not supported on this CPU") }
         }
     }

@@ -24,15 +24,17 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the suite (the default).")
 
     static let defaultShapes = "4096x1000,1024x32000,256x50257,64x128256,8x262144,16x1048576"
+    static let defaultKernels = "reference,scalar,vector", defaultISAs = "all", defaultTargets = "labels,soft"
+    static let defaultDataTypes = "f32,f16,bf16", quickShapes = "64x1000,8x32000"
 
     @Option(help: "Comma-separated shapes rows×classes, e.g. 4096x1000,8x262144.")
     var shapes: String = Run.defaultShapes
 
     @Option(help: "Comma-separated kernels: reference, scalar, vector.")
-    var kernels: String = "reference,scalar,vector"
+    var kernels: String = Run.defaultKernels
 
     @Option(help: "ISAs to force the vector kernel to (comma-separated), or 'all' for every one this CPU has.")
-    var isas: String = "all"
+    var isas: String = Run.defaultISAs
 
     @Option(help: """
         Comma-separated operations: fwd, fwdgrad, inplace, shardfwd, shardfwdgrad (the vocabulary-shard \
@@ -41,7 +43,7 @@ struct Run: ParsableCommand {
     var ops: String = "fwd,fwdgrad,inplace"
 
     @Option(help: "Comma-separated target kinds: labels, soft.")
-    var targets: String = "labels,soft"
+    var targets: String = Run.defaultTargets
 
     @Option(
         help: """
@@ -49,7 +51,7 @@ struct Run: ParsableCommand {
             The 16-bit types run the scalar kernel and the vector kernel on the default ISA (on the ISAs \
             --isas names, when it names some).
             """)
-    var dtypes: String = "f32,f16,bf16"
+    var dtypes: String = Run.defaultDataTypes
 
     @Option(
         help: """
@@ -129,7 +131,7 @@ struct Run: ParsableCommand {
     var linearShapes: String = Run.defaultLinearShapes
 
     mutating func validate() throws {
-        if quick && shapes == Run.defaultShapes { shapes = "64x1000,8x32000" }
+        if quick && shapes == Run.defaultShapes { shapes = Run.quickShapes }
         if quick && linearShapes == Run.defaultLinearShapes { linearShapes = Run.quickLinearShapes }
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         guard minSeconds.isFinite && minSeconds >= 0 else {
@@ -141,9 +143,10 @@ struct Run: ParsableCommand {
             }
             // The softmax suite's options have no meaning here: refuse them rather than drop them.
             for (name, value, standard) in [
-                ("--shapes", shapes, Run.defaultShapes), ("--kernels", kernels, "reference,scalar,vector"),
-                ("--isas", isas, "all"), ("--targets", targets, "labels,soft"), ("--dtypes", dtypes, "f32,f16,bf16"),
-            ] where value != standard && !(quick && name == "--shapes") {
+                ("--shapes", shapes, quick ? Run.quickShapes : Run.defaultShapes),
+                ("--kernels", kernels, Run.defaultKernels), ("--isas", isas, Run.defaultISAs),
+                ("--targets", targets, Run.defaultTargets), ("--dtypes", dtypes, Run.defaultDataTypes),
+            ] where value != standard {
                 throw ValidationError("\(name) is an option of the softmax suite; --linear takes --linear-shapes")
             }
             if ops == "fwd,fwdgrad,inplace" { ops = "fwd,fwdgrad" }
