@@ -24,6 +24,8 @@
 //   xent_f32x16_max(v, acc)                             the larger lane; acc's where v's is a NaN
 //                                                       (±0 may come out either way: rmax makes it +0)
 //   xent_f32x16_reduce_max(v)                           the largest lane (no lane is NaN)
+//   xent_f32x16_eq_lanes(a, b)                          bit i (i < 16) set where lane i of a == b's
+//                                                       (±0 equal, a NaN never), the others clear
 //   xent_f32x16_exp(x)                                  SLEEF's u10 expf
 //   xent_f32x16_exp_pair(a, b, ea, eb)                  *ea = xent_f32x16_exp(a), *eb = …(b), the same
 //                                                       bits; an ISA may choose its form once for the pair
@@ -122,6 +124,45 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 }
 #endif
 
+// MARK: rfindeq
+//
+// The argmax's search, once a chunk's max is known: 64 elements compared an iteration into one bit
+// each, the first set bit the index. A tail's missing lanes all hold one value: where it matches,
+// the first of them, index n, is found, which is "none".
+
+/// The first lane set in four vectors' hits (their lanes 0–15, 16–31, …), one of them set. The loop
+/// tests their OR alone (on AVX-512, mask registers OR-ed: no move out of them per vector).
+XENT_INLINE size_t xent_first_hit(uint32_t h0, uint32_t h1, uint32_t h2, uint32_t h3) {
+    const uint64_t hits = (uint64_t)h0 | (uint64_t)h1 << 16 | (uint64_t)h2 << 32 | (uint64_t)h3 << 48;
+    return (size_t)__builtin_ctzll(hits);
+}
+
+#if XENT_KERNELS
+XENT_TARGET
+size_t XENT_UKERNEL(rfindeq, u64)(size_t n, const float *x, float value) {
+    const xent_f32x16 s = xent_f32x16_set1(value);
+    // The head first (the lowest indices), the loads then on register boundaries (as rmax's).
+    size_t i = xent_head_to_register(x, n);
+    if (i > 0) {
+        const uint32_t hits = xent_f32x16_eq_lanes(xent_f32x16_load_tail(x, i, NAN), s);
+        if (hits != 0) return (size_t)__builtin_ctz(hits);
+    }
+    for (; i + 64 <= n; i += 64) {
+        const uint32_t h0 = xent_f32x16_eq_lanes(xent_f32x16_load(x + i), s);
+        const uint32_t h1 = xent_f32x16_eq_lanes(xent_f32x16_load(x + i + 16), s);
+        const uint32_t h2 = xent_f32x16_eq_lanes(xent_f32x16_load(x + i + 32), s);
+        const uint32_t h3 = xent_f32x16_eq_lanes(xent_f32x16_load(x + i + 48), s);
+        if ((h0 | h1 | h2 | h3) != 0) return i + xent_first_hit(h0, h1, h2, h3);
+    }
+    for (; i < n; i += 16) {
+        const xent_f32x16 v = n - i >= 16 ? xent_f32x16_load(x + i) : xent_f32x16_load_tail(x + i, n - i, NAN);
+        const uint32_t hits = xent_f32x16_eq_lanes(v, s);
+        if (hits != 0) return i + (size_t)__builtin_ctz(hits);
+    }
+    return n;
+}
+#endif
+
 // MARK: 16-bit lanes and rmaxwiden
 //
 // The 16-bit row's touches of its data, fused with the pass next to them: the widening with the max
@@ -137,6 +178,9 @@ void XENT_UKERNEL(rmax, u64_acc4)(size_t n, const float *x, float *max) {
 //   xent_u16x16_store_tail(p, n, h)                  writes p[0 ..< n] only
 //   xent_u16x16_set1(h)
 //   xent_u16x16_max_i16(a, b) _min_u16(a, b)         the patterns' signed max, unsigned min
+//   xent_u16x16_and(a, b)                            bitwise
+//   xent_u16x16_eq_lanes(a, b)                       bit i (i < 16) set where a_i = b_i, the others
+//                                                    clear
 //   xent_f32x16_widen_f16(h) _widen_bf16(h)          exact
 //   xent_f32x16_sub_lane(v, k, x)                    v with x subtracted from lane k (0…15) alone
 //   xent_f32x16_round_f16(v) _round_bf16(v)          to nearest even (NaN stays a quiet NaN), as
@@ -292,6 +336,37 @@ void XENT_HALF_UKERNEL(bf16, rmaxwiden, u64_acc4)(size_t n, const uint16_t *src,
     } else {
         xent_half_rmax_patterns(n, src, max, prefetch_limit, 1);
     }
+}
+
+// The lanes of `h` equal to `p`, or with a zero rule, whose bits under `mask` are all 0.
+XENT_INLINE uint32_t xent_u16_matches(xent_u16x16 h, xent_u16x16 p, xent_u16x16 mask, const int zero_rule) {
+    const uint32_t hits = xent_u16x16_eq_lanes(h, p);
+    return zero_rule ? hits | xent_u16x16_eq_lanes(xent_u16x16_and(h, mask), xent_u16x16_set1(0)) : hits;
+}
+
+// The kernel's body; `zero_rule` a constant where it is inlined (a compare a vector without it).
+XENT_INLINE size_t xent_u16_rfindeq(size_t n, const uint16_t *x, uint16_t pattern, uint16_t zero_mask,
+                                    const int zero_rule) {
+    const xent_u16x16 p = xent_u16x16_set1(pattern), mask = xent_u16x16_set1(zero_mask);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const uint32_t h0 = xent_u16_matches(xent_u16x16_load(x + i), p, mask, zero_rule);
+        const uint32_t h1 = xent_u16_matches(xent_u16x16_load(x + i + 16), p, mask, zero_rule);
+        const uint32_t h2 = xent_u16_matches(xent_u16x16_load(x + i + 32), p, mask, zero_rule);
+        const uint32_t h3 = xent_u16_matches(xent_u16x16_load(x + i + 48), p, mask, zero_rule);
+        if ((h0 | h1 | h2 | h3) != 0) return i + xent_first_hit(h0, h1, h2, h3);
+    }
+    for (; i < n; i += 16) {
+        const xent_u16x16 v = n - i >= 16 ? xent_u16x16_load(x + i) : xent_u16x16_load_tail(x + i, n - i, 0);
+        const uint32_t hits = xent_u16_matches(v, p, mask, zero_rule);
+        if (hits != 0) return i + (size_t)__builtin_ctz(hits);
+    }
+    return n;
+}
+
+XENT_TARGET
+size_t XENT_HALF_UKERNEL(u16, rfindeq, u64)(size_t n, const uint16_t *x, uint16_t pattern, uint16_t zero_mask) {
+    return zero_mask != 0 ? xent_u16_rfindeq(n, x, pattern, zero_mask, 1) : xent_u16_rfindeq(n, x, pattern, 0, 0);
 }
 #endif
 #endif

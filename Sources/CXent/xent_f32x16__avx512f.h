@@ -36,6 +36,9 @@ XENT_OP xent_f32x16 xent_f32x16_div(xent_f32x16 a, xent_f32x16 b) { return _mm51
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 XENT_OP xent_f32x16 xent_f32x16_max(xent_f32x16 v, xent_f32x16 acc) { return _mm512_max_ps(v, acc); }
 XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) { return _mm512_reduce_max_ps(v); }
+XENT_OP uint32_t xent_f32x16_eq_lanes(xent_f32x16 a, xent_f32x16 b) {
+    return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ);
+}
 XENT_OP xent_f32x16 xent_f32x16_exp(xent_f32x16 x) { return xent_expf16_u10(x); }
 XENT_OP void xent_f32x16_exp_pair(xent_f32x16 a, xent_f32x16 b, xent_f32x16 *ea, xent_f32x16 *eb) {
     *ea = xent_expf16_u10(a);
@@ -98,6 +101,11 @@ XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
 XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((short)h); }
 XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
 XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
+XENT_OP xent_u16x16 xent_u16x16_and(xent_u16x16 a, xent_u16x16 b) { return _mm256_and_si256(a, b); }
+// On 32-bit lanes, into a mask register: no 16-bit compare into one without AVX512BW.
+XENT_OP uint32_t xent_u16x16_eq_lanes(xent_u16x16 a, xent_u16x16 b) {
+    return _mm512_cmpeq_epi32_mask(_mm512_cvtepu16_epi32(a), _mm512_cvtepu16_epi32(b));
+}
 XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) { return _mm512_cvtph_ps(h); }
 XENT_OP xent_f32x16 xent_f32x16_sub_lane(xent_f32x16 v, size_t k, float x) {
     return _mm512_mask_sub_ps(v, (__mmask16)(1u << k), v, _mm512_set1_ps(x));

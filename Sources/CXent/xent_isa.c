@@ -162,6 +162,7 @@ int xent_isa_is_canonical(xent_isa isa) {
 
 #define XENT_DECLARE_UKERNELS(isa)                                                                            \
     void xent_f32_rmax_ukernel__##isa##_u64_acc4(size_t, const float *, float *);                              \
+    size_t xent_f32_rfindeq_ukernel__##isa##_u64(size_t, const float *, float);                               \
     void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
                                                                   float *, int, double *, size_t);             \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
@@ -181,6 +182,7 @@ int xent_isa_is_canonical(xent_isa isa) {
 #define XENT_DECLARE_FUSED_HALF_UKERNELS(isa)                                                                          \
     void xent_f16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);             \
     void xent_bf16_rmaxwiden_ukernel__##isa##_u64_acc4(size_t, const uint16_t *, float *, float *, size_t);            \
+    size_t xent_u16_rfindeq_ukernel__##isa##_u64(size_t, const uint16_t *, uint16_t, uint16_t);                      \
     void xent_f16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *, int,        \
                                                        float, float, float, int64_t, float, uint16_t *, size_t);       \
     void xent_bf16_vgradientround_ukernel__##isa##_u32(size_t, const float *, const float *, const float *,            \
@@ -195,6 +197,7 @@ int xent_isa_is_canonical(xent_isa isa) {
     .f16_rmaxwiden = xent_f16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                     \
     .f16_vgradientround = xent_f16_vgradientround_ukernel__##sfx##_u32,                                                \
     .bf16_rmaxwiden = xent_bf16_rmaxwiden_ukernel__##sfx##_u64_acc4,                                                   \
+    .u16_rfindeq = xent_u16_rfindeq_ukernel__##sfx##_u64,                                                              \
     .bf16_vgradientround = bf16_vgradientround_fn,                                                                     \
     .f16_raddstoreexpminusmax = xent_f16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                               \
     .bf16_raddstoreexpminusmax = xent_bf16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,
@@ -203,6 +206,7 @@ int xent_isa_is_canonical(xent_isa isa) {
     static const xent_ukernel_config name = {                                                                \
         .isa = isa_value,                                                                                    \
         .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
+        .rfindeq = xent_f32_rfindeq_ukernel__##sfx##_u64,                                                    \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
@@ -227,7 +231,7 @@ XENT_DECLARE_FUSED_HALF_UKERNELS(avx512f)
 void xent_bf16_round_ukernel__avx512bf16_u32(size_t, const float *, uint16_t *, size_t);
 void xent_bf16_vgradientround_ukernel__avx512bf16_u32(size_t, const float *, const float *, const float *, int, float,
                                                       float, float, int64_t, float, uint16_t *, size_t);
-// SSE2 has no fused 16-bit passes (no F16C): its config leaves them NULL.
+// SSE2 has no fused 16-bit passes (no F16C) nor 16-bit lanes: its config leaves them and u16_rfindeq NULL.
 XENT_CONFIG(xent_config_sse2, XENT_ISA_SSE2, sse2, xent_f16_widen_ukernel__sse2, xent_f16_round_ukernel__sse2, sse2,
             xent_bf16_round_ukernel__sse2, )
 // The forward exp passes taking the next row's max (xent_f32x16.h): over 16-bit rows AVX2's and
@@ -284,7 +288,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 20 * sizeof(void *), "xent_ukernel_config: isa + 19 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 22 * sizeof(void *), "xent_ukernel_config: isa + 21 pointers");
 
 // MARK: - Checks and measurement
 

@@ -72,6 +72,10 @@ XENT_LANEWISE(xent_f32x16_mul, _mm256_mul_ps)
 XENT_LANEWISE(xent_f32x16_div, _mm256_div_ps)
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 XENT_LANEWISE(xent_f32x16_max, _mm256_max_ps)
+XENT_OP uint32_t xent_f32x16_eq_lanes(xent_f32x16 a, xent_f32x16 b) {
+    return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(a.lo, b.lo, _CMP_EQ_OQ))
+        | (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(a.hi, b.hi, _CMP_EQ_OQ)) << 8;
+}
 XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     const __m256 m8 = _mm256_max_ps(v.lo, v.hi);
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
@@ -209,6 +213,12 @@ XENT_OP void xent_u16x16_store_tail(uint16_t *p, size_t n, xent_u16x16 h) {
 XENT_OP xent_u16x16 xent_u16x16_set1(uint16_t h) { return _mm256_set1_epi16((short)h); }
 XENT_OP xent_u16x16 xent_u16x16_max_i16(xent_u16x16 a, xent_u16x16 b) { return _mm256_max_epi16(a, b); }
 XENT_OP xent_u16x16 xent_u16x16_min_u16(xent_u16x16 a, xent_u16x16 b) { return _mm256_min_epu16(a, b); }
+XENT_OP xent_u16x16 xent_u16x16_and(xent_u16x16 a, xent_u16x16 b) { return _mm256_and_si256(a, b); }
+// One bit a lane by a signed pack of the compare.
+XENT_OP uint32_t xent_u16x16_eq_lanes(xent_u16x16 a, xent_u16x16 b) {
+    const __m256i eq = _mm256_cmpeq_epi16(a, b);
+    return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(_mm256_castsi256_si128(eq), _mm256_extracti128_si256(eq, 1)));
+}
 // Lane k's half by a lane-index compare, the subtraction kept where it matches.
 XENT_OP xent_f32x16 xent_f32x16_sub_lane(xent_f32x16 v, size_t k, float x) {
     const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);

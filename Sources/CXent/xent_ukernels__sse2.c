@@ -46,6 +46,11 @@ XENT_LANEWISE(xent_f32x16, xent_f32x16_mul, _mm_mul_ps)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_div, _mm_div_ps)
 // maxps returns its second operand when either is NaN, so a NaN logit never becomes the max.
 XENT_LANEWISE(xent_f32x16, xent_f32x16_max, _mm_max_ps)
+XENT_OP uint32_t xent_f32x16_eq_lanes(xent_f32x16 a, xent_f32x16 b) {
+    uint32_t bits = 0;
+    for (int k = 0; k < 4; k++) bits |= (uint32_t)_mm_movemask_ps(_mm_cmpeq_ps(a.v[k], b.v[k])) << (4 * k);
+    return bits;
+}
 XENT_OP float xent_f32x16_reduce_max(xent_f32x16 v) {
     __m128 m = _mm_max_ps(_mm_max_ps(v.v[0], v.v[1]), _mm_max_ps(v.v[2], v.v[3]));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));

@@ -17,6 +17,7 @@ enum MicroKernels {
     static let advsimd = xent_ukernel_config(
         isa: XENT_ISA_ADVSIMD,
         rmax: { n, x, m in m!.pointee = rmaxKernel(n, x!) },
+        rfindeq: { n, x, value in rfindeqKernel(n, x!, value) },
         raddstoreexpminusmax: { n, x, shift, q, y, mark, sums, prefetchLimit in
             raddstoreexpminusmaxKernel(AdvSIMDKernels.self, n, x!, shift, q, y, mark != 0, sums!, prefetchLimit)
         },
@@ -33,7 +34,7 @@ enum MicroKernels {
         f16_round: { n, src, dst, _ in f16RoundKernel(n, src!, dst!) },
         bf16_widen: { n, src, dst, _ in bf16WidenKernel(n, src!, dst!) },
         bf16_round: { n, src, dst, _ in bf16RoundKernel(n, src!, dst!) },
-        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil,
+        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil, u16_rfindeq: nil,
         f16_raddstoreexpminusmax: nil, bf16_raddstoreexpminusmax: nil, raddexpminusmax_rmaxnext: nil,
         f16_raddexpminusmax_rmaxnext: nil, bf16_raddexpminusmax_rmaxnext: nil)
     #endif
@@ -41,6 +42,7 @@ enum MicroKernels {
     static let portable = xent_ukernel_config(
         isa: XENT_ISA_SCALAR,
         rmax: { n, x, m in m!.pointee = rmaxKernel(n, x!) },
+        rfindeq: { n, x, value in rfindeqKernel(n, x!, value) },
         raddstoreexpminusmax: { n, x, shift, q, y, mark, sums, prefetchLimit in
             raddstoreexpminusmaxKernel(PortableKernels.self, n, x!, shift, q, y, mark != 0, sums!, prefetchLimit)
         },
@@ -57,7 +59,7 @@ enum MicroKernels {
         f16_round: { n, src, dst, _ in f16RoundKernel(n, src!, dst!) },
         bf16_widen: { n, src, dst, _ in bf16WidenKernel(n, src!, dst!) },
         bf16_round: { n, src, dst, _ in bf16RoundKernel(n, src!, dst!) },
-        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil,
+        f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil, u16_rfindeq: nil,
         f16_raddstoreexpminusmax: nil, bf16_raddstoreexpminusmax: nil, raddexpminusmax_rmaxnext: nil,
         f16_raddexpminusmax_rmaxnext: nil, bf16_raddexpminusmax_rmaxnext: nil)
 

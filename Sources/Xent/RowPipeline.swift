@@ -139,6 +139,7 @@ struct RowPipeline {
     let isa: xent_isa
     let params: xent_params
     private let rmax: xent_f32_rmax_ukernel_fn
+    private let rfindeq: xent_f32_rfindeq_ukernel_fn
     private let raddstoreexpminusmax: xent_f32_raddstoreexpminusmax_ukernel_fn
     private let raddexpminusmaxRmaxNext: xent_f32_raddexpminusmax_rmaxnext_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
@@ -148,11 +149,12 @@ struct RowPipeline {
     let widenHalf: xent_half_widen_ukernel_fn
     let roundHalf: xent_half_round_ukernel_fn
     /// The fused 16-bit passes (widening with the max, the gradient with its rounding, the exp pass
-    /// widening as it loads), where the ISA has them.
+    /// widening as it loads) and the argmax's search over 16-bit patterns, where the ISA has them.
     private let rmaxWidenHalf: xent_half_rmaxwiden_ukernel_fn?
     private let vgradientRoundHalf: xent_half_vgradientround_ukernel_fn?
     private let raddstoreexpminusmaxHalf: xent_half_raddstoreexpminusmax_ukernel_fn?
     private let raddexpminusmaxRmaxNextHalf: xent_half_raddexpminusmax_rmaxnext_ukernel_fn?
+    private let rfindeqHalf: xent_u16_rfindeq_ukernel_fn?
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
     let smoothing: Bool
@@ -168,6 +170,7 @@ struct RowPipeline {
         isa = config.isa
         self.params = params
         rmax = config.rmax!
+        rfindeq = config.rfindeq!
         raddstoreexpminusmax = config.raddstoreexpminusmax!
         raddexpminusmaxRmaxNext = config.raddexpminusmax_rmaxnext
         rsumtargets = config.rsumtargets!
@@ -182,6 +185,7 @@ struct RowPipeline {
             ? config.bf16_raddstoreexpminusmax : config.f16_raddstoreexpminusmax
         raddexpminusmaxRmaxNextHalf = format == XENT_HALF_BFLOAT16
             ? config.bf16_raddexpminusmax_rmaxnext : config.f16_raddexpminusmax_rmaxnext
+        rfindeqHalf = config.u16_rfindeq
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
         smoothingFlag = smoothing ? 1 : 0
@@ -223,7 +227,8 @@ struct RowPipeline {
         sums.rawMax = m
         if params.argmax != 0 {
             // Before the exps may overwrite x (in place); the chunk is in L1.
-            if let i = ArgmaxSearch.first(m, in: x, count: n) { sums.argmax = base + i }
+            let i = rfindeq(n, x, m)
+            if i < n { sums.argmax = base + i }
         }
         var t = x
         var prefetchLimit = prefetchLimit
@@ -539,7 +544,7 @@ struct RowPipeline {
     ) -> ChunkSums {
         let limit = row.prefetchLimit - base
         if let targets, let q = row.targets { widenHalf(len, q + base, targets + base, limit) }
-        if raddstoreexpminusmaxHalf != nil, rmaxWidenHalf != nil, !transforms, !smoothing,
+        if raddstoreexpminusmaxHalf != nil, rmaxWidenHalf != nil, rfindeqHalf != nil, !transforms, !smoothing,
            row.targets == nil || params.class_weights == nil {
             return directHalfChunk(row, targets: targets.map { UnsafePointer($0 + base) }, base: base, count: len)
         }
@@ -594,7 +599,8 @@ struct RowPipeline {
             // denormals-are-zero, a bfloat16 subnormal (a zero exponent field), whose widened value
             // then equals zero (a binary16 subnormal widens to a normal Float).
             let zeroMask: UInt16 = m == 0 ? (subnormalsWidenToZero() ? 0x7f80 : 0x7fff) : 0
-            if let i = ArgmaxSearch.first(bits, orZeroUnder: zeroMask, in: x, count: len) { sums.argmax = base + i }
+            let i = rfindeqHalf!(len, x, bits, zeroMask)
+            if i < len { sums.argmax = base + i }
         }
         let shift: Float = m == -.infinity ? 0 : m
         sums.max = m

@@ -40,6 +40,24 @@ func rmaxKernel(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
     return m == 0 ? 0 : m
 }
 
+// MARK: rfindeq
+
+/// `xent_f32_rfindeq_ukernel_fn`: the index of the first of `x[0 ..< n]` equal to `value` by `==`,
+/// or n. Blocks of 16 compared as vectors, their lanes OR-ed by halves (shuffles, not a lane-by-lane
+/// loop); the first block holding a match, and the tail, element by element with the same `==`.
+func rfindeqKernel(_ n: Int, _ x: UnsafePointer<Float>, _ value: Float) -> Int {
+    let target = Float32x16(repeating: value)
+    var i = 0
+    while i + 16 <= n {
+        let hit = unsafeBitCast(Float32x16.load(x + i) .== target, to: SIMD16<UInt32>.self)
+        let h8 = hit.lowHalf | hit.highHalf, h4 = h8.lowHalf | h8.highHalf, h2 = h4.lowHalf | h4.highHalf
+        if h2[0] | h2[1] != 0 { break }
+        i += 16
+    }
+    while i < n && !(x[i] == value) { i += 1 }
+    return i
+}
+
 // MARK: raddstoreexpminusmax
 
 /// Soft targets' sums over one vector: Σq into `q0`/`q1` (lanes 0–7, 8–15), Σ q·(shift − x) into

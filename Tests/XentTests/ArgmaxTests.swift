@@ -1,7 +1,8 @@
-// The per-row argmax output and the correct-prediction count, every kernel, both thread paths.
+// The per-row argmax output and the correct-prediction count, every kernel, both thread paths; the
+// argmax's search kernels (CXent.h: xent_f32_rfindeq_ukernel_fn, xent_u16_rfindeq_ukernel_fn).
 import CXent
 import Testing
-import Xent
+@testable import Xent
 
 @Suite struct ArgmaxTests {
     @Test("rowArgmax is the first index of each row's max; −1 for ignored and bad rows",
@@ -61,21 +62,62 @@ import Xent
         }
     }
 
-    @Test("the argmax at every position of a row, before and after 16-element blocks, ties, a zero max",
+    @Test("rfindeq: the first element equal to the value, or n; every ISA's kernels, tails, offsets")
+    func searchKernels() {
+        // Rows of -1, -2, …; the value at `p` and again further on; a guard past n equal to the value
+        // sought, which a read past n would find.
+        let lengths = Array(1...70) + [127, 128, 129, 150, 191, 192, 193]
+        for isa in InstructionSet.supported {
+            let kernels = MicroKernels.config(isa.cValue)
+            for n in lengths {
+                for offset in 0..<3 {
+                    for p in Set([0, n / 2, n - 1, n]) {
+                        var x = [Float](repeating: 9, count: n + offset + 16)
+                        for i in 0..<n { x[offset + i] = -Float(i + 1) }
+                        if p < n { x[offset + p] = 9 }
+                        if p + 5 < n { x[offset + p + 5] = 9 }
+                        var u = x.indices.map { offset..<(offset + n) ~= $0 ? Float16(x[$0]).bitPattern : 0x8000 }
+                        // −0 where a zero max is sought: found by the zero rule (0x7fff), never by
+                        // the pattern alone (mask 0); the guards −0 too.
+                        if p < n { u[offset + p] = 0x8000 }
+                        let found = x.withUnsafeBufferPointer { kernels.rfindeq!(n, $0.baseAddress! + offset, 9) }
+                        #expect(found == p, "\(isa) n \(n) offset \(offset): \(found), want \(p)")
+                        guard let half = kernels.u16_rfindeq else { continue }
+                        u.withUnsafeBufferPointer { b in
+                            let x = b.baseAddress! + offset
+                            let zero = half(n, x, 0, 0x7fff), pattern = half(n, x, 0x8000, 0)
+                            let none = half(n, x, 0x0000, 0)
+                            #expect(zero == p && pattern == p && none == n, "\(isa) n \(n) offset \(offset) p \(p)")
+                        }
+                    }
+                }
+            }
+            // A NaN is never found; either zero finds the other.
+            let special: [Float] = [.nan, 1, -0.0, 0]
+            special.withUnsafeBufferPointer { b in
+                let x = b.baseAddress!
+                #expect(kernels.rfindeq!(4, x, .nan) == 4 && kernels.rfindeq!(4, x, 0) == 2, "\(isa)")
+            }
+        }
+    }
+
+    @Test("the argmax at every position of a row, before and after 16- and 64-element blocks, ties, a zero max",
           arguments: Variant.all)
     func argmaxPositions(variant: Variant) throws {
-        // Rows of 70 classes (four 16-element blocks and a tail) and of 2100 (two chunks): the max
-        // at each position of the first, tied with a later one in the same block or the next, and
-        // a row whose max is zero (either sign) among negatives; Float, Float16 and BFloat16.
-        for classes in [70, 2100] {
-            let positions = classes == 70 ? Array(0..<70) : [0, 15, 16, 2047, 2048, 2063, 2064, 2099]
+        // Rows of 70 classes (a 64-element block and a tail), of 150 (two 64-element blocks, one of
+        // 16 and a tail) and of 2200 (two chunks, the second of 152): the max at each position of
+        // the first, tied with a later one in the same block or the next, and a row whose max is
+        // zero (either sign) among negatives; Float, Float16 and BFloat16.
+        for classes in [70, 150, 2200] {
+            let positions = classes < 2048
+                ? Array(0..<classes) : [0, 15, 16, 63, 64, 2047, 2048, 2063, 2064, 2111, 2112, 2175, 2176, 2199]
             var rows: [[Float]] = [], want: [Int32] = []
             for p in positions {
                 var row = (0..<classes).map { Float(-(($0 * 7) % 13)) - 1 }
                 row[p] = 3
                 rows.append(row)
                 want.append(Int32(p))
-                for later in [p + 1, p + 15, p + 16, p + 17] where later < classes {
+                for later in [p + 1, p + 15, p + 16, p + 17, p + 63, p + 64] where later < classes {
                     var tied = row
                     tied[later] = 3
                     rows.append(tied)

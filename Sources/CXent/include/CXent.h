@@ -103,6 +103,16 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 /// rather than −0. n ≥ 1.
 typedef void (*xent_f32_rmax_ukernel_fn)(size_t n, const float *x, float *max);
 
+/// The index of the first of `x[0 ..< n]` equal to `value` by `==` (so either zero for a zero
+/// value, a NaN never), or n if none: the argmax's search once a row part's max is known.
+typedef size_t (*xent_f32_rfindeq_ukernel_fn)(size_t n, const float *x, float value);
+
+/// The index of the first of the 16-bit patterns `x[0 ..< n]` equal to `pattern` or — where
+/// `zero_mask` is not 0 — whose bits under `zero_mask` are all 0, or n if none: the argmax's search
+/// over 16-bit logits, by the max's pattern (either zero's for a zero max: 0x7fff; and a bfloat16
+/// subnormal's under denormals-are-zero: 0x7f80).
+typedef size_t (*xent_u16_rfindeq_ukernel_fn)(size_t n, const uint16_t *x, uint16_t pattern, uint16_t zero_mask);
+
 /// `e_i = exp(x_i − shift)` (SLEEF's u10) for i < n, stored into `y` (unless NULL; `y` may be
 /// `x`), and `sums[0] = Σ e_i`: per 512-element block two 16-lane float accumulators, vector k
 /// into the (k mod 2)-th and a partial last vector (missing lanes −inf) into the second, their sum
@@ -207,6 +217,7 @@ typedef enum xent_half_format {
 typedef struct xent_ukernel_config {
     xent_isa isa;
     xent_f32_rmax_ukernel_fn rmax;
+    xent_f32_rfindeq_ukernel_fn rfindeq;
     xent_f32_raddstoreexpminusmax_ukernel_fn raddstoreexpminusmax;
     xent_f32_rsumtargets_ukernel_fn rsumtargets;
     xent_f32_vtransform_ukernel_fn vtransform;
@@ -216,13 +227,14 @@ typedef struct xent_ukernel_config {
     xent_half_round_ukernel_fn f16_round;
     xent_half_widen_ukernel_fn bf16_widen;
     xent_half_round_ukernel_fn bf16_round;
-    /// The fused 16-bit passes, NULL where the ISA has none (SSE2, the Swift ISAs): the driver
-    /// then widens and rounds in passes of their own, and runs the float exp pass over the
-    /// widened logits.
+    /// The fused 16-bit passes and the search over 16-bit patterns, NULL where the ISA has none
+    /// (SSE2, the Swift ISAs): the driver then widens and rounds in passes of their own, and runs
+    /// the float passes over the widened logits.
     xent_half_rmaxwiden_ukernel_fn f16_rmaxwiden;
     xent_half_vgradientround_ukernel_fn f16_vgradientround;
     xent_half_rmaxwiden_ukernel_fn bf16_rmaxwiden;
     xent_half_vgradientround_ukernel_fn bf16_vgradientround;
+    xent_u16_rfindeq_ukernel_fn u16_rfindeq;
     xent_half_raddstoreexpminusmax_ukernel_fn f16_raddstoreexpminusmax;
     xent_half_raddstoreexpminusmax_ukernel_fn bf16_raddstoreexpminusmax;
     /// The forward exp passes taking the next row's max; NULL where the ISA has none (over floats all
