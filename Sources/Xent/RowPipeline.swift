@@ -410,11 +410,11 @@ struct RowPipeline {
     /// ``takesNextRowMax(count:)`` for a 16-bit row (in this pipeline's format), which takes it in
     /// ``directHalfChunk(_:targets:base:count:max:nextRow:)``: a row of one chunk computed from its
     /// 16-bit logits (no transform, no smoothing), and the ISA has the kernel (which compares the
-    /// next row's 16-bit patterns, as the row's own max pass does).
+    /// next row's 16-bit patterns, as the row's own max pass does) and the others that step uses.
     @inline(__always)
     func takesNextHalfRowMax(count n: Int) -> Bool {
         raddexpminusmaxRmaxNextHalf != nil && raddstoreexpminusmaxHalf != nil && rmaxWidenHalf != nil
-            && !transforms && !smoothing && Self.fitsOneChunk(n)
+            && rfindeqHalf != nil && !transforms && !smoothing && Self.fitsOneChunk(n)
     }
 
     /// A whole row through the pipeline: its chunks (spread over `workers` threads when there are

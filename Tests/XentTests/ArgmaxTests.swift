@@ -80,23 +80,30 @@ import Testing
                         // −0 where a zero max is sought: found by the zero rule (0x7fff), never by
                         // the pattern alone (mask 0); the guards −0 too.
                         if p < n { u[offset + p] = 0x8000 }
+                        if p + 5 < n { u[offset + p + 5] = 0 }
                         let found = x.withUnsafeBufferPointer { kernels.rfindeq!(n, $0.baseAddress! + offset, 9) }
                         #expect(found == p, "\(isa) n \(n) offset \(offset): \(found), want \(p)")
                         guard let half = kernels.u16_rfindeq else { continue }
                         u.withUnsafeBufferPointer { b in
                             let x = b.baseAddress! + offset
                             let zero = half(n, x, 0, 0x7fff), pattern = half(n, x, 0x8000, 0)
-                            let none = half(n, x, 0x0000, 0)
+                            let none = half(n, x, 0x7e00, 0)
                             #expect(zero == p && pattern == p && none == n, "\(isa) n \(n) offset \(offset) p \(p)")
                         }
                     }
                 }
             }
-            // A NaN is never found; either zero finds the other.
-            let special: [Float] = [.nan, 1, -0.0, 0]
-            special.withUnsafeBufferPointer { b in
-                let x = b.baseAddress!
-                #expect(kernels.rfindeq!(4, x, .nan) == 4 && kernels.rfindeq!(4, x, 0) == 2, "\(isa)")
+            // A NaN is never found; either zero finds the other: in a tail and in the 64-element loop.
+            for (at, n) in [(2, 4), (100, 150)] {
+                var x = [Float](repeating: .nan, count: n)
+                x[at] = -0.0
+                x[at + 1] = 0
+                x.withUnsafeBufferPointer { b in
+                    let x = b.baseAddress!
+                    #expect(kernels.rfindeq!(n, x, .nan) == n, "\(isa) NaN, \(n)")
+                    #expect(kernels.rfindeq!(n, x, 0) == at && kernels.rfindeq!(n, x, -0.0) == at, "\(isa) ±0, \(n)")
+                    #expect(kernels.rfindeq!(n - at - 1, x + at + 1, -0.0) == 0, "\(isa) −0 finds +0, \(n)")
+                }
             }
         }
     }

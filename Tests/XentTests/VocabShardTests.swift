@@ -701,7 +701,8 @@ struct ShardCase {
     @Test("a later step's outputs: refused over what step 4 still needs, accepted where step 1's logits were")
     func keptBuffers() throws {
         // One shard of whole rows, over unsafe buffers carved from one arena of Floats (the Double
-        // and Float outputs of steps 2 and 3 are views of its bytes).
+        // and Float outputs of steps 2 and 3 are views of its bytes: the block's bytes are bound to
+        // Double while it is in use, the whole arena back to Float at each run's start).
         let rows = 3, classes = 100, shard = try VocabShard(classes: classes, offset: 0, count: classes)
         let ce = SoftmaxCrossEntropy(threads: 1)
         let labels: [Int32] = [3, 39, 0]
@@ -727,6 +728,7 @@ struct ShardCase {
         func run(soft useTargets: Bool, withGradient: Bool, place: (Int) -> UnsafeMutablePointer<Float>)
             throws(XentError) -> ([UInt64], [UInt32], [UInt32], Float)
         {
+            _ = UnsafeMutableRawPointer(a).bindMemory(to: Float.self, capacity: arena.count)
             logits.baseAddress!.update(from: values, count: n)
             soft.baseAddress!.update(from: targets, count: n)
             var maxima = [Double](repeating: 0, count: rows * VocabShard.maximaPerRow)
