@@ -11,6 +11,9 @@ package struct RowBlockPlan: Sendable {
     let denominators: Denominators
     /// `.mean`'s cross-entropy denominator over the whole batch (1 for `.sum` and `.none`).
     package var crossEntropyDenominator: Double { denominators.crossEntropy }
+    /// `.mean`'s z-loss denominator, `Σ r_i` over the rows that take part (their count without row
+    /// weights; 1 for `.sum` and `.none`).
+    package var rowWeightSum: Double { denominators.zLoss }
     let isa: InstructionSet
     package let workers: Int
 }

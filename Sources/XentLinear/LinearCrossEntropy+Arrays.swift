@@ -60,7 +60,7 @@ extension LinearCrossEntropy {
     ) throws(XentError) -> Float {
         try borrowing(
             hidden: hidden, weight: weight, bias: bias, rows: labels.count, classes: classes, gradients: gradients,
-            accumulate: accumulate, rowStatistics: rowStatistics
+            accumulate: accumulate, rowStatistics: rowStatistics, rowSource: ("labels", 1)
         ) { (h, w, b, g, r) throws(XentError) in
             try SoftmaxCrossEntropy.borrow(labels) { (t) throws(XentError) in
                 try lossAndGradients(
@@ -91,7 +91,7 @@ extension LinearCrossEntropy {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         return try borrowing(
             hidden: hidden, weight: weight, bias: bias, rows: targets.count / classes, classes: classes,
-            gradients: gradients, accumulate: accumulate, rowStatistics: rowStatistics
+            gradients: gradients, accumulate: accumulate, rowStatistics: rowStatistics, rowSource: ("targets", classes)
         ) { (h, w, b, g, r) throws(XentError) in
             try SoftmaxCrossEntropy.borrow(targets) { (q) throws(XentError) in
                 try lossAndGradients(
@@ -105,7 +105,7 @@ extension LinearCrossEntropy {
     /// accumulated one must be empty or of that size already).
     private func borrowing(
         hidden: [Float], weight: [Float], bias: [Float]?, rows: Int, classes: Int, gradients: LinearGradients,
-        accumulate: Bool, rowStatistics: RowStatistics?,
+        accumulate: Bool, rowStatistics: RowStatistics?, rowSource: (name: String, perRow: Int),
         _ body: (
             UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>?, LinearGradientBuffers,
             RowStatistics.Buffers
@@ -122,7 +122,7 @@ extension LinearCrossEntropy {
             do throws(XentError) {
                 d = try LinearHead.hiddenSize(
                     rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
-                    biasCount: bias?.count)
+                    biasCount: bias?.count, rowSource: rowSource)
                 fields = gradients.fields
             } catch {
                 refusal = error

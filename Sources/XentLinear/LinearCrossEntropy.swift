@@ -31,7 +31,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     /// `sgemm` calls, which read `W` fewer times; smaller ones hold less memory. A loss-only call
     /// against class labels (the vector kernel) takes tiles of rows × classes within the same
     /// budget (their logits and Xent's sums for their rows) where they hold more rows than whole
-    /// rows would (<doc:FusedLinearHead>).
+    /// rows would (<doc:FusedLinearHead>). The block is allocated per call, at most the whole
+    /// batch's logits; where the system refuses it (a budget such as `.max` over a batch whose
+    /// logits do not fit) the call throws `invalidOption` naming this property.
     ///
     /// The block's rows are the products' row count, and a BLAS may round a product of another
     /// shape differently: a different size can change the last bits of every output (the logits,
@@ -41,9 +43,11 @@ public struct LinearCrossEntropy: Sendable, Hashable {
 
     /// Gradient filtering (off, `nil`, by default): the block's gradient is cut into tiles of
     /// ``filterTileClasses`` classes, and a tile whose every entry is below `ε·σ` in magnitude is
-    /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is the gradient's scale for one
-    /// row of weight 1: `SoftmaxCrossEntropy.gradientScale` divided by `.mean`'s denominator, so
-    /// without class weights or a logit scale `ε` compares with a probability `p_j`. Cut
+    /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is `SoftmaxCrossEntropy.gradientScale`
+    /// divided, under `.mean`, by the rows' weights `Σ r_i` (their count without row weights: the
+    /// scale of a row of the batch's average weight, which scaling every class weight leaves as
+    /// `.mean`'s loss is left), else by the divisor (1 for `.sum` and `.none`); so without class
+    /// weights or a logit scale `ε` compares with a probability `p_j`. Cut
     /// Cross-Entropy uses `ε = 2⁻¹²` with bfloat16. Each skipped entry adds at most `ε·σ·|W_jk|`
     /// to `|Δ∂H_ik|` and `ε·σ·|H_ik|` to `|Δ∂W_jk|` (<doc:FusedLinearHead#Gradient-filtering>); a
     /// tile holding a NaN is kept. Must be finite and ≥ 0.
@@ -217,7 +221,7 @@ extension LinearCrossEntropy {
     ) throws(XentError) -> Float {
         guard classes >= 1 else { throw .invalidClassCount(classes: classes) }
         guard targets.count % classes == 0 else {
-            throw .logitsNotMultipleOfClasses(count: targets.count, classes: classes)
+            throw .lengthNotMultiple(argument: "targets", count: targets.count, multiple: classes, of: "classes")
         }
         let plan = try crossEntropy.planRowBlocks(softTargetRows: targets.count / classes, classes: classes)
         let head = try LinearHead(

@@ -43,7 +43,7 @@ struct LinearHead {
         let classes = plan.classes
         let d = try Self.hiddenSize(
             rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
-            biasCount: bias?.count)
+            biasCount: bias?.count, rowSource: (targets.name, targets.name == "targets" ? classes : 1))
         let weightCount = classes * d
         for (name, count, expected) in [
             ("gradients.hidden", gradients.hidden?.count, hidden.count),
@@ -88,18 +88,33 @@ struct LinearHead {
         self.gradients = gradients
         self.rowStatistics = rowStatistics
         blockRows = Swift.min(rows, options.workspaceBytes / rowBytes.partialValue)
+        // σ: under `.mean` (no divisor), the gradient's scale for a row of the batch's average weight,
+        // which, as the loss, does not move when every class weight is scaled; else for a row of
+        // weight 1. No row taking part (σ's denominator 0): nothing to skip.
+        let ce = options.crossEntropy
+        let scale = ce.reduction == .mean && ce.divisor == nil ? plan.rowWeightSum : plan.crossEntropyDenominator
         filterThreshold = options.gradientFilter.map {
-            Float(Double($0) * Double(abs(options.crossEntropy.gradientScale)) / plan.crossEntropyDenominator)
+            scale > 0 ? Float(Double($0) * Double(abs(ce.gradientScale)) / scale) : 0
         }
         threads = options.threads
     }
 
     /// The hidden size, `hidden.count / rows`, once `hidden`, `weight` and `bias` hold what `rows`
     /// rows and `classes` classes (both ≥ 1) need. Every dimension is held to the BLAS's 32-bit
-    /// interface before `classes × hidden size` is formed, which therefore fits in `Int`.
+    /// interface before `classes × hidden size` is formed, which therefore fits in `Int`. `rowSource`
+    /// names what gave `rows` (the labels, or the soft targets with `perRow` = classes): where
+    /// `hidden` and `weight` agree on a hidden size and on other rows, the error names it.
     static func hiddenSize(
-        rows: Int, classes: Int, hiddenCount: Int, weightCount: Int, biasCount: Int?
+        rows: Int, classes: Int, hiddenCount: Int, weightCount: Int, biasCount: Int?,
+        rowSource: (name: String, perRow: Int)
     ) throws(XentError) -> Int {
+        if weightCount >= classes, weightCount % classes == 0, hiddenCount % (weightCount / classes) == 0 {
+            let hiddenRows = hiddenCount / (weightCount / classes)
+            let (expected, overflow) = hiddenRows.multipliedReportingOverflow(by: rowSource.perRow)
+            if hiddenRows != rows, hiddenRows >= 1, !overflow {
+                throw .lengthMismatch(argument: rowSource.name, expected: expected, actual: rows * rowSource.perRow)
+            }
+        }
         guard hiddenCount >= rows, hiddenCount % rows == 0 else {
             throw .lengthNotMultiple(argument: "hidden", count: hiddenCount, multiple: rows, of: "the rows")
         }
@@ -150,8 +165,9 @@ struct LinearHead {
         _ blockLoss: BlockLoss, options: LinearCrossEntropy, filterReport: GradientFilterReport?
     ) throws(XentError) -> Float {
         let wantsGradient = gradients.wantsGradient
-        let z = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * classes)
-        defer { z.deallocate() }
+        let workspace = try Workspace(floats: blockRows * classes, budget: options.workspaceBytes)
+        defer { workspace.release() }
+        let z = workspace.floats
         var sums = LossSums()
         BLAS.useCallingThreadOnly()
         if !gradients.accumulate {
@@ -250,8 +266,9 @@ struct LinearHead {
         labels: UnsafeBufferPointer<Label>, tiles: LossTiles, options: LinearCrossEntropy
     ) throws(XentError) -> Float {
         let panelWidth = tiles.classes
-        let z = UnsafeMutablePointer<Float>.allocate(capacity: tiles.rows * panelWidth)
-        defer { z.deallocate() }
+        let workspace = try Workspace(floats: tiles.rows * panelWidth, budget: options.workspaceBytes)
+        defer { workspace.release() }
+        let z = workspace.floats
         let rowLoss = try RowPanelLoss<Label>(
             options.crossEntropy, plan: plan, argmax: rowStatistics.argmax != nil)
         var sums = LossSums()

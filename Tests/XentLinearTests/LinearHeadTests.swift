@@ -198,7 +198,7 @@ struct LinearHeadFilterTests {
             gradients: approximate, filterReport: skipped)
         #expect(skipped.skippedFraction > 0.5, "peaked logits: \(skipped.skippedTiles) of \(skipped.tiles) skipped")
         #expect(approximate.bias == reference.bias)  // ∂b is never filtered
-        // The documented bound: each skipped entry is below ε·σ (σ = 1/D: the mean over 23 rows).
+        // The documented bound: each skipped entry is below ε·σ (σ = 1/R: 23 rows take part).
         let sigma = Double(epsilon) / 23
         let d = p.hiddenSize
         let v = p.classes
@@ -218,6 +218,44 @@ struct LinearHeadFilterTests {
                 #expect(e <= bound + 1e-6 * abs(Double(reference.weight[j * d + k])), "∂W[\(j), \(k)]")
             }
         }
+    }
+}
+
+extension LinearHeadFilterTests {
+    @Test("under .mean, σ does not move with the class weights' scale; no cross-entropy weight: z-loss kept")
+    func filterScale() throws {
+        var p = LinearProblem(rows: 24, hiddenSize: 8, classes: 4096, bias: true, soft: false, seed: 12)
+        for j in 300..<p.classes { p.bias![j] = -12 }
+        // Class weights scaled by powers of two: the same gradient bits, so the same tiles skipped.
+        var runs: [(skipped: Int, tiles: Int, hidden: [Float], weight: [Float])] = []
+        for scale: Float in [1, 0x1p-12, 0x1p7] {
+            var head = LinearCrossEntropy(SoftmaxCrossEntropy(), workspaceBytes: 8 * 4096 * 4, gradientFilter: 0x1p-12)
+            head.crossEntropy.classWeights = (0..<p.classes).map { Float(1 + $0 % 3) * scale }
+            let report = GradientFilterReport(), g = LinearGradients()
+            _ = try head.lossAndGradients(
+                hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes, gradients: g,
+                filterReport: report)
+            runs.append((report.skippedTiles, report.tiles, g.hidden, g.weight))
+        }
+        #expect(runs[0].skipped > 0 && runs[0].skipped < runs[0].tiles, "\(runs[0].skipped) of \(runs[0].tiles)")
+        for r in runs.dropFirst() {
+            #expect(r.skipped == runs[0].skipped && r.hidden == runs[0].hidden && r.weight == runs[0].weight)
+        }
+        // Every label's class weight 0 (the cross-entropy denominator 0) with a z-loss: its gradient
+        // stays, as unfiltered, under a tiny ε.
+        var zOnly = LinearCrossEntropy(workspaceBytes: 8 * 4096 * 4)
+        zOnly.crossEntropy.zLossScale = 1e-3
+        zOnly.crossEntropy.classWeights = [Float](repeating: 0, count: p.classes)
+        let plain = LinearGradients()
+        _ = try zOnly.lossAndGradients(
+            hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes, gradients: plain)
+        zOnly.gradientFilter = 1e-30
+        let report = GradientFilterReport(), filtered = LinearGradients()
+        _ = try zOnly.lossAndGradients(
+            hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes,
+            gradients: filtered, filterReport: report)
+        #expect(report.skippedTiles == 0 && plain.hidden.contains { $0 != 0 })
+        #expect(filtered.hidden == plain.hidden && filtered.weight == plain.weight)
     }
 }
 
@@ -314,6 +352,76 @@ struct LinearHeadRefusalTests {
         #expect(attempt() == nil && !dh.contains(42) && !dw.contains(42) && !losses.contains(42))
     }
 
+    @Test("a wrong count of labels or targets is named as such, not as the weight's")
+    func rowSourceErrors() {
+        let (n, d, v) = (4, 3, 5)
+        let p = LinearProblem(rows: n, hiddenSize: d, classes: v, bias: false, soft: true, seed: 4)
+        let head = LinearCrossEntropy()
+        func error(_ body: () throws(XentError) -> Float) -> XentError? {
+            do throws(XentError) { _ = try body() } catch { return error }
+            return nil
+        }
+        #expect(error { () throws(XentError) in
+            try head.loss(hidden: p.hidden, weight: p.weight, labels: Array(p.labels.prefix(3)), classes: v)
+        } == .lengthMismatch(argument: "labels", expected: 4, actual: 3))
+        #expect(error { () throws(XentError) in
+            try head.loss(hidden: p.hidden, weight: p.weight, labels: p.labels + [0, 1], classes: v)
+        } == .lengthMismatch(argument: "labels", expected: 4, actual: 6))
+        #expect(error { () throws(XentError) in
+            try head.loss(hidden: p.hidden, weight: p.weight, targets: Array(p.targets!.prefix(2 * v)), classes: v)
+        } == .lengthMismatch(argument: "targets", expected: 20, actual: 10))
+        #expect(error { () throws(XentError) in
+            try head.loss(hidden: p.hidden, weight: p.weight, targets: Array(p.targets!.dropLast()), classes: v)
+        } == .lengthNotMultiple(argument: "targets", count: 19, multiple: 5, of: "classes"))
+        let gradients = LinearGradients()
+        #expect(error { () throws(XentError) in
+            try head.lossAndGradients(
+                hidden: p.hidden, weight: p.weight, labels: Array(p.labels.prefix(2)), classes: v, gradients: gradients)
+        } == .lengthMismatch(argument: "labels", expected: 4, actual: 2))
+    }
+
+    #if os(Linux)
+    @Test("a workspace the system refuses is a typed error, nothing written")
+    func refusedWorkspace() throws {
+        // 2²⁰ rows × 2²⁰ classes of hidden size 1: a `.max` budget asks for 4 TiB of logits at once,
+        // which Linux refuses unless it overcommits without limit (vm.overcommit_memory 1).
+        let mode = (try? String(contentsOfFile: "/proc/sys/vm/overcommit_memory", encoding: .utf8)) ?? "1"
+        guard mode.trimmingCharacters(in: .whitespacesAndNewlines) != "1" else { return }
+        let n = 1 << 20
+        let hidden = [Float](repeating: 0.01, count: n), weight = [Float](repeating: 0.01, count: n)
+        let labels = [Int32](repeating: 1, count: n)
+        let head = LinearCrossEntropy(workspaceBytes: .max)
+        var losses = [Float](repeating: 42, count: n)
+        var dh = [Float](repeating: 42, count: n)
+        for withGradient in [false, true] {
+            do throws(XentError) {
+                try hidden.withUnsafeBufferPointer { h throws(XentError) in
+                    try weight.withUnsafeBufferPointer { w throws(XentError) in
+                        try labels.withUnsafeBufferPointer { t throws(XentError) in
+                            try losses.withUnsafeMutableBufferPointer { l throws(XentError) in
+                                try dh.withUnsafeMutableBufferPointer { g throws(XentError) in
+                                    _ = try head.lossAndGradients(
+                                        hidden: h, weight: w, labels: t, classes: n,
+                                        gradients: LinearGradientBuffers(hidden: withGradient ? g : nil),
+                                        rowStatistics: .init(losses: l))
+                                }
+                            }
+                        }
+                    }
+                }
+                Issue.record("a 4 TiB workspace was accepted")
+            } catch {
+                guard case .invalidOption(let name, let value, _) = error else {
+                    Issue.record("\(error)")
+                    continue
+                }
+                #expect(name == "workspaceBytes" && value == Double(Int.max))
+            }
+        }
+        #expect(losses.allSatisfy { $0 == 42 } && dh.allSatisfy { $0 == 42 })
+    }
+    #endif
+
     @Test("over arrays, the shape is refused before a gradient array is sized from it")
     func arrayShapeRefusals() {
         let head = LinearCrossEntropy()
@@ -335,7 +443,7 @@ struct LinearHeadRefusalTests {
         }
         // The call on the buffers' first error where the shape is refused too: soft targets that are
         // not whole rows, a label out of range.
-        #expect(throws: XentError.logitsNotMultipleOfClasses(count: 14, classes: 5)) {
+        #expect(throws: XentError.lengthNotMultiple(argument: "targets", count: 14, multiple: 5, of: "classes")) {
             try head.lossAndGradients(
                 hidden: [Float](repeating: 0, count: 9), weight: [Float](repeating: 0, count: 15),
                 targets: [Float](repeating: 0, count: 14), classes: 5, gradients: gradients)
