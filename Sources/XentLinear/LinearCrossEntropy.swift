@@ -33,7 +33,9 @@ public struct LinearCrossEntropy: Sendable, Hashable {
     /// budget (their logits and Xent's sums for their rows) where they hold more rows than whole
     /// rows would (<doc:FusedLinearHead>). The block is allocated per call, at most the whole
     /// batch's logits; where the system refuses it (a budget such as `.max` over a batch whose
-    /// logits do not fit) the call throws `invalidOption` naming this property.
+    /// logits do not fit) the call throws `invalidOption` naming this property. Whether it refuses
+    /// depends on the system: Linux's default overcommit refuses what exceeds memory and swap,
+    /// while a system that overcommits freely grants it and may end the process when it is used.
     ///
     /// The block's rows are the products' row count, and a BLAS may round a product of another
     /// shape differently: a different size can change the last bits of every output (the logits,
@@ -43,14 +45,15 @@ public struct LinearCrossEntropy: Sendable, Hashable {
 
     /// Gradient filtering (off, `nil`, by default): the block's gradient is cut into tiles of
     /// ``filterTileClasses`` classes, and a tile whose every entry is below `ε·σ` in magnitude is
-    /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is `SoftmaxCrossEntropy.gradientScale`
-    /// divided, under `.mean`, by the rows' weights `Σ r_i` (their count without row weights: the
-    /// scale of a row of the batch's average weight, which scaling every class weight leaves as
-    /// `.mean`'s loss is left), else by the divisor (1 for `.sum` and `.none`); so without class
-    /// weights or a logit scale `ε` compares with a probability `p_j`. Cut
-    /// Cross-Entropy uses `ε = 2⁻¹²` with bfloat16. Each skipped entry adds at most `ε·σ·|W_jk|`
-    /// to `|Δ∂H_ik|` and `ε·σ·|H_ik|` to `|Δ∂W_jk|` (<doc:FusedLinearHead#Gradient-filtering>); a
-    /// tile holding a NaN is kept. Must be finite and ≥ 0.
+    /// left out of `∂H` and `∂W` (not of `∂b` or the loss). `σ` is the magnitude of
+    /// `SoftmaxCrossEntropy.gradientScale` divided, under `.mean` without a divisor, by the number
+    /// of rows that take part with a row weight above 0 — the gradient's scale for a row of their
+    /// average weight, which scaling every row weight (or class weight) leaves as it leaves
+    /// `.mean`'s gradient — else by the divisor (1 for `.sum` and `.none`); so without class or row
+    /// weights or a logit scale `ε` compares with a probability `p_j`. Cut Cross-Entropy uses
+    /// `ε = 2⁻¹²` with bfloat16. Each skipped entry adds at most `ε·σ·|W_jk|` to `|Δ∂H_ik|` and
+    /// `ε·σ·|H_ik|` to `|Δ∂W_jk|` (<doc:FusedLinearHead#Gradient-filtering>); a tile holding a NaN is
+    /// kept. Must be finite and ≥ 0.
     public var gradientFilter: Float? = nil
 
     /// The classes per tile that gradient filtering skips or keeps as a whole.
@@ -131,8 +134,8 @@ extension LinearCrossEntropy {
     ///     argmax), `rows` elements each; the losses are required with `.none`.
     /// - Returns: the reduced loss.
     /// - Throws: `XentError` before anything is written: shapes and lengths that do not match,
-    ///   overlapping buffers, a workspace too small for one row, a dimension beyond the BLAS's
-    ///   32-bit interface, bad options or labels.
+    ///   overlapping buffers, a workspace too small for one row (or that the system refuses), a
+    ///   dimension beyond the BLAS's 32-bit interface, bad options or labels.
     /// - Complexity: `2·rows·classes·hidden` flops in `sgemm`, one pass of Xent over the logits;
     ///   memory: one block or tile of logits (≤ ``workspaceBytes``).
     public func loss<Label: ClassLabel>(

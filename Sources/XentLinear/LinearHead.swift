@@ -88,11 +88,12 @@ struct LinearHead {
         self.gradients = gradients
         self.rowStatistics = rowStatistics
         blockRows = Swift.min(rows, options.workspaceBytes / rowBytes.partialValue)
-        // σ: under `.mean` (no divisor), the gradient's scale for a row of the batch's average weight,
-        // which, as the loss, does not move when every class weight is scaled; else for a row of
-        // weight 1. No row taking part (σ's denominator 0): nothing to skip.
+        // σ: under `.mean` (no divisor), the gradient's scale for a row of the average weight over the
+        // rows of weight above 0 — which, as `.mean`'s gradient, does not move when every class weight
+        // or every row weight is scaled; else for a row of weight 1. No such row: nothing to skip.
         let ce = options.crossEntropy
-        let scale = ce.reduction == .mean && ce.divisor == nil ? plan.rowWeightSum : plan.crossEntropyDenominator
+        let mean = ce.reduction == .mean && ce.divisor == nil
+        let scale = mean ? Double(plan.weightedRows) : plan.crossEntropyDenominator
         filterThreshold = options.gradientFilter.map {
             scale > 0 ? Float(Double($0) * Double(abs(ce.gradientScale)) / scale) : 0
         }
@@ -102,13 +103,16 @@ struct LinearHead {
     /// The hidden size, `hidden.count / rows`, once `hidden`, `weight` and `bias` hold what `rows`
     /// rows and `classes` classes (both ≥ 1) need. Every dimension is held to the BLAS's 32-bit
     /// interface before `classes × hidden size` is formed, which therefore fits in `Int`. `rowSource`
-    /// names what gave `rows` (the labels, or the soft targets with `perRow` = classes): where
-    /// `hidden` and `weight` agree on a hidden size and on other rows, the error names it.
+    /// names what gave `rows` (the labels, or the soft targets with `perRow` = classes). Which
+    /// buffer is wrong can be ambiguous: where the weight reads as a whole hidden size above 1 that
+    /// `hidden` holds a whole number of rows of, but not `rows` of them, the error names the labels
+    /// or targets (a batch's rows go wrong more often than a model's weight); else, as before, the
+    /// hidden size is `hidden`'s per row and a weight of another size is named.
     static func hiddenSize(
         rows: Int, classes: Int, hiddenCount: Int, weightCount: Int, biasCount: Int?,
         rowSource: (name: String, perRow: Int)
     ) throws(XentError) -> Int {
-        if weightCount >= classes, weightCount % classes == 0, hiddenCount % (weightCount / classes) == 0 {
+        if weightCount > classes, weightCount % classes == 0, hiddenCount % (weightCount / classes) == 0 {
             let hiddenRows = hiddenCount / (weightCount / classes)
             let (expected, overflow) = hiddenRows.multipliedReportingOverflow(by: rowSource.perRow)
             if hiddenRows != rows, hiddenRows >= 1, !overflow {

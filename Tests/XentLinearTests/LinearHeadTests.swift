@@ -222,15 +222,17 @@ struct LinearHeadFilterTests {
 }
 
 extension LinearHeadFilterTests {
-    @Test("under .mean, σ does not move with the class weights' scale; no cross-entropy weight: z-loss kept")
+    @Test("under .mean, σ does not move with the class or row weights' scale; no cross-entropy weight: z-loss kept")
     func filterScale() throws {
         var p = LinearProblem(rows: 24, hiddenSize: 8, classes: 4096, bias: true, soft: false, seed: 12)
         for j in 300..<p.classes { p.bias![j] = -12 }
-        // Class weights scaled by powers of two: the same gradient bits, so the same tiles skipped.
+        // Class weights and row weights scaled by powers of two: the same gradient bits, so the same
+        // tiles skipped.
         var runs: [(skipped: Int, tiles: Int, hidden: [Float], weight: [Float])] = []
-        for scale: Float in [1, 0x1p-12, 0x1p7] {
+        for (classScale, rowScale): (Float, Float) in [(1, 1), (0x1p-12, 1), (0x1p7, 1), (1, 0x1p-12), (1, 0x1p5)] {
             var head = LinearCrossEntropy(SoftmaxCrossEntropy(), workspaceBytes: 8 * 4096 * 4, gradientFilter: 0x1p-12)
-            head.crossEntropy.classWeights = (0..<p.classes).map { Float(1 + $0 % 3) * scale }
+            head.crossEntropy.classWeights = (0..<p.classes).map { Float(1 + $0 % 3) * classScale }
+            head.crossEntropy.rowWeights = (0..<p.rows).map { Float($0 % 5) * rowScale }
             let report = GradientFilterReport(), g = LinearGradients()
             _ = try head.lossAndGradients(
                 hidden: p.hidden, weight: p.weight, bias: p.bias, labels: p.labels, classes: p.classes, gradients: g,
@@ -367,6 +369,10 @@ struct LinearHeadRefusalTests {
         #expect(error { () throws(XentError) in
             try head.loss(hidden: p.hidden, weight: p.weight, labels: p.labels + [0, 1], classes: v)
         } == .lengthMismatch(argument: "labels", expected: 4, actual: 6))
+        // A weight of `classes` elements (the bias in its place): the weight is named.
+        #expect(error { () throws(XentError) in
+            try head.loss(hidden: p.hidden, weight: Array(p.weight.prefix(v)), labels: p.labels, classes: v)
+        } == .lengthMismatch(argument: "weight", expected: 15, actual: 5))
         #expect(error { () throws(XentError) in
             try head.loss(hidden: p.hidden, weight: p.weight, targets: Array(p.targets!.prefix(2 * v)), classes: v)
         } == .lengthMismatch(argument: "targets", expected: 20, actual: 10))
@@ -381,12 +387,14 @@ struct LinearHeadRefusalTests {
     }
 
     #if os(Linux)
-    @Test("a workspace the system refuses is a typed error, nothing written")
+    /// Whether Linux refuses an allocation beyond memory and swap (vm.overcommit_memory 0 or 2).
+    static let refusesHugeAllocations = ((try? String(
+        contentsOfFile: "/proc/sys/vm/overcommit_memory", encoding: .utf8)) ?? "1")
+        .trimmingCharacters(in: .whitespacesAndNewlines) != "1"
+
+    @Test("a workspace the system refuses is a typed error, nothing written", .enabled(if: refusesHugeAllocations))
     func refusedWorkspace() throws {
-        // 2²⁰ rows × 2²⁰ classes of hidden size 1: a `.max` budget asks for 4 TiB of logits at once,
-        // which Linux refuses unless it overcommits without limit (vm.overcommit_memory 1).
-        let mode = (try? String(contentsOfFile: "/proc/sys/vm/overcommit_memory", encoding: .utf8)) ?? "1"
-        guard mode.trimmingCharacters(in: .whitespacesAndNewlines) != "1" else { return }
+        // 2²⁰ rows × 2²⁰ classes of hidden size 1: a `.max` budget asks for 4 TiB of logits at once.
         let n = 1 << 20
         let hidden = [Float](repeating: 0.01, count: n), weight = [Float](repeating: 0.01, count: n)
         let labels = [Int32](repeating: 1, count: n)
