@@ -53,7 +53,11 @@ struct Batch {
         let stride = rowStride ?? classes
         guard stride >= classes else { throw .invalidRowStride(rowStride: stride, classes: classes) }
         guard logitsCount % stride == 0 else {
-            throw .logitsNotMultipleOfClasses(count: logitsCount, classes: stride)
+            // With a stride, the division is by it: an error saying "classes = <stride>" misled.
+            guard rowStride == nil else {
+                throw .lengthNotMultiple(argument: "logits", count: logitsCount, multiple: stride, of: "rowStride")
+            }
+            throw .logitsNotMultipleOfClasses(count: logitsCount, classes: classes)
         }
         return logitsCount / stride
     }

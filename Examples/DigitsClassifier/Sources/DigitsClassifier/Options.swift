@@ -26,6 +26,7 @@ struct Options {
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             if flag == "--help" || flag == "-h" { throw .help }
+            guard Self.flags.contains(flag) else { throw .invalid("unknown option \(flag)") }
             guard let value = rest.popFirst() else { throw .invalid("\(flag) needs a value") }
             switch flag {
             case "--epochs": epochs = try Self.parse(value, flag, Int.init, where: { $0 >= 1 })
@@ -37,6 +38,9 @@ struct Options {
             }
         }
     }
+
+    /// The options that take a value (an unknown one is named as such, not as missing its value).
+    private static let flags: Set<String> = ["--epochs", "--batch-size", "--learning-rate", "--seed", "--data"]
 
     private static func parse<T>(
         _ text: String, _ flag: String, _ make: (String) -> T?, where isValid: (T) -> Bool

@@ -33,6 +33,7 @@ struct Options {
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             if flag == "--help" || flag == "-h" { throw .help }
+            guard Self.flags.contains(flag) else { throw .invalid("unknown option \(flag)") }
             guard let value = rest.popFirst() else { throw .invalid("\(flag) needs a value") }
             switch flag {
             case "--steps": steps = try Self.parse(value, flag, Int.init, where: { $0 >= 1 })
@@ -48,6 +49,12 @@ struct Options {
             }
         }
     }
+
+    /// The options that take a value (an unknown one is named as such, not as missing its value).
+    private static let flags: Set<String> = [
+        "--steps", "--batch-size", "--dimension", "--learning-rate", "--label-smoothing", "--z-loss", "--documents",
+        "--seed",
+    ]
 
     private static func parse<T>(
         _ text: String, _ flag: String, _ make: (String) -> T?, where isValid: (T) -> Bool

@@ -22,18 +22,37 @@ struct VocabParallel {
         var aligned = true
         var allOptions = false
         var seed: UInt64 = 1
+        let usage = "usage: vocab-parallel [--rows N] [--classes N] [--split aligned|even] [--options plain|all] "
+            + "[--seed N]"
+        /// Exits with status 2 and `message` (a bad value is refused, not replaced by the default).
+        func refuse(_ message: String) -> Never {
+            FileHandle.standardError.write("vocab-parallel: \(message)\n\(usage)\n".data(using: .utf8)!)
+            exit(2)
+        }
         var arguments = CommandLine.arguments.dropFirst()
         while let flag = arguments.popFirst() {
-            let value = arguments.popFirst() ?? ""
+            if flag == "--help" || flag == "-h" {
+                print(usage)
+                exit(0)
+            }
+            guard ["--rows", "--classes", "--split", "--options", "--seed"].contains(flag) else {
+                refuse("unknown option \(flag)")
+            }
+            guard let value = arguments.popFirst() else { refuse("\(flag) needs a value") }
+            func number<T>(_ make: (String) -> T?, _ isValid: (T) -> Bool) -> T {
+                guard let parsed = make(value), isValid(parsed) else { refuse("bad value for \(flag): \(value)") }
+                return parsed
+            }
             switch flag {
-            case "--rows": rows = Int(value) ?? rows
-            case "--classes": classes = Int(value) ?? classes
-            case "--split": aligned = value != "even"
-            case "--options": allOptions = value == "all"
-            case "--seed": seed = UInt64(value) ?? seed
-            default:
-                FileHandle.standardError.write("unknown option \(flag)\n".data(using: .utf8)!)
-                exit(2)
+            case "--rows": rows = number({ Int($0) }, { $0 >= 1 })
+            case "--classes": classes = number({ Int($0) }, { $0 >= 1 })
+            case "--split":
+                guard value == "aligned" || value == "even" else { refuse("--split \(value): aligned or even") }
+                aligned = value == "aligned"
+            case "--options":
+                guard value == "plain" || value == "all" else { refuse("--options \(value): plain or all") }
+                allOptions = value == "all"
+            default: seed = number({ UInt64($0) }, { _ in true })
             }
         }
 
