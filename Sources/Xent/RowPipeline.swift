@@ -590,18 +590,6 @@ struct RowPipeline {
         // No prefetches: the previous chunk's exp pass asked for this one's logits.
         if let max { m = max } else { rmaxWidenHalf!(len, x, nil, &m, 0) }
         sums.rawMax = m
-        if params.argmax != 0 {
-            var bits: UInt16 = 0
-            roundHalf(1, &m, &bits, 1)
-            // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
-            // max may depend on the order its kernel compares in under a rounding mode other than to
-            // nearest, and a carried max's kernel compares in another) — and, as that `==` under
-            // denormals-are-zero, a bfloat16 subnormal (a zero exponent field), whose widened value
-            // then equals zero (a binary16 subnormal widens to a normal Float).
-            let zeroMask: UInt16 = m == 0 ? (subnormalsWidenToZero() ? 0x7f80 : 0x7fff) : 0
-            let i = rfindeqHalf!(len, x, bits, zeroMask)
-            if i < len { sums.argmax = base + i }
-        }
         let shift: Float = m == -.infinity ? 0 : m
         sums.max = m
         sums.shift = shift
@@ -610,6 +598,7 @@ struct RowPipeline {
         let limit = Swift.min(row.prefetchLimit, row.classes + HalfRow.workspacePadding) - base
         if let nextRow, let raddexpminusmaxRmaxNextHalf, y == nil, q == nil {
             raddexpminusmaxRmaxNextHalf(len, x, shift, &sums.sum, limit, nextRow, len, &sums.nextRowMax)
+            if params.argmax != 0 { searchHalfArgmax(x, count: len, base: base, into: &sums) }
             return sums
         }
         var exps = (0.0, 0.0, 0.0)
@@ -623,7 +612,26 @@ struct RowPipeline {
             sums.sumQ = exps.1
             sums.sumQGap = exps.2
         }
+        // The argmax's search after the exp pass, where it costs binary16 calls less than before it
+        // (Performance article): the logits are left as they were (the exps go to the workspace; an
+        // in-place gradient is written by the scaling pass, after every chunk's step).
+        if params.argmax != 0 { searchHalfArgmax(x, count: len, base: base, into: &sums) }
         return sums
+    }
+
+    /// The argmax's search over a 16-bit chunk, by the pattern of its max (`rawMax`, exact in 16 bits).
+    @inline(__always)
+    private func searchHalfArgmax(_ x: UnsafePointer<UInt16>, count len: Int, base: Int, into sums: inout ChunkSums) {
+        var m = sums.rawMax, bits: UInt16 = 0
+        roundHalf(1, &m, &bits, 1)
+        // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
+        // max may depend on the order its kernel compares in under a rounding mode other than to
+        // nearest, and a carried max's kernel compares in another) — and, as that `==` under
+        // denormals-are-zero, a bfloat16 subnormal (a zero exponent field), whose widened value
+        // then equals zero (a binary16 subnormal widens to a normal Float).
+        let zeroMask: UInt16 = m == 0 ? (subnormalsWidenToZero() ? 0x7f80 : 0x7fff) : 0
+        let i = rfindeqHalf!(len, x, bits, zeroMask)
+        if i < len { sums.argmax = base + i }
     }
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
