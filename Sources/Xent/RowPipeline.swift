@@ -148,6 +148,8 @@ struct RowPipeline {
     private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
     let widenHalf: xent_half_widen_ukernel_fn
     let roundHalf: xent_half_round_ukernel_fn
+    /// Whether the 16-bit format is bfloat16, whose values widen by a shift.
+    private let isBFloat16: Bool
     /// The fused 16-bit passes (widening with the max, the gradient with its rounding, the exp pass
     /// widening as it loads) and the argmax's search over 16-bit patterns, where the ISA has them.
     private let rmaxWidenHalf: xent_half_rmaxwiden_ukernel_fn?
@@ -179,6 +181,7 @@ struct RowPipeline {
         vgradientsoftcap = config.vgradientsoftcap!
         widenHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_widen : config.f16_widen)!
         roundHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_round : config.f16_round)!
+        isBFloat16 = format == XENT_HALF_BFLOAT16
         rmaxWidenHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_rmaxwiden : config.f16_rmaxwiden
         vgradientRoundHalf = format == XENT_HALF_BFLOAT16 ? config.bf16_vgradientround : config.f16_vgradientround
         raddstoreexpminusmaxHalf = format == XENT_HALF_BFLOAT16
@@ -623,7 +626,8 @@ struct RowPipeline {
     @inline(__always)
     private func searchHalfArgmax(_ x: UnsafePointer<UInt16>, count len: Int, base: Int, into sums: inout ChunkSums) {
         var m = sums.rawMax, bits: UInt16 = 0
-        roundHalf(1, &m, &bits, 1)
+        // The max is a widened 16-bit value: bfloat16's pattern is its top half, no rounding call.
+        if isBFloat16 { bits = UInt16(truncatingIfNeeded: m.bitPattern >> 16) } else { roundHalf(1, &m, &bits, 1) }
         // Either zero for a zero max of either sign, as the Float chunk's `==` (the sign of a zero
         // max may depend on the order its kernel compares in under a rounding mode other than to
         // nearest, and a carried max's kernel compares in another) — and, as that `==` under
