@@ -1,4 +1,5 @@
 // The fused linear head against the Double model, every option; determinism; refusals.
+import Foundation
 import Testing
 import Xent
 import XentLinear
@@ -243,6 +244,37 @@ extension LinearHeadFilterTests {
         for r in runs.dropFirst() {
             #expect(r.skipped == runs[0].skipped && r.hidden == runs[0].hidden && r.weight == runs[0].weight)
         }
+        // Rows of row weight 0 are not counted in σ's R: the same tiles and bits as those rows
+        // ignored by label (counting them would raise R, and the threshold would differ).
+        // Over thresholds a quarter octave apart, so that some tile's largest entry falls between the
+        // two that counting those rows or not would give.
+        // Tiles of graded probabilities (the bias falls by 0.75 a tile), every label in the first.
+        var graded = p
+        for j in 0..<graded.classes { graded.bias![j] = -0.75 * Float(j / LinearCrossEntropy.filterTileClasses) }
+        graded.labels = graded.labels.indices.map { $0 == 1 ? -100 : Int32($0 * 7 % 256) }
+        let dropped = Set([2, 5, 6, 11, 17, 20, 21, 22])
+        let ignoredLabels = graded.labels.indices.map { dropped.contains($0) ? Int32(-100) : graded.labels[$0] }
+        var skippedCounts = Set<Int>()
+        for k in 0..<64 {
+            let epsilon = Float(0x1p-20) * Float(pow(2.0, Double(k) / 4))
+            var weighted = LinearCrossEntropy(
+                SoftmaxCrossEntropy(), workspaceBytes: 8 * 4096 * 4, gradientFilter: epsilon)
+            weighted.crossEntropy.rowWeights = (0..<p.rows).map { dropped.contains($0) ? 0 : 1 }
+            var ignored = weighted
+            ignored.crossEntropy.rowWeights = nil
+            let byWeight = GradientFilterReport(), byLabel = GradientFilterReport()
+            let gw = LinearGradients(), gl = LinearGradients()
+            _ = try weighted.lossAndGradients(
+                hidden: graded.hidden, weight: graded.weight, bias: graded.bias, labels: graded.labels,
+                classes: graded.classes, gradients: gw, filterReport: byWeight)
+            _ = try ignored.lossAndGradients(
+                hidden: graded.hidden, weight: graded.weight, bias: graded.bias, labels: ignoredLabels,
+                classes: graded.classes, gradients: gl, filterReport: byLabel)
+            #expect(byWeight.skippedTiles == byLabel.skippedTiles, "ε \(epsilon)")
+            #expect(gw.hidden == gl.hidden && gw.weight == gl.weight, "ε \(epsilon)")
+            skippedCounts.insert(byLabel.skippedTiles)
+        }
+        #expect(skippedCounts.count > 3, "the thresholds skip different tiles: \(skippedCounts.sorted())")
         // Every label's class weight 0 (the cross-entropy denominator 0) with a z-loss: its gradient
         // stays, as unfiltered, under a tiny ε.
         var zOnly = LinearCrossEntropy(workspaceBytes: 8 * 4096 * 4)

@@ -62,6 +62,38 @@ import Testing
         }
     }
 
+    @Test("16-bit in place: the argmax and the gradient as out of place (the search after the exp pass)",
+          arguments: Variant.all)
+    func halfInPlace(variant: Variant) throws {
+        // Rows of one chunk, of two, and of three split over threads; ties across chunks.
+        for classes in [37, 2200, 5000] {
+            let rows = 3
+            var (logits, labels) = LogitKind.masked.batch(rows: rows, classes: classes, seed: 23)
+            logits[classes - 1] = 20
+            logits[classes / 2] = 20
+            labels[0] = Int32(classes / 2)
+            for threads in [1, 3] {
+                var ce = variant.configuration(.mean)
+                ce.threads = threads
+                func compare<E: LogitElement>(_ z: [E]) throws {
+                    let apart = RowStatistics(.argmax), inPlace = RowStatistics(.argmax)
+                    var gradient = z, overwritten = z
+                    let loss = try ce.lossAndGradient(
+                        logits: z, labels: labels, classes: classes, gradient: &gradient, rowStatistics: apart)
+                    let lossInPlace = try ce.lossAndGradient(
+                        inPlace: &overwritten, labels: labels, classes: classes, rowStatistics: inPlace)
+                    let name = "\(variant) \(E.self) \(classes) classes, \(threads) threads"
+                    #expect(apart.argmax == inPlace.argmax && apart.argmax[0] == Int32(classes / 2), "\(name)")
+                    #expect(loss.bitPattern == lossInPlace.bitPattern, "\(name)")
+                    let bytes = gradient.withUnsafeBytes { Array($0) }
+                    #expect(bytes == overwritten.withUnsafeBytes { Array($0) }, "\(name)")
+                }
+                try compare(logits.map { Float16($0) })
+                try compare(logits.map { BFloat16($0) })
+            }
+        }
+    }
+
     @Test("rfindeq: the first element equal to the value, or n; every ISA's kernels, tails, offsets")
     func searchKernels() {
         // Rows of -1, -2, …; the value at `p` and again further on; a guard past n equal to the value

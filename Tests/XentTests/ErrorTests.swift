@@ -136,7 +136,8 @@ import Xent
                 .lengthNotMultiple(argument: "logits", count: 12, multiple: 5, of: "rowStride"),
                 mentioning: ["12", "5", "rowStride"]
             ) { z, g, _ throws(XentError) in
-                try ce.lossAndGradient(logits: UnsafeBufferPointer(z), targets: q, classes: 3, rowStride: 5, gradient: g)
+                try ce.lossAndGradient(
+                    logits: UnsafeBufferPointer(z), targets: q, classes: 3, rowStride: 5, gradient: g)
             }
             expectRefused(
                 .lengthMismatch(argument: "targets", expected: 12, actual: 9), mentioning: ["targets", "9"]
