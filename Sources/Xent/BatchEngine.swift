@@ -9,6 +9,9 @@ package struct Denominators: Sendable {
     var crossEntropy: Double
     /// The z-loss part's: `Σ r_i` over the rows that take part.
     var zLoss: Double
+    /// Under `.mean`, the rows that take part with a row weight above 0 (their count without row
+    /// weights); 0 for `.sum` and `.none`.
+    var weightedRows = 0
 }
 
 /// The rows' two loss parts, added in `Double` in row order; a call's reduced loss is their quotients
@@ -193,9 +196,9 @@ extension Batch {
         guard options.reduction == .mean else { return Denominators(crossEntropy: 1, zLoss: 1) }
         guard weights != nil || rowWeights != nil else {
             let rows = Double(participatingRows)
-            return Denominators(crossEntropy: options.divisor ?? rows, zLoss: rows)
+            return Denominators(crossEntropy: options.divisor ?? rows, zLoss: rows, weightedRows: participatingRows)
         }
-        var weighted = 0.0, rowWeighted = 0.0
+        var weighted = 0.0, rowWeighted = 0.0, weightedRows = 0
         for row in 0..<rows {
             var classWeight = 1.0
             if let (labels, ignoreIndex) = labels {
@@ -206,8 +209,9 @@ extension Batch {
             let r = rowWeights.map { Double($0[row]) } ?? 1
             weighted += r * classWeight
             rowWeighted += r
+            if r > 0 { weightedRows += 1 }
         }
-        return Denominators(crossEntropy: options.divisor ?? weighted, zLoss: rowWeighted)
+        return Denominators(crossEntropy: options.divisor ?? weighted, zLoss: rowWeighted, weightedRows: weightedRows)
     }
 
     /// The soft targets' storage, or nil for labels.

@@ -11,8 +11,8 @@ package struct RowBlockPlan: Sendable {
     let denominators: Denominators
     /// `.mean`'s cross-entropy denominator over the whole batch (1 for `.sum` and `.none`).
     package var crossEntropyDenominator: Double { denominators.crossEntropy }
-    /// The rows that take part (not ignored) with a row weight above 0: their count.
-    package let weightedRows: Int
+    /// Under `.mean`, the rows that take part (not ignored) with a row weight above 0: their count.
+    package var weightedRows: Int { denominators.weightedRows }
     let isa: InstructionSet
     package let workers: Int
 }
@@ -57,17 +57,7 @@ extension SoftmaxCrossEntropy {
                     rowWeights: rowWeights)
             }
         }
-        var weightedRows = participating
-        if let rowWeights {
-            weightedRows = 0
-            for row in 0..<rows where rowWeights[row] > 0 {
-                if let (pointer, ignore) = labels, let ignore, pointer[row] == ignore { continue }
-                weightedRows += 1
-            }
-        }
-        return RowBlockPlan(
-            rows: rows, classes: classes, denominators: denominators, weightedRows: weightedRows, isa: isa,
-            workers: workers)
+        return RowBlockPlan(rows: rows, classes: classes, denominators: denominators, isa: isa, workers: workers)
     }
 
     /// Rows `firstRow ..< firstRow + labels.count` of a planned batch: `logits` (`labels.count ×

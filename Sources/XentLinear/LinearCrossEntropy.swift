@@ -186,7 +186,7 @@ extension LinearCrossEntropy {
         let plan = try crossEntropy.planRowBlocks(labels: labels, classes: classes)
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
-            targets: ("labels", UnsafeRawBufferPointer(labels)), gradients: gradients, rowStatistics: rowStatistics)
+            targets: ("labels", UnsafeRawBufferPointer(labels), 1), gradients: gradients, rowStatistics: rowStatistics)
         if !gradients.wantsGradient && crossEntropy.kernel == .vector,
            let tiles = LinearHead.lossTiles(
                rows: plan.rows, classes: classes, workspaceBytes: workspaceBytes, blockRows: head.blockRows) {
@@ -229,7 +229,8 @@ extension LinearCrossEntropy {
         let plan = try crossEntropy.planRowBlocks(softTargetRows: targets.count / classes, classes: classes)
         let head = try LinearHead(
             self, plan: plan, hidden: hidden, weight: weight, bias: bias,
-            targets: ("targets", UnsafeRawBufferPointer(targets)), gradients: gradients, rowStatistics: rowStatistics)
+            targets: ("targets", UnsafeRawBufferPointer(targets), classes), gradients: gradients,
+            rowStatistics: rowStatistics)
         return try head.run(
             { (plan, first, logits, gradient, statistics, sums) throws(XentError) in
                 try crossEntropy.evaluateRowBlock(

@@ -32,18 +32,19 @@ struct LinearHead {
     let threads: Int?
 
     /// Checks every buffer against the planned shape and each other; throws before anything is
-    /// written. `targets` names the labels or soft targets (an input no output may overlap).
+    /// written. `targets` names the labels or soft targets (an input no output may overlap) and
+    /// their elements per row.
     init(
         _ options: LinearCrossEntropy, plan: RowBlockPlan, hidden: UnsafeBufferPointer<Float>,
         weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
-        targets: (name: String, bytes: UnsafeRawBufferPointer), gradients: LinearGradientBuffers,
+        targets: (name: String, bytes: UnsafeRawBufferPointer, perRow: Int), gradients: LinearGradientBuffers,
         rowStatistics: RowStatistics.Buffers
     ) throws(XentError) {
         let rows = plan.rows
         let classes = plan.classes
         let d = try Self.hiddenSize(
             rows: rows, classes: classes, hiddenCount: hidden.count, weightCount: weight.count,
-            biasCount: bias?.count, rowSource: (targets.name, targets.name == "targets" ? classes : 1))
+            biasCount: bias?.count, rowSource: (targets.name, targets.perRow))
         let weightCount = classes * d
         for (name, count, expected) in [
             ("gradients.hidden", gradients.hidden?.count, hidden.count),

@@ -97,7 +97,7 @@ struct LossTileTests {
                             let plan = try options.planRowBlocks(labels: labels, classes: p.classes)
                             let linear = try LinearHead(
                                 head, plan: plan, hidden: hidden, weight: weight, bias: bias,
-                                targets: ("labels", UnsafeRawBufferPointer(labels)),
+                                targets: ("labels", UnsafeRawBufferPointer(labels), 1),
                                 gradients: LinearGradientBuffers(),
                                 rowStatistics: RowStatistics.Buffers(losses: losses))
                             return try linear.loss(labels: labels, tiles: tiles, options: head)
