@@ -387,10 +387,19 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
 }
 
 // Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
-// they are loaded (the 16-bit exp pass, in the 16-bit section below).
+// they are loaded (the 16-bit exp pass, in the 16-bit section below), or floats multiplied by the
+// logit scale as they are loaded (3: t = s·x rounded, vtransform's bits without a softcap).
 #define XENT_IN_F32 0
 #define XENT_IN_F16 1
 #define XENT_IN_BF16 2
+#define XENT_IN_F32_SCALED 3
+#define XENT_IN_FLOATS(in) ((in) == XENT_IN_F32 || (in) == XENT_IN_F32_SCALED)
+
+// A loaded vector as the exp pass uses it: times the logit scale where `in` says so (−inf, NaN and
+// the tails' −inf padding stay what they are, the scale being finite and > 0).
+XENT_INLINE xent_f32x16 xent_logits_scaled(xent_f32x16 v, xent_f32x16 vscale, const int in) {
+    return in == XENT_IN_F32_SCALED ? xent_f32x16_mul(v, vscale) : v;
+}
 
 XENT_INLINE xent_f32x16 xent_logits_load(const void *x, size_t i, const int in) {
 #if defined(XENT_HALF_LANES)
@@ -426,13 +435,16 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // widening). Float logits are then prefetched twice as far ahead, past the next row; 16-bit ones
 // one distance ahead (past the next row up to 1024 values; beyond, the prefetches fall in the next
 // row, which the pass loads itself: twice the distance measured no different).
-XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float shift, const float *q, float *y,
-                                                    uint16_t *z, double *sums, size_t prefetch_limit,
+XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float scale, float shift, const float *q,
+                                                    float *y, uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int in,
                                                     const void *next, size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
-    const size_t x_distance = next_max && in == XENT_IN_F32 ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
-    const size_t x_prefetch_end = next_max && in == XENT_IN_F32 ? xent_prefetch_end(prefetch_end) : prefetch_end;
+    const size_t x_distance = next_max && XENT_IN_FLOATS(in) ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
+    const size_t x_prefetch_end = next_max && XENT_IN_FLOATS(in) ? xent_prefetch_end(prefetch_end) : prefetch_end;
+    // The next row is the caller's logits, unscaled: its max is rmax's.
+    const int next_in = in == XENT_IN_F32_SCALED ? XENT_IN_F32 : in;
+    const xent_f32x16 vscale = xent_f32x16_set1(scale);
     // The next row's max in rmax's order-free form (16-bit rows: xent_half_rmax_patterns's): any
     // grouping gives its bits.
     xent_f32x16 m0 = xent_f32x16_set1(-INFINITY), m1 = m0;
@@ -445,7 +457,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     for (size_t base = 0; base < n; base += XENT_EXP_BLOCK) {
         const size_t len = n - base < XENT_EXP_BLOCK ? n - base : XENT_EXP_BLOCK;
         const size_t nvec = len / 16, rest = len % 16;
-        const size_t xbytes = in == XENT_IN_F32 ? sizeof(float) : sizeof(uint16_t);
+        const size_t xbytes = XENT_IN_FLOATS(in) ? sizeof(float) : sizeof(uint16_t);
         const char *xb = (const char *)x + base * xbytes;
         const float *qb = soft ? q + base : NULL;
         float *yb = store ? y + base : NULL;
@@ -457,10 +469,10 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
             const int x_ahead0 = base + 16 * k < x_prefetch_end, x_ahead1 = base + 16 * k + 16 < x_prefetch_end;
             // 32 logits: two lines of floats, one of 16-bit values.
             if (x_ahead0) XENT_PREFETCH(xk + x_distance * xbytes);
-            if (x_ahead1 && in == XENT_IN_F32) XENT_PREFETCH(xk + (x_distance + 16) * xbytes);
+            if (x_ahead1 && XENT_IN_FLOATS(in)) XENT_PREFETCH(xk + (x_distance + 16) * xbytes);
             if (next_max && base + 16 * k + 32 <= next_n) {
 #if defined(XENT_HALF_LANES)
-                if (in != XENT_IN_F32) {
+                if (!XENT_IN_FLOATS(in)) {
                     const uint16_t *h = (const uint16_t *)next + base + 16 * k;
                     // One pair of accumulators with 16 registers (AVX2: a second spilled more in the
                     // exp's loop), two with 32.
@@ -470,12 +482,13 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 } else
 #endif
                 {
-                    m0 = xent_f32x16_max(xent_logits_load(next, base + 16 * k, in), m0);
-                    m1 = xent_f32x16_max(xent_logits_load(next, base + 16 * k + 16, in), m1);
+                    m0 = xent_f32x16_max(xent_logits_load(next, base + 16 * k, next_in), m0);
+                    m1 = xent_f32x16_max(xent_logits_load(next, base + 16 * k + 16, next_in), m1);
                 }
             }
             if (z && ahead0) XENT_PREFETCHW(z + base + 16 * k + XENT_PREFETCH_DISTANCE);
-            const xent_f32x16 v0 = xent_logits_load(xk, 0, in), v1 = xent_logits_load(xk, 16, in);
+            const xent_f32x16 v0 = xent_logits_scaled(xent_logits_load(xk, 0, in), vscale, in);
+            const xent_f32x16 v1 = xent_logits_scaled(xent_logits_load(xk, 16, in), vscale, in);
             if (soft) {
                 const float *qk = qb + 16 * k;
                 if (ahead0) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
@@ -501,7 +514,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
             a1 = xent_f32x16_add(a1, e1);
         }
         if (k < nvec) {
-            const xent_f32x16 v0 = xent_logits_load(xb, 16 * k, in);
+            const xent_f32x16 v0 = xent_logits_scaled(xent_logits_load(xb, 16 * k, in), vscale, in);
             if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
             const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
             if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
@@ -509,7 +522,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         }
         if (rest) {
             // Missing lanes: x = −inf (exp 0) and q = 0 (no target), so they add nothing.
-            const xent_f32x16 v = xent_logits_load_tail(xb, 16 * nvec, rest, in);
+            const xent_f32x16 v = xent_logits_scaled(xent_logits_load_tail(xb, 16 * nvec, rest, in), vscale, in);
             if (soft) {
                 xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
                                    &g1);
@@ -531,14 +544,14 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         // The loop above took next's pairs of vectors below both lengths' last whole pair.
         size_t i = (n < next_n ? n : next_n) / 32 * 32;
 #if defined(XENT_HALF_LANES)
-        if (in != XENT_IN_F32) {
+        if (!XENT_IN_FLOATS(in)) {
             xent_half_patterns_finish(next_n, (const uint16_t *)next, i, hi0, hi1, lo0, lo1, next_max,
                                       in == XENT_IN_BF16);
             return;
         }
 #endif
-        for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_logits_load(next, i, in), m0);
-        if (i < next_n) m1 = xent_f32x16_max(xent_logits_load_tail(next, i, next_n - i, in), m1);
+        for (; i + 16 <= next_n; i += 16) m0 = xent_f32x16_max(xent_logits_load(next, i, next_in), m0);
+        if (i < next_n) m1 = xent_f32x16_max(xent_logits_load_tail(next, i, next_n - i, next_in), m1);
         *next_max = xent_plus_zero(xent_f32x16_reduce_max(xent_f32x16_max(m1, m0)));  // as rmax
     }
 }
@@ -546,29 +559,50 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
 XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
                                            uint16_t *z, double *sums, size_t prefetch_limit, const int store,
                                            const int soft, const int mark, const int in) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, q, y, z, sums, prefetch_limit, store, soft, mark, in, NULL, 0,
-                                       NULL);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, y, z, sums, prefetch_limit, store, soft, mark, in, NULL,
+                                       0, NULL);
+}
+
+// The float exp pass's forms, one per combination of targets, store and marks; `in` XENT_IN_F32 or
+// XENT_IN_F32_SCALED (then `scale` is the logit scale).
+XENT_INLINE void xent_raddstoreexpminusmax_forms(size_t n, const float *x, float scale, float shift, const float *q,
+                                                 float *y, int mark_masked, double *sums, size_t prefetch_limit,
+                                                 const int in) {
+#define XENT_EXP_FORM(qq, yy, store, soft, mark)                                                                \
+    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, qq, yy, NULL, sums, prefetch_limit, store, soft, mark, \
+                                       in, NULL, 0, NULL)
+    if (q) {
+        if (!y) {
+            XENT_EXP_FORM(q, NULL, 0, 1, 0);
+        } else if (mark_masked) {
+            XENT_EXP_FORM(q, y, 1, 1, 1);
+        } else {
+            XENT_EXP_FORM(q, y, 1, 1, 0);
+        }
+    } else if (!y) {
+        XENT_EXP_FORM(NULL, NULL, 0, 0, 0);
+    } else if (mark_masked) {
+        XENT_EXP_FORM(NULL, y, 1, 0, 1);
+    } else {
+        XENT_EXP_FORM(NULL, y, 1, 0, 0);
+    }
+#undef XENT_EXP_FORM
 }
 
 #if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(size_t n, const float *x, float shift, const float *q, float *y,
                                                    int mark_masked, double *sums, size_t prefetch_limit) {
-    if (q) {
-        if (!y) {
-            xent_raddstoreexpminusmax(n, x, shift, q, NULL, NULL, sums, prefetch_limit, 0, 1, 0, XENT_IN_F32);
-        } else if (mark_masked) {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, NULL, sums, prefetch_limit, 1, 1, 1, XENT_IN_F32);
-        } else {
-            xent_raddstoreexpminusmax(n, x, shift, q, y, NULL, sums, prefetch_limit, 1, 1, 0, XENT_IN_F32);
-        }
-    } else if (!y) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, XENT_IN_F32);
-    } else if (mark_masked) {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 1, XENT_IN_F32);
-    } else {
-        xent_raddstoreexpminusmax(n, x, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 0, XENT_IN_F32);
-    }
+    xent_raddstoreexpminusmax_forms(n, x, 1.0f, shift, q, y, mark_masked, sums, prefetch_limit, XENT_IN_F32);
+}
+
+// The exp pass over s·x (vtransform's t without a softcap) formed as the logits are loaded, so that
+// a logit scale needs neither a transform pass nor a place to keep t.
+XENT_TARGET
+void XENT_UKERNEL(raddstoreexpscaledminusmax, u32_acc2)(size_t n, const float *x, float scale, float shift,
+                                                         const float *q, float *y, int mark_masked, double *sums,
+                                                         size_t prefetch_limit) {
+    xent_raddstoreexpminusmax_forms(n, x, scale, shift, q, y, mark_masked, sums, prefetch_limit, XENT_IN_F32_SCALED);
 }
 #endif
 
@@ -580,8 +614,17 @@ XENT_TARGET
 void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
                                                        size_t prefetch_limit, const float *next, size_t next_n,
                                                        float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F32,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F32,
                                        next, next_n, next_max);
+}
+
+// The same over s·x (raddstoreexpscaledminusmax's t); the next row's max is that of its logits.
+XENT_TARGET
+void XENT_UKERNEL(raddexpscaledminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float scale, float shift,
+                                                             double *sum, size_t prefetch_limit, const float *next,
+                                                             size_t next_n, float *next_max) {
+    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0,
+                                       XENT_IN_F32_SCALED, next, next_n, next_max);
 }
 #endif
 
@@ -954,7 +997,7 @@ XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                  size_t prefetch_limit, const uint16_t *next,
                                                                  size_t next_n, float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F16,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F16,
                                        next, next_n, next_max);
 }
 
@@ -963,7 +1006,7 @@ void XENT_HALF_UKERNEL(bf16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const
                                                                   double *sum, size_t prefetch_limit,
                                                                   const uint16_t *next, size_t next_n,
                                                                   float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_BF16,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_BF16,
                                        next, next_n, next_max);
 }
 #endif

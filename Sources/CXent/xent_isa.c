@@ -165,6 +165,9 @@ int xent_isa_is_canonical(xent_isa isa) {
     size_t xent_f32_rfindeq_ukernel__##isa##_u64(size_t, const float *, float);                               \
     void xent_f32_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, const float *,  \
                                                                   float *, int, double *, size_t);             \
+    void xent_f32_raddstoreexpscaledminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, float,    \
+                                                                        const float *, float *, int, double *,  \
+                                                                        size_t);                                \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -208,6 +211,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .rmax = xent_f32_rmax_ukernel__##sfx##_u64_acc4,                                                     \
         .rfindeq = xent_f32_rfindeq_ukernel__##sfx##_u64,                                                    \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
+        .raddstoreexpscaledminusmax = xent_f32_raddstoreexpscaledminusmax_ukernel__##sfx##_u32_acc2,         \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
         .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
@@ -248,12 +252,15 @@ XENT_RMAXNEXT_HALF_DECLARE(avx2_fma)
 XENT_RMAXNEXT_HALF_DECLARE(avx512f)
 void xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const float *, float, double *, size_t,
                                                                  const float *, size_t, float *);
+void xent_f32_raddexpscaledminusmax_rmaxnext_ukernel__avx512f_u32_acc2(size_t, const float *, float, float, double *,
+                                                                       size_t, const float *, size_t, float *);
 XENT_CONFIG(xent_config_avx2, XENT_ISA_AVX2, avx2_fma, xent_f16_widen_ukernel__f16c_u8,
             xent_f16_round_ukernel__f16c_u8, avx2, xent_bf16_round_ukernel__avx2,
             XENT_FUSED_HALF(avx2_fma, xent_bf16_vgradientround_ukernel__avx2_fma_u32)
                 XENT_RMAXNEXT_HALF_FIELDS(avx2_fma))
 #define XENT_RMAXNEXT_AVX512F                                                                                          \
     .raddexpminusmax_rmaxnext = xent_f32_raddexpminusmax_rmaxnext_ukernel__avx512f_u32_acc2,                           \
+    .raddexpscaledminusmax_rmaxnext = xent_f32_raddexpscaledminusmax_rmaxnext_ukernel__avx512f_u32_acc2,               \
     XENT_RMAXNEXT_HALF_FIELDS(avx512f)
 XENT_CONFIG(xent_config_avx512f, XENT_ISA_AVX512F, avx512f, xent_f16_widen_ukernel__avx512f_u16,
             xent_f16_round_ukernel__avx512f_u16, avx512f, xent_bf16_round_ukernel__avx512f,
@@ -288,7 +295,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 22 * sizeof(void *), "xent_ukernel_config: isa + 21 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 24 * sizeof(void *), "xent_ukernel_config: isa + 23 pointers");
 
 // MARK: - Checks and measurement
 

@@ -142,6 +142,10 @@ struct RowPipeline {
     private let rfindeq: xent_f32_rfindeq_ukernel_fn
     private let raddstoreexpminusmax: xent_f32_raddstoreexpminusmax_ukernel_fn
     private let raddexpminusmaxRmaxNext: xent_f32_raddexpminusmax_rmaxnext_ukernel_fn?
+    /// The exp passes over t = s·x formed as they load the logits, where the ISA has them and the
+    /// call's only transform is a logit scale without label smoothing (nil otherwise).
+    private let raddstoreexpscaledminusmax: xent_f32_raddstoreexpscaledminusmax_ukernel_fn?
+    private let raddexpscaledminusmaxRmaxNext: xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
     private let vtransform: xent_f32_vtransform_ukernel_fn
     private let vgradient: xent_f32_vgradient_ukernel_fn
@@ -191,6 +195,9 @@ struct RowPipeline {
         rfindeqHalf = config.u16_rfindeq
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
+        let scaleOnly = params.logit_scale != 1 && params.softcap <= 0 && !smoothing
+        raddstoreexpscaledminusmax = scaleOnly ? config.raddstoreexpscaledminusmax : nil
+        raddexpscaledminusmaxRmaxNext = scaleOnly ? config.raddexpscaledminusmax_rmaxnext : nil
         smoothingFlag = smoothing ? 1 : 0
     }
 
@@ -210,7 +217,7 @@ struct RowPipeline {
     /// One chunk of `n` elements starting at `base` in the row (`x`, `q`, `gradient` point at the
     /// chunk): its sums, and — with `gradient` — its exps stored there (its transformed logits
     /// under a softcap, whose scaling recomputes the exps). `scratch` holds `n` floats when the
-    /// logits are transformed without a gradient. `max`: the chunk's max when a fused pass has
+    /// logits are transformed without a gradient (``needsScratch(scaled:soft:)``). `max`: the chunk's max when a fused pass has
     /// found it already (`rmax`'s bits). The exp pass prefetches `x`, `q` and `gradient` below
     /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
     /// buffers). `nextRow` (n floats: a whole row of one chunk follows) is the row computed next,
@@ -235,10 +242,14 @@ struct RowPipeline {
         }
         var t = x
         var prefetchLimit = prefetchLimit
+        // A logit scale alone may be applied by the exp pass as it loads the logits.
+        let scaledExpPass = scalesInExpPass(soft: q != nil) ? raddstoreexpscaledminusmax : nil
         if transforms {
             // The transforms are monotone: the transformed chunk's max is the transformed max.
             var raw = m
             vtransform(1, &raw, &m, params.logit_scale, params.softcap)
+        }
+        if transforms && scaledExpPass == nil {
             let into = y ?? scratch!
             vtransform(n, x, into, params.logit_scale, params.softcap)
             t = UnsafePointer(into)
@@ -250,6 +261,7 @@ struct RowPipeline {
         sums.max = m
         sums.shift = shift
         let w = params.class_weights.map { $0 + base }
+        // Not with a scaled exp pass (scalesInExpPass(soft:)), which forms t only in registers.
         let separateTargetSums = smoothing || (q != nil && w != nil)
         if separateTargetSums {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
@@ -263,18 +275,27 @@ struct RowPipeline {
         }
         // Under a softcap the gradient keeps t: its scaling recomputes the exps.
         let store = params.softcap > 0 ? nil : y
-        if let nextRow, let raddexpminusmaxRmaxNext, store == nil, q == nil || separateTargetSums, t == x {
+        if let nextRow, store == nil, q == nil || separateTargetSums, t == x,
+           scaledExpPass != nil ? raddexpscaledminusmaxRmaxNext != nil : raddexpminusmaxRmaxNext != nil {
             var nextRowMax: Float = 0
-            raddexpminusmaxRmaxNext(n, t, shift, &sums.sum, prefetchLimit, nextRow, n, &nextRowMax)
+            if scaledExpPass != nil {
+                raddexpscaledminusmaxRmaxNext!(
+                    n, x, params.logit_scale, shift, &sums.sum, prefetchLimit, nextRow, n, &nextRowMax)
+            } else {
+                raddexpminusmaxRmaxNext!(n, t, shift, &sums.sum, prefetchLimit, nextRow, n, &nextRowMax)
+            }
             sums.nextRowMax = nextRowMax
             return sums
         }
         var exps = (0.0, 0.0, 0.0)
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
-                raddstoreexpminusmax(
-                    n, t, shift, separateTargetSums ? nil : q, store, smoothing && store != nil ? 1 : 0, s,
-                    prefetchLimit)
+                let targets = separateTargetSums ? nil : q, mark: Int32 = smoothing && store != nil ? 1 : 0
+                if let scaledExpPass {
+                    scaledExpPass(n, x, params.logit_scale, shift, targets, store, mark, s, prefetchLimit)
+                } else {
+                    raddstoreexpminusmax(n, t, shift, targets, store, mark, s, prefetchLimit)
+                }
             }
         }
         sums.sum = exps.0
@@ -390,24 +411,36 @@ struct RowPipeline {
     @inline(__always)
     static func fitsOneChunk(_ n: Int) -> Bool { n <= chunkLength(classes: n) }
 
-    /// Whether a chunk needs scratch space: it is transformed, and there is no gradient to hold it.
+    /// Whether a chunk's exp pass forms t = s·x as it loads the logits (a logit scale, no softcap,
+    /// no smoothing, where the ISA has the kernel), so that no pass writes t and nothing holds it —
+    /// not with soft targets and class weights, whose target sums read t apart (`rsumtargets`).
     @inline(__always)
-    func needsScratch(scaled: Bool) -> Bool { transforms && !scaled }
+    func scalesInExpPass(soft: Bool) -> Bool {
+        raddstoreexpscaledminusmax != nil && !(soft && params.class_weights != nil)
+    }
+
+    /// Whether a chunk needs scratch space: it is transformed by a pass of its own
+    /// (``scalesInExpPass(soft:)`` false), and there is no gradient to hold it.
+    @inline(__always)
+    func needsScratch(scaled: Bool, soft: Bool) -> Bool { transforms && !scaled && !scalesInExpPass(soft: soft) }
 
     /// Whether a row of `n` classes is one chunk computed where it lies, without scratch space:
     /// what ``oneChunkRow(_:targets:gradient:count:label:labelWeight:scales:prefetchLimit:)`` takes.
     @inline(__always)
-    func isOneChunkInPlace(count n: Int, scaled: Bool) -> Bool {
-        Self.fitsOneChunk(n) && !needsScratch(scaled: scaled)
+    func isOneChunkInPlace(count n: Int, scaled: Bool, soft: Bool) -> Bool {
+        Self.fitsOneChunk(n) && !needsScratch(scaled: scaled, soft: soft)
     }
 
     /// Whether the forward pass (no gradient) of a row of `n` classes without soft targets takes
     /// the next row's max in its exp pass (the `nextRow` of
     /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)``): one chunk, no
-    /// transform, and the ISA has the kernel (`raddexpminusmax_rmaxnext`).
+    /// transform or a logit scale its exp pass applies, and the ISA has the kernel
+    /// (`raddexpminusmax_rmaxnext`, `raddexpscaledminusmax_rmaxnext`).
     @inline(__always)
     func takesNextRowMax(count n: Int) -> Bool {
-        raddexpminusmaxRmaxNext != nil && !transforms && Self.fitsOneChunk(n)
+        guard Self.fitsOneChunk(n) else { return false }
+        if !transforms { return raddexpminusmaxRmaxNext != nil }
+        return scalesInExpPass(soft: false) && raddexpscaledminusmaxRmaxNext != nil
     }
 
     /// ``takesNextRowMax(count:)`` for a 16-bit row (in this pipeline's format), which takes it in
@@ -434,7 +467,7 @@ struct RowPipeline {
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
-        if isOneChunkInPlace(count: n, scaled: y != nil) {
+        if isOneChunkInPlace(count: n, scaled: y != nil, soft: q != nil) {
             return oneChunkRow(
                 x, targets: q, gradient: y, count: n, label: label, labelWeight: labelWeight, scales: scales,
                 prefetchLimit: prefetchLimit)
@@ -449,7 +482,8 @@ struct RowPipeline {
         }
         let shared = SharedUnsafe((x, q, y))
         return chunked(
-            count: n, workers: workers, scaled: y != nil, descending: true, labelWeight: labelWeight, scales: scales
+            count: n, workers: workers, scaled: y != nil, soft: q != nil, descending: true, labelWeight: labelWeight,
+            scales: scales
         ) {
             base, len, scratch in
             let (x, q, y) = shared.value
@@ -462,7 +496,7 @@ struct RowPipeline {
         }
     }
 
-    /// A row of one chunk (``isOneChunkInPlace(count:scaled:)``): the chunk, combined without a table,
+    /// A row of one chunk (``isOneChunkInPlace(count:scaled:soft:)``): the chunk, combined without a table,
     /// then — with `gradient` and a good row — scaled, as
     /// ``row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)`` computes it.
     @inline(__always)
@@ -501,8 +535,8 @@ struct RowPipeline {
         // Ascending: the rounding prefetches the 16-bit gradient ahead of the chunk, which a
         // descending walk would leave to miss (slower, the Performance article).
         return chunked(
-            count: n, workers: workers, scaled: row.gradient != nil, descending: false, labelWeight: labelWeight,
-            scales: scales
+            count: n, workers: workers, scaled: row.gradient != nil, soft: row.targets != nil, descending: false,
+            labelWeight: labelWeight, scales: scales
         ) {
             base, len, scratch in
             let (row, targets) = shared.value
@@ -643,16 +677,18 @@ struct RowPipeline {
     /// with `descending` in blocks of chunks from the last block to the first: the chunks written
     /// last are the ones still in cache when a row outgrows it
     /// (``Parallel/forEach(_:workers:descendingBlocks:_:)``); the bits are the same in any order.
-    /// `chunk` gets a scratch buffer of the chunk's length for a transform without a gradient.
+    /// `chunk` gets a scratch buffer of the chunk's length where it needs one
+    /// (``needsScratch(scaled:soft:)``; `soft`: the row has soft targets).
     @inline(__always)
     private func chunked(
-        count n: Int, workers: Int, scaled: Bool, descending: Bool, labelWeight: Double, scales: RowGradientScales,
+        count n: Int, workers: Int, scaled: Bool, soft: Bool, descending: Bool, labelWeight: Double,
+        scales: RowGradientScales,
         chunk: (_ base: Int, _ length: Int, _ scratch: UnsafeMutablePointer<Float>?) -> ChunkSums,
         scale: (_ scaling: RowScaling, _ base: Int, _ length: Int, _ chunk: ChunkSums) -> Void
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
-        let needsScratch = needsScratch(scaled: scaled)
+        let needsScratch = needsScratch(scaled: scaled, soft: soft)
         return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
             let workers = Swift.min(workers, count)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: needsScratch ? length * workers : 0) { scratch in

@@ -65,7 +65,8 @@ struct VectorKernel: RowKernel {
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
-    /// Rows of one chunk without a transform (16-bit rows without smoothing either), where the ISA
+    /// Rows of one chunk without a transform but a logit scale the exp pass applies (16-bit rows: without a
+    /// transform or smoothing), where the ISA
     /// has the kernel (``RowPipeline/takesNextRowMax(count:)``,
     /// ``RowPipeline/takesNextHalfRowMax(count:)``).
     func takesNextRowMax(classes: Int, storage: Storage) -> Bool {
@@ -119,14 +120,14 @@ struct VectorKernel: RowKernel {
     }
 
     /// The row's sums through the pipeline: a row of one chunk inline, unless it needs scratch space
-    /// (``RowPipeline/isOneChunkInPlace(count:scaled:)``), the others by a call
+    /// (``RowPipeline/isOneChunkInPlace(count:scaled:soft:)``), the others by a call
     /// (``RowPipeline/row(_:targets:gradient:count:label:labelWeight:scales:workers:prefetchLimit:)``).
     @inline(__always)
     private func row(
         _ z: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient: UnsafeMutablePointer<Float>?,
         count n: Int, label: Int, labelWeight: Double, scales: RowGradientScales, workers: Int, prefetchLimit: Int
     ) -> RowSums {
-        guard pipeline.isOneChunkInPlace(count: n, scaled: gradient != nil) else {
+        guard pipeline.isOneChunkInPlace(count: n, scaled: gradient != nil, soft: q != nil) else {
             return outlinedRow(
                 z, targets: q, gradient: gradient, count: n, label: label, labelWeight: labelWeight, scales: scales,
                 workers: workers, prefetchLimit: prefetchLimit)

@@ -83,6 +83,13 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                                        {out ? (char *)out : NULL, limit * 4}};
                     snprintf(what, sizeof what, "%s raddstoreexpminusmax soft=%d store=%d", name, soft, store);
                     check(what, n, limit, r, 3, room);
+                    if (k->raddstoreexpscaledminusmax) {
+                        record_count = 0;
+                        k->raddstoreexpscaledminusmax(n, x, 0.5f, 0.0f, soft ? q : NULL, out, store == 1, sums, limit);
+                        snprintf(what, sizeof what, "%s raddstoreexpscaledminusmax soft=%d store=%d", name, soft,
+                                 store);
+                        check(what, n, limit, r, 3, room);
+                    }
                 }
             }
             if (k->raddexpminusmax_rmaxnext) {
@@ -96,6 +103,12 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                     const range r[] = {{(char *)x2, limit2 * 4}};
                     snprintf(what, sizeof what, "%s raddexpminusmax_rmaxnext next_n=%zu", name, next_n);
                     check(what, n, limit2, r, 1, room);
+                    if (k->raddexpscaledminusmax_rmaxnext) {
+                        record_count = 0;
+                        k->raddexpscaledminusmax_rmaxnext(n, x2, 0.5f, 0.0f, sums, limit2, next, next_n, &max);
+                        snprintf(what, sizeof what, "%s raddexpscaledminusmax_rmaxnext next_n=%zu", name, next_n);
+                        check(what, n, limit2, r, 1, room);
+                    }
                 }
                 free(x2), free(next);
             }

@@ -38,9 +38,6 @@ private func halfStandIn(
     }
 }
 
-/// Past every buffer's end and in every row's padding: a read of it would show in a max or a sum.
-private let sentinel: Float = 1e30
-
 @Suite("The next row's max", .serialized)  // one counter for all its tests
 struct NextRowMaxTests {
     /// The ISAs whose configs have the fused kernel (AVX-512F), and the 16-bit ones (AVX-512F, AVX2).
@@ -103,7 +100,7 @@ struct NextRowMaxTests {
     func kernel(isa: InstructionSet) {
         let c = MicroKernels.config(isa.cValue)
         var rng = SeededGenerator(seed: 41)
-        let beyond = [Float](repeating: sentinel, count: 32)
+        let beyond = [Float](repeating: BatchBits.sentinel, count: 32)
         for n in Array(1...70) + [511, 512, 513, 1000, 2047, 2048] {
             for nextCount in Set([1, 15, 16, 17, 31, 32, 33, 64, n - 1, n, n + 1, 2 * n + 5]) where nextCount >= 1 {
                 let kind = Int.random(in: 0..<6, using: &rng)
@@ -182,59 +179,18 @@ struct NextRowMaxTests {
         }
     }
 
-    /// One call's outputs over `kernels` and how many fused calls it made: the two loss sums, every
-    /// row's loss, log-sum-exp and argmax, and the gradient, as bits (NaN as one pattern).
-    private static func run<Element: LogitElement>(
+    /// ``BatchBits/run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)``
+    /// and how many fused calls it made.
+    static func run<Element: LogitElement>(
         _ logits: [Element], labels: [Int32]?, targets: [Element]? = nil, classes: Int, stride: Int,
         gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
         kernels: xent_ukernel_config, threads: Int
     ) throws -> (bits: [UInt64], calls: Int) {
-        let rows = labels?.count ?? logits.count / stride
-        var losses = [Float](repeating: -1, count: rows), lse = losses
-        var argmax = [Int32](repeating: -2, count: rows)
-        var grad = logits
-        var sums = LossSums()
-        // Copies that outlive the batch's pointers to them.
-        let labelCopy = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labels?.count ?? 0)
-        let weightCopy = weights.map { w in UnsafeMutableBufferPointer<Float>.allocate(capacity: w.count) }
-        let targetCopy = UnsafeMutableBufferPointer<Element>.allocate(capacity: targets?.count ?? 0)
-        defer { labelCopy.deallocate(); weightCopy?.deallocate(); targetCopy.deallocate() }
-        if let labels { _ = labelCopy.initialize(from: labels) }
-        if let targets { _ = targetCopy.initialize(from: targets) }
-        if let weights { _ = weightCopy!.initialize(from: weights) }
         _ = fusedCalls.take()
-        try losses.withUnsafeMutableBufferPointer { l in
-            try lse.withUnsafeMutableBufferPointer { s in
-                try argmax.withUnsafeMutableBufferPointer { a in
-                    try grad.withUnsafeMutableBufferPointer { g in
-                        try logits.withUnsafeBufferPointer { z in
-                            let statistics = RowStatistics.Buffers(losses: l, logSumExp: s, argmax: a)
-                            let batch = labels != nil
-                                ? try Batch(
-                                    logits: z, labels: UnsafeBufferPointer(labelCopy), classes: classes,
-                                    rowStride: stride, ignoreIndex: options.ignoreIndex, gradient: gradient ? g : nil,
-                                    rowStatistics: statistics, reduction: .sum)
-                                : try Batch(
-                                    logits: z, targets: UnsafeBufferPointer(targetCopy), classes: classes,
-                                    rowStride: stride, gradient: gradient ? g : nil, rowStatistics: statistics,
-                                    reduction: .sum)
-                            let w = weightCopy.map { UnsafePointer($0.baseAddress!) }
-                            batch.runRows(
-                                VectorKernel(isa: options.activeInstructionSet, kernels: kernels), options,
-                                weights: w, rowWeights: nil,
-                                denominators: batch.denominators(options, weights: w, rowWeights: nil),
-                                isa: options.activeInstructionSet.cValue, threads: threads, into: &sums)
-                        }
-                    }
-                }
-            }
-        }
-        func bits(_ x: Float) -> UInt64 { x.isNaN ? 0x7fc0_0000 : UInt64(x.bitPattern) }
-        func bits(_ x: Double) -> UInt64 { x.isNaN ? 0x7ff8_0000_0000_0000 : x.bitPattern }
-        let gradientBits = grad.withUnsafeBytes { raw in raw.bindMemory(to: UInt8.self).map { UInt64($0) } }
-        return ([bits(sums.crossEntropy), bits(sums.zLoss)] + losses.map(bits) + lse.map(bits)
-                    + argmax.map { UInt64(UInt32(bitPattern: $0)) } + (gradient ? gradientBits : []),
-                fusedCalls.take())
+        let bits = try BatchBits.run(
+            logits, labels: labels, targets: targets, classes: classes, stride: stride, gradient: gradient,
+            options: options, weights: weights, kernels: kernels, threads: threads)
+        return (bits, fusedCalls.take())
     }
 
     /// `isa`'s kernels without the fused ones: every row takes its own max.
@@ -248,7 +204,7 @@ struct NextRowMaxTests {
 
     /// ``run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)`` over the
     /// logits stored as `Float` (`storage` 0 or 3), `Float16` (1) or ``BFloat16`` (2).
-    private static func run(
+    static func run(
         storage: Int, _ logits: [Float], labels: [Int32], classes: Int, stride: Int, options: SoftmaxCrossEntropy,
         weights: [Float]? = nil, kernels: xent_ukernel_config, threads: Int
     ) throws -> (bits: [UInt64], calls: Int) {
@@ -262,19 +218,6 @@ struct NextRowMaxTests {
         }
     }
 
-    /// `rows` rows of `classes` logits `stride` apart (the last row without its padding), the padding
-    /// holding the sentinel, and their labels.
-    private static func batch(
-        rows: Int, classes: Int, stride: Int, kind: LogitKind, seed: UInt64
-    ) -> (logits: [Float], labels: [Int32]) {
-        let (dense, labels) = kind.batch(rows: rows, classes: classes, seed: seed)
-        var logits = [Float](repeating: sentinel, count: (rows - 1) * stride + classes)
-        for r in 0..<rows {
-            for j in 0..<classes { logits[r * stride + j] = dense[r * classes + j] }
-        }
-        return (logits, labels)
-    }
-
     @Test("forward calls: the same bits as rows that take their own max, and the fused kernel ran",
           arguments: InstructionSet.supported)
     func batches(isa: InstructionSet) throws {
@@ -285,7 +228,7 @@ struct NextRowMaxTests {
             for (rows, threads) in [(1, 1), (2, 1), (3, 2), (9, 1), (9, 2), (40, 3)] {
                 for stride in [classes, classes + 3] {
                     let kind = LogitKind.allCases[Int.random(in: 0..<LogitKind.allCases.count, using: &rng)]
-                    var (logits, labels) = Self.batch(
+                    var (logits, labels) = BatchBits.batch(
                         rows: rows, classes: classes, stride: stride, kind: kind, seed: UInt64(classes + rows))
                     // Bad rows: a NaN, a +inf, every class masked; a zero max of −0, one of both zeros.
                     if rows >= 9 {
@@ -367,7 +310,7 @@ struct NextRowMaxTests {
     func otherCalls(isa: InstructionSet) throws {
         let counting = Self.counting(isa)
         let (rows, classes) = (12, 300)
-        let (logits, labels) = Self.batch(rows: rows, classes: classes, stride: classes, kind: .normal, seed: 5)
+        let (logits, labels) = BatchBits.batch(rows: rows, classes: classes, stride: classes, kind: .normal, seed: 5)
         let targets = [Float](repeating: 1 / Float(classes), count: logits.count)
         let options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
         var scaled = options, capped = options
@@ -384,6 +327,7 @@ struct NextRowMaxTests {
         #expect(try calls(logits, labels: labels) == rows - 1)
         #expect(try calls(logits, labels: labels, gradient: true) == 0, "with a gradient")
         #expect(try calls(logits, labels: nil, targets: targets) == 0, "soft targets")
+        // A logit scale takes its own fused kernel where the ISA has one (ScaledExpPassTests).
         #expect(try calls(logits, labels: labels, options: scaled) == 0, "a logit scale")
         #expect(try calls(logits, labels: labels, options: capped) == 0, "a softcap")
         var smoothed = options

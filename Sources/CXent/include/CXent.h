@@ -140,6 +140,23 @@ typedef void (*xent_f32_raddexpminusmax_rmaxnext_ukernel_fn)(size_t n, const flo
                                                               size_t prefetch_limit, const float *next,
                                                               size_t next_n, float *next_max);
 
+/// `xent_f32_raddstoreexpminusmax_ukernel_fn` over t_i = s·x_i (`scale` s, finite and > 0), t_i
+/// formed as the logits are loaded, in place of `x` (`shift` the max of t; the targets' gaps and the
+/// marks taken from t): the bits of `xent_f32_vtransform_ukernel_fn` without a softcap, then
+/// that kernel over its t, without a pass or a buffer for t. The C configs have it (NULL in the
+/// Swift ones: the row driver then transforms first).
+typedef void (*xent_f32_raddstoreexpscaledminusmax_ukernel_fn)(size_t n, const float *x, float scale, float shift,
+                                                                const float *q, float *y, int mark_masked,
+                                                                double *sums, size_t prefetch_limit);
+
+/// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over t_i = s·x_i as
+/// `xent_f32_raddstoreexpscaledminusmax_ukernel_fn` forms it; `*next_max` is the max of the next
+/// row's logits (not scaled). AVX-512F's config alone has it, as the unscaled kernel.
+typedef void (*xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn)(size_t n, const float *x, float scale,
+                                                                    float shift, double *sum, size_t prefetch_limit,
+                                                                    const float *next, size_t next_n,
+                                                                    float *next_max);
+
 /// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over 16-bit logits (widened as they are loaded)
 /// and a 16-bit next row (compared as patterns, not widened): `*sum` is
 /// `xent_half_raddstoreexpminusmax_ukernel_fn`'s without targets or a store, `*next_max`
@@ -242,6 +259,10 @@ typedef struct xent_ukernel_config {
     xent_f32_raddexpminusmax_rmaxnext_ukernel_fn raddexpminusmax_rmaxnext;
     xent_half_raddexpminusmax_rmaxnext_ukernel_fn f16_raddexpminusmax_rmaxnext;
     xent_half_raddexpminusmax_rmaxnext_ukernel_fn bf16_raddexpminusmax_rmaxnext;
+    /// The exp passes over the logits times a logit scale (no softcap), NULL where the ISA has none
+    /// (the Swift ISAs; the one taking the next row's max: all but AVX-512F).
+    xent_f32_raddstoreexpscaledminusmax_ukernel_fn raddstoreexpscaledminusmax;
+    xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn raddexpscaledminusmax_rmaxnext;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer

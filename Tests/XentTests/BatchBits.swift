@@ -1,0 +1,76 @@
+// One batch call over given micro-kernels, its every output as bits: for tests that compare two
+// paths of the vector kernel that must agree bit for bit (NextRowMaxTests, ScaledExpPassTests).
+import CXent
+import Foundation
+@testable import Xent
+
+enum BatchBits {
+    /// Past every buffer's end and in every row's padding: a read of it would show in a max or a sum.
+    static let sentinel: Float = 1e30
+
+    /// One call's outputs over `kernels`: the two loss sums, every row's loss, log-sum-exp and
+    /// argmax, and the gradient, as bits (NaN as one pattern).
+    static func run<Element: LogitElement>(
+        _ logits: [Element], labels: [Int32]?, targets: [Element]? = nil, classes: Int, stride: Int,
+        gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
+        kernels: xent_ukernel_config, threads: Int
+    ) throws -> [UInt64] {
+        let rows = labels?.count ?? logits.count / stride
+        var losses = [Float](repeating: -1, count: rows), lse = losses
+        var argmax = [Int32](repeating: -2, count: rows)
+        var grad = logits
+        var sums = LossSums()
+        // Copies that outlive the batch's pointers to them.
+        let labelCopy = UnsafeMutableBufferPointer<Int32>.allocate(capacity: labels?.count ?? 0)
+        let weightCopy = weights.map { w in UnsafeMutableBufferPointer<Float>.allocate(capacity: w.count) }
+        let targetCopy = UnsafeMutableBufferPointer<Element>.allocate(capacity: targets?.count ?? 0)
+        defer { labelCopy.deallocate(); weightCopy?.deallocate(); targetCopy.deallocate() }
+        if let labels { _ = labelCopy.initialize(from: labels) }
+        if let targets { _ = targetCopy.initialize(from: targets) }
+        if let weights { _ = weightCopy!.initialize(from: weights) }
+        try losses.withUnsafeMutableBufferPointer { l in
+            try lse.withUnsafeMutableBufferPointer { s in
+                try argmax.withUnsafeMutableBufferPointer { a in
+                    try grad.withUnsafeMutableBufferPointer { g in
+                        try logits.withUnsafeBufferPointer { z in
+                            let statistics = RowStatistics.Buffers(losses: l, logSumExp: s, argmax: a)
+                            let batch = labels != nil
+                                ? try Batch(
+                                    logits: z, labels: UnsafeBufferPointer(labelCopy), classes: classes,
+                                    rowStride: stride, ignoreIndex: options.ignoreIndex, gradient: gradient ? g : nil,
+                                    rowStatistics: statistics, reduction: .sum)
+                                : try Batch(
+                                    logits: z, targets: UnsafeBufferPointer(targetCopy), classes: classes,
+                                    rowStride: stride, gradient: gradient ? g : nil, rowStatistics: statistics,
+                                    reduction: .sum)
+                            let w = weightCopy.map { UnsafePointer($0.baseAddress!) }
+                            batch.runRows(
+                                VectorKernel(isa: options.activeInstructionSet, kernels: kernels), options,
+                                weights: w, rowWeights: nil,
+                                denominators: batch.denominators(options, weights: w, rowWeights: nil),
+                                isa: options.activeInstructionSet.cValue, threads: threads, into: &sums)
+                        }
+                    }
+                }
+            }
+        }
+        func bits(_ x: Float) -> UInt64 { x.isNaN ? 0x7fc0_0000 : UInt64(x.bitPattern) }
+        func bits(_ x: Double) -> UInt64 { x.isNaN ? 0x7ff8_0000_0000_0000 : x.bitPattern }
+        let gradientBits = grad.withUnsafeBytes { raw in raw.bindMemory(to: UInt8.self).map { UInt64($0) } }
+        return ([bits(sums.crossEntropy), bits(sums.zLoss)] + losses.map(bits) + lse.map(bits)
+                    + argmax.map { UInt64(UInt32(bitPattern: $0)) } + (gradient ? gradientBits : []))
+    }
+
+    /// `rows` rows of `classes` logits `stride` apart (the last row without its padding), the padding
+    /// holding the sentinel, and their labels.
+    static func batch(
+        rows: Int, classes: Int, stride: Int, kind: LogitKind, seed: UInt64
+    ) -> (logits: [Float], labels: [Int32]) {
+        let (dense, labels) = kind.batch(rows: rows, classes: classes, seed: seed)
+        var logits = [Float](repeating: sentinel, count: (rows - 1) * stride + classes)
+        for r in 0..<rows {
+            for j in 0..<classes { logits[r * stride + j] = dense[r * classes + j] }
+        }
+        return (logits, labels)
+    }
+}
