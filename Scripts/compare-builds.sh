@@ -63,7 +63,7 @@ def cases(side, r):
     for path in glob.glob(f"{work}/{side}-{r}/*.csv"):
         for row in csv.DictReader(open(path)):
             key = (row["kernel"], row["isa"], row["dtype"], row["op"], row["target_kind"],
-                   f'{row["rows"]}x{row["classes"]}', row.get("alignment", "line"))
+                   f'{row["rows"]}x{row["classes"]}', row.get("alignment", "line"), f'{row["threads"]}t')
             out[key] = float(row["median_ns"]) / (int(row["rows"]) * int(row["classes"]))
     return out
 pairs = [(cases("a", r), cases("b", r)) for r in range(1, rounds + 1)]

@@ -386,6 +386,21 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
     *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, *g1);
 }
 
+// Label smoothing's sums over one vector v of logits without class weights: the unmasked lanes
+// (v ≠ −inf) counted into `live`, Σ (shift − v) over them into g0/g1 (lanes 0–7 and 8–15), in
+// double — rsumtargets' K and Σw·(shift − x) with every w = 1, in its order: a masked lane adds
+// (shift − 0)·0.
+XENT_INLINE void xent_add_smoothing_sums(xent_f32x16 v, xent_f64x8 dshift, size_t *live, xent_f64x8 *g0,
+                                         xent_f64x8 *g1) {
+    const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
+    const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
+    // K is exact in double however it is added: an integer count gives its bits without the
+    // conversions and adds of a double sum.
+    *live += 16 - (size_t)__builtin_popcount(xent_f32x16_eq_lanes(v, xent_f32x16_set1(-INFINITY)));
+    *g0 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), *g0);
+    *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), *g1);
+}
+
 // Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
 // they are loaded (the 16-bit exp pass, in the 16-bit section below), or floats multiplied by the
 // logit scale as they are loaded (3: t = s·x rounded, vtransform's bits without a softcap).
@@ -437,8 +452,8 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // row, which the pass loads itself: twice the distance measured no different).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float scale, float shift, const float *q,
                                                     float *y, uint16_t *z, double *sums, size_t prefetch_limit,
-                                                    const int store, const int soft, const int mark, const int in,
-                                                    const void *next, size_t next_n, float *next_max) {
+                                                    const int store, const int soft, const int mark, const int smooth,
+                                                    const int in, const void *next, size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const size_t x_distance = next_max && XENT_IN_FLOATS(in) ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
     const size_t x_prefetch_end = next_max && XENT_IN_FLOATS(in) ? xent_prefetch_end(prefetch_end) : prefetch_end;
@@ -454,6 +469,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
     xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
+    size_t live = 0;  // `smooth`: label smoothing's sums, into live and g0/g1 (no soft targets then)
     for (size_t base = 0; base < n; base += XENT_EXP_BLOCK) {
         const size_t len = n - base < XENT_EXP_BLOCK ? n - base : XENT_EXP_BLOCK;
         const size_t nvec = len / 16, rest = len % 16;
@@ -496,6 +512,10 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 xent_add_soft_sums(v0, xent_f32x16_load(qk), dshift, &q0, &q1, &g0, &g1);
                 xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
             }
+            if (smooth) {
+                xent_add_smoothing_sums(v0, dshift, &live, &g0, &g1);
+                xent_add_smoothing_sums(v1, dshift, &live, &g0, &g1);
+            }
             xent_f32x16 e0, e1;
             xent_f32x16_exp_pair(xent_f32x16_sub(v0, vs), xent_f32x16_sub(v1, vs), &e0, &e1);
             if (store) {
@@ -516,6 +536,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         if (k < nvec) {
             const xent_f32x16 v0 = xent_logits_scaled(xent_logits_load(xb, 16 * k, in), vscale, in);
             if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
+            if (smooth) xent_add_smoothing_sums(v0, dshift, &live, &g0, &g1);
             const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
             if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
             a0 = xent_f32x16_add(a0, e0);
@@ -527,6 +548,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
                                    &g1);
             }
+            if (smooth) xent_add_smoothing_sums(v, dshift, &live, &g0, &g1);
             const xent_f32x16 e = xent_f32x16_exp(xent_f32x16_sub(v, vs));
             if (store) xent_f32x16_store_tail(yb + 16 * nvec, rest, mark ? xent_f32x16_mark_masked(v, e) : e);
             a1 = xent_f32x16_add(a1, e);
@@ -538,6 +560,10 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
     sums[0] = xent_f64x8_reduce(xent_f64x8_add(s0, s1));
     if (soft) {
         sums[1] = xent_f64x8_reduce(xent_f64x8_add(q0, q1));
+        sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
+    }
+    if (smooth) {
+        sums[1] = (double)live;
         sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
     }
     if (next_max) {
@@ -559,8 +585,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
 XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
                                            uint16_t *z, double *sums, size_t prefetch_limit, const int store,
                                            const int soft, const int mark, const int in) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, y, z, sums, prefetch_limit, store, soft, mark, in, NULL,
-                                       0, NULL);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, y, z, sums, prefetch_limit, store, soft, mark, 0, in,
+                                       NULL, 0, NULL);
 }
 
 // The float exp pass's forms, one per combination of targets, store and marks; `in` XENT_IN_F32 or
@@ -570,7 +596,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_forms(size_t n, const float *x, float
                                                  const int in) {
 #define XENT_EXP_FORM(qq, yy, store, soft, mark)                                                                \
     xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, qq, yy, NULL, sums, prefetch_limit, store, soft, mark, \
-                                       in, NULL, 0, NULL)
+                                       0, in, NULL, 0, NULL)
     if (q) {
         if (!y) {
             XENT_EXP_FORM(q, NULL, 0, 1, 0);
@@ -604,6 +630,20 @@ void XENT_UKERNEL(raddstoreexpscaledminusmax, u32_acc2)(size_t n, const float *x
                                                          size_t prefetch_limit) {
     xent_raddstoreexpminusmax_forms(n, x, scale, shift, q, y, mark_masked, sums, prefetch_limit, XENT_IN_F32_SCALED);
 }
+
+// The exp pass of a chunk under label smoothing with class labels and no class weights, taking the
+// smoothing's sums (rsumtargets' K and gap) beside the exps, so that the chunk is read once.
+XENT_TARGET
+void XENT_UKERNEL(raddstoreexpminusmax_smoothing, u32_acc2)(size_t n, const float *x, float shift, float *y,
+                                                             double *sums, size_t prefetch_limit) {
+    if (y) {
+        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 1, 1,
+                                           XENT_IN_F32, NULL, 0, NULL);
+    } else {
+        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, 1,
+                                           XENT_IN_F32, NULL, 0, NULL);
+    }
+}
 #endif
 
 // The forward exp pass (no soft targets, nothing stored) of one row that also takes the next row's max,
@@ -614,8 +654,8 @@ XENT_TARGET
 void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
                                                        size_t prefetch_limit, const float *next, size_t next_n,
                                                        float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F32,
-                                       next, next_n, next_max);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+                                       XENT_IN_F32, next, next_n, next_max);
 }
 
 // The same over s·x (raddstoreexpscaledminusmax's t); the next row's max is that of its logits.
@@ -623,7 +663,7 @@ XENT_TARGET
 void XENT_UKERNEL(raddexpscaledminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float scale, float shift,
                                                              double *sum, size_t prefetch_limit, const float *next,
                                                              size_t next_n, float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
                                        XENT_IN_F32_SCALED, next, next_n, next_max);
 }
 #endif
@@ -632,6 +672,7 @@ void XENT_UKERNEL(raddexpscaledminusmax_rmaxnext, u32_acc2)(size_t n, const floa
 
 typedef struct xent_target_sums {
     xent_f64x8 q[2], q_gap[2], unmasked[2], w[2], w_gap[2];
+    size_t live;  // without class weights: the unmasked lanes, counted as integers
 } xent_target_sums;
 
 // One vector's target sums (CXent.h: xent_f32_rsumtargets_ukernel_fn); `q`, `w`, `smoothing` are
@@ -650,15 +691,20 @@ XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16
         acc->q_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, acc->q_gap[1]);
     }
     if (smoothing) {
-        const xent_f32x16 live = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
-        const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, vw);
-        const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
-        acc->unmasked[0] = xent_f64x8_add(acc->unmasked[0], xent_f64x8_lo(live));
-        acc->unmasked[1] = xent_f64x8_add(acc->unmasked[1], xent_f64x8_hi(live));
-        acc->w[0] = xent_f64x8_add(acc->w[0], xent_f64x8_lo(lw));
-        acc->w[1] = xent_f64x8_add(acc->w[1], xent_f64x8_hi(lw));
-        acc->w_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), acc->w_gap[0]);
-        acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
+        if (w) {
+            const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
+            const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, vw);
+            const xent_f32x16 live = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
+            acc->unmasked[0] = xent_f64x8_add(acc->unmasked[0], xent_f64x8_lo(live));
+            acc->unmasked[1] = xent_f64x8_add(acc->unmasked[1], xent_f64x8_hi(live));
+            acc->w[0] = xent_f64x8_add(acc->w[0], xent_f64x8_lo(lw));
+            acc->w[1] = xent_f64x8_add(acc->w[1], xent_f64x8_hi(lw));
+            acc->w_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), acc->w_gap[0]);
+            acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
+        } else {
+            // K and Σw are then both the count of unmasked lanes (xent_add_smoothing_sums).
+            xent_add_smoothing_sums(v, dshift, &acc->live, &acc->w_gap[0], &acc->w_gap[1]);
+        }
     }
 }
 
@@ -671,6 +717,7 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
     xent_target_sums acc;
     const xent_f64x8 z = xent_f64x8_zero();
     for (int h = 0; h < 2; h++) acc.q[h] = acc.q_gap[h] = acc.unmasked[h] = acc.w[h] = acc.w_gap[h] = z;
+    acc.live = 0;
     const int has_q = q != NULL, has_w = w != NULL;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -687,8 +734,9 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
     }
     sums[0] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q[0], acc.q[1])) : 0.0;
     sums[1] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q_gap[0], acc.q_gap[1])) : 0.0;
-    sums[2] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.unmasked[0], acc.unmasked[1])) : 0.0;
-    sums[3] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w[0], acc.w[1])) : 0.0;
+    const double live = has_w ? xent_f64x8_reduce(xent_f64x8_add(acc.unmasked[0], acc.unmasked[1])) : (double)acc.live;
+    sums[2] = smoothing ? live : 0.0;
+    sums[3] = smoothing ? (has_w ? xent_f64x8_reduce(xent_f64x8_add(acc.w[0], acc.w[1])) : live) : 0.0;
     sums[4] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w_gap[0], acc.w_gap[1])) : 0.0;
 }
 #endif
@@ -997,8 +1045,8 @@ XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                  size_t prefetch_limit, const uint16_t *next,
                                                                  size_t next_n, float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_F16,
-                                       next, next_n, next_max);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+                                       XENT_IN_F16, next, next_n, next_max);
 }
 
 XENT_TARGET
@@ -1006,8 +1054,8 @@ void XENT_HALF_UKERNEL(bf16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const
                                                                   double *sum, size_t prefetch_limit,
                                                                   const uint16_t *next, size_t next_n,
                                                                   float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, XENT_IN_BF16,
-                                       next, next_n, next_max);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+                                       XENT_IN_BF16, next, next_n, next_max);
 }
 #endif
 

@@ -168,6 +168,8 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f32_raddstoreexpscaledminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, float,    \
                                                                         const float *, float *, int, double *,  \
                                                                         size_t);                                \
+    void xent_f32_raddstoreexpminusmax_smoothing_ukernel__##isa##_u32_acc2(size_t, const float *, float, float *, \
+                                                                            double *, size_t);                     \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -212,6 +214,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .rfindeq = xent_f32_rfindeq_ukernel__##sfx##_u64,                                                    \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
         .raddstoreexpscaledminusmax = xent_f32_raddstoreexpscaledminusmax_ukernel__##sfx##_u32_acc2,         \
+        .raddstoreexpminusmax_smoothing = xent_f32_raddstoreexpminusmax_smoothing_ukernel__##sfx##_u32_acc2, \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
         .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
@@ -295,7 +298,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 24 * sizeof(void *), "xent_ukernel_config: isa + 23 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 25 * sizeof(void *), "xent_ukernel_config: isa + 24 pointers");
 
 // MARK: - Checks and measurement
 

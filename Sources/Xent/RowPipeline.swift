@@ -146,6 +146,8 @@ struct RowPipeline {
     /// call's only transform is a logit scale without label smoothing (nil otherwise).
     private let raddstoreexpscaledminusmax: xent_f32_raddstoreexpscaledminusmax_ukernel_fn?
     private let raddexpscaledminusmaxRmaxNext: xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn?
+    /// The exp pass taking label smoothing's sums, where the ISA has it.
+    private let raddstoreexpminusmaxSmoothing: xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
     private let vtransform: xent_f32_vtransform_ukernel_fn
     private let vgradient: xent_f32_vgradient_ukernel_fn
@@ -198,6 +200,7 @@ struct RowPipeline {
         let scaleOnly = params.logit_scale != 1 && params.softcap <= 0 && !smoothing
         raddstoreexpscaledminusmax = scaleOnly ? config.raddstoreexpscaledminusmax : nil
         raddexpscaledminusmaxRmaxNext = scaleOnly ? config.raddexpscaledminusmax_rmaxnext : nil
+        raddstoreexpminusmaxSmoothing = config.raddstoreexpminusmax_smoothing
         smoothingFlag = smoothing ? 1 : 0
     }
 
@@ -261,8 +264,16 @@ struct RowPipeline {
         sums.max = m
         sums.shift = shift
         let w = params.class_weights.map { $0 + base }
+        // Under a softcap the gradient keeps t: its scaling recomputes the exps.
+        let store = params.softcap > 0 ? nil : y
+        // The forward pass of a row that takes the next row's max (its own target sums apart).
+        let takesNextRowMax = nextRow != nil && store == nil && t == x && (q == nil || smoothing || w != nil)
+            && (scaledExpPass != nil ? raddexpscaledminusmaxRmaxNext != nil : raddexpminusmaxRmaxNext != nil)
+        // Label smoothing with class labels and no class weights: its sums in the exp pass.
+        let smoothingSumsInExpPass = smoothing && q == nil && w == nil && !takesNextRowMax
+            && raddstoreexpminusmaxSmoothing != nil
         // Not with a scaled exp pass (scalesInExpPass(soft:)), which forms t only in registers.
-        let separateTargetSums = smoothing || (q != nil && w != nil)
+        let separateTargetSums = (smoothing && !smoothingSumsInExpPass) || (q != nil && w != nil)
         if separateTargetSums {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
                 rsumtargets(n, t, shift, q, w, smoothingFlag, s.baseAddress)
@@ -273,10 +284,7 @@ struct RowPipeline {
                 sums.sumWGap = s[4]
             }
         }
-        // Under a softcap the gradient keeps t: its scaling recomputes the exps.
-        let store = params.softcap > 0 ? nil : y
-        if let nextRow, store == nil, q == nil || separateTargetSums, t == x,
-           scaledExpPass != nil ? raddexpscaledminusmaxRmaxNext != nil : raddexpminusmaxRmaxNext != nil {
+        if let nextRow, takesNextRowMax {
             var nextRowMax: Float = 0
             if scaledExpPass != nil {
                 raddexpscaledminusmaxRmaxNext!(
@@ -291,7 +299,9 @@ struct RowPipeline {
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
                 let targets = separateTargetSums ? nil : q, mark: Int32 = smoothing && store != nil ? 1 : 0
-                if let scaledExpPass {
+                if smoothingSumsInExpPass {
+                    raddstoreexpminusmaxSmoothing!(n, t, shift, store, s, prefetchLimit)
+                } else if let scaledExpPass {
                     scaledExpPass(n, x, params.logit_scale, shift, targets, store, mark, s, prefetchLimit)
                 } else {
                     raddstoreexpminusmax(n, t, shift, targets, store, mark, s, prefetchLimit)
@@ -299,7 +309,12 @@ struct RowPipeline {
             }
         }
         sums.sum = exps.0
-        if q != nil && !separateTargetSums {
+        if smoothingSumsInExpPass {
+            // K, and Σw = K with every class weight 1.
+            sums.unmasked = exps.1
+            sums.sumW = exps.1
+            sums.sumWGap = exps.2
+        } else if q != nil && !separateTargetSums {
             sums.sumQ = exps.1
             sums.sumQGap = exps.2
         }

@@ -179,6 +179,11 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
 
     /// The ISA the `.vector` kernel uses with this configuration.
     public var activeInstructionSet: InstructionSet { instructionSet ?? .active }
+
+    /// The CPUs this process may run on, as ``threads`` = `nil` counts them (the threads a large call
+    /// then uses): on Linux the affinity mask capped by the cgroup CPU quota, elsewhere the online
+    /// processors; counted once per process, on first use.
+    public static var availableCPUs: Int { Parallel.cores }
 }
 
 extension SoftmaxCrossEntropy {

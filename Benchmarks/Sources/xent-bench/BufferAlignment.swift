@@ -1,8 +1,9 @@
 // Where a case's logits, gradient and target buffers start relative to a 64-byte cache line (--alignment).
 
 /// The start of the suite's row buffers (logits, gradient or in-place copy, soft targets, and their
-/// 16-bit copies), as a byte offset past a 64-byte line. Labels, row losses and the bounds' buffers
-/// stay on a line.
+/// 16-bit copies), as a byte offset past a 64-byte line. Labels, row losses and the exp bound's
+/// block stay on a line; the memcpy bound is timed on the `line` buffers when the run has them, else
+/// on the first alignment's.
 enum BufferAlignment: String, CaseIterable {
     /// On a line, as numpy's, PyTorch's and JAX's arrays are at these sizes (the suite's default).
     case line

@@ -1,5 +1,6 @@
 // What a report records about where and how it was measured.
 import Foundation
+import Xent
 
 struct MachineInfo {
     let host: String
@@ -11,11 +12,14 @@ struct MachineInfo {
     let swiftVersion: String
     let gitSHA: String
     let buildConfiguration: String
+    /// The CPUs the suite may run on (its affinity mask and CPU quota, as a call with `threads = nil`
+    /// counts them): what `--threads all` uses.
     let cores: Int
 
     /// The reports' "Machine:" line: "AMD EPYC (family 25 model 1; …), 2 cores, host `vm`".
     var summaryLine: String {
-        "- Machine: \(cpuModel)\(cpuDetails.isEmpty ? "" : " (\(cpuDetails))"), \(cores) cores, host `\(host)`\n"
+        let details = cpuDetails.isEmpty ? "" : " (\(cpuDetails))"
+        return "- Machine: \(cpuModel)\(details), \(cores) core\(cores == 1 ? "" : "s"), host `\(host)`\n"
     }
 
     static func current(repository: URL) -> MachineInfo {
@@ -26,7 +30,7 @@ struct MachineInfo {
             swiftVersion: swiftVersion(),
             gitSHA: gitDescription(repository),
             buildConfiguration: buildConfiguration,
-            cores: ProcessInfo.processInfo.activeProcessorCount)
+            cores: SoftmaxCrossEntropy.availableCPUs)
     }
 
     static var buildConfiguration: String {

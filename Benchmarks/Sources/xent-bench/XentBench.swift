@@ -55,7 +55,7 @@ struct Run: ParsableCommand {
 
     @Option(
         help: """
-            Comma-separated thread counts, 'all' for every core. \
+            Comma-separated thread counts, 'all' for every CPU the suite may run on (affinity, quota). \
             Above 1 thread only scalar and the vector kernel on the default ISA run.
             """)
     var threads: String = "1,all"
@@ -254,17 +254,19 @@ struct Run: ParsableCommand {
     var threadCounts: [Int] {
         var counts: [Int] = []
         for item in threads.split(separator: ",") {
-            guard let count = item == "all" ? ProcessInfo.processInfo.activeProcessorCount : Int(item) else { continue }
+            guard let count = item == "all" ? SoftmaxCrossEntropy.availableCPUs : Int(item) else { continue }
             if !counts.contains(count) { counts.append(count) }
         }
         return counts
     }
 
-    /// The comma-separated values of `option`: at least one, each known.
-    func list<T>(_ text: String, _ make: (String) -> T?, _ option: String) throws -> [T] {
-        let values = try text.split(separator: ",", omittingEmptySubsequences: false).map {
-            guard let value = make(String($0)) else { throw ValidationError("\(option): unknown value '\($0)'") }
-            return value
+    /// The comma-separated values of `option`: at least one, each known, each once (a value given
+    /// twice would be measured twice in a row and counted as two rounds of its case).
+    func list<T: Equatable>(_ text: String, _ make: (String) -> T?, _ option: String) throws -> [T] {
+        var values: [T] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = make(String(item)) else { throw ValidationError("\(option): unknown value '\(item)'") }
+            if !values.contains(value) { values.append(value) }
         }
         guard !values.isEmpty else { throw ValidationError("\(option): give at least one value") }
         return values

@@ -149,6 +149,14 @@ typedef void (*xent_f32_raddstoreexpscaledminusmax_ukernel_fn)(size_t n, const f
                                                                 const float *q, float *y, int mark_masked,
                                                                 double *sums, size_t prefetch_limit);
 
+/// `xent_f32_raddstoreexpminusmax_ukernel_fn` without targets (`mark_masked` set when `y` is not
+/// NULL) that also takes label smoothing's sums without class weights: `sums[1]` = K, the unmasked
+/// i (x_i ≠ −inf), `sums[2]` = Σ (shift − x_i) over them — `xent_f32_rsumtargets_ukernel_fn`'s
+/// `sums[2]` and `sums[4]` with `w` NULL, the same bits — so that the chunk is read once. The C
+/// configs have it (NULL in the Swift ones: the row driver then calls rsumtargets first).
+typedef void (*xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn)(size_t n, const float *x, float shift, float *y,
+                                                                    double *sums, size_t prefetch_limit);
+
 /// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over t_i = s·x_i as
 /// `xent_f32_raddstoreexpscaledminusmax_ukernel_fn` forms it; `*next_max` is the max of the next
 /// row's logits (not scaled). AVX-512F's config alone has it, as the unscaled kernel.
@@ -263,6 +271,8 @@ typedef struct xent_ukernel_config {
     /// (the Swift ISAs; the one taking the next row's max: all but AVX-512F).
     xent_f32_raddstoreexpscaledminusmax_ukernel_fn raddstoreexpscaledminusmax;
     xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn raddexpscaledminusmax_rmaxnext;
+    /// The exp pass taking label smoothing's sums, NULL where the ISA has none (the Swift ISAs).
+    xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn raddstoreexpminusmax_smoothing;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer

@@ -1,0 +1,149 @@
+// Label smoothing's sums taken by the exp pass (`raddstoreexpminusmax_smoothing`) for class labels
+// without class weights: the unmasked count K and Σ (shift − x) over the unmasked classes are
+// `rsumtargets`' with every weight 1, in its order, so every output must be bit for bit that of
+// the separate pass — the kernel against `rsumtargets` and the plain exp pass, the batch against the
+// same call over kernels without the fused one.
+import CXent
+import Foundation
+import Testing
+@testable import Xent
+
+/// How many times the fused pass ran since the last `take` (rows run on worker threads too).
+private final class SmoothingCalls: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    func take() -> Int { lock.lock(); defer { count = 0; lock.unlock() }; return count }
+}
+
+private let smoothingCalls = SmoothingCalls()
+/// The config the counting kernel forwards to (set before each call; the suite runs its cases in turn).
+nonisolated(unsafe) private var forwardedConfig = xent_ukernel_config()
+
+@Suite("Label smoothing's sums in the exp pass", .serialized)  // one counter for all its tests
+struct SmoothingExpPassTests {
+    /// The ISAs whose configs have the fused pass (the C ones).
+    static let fusedISAs = InstructionSet.supported.filter {
+        MicroKernels.config($0.cValue).raddstoreexpminusmax_smoothing != nil
+    }
+
+    @Test("the fused pass = rsumtargets' K and gap, then the exp pass with marks", arguments: fusedISAs)
+    func kernel(isa: InstructionSet) {
+        let c = MicroKernels.config(isa.cValue)
+        let fused = c.raddstoreexpminusmax_smoothing!
+        var rng = SeededGenerator(seed: 3)
+        for n in Array(1...40) + [255, 256, 257, 511, 512, 513, 1000, 1537, 2048] {
+            for masked in [0, 3, 40] {
+                // Normal logits, a share of them masked (−inf); a NaN or +inf now and then.
+                let x = (0..<n).map { _ -> Float in
+                    let r = Int.random(in: 0..<40, using: &rng)
+                    if r < masked { return -.infinity }
+                    if r == 39 && masked == 40 { return Bool.random(using: &rng) ? .nan : .infinity }
+                    return rng.normal(sd: 3)
+                }
+                let finite = x.filter { $0.isFinite }
+                let shift = finite.max() ?? 0
+                for store in [false, true] {
+                    var targetSums = [Double](repeating: -1, count: 5), expSums = [Double](repeating: -1, count: 3)
+                    var expected = [Float](repeating: 7, count: n), got = expected
+                    c.rsumtargets!(n, x, shift, nil, nil, 1, &targetSums)
+                    expected.withUnsafeMutableBufferPointer { e in
+                        c.raddstoreexpminusmax!(n, x, shift, nil, store ? e.baseAddress : nil, store ? 1 : 0,
+                                                &expSums, n)
+                    }
+                    var sums = [Double](repeating: -1, count: 3)
+                    got.withUnsafeMutableBufferPointer { g in
+                        fused(n, x, shift, store ? g.baseAddress : nil, &sums, n)
+                    }
+                    let what = "\(isa) n=\(n) masked \(masked)/40 store \(store)"
+                    func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+                    #expect(same(sums[0], expSums[0]) && same(sums[1], targetSums[2]) && same(sums[2], targetSums[4]),
+                            "\(what): \(sums) against Σexp \(expSums[0]), K \(targetSums[2]), gap \(targetSums[4])")
+                    // Σw is K without class weights.
+                    #expect(same(targetSums[3], targetSums[2]), "\(what): Σw \(targetSums[3]), K \(targetSums[2])")
+                    let differing = zip(got, expected).filter {
+                        $0.bitPattern != $1.bitPattern && !($0.isNaN && $1.isNaN)
+                    }.count
+                    #expect(differing == 0, "\(what): \(differing) stored exps differ")
+                }
+            }
+        }
+    }
+
+    /// `isa`'s kernels with the fused pass counted.
+    private static func counting(_ isa: InstructionSet) -> xent_ukernel_config {
+        forwardedConfig = MicroKernels.config(isa.cValue)
+        var k = forwardedConfig
+        k.raddstoreexpminusmax_smoothing = { n, x, shift, y, sums, limit in
+            smoothingCalls.add()
+            forwardedConfig.raddstoreexpminusmax_smoothing!(n, x, shift, y, sums, limit)
+        }
+        return k
+    }
+
+    @Test("calls with label smoothing: the same bits as the separate sums, and the fused pass ran",
+          arguments: fusedISAs)
+    func batches(isa: InstructionSet) throws {
+        let counting = Self.counting(isa)
+        var separate = MicroKernels.config(isa.cValue)
+        separate.raddstoreexpminusmax_smoothing = nil
+        var rng = SeededGenerator(seed: 13)
+        for classes in [1, 17, 100, 1000, 2048, 2049, 5000] {
+            for (rows, threads) in [(1, 1), (3, 2), (9, 1), (9, 2)] {
+                let stride = classes + (Bool.random(using: &rng) ? 3 : 0)
+                let kind = LogitKind.allCases[Int.random(in: 0..<LogitKind.allCases.count, using: &rng)]
+                var (logits, labels) = BatchBits.batch(
+                    rows: rows, classes: classes, stride: stride, kind: kind, seed: UInt64(classes * 17 + rows))
+                if rows >= 9 {
+                    logits[2 * stride + classes / 2] = .nan
+                    logits[3 * stride + classes - 1] = .infinity
+                    for j in 0..<classes { logits[4 * stride + j] = -.infinity }
+                    labels[5] = -100
+                }
+                var options = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
+                options.labelSmoothing = [0.1, 1, 0.37][Int.random(in: 0..<3, using: &rng)]
+                var weights: [Float]? = nil
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: options.zLossScale = 1e-3
+                case 1: weights = (0..<classes).map { _ in Float.random(in: 0..<2, using: &rng) }
+                case 2: options.logitScale = 1.5
+                default: break
+                }
+                for gradient in [false, true] {
+                    // Float mostly; 16-bit logits too (smoothed chunks are widened, then computed as Float's).
+                    let storage = Int.random(in: 0..<4, using: &rng)
+                    let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) α=\(options.labelSmoothing) "
+                        + "weights \(weights != nil) scale \(options.logitScale) gradient \(gradient) "
+                        + "threads \(threads) in \(storage)"
+                    func run(_ kernels: xent_ukernel_config) throws -> [UInt64] {
+                        switch storage {
+                        case 1:
+                            try BatchBits.run(
+                                logits.map { Float16($0) }, labels: labels, classes: classes, stride: stride,
+                                gradient: gradient, options: options, weights: weights, kernels: kernels,
+                                threads: threads)
+                        case 2:
+                            try BatchBits.run(
+                                logits.map { BFloat16($0) }, labels: labels, classes: classes, stride: stride,
+                                gradient: gradient, options: options, weights: weights, kernels: kernels,
+                                threads: threads)
+                        default:
+                            try BatchBits.run(
+                                logits, labels: labels, classes: classes, stride: stride, gradient: gradient,
+                                options: options, weights: weights, kernels: kernels, threads: threads)
+                        }
+                    }
+                    let expected = try run(separate)
+                    _ = smoothingCalls.take()
+                    let got = try run(counting)
+                    let calls = smoothingCalls.take()
+                    let differing = zip(got, expected).filter { $0 != $1 }.count
+                    #expect(got.count == expected.count && differing == 0, "\(what): \(differing) outputs differ")
+                    // With a gradient, every chunk without class weights (a forward row may take the next
+                    // row's max instead, its sums apart).
+                    if gradient { #expect(weights == nil ? calls > 0 : calls == 0, "\(what): \(calls) fused passes") }
+                }
+            }
+        }
+    }
+}
