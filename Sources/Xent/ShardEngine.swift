@@ -306,7 +306,8 @@ extension VocabShardState {
         let base = all.baseAddress!
         let expected: [(String, Double)] = [
             ("layout tag", Self.tag), ("classes", Double(shard.classes)), ("", 0), ("", 0), ("rows", Double(rows)),
-            ("chunk length", Double(chunkLength)), ("flags", flags), ("options fingerprint", fingerprint),
+            ("chunk length", Double(chunkLength)), ("flags", flags),
+            ("options and labels fingerprint", fingerprint),
         ]
         var order = [(offset: Int, count: Int, index: Int)]()
         for s in 0..<shards {

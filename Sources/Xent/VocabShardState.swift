@@ -105,8 +105,10 @@ public final class VocabShardState {
     }
 
     /// The fingerprint of everything the ranks must agree on besides the shape: the options that
-    /// shape the sums, the row weights, the element type and target kind (48 bits of FNV-1a, exact
-    /// in a Double).
+    /// shape the sums (a zero and its negative alike), the row weights and the rows' labels (48 bits
+    /// of FNV-1a, exact in a Double; the element type and target kind are in ``flags``). A rank
+    /// whose labels differ in a row whose label another shard owns would otherwise go unnoticed:
+    /// only the owner reads the label's logit.
     var fingerprint: Double {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bits: UInt64) {
@@ -117,8 +119,9 @@ public final class VocabShardState {
             }
         }
         mix(UInt64(bitPattern: Int64(options.ignoreIndex ?? Int32.min)) ^ (options.ignoreIndex == nil ? 1 << 40 : 0))
-        mix(UInt64(options.labelSmoothing.bitPattern))
-        mix(UInt64(options.zLossScale.bitPattern))
+        // −0 passes the options' checks and means what +0 does.
+        mix(UInt64(options.labelSmoothing == 0 ? 0 : options.labelSmoothing.bitPattern))
+        mix(UInt64(options.zLossScale == 0 ? 0 : options.zLossScale.bitPattern))
         mix(UInt64(options.logitScale.bitPattern))
         mix(UInt64((options.softcap ?? 0).bitPattern))
         mix(UInt64(options.gradientScale.bitPattern))
@@ -130,6 +133,7 @@ public final class VocabShardState {
             mix(UInt64(rowWeights.count))
             for r in rowWeights { mix(UInt64(r.bitPattern)) }
         }
+        for row in rowInfo { mix(UInt64(bitPattern: Int64(row.label))) }
         return Double(hash >> 16)
     }
 

@@ -40,7 +40,7 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `instructionSet` names an ISA this CPU (or this build) does not support.
     case instructionSetUnavailable(InstructionSet)
     /// A ``VocabShard`` that is not a slice of its vocabulary: `offset < 0`, `count < 1` or
-    /// `offset + count > classes`; or a split into a shard count the vocabulary cannot give.
+    /// `offset + count > classes`.
     case invalidShard(offset: Int, count: Int, classes: Int)
     /// ``VocabShard/split(classes:shards:aligned:)`` cannot cut `classes` into `shards` slices:
     /// fewer than 1, more than the classes, or — aligned — more than the chunks.

@@ -620,7 +620,7 @@ struct ShardCase {
         foreign[7] += 1
         #expect(
             throws: XentError.shardStatisticsMismatch(
-                field: "options fingerprint", expected: block[7], actual: foreign[7])
+                field: "options and labels fingerprint", expected: block[7], actual: foreign[7])
         ) {
             try combine(block + foreign)
         }
@@ -696,6 +696,48 @@ struct ShardCase {
         ) {
             try elsewhere.withUnsafeMutableBufferPointer { try ce.shardGradient(gradient: $0, state: other) }
         }
+    }
+
+    @Test("ranks whose labels differ in a row, both owned by one shard: the combine refuses the blocks")
+    func labelsDifferWithinAShard() throws {
+        let (rows, classes) = (3, 5000)
+        let shards = try VocabShard.split(classes: classes, shards: 2)
+        var rng = SeededGenerator(seed: 21)
+        let logits = (0..<rows * classes).map { _ in rng.normal(sd: 3) }
+        let labelsA: [Int32] = [10, 4000, 7], labelsB: [Int32] = [11, 4000, 7]  // row 0: both in shard 0
+        let ce = SoftmaxCrossEntropy(kernel: .vector)
+        func blocks(_ labels: [Int32]) throws -> (VocabShardState, [Double]) {
+            var states: [VocabShardState] = [], maxima: [[Double]] = []
+            for shard in shards {
+                let columns = (0..<rows).flatMap { r in logits[(r * classes + shard.offset)...].prefix(shard.count) }
+                let state = VocabShardState()
+                var m = [Double]()
+                try ce.shardMaxima(logits: Array(columns), labels: labels, shard: shard, state: state, rowMaxima: &m)
+                states.append(state)
+                maxima.append(m)
+            }
+            let reduced = zip(maxima[0], maxima[1]).map { $0 > $1 ? $0 : $1 }
+            var gathered = [Double]()
+            for state in states {
+                var block = [Double]()
+                try ce.shardStatistics(rowMaxima: reduced, state: state, statistics: &block)
+                gathered += block
+            }
+            return (states[0], gathered)
+        }
+        let (stateA, gatheredA) = try blocks(labelsA)
+        let (_, gatheredB) = try blocks(labelsB)
+        let block = gatheredA.count / 2
+        // This rank's own blocks combine; shard 1's block from the rank with other labels does not.
+        _ = try ce.combineShards(statistics: gatheredA, state: stateA)
+        let mixed = Array(gatheredA.prefix(block) + gatheredB.suffix(block))
+        #expect(
+            throws: XentError.shardStatisticsMismatch(
+                field: "options and labels fingerprint", expected: gatheredA[7], actual: gatheredB[block + 7])
+        ) {
+            _ = try ce.combineShards(statistics: mixed, state: stateA)
+        }
+        #expect(gatheredA[7] != gatheredB[block + 7])
     }
 
     @Test("a later step's outputs: refused over what step 4 still needs, accepted where step 1's logits were")
