@@ -57,6 +57,25 @@ private func recordingKernels() -> xent_ukernel_config {
         recordExpPass(x, q, y, limit)
         wrapped.raddstoreexpminusmax!(n, x, shift, q, y, mark, sums, limit)
     }
+    if wrapped.raddstoreexpscaledminusmax != nil {
+        k.raddstoreexpscaledminusmax = { n, x, scale, shift, q, y, mark, sums, limit in
+            recordExpPass(x, q, y, limit)
+            wrapped.raddstoreexpscaledminusmax!(n, x, scale, shift, q, y, mark, sums, limit)
+        }
+    }
+    if wrapped.raddstoreexpminusmax_smoothing != nil {
+        k.raddstoreexpminusmax_smoothing = { n, x, shift, y, sums, limit in
+            recordExpPass(x, nil, y, limit)
+            wrapped.raddstoreexpminusmax_smoothing!(n, x, shift, y, sums, limit)
+        }
+    }
+    if wrapped.raddexpscaledminusmax_rmaxnext != nil {
+        k.raddexpscaledminusmax_rmaxnext = { n, x, scale, shift, sum, limit, next, nextCount, nextMax in
+            record(x, limit)
+            record(next, nextCount)  // read, not prefetched: the caller's memory too
+            wrapped.raddexpscaledminusmax_rmaxnext!(n, x, scale, shift, sum, limit, next, nextCount, nextMax)
+        }
+    }
     if wrapped.raddexpminusmax_rmaxnext != nil {
         k.raddexpminusmax_rmaxnext = { n, x, shift, sum, limit, next, nextCount, nextMax in
             record(x, limit)
