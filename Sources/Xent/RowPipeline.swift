@@ -377,7 +377,11 @@ struct RowPipeline {
         half: (gradient: UnsafeMutablePointer<UInt16>, prefetchLimit: Int)? = nil
     ) {
         let factor = Float(chunk.toRow == 1 ? scaling.numerator : scaling.numerator * chunk.toRow)
-        let w = params.class_weights.map { $0 + base }
+        // With class labels and no smoothing the class weights weigh the label's term alone (in
+        // `factor` and `labelTerm`): every other element is y·a, which the kernels' labels-only form
+        // computes without reading the weights (their general form gives it too, but for the sign
+        // of a zero under a class weight of −0).
+        let w = q == nil && !smoothing ? nil : params.class_weights.map { $0 + base }
         let at = label >= base && label < base + n ? label - base : -1
         if let half, let vgradientRoundHalf, params.softcap <= 0 {
             vgradientRoundHalf(
