@@ -252,7 +252,8 @@ extension SoftmaxCrossEntropy {
             guard classWeights.count == classes else {
                 throw .lengthMismatch(argument: "classWeights", expected: classes, actual: classWeights.count)
             }
-            for (c, w) in classWeights.enumerated() where !(w.isFinite && w >= 0) {
+            if let c = Self.firstNotFiniteAndNonNegative(classWeights) {
+                let w = classWeights[c]
                 throw .invalidOption(name: "classWeights[\(c)]", value: Double(w), requirement: "finite and ≥ 0")
             }
         }
@@ -260,7 +261,8 @@ extension SoftmaxCrossEntropy {
             guard rowWeights.count == rows else {
                 throw .lengthMismatch(argument: "rowWeights", expected: rows, actual: rowWeights.count)
             }
-            for (i, r) in rowWeights.enumerated() where !(r.isFinite && r >= 0) {
+            if let i = Self.firstNotFiniteAndNonNegative(rowWeights) {
+                let r = rowWeights[i]
                 throw .invalidOption(name: "rowWeights[\(i)]", value: Double(r), requirement: "finite and ≥ 0")
             }
         }
@@ -273,6 +275,25 @@ extension SoftmaxCrossEntropy {
         let isa = activeInstructionSet
         if kernel == .vector && !isa.isSupported { throw .instructionSetUnavailable(isa) }
         return (isa, threads ?? (elements >= Parallel.automaticCutoff ? Parallel.cores : 1))
+    }
+
+    /// The index of the first weight that is not finite and ≥ 0 (NaN included), or nil. Checked 16 at a
+    /// time — every call checks all its weights, as many as the classes — and searched one by one
+    /// only in a block that holds one.
+    static func firstNotFiniteAndNonNegative(_ weights: [Float]) -> Int? {
+        weights.withUnsafeBufferPointer { w in
+            var i = 0
+            while i + 16 <= w.count {
+                let v = UnsafeRawPointer(w.baseAddress! + i).loadUnaligned(as: SIMD16<Float>.self)
+                if !all((v .>= 0) .& (v .< .infinity)) { break }
+                i += 16
+            }
+            while i < w.count {
+                if !(w[i].isFinite && w[i] >= 0) { return i }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// The call's parameter block (CXent.h `xent_params`) from these checked options: the class

@@ -166,6 +166,42 @@ import Xent
         }
     }
 
+    @Test("the first class or row weight that is not finite and ≥ 0 is named, wherever it lies")
+    func firstBadWeight() throws {
+        let classes = 70, rows = 2
+        let logits = [Float](repeating: 0.5, count: rows * classes)
+        let labels: [Int32] = [3, 69]
+        // Positions before, on and after the 16-weight blocks' edges, and the last (a partial block).
+        for at in [0, 5, 15, 16, 17, 31, 47, 63, 64, 69] {
+            for bad: Float in [.nan, -.nan, .infinity, -.infinity, -1, -.leastNonzeroMagnitude] {
+                var weights = (0..<classes).map { Float($0 % 5) }  // zeros included
+                weights[1] = -0.0  // ≥ 0, accepted
+                weights[at] = bad
+                if at < 60 { weights[at + 9] = .nan }  // a later one is not the one named
+                var ce = SoftmaxCrossEntropy()
+                ce.classWeights = weights
+                do throws(XentError) {
+                    _ = try ce.loss(logits: logits, labels: labels, classes: classes)
+                    Issue.record("classWeights[\(at)] = \(bad) accepted")
+                } catch .invalidOption(let name, let value, _) {
+                    // NaN ≠ NaN: the value compared as what it is.
+                    #expect(name == "classWeights[\(at)]" && (value == Double(bad) || value.isNaN && bad.isNaN),
+                            "\(name) = \(value), expected classWeights[\(at)] = \(bad)")
+                } catch {
+                    Issue.record("classWeights[\(at)] = \(bad): \(error)")
+                }
+            }
+        }
+        var ce = SoftmaxCrossEntropy()
+        ce.classWeights = (0..<classes).map { Float($0 % 5) }
+        ce.rowWeights = [1, .infinity]
+        #expect(throws: XentError.invalidOption(name: "rowWeights[1]", value: .infinity, requirement: "finite and ≥ 0")) {
+            _ = try ce.loss(logits: logits, labels: labels, classes: classes)
+        }
+        ce.rowWeights = [0, -0.0]
+        _ = try ce.loss(logits: logits, labels: labels, classes: classes)
+    }
+
     @Test("an instruction set the CPU lacks is refused")
     func unavailableISA() throws {
         let missing = InstructionSet.allCases.filter { !$0.isSupported }
