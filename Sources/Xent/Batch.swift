@@ -42,7 +42,9 @@ struct Batch {
     let participatingRows: Int
 
     /// The one row-count rule of every entry point: one row per label; with soft targets,
-    /// `logitsCount / rowStride` (the stride defaulting to `classes`), which must divide exactly.
+    /// `logitsCount / rowStride` (the stride defaulting to `classes`) where that divides exactly,
+    /// or — with a `rowStride` — the rows of a view that ends at its last row's last class,
+    /// `(rows − 1) × rowStride + classes` elements (the two agree when `classes == rowStride`).
     /// Throws for a class count, stride or division that leaves no row count to speak of; the
     /// shape itself is checked by the initializers.
     static func rowCount(
@@ -55,6 +57,11 @@ struct Batch {
         guard logitsCount % stride == 0 else {
             // With a stride, the division is by it: an error saying "classes = <stride>" misled.
             guard rowStride == nil else {
+                // Rows `rowStride` apart in a wider matrix, viewed from the first row's start to the last
+                // row's last class — the span a class-label batch needs (a shard's columns but the last's).
+                if logitsCount >= classes && (logitsCount - classes) % stride == 0 {
+                    return (logitsCount - classes) / stride + 1
+                }
                 throw .lengthNotMultiple(argument: "logits", count: logitsCount, multiple: stride, of: "rowStride")
             }
             throw .logitsNotMultipleOfClasses(count: logitsCount, classes: classes)

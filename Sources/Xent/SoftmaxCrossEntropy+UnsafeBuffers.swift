@@ -69,8 +69,10 @@ extension SoftmaxCrossEntropy {
     /// The loss of `logits` against soft targets `q` (same shape and element type; any
     /// non-negative weights, not required to sum to 1): per row `Σ_c q_c · (lse − z_c)`.
     ///
-    /// `rows` is `logits.count / rowStride` (the stride defaulting to `classes`), which must
-    /// divide exactly. ``ignoreIndex`` does not apply; `.mean` divides by `rows`. Other
+    /// `rows` is `logits.count / rowStride` (the stride defaulting to `classes`) where that divides
+    /// exactly; with a `rowStride`, `logits` may instead end at the last row's last class —
+    /// `(rows − 1) × rowStride + classes` elements, a view of rows in a wider matrix — and `targets`
+    /// has the same layout. ``ignoreIndex`` does not apply; `.mean` divides by `rows`. Other
     /// parameters as in
     /// ``loss(logits:labels:classes:rowStride:rowStatistics:)-(UnsafeBufferPointer<Element>,_,_,_,_)``.
     public func loss<Element: LogitElement>(

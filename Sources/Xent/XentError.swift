@@ -64,7 +64,8 @@ public enum XentError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsupportedKernel(SoftmaxCrossEntropy.Kernel, operation: String)
     /// A buffer whose length must be a whole multiple of a count (`multiple`, named by `of`) is
     /// not: the fused linear head's hidden states (`rows × hidden`) or soft targets (`rows ×
-    /// classes`), or logits with a `rowStride` that does not divide their count.
+    /// classes`), or soft-target logits with a `rowStride` that neither divides their count nor
+    /// leaves a last row of `classes` (`(rows − 1) × rowStride + classes`).
     case lengthNotMultiple(argument: String, count: Int, multiple: Int, of: String)
 
     /// A sentence naming the argument and the offending value (and the row, for labels).

@@ -55,6 +55,17 @@ import Xent
                 loss: rowLosses.losses[r], gradient: softGradient[row], scale: 1, "\(variant) soft padded row \(r)")
             #expect(softGradient[(r * stride + classes) ..< ((r + 1) * stride)].allSatisfy { $0 == 42 })
         }
+        // Or they end at the last row's last class, a view of rows in a wider matrix: the same bits.
+        var viewGradient = [Float](repeating: 42, count: count)
+        let viewLosses = RowStatistics(.losses)
+        let viewLoss = try ce.lossAndGradient(
+            logits: logits, targets: Array(targets.prefix(count)), classes: classes, rowStride: stride,
+            gradient: &viewGradient, rowStatistics: viewLosses)
+        let wholeLoss = try ce.loss(logits: softLogits, targets: targets, classes: classes, rowStride: stride)
+        #expect(viewLoss.bitPattern == wholeLoss.bitPattern, "\(variant): a view's loss \(viewLoss), \(wholeLoss)")
+        #expect(viewLosses.losses.map(\.bitPattern) == rowLosses.losses.map(\.bitPattern))
+        #expect(viewGradient.map(\.bitPattern) == softGradient.prefix(count).map(\.bitPattern),
+                "\(variant): a view's gradient differs")
     }
 
     @Test("Int64 and Int labels give bitwise the Int32 results", arguments: Variant.all)

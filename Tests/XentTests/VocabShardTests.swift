@@ -698,6 +698,61 @@ struct ShardCase {
         }
     }
 
+    @Test("soft targets: each rank's columns as a view of the whole matrix (rowStride) = its columns copied")
+    func softTargetViews() throws {
+        let (rows, classes) = (3, 10)
+        let shards = [try VocabShard(classes: classes, offset: 0, count: 4),
+                      try VocabShard(classes: classes, offset: 4, count: 6)]
+        var rng = SeededGenerator(seed: 8)
+        let logits = (0..<rows * classes).map { _ in rng.normal(sd: 3) }
+        let targets = (0..<rows * classes).map { _ in Float.random(in: 0..<1, using: &rng) }
+        let ce = SoftmaxCrossEntropy(kernel: .vector)
+        /// Steps 1–4 over every rank, each given its columns by `columns`; the loss and the gradients.
+        func run(_ columns: (VocabShard, [Float]) -> (values: [Float], stride: Int?)) throws -> (Float, [[Float]]) {
+            var states: [VocabShardState] = [], maxima: [[Double]] = [], gradients: [[Float]] = []
+            var rankTargets: [[Float]] = []
+            for shard in shards {
+                let (z, stride) = columns(shard, logits), (q, _) = columns(shard, targets)
+                rankTargets.append(q)
+                let state = VocabShardState()
+                var m = [Double](), g = [Float]()
+                try ce.shardMaxima(logits: z, targets: q, shard: shard, rowStride: stride, gradient: &g,
+                                   state: state, rowMaxima: &m)
+                states.append(state)
+                maxima.append(m)
+                gradients.append(g)
+            }
+            let reduced = zip(maxima[0], maxima[1]).map { $0 > $1 ? $0 : $1 }
+            var gathered = [Double]()
+            for state in states {
+                var block = [Double]()
+                try ce.shardStatistics(rowMaxima: reduced, state: state, statistics: &block)
+                gathered += block
+            }
+            var loss: Float = 0
+            for (r, state) in states.enumerated() {
+                loss = try ce.combineShards(statistics: gathered, state: state)
+                try ce.shardGradient(targets: rankTargets[r], gradient: &gradients[r], state: state)
+            }
+            return (loss, gradients)
+        }
+        let (copiedLoss, copied) = try run { shard, values in
+            ((0..<rows).flatMap { r in values[(r * classes + shard.offset)...].prefix(shard.count) }, nil)
+        }
+        // From the shard's first column of the first row to its last column of the last row.
+        let (viewLoss, viewed) = try run { shard, values in
+            (Array(values[shard.offset ..< (rows - 1) * classes + shard.offset + shard.count]), classes)
+        }
+        #expect(viewLoss.bitPattern == copiedLoss.bitPattern)
+        for (s, shard) in shards.enumerated() {
+            for r in 0..<rows {
+                let got = viewed[s][(r * classes)...].prefix(shard.count).map(\.bitPattern)
+                let expected = copied[s][(r * shard.count)...].prefix(shard.count).map(\.bitPattern)
+                #expect(got == expected, "shard \(s) row \(r)")
+            }
+        }
+    }
+
     @Test("ranks whose labels differ in a row, both owned by one shard: the combine refuses the blocks")
     func labelsDifferWithinAShard() throws {
         let (rows, classes) = (3, 5000)
