@@ -83,6 +83,12 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                                        {out ? (char *)out : NULL, limit * 4}};
                     snprintf(what, sizeof what, "%s raddstoreexpminusmax soft=%d store=%d", name, soft, store);
                     check(what, n, limit, r, 3, room);
+                    if (k->raddstoreexpminusmax_smoothing && !soft) {
+                        record_count = 0;
+                        k->raddstoreexpminusmax_smoothing(n, x, 0.0f, out, sums, limit);
+                        snprintf(what, sizeof what, "%s raddstoreexpminusmax_smoothing store=%d", name, store);
+                        check(what, n, limit, r, 3, room);
+                    }
                     if (k->raddstoreexpscaledminusmax) {
                         record_count = 0;
                         k->raddstoreexpscaledminusmax(n, x, 0.5f, 0.0f, soft ? q : NULL, out, store == 1, sums, limit);
