@@ -124,8 +124,9 @@ struct RowGradientScales {
 ///
 /// - `plan`: a row of n classes is cut into chunks of ``chunkLength(classes:)`` elements (2048 —
 ///   8 KiB, which stays in L1 between a chunk's max and its exps).
-/// - `chunk`: its max (`rmax`), the transform (`vtransform`), the target sums (`rsumtargets`, or in
-///   the exp pass for plain soft targets), the exps stored and summed (`raddstoreexpminusmax`).
+/// - `chunk`: its max (`rmax`), the transform (`vtransform`, or a logit scale in the exp pass), the
+///   target sums (`rsumtargets`, or in the exp pass for plain soft targets and for smoothing with
+///   class labels and no class weights), the exps stored and summed (`raddstoreexpminusmax`).
 /// - `combine`: the chunks at the row max, exactly and in any order (``RowAccumulators``).
 /// - `scale`: the gradient from the stored exps (`vgradient`, `vgradientsoftcap`) and the label's
 ///   term.
@@ -220,14 +221,14 @@ struct RowPipeline {
     /// One chunk of `n` elements starting at `base` in the row (`x`, `q`, `gradient` point at the
     /// chunk): its sums, and — with `gradient` — its exps stored there (its transformed logits
     /// under a softcap, whose scaling recomputes the exps). `scratch` holds `n` floats when the
-    /// logits are transformed without a gradient (``needsScratch(scaled:soft:)``). `max`: the chunk's max when a fused pass has
-    /// found it already (`rmax`'s bits). The exp pass prefetches `x`, `q` and `gradient` below
-    /// `prefetchLimit` elements from the chunk's start (CXent.h: what follows in the caller's
-    /// buffers). `nextRow` (n floats: a whole row of one chunk follows) is the row computed next,
-    /// whose max the exp pass takes too (``ChunkSums/nextRowMax``) where it is the forward pass of
-    /// ``takesNextRowMax(count:)``. ``directHalfChunk(_:targets:base:count:max:nextRow:)`` is the same
-    /// step over 16-bit logits for the chunks it takes: a change here (the argmax rule, the sums
-    /// taken) belongs there too.
+    /// logits are transformed without a gradient (``needsScratch(scaled:soft:)``). `max`: the
+    /// chunk's max when a fused pass has found it already (`rmax`'s bits). The exp pass prefetches
+    /// `x`, `q` and `gradient` below `prefetchLimit` elements from the chunk's start (CXent.h: what
+    /// follows in the caller's buffers). `nextRow` (n floats: a whole row of one chunk follows) is
+    /// the row computed next, whose max the exp pass takes too (``ChunkSums/nextRowMax``) where it
+    /// is the forward pass of ``takesNextRowMax(count:)``.
+    /// ``directHalfChunk(_:targets:base:count:max:nextRow:)`` is the same step over 16-bit logits for
+    /// the chunks it takes: a change here (the argmax rule, the sums taken) belongs there too.
     @inline(__always)
     func chunk(
         _ x: UnsafePointer<Float>, targets q: UnsafePointer<Float>?, gradient y: UnsafeMutablePointer<Float>?,
@@ -272,8 +273,10 @@ struct RowPipeline {
         // Label smoothing with class labels and no class weights: its sums in the exp pass.
         let smoothingSumsInExpPass = smoothing && q == nil && w == nil && !takesNextRowMax
             && raddstoreexpminusmaxSmoothing != nil
-        // Not with a scaled exp pass (scalesInExpPass(soft:)), which forms t only in registers.
+        // Never with a scaled exp pass, which forms t only in registers: scalesInExpPass(soft:) is
+        // false under smoothing and for soft targets with class weights, the two cases that read t here.
         let separateTargetSums = (smoothing && !smoothingSumsInExpPass) || (q != nil && w != nil)
+        assert(!separateTargetSums || scaledExpPass == nil)
         if separateTargetSums {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
                 rsumtargets(n, t, shift, q, w, smoothingFlag, s.baseAddress)

@@ -65,10 +65,9 @@ struct VectorKernel: RowKernel {
         return Self.labelResult(row, zt: zt, weight: weight, alpha: params.label_smoothing)
     }
 
-    /// Rows of one chunk without a transform but a logit scale the exp pass applies (16-bit rows: without a
-    /// transform or smoothing), where the ISA
-    /// has the kernel (``RowPipeline/takesNextRowMax(count:)``,
-    /// ``RowPipeline/takesNextHalfRowMax(count:)``).
+    /// Rows of one chunk without a transform, or with a logit scale the exp pass applies (16-bit
+    /// rows: without a transform or smoothing), where the ISA has the kernel
+    /// (``RowPipeline/takesNextRowMax(count:)``, ``RowPipeline/takesNextHalfRowMax(count:)``).
     func takesNextRowMax(classes: Int, storage: Storage) -> Bool {
         storage == .float32 ? pipeline.takesNextRowMax(count: classes) : pipeline.takesNextHalfRowMax(count: classes)
     }

@@ -195,11 +195,23 @@ import Xent
         var ce = SoftmaxCrossEntropy()
         ce.classWeights = (0..<classes).map { Float($0 % 5) }
         ce.rowWeights = [1, .infinity]
-        #expect(throws: XentError.invalidOption(name: "rowWeights[1]", value: .infinity, requirement: "finite and ≥ 0")) {
+        let expected = XentError.invalidOption(name: "rowWeights[1]", value: .infinity, requirement: "finite and ≥ 0")
+        #expect(throws: expected) {
             _ = try ce.loss(logits: logits, labels: labels, classes: classes)
         }
         ce.rowWeights = [0, -0.0]
         _ = try ce.loss(logits: logits, labels: labels, classes: classes)
+        // Row weights past a block of 16: the first bad one of two.
+        let manyRows = 40
+        let manyLogits = [Float](repeating: 0.5, count: manyRows * classes)
+        let manyLabels = (0..<manyRows).map { Int32($0 % classes) }
+        var rowWeights = [Float](repeating: 1, count: manyRows)
+        rowWeights[17] = -2
+        rowWeights[33] = .nan
+        ce.rowWeights = rowWeights
+        #expect(throws: XentError.invalidOption(name: "rowWeights[17]", value: -2, requirement: "finite and ≥ 0")) {
+            _ = try ce.loss(logits: manyLogits, labels: manyLabels, classes: classes)
+        }
     }
 
     @Test("an instruction set the CPU lacks is refused")

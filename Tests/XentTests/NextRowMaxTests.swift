@@ -181,7 +181,7 @@ struct NextRowMaxTests {
 
     /// ``BatchBits/run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)``
     /// and how many fused calls it made.
-    static func run<Element: LogitElement>(
+    private static func run<Element: LogitElement>(
         _ logits: [Element], labels: [Int32]?, targets: [Element]? = nil, classes: Int, stride: Int,
         gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
         kernels: xent_ukernel_config, threads: Int
@@ -204,7 +204,7 @@ struct NextRowMaxTests {
 
     /// ``run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)`` over the
     /// logits stored as `Float` (`storage` 0 or 3), `Float16` (1) or ``BFloat16`` (2).
-    static func run(
+    private static func run(
         storage: Int, _ logits: [Float], labels: [Int32], classes: Int, stride: Int, options: SoftmaxCrossEntropy,
         weights: [Float]? = nil, kernels: xent_ukernel_config, threads: Int
     ) throws -> (bits: [UInt64], calls: Int) {

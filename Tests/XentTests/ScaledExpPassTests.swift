@@ -106,6 +106,28 @@ struct ScaledExpPassTests {
         }
     }
 
+    @Test("in place (the gradient over the logits): the bits of a separate gradient", arguments: scaledISAs)
+    func inPlace(isa: InstructionSet) throws {
+        for classes in [100, 3000] {
+            let (logits, labels) = LogitKind.masked.batch(rows: 9, classes: classes, seed: 6)
+            let targets = (0..<logits.count).map { Float($0 % 7) / 7 }
+            var ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
+            ce.logitScale = 2.5
+            var gradient = [Float]()
+            let loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient)
+            var overwritten = logits
+            let inPlaceLoss = try ce.lossAndGradient(inPlace: &overwritten, labels: labels, classes: classes)
+            #expect(inPlaceLoss.bitPattern == loss.bitPattern, "\(isa) \(classes)")
+            #expect(overwritten.map(\.bitPattern) == gradient.map(\.bitPattern), "\(isa) \(classes)")
+            let softLoss = try ce.lossAndGradient(
+                logits: logits, targets: targets, classes: classes, gradient: &gradient)
+            overwritten = logits
+            let softInPlace = try ce.lossAndGradient(inPlace: &overwritten, targets: targets, classes: classes)
+            #expect(softInPlace.bitPattern == softLoss.bitPattern, "\(isa) \(classes) soft")
+            #expect(overwritten.map(\.bitPattern) == gradient.map(\.bitPattern), "\(isa) \(classes) soft")
+        }
+    }
+
     /// `isa`'s kernels with the scaled exp passes counted.
     private static func counting(_ isa: InstructionSet) -> xent_ukernel_config {
         forwardedConfig = MicroKernels.config(isa.cValue)

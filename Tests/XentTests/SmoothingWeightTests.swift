@@ -110,6 +110,44 @@ struct OptionCase: CustomStringConvertible, Sendable {
         #expect(gradient[3...].allSatisfy { $0.isFinite })
     }
 
+    @Test("class labels without smoothing: class weights that agree at the labels give the same bits, every ISA",
+          arguments: InstructionSet.supported)
+    func weightsWeighTheLabelAlone(isa: InstructionSet) throws {
+        // Rows whose exps underflow to 0 beside their max, under a negative gradient scale: a class
+        // weight of −0 there once turned the gradient's −0 into +0 (the weights are read for the
+        // label's term alone now, as the contract's v has w only where y is).
+        let (rows, classes) = (6, 2100)
+        var rng = SeededGenerator(seed: 9)
+        var logits = [Float](repeating: 0, count: rows * classes)
+        for i in logits.indices { logits[i] = i % 3 == 0 ? -300 : rng.normal(sd: 3) }
+        let labels: [Int32] = [1, 2, 2050, 4, 2099, 5]
+        var base = (0..<classes).map { _ in Float.random(in: 0.5..<2, using: &rng) }
+        var other = base.map { _ in Float(-0.0) }
+        for t in labels { other[Int(t)] = base[Int(t)] }
+        base[7] = 0
+        other[7] = 3
+        for softcap: Float? in [nil, 20] {
+            var ce = SoftmaxCrossEntropy(kernel: .vector, instructionSet: isa)
+            ce.gradientScale = -1.5
+            ce.zLossScale = 1e-3
+            ce.softcap = softcap
+            func bits<E: LogitElement>(_ z: [E], _ weights: [Float]) throws -> [UInt64] {
+                ce.classWeights = weights
+                var gradient = [E]()
+                let losses = RowStatistics(.losses)
+                let loss = try ce.lossAndGradient(
+                    logits: z, labels: labels, classes: classes, gradient: &gradient, rowStatistics: losses)
+                let raw = gradient.withUnsafeBytes { $0.map { UInt64($0) } }
+                return [UInt64(loss.bitPattern)] + losses.losses.map { UInt64($0.bitPattern) } + raw
+            }
+            let what = "\(isa) softcap \(softcap.map { "\($0)" } ?? "off")"
+            #expect(try bits(logits, base) == bits(logits, other), "\(what) Float")
+            let f16 = logits.map { Float16($0) }, bf16 = logits.map { BFloat16($0) }
+            #expect(try bits(f16, base) == bits(f16, other), "\(what) Float16")
+            #expect(try bits(bf16, base) == bits(bf16, other), "\(what) bfloat16")
+        }
+    }
+
     @Test("invalid smoothing or weights are refused before anything is written")
     func invalid() {
         for (alpha, weights) in [
