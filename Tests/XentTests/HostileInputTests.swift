@@ -845,9 +845,10 @@ struct SoftEntry {
             }
         }
         // Soft targets take their row count from the logits, so no product can overflow; huge
-        // claims must still be refused, whatever the error.
+        // claims must still be refused, whatever the error. (12 classes with any stride over the
+        // arena's 12 logits is one row ending at its last class, a valid view: not among them.)
         for (classes, stride) in [
-            (Int.max, nil), (Int.max / 2, nil), (3, Int.max), (12, Int.max), (Int.max, Int.max), (1, Int.max / 2 + 1)
+            (Int.max, nil), (Int.max / 2, nil), (3, Int.max), (11, Int.max), (Int.max, Int.max), (1, Int.max / 2 + 1)
         ] as [(Int, Int?)] {
             for entry in SoftEntry.all {
                 expectRefused(
