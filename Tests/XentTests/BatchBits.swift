@@ -4,6 +4,14 @@ import CXent
 import Foundation
 @testable import Xent
 
+/// How many times a wrapped kernel ran since the last `take` (rows run on worker threads too).
+final class CallCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    func take() -> Int { lock.lock(); defer { count = 0; lock.unlock() }; return count }
+}
+
 enum BatchBits {
     /// Past every buffer's end and in every row's padding: a read of it would show in a max or a sum.
     static let sentinel: Float = 1e30
@@ -72,5 +80,41 @@ enum BatchBits {
             for j in 0..<classes { logits[r * stride + j] = dense[r * classes + j] }
         }
         return (logits, labels)
+    }
+
+    /// ``run(_:labels:targets:classes:stride:gradient:options:weights:kernels:threads:)`` over the
+    /// logits (and targets) stored as `Float` (`storage` 0 or 3), `Float16` (1) or ``BFloat16`` (2).
+    static func run(
+        storage: Int, _ logits: [Float], labels: [Int32]?, targets: [Float]? = nil, classes: Int, stride: Int,
+        gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
+        kernels: xent_ukernel_config, threads: Int
+    ) throws -> [UInt64] {
+        switch storage {
+        case 1:
+            try run(logits.map { Float16($0) }, labels: labels, targets: targets?.map { Float16($0) },
+                    classes: classes, stride: stride, gradient: gradient, options: options, weights: weights,
+                    kernels: kernels, threads: threads)
+        case 2:
+            try run(logits.map { BFloat16($0) }, labels: labels, targets: targets?.map { BFloat16($0) },
+                    classes: classes, stride: stride, gradient: gradient, options: options, weights: weights,
+                    kernels: kernels, threads: threads)
+        default:
+            try run(logits, labels: labels, targets: targets, classes: classes, stride: stride, gradient: gradient,
+                    options: options, weights: weights, kernels: kernels, threads: threads)
+        }
+    }
+
+    /// `run` over the `reference` kernels, then over the `counted` ones: how many outputs differ
+    /// (every one when the counts differ) and how many calls `counter` saw in the second run.
+    static func compare(
+        _ counter: CallCounter, reference: xent_ukernel_config, counted: xent_ukernel_config,
+        _ run: (xent_ukernel_config) throws -> [UInt64]
+    ) rethrows -> (differing: Int, calls: Int) {
+        let expected = try run(reference)
+        _ = counter.take()
+        let got = try run(counted)
+        let calls = counter.take()
+        guard got.count == expected.count else { return (max(got.count, expected.count), calls) }
+        return (zip(got, expected).filter { $0 != $1 }.count, calls)
     }
 }

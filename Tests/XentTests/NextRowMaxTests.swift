@@ -10,14 +10,6 @@ import Foundation
 import Testing
 @testable import Xent
 
-/// How many times the fused kernel ran since the last `take` (rows run on worker threads too).
-private final class CallCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    func take() -> Int { lock.lock(); defer { count = 0; lock.unlock() }; return count }
-}
-
 private let fusedCalls = CallCounter()
 /// The config the counting kernel forwards to (set before each call; the suite runs its cases in turn).
 nonisolated(unsafe) private var countedConfig = xent_ukernel_config()

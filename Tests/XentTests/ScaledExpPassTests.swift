@@ -8,15 +8,7 @@ import Foundation
 import Testing
 @testable import Xent
 
-/// How many times the scaled exp passes ran since the last `take` (rows run on worker threads too).
-private final class ScaledCalls: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    func take() -> Int { lock.lock(); defer { count = 0; lock.unlock() }; return count }
-}
-
-private let scaledCalls = ScaledCalls()
+private let scaledCalls = CallCounter()
 /// The config the counting kernels forward to (set before each call; the suite runs its cases in turn).
 nonisolated(unsafe) private var forwardedConfig = xent_ukernel_config()
 
@@ -214,32 +206,14 @@ struct ScaledExpPassTests {
                         let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) s=\(scale) soft \(soft) "
                             + "weights \(weights != nil) gradient \(gradient) threads \(threads) in \(storage)"
                         func run(_ kernels: xent_ukernel_config) throws -> [UInt64] {
-                            switch storage {
-                            case 1:
-                                try BatchBits.run(
-                                    logits.map { Float16($0) }, labels: soft ? nil : labels,
-                                    targets: targets?.map { Float16($0) }, classes: classes, stride: stride,
-                                    gradient: gradient, options: options, weights: weights, kernels: kernels,
-                                    threads: threads)
-                            case 2:
-                                try BatchBits.run(
-                                    logits.map { BFloat16($0) }, labels: soft ? nil : labels,
-                                    targets: targets?.map { BFloat16($0) }, classes: classes, stride: stride,
-                                    gradient: gradient, options: options, weights: weights, kernels: kernels,
-                                    threads: threads)
-                            default:
-                                try BatchBits.run(
-                                    logits, labels: soft ? nil : labels, targets: targets, classes: classes,
-                                    stride: stride, gradient: gradient, options: options, weights: weights,
-                                    kernels: kernels, threads: threads)
-                            }
+                            try BatchBits.run(
+                                storage: storage, logits, labels: soft ? nil : labels, targets: targets,
+                                classes: classes, stride: stride, gradient: gradient, options: options,
+                                weights: weights, kernels: kernels, threads: threads)
                         }
-                        let expected = try run(transformingFirst)
-                        _ = scaledCalls.take()
-                        let got = try run(counting)
-                        let calls = scaledCalls.take()
-                        let differing = zip(got, expected).filter { $0 != $1 }.count
-                        #expect(got.count == expected.count && differing == 0, "\(what): \(differing) outputs differ")
+                        let (differing, calls) = try BatchBits.compare(
+                            scaledCalls, reference: transformingFirst, counted: counting, run)
+                        #expect(differing == 0, "\(what): \(differing) outputs differ")
                         // Every chunk but those of soft targets with class weights, whose sums read t apart.
                         let takesScaledPass = !(soft && weights != nil)
                         #expect(takesScaledPass ? calls > 0 : calls == 0, "\(what): \(calls) scaled passes")

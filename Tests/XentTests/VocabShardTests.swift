@@ -698,6 +698,21 @@ struct ShardCase {
         }
     }
 
+    /// In-process ranks' exchanges: their row maxima reduced by a maximum (as MPI_MAX folds them),
+    /// step 2 on each, the blocks gathered in rank order.
+    static func exchange(
+        _ ce: SoftmaxCrossEntropy, states: [VocabShardState], maxima: [[Double]]
+    ) throws -> [Double] {
+        let reduced = maxima.dropFirst().reduce(maxima[0]) { zip($0, $1).map { $0 > $1 ? $0 : $1 } }
+        var gathered = [Double]()
+        for state in states {
+            var block = [Double]()
+            try ce.shardStatistics(rowMaxima: reduced, state: state, statistics: &block)
+            gathered += block
+        }
+        return gathered
+    }
+
     @Test("soft targets: each rank's columns as a view of the whole matrix (rowStride) = its columns copied")
     func softTargetViews() throws {
         let (rows, classes) = (3, 10)
@@ -722,13 +737,7 @@ struct ShardCase {
                 maxima.append(m)
                 gradients.append(g)
             }
-            let reduced = zip(maxima[0], maxima[1]).map { $0 > $1 ? $0 : $1 }
-            var gathered = [Double]()
-            for state in states {
-                var block = [Double]()
-                try ce.shardStatistics(rowMaxima: reduced, state: state, statistics: &block)
-                gathered += block
-            }
+            let gathered = try Self.exchange(ce, states: states, maxima: maxima)
             var loss: Float = 0
             for (r, state) in states.enumerated() {
                 loss = try ce.combineShards(statistics: gathered, state: state)
@@ -771,14 +780,7 @@ struct ShardCase {
                 states.append(state)
                 maxima.append(m)
             }
-            let reduced = zip(maxima[0], maxima[1]).map { $0 > $1 ? $0 : $1 }
-            var gathered = [Double]()
-            for state in states {
-                var block = [Double]()
-                try ce.shardStatistics(rowMaxima: reduced, state: state, statistics: &block)
-                gathered += block
-            }
-            return (states[0], gathered)
+            return (states[0], try Self.exchange(ce, states: states, maxima: maxima))
         }
         let (stateA, gatheredA) = try blocks(labelsA)
         let (_, gatheredB) = try blocks(labelsB)
