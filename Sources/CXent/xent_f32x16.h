@@ -439,17 +439,19 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
     return xent_f32x16_load_tail((const float *)x + i, n, -INFINITY);
 }
 
-// The kernel's body; `store`, `soft`, `mark` and `in` are constants where it is inlined. Every
-// iteration prefetches the lines XENT_PREFETCH_DISTANCE elements ahead (for writing, too, when
-// storing) that lie below `prefetch_limit`, so the next chunk's memory traffic overlaps this chunk's
-// exps; over 16-bit logits, also the lines of `z` (the 16-bit gradient; NULL, a constant in every
-// other form, for none). With `next_max` (NULL, a constant, in every form but rmaxnext's) it also
-// takes the max of `next[0 ..< next_n]` (next_n ≥ 1; in the logits' format), its loads beside the
-// logits' while the exps keep the FMA units busy: rmax's result over floats; over 16-bit values
-// rmaxwiden's, from their patterns as xent_half_rmax_patterns takes it (integer compares, no
-// widening). Float logits are then prefetched twice as far ahead, past the next row; 16-bit ones
-// one distance ahead (past the next row up to 1024 values; beyond, the prefetches fall in the next
-// row, which the pass loads itself: twice the distance measured no different).
+// The kernel's body; `store`, `soft`, `mark`, `smooth` and `in` are constants where it is inlined
+// (`scale` is read only under XENT_IN_F32_SCALED; `smooth`, label smoothing's sums into sums[1] and
+// sums[2], only without `soft`). Every iteration prefetches the lines XENT_PREFETCH_DISTANCE
+// elements ahead (for writing, too, when storing) that lie below `prefetch_limit`, so the next
+// chunk's memory traffic overlaps this chunk's exps; over 16-bit logits, also the lines of `z` (the
+// 16-bit gradient; NULL, a constant in every other form, for none). With `next_max` (NULL, a
+// constant, in every form but rmaxnext's) it also takes the max of `next[0 ..< next_n]` (next_n ≥
+// 1; in the logits' format), its loads beside the logits' while the exps keep the FMA units busy:
+// rmax's result over floats; over 16-bit values rmaxwiden's, from their patterns as
+// xent_half_rmax_patterns takes it (integer compares, no widening). Float logits are then
+// prefetched twice as far ahead, past the next row; 16-bit ones one distance ahead (past the next
+// row up to 1024 values; beyond, the prefetches fall in the next row, which the pass loads itself:
+// twice the distance measured no different).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float scale, float shift, const float *q,
                                                     float *y, uint16_t *z, double *sums, size_t prefetch_limit,
                                                     const int store, const int soft, const int mark, const int smooth,
