@@ -58,7 +58,8 @@ struct Batch {
             // With a stride, the division is by it: an error saying "classes = <stride>" misled.
             guard rowStride == nil else {
                 // Rows `rowStride` apart in a wider matrix, viewed from the first row's start to the last
-                // row's last class — the span a class-label batch needs (a shard's columns but the last's).
+                // row's last class: the span a class-label batch needs, and what a view of a vocabulary
+                // shard's columns (other than the last shard's) holds.
                 if logitsCount >= classes && (logitsCount - classes) % stride == 0 {
                     return (logitsCount - classes) / stride + 1
                 }

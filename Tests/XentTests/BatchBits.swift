@@ -117,4 +117,21 @@ enum BatchBits {
         guard got.count == expected.count else { return (max(got.count, expected.count), calls) }
         return (zip(got, expected).filter { $0 != $1 }.count, calls)
     }
+
+    /// Whether `ce`'s in-place call (the gradient over the logits) gives the loss and gradient bits of
+    /// its call into a separate gradient: over class labels, or over `targets` when given.
+    static func inPlaceAgrees(
+        _ ce: SoftmaxCrossEntropy, _ logits: [Float], labels: [Int32], targets: [Float]? = nil, classes: Int
+    ) throws -> Bool {
+        var gradient = [Float](), overwritten = logits
+        let loss: Float, inPlaceLoss: Float
+        if let targets {
+            loss = try ce.lossAndGradient(logits: logits, targets: targets, classes: classes, gradient: &gradient)
+            inPlaceLoss = try ce.lossAndGradient(inPlace: &overwritten, targets: targets, classes: classes)
+        } else {
+            loss = try ce.lossAndGradient(logits: logits, labels: labels, classes: classes, gradient: &gradient)
+            inPlaceLoss = try ce.lossAndGradient(inPlace: &overwritten, labels: labels, classes: classes)
+        }
+        return inPlaceLoss.bitPattern == loss.bitPattern && overwritten.map(\.bitPattern) == gradient.map(\.bitPattern)
+    }
 }

@@ -178,7 +178,6 @@ struct Run: ParsableCommand {
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
         _ = try dataTypes()
         _ = try list(alignment, BufferAlignment.init(rawValue:), "--alignment")
-        guard !alignments.isEmpty else { throw ValidationError("--alignment: give line, array or odd") }
         if !linear && operations.allSatisfy(\.isShard) && !kernelList.contains(where: { $0.kernel == .vector }) {
             throw ValidationError("--ops \(ops): the shard steps run the vector kernel only; add vector to --kernels")
         }
@@ -230,10 +229,10 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// The --alignment list, each once, in the order given.
+    /// The --alignment list, each once, in the order given (``list(_:_:_:)``; validate() refused
+    /// unknown values).
     var alignments: [BufferAlignment] {
-        alignment.split(separator: ",").compactMap { BufferAlignment(rawValue: String($0)) }
-            .reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        (try? list(alignment, BufferAlignment.init(rawValue:), "--alignment")) ?? []
     }
 
     /// The --dtypes, each once, in `DataType`'s order.
