@@ -33,7 +33,8 @@
 //   xent_f32x16_keep_unmasked(x, v)                     v where x ≠ −inf, else +0
 //   xent_f32x16_mark_masked(x, e)                       −0 where x = −inf, else e
 //   xent_f32x16_keep_unmarked(e, v)                     v where e is not −0 (bitwise), else +0
-//   xent_f32_tanh_block(x, y, nvec)                     y = tanh(x), SLEEF's u10, 16·nvec floats
+//   xent_f32x16_tanh(v, n)                              v[k] = tanh(v[k]) for k < n, SLEEF's u10; n in
+//                                                       1…XENT_TANH_VECTORS, the most the ISA takes at once
 //   xent_f64x8_zero() _set1(d) _lo(v) _hi(v)            _lo/_hi: float lanes 0–7 / 8–15 widened
 //   xent_f64x8_add _sub _mul(a, b), xent_f64x8_fma(a, b, c)   a·b + c, fused on the canonical ISAs
 //                                                       (xent_isa_is_canonical), two roundings otherwise
@@ -42,7 +43,8 @@
 //   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (xent_prefetch.h's
 //                                                       XENT_PREFETCH_HINT, or empty)
 // and, if its exp is inlined rather than SLEEF's library call, XENT_EXP_LIBRARY(x, y, n): SLEEF's
-// library exp over n floats (n a multiple of 16), which xent_exp_mismatches compares against.
+// library exp over n floats (n a multiple of 16), which xent_exp_mismatches compares against; if its
+// tanh is, XENT_TANH_LIBRARY(x, y, n) likewise (xent_tanh_mismatches).
 //
 // Every file that includes this header turns off floating-point contraction: clang would
 // otherwise fuse a·b + c written in one expression where the target has FMA, which changes bits
@@ -745,31 +747,34 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
 
 // MARK: vtransform
 
+// c·tanh(s·x/c) for n ≤ XENT_TANH_VECTORS whole vectors, their tanh chains issued together.
+XENT_INLINE void xent_softcap_vectors(const float *x, float *t, size_t n, xent_f32x16 vs, xent_f32x16 vc) {
+    xent_f32x16 v[XENT_TANH_VECTORS];
+    for (size_t k = 0; k < n; k++) v[k] = xent_f32x16_div(xent_f32x16_mul(xent_f32x16_load(x + 16 * k), vs), vc);
+    xent_f32x16_tanh(v, n);
+    for (size_t k = 0; k < n; k++) xent_f32x16_store(t + 16 * k, xent_f32x16_mul(v[k], vc));
+}
+
 #if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(vtransform, u16)(size_t n, const float *x, float *t, float s, float c) {
-    const size_t full = n / 16 * 16;
     const xent_f32x16 vs = xent_f32x16_set1(s);
-    const xent_f32x16 vc = xent_f32x16_set1(c > 0.0f ? c : 1.0f);
-    for (size_t i = 0; i < full; i += 16) {
-        const xent_f32x16 v = xent_f32x16_mul(xent_f32x16_load(x + i), vs);
-        xent_f32x16_store(t + i, c > 0.0f ? xent_f32x16_div(v, vc) : v);
-    }
+    size_t i = 0;
     if (c > 0.0f) {
-        xent_f32_tanh_block(t, t, full / 16);
-        for (size_t i = 0; i < full; i += 16) xent_f32x16_store(t + i, xent_f32x16_mul(xent_f32x16_load(t + i), vc));
-    }
-    if (full < n) {
-        // The tail through one padded vector, so an element gets the same bits wherever it sits.
-        xent_f32x16 v = xent_f32x16_mul(xent_f32x16_load_tail(x + full, n - full, 0.0f), vs);
-        if (c > 0.0f) {
-            float tail[16] __attribute__((aligned(64)));
-            xent_f32x16_store(tail, xent_f32x16_div(v, vc));
-            xent_f32_tanh_block(tail, tail, 1);
-            v = xent_f32x16_mul(xent_f32x16_load(tail), vc);
+        const xent_f32x16 vc = xent_f32x16_set1(c);
+        for (; i + 16 * XENT_TANH_VECTORS <= n; i += 16 * XENT_TANH_VECTORS)
+            xent_softcap_vectors(x + i, t + i, XENT_TANH_VECTORS, vs, vc);
+        for (; i + 16 <= n; i += 16) xent_softcap_vectors(x + i, t + i, 1, vs, vc);
+        if (i < n) {
+            // The tail through one padded vector, so an element gets the same bits wherever it sits.
+            xent_f32x16 v = xent_f32x16_div(xent_f32x16_mul(xent_f32x16_load_tail(x + i, n - i, 0.0f), vs), vc);
+            xent_f32x16_tanh(&v, 1);
+            xent_f32x16_store_tail(t + i, n - i, xent_f32x16_mul(v, vc));
         }
-        xent_f32x16_store_tail(t + full, n - full, v);
+        return;
     }
+    for (; i + 16 <= n; i += 16) xent_f32x16_store(t + i, xent_f32x16_mul(xent_f32x16_load(x + i), vs));
+    if (i < n) xent_f32x16_store_tail(t + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(x + i, n - i, 0.0f), vs));
 }
 #endif
 
@@ -1097,12 +1102,20 @@ void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, cons
 #endif
 #endif
 
-// MARK: The inlined exp against SLEEF's library function
+// MARK: The inlined exp and tanh against SLEEF's library functions
 
-#if defined(XENT_EXP_LIBRARY)
+#if defined(XENT_EXP_LIBRARY) && defined(XENT_TANH_LIBRARY)
 #if XENT_KERNELS
+// The softcap transform's pieces (then one of the rest of 4096): groups of XENT_TANH_VECTORS, single
+// vectors and tails, starting at varied offsets within a group.
+static const uint16_t xent_tanh_piece_lengths[] = {1,  15,  16,  17,  31,  32,  33,  47,  48,  63,  64,
+                                                   65, 79, 100, 127, 128, 129, 250, 255, 256, 257, 1022};
+
+// How many of the count patterns first, first + stride, … the kernel maps to other bits than
+// SLEEF's library function: the exp pass (tanh 0; x − 0 is x, NaN payloads included) or the
+// softcap transform with s = c = 1 (tanh 1: x·1/1 is x, and the tanh times 1 the tanh).
 XENT_TARGET
-int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
+static int64_t xent_library_mismatches(uint64_t first, uint64_t count, uint64_t stride, int tanh) {
     uint32_t bits[4096] __attribute__((aligned(64)));
     float inlined[4096] __attribute__((aligned(64)));
     float library[4096] __attribute__((aligned(64)));
@@ -1115,10 +1128,19 @@ int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, u
             if (i < n) next += stride;
         }
         const float *x = (const float *)(const void *)bits;
-        // x − 0 is x, NaN payloads included, so the kernel computes exp(x).
-        double sum;
-        XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum, 4096);
-        XENT_EXP_LIBRARY(x, library, 4096);
+        if (tanh) {
+            size_t at = 0;
+            for (size_t p = 0; p < sizeof(xent_tanh_piece_lengths) / sizeof(uint16_t); p++) {
+                XENT_UKERNEL(vtransform, u16)(xent_tanh_piece_lengths[p], x + at, inlined + at, 1.0f, 1.0f);
+                at += xent_tanh_piece_lengths[p];
+            }
+            XENT_UKERNEL(vtransform, u16)(4096 - at, x + at, inlined + at, 1.0f, 1.0f);
+            XENT_TANH_LIBRARY(x, library, 4096);
+        } else {
+            double sum;
+            XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum, 4096);
+            XENT_EXP_LIBRARY(x, library, 4096);
+        }
         for (size_t i = 0; i < n; i++) {
             uint32_t a, b;
             memcpy(&a, &inlined[i], 4);
@@ -1128,6 +1150,14 @@ int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, u
         done += n;
     }
     return mismatches;
+}
+
+int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
+    return xent_library_mismatches(first, count, stride, 0);
+}
+
+int64_t XENT_PASTE(xent_tanh_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
+    return xent_library_mismatches(first, count, stride, 1);
 }
 #endif
 #endif

@@ -1,8 +1,6 @@
 // The AVX-512F operations of xent_f32x16.h's contract: a 16-lane vector is one zmm register. SLEEF's
-// u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf16_u10avx512f's results, bit for bit), so the
-// exp loop makes no call per vector; SLEEF's tanh through the pointer-taking assembly loop of
-// xent_sleef_x86_64.S (a 512-bit vector never crosses a call from C, whose convention clang picks
-// from the baseline ISA). Included by xent_ukernels__avx512f.c and xent_ukernels__avx512bf16.c,
+// u10 exp and tanh inlined (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h: Sleef_expf16_u10avx512f's
+// and Sleef_tanhf16_u10avx512f's results, bit for bit), so no loop makes a call per vector. Included by xent_ukernels__avx512f.c and xent_ukernels__avx512bf16.c,
 // after they define XENT_TARGET (and the latter XENT_ROUND_BF16_AVX512BF16).
 #ifndef XENT_F32X16_AVX512F_H
 #define XENT_F32X16_AVX512F_H
@@ -11,6 +9,7 @@
 #include <stdint.h>
 
 #include "xent_sleef_exp_inline.h"
+#include "xent_sleef_tanh_inline.h"
 #include "xent_sleef_trampolines.h"
 
 #define XENT_REGISTER_BYTES 64
@@ -57,7 +56,9 @@ XENT_OP xent_f32x16 xent_f32x16_keep_unmarked(xent_f32x16 e, xent_f32x16 v) {
     const __mmask16 marked = _mm512_cmpeq_epi32_mask(_mm512_castps_si512(e), _mm512_set1_epi32((int)0x80000000u));
     return _mm512_maskz_mov_ps((__mmask16)~marked, v);
 }
-XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) { xent_sleef_tanhf16_u10__avx512f(x, y, nvec); }
+// Four vectors' tanh chains at once: the most this width gains from (the Performance article).
+#define XENT_TANH_VECTORS 4
+XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) { xent_tanhf16_tanh(v, n); }
 
 XENT_OP xent_f64x8 xent_f64x8_zero(void) { return _mm512_setzero_pd(); }
 XENT_OP xent_f64x8 xent_f64x8_set1(double d) { return _mm512_set1_pd(d); }
@@ -78,6 +79,7 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 #define XENT_PREFETCH(p) XENT_PREFETCH_HINT((p), 0)
 #define XENT_PREFETCHW(p) XENT_PREFETCH_HINT((p), 1)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf16_u10__avx512f((x), (y), (n) / 16)
+#define XENT_TANH_LIBRARY(x, y, n) xent_sleef_tanhf16_u10__avx512f((x), (y), (n) / 16)
 
 // 16-bit lanes: binary16 through vcvtph2ps/vcvtps2ph (AVX-512F); bfloat16 rounded in integer
 // arithmetic, packed with vpmovdw, or where the includer asks for it with AVX512_BF16 (below).

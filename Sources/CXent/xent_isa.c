@@ -305,6 +305,8 @@ _Static_assert(sizeof(xent_ukernel_config) == 25 * sizeof(void *), "xent_ukernel
 #if defined(__x86_64__)
 int64_t xent_exp_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t stride);
 int64_t xent_exp_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride);
+int64_t xent_tanh_mismatches__avx2_fma(uint64_t first, uint64_t count, uint64_t stride);
+int64_t xent_tanh_mismatches__avx512f(uint64_t first, uint64_t count, uint64_t stride);
 #endif
 
 int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride) {
@@ -312,6 +314,18 @@ int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64
 #if defined(__x86_64__)
     if (isa == XENT_ISA_AVX512F) return xent_exp_mismatches__avx512f(first, count, stride);
     if (isa == XENT_ISA_AVX2) return xent_exp_mismatches__avx2_fma(first, count, stride);
+#endif
+    (void)first;
+    (void)count;
+    (void)stride;
+    return -1;
+}
+
+int64_t xent_tanh_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride) {
+    if (!xent_isa_is_supported(isa)) return -1;
+#if defined(__x86_64__)
+    if (isa == XENT_ISA_AVX512F) return xent_tanh_mismatches__avx512f(first, count, stride);
+    if (isa == XENT_ISA_AVX2) return xent_tanh_mismatches__avx2_fma(first, count, stride);
 #endif
     (void)first;
     (void)count;

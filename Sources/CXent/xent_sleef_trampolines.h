@@ -12,8 +12,10 @@ void xent_sleef_expf8_u10__avx2(const float *x, float *y, size_t nvec);
 /// (The reference for the AVX-512 kernel's inlined exp, xent_exp_mismatches.)
 void xent_sleef_expf16_u10__avx512f(const float *x, float *y, size_t nvec);
 /// y[0 ..< 8*nvec] = Sleef_tanhf8_u10avx2(x), one 8-float vector per call. Needs AVX2+FMA.
+/// (The reference for the AVX2 kernel's inlined tanh, xent_tanh_mismatches.)
 void xent_sleef_tanhf8_u10__avx2(const float *x, float *y, size_t nvec);
 /// y[0 ..< 16*nvec] = Sleef_tanhf16_u10avx512f(x), one 16-float vector per call. Needs AVX-512F.
+/// (The reference for the AVX-512 kernel's inlined tanh, xent_tanh_mismatches.)
 void xent_sleef_tanhf16_u10__avx512f(const float *x, float *y, size_t nvec);
 #endif
 

@@ -1,7 +1,7 @@
 // Pointer-taking loops around SLEEF's AVX2 and AVX-512 functions, so that no 256/512-bit vector
-// ever crosses a C call boundary whose convention clang would pick from the baseline ISA: tanh for
-// the softcap transform, and exp as the library function the kernels' inlined exp
-// (xent_sleef_exp_inline.h) is tested against (xent_exp_mismatches).
+// ever crosses a C call boundary whose convention clang would pick from the baseline ISA: the
+// library functions the kernels' inlined exp and tanh (xent_sleef_exp_inline.h,
+// xent_sleef_tanh_inline.h) are tested against (xent_exp_mismatches, xent_tanh_mismatches).
 //
 // void NAME(const float *x /*rdi*/, float *y /*rsi*/, size_t nvec /*rdx*/)
 // y = f(x), one vector per call (vector in and out in ymm0/zmm0, as SLEEF's own -mavx2/-mavx512f

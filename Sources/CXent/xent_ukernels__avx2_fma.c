@@ -1,10 +1,9 @@
 // AVX2 + FMA: a 16-lane vector is two ymm registers (lanes 0–7 and 8–15), so the sums run in the
 // same order as on AVX-512F. SLEEF's u10 exp inlined (xent_sleef_exp_inline.h: Sleef_expf8_u10avx2's
 // operations, or a shorter exact form where every input is within ±86 or below −104, and its results
-// bit for bit — and Sleef_expf16_u10avx512f's, every 2³² input); SLEEF's
-// tanh through the pointer-taking assembly loop of xent_sleef_x86_64.S, because clang would pass a
-// __m256 argument by the translation unit's baseline convention, not the one SLEEF's AVX2 code
-// expects.
+// bit for bit — and Sleef_expf16_u10avx512f's, every 2³² input), and its u10 tanh
+// (xent_sleef_tanh_inline.h: Sleef_tanhf8_u10avx2's operations, and Sleef_tanhf16_u10avx512f's
+// results).
 // Before the operations below: clang would otherwise fuse a·b + c where the target has FMA.
 #pragma clang fp contract(off)
 #include <math.h>
@@ -14,6 +13,7 @@
 #include <immintrin.h>
 
 #include "xent_sleef_exp_inline.h"
+#include "xent_sleef_tanh_inline.h"
 #include "xent_sleef_trampolines.h"
 
 #define XENT_ISA_SUFFIX avx2_fma
@@ -147,7 +147,14 @@ XENT_LANEWISE(xent_f32x16_keep_nonzero, xent_keep_nonzero8)
 XENT_LANEWISE(xent_f32x16_keep_unmasked, xent_keep_unmasked8)
 XENT_LANEWISE(xent_f32x16_mark_masked, xent_mark_masked8)
 XENT_LANEWISE(xent_f32x16_keep_unmarked, xent_keep_unmarked8)
-XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) { xent_sleef_tanhf8_u10__avx2(x, y, 2 * nvec); }
+// One vector (two ymm chains) at a time: with two vectors the sixteen ymm registers spill.
+#define XENT_TANH_VECTORS 1
+XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) {
+    (void)n;
+    __m256 halves[2] = {v->lo, v->hi};
+    xent_tanhf8_tanh(halves, 2);
+    *v = (xent_f32x16){halves[0], halves[1]};
+}
 
 XENT_OP xent_f64x8 xent_f64x8_zero(void) { return (xent_f64x8){_mm256_setzero_pd(), _mm256_setzero_pd()}; }
 XENT_OP xent_f64x8 xent_f64x8_set1(double d) { return (xent_f64x8){_mm256_set1_pd(d), _mm256_set1_pd(d)}; }
@@ -178,6 +185,7 @@ XENT_OP double xent_f64x8_reduce(xent_f64x8 v) {
 #define XENT_PREFETCH(p) XENT_PREFETCH_HINT((p), 0)
 #define XENT_PREFETCHW(p) XENT_PREFETCH_HINT((p), 1)
 #define XENT_EXP_LIBRARY(x, y, n) xent_sleef_expf8_u10__avx2((x), (y), (n) / 8)
+#define XENT_TANH_LIBRARY(x, y, n) xent_sleef_tanhf8_u10__avx2((x), (y), (n) / 8)
 
 // 16-bit lanes (this config's CPUs have F16C): binary16 through vcvtph2ps/vcvtps2ph, bfloat16 in
 // integer arithmetic, packed with vpackusdw (whose 128-bit halves vpermq puts back in order).

@@ -78,8 +78,10 @@ XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_nonzero, xent_keep_nonzero4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_unmasked, xent_keep_unmasked4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_mark_masked, xent_mark_masked4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_unmarked, xent_keep_unmarked4)
-XENT_OP void xent_f32_tanh_block(const float *x, float *y, size_t nvec) {
-    for (size_t j = 0; j < 4 * nvec; j++) _mm_storeu_ps(y + 4 * j, Sleef_tanhf4_u10sse2(_mm_loadu_ps(x + 4 * j)));
+#define XENT_TANH_VECTORS 1
+XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) {
+    (void)n;
+    for (size_t k = 0; k < 4; k++) v->v[k] = Sleef_tanhf4_u10sse2(v->v[k]);
 }
 
 XENT_OP xent_f64x8 xent_f64x8_zero(void) { XENT_MAP1(xent_f64x8, _mm_setzero_pd()); }

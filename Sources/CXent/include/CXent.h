@@ -364,6 +364,11 @@ void xent_set_float_controls(uint64_t controls);
 /// ISA this CPU lacks or one whose kernel calls SLEEF itself.
 int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
 
+/// For tests: the same count for the softcap transform's inlined tanh (xent_sleef_tanh_inline.h:
+/// AVX-512F and AVX2; `vtransform` with s = c = 1 over pieces of varied lengths) against
+/// `Sleef_tanhf16_u10avx512f`, `Sleef_tanhf8_u10avx2`. −1 as there.
+int64_t xent_tanh_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
+
 /// For tests: of the `count` float bit patterns `first`, `first + stride`, … (modulo 2³²), how
 /// many the bfloat16 round kernel `round` maps to different bits than the integer rounding of
 /// xent_half.c (to nearest even; a NaN keeps its top bits, made quiet).
