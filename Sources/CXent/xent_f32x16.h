@@ -747,34 +747,65 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
 
 // MARK: vtransform
 
-// c·tanh(s·x/c) for n ≤ XENT_TANH_VECTORS whole vectors, their tanh chains issued together.
-XENT_INLINE void xent_softcap_vectors(const float *x, float *t, size_t n, xent_f32x16 vs, xent_f32x16 vc) {
+// c·tanh(s·x/c) for n ≤ XENT_TANH_VECTORS whole vectors, their tanh chains issued together; with
+// `acc`, each vector's logits into acc[k]'s max as they are loaded.
+XENT_INLINE void xent_softcap_vectors(const float *x, float *t, size_t n, xent_f32x16 vs, xent_f32x16 vc,
+                                      xent_f32x16 *acc) {
     xent_f32x16 v[XENT_TANH_VECTORS];
-    for (size_t k = 0; k < n; k++) v[k] = xent_f32x16_div(xent_f32x16_mul(xent_f32x16_load(x + 16 * k), vs), vc);
+    for (size_t k = 0; k < n; k++) {
+        const xent_f32x16 xk = xent_f32x16_load(x + 16 * k);
+        if (acc) acc[k] = xent_f32x16_max(xk, acc[k]);
+        v[k] = xent_f32x16_div(xent_f32x16_mul(xk, vs), vc);
+    }
     xent_f32x16_tanh(v, n);
     for (size_t k = 0; k < n; k++) xent_f32x16_store(t + 16 * k, xent_f32x16_mul(v[k], vc));
+}
+
+// vtransform, and with `max` rmax's result over x as well (the max of a set in any order, a zero
+// max as +0, NaN ignored): a transformed chunk's max in the pass that transforms it.
+XENT_INLINE void xent_vtransform(size_t n, const float *x, float *t, float s, float c, float *max) {
+    const xent_f32x16 vs = xent_f32x16_set1(s), vc = xent_f32x16_set1(c);
+    xent_f32x16 acc[XENT_TANH_VECTORS];
+    for (size_t k = 0; k < XENT_TANH_VECTORS; k++) acc[k] = xent_f32x16_set1(-INFINITY);
+    size_t i = 0;
+    if (c > 0.0f) {
+        for (; i + 16 * XENT_TANH_VECTORS <= n; i += 16 * XENT_TANH_VECTORS)
+            xent_softcap_vectors(x + i, t + i, XENT_TANH_VECTORS, vs, vc, max ? acc : NULL);
+        for (; i + 16 <= n; i += 16) xent_softcap_vectors(x + i, t + i, 1, vs, vc, max ? acc : NULL);
+    } else {
+        for (; i + 16 <= n; i += 16) {
+            const xent_f32x16 xi = xent_f32x16_load(x + i);
+            if (max) acc[0] = xent_f32x16_max(xi, acc[0]);
+            xent_f32x16_store(t + i, xent_f32x16_mul(xi, vs));
+        }
+    }
+    if (i < n) {
+        // The tail through one padded vector, so an element gets the same bits wherever it sits; its
+        // max from the logits padded with −inf, before t (which may be x) is written.
+        if (max) acc[0] = xent_f32x16_max(xent_f32x16_load_tail(x + i, n - i, -INFINITY), acc[0]);
+        xent_f32x16 v = xent_f32x16_mul(xent_f32x16_load_tail(x + i, n - i, 0.0f), vs);
+        if (c > 0.0f) {
+            v = xent_f32x16_div(v, vc);
+            xent_f32x16_tanh(&v, 1);
+            v = xent_f32x16_mul(v, vc);
+        }
+        xent_f32x16_store_tail(t + i, n - i, v);
+    }
+    if (max) {
+        for (size_t k = 1; k < XENT_TANH_VECTORS; k++) acc[0] = xent_f32x16_max(acc[k], acc[0]);
+        *max = xent_plus_zero(xent_f32x16_reduce_max(acc[0]));
+    }
 }
 
 #if XENT_KERNELS
 XENT_TARGET
 void XENT_UKERNEL(vtransform, u16)(size_t n, const float *x, float *t, float s, float c) {
-    const xent_f32x16 vs = xent_f32x16_set1(s);
-    size_t i = 0;
-    if (c > 0.0f) {
-        const xent_f32x16 vc = xent_f32x16_set1(c);
-        for (; i + 16 * XENT_TANH_VECTORS <= n; i += 16 * XENT_TANH_VECTORS)
-            xent_softcap_vectors(x + i, t + i, XENT_TANH_VECTORS, vs, vc);
-        for (; i + 16 <= n; i += 16) xent_softcap_vectors(x + i, t + i, 1, vs, vc);
-        if (i < n) {
-            // The tail through one padded vector, so an element gets the same bits wherever it sits.
-            xent_f32x16 v = xent_f32x16_div(xent_f32x16_mul(xent_f32x16_load_tail(x + i, n - i, 0.0f), vs), vc);
-            xent_f32x16_tanh(&v, 1);
-            xent_f32x16_store_tail(t + i, n - i, xent_f32x16_mul(v, vc));
-        }
-        return;
-    }
-    for (; i + 16 <= n; i += 16) xent_f32x16_store(t + i, xent_f32x16_mul(xent_f32x16_load(x + i), vs));
-    if (i < n) xent_f32x16_store_tail(t + i, n - i, xent_f32x16_mul(xent_f32x16_load_tail(x + i, n - i, 0.0f), vs));
+    xent_vtransform(n, x, t, s, c, NULL);
+}
+
+XENT_TARGET
+void XENT_UKERNEL(vtransform_rmax, u16)(size_t n, const float *x, float *t, float s, float c, float *max) {
+    xent_vtransform(n, x, t, s, c, max);
 }
 #endif
 

@@ -173,6 +173,7 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
+    void xent_f32_vtransform_rmax_ukernel__##isa##_u16(size_t, const float *, float *, float, float, float *); \
     void xent_f32_vgradient_ukernel__##isa##_u32(size_t, float *, const float *, const float *, int, float,     \
                                                   float, float);                                               \
     void xent_f32_vgradientsoftcap_ukernel__##isa##_u16(size_t, float *, const float *, const float *, int,    \
@@ -217,6 +218,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .raddstoreexpminusmax_smoothing = xent_f32_raddstoreexpminusmax_smoothing_ukernel__##sfx##_u32_acc2, \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
+        .vtransform_rmax = xent_f32_vtransform_rmax_ukernel__##sfx##_u16,                                    \
         .vgradient = xent_f32_vgradient_ukernel__##sfx##_u32,                                                \
         .vgradientsoftcap = xent_f32_vgradientsoftcap_ukernel__##sfx##_u16,                                  \
         .f16_widen = f16_widen_fn,                                                                              \
@@ -298,7 +300,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 25 * sizeof(void *), "xent_ukernel_config: isa + 24 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 26 * sizeof(void *), "xent_ukernel_config: isa + 25 pointers");
 
 // MARK: - Checks and measurement
 

@@ -151,6 +151,8 @@ struct RowPipeline {
     private let raddstoreexpminusmaxSmoothing: xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
     private let vtransform: xent_f32_vtransform_ukernel_fn
+    /// The transform taking the chunk's max, where the ISA has it.
+    private let vtransformRmax: xent_f32_vtransform_rmax_ukernel_fn?
     private let vgradient: xent_f32_vgradient_ukernel_fn
     private let vgradientsoftcap: xent_f32_vgradientsoftcap_ukernel_fn
     let widenHalf: xent_half_widen_ukernel_fn
@@ -184,6 +186,7 @@ struct RowPipeline {
         raddexpminusmaxRmaxNext = config.raddexpminusmax_rmaxnext
         rsumtargets = config.rsumtargets!
         vtransform = config.vtransform!
+        vtransformRmax = config.vtransform_rmax
         vgradient = config.vgradient!
         vgradientsoftcap = config.vgradientsoftcap!
         widenHalf = (format == XENT_HALF_BFLOAT16 ? config.bf16_widen : config.f16_widen)!
@@ -236,26 +239,37 @@ struct RowPipeline {
         nextRow: UnsafePointer<Float>? = nil
     ) -> ChunkSums {
         var sums = ChunkSums()
+        var t = x
+        var prefetchLimit = prefetchLimit
+        // A logit scale alone may be applied by the exp pass as it loads the logits.
+        let scaledExpPass = scalesInExpPass(soft: q != nil) ? raddstoreexpscaledminusmax : nil
+        let transformPass = transforms && scaledExpPass == nil
+        let into = transformPass ? y ?? scratch! : nil
         var m: Float = 0
-        if let max { m = max } else { rmax(n, x, &m) }
+        var transformed = false
+        if let max {
+            m = max
+        } else if let into, let vtransformRmax, params.argmax == 0 {
+            // The max in the pass that transforms the chunk (the argmax's search reads x, which a
+            // transform in place has overwritten).
+            vtransformRmax(n, x, into, params.logit_scale, params.softcap, &m)
+            transformed = true
+        } else {
+            rmax(n, x, &m)
+        }
         sums.rawMax = m
         if params.argmax != 0 {
             // Before the exps may overwrite x (in place); the chunk is in L1.
             let i = rfindeq(n, x, m)
             if i < n { sums.argmax = base + i }
         }
-        var t = x
-        var prefetchLimit = prefetchLimit
-        // A logit scale alone may be applied by the exp pass as it loads the logits.
-        let scaledExpPass = scalesInExpPass(soft: q != nil) ? raddstoreexpscaledminusmax : nil
         if transforms {
             // The transforms are monotone: the transformed chunk's max is the transformed max.
             var raw = m
             vtransform(1, &raw, &m, params.logit_scale, params.softcap)
         }
-        if transforms && scaledExpPass == nil {
-            let into = y ?? scratch!
-            vtransform(n, x, into, params.logit_scale, params.softcap)
+        if let into {
+            if !transformed { vtransform(n, x, into, params.logit_scale, params.softcap) }
             t = UnsafePointer(into)
             if y == nil { prefetchLimit = n }  // the scratch holds the chunk alone
         }

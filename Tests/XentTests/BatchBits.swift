@@ -17,11 +17,12 @@ enum BatchBits {
     static let sentinel: Float = 1e30
 
     /// One call's outputs over `kernels`: the two loss sums, every row's loss, log-sum-exp and
-    /// argmax, and the gradient, as bits (NaN as one pattern).
+    /// argmax (unless `argmax` is false: then not asked for), and the gradient, as bits (NaN as one
+    /// pattern).
     static func run<Element: LogitElement>(
         _ logits: [Element], labels: [Int32]?, targets: [Element]? = nil, classes: Int, stride: Int,
         gradient: Bool = false, options: SoftmaxCrossEntropy, weights: [Float]? = nil,
-        kernels: xent_ukernel_config, threads: Int
+        kernels: xent_ukernel_config, threads: Int, argmax askArgmax: Bool = true
     ) throws -> [UInt64] {
         let rows = labels?.count ?? logits.count / stride
         var losses = [Float](repeating: -1, count: rows), lse = losses
@@ -41,7 +42,7 @@ enum BatchBits {
                 try argmax.withUnsafeMutableBufferPointer { a in
                     try grad.withUnsafeMutableBufferPointer { g in
                         try logits.withUnsafeBufferPointer { z in
-                            let statistics = RowStatistics.Buffers(losses: l, logSumExp: s, argmax: a)
+                            let statistics = RowStatistics.Buffers(losses: l, logSumExp: s, argmax: askArgmax ? a : nil)
                             let batch = labels != nil
                                 ? try Batch(
                                     logits: z, labels: UnsafeBufferPointer(labelCopy), classes: classes,

@@ -187,6 +187,11 @@ typedef void (*xent_f32_rsumtargets_ukernel_fn)(size_t n, const float *x, float 
 /// u10 tanh). `t` may be `x`.
 typedef void (*xent_f32_vtransform_ukernel_fn)(size_t n, const float *x, float *t, float s, float c);
 
+/// `vtransform`, and `*max` = the max of `x[0 ..< n]` with `rmax`'s bits (a zero max +0, NaN
+/// ignored, −inf for none): a chunk's max and its transform in one pass over the logits.
+typedef void (*xent_f32_vtransform_rmax_ukernel_fn)(size_t n, const float *x, float *t, float s, float c,
+                                                    float *max);
+
 /// The gradient from stored exps: `y_i = y_i·a − w_i·(q_i·b + [y_i is not −0]·d)` (no `w`: 1; no
 /// `q`: no q term; `smoothing` 0: no d term — the −0 marks masked classes,
 /// `xent_f32_raddstoreexpminusmax`'s `mark_masked`).
@@ -273,6 +278,8 @@ typedef struct xent_ukernel_config {
     xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn raddexpscaledminusmax_rmaxnext;
     /// The exp pass taking label smoothing's sums, NULL where the ISA has none (the Swift ISAs).
     xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn raddstoreexpminusmax_smoothing;
+    /// The transform taking the chunk's max, NULL where the ISA has none (the Swift ISAs).
+    xent_f32_vtransform_rmax_ukernel_fn vtransform_rmax;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
