@@ -32,6 +32,8 @@ extension ReportWriter {
         } else {
             out += "Verdict: yes or no by the median; n/a where the issue asks for the ratio only.\n\n"
         }
+        out += "A figure that two decimals would print as its threshold's digits, without equalling it, is "
+            + "printed with three.\n\n"
         return out + sections.joined()
     }
 }
@@ -93,7 +95,8 @@ private struct SpeedTargets {
             return [
                 Self.shapeName(shape),
                 String(format: "%.3f (%@)", v.rooflineNs / v.elements, v.isMemoryBound ? "memory" : "exp"),
-                ratio.text("%.2f", suffix: "×"), Self.atMost(threshold), Verdict.atMost(threshold, ratio).rawValue,
+                ratio.text("%.2f", suffix: "×", threshold: threshold), Self.atMost(threshold),
+                Verdict.atMost(threshold, ratio).rawValue,
                 Verdict.atMost(stretch, ratio).rawValue,
             ]
         }
@@ -111,7 +114,8 @@ private struct SpeedTargets {
             guard let v = vector(shape, "fwd") else { return nil }
             let ratio = Spread(v.timing, over: v.expNsPerElement * v.elements)
             return [
-                Self.shapeName(shape), String(format: "%.3f", v.expNsPerElement), ratio.text("%.2f", suffix: "×"),
+                Self.shapeName(shape), String(format: "%.3f", v.expNsPerElement),
+                ratio.text("%.2f", suffix: "×", threshold: threshold),
                 Self.atMost(threshold), Verdict.atMost(threshold, ratio).rawValue,
             ]
         }
@@ -143,7 +147,7 @@ private struct SpeedTargets {
                         }
                         let ratio = Spread.pairedRatio(half.timing, float.timing)
                         measured = true
-                        line += [ratio.text("%.2f", suffix: "×"), Verdict.atMost(threshold, ratio).rawValue]
+                        line += [ratio.text("%.2f", suffix: "×", threshold: threshold), Verdict.atMost(threshold, ratio).rawValue]
                     }
                     if measured { lines.append(line) }
                 }
@@ -175,7 +179,8 @@ private struct SpeedTargets {
                     bound.threads == count ? one.memcpyMedianNs / bound.medianNs : nil
                 }
                 lines.append([
-                    Self.shapeName(shape), String(count), speedup.text("%.2f", suffix: "×"),
+                    Self.shapeName(shape), String(count),
+                    speedup.text("%.2f", suffix: "×", threshold: count == 2 ? threshold : nil),
                     memcpySpeedup.map { String(format: "%.2f×", $0) } ?? "–",
                     many.rooflineThreadsNs.map { Spread(many.timing, over: $0).text("%.2f", suffix: "×") } ?? "–",
                     count == 2 ? Self.atLeast(threshold) : "–",
@@ -212,7 +217,7 @@ private struct SpeedTargets {
             let applies = peerRoofline.value >= slowPeer
             return [
                 Self.shapeName(shape), fastest.kernel, peerRoofline.text("%.2f", suffix: "×"),
-                ratio.text("%.2f", suffix: "×"), applies ? Self.atLeast(threshold) : "–",
+                ratio.text("%.2f", suffix: "×", threshold: applies ? threshold : nil), applies ? Self.atLeast(threshold) : "–",
                 (applies ? Verdict.atLeast(threshold, ratio) : .notApplicable).rawValue,
             ]
         }

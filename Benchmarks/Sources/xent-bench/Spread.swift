@@ -47,11 +47,27 @@ struct Spread {
                rounds: Swift.min(numerator.rounds, denominator.rounds))
     }
 
-    /// The value, and with more than one round its range: "1.42× (1.38–1.47)".
-    func text(_ format: String, suffix: String = "") -> String {
+    /// The value, and with more than one round its range: "1.42× (1.38–1.47)". Judged against a
+    /// `threshold`, a figure that `format` would print as the threshold's own digits without being
+    /// equal to it takes one more decimal ("%.2f" → "%.3f"), so a verdict never reads "1.35× ≤ 1.35× no".
+    func text(_ format: String, suffix: String = "", threshold: Double? = nil) -> String {
+        var format = format
+        if let threshold {
+            let printed = String(format: format, threshold)
+            if [value, low, high].contains(where: { $0 != threshold && String(format: format, $0) == printed }) {
+                format = Self.oneMoreDecimal(format)
+            }
+        }
         let value = String(format: format, self.value) + suffix
         guard rounds > 1 else { return value }
         return value + " (" + String(format: format, low) + "–" + String(format: format, high) + ")"
+    }
+
+    /// "%.2f" → "%.3f"; a format of another form as it is.
+    static func oneMoreDecimal(_ format: String) -> String {
+        guard format.hasPrefix("%."), format.hasSuffix("f"), let digits = Int(format.dropFirst(2).dropLast())
+        else { return format }
+        return "%.\(digits + 1)f"
     }
 }
 
