@@ -42,6 +42,7 @@
 //                                                       exactly in this order
 //   XENT_PREFETCH(p), XENT_PREFETCHW(p)                 read / write prefetch hints (xent_prefetch.h's
 //                                                       XENT_PREFETCH_HINT, or empty)
+//   XENT_TANH_VECTORS                                   how many vectors xent_f32x16_tanh takes at once
 // and, if its exp is inlined rather than SLEEF's library call, XENT_EXP_LIBRARY(x, y, n): SLEEF's
 // library exp over n floats (n a multiple of 16), which xent_exp_mismatches compares against; if its
 // tanh is, XENT_TANH_LIBRARY(x, y, n) likewise (xent_tanh_mismatches).
@@ -1135,60 +1136,93 @@ void XENT_HALF_UKERNEL(bf16, vgradientround, u32)(size_t n, const float *y, cons
 
 // MARK: The inlined exp and tanh against SLEEF's library functions
 
-#if defined(XENT_EXP_LIBRARY) && defined(XENT_TANH_LIBRARY)
-#if XENT_KERNELS
-// The softcap transform's pieces (then one of the rest of 4096): groups of XENT_TANH_VECTORS, single
-// vectors and tails, starting at varied offsets within a group.
-static const uint16_t xent_tanh_piece_lengths[] = {1,  15,  16,  17,  31,  32,  33,  47,  48,  63,  64,
-                                                   65, 79, 100, 127, 128, 129, 250, 255, 256, 257, 1022};
+#if (defined(XENT_EXP_LIBRARY) || defined(XENT_TANH_LIBRARY)) && XENT_KERNELS
+// A kernel's function of x over 4096 floats, or SLEEF's library function it must equal; `batch`
+// counts the calls (a layout may change from one batch to the next).
+typedef void (*xent_f32_map_4096_fn)(const float *x, float *y, uint64_t batch);
 
-// How many of the count patterns first, first + stride, … the kernel maps to other bits than
-// SLEEF's library function: the exp pass (tanh 0; x − 0 is x, NaN payloads included) or the
-// softcap transform with s = c = 1 (tanh 1: x·1/1 is x, and the tanh times 1 the tanh).
+// How many of the count patterns first, first + stride, … `inlined` maps to other bits than
+// `library`, NaN payloads included.
 XENT_TARGET
-static int64_t xent_library_mismatches(uint64_t first, uint64_t count, uint64_t stride, int tanh) {
+static int64_t xent_library_mismatches(uint64_t first, uint64_t count, uint64_t stride, xent_f32_map_4096_fn inlined,
+                                       xent_f32_map_4096_fn library) {
     uint32_t bits[4096] __attribute__((aligned(64)));
-    float inlined[4096] __attribute__((aligned(64)));
-    float library[4096] __attribute__((aligned(64)));
+    float got[4096] __attribute__((aligned(64)));
+    float expected[4096] __attribute__((aligned(64)));
     int64_t mismatches = 0;
     uint64_t next = first;
-    for (uint64_t done = 0; done < count;) {
+    for (uint64_t done = 0, batch = 0; done < count; batch++) {
         const size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
         for (size_t i = 0; i < 4096; i++) {
             bits[i] = (uint32_t)next;  // past n: repeats of real patterns, not counted
             if (i < n) next += stride;
         }
         const float *x = (const float *)(const void *)bits;
-        if (tanh) {
-            size_t at = 0;
-            for (size_t p = 0; p < sizeof(xent_tanh_piece_lengths) / sizeof(uint16_t); p++) {
-                XENT_UKERNEL(vtransform, u16)(xent_tanh_piece_lengths[p], x + at, inlined + at, 1.0f, 1.0f);
-                at += xent_tanh_piece_lengths[p];
-            }
-            XENT_UKERNEL(vtransform, u16)(4096 - at, x + at, inlined + at, 1.0f, 1.0f);
-            XENT_TANH_LIBRARY(x, library, 4096);
-        } else {
-            double sum;
-            XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, inlined, 0, &sum, 4096);
-            XENT_EXP_LIBRARY(x, library, 4096);
-        }
+        inlined(x, got, batch);
+        library(x, expected, batch);
         for (size_t i = 0; i < n; i++) {
             uint32_t a, b;
-            memcpy(&a, &inlined[i], 4);
-            memcpy(&b, &library[i], 4);
+            memcpy(&a, &got[i], 4);
+            memcpy(&b, &expected[i], 4);
             mismatches += a != b;
         }
         done += n;
     }
     return mismatches;
 }
+#endif
+
+#if defined(XENT_EXP_LIBRARY) && XENT_KERNELS
+// The exp pass storing exp(x − 0): x − 0 is x, NaN payloads included.
+XENT_TARGET
+static void xent_exp_pass_4096(const float *x, float *y, uint64_t batch) {
+    (void)batch;
+    double sum;
+    XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(4096, x, 0.0f, NULL, y, 0, &sum, 4096);
+}
+
+static void xent_exp_library_4096(const float *x, float *y, uint64_t batch) {
+    (void)batch;
+    XENT_EXP_LIBRARY(x, y, 4096);
+}
 
 int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
-    return xent_library_mismatches(first, count, stride, 0);
+    return xent_library_mismatches(first, count, stride, xent_exp_pass_4096, xent_exp_library_4096);
+}
+#endif
+
+#if defined(XENT_TANH_LIBRARY) && XENT_KERNELS
+// The softcap transform's pieces (then one of the rest of 4096): groups of XENT_TANH_VECTORS, single
+// vectors and tails, starting at varied offsets within a group.
+static const uint16_t xent_tanh_piece_lengths[] = {1,  15,  16,  17,  31,  32,  33,  47,  48,  63,  64,
+                                                   65, 79, 100, 127, 128, 129, 250, 255, 256, 257, 1022};
+#define XENT_TANH_PIECES (sizeof(xent_tanh_piece_lengths) / sizeof(uint16_t))
+
+// The softcap transform with s = c = 1 (x·1/1 is x, and the tanh times 1 the tanh), piece by piece,
+// the pieces taken in an order rotated by one each batch, so that a pattern's place in a batch does
+// not fix the path it takes; every other piece through vtransform_rmax (whose max is not looked at).
+XENT_TARGET
+static void xent_softcap_4096(const float *x, float *y, uint64_t batch) {
+    size_t at = 0;
+    for (size_t p = 0; p <= XENT_TANH_PIECES; p++) {
+        const size_t length =
+            p < XENT_TANH_PIECES ? xent_tanh_piece_lengths[(p + batch) % XENT_TANH_PIECES] : 4096 - at;
+        float max;
+        if (p % 2) {
+            XENT_UKERNEL(vtransform_rmax, u16)(length, x + at, y + at, 1.0f, 1.0f, &max);
+        } else {
+            XENT_UKERNEL(vtransform, u16)(length, x + at, y + at, 1.0f, 1.0f);
+        }
+        at += length;
+    }
+}
+
+static void xent_tanh_library_4096(const float *x, float *y, uint64_t batch) {
+    (void)batch;
+    XENT_TANH_LIBRARY(x, y, 4096);
 }
 
 int64_t XENT_PASTE(xent_tanh_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, uint64_t count, uint64_t stride) {
-    return xent_library_mismatches(first, count, stride, 1);
+    return xent_library_mismatches(first, count, stride, xent_softcap_4096, xent_tanh_library_4096);
 }
-#endif
 #endif

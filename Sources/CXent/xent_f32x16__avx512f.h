@@ -1,7 +1,8 @@
 // The AVX-512F operations of xent_f32x16.h's contract: a 16-lane vector is one zmm register. SLEEF's
-// u10 exp and tanh inlined (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h: Sleef_expf16_u10avx512f's
-// and Sleef_tanhf16_u10avx512f's results, bit for bit), so no loop makes a call per vector. Included by xent_ukernels__avx512f.c and xent_ukernels__avx512bf16.c,
-// after they define XENT_TARGET (and the latter XENT_ROUND_BF16_AVX512BF16).
+// u10 exp and tanh inlined (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h: the results of
+// Sleef_expf16_u10avx512f and Sleef_tanhf16_u10avx512f, bit for bit), so no loop makes a call per
+// vector. Included by xent_ukernels__avx512f.c and xent_ukernels__avx512bf16.c, after they define
+// XENT_TARGET (and the latter XENT_ROUND_BF16_AVX512BF16).
 #ifndef XENT_F32X16_AVX512F_H
 #define XENT_F32X16_AVX512F_H
 #include <immintrin.h>
@@ -58,6 +59,7 @@ XENT_OP xent_f32x16 xent_f32x16_keep_unmarked(xent_f32x16 e, xent_f32x16 v) {
 }
 // Four vectors' tanh chains at once: the most this width gains from (the Performance article).
 #define XENT_TANH_VECTORS 4
+_Static_assert(XENT_TANH_VECTORS <= XENT_TANH_MAX_VECTORS, "the inlined tanh's arrays hold XENT_TANH_MAX_VECTORS");
 XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) { xent_tanhf16_tanh(v, n); }
 
 XENT_OP xent_f64x8 xent_f64x8_zero(void) { return _mm512_setzero_pd(); }

@@ -7,18 +7,22 @@
 // and, as XENT_TANH_NAME(...) functions, the operations whose form differs between the widths:
 // as_float (an int32 register's bits), abs, neg, zero_below_limit and finish (below).
 // No include guard: included once per width.
+//
+// A transcription of SLEEF's code (src/libm/sleefsimdsp.c's xtanhf and expk2f, src/common/df.h):
+// SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
+// Software License, Version 1.0, whose full text xent_sleef_exp_inline.h carries.
 
 typedef struct {
     XENT_TANH_V hi[XENT_TANH_MAX_VECTORS], lo[XENT_TANH_MAX_VECTORS];
 } XENT_TANH_NAME(df);
 
-#define XENT_TANH_EACH for (size_t k = 0; k < n; k++)
+#define XENT_TANH_EACH(n) for (size_t k = 0; k < (n); k++)
 
 // df.h's operations, FMA forms, on n double-floats (hi + lo) at once; the comment names each.
 // dfadd2_vf2_vf2_vf(x, y): y a float per vector.
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add2_f)(XENT_TANH_NAME(df) x, const XENT_TANH_V *y, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(add_ps)(x.hi[k], y[k]), v = XENT_TANH_OP(sub_ps)(s, x.hi[k]);
         const XENT_TANH_V t = XENT_TANH_OP(add_ps)(XENT_TANH_OP(sub_ps)(x.hi[k], XENT_TANH_OP(sub_ps)(s, v)),
                                                    XENT_TANH_OP(sub_ps)(y[k], v));
@@ -31,14 +35,14 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add2_f)(XENT_TANH_NAME(df) x, con
 // dfadd2_vf2_vf2_vf(x, c): c one constant.
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add2_c)(XENT_TANH_NAME(df) x, float c, size_t n) {
     XENT_TANH_V y[XENT_TANH_MAX_VECTORS];
-    XENT_TANH_EACH y[k] = XENT_TANH_OP(set1_ps)(c);
+    XENT_TANH_EACH(n) y[k] = XENT_TANH_OP(set1_ps)(c);
     return XENT_TANH_NAME(add2_f)(x, y, n);
 }
 
 // dfadd2_vf2_vf2_vf2(x, y).
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add2)(XENT_TANH_NAME(df) x, XENT_TANH_NAME(df) y, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(add_ps)(x.hi[k], y.hi[k]), v = XENT_TANH_OP(sub_ps)(s, x.hi[k]);
         const XENT_TANH_V t = XENT_TANH_OP(add_ps)(XENT_TANH_OP(sub_ps)(x.hi[k], XENT_TANH_OP(sub_ps)(s, v)),
                                                    XENT_TANH_OP(sub_ps)(y.hi[k], v));
@@ -51,7 +55,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add2)(XENT_TANH_NAME(df) x, XENT_
 // dfadd_vf2_vf2_vf2(x, y) (|x| ≥ |y|): the low part summed left to right, as vadd_vf_4vf does.
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add)(XENT_TANH_NAME(df) x, XENT_TANH_NAME(df) y, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(add_ps)(x.hi[k], y.hi[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(add_ps)(
@@ -64,7 +68,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(add)(XENT_TANH_NAME(df) x, XENT_T
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(one_plus)(XENT_TANH_NAME(df) x, size_t n) {
     const XENT_TANH_V one = XENT_TANH_OP(set1_ps)(1.0f);
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(add_ps)(one, x.hi[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(add_ps)(XENT_TANH_OP(add_ps)(XENT_TANH_OP(sub_ps)(one, s), x.hi[k]), x.lo[k]);
@@ -75,7 +79,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(one_plus)(XENT_TANH_NAME(df) x, s
 // dfmul_vf2_vf2_vf(x, y).
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(mul_f)(XENT_TANH_NAME(df) x, const XENT_TANH_V *y, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(mul_ps)(x.hi[k], y[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(fmadd_ps)(x.lo[k], y[k], XENT_TANH_OP(fmsub_ps)(x.hi[k], y[k], s));
@@ -86,7 +90,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(mul_f)(XENT_TANH_NAME(df) x, cons
 // dfmul_vf2_vf2_vf2(x, y).
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(mul)(XENT_TANH_NAME(df) x, XENT_TANH_NAME(df) y, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(mul_ps)(x.hi[k], y.hi[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(fmadd_ps)(
@@ -99,7 +103,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(mul)(XENT_TANH_NAME(df) x, XENT_T
 // dfsqu_vf2_vf2(x).
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(square)(XENT_TANH_NAME(df) x, size_t n) {
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(mul_ps)(x.hi[k], x.hi[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(fmadd_ps)(XENT_TANH_OP(add_ps)(x.hi[k], x.hi[k]), x.lo[k],
@@ -112,7 +116,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(square)(XENT_TANH_NAME(df) x, siz
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(reciprocal)(XENT_TANH_NAME(df) d, size_t n) {
     const XENT_TANH_V one = XENT_TANH_OP(set1_ps)(1.0f);
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V s = XENT_TANH_OP(div_ps)(one, d.hi[k]);
         r.hi[k] = s;
         r.lo[k] = XENT_TANH_OP(mul_ps)(
@@ -125,7 +129,7 @@ XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(reciprocal)(XENT_TANH_NAME(df) d,
 XENT_TANH_FN XENT_TANH_NAME(df) XENT_TANH_NAME(divide)(XENT_TANH_NAME(df) a, XENT_TANH_NAME(df) d, size_t n) {
     const XENT_TANH_V one = XENT_TANH_OP(set1_ps)(1.0f);
     XENT_TANH_NAME(df) r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         const XENT_TANH_V t = XENT_TANH_OP(div_ps)(one, d.hi[k]);
         const XENT_TANH_V s = XENT_TANH_OP(mul_ps)(a.hi[k], t), u = XENT_TANH_OP(fmsub_ps)(t, a.hi[k], s);
         const XENT_TANH_V v = XENT_TANH_OP(fnmadd_ps)(d.lo[k], t, XENT_TANH_OP(fnmadd_ps)(d.hi[k], t, one));
@@ -148,24 +152,28 @@ XENT_TANH_FN XENT_TANH_V XENT_TANH_NAME(ldexp2)(XENT_TANH_V d, XENT_TANH_VI q) {
 /// v[k] = tanh(v[k]) for k < n (1 ≤ n ≤ XENT_TANH_MAX_VECTORS), SLEEF's xtanhf bit for bit. The n
 /// vectors go through each step together: independent chains the core overlaps.
 XENT_TANH_FN void XENT_TANH_NAME(tanh)(XENT_TANH_V *v, size_t n) {
-    XENT_TANH_V a[XENT_TANH_MAX_VECTORS], q_lo[XENT_TANH_MAX_VECTORS], q_hi[XENT_TANH_MAX_VECTORS];
-    XENT_TANH_V u[XENT_TANH_MAX_VECTORS];
+    // SLEEF's names: y = |x| (here abs_x); d the double-float argument of expk2f, then its result
+    // (here e); e = 1/d (here r); the quotient d (here t).
+    XENT_TANH_V abs_x[XENT_TANH_MAX_VECTORS], u[XENT_TANH_MAX_VECTORS];
+    // −q·log 2 in two parts: q·(−L2U) (exact in float) and q·(−L2L).
+    XENT_TANH_V minus_q_log2_hi[XENT_TANH_MAX_VECTORS], minus_q_log2_lo[XENT_TANH_MAX_VECTORS];
     XENT_TANH_VI q[XENT_TANH_MAX_VECTORS];
     XENT_TANH_NAME(df) d;
     // expk2f(|x| + 0): q = rint(d·(1/log 2)) in MXCSR's mode (vcvtps2dq, as SLEEF's vrint_vi2_vf),
-    // s = d − q·log 2 in two parts (L2U, L2L).
-    XENT_TANH_EACH {
-        a[k] = XENT_TANH_NAME(abs)(v[k]);
-        d.hi[k] = a[k];
+    // s = d − q·log 2.
+    XENT_TANH_EACH(n) {
+        abs_x[k] = XENT_TANH_NAME(abs)(v[k]);
+        d.hi[k] = abs_x[k];
         d.lo[k] = XENT_TANH_OP(setzero_ps)();
         q[k] = XENT_TANH_OP(cvtps_epi32)(
             XENT_TANH_OP(mul_ps)(XENT_TANH_OP(add_ps)(d.hi[k], d.lo[k]), XENT_TANH_OP(set1_ps)(XENT_LOG2E)));
         const XENT_TANH_V qf = XENT_TANH_OP(cvtepi32_ps)(q[k]);
-        q_hi[k] = XENT_TANH_OP(mul_ps)(qf, XENT_TANH_OP(set1_ps)(-0.693145751953125f));
-        q_lo[k] = XENT_TANH_OP(mul_ps)(qf, XENT_TANH_OP(set1_ps)(-1.428606765330187045e-06f));
+        minus_q_log2_hi[k] = XENT_TANH_OP(mul_ps)(qf, XENT_TANH_OP(set1_ps)(-0.693145751953125f));
+        minus_q_log2_lo[k] = XENT_TANH_OP(mul_ps)(qf, XENT_TANH_OP(set1_ps)(-1.428606765330187045e-06f));
     }
-    XENT_TANH_NAME(df) s = XENT_TANH_NAME(add2_f)(XENT_TANH_NAME(add2_f)(d, q_hi, n), q_lo, n);
-    XENT_TANH_EACH {
+    XENT_TANH_NAME(df) s =
+        XENT_TANH_NAME(add2_f)(XENT_TANH_NAME(add2_f)(d, minus_q_log2_hi, n), minus_q_log2_lo, n);
+    XENT_TANH_EACH(n) {
         XENT_TANH_V p = XENT_TANH_OP(set1_ps)(+0.1980960224e-3f);
         p = XENT_TANH_OP(fmadd_ps)(p, s.hi[k], XENT_TANH_OP(set1_ps)(+0.1394256484e-2f));
         p = XENT_TANH_OP(fmadd_ps)(p, s.hi[k], XENT_TANH_OP(set1_ps)(+0.8333456703e-2f));
@@ -174,8 +182,9 @@ XENT_TANH_FN void XENT_TANH_NAME(tanh)(XENT_TANH_V *v, size_t n) {
     XENT_TANH_NAME(df) e = XENT_TANH_NAME(add2_c)(XENT_TANH_NAME(mul_f)(s, u, n),
                                                   +0.166666659414234244790680580464e+0f, n);
     e = XENT_TANH_NAME(add2_c)(XENT_TANH_NAME(mul)(s, e, n), 0.5f, n);
-    e = XENT_TANH_NAME(one_plus)(XENT_TANH_NAME(add2)(s, XENT_TANH_NAME(mul)(XENT_TANH_NAME(square)(s, n), e, n), n), n);
-    XENT_TANH_EACH {
+    e = XENT_TANH_NAME(add2)(s, XENT_TANH_NAME(mul)(XENT_TANH_NAME(square)(s, n), e, n), n);
+    e = XENT_TANH_NAME(one_plus)(e, n);
+    XENT_TANH_EACH(n) {
         e.hi[k] = XENT_TANH_NAME(ldexp2)(e.hi[k], q[k]);
         e.lo[k] = XENT_TANH_NAME(ldexp2)(e.lo[k], q[k]);
         XENT_TANH_NAME(zero_below_limit)(&e.hi[k], &e.lo[k], d.hi[k]);
@@ -183,13 +192,13 @@ XENT_TANH_FN void XENT_TANH_NAME(tanh)(XENT_TANH_V *v, size_t n) {
     // tanh = (e − 1/e) / (e + 1/e) in double-float, then its limits.
     const XENT_TANH_NAME(df) r = XENT_TANH_NAME(reciprocal)(e, n);
     XENT_TANH_NAME(df) minus_r;
-    XENT_TANH_EACH {
+    XENT_TANH_EACH(n) {
         minus_r.hi[k] = XENT_TANH_NAME(neg)(r.hi[k]);
         minus_r.lo[k] = XENT_TANH_NAME(neg)(r.lo[k]);
     }
     const XENT_TANH_NAME(df) t =
         XENT_TANH_NAME(divide)(XENT_TANH_NAME(add)(e, minus_r, n), XENT_TANH_NAME(add)(e, r, n), n);
-    XENT_TANH_EACH v[k] = XENT_TANH_NAME(finish)(XENT_TANH_OP(add_ps)(t.hi[k], t.lo[k]), a[k], v[k]);
+    XENT_TANH_EACH(n) v[k] = XENT_TANH_NAME(finish)(XENT_TANH_OP(add_ps)(t.hi[k], t.lo[k]), abs_x[k], v[k]);
 }
 
 #undef XENT_TANH_EACH

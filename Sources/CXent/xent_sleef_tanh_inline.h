@@ -13,9 +13,9 @@
 // Each is its library function's result bit for bit on every one of the 2³² float inputs, NaN
 // payloads included (a NaN comes out as SLEEF's all-ones NaN), in each of MXCSR's rounding modes:
 // it rounds q in the current mode by vcvtps2dq, as SLEEF does, and every other operation is
-// SLEEF's in SLEEF's order. `xent_tanh_mismatches` compares them (TanhTests; every input in CI).
-// The two library functions agree with each other on every input too (checked the same way), so
-// the AVX-512F and AVX2 kernels' softcaps give the same bits.
+// SLEEF's in SLEEF's order. `xent_tanh_mismatches` compares them (TanhTests: every input in every
+// mode in CI), and TanhTests compares the AVX-512F and AVX2 kernels' softcaps with each other
+// (every input in CI), so the two widths give the same bits.
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
@@ -73,8 +73,8 @@ XENT_TANH_FN void xent_tanhf16_zero_below_limit(__m512 *hi, __m512 *lo, __m512 d
     *lo = _mm512_mask_mov_ps(*lo, low, _mm512_setzero_ps());
 }
 // y with SLEEF's limits, then x's sign; SLEEF's NaN (all ones) where x is a NaN.
-XENT_TANH_FN __m512 xent_tanhf16_finish(__m512 y, __m512 a, __m512 x) {
-    const __mmask16 one = _mm512_cmp_ps_mask(a, _mm512_set1_ps(XENT_TANH_ONE_ABOVE), _CMP_GT_OQ) |
+XENT_TANH_FN __m512 xent_tanhf16_finish(__m512 y, __m512 abs_x, __m512 x) {
+    const __mmask16 one = _mm512_cmp_ps_mask(abs_x, _mm512_set1_ps(XENT_TANH_ONE_ABOVE), _CMP_GT_OQ) |
                           _mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q);
     y = _mm512_mask_mov_ps(y, one, _mm512_set1_ps(1.0f));
     const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u));
@@ -106,8 +106,8 @@ XENT_TANH_FN void xent_tanhf8_zero_below_limit(__m256 *hi, __m256 *lo, __m256 d)
     *hi = _mm256_andnot_ps(low, *hi);
     *lo = _mm256_andnot_ps(low, *lo);
 }
-XENT_TANH_FN __m256 xent_tanhf8_finish(__m256 y, __m256 a, __m256 x) {
-    const __m256 one = _mm256_or_ps(_mm256_cmp_ps(a, _mm256_set1_ps(XENT_TANH_ONE_ABOVE), _CMP_GT_OQ),
+XENT_TANH_FN __m256 xent_tanhf8_finish(__m256 y, __m256 abs_x, __m256 x) {
+    const __m256 one = _mm256_or_ps(_mm256_cmp_ps(abs_x, _mm256_set1_ps(XENT_TANH_ONE_ABOVE), _CMP_GT_OQ),
                                      _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
     y = _mm256_blendv_ps(y, _mm256_set1_ps(1.0f), one);
     y = _mm256_xor_ps(y, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));

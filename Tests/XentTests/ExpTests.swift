@@ -15,9 +15,9 @@ private let roundingModes: [(String, Int32)] = [
 ]
 
 @Suite struct ExpTests {
-    /// Every one of the 2³² float bit patterns when `XENT_EXHAUSTIVE_EXP` is set (`.ci/run` does:
-    /// ~75 s per ISA in a debug build); otherwise every 61st (70 million, ~1 s), which walks every
-    /// exponent and sign with varied mantissas.
+    /// Every one of the 2³² float bit patterns when `XENT_EXHAUSTIVE_EXP` is set (`.ci/run` does, in
+    /// a release build; ~75 s per ISA in a debug one); otherwise every 61st (70 million, ~1 s), which
+    /// walks every exponent and sign with varied mantissas.
     @Test("the kernel's inlined exp is SLEEF's library exp, bit for bit", arguments: inlinedExpISAs)
     func inlinedExpIsSleefs(isa: InstructionSet) {
         let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EXP"] != nil

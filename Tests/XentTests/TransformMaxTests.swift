@@ -41,21 +41,25 @@ struct TransformMaxTests {
 
     @Test("vtransform_rmax = vtransform and rmax, apart and in place, on every path", arguments: fusedISAs)
     func kernel(isa: InstructionSet) {
-        let c = MicroKernels.config(isa.cValue)
-        let fused = c.vtransform_rmax!
+        let kernels = MicroKernels.config(isa.cValue)
+        let fused = kernels.vtransform_rmax!
         var rng = SeededGenerator(seed: 13)
+        let sentinel: Float = 5e30, guardCount = 16
         for n in Array(1...80) + [127, 128, 129, 255, 256, 257, 1000, 2048] {
             for (s, cap) in [(Float(1), Float(30)), (0.5, 5), (3, 0), (1e-3, 1)] {
                 let kind = n % 5 == 0 ? Int.random(in: 1...3, using: &rng) : Int.random(in: 0...4, using: &rng)
-                // At an offset from the array's start: the kernel's loads on and off register boundaries.
+                // At an offset from the array's start (the kernel's loads on and off register
+                // boundaries), sentinels on either side: nothing outside [0, n) may be written.
                 let offset = Int.random(in: 0..<16, using: &rng)
-                let x = [Float](repeating: 5e30, count: offset) + Self.logits(n, kind: kind, using: &rng)
-                var expectedT = [Float](repeating: 7, count: n), t = expectedT
+                let x = [Float](repeating: sentinel, count: offset) + Self.logits(n, kind: kind, using: &rng)
+                    + [Float](repeating: sentinel, count: guardCount)
+                var expectedT = [Float](repeating: 7, count: n)
+                var t = [Float](repeating: sentinel, count: n + guardCount)
                 var expectedMax: Float = 0, max: Float = .nan, maxInPlace: Float = .nan
                 x.withUnsafeBufferPointer { xp in
                     let logits = xp.baseAddress! + offset
-                    c.vtransform!(n, logits, &expectedT, s, cap)
-                    c.rmax!(n, logits, &expectedMax)
+                    kernels.vtransform!(n, logits, &expectedT, s, cap)
+                    kernels.rmax!(n, logits, &expectedMax)
                     fused(n, logits, &t, s, cap, &max)
                 }
                 var inPlace = x
@@ -70,7 +74,10 @@ struct TransformMaxTests {
                     .count
                 #expect(differing == 0 && differingInPlace == 0,
                         "\(what): \(differing) transformed logits differ (\(differingInPlace) in place)")
-                #expect(inPlace[..<offset].allSatisfy { $0 == 5e30 }, "\(what): written before the chunk")
+                #expect(t[n...].allSatisfy { $0 == sentinel }, "\(what): written past the chunk")
+                #expect(inPlace[..<offset].allSatisfy { $0 == sentinel }
+                            && inPlace[(offset + n)...].allSatisfy { $0 == sentinel },
+                        "\(what): in place, written outside the chunk")
             }
         }
     }
@@ -94,9 +101,9 @@ struct TransformMaxTests {
     private static func kernels(_ isa: InstructionSet) -> (counting: xent_ukernel_config, apart: xent_ukernel_config) {
         forwardedConfig = MicroKernels.config(isa.cValue)
         var counting = forwardedConfig, apart = forwardedConfig
-        counting.vtransform_rmax = { n, x, t, s, c, max in
+        counting.vtransform_rmax = { n, x, t, scale, cap, max in
             fusedCalls.add()
-            forwardedConfig.vtransform_rmax!(n, x, t, s, c, max)
+            forwardedConfig.vtransform_rmax!(n, x, t, scale, cap, max)
         }
         apart.vtransform_rmax = nil
         return (counting, apart)
@@ -141,10 +148,9 @@ struct TransformMaxTests {
                                 stride: stride, gradient: gradient, options: options, kernels: kernels,
                                 threads: threads, argmax: argmax)
                         }
-                        _ = fusedCalls.take()
-                        let fusedBits = try run(counting)
-                        let calls = fusedCalls.take()
-                        #expect(fusedBits == (try run(apart)), "\(what): differs from rmax then vtransform")
+                        let (differing, calls) = try BatchBits.compare(
+                            fusedCalls, reference: apart, counted: counting, run)
+                        #expect(differing == 0, "\(what): \(differing) outputs differ from rmax then vtransform")
                         // Every chunk's max in its transform, except where the argmax's search reads x.
                         if argmax { #expect(calls == 0, "\(what): fused with an argmax") } else {
                             #expect(calls > 0, "\(what): the fused pass did not run")

@@ -147,7 +147,10 @@ private struct SpeedTargets {
                         }
                         let ratio = Spread.pairedRatio(half.timing, float.timing)
                         measured = true
-                        line += [ratio.text("%.2f", suffix: "×", threshold: threshold), Verdict.atMost(threshold, ratio).rawValue]
+                        line += [
+                            ratio.text("%.2f", suffix: "×", threshold: threshold),
+                            Verdict.atMost(threshold, ratio).rawValue,
+                        ]
                     }
                     if measured { lines.append(line) }
                 }
@@ -217,7 +220,8 @@ private struct SpeedTargets {
             let applies = peerRoofline.value >= slowPeer
             return [
                 Self.shapeName(shape), fastest.kernel, peerRoofline.text("%.2f", suffix: "×"),
-                ratio.text("%.2f", suffix: "×", threshold: applies ? threshold : nil), applies ? Self.atLeast(threshold) : "–",
+                ratio.text("%.2f", suffix: "×", threshold: applies ? threshold : nil),
+                applies ? Self.atLeast(threshold) : "–",
                 (applies ? Verdict.atLeast(threshold, ratio) : .notApplicable).rawValue,
             ]
         }

@@ -49,12 +49,16 @@ struct Spread {
 
     /// The value, and with more than one round its range: "1.42× (1.38–1.47)". Judged against a
     /// `threshold`, a figure that `format` would print as the threshold's own digits without being
-    /// equal to it takes one more decimal ("%.2f" → "%.3f"), so a verdict never reads "1.35× ≤ 1.35× no".
+    /// equal to it takes more decimals ("%.2f" → "%.3f", up to six), so that a verdict reads
+    /// "1.354× ≤ 1.35× no", not "1.35× ≤ 1.35× no".
     func text(_ format: String, suffix: String = "", threshold: Double? = nil) -> String {
         var format = format
         if let threshold {
-            let printed = String(format: format, threshold)
-            if [value, low, high].contains(where: { $0 != threshold && String(format: format, $0) == printed }) {
+            func printsAsThreshold(_ figure: Double) -> Bool {
+                figure != threshold && String(format: format, figure) == String(format: format, threshold)
+            }
+            while [value, low, high].contains(where: printsAsThreshold), format != Self.oneMoreDecimal(format),
+                  !format.hasPrefix("%.6") {
                 format = Self.oneMoreDecimal(format)
             }
         }
