@@ -11,11 +11,6 @@ import Testing
 /// The ISAs whose kernel inlines SLEEF's tanh, where this CPU has them.
 private let inlinedTanhISAs = [InstructionSet.avx512, .avx2].filter(\.isSupported)
 
-/// The four IEEE rounding modes, as `fesetround` sets them (on x86-64, in MXCSR too).
-private let roundingModes: [(String, Int32)] = [
-    ("to nearest", FE_TONEAREST), ("down", FE_DOWNWARD), ("up", FE_UPWARD), ("toward zero", FE_TOWARDZERO),
-]
-
 /// `XENT_EXHAUSTIVE_EXP` set (`.ci/run`, a release build): every one of the 2³² float inputs.
 private let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EXP"] != nil
 
@@ -27,10 +22,7 @@ private let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EX
         let stride: UInt64 = exhaustive ? 1 : 61
         let count = (UInt64(1) << 32) / stride
         for (name, mode) in exhaustive ? roundingModes : Array(roundingModes.prefix(1)) {
-            let saved = fegetround()
-            fesetround(mode)
-            let mismatches = xent_tanh_mismatches(cISA(isa), 0, count, stride)
-            fesetround(saved)
+            let mismatches = inRoundingMode(mode) { xent_tanh_mismatches(cISA(isa), 0, count, stride) }
             #expect(
                 mismatches == 0,
                 "\(isa), rounding \(name): \(mismatches) of \(count) inputs (stride \(stride)) differ from SLEEF")
@@ -48,17 +40,15 @@ private let exhaustive = ProcessInfo.processInfo.environment["XENT_EXHAUSTIVE_EX
                                 0.6931472, 2.0794415, .infinity, -.infinity, .nan, -Float.nan,
                                 Float(bitPattern: 0x7FA0_0001)]
         for (name, mode) in roundingModes {
-            var mismatches: [(String, Int64)] = []
-            do {
-                let saved = fegetround()
-                fesetround(mode)
-                defer { fesetround(saved) }
+            let mismatches = inRoundingMode(mode) {
+                var mismatches: [(String, Int64)] = []
                 for center in centers {
                     let first = (UInt64(center.bitPattern) &- 4096) & 0xFFFF_FFFF
                     mismatches.append(("around \(center)", xent_tanh_mismatches(cISA(isa), first, 8192, 1)))
                 }
                 let stride: UInt64 = 4099
                 mismatches.append(("every \(stride)th", xent_tanh_mismatches(cISA(isa), 0, (1 << 32) / stride, stride)))
+                return mismatches
             }
             for (inputs, count) in mismatches {
                 #expect(count == 0,
