@@ -124,9 +124,10 @@ struct RowGradientScales {
 ///
 /// - `plan`: a row of n classes is cut into chunks of ``chunkLength(classes:)`` elements (2048 —
 ///   8 KiB, which stays in L1 between a chunk's max and its exps).
-/// - `chunk`: its max (`rmax`), the transform (`vtransform`, or a logit scale in the exp pass), the
-///   target sums (`rsumtargets`, or in the exp pass for plain soft targets and for smoothing with
-///   class labels and no class weights), the exps stored and summed (`raddstoreexpminusmax`).
+/// - `chunk`: its max (`rmax`, or taken by the transform: `vtransform_rmax`), the transform
+///   (`vtransform`, or a logit scale in the exp pass), the target sums (`rsumtargets`, or in the
+///   exp pass for plain soft targets and for smoothing with class labels and no class weights), the
+///   exps stored and summed (`raddstoreexpminusmax`).
 /// - `combine`: the chunks at the row max, exactly and in any order (``RowAccumulators``).
 /// - `scale`: the gradient from the stored exps (`vgradient`, `vgradientsoftcap`) and the label's
 ///   term.
