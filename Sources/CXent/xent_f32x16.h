@@ -1192,23 +1192,26 @@ int64_t XENT_PASTE(xent_exp_mismatches__, XENT_ISA_SUFFIX, , )(uint64_t first, u
 #endif
 
 #if defined(XENT_TANH_LIBRARY) && XENT_KERNELS
-// The softcap transform's pieces (then one of the rest of 4096): groups of XENT_TANH_VECTORS, single
-// vectors and tails, starting at varied offsets within a group.
+// The softcap transform's pieces, with one more of the rest of 4096: groups of XENT_TANH_VECTORS,
+// single vectors and tails, starting at varied offsets within a group.
 static const uint16_t xent_tanh_piece_lengths[] = {1,  15,  16,  17,  31,  32,  33,  47,  48,  63,  64,
                                                    65, 79, 100, 127, 128, 129, 250, 255, 256, 257, 1022};
-#define XENT_TANH_PIECES (sizeof(xent_tanh_piece_lengths) / sizeof(uint16_t))
+#define XENT_TANH_PIECES (sizeof(xent_tanh_piece_lengths) / sizeof(uint16_t) + 1)
 
-// The softcap transform with s = c = 1 (x·1/1 is x, and the tanh times 1 the tanh), piece by piece,
-// the pieces taken in an order rotated by one each batch, so that a pattern's place in a batch does
-// not fix the path it takes; every other piece through vtransform_rmax (whose max is not looked at).
+// The softcap transform with s = c = 1 (x·1/1 is x, and the tanh times 1 the tanh), piece by piece:
+// the pieces' order rotated by one each batch and every other piece through vtransform_rmax (whose
+// max is not looked at), alternating each batch, so that a pattern's place in a batch does not fix
+// the path it takes.
 XENT_TARGET
 static void xent_softcap_4096(const float *x, float *y, uint64_t batch) {
+    size_t rest = 4096;
+    for (size_t p = 0; p + 1 < XENT_TANH_PIECES; p++) rest -= xent_tanh_piece_lengths[p];
     size_t at = 0;
-    for (size_t p = 0; p <= XENT_TANH_PIECES; p++) {
-        const size_t length =
-            p < XENT_TANH_PIECES ? xent_tanh_piece_lengths[(p + batch) % XENT_TANH_PIECES] : 4096 - at;
+    for (size_t p = 0; p < XENT_TANH_PIECES; p++) {
+        const size_t piece = (p + batch) % XENT_TANH_PIECES;
+        const size_t length = piece + 1 < XENT_TANH_PIECES ? xent_tanh_piece_lengths[piece] : rest;
         float max;
-        if (p % 2) {
+        if ((p + batch) % 2) {
             XENT_UKERNEL(vtransform_rmax, u16)(length, x + at, y + at, 1.0f, 1.0f, &max);
         } else {
             XENT_UKERNEL(vtransform, u16)(length, x + at, y + at, 1.0f, 1.0f);

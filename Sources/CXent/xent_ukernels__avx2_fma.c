@@ -149,6 +149,7 @@ XENT_LANEWISE(xent_f32x16_mark_masked, xent_mark_masked8)
 XENT_LANEWISE(xent_f32x16_keep_unmarked, xent_keep_unmarked8)
 // One vector (two ymm chains) at a time: with two vectors the sixteen ymm registers spill.
 #define XENT_TANH_VECTORS 1
+_Static_assert(XENT_TANH_VECTORS == 1, "xent_f32x16_tanh below takes one vector");
 XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) {
     (void)n;  // 1, XENT_TANH_VECTORS
     __m256 halves[2] = {v->lo, v->hi};

@@ -80,6 +80,7 @@ XENT_LANEWISE(xent_f32x16, xent_f32x16_mark_masked, xent_mark_masked4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_unmarked, xent_keep_unmarked4)
 // SLEEF's own 128-bit tanh, called per register (a baseline-ISA call): nothing to interleave here.
 #define XENT_TANH_VECTORS 1
+_Static_assert(XENT_TANH_VECTORS == 1, "xent_f32x16_tanh below takes one vector");
 XENT_OP void xent_f32x16_tanh(xent_f32x16 *v, size_t n) {
     (void)n;  // 1, XENT_TANH_VECTORS
     for (size_t k = 0; k < 4; k++) v->v[k] = Sleef_tanhf4_u10sse2(v->v[k]);

@@ -54,13 +54,13 @@ struct TransformMaxTests {
                 let x = [Float](repeating: sentinel, count: offset) + Self.logits(n, kind: kind, using: &rng)
                     + [Float](repeating: sentinel, count: guardCount)
                 var expectedT = [Float](repeating: 7, count: n)
-                var t = [Float](repeating: sentinel, count: n + guardCount)
+                var t = [Float](repeating: sentinel, count: offset + n + guardCount)
                 var expectedMax: Float = 0, max: Float = .nan, maxInPlace: Float = .nan
                 x.withUnsafeBufferPointer { xp in
                     let logits = xp.baseAddress! + offset
                     kernels.vtransform!(n, logits, &expectedT, s, cap)
                     kernels.rmax!(n, logits, &expectedMax)
-                    fused(n, logits, &t, s, cap, &max)
+                    t.withUnsafeMutableBufferPointer { fused(n, logits, $0.baseAddress! + offset, s, cap, &max) }
                 }
                 var inPlace = x
                 inPlace.withUnsafeMutableBufferPointer { p in
@@ -69,12 +69,13 @@ struct TransformMaxTests {
                 let what = "\(isa) n=\(n) s=\(s) c=\(cap) kind \(kind) offset \(offset)"
                 #expect(max.bitPattern == expectedMax.bitPattern, "\(what): max \(max) against \(expectedMax)")
                 #expect(maxInPlace.bitPattern == expectedMax.bitPattern, "\(what): in place, max \(maxInPlace)")
-                let differing = zip(t, expectedT).filter { $0.bitPattern != $1.bitPattern }.count
+                let differing = zip(t[offset...], expectedT).filter { $0.bitPattern != $1.bitPattern }.count
                 let differingInPlace = zip(inPlace[offset...], expectedT).filter { $0.bitPattern != $1.bitPattern }
                     .count
                 #expect(differing == 0 && differingInPlace == 0,
                         "\(what): \(differing) transformed logits differ (\(differingInPlace) in place)")
-                #expect(t[n...].allSatisfy { $0 == sentinel }, "\(what): written past the chunk")
+                #expect(t[..<offset].allSatisfy { $0 == sentinel } && t[(offset + n)...].allSatisfy { $0 == sentinel },
+                        "\(what): written outside the chunk")
                 #expect(inPlace[..<offset].allSatisfy { $0 == sentinel }
                             && inPlace[(offset + n)...].allSatisfy { $0 == sentinel },
                         "\(what): in place, written outside the chunk")

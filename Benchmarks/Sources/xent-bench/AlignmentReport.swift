@@ -37,8 +37,9 @@ extension ReportWriter {
                     continue
                 }
                 let ratio = Spread.pairedRatio(row.timing, base.timing)
-                out += " " + ratio.text("%.3f") + " |"
-                if other == BufferAlignment.array.rawValue { verdict = Verdict.atMost(1.03, ratio).rawValue }
+                let judged = other == BufferAlignment.array.rawValue
+                out += " " + ratio.text("%.3f", thresholds: judged ? [1.03] : []) + " |"
+                if judged { verdict = Verdict.atMost(1.03, ratio).rawValue }
             }
             out += others.contains(BufferAlignment.array.rawValue) ? " \(verdict) |\n" : "\n"
         }

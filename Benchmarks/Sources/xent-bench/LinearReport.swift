@@ -122,13 +122,13 @@ extension ReportWriter {
         for head in heads {
             if let roofline = rows.first(where: { $0.kernel == "sgemm+xent" && same($0, head) }) {
                 let ratio = linearRatio(head, over: roofline)
-                line("xent-linear ≤ 1.10 × (sgemm+xent)", head, ratio.text("%.2f", suffix: "×", threshold: 1.10),
+                line("xent-linear ≤ 1.10 × (sgemm+xent)", head, ratio.text("%.2f", suffix: "×", thresholds: [1.10]),
                      .atMost(1.10, ratio))
             }
             for peer in torch where same(peer, head) {
                 let speedup = Spread.unpairedRatio(peer.timing, head.timing)
                 line("xent-linear faster than \(peer.kernel) (its time / ours > 1)", head,
-                     speedup.text("%.2f", suffix: "×", threshold: 1), .above(1, speedup))
+                     speedup.text("%.2f", suffix: "×", thresholds: [1]), .above(1, speedup))
             }
             if let eager = torch.first(where: { $0.kernel.hasSuffix(" eager") && same($0, head) }),
                let ours = head.peakRSSDeltaBytes, let theirs = eager.peakRSSDeltaBytes, theirs > 0 {
@@ -143,7 +143,7 @@ extension ReportWriter {
             if let eager = torch.first(where: { $0.kernel.hasSuffix(" eager") && same($0, filtered) }) {
                 let speedup = Spread.unpairedRatio(eager.timing, filtered.timing)
                 line("xent-linear-filter on peaked logits ≥ 2× faster than PyTorch eager", filtered,
-                     speedup.text("%.2f", suffix: "×", threshold: 2), .atLeast(2, speedup))
+                     speedup.text("%.2f", suffix: "×", thresholds: [2]), .atLeast(2, speedup))
             }
         }
         if total == 0 { return out + "(no targets: run with --peers-python for the PyTorch ones)\n" }

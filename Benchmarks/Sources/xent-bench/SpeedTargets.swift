@@ -33,7 +33,7 @@ extension ReportWriter {
             out += "Verdict: yes or no by the median; n/a where the issue asks for the ratio only.\n\n"
         }
         out += "A figure that two decimals would print as its threshold's digits, without equalling it, is "
-            + "printed with three.\n\n"
+            + "printed with as many more as tell them apart.\n\n"
         return out + sections.joined()
     }
 }
@@ -95,7 +95,7 @@ private struct SpeedTargets {
             return [
                 Self.shapeName(shape),
                 String(format: "%.3f (%@)", v.rooflineNs / v.elements, v.isMemoryBound ? "memory" : "exp"),
-                ratio.text("%.2f", suffix: "×", threshold: threshold), Self.atMost(threshold),
+                ratio.text("%.2f", suffix: "×", thresholds: [threshold, stretch]), Self.atMost(threshold),
                 Verdict.atMost(threshold, ratio).rawValue,
                 Verdict.atMost(stretch, ratio).rawValue,
             ]
@@ -115,7 +115,7 @@ private struct SpeedTargets {
             let ratio = Spread(v.timing, over: v.expNsPerElement * v.elements)
             return [
                 Self.shapeName(shape), String(format: "%.3f", v.expNsPerElement),
-                ratio.text("%.2f", suffix: "×", threshold: threshold),
+                ratio.text("%.2f", suffix: "×", thresholds: [threshold]),
                 Self.atMost(threshold), Verdict.atMost(threshold, ratio).rawValue,
             ]
         }
@@ -148,7 +148,7 @@ private struct SpeedTargets {
                         let ratio = Spread.pairedRatio(half.timing, float.timing)
                         measured = true
                         line += [
-                            ratio.text("%.2f", suffix: "×", threshold: threshold),
+                            ratio.text("%.2f", suffix: "×", thresholds: [threshold]),
                             Verdict.atMost(threshold, ratio).rawValue,
                         ]
                     }
@@ -183,7 +183,7 @@ private struct SpeedTargets {
                 }
                 lines.append([
                     Self.shapeName(shape), String(count),
-                    speedup.text("%.2f", suffix: "×", threshold: count == 2 ? threshold : nil),
+                    speedup.text("%.2f", suffix: "×", thresholds: count == 2 ? [threshold] : []),
                     memcpySpeedup.map { String(format: "%.2f×", $0) } ?? "–",
                     many.rooflineThreadsNs.map { Spread(many.timing, over: $0).text("%.2f", suffix: "×") } ?? "–",
                     count == 2 ? Self.atLeast(threshold) : "–",
@@ -220,7 +220,7 @@ private struct SpeedTargets {
             let applies = peerRoofline.value >= slowPeer
             return [
                 Self.shapeName(shape), fastest.kernel, peerRoofline.text("%.2f", suffix: "×"),
-                ratio.text("%.2f", suffix: "×", threshold: applies ? threshold : nil),
+                ratio.text("%.2f", suffix: "×", thresholds: applies ? [threshold] : []),
                 applies ? Self.atLeast(threshold) : "–",
                 (applies ? Verdict.atLeast(threshold, ratio) : .notApplicable).rawValue,
             ]

@@ -47,20 +47,17 @@ struct Spread {
                rounds: Swift.min(numerator.rounds, denominator.rounds))
     }
 
-    /// The value, and with more than one round its range: "1.42× (1.38–1.47)". Judged against a
-    /// `threshold`, a figure that `format` would print as the threshold's own digits without being
-    /// equal to it takes more decimals ("%.2f" → "%.3f", up to six), so that a verdict reads
+    /// The value, and with more than one round its range: "1.42× (1.38–1.47)". Judged against
+    /// `thresholds`, a figure that `format` would print as a threshold's own digits without being
+    /// equal to it takes more decimals ("%.2f" → "%.3f", up to four more), so that a verdict reads
     /// "1.354× ≤ 1.35× no", not "1.35× ≤ 1.35× no".
-    func text(_ format: String, suffix: String = "", threshold: Double? = nil) -> String {
+    func text(_ format: String, suffix: String = "", thresholds: [Double] = []) -> String {
         var format = format
-        if let threshold {
-            func printsAsThreshold(_ figure: Double) -> Bool {
-                figure != threshold && String(format: format, figure) == String(format: format, threshold)
-            }
-            while [value, low, high].contains(where: printsAsThreshold), format != Self.oneMoreDecimal(format),
-                  !format.hasPrefix("%.6") {
-                format = Self.oneMoreDecimal(format)
-            }
+        func printsAsAThreshold(_ figure: Double) -> Bool {
+            thresholds.contains { figure != $0 && String(format: format, figure) == String(format: format, $0) }
+        }
+        for _ in 0..<4 where [self.value, low, high].contains(where: printsAsAThreshold) {
+            format = Self.oneMoreDecimal(format)
         }
         let value = String(format: format, self.value) + suffix
         guard rounds > 1 else { return value }

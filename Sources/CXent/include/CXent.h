@@ -372,7 +372,8 @@ void xent_set_float_controls(uint64_t controls);
 int64_t xent_exp_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
 
 /// For tests: the same count for the softcap transform's inlined tanh (xent_sleef_tanh_inline.h:
-/// AVX-512F and AVX2; `vtransform` with s = c = 1 over pieces of varied lengths) against
+/// AVX-512F and AVX2; `vtransform` and `vtransform_rmax` with s = c = 1 over pieces of varied
+/// lengths, their order and kernels changing from one block of 4096 patterns to the next) against
 /// `Sleef_tanhf16_u10avx512f`, `Sleef_tanhf8_u10avx2`. −1 as there.
 int64_t xent_tanh_mismatches(xent_isa isa, uint64_t first, uint64_t count, uint64_t stride);
 
