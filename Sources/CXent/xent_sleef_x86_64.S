@@ -7,14 +7,31 @@
 // y = f(x), one vector per call (vector in and out in ymm0/zmm0, as SLEEF's own -mavx2/-mavx512f
 // build expects). Every vector register is caller-saved in the System V ABI, so the pointers and
 // the count live in rbx/r12/r13. No prefetch: the inputs are blocks in L1.
-#if defined(__x86_64__) && defined(__ELF__)
+//
+// ELF (Linux) and Mach-O (Intel macOS) differ in four places, named below: a C symbol's assembly
+// name (Mach-O prefixes an underscore), how a symbol is kept inside the library (.hidden,
+// .private_extern), the type and size that only ELF records, and a call into a shared library
+// (through the PLT on ELF; Mach-O's linker makes the stub itself).
+#if defined(__x86_64__) && (defined(__ELF__) || defined(__APPLE__))
+
+#if defined(__APPLE__)
+#define XENT_ASM_NAME(name) _##name
+#define XENT_ASM_CALL(name) _##name
+#define XENT_ASM_HIDE .private_extern
+#else
+#define XENT_ASM_NAME(name) name
+#define XENT_ASM_CALL(name) name@PLT
+#define XENT_ASM_HIDE .hidden
+#endif
 
     .text
 
 .macro XENT_MAP_LOOP name, sleef, reg, bytes
     .globl \name
-    .hidden \name
+    XENT_ASM_HIDE \name
+#if defined(__ELF__)
     .type \name, @function
+#endif
     .p2align 4
 \name:
     .cfi_startproc
@@ -34,7 +51,7 @@
     jz 2f
 1:
     vmovups (%rbx), \reg\()0
-    call \sleef@PLT
+    call \sleef
     vmovups \reg\()0, (%r12)
     addq $\bytes, %rbx
     addq $\bytes, %r12
@@ -50,13 +67,15 @@
     vzeroupper
     ret
     .cfi_endproc
+#if defined(__ELF__)
     .size \name, .-\name
+#endif
 .endm
 
-    XENT_MAP_LOOP xent_sleef_expf8_u10__avx2, Sleef_expf8_u10avx2, %ymm, 32
-    XENT_MAP_LOOP xent_sleef_expf16_u10__avx512f, Sleef_expf16_u10avx512f, %zmm, 64
-    XENT_MAP_LOOP xent_sleef_tanhf8_u10__avx2, Sleef_tanhf8_u10avx2, %ymm, 32
-    XENT_MAP_LOOP xent_sleef_tanhf16_u10__avx512f, Sleef_tanhf16_u10avx512f, %zmm, 64
+    XENT_MAP_LOOP XENT_ASM_NAME(xent_sleef_expf8_u10__avx2), XENT_ASM_CALL(Sleef_expf8_u10avx2), %ymm, 32
+    XENT_MAP_LOOP XENT_ASM_NAME(xent_sleef_expf16_u10__avx512f), XENT_ASM_CALL(Sleef_expf16_u10avx512f), %zmm, 64
+    XENT_MAP_LOOP XENT_ASM_NAME(xent_sleef_tanhf8_u10__avx2), XENT_ASM_CALL(Sleef_tanhf8_u10avx2), %ymm, 32
+    XENT_MAP_LOOP XENT_ASM_NAME(xent_sleef_tanhf16_u10__avx512f), XENT_ASM_CALL(Sleef_tanhf16_u10avx512f), %zmm, 64
 
 #endif
 
