@@ -7,7 +7,8 @@ between its lowest and highest round median, which are the median itself for one
 alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for peers; and the roofline
 columns: the larger of the row's memcpy bound and exp bound × elements, and the median over it; and the
 threaded memcpy bound's columns, filled on every row of a run with a thread count above 1 (empty otherwise),
-with the threaded roofline on the rows that ran on the bound's thread count."""
+with the threaded roofline on the rows that ran on the bound's thread count; and an options column
+(`--options`): the call option a case set, `plain` for none (and for peers and the linear head's rows)."""
 import csv
 import math
 import sys
@@ -20,7 +21,9 @@ COLUMNS = [
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
     "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
     "memcpy_threads", "memcpy_threads_median_ns", "roofline_threads_ns", "roofline_threads_ratio",
+    "options",
 ]
+OPTIONS = ("plain", "scale", "softcap", "smoothing", "class-weights", "zloss", "row-weights")
 LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
 LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
 DTYPES = ("f32", "f16", "bf16")
@@ -69,6 +72,8 @@ def main(path):
         ours = row["kernel"] in XENT_KERNELS + LINEAR_OURS
         if row["alignment"] not in (ALIGNMENTS if ours else ("-",)):
             raise SystemExit(f"{path}:{i}: alignment = {row['alignment']!r} for {row['kernel']!r}")
+        if row["options"] not in (OPTIONS if row["kernel"] in XENT_KERNELS else ("plain",)):
+            raise SystemExit(f"{path}:{i}: options = {row['options']!r} for {row['kernel']!r}")
         if row["dtype"] not in DTYPES:
             raise SystemExit(f"{path}:{i}: dtype = {row['dtype']!r} is not one of {DTYPES}")
         kernels.add(row["kernel"])
@@ -157,9 +162,9 @@ def check_threaded_bound_measured(path, rows):
 
 
 def case_key(row):
-    """What a speedup over the scalar kernel pairs: the same shape, type, operation, targets, threads
-    and alignment."""
-    return tuple(row[c] for c in ("rows", "classes", "dtype", "op", "target_kind", "threads", "alignment"))
+    """What a speedup over the scalar kernel pairs: the same shape, type, operation, targets, threads,
+    alignment and option."""
+    return tuple(row[c] for c in ("rows", "classes", "dtype", "op", "target_kind", "threads", "alignment", "options"))
 
 
 def check_softmax_row(path, i, row, has_scalar, probed):
@@ -170,8 +175,10 @@ def check_softmax_row(path, i, row, has_scalar, probed):
             raise SystemExit(f"{path}:{i}: speedup missing for {row['kernel']} beside a scalar case")
         if row["op"] != "fwd" and row["max_gradient_error"] == "":
             raise SystemExit(f"{path}:{i}: gradient error missing")
-    if probed and row["kernel"] == "vector" and row["peak_rss_delta_bytes"] == "":
+    if probed and row["kernel"] == "vector" and row["options"] == "plain" and row["peak_rss_delta_bytes"] == "":
         raise SystemExit(f"{path}:{i}: the vector kernel's peak-memory probe is missing")
+    if row["options"] != "plain" and row["peak_rss_delta_bytes"] != "":
+        raise SystemExit(f"{path}:{i}: a peak-memory probe on a call with an option (the probe runs the plain call)")
     if row["kernel"] not in XENT_KERNELS and row["dtype"] != "f32":
         raise SystemExit(f"{path}:{i}: peer rows are f32, not {row['dtype']!r}")
 

@@ -13,7 +13,9 @@ extension ReportWriter {
         func sameCase(_ a: ReportRow, _ b: ReportRow) -> Bool {
             a.kernel == b.kernel && a.isa == b.isa && a.dataType == b.dataType && a.op == b.op
                 && a.targetKind == b.targetKind && a.rows == b.rows && a.classes == b.classes && a.threads == b.threads
+                && a.options == b.options
         }
+        let withOptions = rows.contains { $0.options != CallOption.plain.rawValue }
         var out = "## Buffer alignment (vector kernel)\n\n"
         out += "Time over the same case with its buffers on a 64-byte line (below 1 is faster): `array` starts "
             + "them 48 bytes past a line, where a large Swift `[Float]`'s elements start here; `odd` one float "
@@ -22,14 +24,15 @@ extension ReportWriter {
                 ? "; (min–max) over the rounds, the ratio taken round by round, \"within noise\" when 1.03 lies "
                     + "inside it" : "")
             + ".\n\n"
-        out += "| shape | isa | dtype | op | target | threads | "
+        out += "| shape | isa | dtype | op | target | threads | " + (withOptions ? "options | " : "")
             + others.map { "\($0) / line" }.joined(separator: " | ")
             + (others.contains(BufferAlignment.array.rawValue) ? " | array ≤ 1.03× line" : "") + " |\n"
-        out += "|---|---|---|---|---|---:|" + String(repeating: "---:|", count: others.count)
+        out += "|---|---|---|---|---|---:|" + (withOptions ? "---|" : "")
+            + String(repeating: "---:|", count: others.count)
             + (others.contains(BufferAlignment.array.rawValue) ? ":---:|" : "") + "\n"
         for base in rows where base.kernel == "vector" && base.alignment == line {
             out += "| \(base.rows)×\(base.classes) | \(base.isa) | \(base.dataType) | \(base.op) | \(base.targetKind) "
-                + "| \(base.threads) |"
+                + "| \(base.threads) |" + (withOptions ? " \(base.options) |" : "")
             var verdict = "–"
             for other in others {
                 guard let row = rows.first(where: { $0.alignment == other && sameCase($0, base) }) else {

@@ -36,8 +36,9 @@ protocol HalfData: AnyObject {
     var scratchBytes: UnsafeMutableRawPointer { get }
     func run(_ ce: SoftmaxCrossEntropy, _ operation: Operation, _ target: TargetKind) throws -> Float
     func prepareInPlace()
-    func outputs(_ choice: KernelChoice, _ target: TargetKind) throws -> (losses: [Float], gradient: [Float])
-    func reference(_ target: TargetKind) throws -> (losses: [Float], gradient: [Float])
+    func outputs(_ choice: KernelChoice, _ target: TargetKind, option: CallOption) throws
+        -> (losses: [Float], gradient: [Float])
+    func reference(_ target: TargetKind, option: CallOption) throws -> (losses: [Float], gradient: [Float])
 }
 
 /// The shape's logits and soft targets rounded to `E`, a gradient buffer in `E`, and the labels
@@ -101,9 +102,11 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
         _ = scratch.update(fromContentsOf: UnsafeBufferPointer(logits))
     }
 
-    /// Per-row losses and the gradient widened to `Float` (`.none`: unscaled), for accuracy.
-    func outputs(_ choice: KernelChoice, _ target: TargetKind) throws -> (losses: [Float], gradient: [Float]) {
-        let ce = choice.configuration(.none)
+    /// Per-row losses and the gradient widened to `Float` (`.none`: unscaled) with `option` set, for accuracy.
+    func outputs(
+        _ choice: KernelChoice, _ target: TargetKind, option: CallOption
+    ) throws -> (losses: [Float], gradient: [Float]) {
+        let ce = option.applied(to: choice.configuration(.none), rows: labels.count, classes: classes)
         let z = UnsafeBufferPointer(logits)
         switch target {
         case .labels:
@@ -120,8 +123,9 @@ final class RoundedData<E: BenchmarkHalf>: HalfData {
     /// `.reference` (Double) on the rounded data widened to `Float`: the truth the 16-bit cases
     /// are measured against, so the error is the kernels' and the gradient's rounding, not the
     /// inputs'.
-    func reference(_ target: TargetKind) throws -> (losses: [Float], gradient: [Float]) {
-        let ce = KernelChoice(kernel: .reference, isa: nil).configuration(.none)
+    func reference(_ target: TargetKind, option: CallOption) throws -> (losses: [Float], gradient: [Float]) {
+        let ce = option.applied(
+            to: KernelChoice(kernel: .reference, isa: nil).configuration(.none), rows: labels.count, classes: classes)
         let z = logits.map(\.widened)
         var gradient = [Float](repeating: 0, count: logits.count)
         try z.withUnsafeBufferPointer { z in

@@ -28,6 +28,8 @@ struct ReportRow {
     /// Where the row buffers started (``BufferAlignment``'s raw value; `-` for peers, whose arrays are
     /// their own).
     var alignment = BufferAlignment.line.rawValue
+    /// The call option the case set (``CallOption``'s raw value; `plain` for none, and for peers).
+    var options = CallOption.plain.rawValue
     /// The shape's threaded memcpy bound (``Bounds/memcpyNanoseconds(_:_:threads:policy:)``) for this
     /// row's element size, on the run's largest thread count; nil when the run has no thread count above 1.
     var memcpyThreads: (threads: Int, medianNs: Double)? = nil
@@ -63,6 +65,7 @@ struct ReportRow {
         "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
         // After the older columns, so readers of earlier reports find those where they were.
         "memcpy_threads", "memcpy_threads_median_ns", "roofline_threads_ns", "roofline_threads_ratio",
+        "options",
     ]
 
     var fields: [String] {
@@ -80,6 +83,7 @@ struct ReportRow {
             String(timing.rounds), f(timing.lowestRoundMedian, 8), f(timing.highestRoundMedian, 8), alignment,
             memcpyThreads.map { String($0.threads) } ?? "", memcpyThreads.map { f($0.medianNs, 8) } ?? "",
             rooflineThreadsNs.map { f($0, 8) } ?? "", rooflineThreadsRatio.map { f($0) } ?? "",
+            options,
         ]
     }
 }
@@ -103,7 +107,8 @@ enum ReportWriter {
     }
 
     /// Per shape: every case but in-place against the bounds, the roofline and `scalar`, and the 16-bit
-    /// types beside Float; then the alignment table and issue 15's speed targets (SpeedTargets.swift).
+    /// types beside Float; then the alignment table, the options' costs (OptionCosts.swift) and issue 15's
+    /// speed targets on the plain calls (SpeedTargets.swift).
     static func markdown(_ rows: [ReportRow], machine: MachineInfo, command: String, defaultISA: String) -> String {
         var out = "# Xent performance report\n\n"
         out += machine.summaryLine
@@ -118,6 +123,7 @@ enum ReportWriter {
                 + "rounds.\n"
         }
         out += "\n"
+        let withOptions = rows.contains { $0.options != CallOption.plain.rawValue }
         let shapes = uniqueShapes(rows)
         for (r, k) in shapes {
             let shapeRows = rows.filter { $0.rows == r && $0.classes == k }
@@ -148,12 +154,15 @@ enum ReportWriter {
             }
             out += bounds.joined(separator: "; ") + "\n\n"
             // The bounds here are one thread's; the threads table has the threaded roofline.
-            out += "| kernel | isa | dtype | threads | alignment | op | target | ns/element | GB/s | × memcpy "
-                + "| × exp bound | × roofline (1 thread) | speedup vs scalar | max loss err | max grad err |\n"
-            out += "|---|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            // An options column where the run set some (--options).
+            out += "| kernel | isa | dtype | threads | alignment | op | target | " + (withOptions ? "options | " : "")
+                + "ns/element | GB/s | × memcpy | × exp bound | × roofline (1 thread) | speedup vs scalar "
+                + "| max loss err | max grad err |\n"
+            out += "|---|---|---|---:|---|---|---|" + (withOptions ? "---|" : "")
+                + String(repeating: "---:|", count: 8) + "\n"
             for row in shapeRows where row.op != "inplace" {
                 out += "| \(row.kernel) | \(row.isa) | \(row.dataType) | \(row.threads) | \(row.alignment) | \(row.op) "
-                    + "| \(row.targetKind) | "
+                    + "| \(row.targetKind) | " + (withOptions ? "\(row.options) | " : "")
                 out += Spread(row.timing, over: row.elements).text("%.3f") + " | "
                 out += String(
                     format: "%.2f | %.2f | %.2f | %.2f | ", row.gigabytesPerSecond, row.memcpyRatio, row.expBoundRatio,
@@ -165,7 +174,8 @@ enum ReportWriter {
             out += "\n" + halfAgainstFloat(shapeRows, defaultISA: defaultISA)
         }
         out += alignmentRatios(rows)
-        out += targets(rows, defaultISA: defaultISA)
+        out += optionCosts(rows)
+        out += targets(rows.filter { $0.options == CallOption.plain.rawValue }, defaultISA: defaultISA)
         return out
     }
 
@@ -182,7 +192,7 @@ enum ReportWriter {
     static func halfAgainstFloat(_ shapeRows: [ReportRow], defaultISA: String) -> String {
         let cases = shapeRows.filter {
             $0.kernel == "vector" && $0.isa == defaultISA && $0.op == "fwdgrad" && $0.targetKind == "labels"
-                && $0.threads == 1
+                && $0.threads == 1 && $0.options == CallOption.plain.rawValue
         }
         guard cases.contains(where: { $0.dataType != "f32" }) else { return "" }
         var out =

@@ -9,6 +9,7 @@ extension Run {
         let operations = try list(ops, Operation.init(rawValue:), "--ops")
         let targetKinds = try list(targets, TargetKind.init(rawValue:), "--targets")
         let dataTypes = try dataTypes()
+        let callOptions = try self.callOptions()
         let timestamp = ISO8601DateFormatter().string(from: Date())
         let defaultISA = InstructionSet.active
         // 16-bit logits: the scalar kernel and the vector kernel on the default ISA, unless `--isas`
@@ -126,82 +127,90 @@ extension Run {
 
                 for target in targetKinds {
                   for dataType in dataTypes {
-                    // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
-                    // Accuracy does not change from round to round: measured in the first only.
-                    let reference: (losses: [Float], gradient: [Float]?)? = round > 1 ? nil : dataType == .f32
-                        ? try workloads[0].outputs(KernelChoice(kernel: .reference, isa: nil), target, gradient: true)
-                        : try workloads[0].half(dataType).reference(target)
-                    for choice in dataType == .f32 ? choices : halfChoices {
-                        // Each alignment's own outputs (the tests hold them bitwise equal).
-                        let accuracies = try reference.map { reference in
-                            try workloads.map { workload in
-                                let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
-                                    ? try workload.outputs(choice, target, gradient: true)
-                                    : try workload.half(dataType).outputs(choice, target)
-                                return Accuracy.compare(
-                                    losses: outputs.losses, gradient: outputs.gradient,
-                                    referenceLosses: reference.losses, referenceGradient: reference.gradient)
-                            }
-                        }
-                        for op in operations where !op.isShard || choice.kernel == .vector {
-                          for threadCount in threadCounts {
-                            if threadCount > 1 && !runsThreaded(choice) { continue }
-                            let ce = choice.configuration(.mean, threads: threadCount)
-                            // The alignments of a case back to back, so their ratios compare like moments.
-                            for (slot, workload) in workloads.enumerated() {
-                              let half = dataType == .f32 ? nil : workload.half(dataType)
-                              if op == .inPlace { workload.prepareInPlace(dataType) }
-                              var sink: Float = 0
-                              var failure: Error?
-                              let timing = measure(policy) {
-                                  do {
-                                      if let half {
-                                          sink += try half.run(ce, op, target)
-                                      } else {
-                                          sink += try workload.run(ce, op, target)
-                                      }
-                                  } catch { failure = error }
-                            }
-                            if let failure { throw failure }
-                            let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
-                            let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
-                                       target.rawValue, "\(threadCount)", workload.alignment.rawValue]
-                                .joined(separator: " ")
-                            if let index = rowOfCase[key] {
-                                roundTimings[index].append(timing)
-                            } else {
-                                var result = row(
-                                    choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload,
-                                    timing, memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
-                                    exp: expBound[isa]!)
-                                result.threads = threadCount
-                                result.alignment = workload.alignment.rawValue
-                                result.maxLossError = accuracies?[slot].maxLossError
-                                result.maxGradientError = op == .forward ? nil : accuracies?[slot].maxGradientError
-                                if choice.kernel == .vector && !noMemoryProbe {
-                                    probes.append((rows.count, isa))
-                                }
-                                rowOfCase[key] = rows.count
-                                roundTimings.append([timing])
-                                rowBounds.append((shape, isa))
-                                rows.append(result)
-                            }
-                            let label = [
-                                choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
-                                "\(threadCount)t", workload.alignment.rawValue
-                            ]
-                                .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
-                            // "× memcpy" and "× exp" against this round's bounds measured before the
-                            // shape's cases; the report uses the lowest of all the shape's measurements.
-                            let elements = Double(workload.elements)
-                            progress(label + String(
-                                format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
-                                timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
-                                timing.median / (expBound[isa]! * elements),
-                                Double(sink / Float(timing.repetitions + policy.warmup))))
+                    for option in callOptions {
+                      // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
+                      // Accuracy does not change from round to round: measured in the first only.
+                      let reference: (losses: [Float], gradient: [Float]?)? = round > 1 ? nil : dataType == .f32
+                          ? try workloads[0].outputs(
+                              KernelChoice(kernel: .reference, isa: nil), target, gradient: true, option: option)
+                          : try workloads[0].half(dataType).reference(target, option: option)
+                      for choice in dataType == .f32 ? choices : halfChoices {
+                          // Each alignment's own outputs (the tests hold them bitwise equal).
+                          let accuracies = try reference.map { reference in
+                              try workloads.map { workload in
+                                  let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                                      ? try workload.outputs(choice, target, gradient: true, option: option)
+                                      : try workload.half(dataType).outputs(choice, target, option: option)
+                                  return Accuracy.compare(
+                                      losses: outputs.losses, gradient: outputs.gradient,
+                                      referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                              }
+                          }
+                          for op in operations where !op.isShard || choice.kernel == .vector {
+                            for threadCount in threadCounts {
+                              if threadCount > 1 && !runsThreaded(choice) { continue }
+                              let ce = option.applied(
+                                  to: choice.configuration(.mean, threads: threadCount), rows: r, classes: k)
+                              // The alignments of a case back to back, so their ratios compare like moments.
+                              for (slot, workload) in workloads.enumerated() {
+                                let half = dataType == .f32 ? nil : workload.half(dataType)
+                                if op == .inPlace { workload.prepareInPlace(dataType) }
+                                var sink: Float = 0
+                                var failure: Error?
+                                let timing = measure(policy) {
+                                    do {
+                                        if let half {
+                                            sink += try half.run(ce, op, target)
+                                        } else {
+                                            sink += try workload.run(ce, op, target)
+                                        }
+                                    } catch { failure = error }
+                              }
+                              if let failure { throw failure }
+                              let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
+                              let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
+                                         target.rawValue, "\(threadCount)", workload.alignment.rawValue,
+                                         option.rawValue].joined(separator: " ")
+                              if let index = rowOfCase[key] {
+                                  roundTimings[index].append(timing)
+                              } else {
+                                  var result = row(
+                                      choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload,
+                                      timing, memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
+                                      exp: expBound[isa]!)
+                                  result.threads = threadCount
+                                  result.alignment = workload.alignment.rawValue
+                                  result.options = option.rawValue
+                                  result.maxLossError = accuracies?[slot].maxLossError
+                                  result.maxGradientError = op == .forward ? nil : accuracies?[slot].maxGradientError
+                                  // The probe's child process runs the plain call.
+                                  if choice.kernel == .vector && option == .plain && !noMemoryProbe {
+                                      probes.append((rows.count, isa))
+                                  }
+                                  rowOfCase[key] = rows.count
+                                  roundTimings.append([timing])
+                                  rowBounds.append((shape, isa))
+                                  rows.append(result)
+                              }
+                              let label = [
+                                  choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
+                                  "\(threadCount)t", workload.alignment.rawValue
+                              ]
+                                  .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                                  + (callOptions == [.plain] ? "" : option.rawValue.padding(
+                                      toLength: 14, withPad: " ", startingAt: 0))
+                              // "× memcpy" and "× exp" against this round's bounds measured before the
+                              // shape's cases; the report uses the lowest of all the shape's measurements.
+                              let elements = Double(workload.elements)
+                              progress(label + String(
+                                  format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
+                                  timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
+                                  timing.median / (expBound[isa]! * elements),
+                                  Double(sink / Float(timing.repetitions + policy.warmup))))
+                              }
                             }
                           }
-                        }
+                      }
                     }
                   }
                 }
@@ -286,14 +295,15 @@ extension Run {
             }
         }
 
-        // Speedup over `scalar`: the same dtype, op, target, shape, thread count and alignment (a peer's:
-        // line-aligned scalar's).
+        // Speedup over `scalar`: the same dtype, op, target, shape, thread count, alignment (a peer's:
+        // line-aligned scalar's) and option.
         for i in rows.indices {
             if let scalar = rows.first(where: {
                 $0.kernel == "scalar" && $0.dataType == rows[i].dataType && $0.op == rows[i].op
                     && $0.targetKind == rows[i].targetKind
                     && $0.rows == rows[i].rows && $0.classes == rows[i].classes && $0.threads == rows[i].threads
                     && ($0.alignment == rows[i].alignment || rows[i].alignment == "-" && $0.alignment == "line")
+                    && $0.options == rows[i].options
             }) {
                 rows[i].speedupOverScalar = scalar.timing.median / rows[i].timing.median
             }

@@ -181,11 +181,11 @@ final class Workload {
         _ = scratch.update(fromContentsOf: UnsafeBufferPointer(logits))
     }
 
-    /// Per-row losses and the gradient (`.none`: unscaled) from `kernel`, for accuracy checks.
+    /// Per-row losses and the gradient (`.none`: unscaled) from `kernel` with `option` set, for accuracy checks.
     func outputs(
-        _ choice: KernelChoice, _ target: TargetKind, gradient wantGradient: Bool
+        _ choice: KernelChoice, _ target: TargetKind, gradient wantGradient: Bool, option: CallOption = .plain
     ) throws -> (losses: [Float], gradient: [Float]?) {
-        let ce = choice.configuration(.none)
+        let ce = option.applied(to: choice.configuration(.none), rows: rows, classes: classes)
         let z = UnsafeBufferPointer(logits)
         if wantGradient {
             switch target {

@@ -45,6 +45,15 @@ struct Run: ParsableCommand {
     @Option(help: "Comma-separated target kinds: labels, soft.")
     var targets: String = Run.defaultTargets
 
+    @Option(help: """
+        Comma-separated call options, or 'all': plain (none), scale (logitScale 2), softcap (30), smoothing \
+        (labelSmoothing 0.1), class-weights, zloss (zLossScale 1e-4), row-weights (weights seeded, uniform in \
+        [0.5, 1.5)). Every case runs with each, beside the plain call, which always runs first; the CSV has an \
+        options column, and the summary a table of each option's time over the plain call's (taken round by \
+        round) and leaves the speed targets to the plain calls. Peak memory is probed on plain calls only.
+        """)
+    var options: String = CallOption.plain.rawValue
+
     @Option(
         help: """
             Comma-separated logit types: f32, f16 (Float16), bf16 (bfloat16). \
@@ -146,6 +155,7 @@ struct Run: ParsableCommand {
                 ("--shapes", shapes, quick ? Run.quickShapes : Run.defaultShapes),
                 ("--kernels", kernels, Run.defaultKernels), ("--isas", isas, Run.defaultISAs),
                 ("--targets", targets, Run.defaultTargets), ("--dtypes", dtypes, Run.defaultDataTypes),
+                ("--options", options, CallOption.plain.rawValue),
             ] where value != standard {
                 throw ValidationError("\(name) is an option of the softmax suite; --linear takes --linear-shapes")
             }
@@ -177,6 +187,7 @@ struct Run: ParsableCommand {
         let operations = try list(ops, Operation.init(rawValue:), "--ops")
         _ = try list(targets, TargetKind.init(rawValue:), "--targets")
         _ = try dataTypes()
+        _ = try callOptions()
         _ = try list(alignment, BufferAlignment.init(rawValue:), "--alignment")
         if !linear && operations.allSatisfy(\.isShard) && !kernelList.contains(where: { $0.kernel == .vector }) {
             throw ValidationError("--ops \(ops): the shard steps run the vector kernel only; add vector to --kernels")
@@ -240,6 +251,12 @@ struct Run: ParsableCommand {
         let wanted = try list(dtypes, DataType.init(rawValue:), "--dtypes")
         guard !wanted.isEmpty else { throw ValidationError("--dtypes: give f32, f16 or bf16") }
         return DataType.allCases.filter(wanted.contains)
+    }
+
+    /// The --options, plain first (each option's cost is a ratio to it), then the others in the order given.
+    func callOptions() throws -> [CallOption] {
+        let wanted = options == "all" ? CallOption.allCases : try list(options, CallOption.init(rawValue:), "--options")
+        return [.plain] + wanted.filter { $0 != .plain }
     }
 
     /// The --shapes pairs (``checkShapes()`` has refused any other item).
