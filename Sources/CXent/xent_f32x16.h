@@ -31,6 +31,7 @@
 //                                                       bits; an ISA may choose its form once for the pair
 //   xent_f32x16_keep_nonzero(q, v)                      v where q ≠ 0 (NaN counts), else +0
 //   xent_f32x16_keep_unmasked(x, v)                     v where x ≠ −inf, else +0
+//   xent_f32x16_keep_unmasked_or(x, v, fill)            v where x ≠ −inf, else fill
 //   xent_f32x16_mark_masked(x, e)                       −0 where x = −inf, else e
 //   xent_f32x16_keep_unmarked(e, v)                     v where e is not −0 (bitwise), else +0
 //   xent_f32x16_tanh(v, n)                              v[k] = tanh(v[k]) for k < n, SLEEF's u10; n in
@@ -391,17 +392,19 @@ XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dsh
 
 // Label smoothing's sums over one vector v of logits without class weights: the unmasked lanes
 // (v ≠ −inf) counted into `live`, Σ (shift − v) over them into g0/g1 (lanes 0–7 and 8–15), in
-// double — rsumtargets' K and Σw·(shift − x) with every w = 1, in its order: a masked lane adds
-// (shift − 0)·0.
-XENT_INLINE void xent_add_smoothing_sums(xent_f32x16 v, xent_f64x8 dshift, size_t *live, xent_f64x8 *g0,
-                                         xent_f64x8 *g1) {
-    const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
-    const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
+// double — rsumtargets' K and Σw·(shift − x) with every w = 1, in its order. A masked lane takes
+// the shift for its logit and adds shift − shift = +0 where the general form adds (shift − 0)·0:
+// both leave a sum that is not −0 as it is, and to nearest no sum is −0 (+0 to start, x − x = +0).
+// So plain adds replace the fused multiply-adds by a weight of 1, with the same bits: adds run
+// beside the exp's multiply-adds rather than on their pipes.
+XENT_INLINE void xent_add_smoothing_sums(xent_f32x16 v, xent_f32x16 vshift, xent_f64x8 dshift, size_t *live,
+                                         xent_f64x8 *g0, xent_f64x8 *g1) {
+    const xent_f32x16 lx = xent_f32x16_keep_unmasked_or(v, v, vshift);
     // K is exact in double however it is added: an integer count gives its bits without the
     // conversions and adds of a double sum.
     *live += 16 - (size_t)__builtin_popcount(xent_f32x16_eq_lanes(v, xent_f32x16_set1(-INFINITY)));
-    *g0 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), *g0);
-    *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), *g1);
+    *g0 = xent_f64x8_add(*g0, xent_f64x8_sub(dshift, xent_f64x8_lo(lx)));
+    *g1 = xent_f64x8_add(*g1, xent_f64x8_sub(dshift, xent_f64x8_hi(lx)));
 }
 
 // Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
@@ -518,8 +521,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
             }
             if (smooth) {
-                xent_add_smoothing_sums(v0, dshift, &live, &g0, &g1);
-                xent_add_smoothing_sums(v1, dshift, &live, &g0, &g1);
+                xent_add_smoothing_sums(v0, vs, dshift, &live, &g0, &g1);
+                xent_add_smoothing_sums(v1, vs, dshift, &live, &g0, &g1);
             }
             xent_f32x16 e0, e1;
             xent_f32x16_exp_pair(xent_f32x16_sub(v0, vs), xent_f32x16_sub(v1, vs), &e0, &e1);
@@ -541,7 +544,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         if (k < nvec) {
             const xent_f32x16 v0 = xent_logits_scaled(xent_logits_load(xb, 16 * k, in), vscale, in);
             if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
-            if (smooth) xent_add_smoothing_sums(v0, dshift, &live, &g0, &g1);
+            if (smooth) xent_add_smoothing_sums(v0, vs, dshift, &live, &g0, &g1);
             const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
             if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
             a0 = xent_f32x16_add(a0, e0);
@@ -553,7 +556,7 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
                                    &g1);
             }
-            if (smooth) xent_add_smoothing_sums(v, dshift, &live, &g0, &g1);
+            if (smooth) xent_add_smoothing_sums(v, vs, dshift, &live, &g0, &g1);
             const xent_f32x16 e = xent_f32x16_exp(xent_f32x16_sub(v, vs));
             if (store) xent_f32x16_store_tail(yb + 16 * nvec, rest, mark ? xent_f32x16_mark_masked(v, e) : e);
             a1 = xent_f32x16_add(a1, e);
@@ -684,8 +687,8 @@ typedef struct xent_target_sums {
 // whether each is present. Products and sums in double: the loss adds Σq·log S to these sums,
 // and its error must stay within 1e-6·lse even when Σ q·(m − z) is many times lse; q·w in double
 // is exact.
-XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16 vw, xent_f64x8 dshift, int q, int w,
-                                      int smoothing, xent_target_sums *acc) {
+XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 vshift,
+                                      xent_f64x8 dshift, int q, int w, int smoothing, xent_target_sums *acc) {
     if (q) {
         const xent_f32x16 qx = xent_f32x16_keep_nonzero(vq, w ? xent_f32x16_keep_nonzero(vw, v) : v);
         const xent_f64x8 ql = w ? xent_f64x8_mul(xent_f64x8_lo(vq), xent_f64x8_lo(vw)) : xent_f64x8_lo(vq);
@@ -708,7 +711,7 @@ XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16
             acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
         } else {
             // K and Σw are then both the count of unmasked lanes (xent_add_smoothing_sums).
-            xent_add_smoothing_sums(v, dshift, &acc->live, &acc->w_gap[0], &acc->w_gap[1]);
+            xent_add_smoothing_sums(v, vshift, dshift, &acc->live, &acc->w_gap[0], &acc->w_gap[1]);
         }
     }
 }
@@ -718,6 +721,7 @@ XENT_TARGET
 void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const float *q, const float *w,
                                      int smoothing, double *sums) {
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
+    const xent_f32x16 vshift = xent_f32x16_set1(shift);
     const xent_f32x16 one = xent_f32x16_set1(1.0f), zero = xent_f32x16_set1(0.0f);
     xent_target_sums acc;
     const xent_f64x8 z = xent_f64x8_zero();
@@ -727,15 +731,15 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         xent_add_target_sums(xent_f32x16_load(x + i), has_q ? xent_f32x16_load(q + i) : zero,
-                             has_w ? xent_f32x16_load(w + i) : one, dshift, has_q, has_w, smoothing, &acc);
+                             has_w ? xent_f32x16_load(w + i) : one, vshift, dshift, has_q, has_w, smoothing, &acc);
     }
     if (i < n) {
         // Missing lanes: x = −inf (masked), q = 0 and w = 0, so they add nothing.
         const size_t rest = n - i;
         xent_add_target_sums(xent_f32x16_load_tail(x + i, rest, -INFINITY),
                              has_q ? xent_f32x16_load_tail(q + i, rest, 0.0f) : zero,
-                             has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : one, dshift, has_q, has_w, smoothing,
-                             &acc);
+                             has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : one, vshift, dshift, has_q, has_w,
+                             smoothing, &acc);
     }
     sums[0] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q[0], acc.q[1])) : 0.0;
     sums[1] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q_gap[0], acc.q_gap[1])) : 0.0;

@@ -50,6 +50,9 @@ XENT_OP xent_f32x16 xent_f32x16_keep_nonzero(xent_f32x16 q, xent_f32x16 v) {
 XENT_OP xent_f32x16 xent_f32x16_keep_unmasked(xent_f32x16 x, xent_f32x16 v) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), v);
 }
+XENT_OP xent_f32x16 xent_f32x16_keep_unmasked_or(xent_f32x16 x, xent_f32x16 v, xent_f32x16 fill) {
+    return _mm512_mask_mov_ps(fill, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ), v);
+}
 XENT_OP xent_f32x16 xent_f32x16_mark_masked(xent_f32x16 x, xent_f32x16 e) {
     return _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ), _mm512_set1_ps(-0.0f));
 }

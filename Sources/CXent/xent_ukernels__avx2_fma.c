@@ -136,6 +136,9 @@ XENT_OP __m256 xent_keep_nonzero8(__m256 q, __m256 v) {
 XENT_OP __m256 xent_keep_unmasked8(__m256 x, __m256 v) {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ), v);
 }
+XENT_OP __m256 xent_keep_unmasked_or8(__m256 x, __m256 v, __m256 fill) {
+    return _mm256_blendv_ps(v, fill, _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
+}
 XENT_OP __m256 xent_mark_masked8(__m256 x, __m256 e) {
     return _mm256_blendv_ps(e, _mm256_set1_ps(-0.0f), _mm256_cmp_ps(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
 }
@@ -146,6 +149,9 @@ XENT_OP __m256 xent_keep_unmarked8(__m256 e, __m256 v) {
 XENT_LANEWISE(xent_f32x16_keep_nonzero, xent_keep_nonzero8)
 XENT_LANEWISE(xent_f32x16_keep_unmasked, xent_keep_unmasked8)
 XENT_LANEWISE(xent_f32x16_mark_masked, xent_mark_masked8)
+XENT_OP xent_f32x16 xent_f32x16_keep_unmasked_or(xent_f32x16 x, xent_f32x16 v, xent_f32x16 fill) {
+    return (xent_f32x16){xent_keep_unmasked_or8(x.lo, v.lo, fill.lo), xent_keep_unmasked_or8(x.hi, v.hi, fill.hi)};
+}
 XENT_LANEWISE(xent_f32x16_keep_unmarked, xent_keep_unmarked8)
 // One vector (two ymm chains) at a time: with two vectors the sixteen ymm registers spill.
 #define XENT_TANH_VECTORS 1

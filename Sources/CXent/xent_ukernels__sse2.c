@@ -66,6 +66,10 @@ XENT_OP __m128 xent_keep_nonzero4(__m128 q, __m128 v) { return _mm_and_ps(_mm_cm
 XENT_OP __m128 xent_keep_unmasked4(__m128 x, __m128 v) {
     return _mm_andnot_ps(_mm_cmpeq_ps(x, _mm_set1_ps(-INFINITY)), v);
 }
+XENT_OP __m128 xent_keep_unmasked_or4(__m128 x, __m128 v, __m128 fill) {
+    const __m128 masked = _mm_cmpeq_ps(x, _mm_set1_ps(-INFINITY));
+    return _mm_or_ps(_mm_andnot_ps(masked, v), _mm_and_ps(masked, fill));
+}
 XENT_OP __m128 xent_mark_masked4(__m128 x, __m128 e) {
     const __m128 masked = _mm_cmpeq_ps(x, _mm_set1_ps(-INFINITY));
     return _mm_or_ps(_mm_andnot_ps(masked, e), _mm_and_ps(masked, _mm_set1_ps(-0.0f)));
@@ -77,6 +81,9 @@ XENT_OP __m128 xent_keep_unmarked4(__m128 e, __m128 v) {
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_nonzero, xent_keep_nonzero4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_unmasked, xent_keep_unmasked4)
 XENT_LANEWISE(xent_f32x16, xent_f32x16_mark_masked, xent_mark_masked4)
+XENT_OP xent_f32x16 xent_f32x16_keep_unmasked_or(xent_f32x16 x, xent_f32x16 v, xent_f32x16 fill) {
+    XENT_MAP1(xent_f32x16, xent_keep_unmasked_or4(x.v[k], v.v[k], fill.v[k]));
+}
 XENT_LANEWISE(xent_f32x16, xent_f32x16_keep_unmarked, xent_keep_unmarked4)
 // SLEEF's own 128-bit tanh, called per register (a baseline-ISA call): nothing to interleave here.
 #define XENT_TANH_VECTORS 1
