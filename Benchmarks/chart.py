@@ -2,10 +2,13 @@
 """Renders a PNG chart of ns/element per shape per kernel (and peer) from any xent-bench report.
 
 Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels] [--dtype f32] [--alignment line]
+                [--options plain]
 Bars: each kernel (the vector kernel per ISA) and peer, forward+gradient on class labels with
-f32 logits on line-aligned buffers by default (peers: their own arrays), one thread; markers: the
+f32 logits on line-aligned buffers with no call option by default (peers: their own arrays, no
+option), one thread; markers: the
 memcpy bound of that dtype's element size and the exp-throughput bound of the same run. Reports
-from before the dtype column count as f32, from before the alignment column as line.
+from before the dtype column count as f32, from before the alignment column as line, from before the
+options column as plain.
 Needs matplotlib (Benchmarks/peers/setup.sh installs it).
 """
 import argparse
@@ -26,15 +29,18 @@ def main():
     parser.add_argument("--target", default="labels")
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     parser.add_argument("--alignment", default="line", choices=["line", "array", "odd"])
+    parser.add_argument("--options", default="plain",
+                        choices=["plain", "scale", "softcap", "smoothing", "class-weights", "zloss", "row-weights"])
     args = parser.parse_args()
 
     with open(args.report, newline="") as f:
         rows = [r for r in csv.DictReader(f)
                 if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"
                 and r.get("dtype", "f32") == args.dtype
-                and r.get("alignment", "line") in (args.alignment, "-")]
+                and r.get("alignment", "line") in (args.alignment, "-")
+                and r.get("options", "plain") == ("plain" if r.get("alignment") == "-" else args.options)]
     wanted = (f"op={args.op}, target_kind={args.target}, dtype={args.dtype}, alignment={args.alignment}, "
-              "threads=1")
+              f"options={args.options}, threads=1")
     # The peers' rows ("-" alignment) alone would make a chart without Xent.
     if not any(r.get("alignment", "line") == args.alignment for r in rows):
         raise SystemExit(f"{args.report}: no Xent rows with {wanted}")
@@ -75,7 +81,8 @@ def main():
     ax.set_ylabel("ns per element (median, log scale)")
     ax.set_xlabel("rows × classes")
     first = rows[0]
-    ax.set_title(f"Softmax cross-entropy, {args.dtype} {args.op} on {args.target}, 1 thread — "
+    option = "" if args.options == "plain" else f", {args.options}"
+    ax.set_title(f"Softmax cross-entropy, {args.dtype} {args.op} on {args.target}{option}, 1 thread — "
                  f"{first['cpu_model']}, Xent {first['git_sha']}")
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
