@@ -4,8 +4,8 @@
 Usage: chart.py REPORT.csv [-o OUT.png] [--op fwdgrad] [--target labels] [--dtype f32] [--alignment line]
                 [--options plain]
 Bars: each kernel (the vector kernel per ISA) and peer, forward+gradient on class labels with
-f32 logits on line-aligned buffers with no call option by default (peers: their own arrays, no
-option), one thread; markers: the
+f32 logits on line-aligned buffers with no call option by default (peers: their own arrays, plain
+calls only, so an option's chart has none), one thread; markers: the
 memcpy bound of that dtype's element size and the exp-throughput bound of the same run. Reports
 from before the dtype column count as f32, from before the alignment column as line, from before the
 options column as plain.
@@ -38,7 +38,7 @@ def main():
                 if r["op"] == args.op and r["target_kind"] == args.target and r["threads"] == "1"
                 and r.get("dtype", "f32") == args.dtype
                 and r.get("alignment", "line") in (args.alignment, "-")
-                and r.get("options", "plain") == ("plain" if r.get("alignment") == "-" else args.options)]
+                and r.get("options", "plain") == args.options]
     wanted = (f"op={args.op}, target_kind={args.target}, dtype={args.dtype}, alignment={args.alignment}, "
               f"options={args.options}, threads=1")
     # The peers' rows ("-" alignment) alone would make a chart without Xent.

@@ -8,7 +8,8 @@ alignment column (`--alignment`): line, array or odd for Xent's rows, `-` for pe
 columns: the larger of the row's memcpy bound and exp bound × elements, and the median over it; and the
 threaded memcpy bound's columns, filled on every row of a run with a thread count above 1 (empty otherwise),
 with the threaded roofline on the rows that ran on the bound's thread count; and an options column
-(`--options`): the call option a case set, `plain` for none (and for peers and the linear head's rows)."""
+(`--options`): the call option a case set, `plain` for none (and for peers and the linear head's rows;
+a report from before the column counts as plain calls)."""
 import csv
 import math
 import sys
@@ -21,8 +22,9 @@ COLUMNS = [
     "speedup_vs_scalar", "max_loss_error", "max_gradient_error", "peak_rss_delta_bytes",
     "rounds", "round_median_min_ns", "round_median_max_ns", "alignment",
     "memcpy_threads", "memcpy_threads_median_ns", "roofline_threads_ns", "roofline_threads_ratio",
-    "options",
 ]
+# Added later: a report from before it has none, and its rows count as plain calls.
+OPTIONAL_COLUMNS = {"options": "plain"}
 OPTIONS = ("plain", "scale", "softcap", "smoothing", "class-weights", "zloss", "row-weights")
 LINEAR_COLUMNS = ["hidden", "data", "flops", "gflop_per_s", "filter_skipped", "filter_error"]
 LINEAR_NUMERIC = ["hidden", "flops", "gflop_per_s"]
@@ -43,6 +45,9 @@ def main(path):
         if missing:
             raise SystemExit(f"{path}: missing columns {missing}")
         rows = list(reader)
+    for row in rows:
+        for column, default in OPTIONAL_COLUMNS.items():
+            row.setdefault(column, default)
     if not rows:
         raise SystemExit(f"{path}: no rows")
     linear = "hidden" in reader.fieldnames

@@ -13,6 +13,9 @@
 #include <cpuid.h>
 #include <xmmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 #if defined(__x86_64__)
 // XCR0: which register states the OS saves on a context switch.
@@ -39,12 +42,26 @@ static int xent_cpu_has_avx2_fma(void) {
     return (b & bit_AVX2) != 0;
 }
 
+#if defined(__APPLE__)
+// Darwin gives a thread the AVX-512 register state when it first runs an AVX-512 instruction, so
+// XCR0 lacks those bits until then: the kernel's own flag says whether the CPU and the OS support it.
+static int xent_darwin_sysctl_flag(const char *name) {
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname(name, &value, &size, NULL, 0) == 0 && value != 0;
+}
+#endif
+
 // AVX-512F, and AVX2 with FMA beside it (every AVX-512F CPU has them; a VM could hide them): the
 // canonical double functions of xent_f64.c are AVX2+FMA's.
 static int xent_cpu_has_avx512f(void) {
     unsigned a, b, c, d;
     if (!xent_cpu_has_avx2_fma()) return 0;
+#if defined(__APPLE__)
+    if (!xent_darwin_sysctl_flag("hw.optional.avx512f")) return 0;
+#else
     if (!xent_cpu_has_avx_state(0xE6)) return 0;  // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM
+#endif
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b & bit_AVX512F) != 0;
 }

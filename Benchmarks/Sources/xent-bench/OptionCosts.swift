@@ -3,7 +3,7 @@ import Foundation
 
 extension ReportWriter {
     /// Per case measured with call options (on the targets' alignment): the plain call's time, then each
-    /// option's time over it, taken round by round (a case runs with every option in each round).
+    /// option's time over it, taken round by round (a case's options run back to back, like its alignments).
     /// Empty unless the report has a case with an option.
     static func optionCosts(_ rows: [ReportRow]) -> String {
         let plain = CallOption.plain.rawValue

@@ -127,32 +127,38 @@ extension Run {
 
                 for target in targetKinds {
                   for dataType in dataTypes {
-                    for option in callOptions {
-                      // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
-                      // Accuracy does not change from round to round: measured in the first only.
-                      let reference: (losses: [Float], gradient: [Float]?)? = round > 1 ? nil : dataType == .f32
-                          ? try workloads[0].outputs(
-                              KernelChoice(kernel: .reference, isa: nil), target, gradient: true, option: option)
-                          : try workloads[0].half(dataType).reference(target, option: option)
-                      for choice in dataType == .f32 ? choices : halfChoices {
-                          // Each alignment's own outputs (the tests hold them bitwise equal).
-                          let accuracies = try reference.map { reference in
-                              try workloads.map { workload in
-                                  let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
-                                      ? try workload.outputs(choice, target, gradient: true, option: option)
-                                      : try workload.half(dataType).outputs(choice, target, option: option)
-                                  return Accuracy.compare(
-                                      losses: outputs.losses, gradient: outputs.gradient,
-                                      referenceLosses: reference.losses, referenceGradient: reference.gradient)
-                              }
-                          }
-                          for op in operations where !op.isShard || choice.kernel == .vector {
-                            for threadCount in threadCounts {
-                              if threadCount > 1 && !runsThreaded(choice) { continue }
-                              let ce = option.applied(
-                                  to: choice.configuration(.mean, threads: threadCount), rows: r, classes: k)
-                              // The alignments of a case back to back, so their ratios compare like moments.
-                              for (slot, workload) in workloads.enumerated() {
+                    let caseChoices = dataType == .f32 ? choices : halfChoices
+                    // Accuracy does not change from round to round: measured in the first only, per option,
+                    // kernel and alignment (each alignment's own outputs: the tests hold them bitwise equal).
+                    var accuracies: [CallOption: [KernelChoice: [AccuracyResult]]] = [:]
+                    for option in callOptions where round == 1 {
+                        // The truth: `.reference` (Double) on this type's data, widened exactly to Float.
+                        let reference: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                            ? try workloads[0].outputs(
+                                KernelChoice(kernel: .reference, isa: nil), target, gradient: true, option: option)
+                            : try workloads[0].half(dataType).reference(target, option: option)
+                        for choice in caseChoices {
+                            accuracies[option, default: [:]][choice] = try workloads.map { workload in
+                                let outputs: (losses: [Float], gradient: [Float]?) = dataType == .f32
+                                    ? try workload.outputs(choice, target, gradient: true, option: option)
+                                    : try workload.half(dataType).outputs(choice, target, option: option)
+                                return Accuracy.compare(
+                                    losses: outputs.losses, gradient: outputs.gradient,
+                                    referenceLosses: reference.losses, referenceGradient: reference.gradient)
+                            }
+                        }
+                    }
+                    for choice in caseChoices {
+                      for op in operations where !op.isShard || choice.kernel == .vector {
+                        for threadCount in threadCounts {
+                          if threadCount > 1 && !runsThreaded(choice) { continue }
+                          // A case's options, and each option's alignments, back to back, so that their
+                          // ratios to the plain call on a line compare like moments.
+                          for option in callOptions {
+                            let ce = option.applied(
+                                to: choice.configuration(.mean, threads: threadCount), rows: r, classes: k)
+                            let accuracy = accuracies[option]?[choice]
+                            for (slot, workload) in workloads.enumerated() {
                                 let half = dataType == .f32 ? nil : workload.half(dataType)
                                 if op == .inPlace { workload.prepareInPlace(dataType) }
                                 var sink: Float = 0
@@ -165,51 +171,51 @@ extension Run {
                                             sink += try workload.run(ce, op, target)
                                         }
                                     } catch { failure = error }
-                              }
-                              if let failure { throw failure }
-                              let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
-                              let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
-                                         target.rawValue, "\(threadCount)", workload.alignment.rawValue,
-                                         option.rawValue].joined(separator: " ")
-                              if let index = rowOfCase[key] {
-                                  roundTimings[index].append(timing)
-                              } else {
-                                  var result = row(
-                                      choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload,
-                                      timing, memcpy: memcpyBySize[dataType.size]!, bytes: op.bytesPerElement(dataType),
-                                      exp: expBound[isa]!)
-                                  result.threads = threadCount
-                                  result.alignment = workload.alignment.rawValue
-                                  result.options = option.rawValue
-                                  result.maxLossError = accuracies?[slot].maxLossError
-                                  result.maxGradientError = op == .forward ? nil : accuracies?[slot].maxGradientError
-                                  // The probe's child process runs the plain call.
-                                  if choice.kernel == .vector && option == .plain && !noMemoryProbe {
-                                      probes.append((rows.count, isa))
-                                  }
-                                  rowOfCase[key] = rows.count
-                                  roundTimings.append([timing])
-                                  rowBounds.append((shape, isa))
-                                  rows.append(result)
-                              }
-                              let label = [
-                                  choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
-                                  "\(threadCount)t", workload.alignment.rawValue
-                              ]
-                                  .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
-                                  + (callOptions == [.plain] ? "" : option.rawValue.padding(
-                                      toLength: 14, withPad: " ", startingAt: 0))
-                              // "× memcpy" and "× exp" against this round's bounds measured before the
-                              // shape's cases; the report uses the lowest of all the shape's measurements.
-                              let elements = Double(workload.elements)
-                              progress(label + String(
-                                  format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
-                                  timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
-                                  timing.median / (expBound[isa]! * elements),
-                                  Double(sink / Float(timing.repetitions + policy.warmup))))
-                              }
+                                }
+                                if let failure { throw failure }
+                                let isa = choice.kernel == .vector ? (choice.isa ?? defaultISA) : defaultISA
+                                let key = [shape, choice.name, choice.isaName, dataType.rawValue, op.rawValue,
+                                           target.rawValue, "\(threadCount)", workload.alignment.rawValue,
+                                           option.rawValue].joined(separator: " ")
+                                if let index = rowOfCase[key] {
+                                    roundTimings[index].append(timing)
+                                } else {
+                                    var result = row(
+                                        choice.name, choice.isaName, dataType, op.rawValue, target.rawValue, workload,
+                                        timing, memcpy: memcpyBySize[dataType.size]!,
+                                        bytes: op.bytesPerElement(dataType), exp: expBound[isa]!)
+                                    result.threads = threadCount
+                                    result.alignment = workload.alignment.rawValue
+                                    result.options = option.rawValue
+                                    result.maxLossError = accuracy?[slot].maxLossError
+                                    result.maxGradientError = op == .forward ? nil : accuracy?[slot].maxGradientError
+                                    // The probe's child process runs the plain call.
+                                    if choice.kernel == .vector && option == .plain && !noMemoryProbe {
+                                        probes.append((rows.count, isa))
+                                    }
+                                    rowOfCase[key] = rows.count
+                                    roundTimings.append([timing])
+                                    rowBounds.append((shape, isa))
+                                    rows.append(result)
+                                }
+                                let label = [
+                                    choice.name, choice.isaName, dataType.rawValue, op.rawValue, target.rawValue,
+                                    "\(threadCount)t", workload.alignment.rawValue
+                                ]
+                                    .map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined()
+                                    + (callOptions == [.plain] ? "" : option.rawValue.padding(
+                                        toLength: 14, withPad: " ", startingAt: 0))
+                                // "× memcpy" and "× exp" against this round's bounds measured before the
+                                // shape's cases; the report uses the lowest of all the shape's measurements.
+                                let elements = Double(workload.elements)
+                                progress(label + String(
+                                    format: "%8.3f ns/element %6.2f× memcpy %6.2f× exp  (loss %.4g)",
+                                    timing.median / elements, timing.median / memcpyBySize[dataType.size]!.median,
+                                    timing.median / (expBound[isa]! * elements),
+                                    Double(sink / Float(timing.repetitions + policy.warmup))))
                             }
                           }
+                        }
                       }
                     }
                   }

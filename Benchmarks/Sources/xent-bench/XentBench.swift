@@ -48,7 +48,7 @@ struct Run: ParsableCommand {
     @Option(help: """
         Comma-separated call options, or 'all': plain (none), scale (logitScale 2), softcap (30), smoothing \
         (labelSmoothing 0.1), class-weights, zloss (zLossScale 1e-4), row-weights (weights seeded, uniform in \
-        [0.5, 1.5)). Every case runs with each, beside the plain call, which always runs first; the CSV has an \
+        [0.5, 1.5)). Every case runs with each, back to back after the plain call, which always runs; the CSV has an \
         options column, and the summary a table of each option's time over the plain call's (taken round by \
         round) and leaves the speed targets to the plain calls. Peak memory is probed on plain calls only.
         """)
