@@ -3,7 +3,7 @@
 # the same bits on AVX-512F, AVX2+FMA and arm64's AdvSIMD, and Scripts/test-arm64.sh checks only
 # the C shim's micro-kernels; this checks the whole path — the public API, the Swift row driver,
 # threads, 16-bit logits — through Tests/CrossPlatformBits, an executable that computes a fixed
-# list of seeded batches with every option (993 cases: labels and soft targets, ignore
+# list of seeded batches with every option (1005 cases: labels and soft targets, ignore
 # index, smoothing, class weights, z-loss, logit scale, softcap, gradient scale, divisor, every
 # reduction, masked, NaN and +inf rows, every entry point and row output, Float, Float16 and
 # BFloat16, 1 to 3 threads, 1 to 9000 classes and rows of ~70,000) and writes one line per case,
