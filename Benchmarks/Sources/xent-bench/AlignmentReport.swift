@@ -10,11 +10,6 @@ extension ReportWriter {
         let line = BufferAlignment.line.rawValue
         let others = [BufferAlignment.array, .odd].map(\.rawValue).filter { a in rows.contains { $0.alignment == a } }
         guard !others.isEmpty, rows.contains(where: { $0.alignment == line }) else { return "" }
-        func sameCase(_ a: ReportRow, _ b: ReportRow) -> Bool {
-            a.kernel == b.kernel && a.isa == b.isa && a.dataType == b.dataType && a.op == b.op
-                && a.targetKind == b.targetKind && a.rows == b.rows && a.classes == b.classes && a.threads == b.threads
-                && a.options == b.options
-        }
         let withOptions = rows.contains { $0.options != CallOption.plain.rawValue }
         var out = "## Buffer alignment (vector kernel)\n\n"
         out += "Time over the same case with its buffers on a 64-byte line (below 1 is faster): `array` starts "
@@ -35,7 +30,9 @@ extension ReportWriter {
                 + "| \(base.threads) |" + (withOptions ? " \(base.options) |" : "")
             var verdict = "–"
             for other in others {
-                guard let row = rows.first(where: { $0.alignment == other && sameCase($0, base) }) else {
+                guard let row = rows.first(where: {
+                    $0.alignment == other && $0.options == base.options && $0.isSameCase(as: base)
+                }) else {
                     out += " – |"
                     continue
                 }

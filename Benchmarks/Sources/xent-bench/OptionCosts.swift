@@ -11,11 +11,6 @@ extension ReportWriter {
             .filter { option in option != plain && rows.contains { $0.options == option } }
         guard !options.isEmpty else { return "" }
         let alignment = targetAlignment(rows)
-        func sameCase(_ a: ReportRow, _ b: ReportRow) -> Bool {
-            a.kernel == b.kernel && a.isa == b.isa && a.dataType == b.dataType && a.op == b.op
-                && a.targetKind == b.targetKind && a.rows == b.rows && a.classes == b.classes && a.threads == b.threads
-                && a.alignment == b.alignment
-        }
         var out = "## What the options cost\n\n"
         out += "Each option's time over the plain call's in the same case (the same data, kernel, type, "
             + "operation, targets and threads; "
@@ -32,7 +27,7 @@ extension ReportWriter {
         out += "|---|---|---|---|---|---|---:|---:|" + String(repeating: "---:|", count: options.count) + "\n"
         for base in rows where base.options == plain && base.alignment == alignment {
             let withOption = options.map { option in
-                rows.first { $0.options == option && sameCase($0, base) }
+                rows.first { $0.options == option && $0.alignment == base.alignment && $0.isSameCase(as: base) }
             }
             guard withOption.contains(where: { $0 != nil }) else { continue }
             out += "| \(base.rows)×\(base.classes) | \(base.kernel) | \(base.isa) | \(base.dataType) | \(base.op) "

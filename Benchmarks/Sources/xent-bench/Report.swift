@@ -37,6 +37,13 @@ struct ReportRow {
     var linear: LinearColumns? = nil
 
     var elements: Double { Double(rows) * Double(classes) }
+    /// The same kernel, ISA, type, operation, targets, shape and thread count as `other`: what two
+    /// measurements of one case share (their alignment and option are the caller's to compare).
+    func isSameCase(as other: ReportRow) -> Bool {
+        kernel == other.kernel && isa == other.isa && dataType == other.dataType && op == other.op
+            && targetKind == other.targetKind && rows == other.rows && classes == other.classes
+            && threads == other.threads
+    }
     var nsPerElement: Double { timing.median / elements }
     var gigabytesPerSecond: Double { elements * bytesPerElement / timing.median }
     var memcpyRatio: Double { timing.median / memcpyMedianNs }
