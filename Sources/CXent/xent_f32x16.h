@@ -377,19 +377,6 @@ size_t XENT_HALF_UKERNEL(u16, rfindeq, u64)(size_t n, const uint16_t *x, uint16_
 
 // MARK: raddstoreexpminusmax
 
-// Soft targets' sums over one vector v of logits and q of targets: Σq into q0/q1 (lanes 0–7 and
-// 8–15), Σ q·(shift − x) into g0/g1, x replaced by 0 where q is 0 first, so that a masked class
-// (−inf) with no target meets its zero weight as a finite gap.
-XENT_INLINE void xent_add_soft_sums(xent_f32x16 v, xent_f32x16 q, xent_f64x8 dshift, xent_f64x8 *q0, xent_f64x8 *q1,
-                                    xent_f64x8 *g0, xent_f64x8 *g1) {
-    const xent_f32x16 qx = xent_f32x16_keep_nonzero(q, v);
-    const xent_f64x8 ql = xent_f64x8_lo(q), qh = xent_f64x8_hi(q);
-    *q0 = xent_f64x8_add(*q0, ql);
-    *q1 = xent_f64x8_add(*q1, qh);
-    *g0 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(qx)), ql, *g0);
-    *g1 = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, *g1);
-}
-
 // Label smoothing's sums over one vector v of logits without class weights: the unmasked lanes
 // (v ≠ −inf) counted into `live`, Σ (shift − v) over them into g0/g1 (lanes 0–7 and 8–15), in
 // double — rsumtargets' K and Σw·(shift − x) with every w = 1, in its order. A masked lane takes
@@ -405,6 +392,61 @@ XENT_INLINE void xent_add_smoothing_sums(xent_f32x16 v, xent_f32x16 vshift, xent
     *live += 16 - (size_t)__builtin_popcount(xent_f32x16_eq_lanes(v, xent_f32x16_set1(-INFINITY)));
     *g0 = xent_f64x8_add(*g0, xent_f64x8_sub(dshift, xent_f64x8_lo(lx)));
     *g1 = xent_f64x8_add(*g1, xent_f64x8_sub(dshift, xent_f64x8_hi(lx)));
+}
+
+typedef struct xent_target_sums {
+    xent_f64x8 q[2], q_gap[2], unmasked[2], w[2], w_gap[2];
+    size_t live;  // without class weights: the unmasked lanes, counted as integers
+} xent_target_sums;
+
+// One vector's target sums (CXent.h: xent_f32_rsumtargets_ukernel_fn); `q`, `w`, `smoothing` are
+// whether each is present. Products and sums in double: the loss adds Σq·log S to these sums,
+// and its error must stay within 1e-6·lse even when Σ q·(m − z) is many times lse; q·w in double
+// is exact.
+XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 vshift,
+                                      xent_f64x8 dshift, int q, int w, int smoothing, xent_target_sums *acc) {
+    if (q) {
+        const xent_f32x16 qx = xent_f32x16_keep_nonzero(vq, w ? xent_f32x16_keep_nonzero(vw, v) : v);
+        const xent_f64x8 ql = w ? xent_f64x8_mul(xent_f64x8_lo(vq), xent_f64x8_lo(vw)) : xent_f64x8_lo(vq);
+        const xent_f64x8 qh = w ? xent_f64x8_mul(xent_f64x8_hi(vq), xent_f64x8_hi(vw)) : xent_f64x8_hi(vq);
+        acc->q[0] = xent_f64x8_add(acc->q[0], ql);
+        acc->q[1] = xent_f64x8_add(acc->q[1], qh);
+        acc->q_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(qx)), ql, acc->q_gap[0]);
+        acc->q_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, acc->q_gap[1]);
+    }
+    if (smoothing) {
+        if (w) {
+            const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
+            const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, vw);
+            const xent_f32x16 live = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
+            acc->unmasked[0] = xent_f64x8_add(acc->unmasked[0], xent_f64x8_lo(live));
+            acc->unmasked[1] = xent_f64x8_add(acc->unmasked[1], xent_f64x8_hi(live));
+            acc->w[0] = xent_f64x8_add(acc->w[0], xent_f64x8_lo(lw));
+            acc->w[1] = xent_f64x8_add(acc->w[1], xent_f64x8_hi(lw));
+            acc->w_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), acc->w_gap[0]);
+            acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
+        } else {
+            // K and Σw are then both the count of unmasked lanes (xent_add_smoothing_sums).
+            xent_add_smoothing_sums(v, vshift, dshift, &acc->live, &acc->w_gap[0], &acc->w_gap[1]);
+        }
+    }
+}
+
+// The five target sums in rsumtargets' layout (CXent.h: xent_f32_rsumtargets_ukernel_fn), 0 where not
+// asked for.
+XENT_INLINE void xent_target_sums_store(const xent_target_sums *acc, int q, int w, int smoothing, double *sums) {
+    sums[0] = q ? xent_f64x8_reduce(xent_f64x8_add(acc->q[0], acc->q[1])) : 0.0;
+    sums[1] = q ? xent_f64x8_reduce(xent_f64x8_add(acc->q_gap[0], acc->q_gap[1])) : 0.0;
+    const double live = w ? xent_f64x8_reduce(xent_f64x8_add(acc->unmasked[0], acc->unmasked[1])) : (double)acc->live;
+    sums[2] = smoothing ? live : 0.0;
+    sums[3] = smoothing ? (w ? xent_f64x8_reduce(xent_f64x8_add(acc->w[0], acc->w[1])) : live) : 0.0;
+    sums[4] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc->w_gap[0], acc->w_gap[1])) : 0.0;
+}
+
+XENT_INLINE void xent_target_sums_zero(xent_target_sums *acc) {
+    const xent_f64x8 z = xent_f64x8_zero();
+    for (int h = 0; h < 2; h++) acc->q[h] = acc->q_gap[h] = acc->unmasked[h] = acc->w[h] = acc->w_gap[h] = z;
+    acc->live = 0;
 }
 
 // Where the exp pass's logits come from: floats (`in` 0), or binary16 (1) or bfloat16 (2) widened as
@@ -445,9 +487,12 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
     return xent_f32x16_load_tail((const float *)x + i, n, -INFINITY);
 }
 
-// The kernel's body; `store`, `soft`, `mark`, `smooth` and `in` are constants where it is inlined
-// (`scale` is read only under XENT_IN_F32_SCALED; `smooth`, label smoothing's sums into sums[1] and
-// sums[2], only without `soft`). Every iteration prefetches the lines XENT_PREFETCH_DISTANCE
+// The kernel's body; `store`, `soft`, `weighted`, `mark`, `smooth`, `all_sums` and `in` are constants
+// where it is inlined (`scale` is read only under XENT_IN_F32_SCALED). The target sums are
+// rsumtargets': `soft` (soft targets `q`), `weighted` (class weights `w`, with `soft` or `smooth`),
+// `smooth` (label smoothing), vector by vector in its order, so with the same bits; with `all_sums`
+// into sums[1 ... 5] in its layout, else (`soft` alone) Σq and Σ q·(shift − x) into sums[1] and
+// sums[2]. Every iteration prefetches the lines XENT_PREFETCH_DISTANCE
 // elements ahead (for writing, too, when storing) that lie below `prefetch_limit`, so the next
 // chunk's memory traffic overlaps this chunk's exps; over 16-bit logits, also the lines of `z` (the
 // 16-bit gradient; NULL, a constant in every other form, for none). With `next_max` (NULL, a
@@ -459,9 +504,11 @@ XENT_INLINE xent_f32x16 xent_logits_load_tail(const void *x, size_t i, size_t n,
 // row up to 1024 values; beyond, the prefetches fall in the next row, which the pass loads itself:
 // twice the distance measured no different).
 XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, float scale, float shift, const float *q,
-                                                    float *y, uint16_t *z, double *sums, size_t prefetch_limit,
-                                                    const int store, const int soft, const int mark, const int smooth,
-                                                    const int in, const void *next, size_t next_n, float *next_max) {
+                                                    const float *w, float *y, uint16_t *z, double *sums,
+                                                    size_t prefetch_limit, const int store, const int soft,
+                                                    const int weighted, const int mark, const int smooth,
+                                                    const int all_sums, const int in, const void *next,
+                                                    size_t next_n, float *next_max) {
     const size_t prefetch_end = xent_prefetch_end(prefetch_limit);
     const size_t x_distance = next_max && XENT_IN_FLOATS(in) ? 2 * XENT_PREFETCH_DISTANCE : XENT_PREFETCH_DISTANCE;
     const size_t x_prefetch_end = next_max && XENT_IN_FLOATS(in) ? xent_prefetch_end(prefetch_end) : prefetch_end;
@@ -476,14 +523,17 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
 #endif
     const xent_f32x16 vs = xent_f32x16_set1(shift);
     const xent_f64x8 dshift = xent_f64x8_set1((double)shift);
-    xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0, q0 = s0, q1 = s0, g0 = s0, g1 = s0;
-    size_t live = 0;  // `smooth`: label smoothing's sums, into live and g0/g1 (no soft targets then)
+    const xent_f32x16 one = xent_f32x16_set1(1.0f), zero = xent_f32x16_set1(0.0f);
+    xent_f64x8 s0 = xent_f64x8_zero(), s1 = s0;
+    xent_target_sums acc;
+    xent_target_sums_zero(&acc);
     for (size_t base = 0; base < n; base += XENT_EXP_BLOCK) {
         const size_t len = n - base < XENT_EXP_BLOCK ? n - base : XENT_EXP_BLOCK;
         const size_t nvec = len / 16, rest = len % 16;
         const size_t xbytes = XENT_IN_FLOATS(in) ? sizeof(float) : sizeof(uint16_t);
         const char *xb = (const char *)x + base * xbytes;
         const float *qb = soft ? q + base : NULL;
+        const float *wb = weighted ? w + base : NULL;
         float *yb = store ? y + base : NULL;
         xent_f32x16 a0 = xent_f32x16_set1(0.0f), a1 = a0;
         size_t k = 0;
@@ -517,12 +567,16 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
                 const float *qk = qb + 16 * k;
                 if (ahead0) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE);
                 if (ahead1) XENT_PREFETCH(qk + XENT_PREFETCH_DISTANCE + 16);
-                xent_add_soft_sums(v0, xent_f32x16_load(qk), dshift, &q0, &q1, &g0, &g1);
-                xent_add_soft_sums(v1, xent_f32x16_load(qk + 16), dshift, &q0, &q1, &g0, &g1);
             }
-            if (smooth) {
-                xent_add_smoothing_sums(v0, vs, dshift, &live, &g0, &g1);
-                xent_add_smoothing_sums(v1, vs, dshift, &live, &g0, &g1);
+            if (soft || smooth) {
+                // The class weights are not prefetched: rsumtargets, which read them, did not either,
+                // and nothing here knows where the caller's weights end.
+                const float *qk = soft ? qb + 16 * k : NULL, *wk = weighted ? wb + 16 * k : NULL;
+                xent_add_target_sums(v0, soft ? xent_f32x16_load(qk) : zero, weighted ? xent_f32x16_load(wk) : one, vs,
+                                     dshift, soft, weighted, smooth, &acc);
+                xent_add_target_sums(v1, soft ? xent_f32x16_load(qk + 16) : zero,
+                                     weighted ? xent_f32x16_load(wk + 16) : one, vs, dshift, soft, weighted, smooth,
+                                     &acc);
             }
             xent_f32x16 e0, e1;
             xent_f32x16_exp_pair(xent_f32x16_sub(v0, vs), xent_f32x16_sub(v1, vs), &e0, &e1);
@@ -543,20 +597,23 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         }
         if (k < nvec) {
             const xent_f32x16 v0 = xent_logits_scaled(xent_logits_load(xb, 16 * k, in), vscale, in);
-            if (soft) xent_add_soft_sums(v0, xent_f32x16_load(qb + 16 * k), dshift, &q0, &q1, &g0, &g1);
-            if (smooth) xent_add_smoothing_sums(v0, vs, dshift, &live, &g0, &g1);
+            if (soft || smooth) {
+                xent_add_target_sums(v0, soft ? xent_f32x16_load(qb + 16 * k) : zero,
+                                     weighted ? xent_f32x16_load(wb + 16 * k) : one, vs, dshift, soft, weighted,
+                                     smooth, &acc);
+            }
             const xent_f32x16 e0 = xent_f32x16_exp(xent_f32x16_sub(v0, vs));
             if (store) xent_f32x16_store(yb + 16 * k, mark ? xent_f32x16_mark_masked(v0, e0) : e0);
             a0 = xent_f32x16_add(a0, e0);
         }
         if (rest) {
-            // Missing lanes: x = −inf (exp 0) and q = 0 (no target), so they add nothing.
+            // Missing lanes: x = −inf (exp 0), q = 0 (no target) and w = 0, so they add nothing.
             const xent_f32x16 v = xent_logits_scaled(xent_logits_load_tail(xb, 16 * nvec, rest, in), vscale, in);
-            if (soft) {
-                xent_add_soft_sums(v, xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f), dshift, &q0, &q1, &g0,
-                                   &g1);
+            if (soft || smooth) {
+                xent_add_target_sums(v, soft ? xent_f32x16_load_tail(qb + 16 * nvec, rest, 0.0f) : zero,
+                                     weighted ? xent_f32x16_load_tail(wb + 16 * nvec, rest, 0.0f) : one, vs, dshift,
+                                     soft, weighted, smooth, &acc);
             }
-            if (smooth) xent_add_smoothing_sums(v, vs, dshift, &live, &g0, &g1);
             const xent_f32x16 e = xent_f32x16_exp(xent_f32x16_sub(v, vs));
             if (store) xent_f32x16_store_tail(yb + 16 * nvec, rest, mark ? xent_f32x16_mark_masked(v, e) : e);
             a1 = xent_f32x16_add(a1, e);
@@ -566,13 +623,11 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
         s1 = xent_f64x8_add(s1, xent_f64x8_hi(a));
     }
     sums[0] = xent_f64x8_reduce(xent_f64x8_add(s0, s1));
-    if (soft) {
-        sums[1] = xent_f64x8_reduce(xent_f64x8_add(q0, q1));
-        sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
-    }
-    if (smooth) {
-        sums[1] = (double)live;
-        sums[2] = xent_f64x8_reduce(xent_f64x8_add(g0, g1));
+    if (all_sums) {
+        xent_target_sums_store(&acc, soft, weighted, smooth, sums + 1);
+    } else if (soft) {
+        sums[1] = xent_f64x8_reduce(xent_f64x8_add(acc.q[0], acc.q[1]));
+        sums[2] = xent_f64x8_reduce(xent_f64x8_add(acc.q_gap[0], acc.q_gap[1]));
     }
     if (next_max) {
         // The loop above took next's pairs of vectors below both lengths' last whole pair.
@@ -593,8 +648,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_rmaxnext(size_t n, const void *x, flo
 XENT_INLINE void xent_raddstoreexpminusmax(size_t n, const void *x, float shift, const float *q, float *y,
                                            uint16_t *z, double *sums, size_t prefetch_limit, const int store,
                                            const int soft, const int mark, const int in) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, y, z, sums, prefetch_limit, store, soft, mark, 0, in,
-                                       NULL, 0, NULL);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, NULL, y, z, sums, prefetch_limit, store, soft, 0, mark, 0,
+                                       0, in, NULL, 0, NULL);
 }
 
 // The float exp pass's forms, one per combination of targets, store and marks; `in` XENT_IN_F32 or
@@ -603,8 +658,8 @@ XENT_INLINE void xent_raddstoreexpminusmax_forms(size_t n, const float *x, float
                                                  float *y, int mark_masked, double *sums, size_t prefetch_limit,
                                                  const int in) {
 #define XENT_EXP_FORM(qq, yy, store, soft, mark)                                                                \
-    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, qq, yy, NULL, sums, prefetch_limit, store, soft, mark, \
-                                       0, in, NULL, 0, NULL)
+    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, qq, NULL, yy, NULL, sums, prefetch_limit, store, soft, 0, \
+                                       mark, 0, 0, in, NULL, 0, NULL)
     if (q) {
         if (!y) {
             XENT_EXP_FORM(q, NULL, 0, 1, 0);
@@ -639,18 +694,40 @@ void XENT_UKERNEL(raddstoreexpscaledminusmax, u32_acc2)(size_t n, const float *x
     xent_raddstoreexpminusmax_forms(n, x, scale, shift, q, y, mark_masked, sums, prefetch_limit, XENT_IN_F32_SCALED);
 }
 
-// The exp pass of a chunk under label smoothing with class labels and no class weights, taking the
-// smoothing's sums (rsumtargets' K and gap) beside the exps, so that the chunk is read once.
+// The exp pass taking rsumtargets' sums beside the exps, so that a chunk under label smoothing or
+// with soft targets and class weights is read once: one form per combination of the sums and of
+// storing or not (a branch on the store measured slower on AVX-512F), but for the two combinations
+// the plain exp pass takes.
 XENT_TARGET
-void XENT_UKERNEL(raddstoreexpminusmax_smoothing, u32_acc2)(size_t n, const float *x, float shift, float *y,
-                                                             double *sums, size_t prefetch_limit) {
-    if (y) {
-        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, y, NULL, sums, prefetch_limit, 1, 0, 1, 1,
-                                           XENT_IN_F32, NULL, 0, NULL);
-    } else {
-        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, 1,
-                                           XENT_IN_F32, NULL, 0, NULL);
+void XENT_UKERNEL(raddstoreexpminusmax_targets, u32_acc2)(size_t n, const float *x, float shift, const float *q,
+                                                           const float *w, int smoothing, float *y, double *sums,
+                                                           size_t prefetch_limit) {
+#define XENT_TARGETS_FORM(soft, weighted, smooth)                                                                   \
+    do {                                                                                                            \
+        if (y) {                                                                                                    \
+            xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, w, y, NULL, sums, prefetch_limit, 1, soft,      \
+                                               weighted, smooth, smooth, 1, XENT_IN_F32, NULL, 0, NULL);            \
+        } else {                                                                                                    \
+            xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, q, w, NULL, NULL, sums, prefetch_limit, 0, soft,   \
+                                               weighted, 0, smooth, 1, XENT_IN_F32, NULL, 0, NULL);                 \
+        }                                                                                                           \
+    } while (0)
+    // The weights count only beside targets or smoothing (rsumtargets' sums are 0 otherwise).
+    const int weighted = w != NULL && (q != NULL || smoothing);
+    switch ((q != NULL ? 4 : 0) | (weighted ? 2 : 0) | (smoothing ? 1 : 0)) {
+    case 1: XENT_TARGETS_FORM(0, 0, 1); break;
+    case 3: XENT_TARGETS_FORM(0, 1, 1); break;
+    case 5: XENT_TARGETS_FORM(1, 0, 1); break;
+    case 6: XENT_TARGETS_FORM(1, 1, 0); break;
+    case 7: XENT_TARGETS_FORM(1, 1, 1); break;
+    default:
+        // No sum but the ones the plain exp pass takes (S; Σq and its gap with soft targets alone).
+        XENT_UKERNEL(raddstoreexpminusmax, u32_acc2)(n, x, shift, q, y, 0, sums, prefetch_limit);
+        if (!q) sums[1] = sums[2] = 0.0;
+        sums[3] = sums[4] = sums[5] = 0.0;
+        break;
     }
+#undef XENT_TARGETS_FORM
 }
 #endif
 
@@ -662,7 +739,7 @@ XENT_TARGET
 void XENT_UKERNEL(raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float shift, double *sum,
                                                        size_t prefetch_limit, const float *next, size_t next_n,
                                                        float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0, 0, 0,
                                        XENT_IN_F32, next, next_n, next_max);
 }
 
@@ -671,50 +748,12 @@ XENT_TARGET
 void XENT_UKERNEL(raddexpscaledminusmax_rmaxnext, u32_acc2)(size_t n, const float *x, float scale, float shift,
                                                              double *sum, size_t prefetch_limit, const float *next,
                                                              size_t next_n, float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
-                                       XENT_IN_F32_SCALED, next, next_n, next_max);
+    xent_raddstoreexpminusmax_rmaxnext(n, x, scale, shift, NULL, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0, 0,
+                                       0, XENT_IN_F32_SCALED, next, next_n, next_max);
 }
 #endif
 
 // MARK: rsumtargets
-
-typedef struct xent_target_sums {
-    xent_f64x8 q[2], q_gap[2], unmasked[2], w[2], w_gap[2];
-    size_t live;  // without class weights: the unmasked lanes, counted as integers
-} xent_target_sums;
-
-// One vector's target sums (CXent.h: xent_f32_rsumtargets_ukernel_fn); `q`, `w`, `smoothing` are
-// whether each is present. Products and sums in double: the loss adds Σq·log S to these sums,
-// and its error must stay within 1e-6·lse even when Σ q·(m − z) is many times lse; q·w in double
-// is exact.
-XENT_INLINE void xent_add_target_sums(xent_f32x16 v, xent_f32x16 vq, xent_f32x16 vw, xent_f32x16 vshift,
-                                      xent_f64x8 dshift, int q, int w, int smoothing, xent_target_sums *acc) {
-    if (q) {
-        const xent_f32x16 qx = xent_f32x16_keep_nonzero(vq, w ? xent_f32x16_keep_nonzero(vw, v) : v);
-        const xent_f64x8 ql = w ? xent_f64x8_mul(xent_f64x8_lo(vq), xent_f64x8_lo(vw)) : xent_f64x8_lo(vq);
-        const xent_f64x8 qh = w ? xent_f64x8_mul(xent_f64x8_hi(vq), xent_f64x8_hi(vw)) : xent_f64x8_hi(vq);
-        acc->q[0] = xent_f64x8_add(acc->q[0], ql);
-        acc->q[1] = xent_f64x8_add(acc->q[1], qh);
-        acc->q_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(qx)), ql, acc->q_gap[0]);
-        acc->q_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(qx)), qh, acc->q_gap[1]);
-    }
-    if (smoothing) {
-        if (w) {
-            const xent_f32x16 lx = xent_f32x16_keep_unmasked(v, v);
-            const xent_f32x16 lw = xent_f32x16_keep_unmasked(v, vw);
-            const xent_f32x16 live = xent_f32x16_keep_unmasked(v, xent_f32x16_set1(1.0f));
-            acc->unmasked[0] = xent_f64x8_add(acc->unmasked[0], xent_f64x8_lo(live));
-            acc->unmasked[1] = xent_f64x8_add(acc->unmasked[1], xent_f64x8_hi(live));
-            acc->w[0] = xent_f64x8_add(acc->w[0], xent_f64x8_lo(lw));
-            acc->w[1] = xent_f64x8_add(acc->w[1], xent_f64x8_hi(lw));
-            acc->w_gap[0] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_lo(lx)), xent_f64x8_lo(lw), acc->w_gap[0]);
-            acc->w_gap[1] = xent_f64x8_fma(xent_f64x8_sub(dshift, xent_f64x8_hi(lx)), xent_f64x8_hi(lw), acc->w_gap[1]);
-        } else {
-            // K and Σw are then both the count of unmasked lanes (xent_add_smoothing_sums).
-            xent_add_smoothing_sums(v, vshift, dshift, &acc->live, &acc->w_gap[0], &acc->w_gap[1]);
-        }
-    }
-}
 
 #if XENT_KERNELS
 XENT_TARGET
@@ -724,9 +763,7 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
     const xent_f32x16 vshift = xent_f32x16_set1(shift);
     const xent_f32x16 one = xent_f32x16_set1(1.0f), zero = xent_f32x16_set1(0.0f);
     xent_target_sums acc;
-    const xent_f64x8 z = xent_f64x8_zero();
-    for (int h = 0; h < 2; h++) acc.q[h] = acc.q_gap[h] = acc.unmasked[h] = acc.w[h] = acc.w_gap[h] = z;
-    acc.live = 0;
+    xent_target_sums_zero(&acc);
     const int has_q = q != NULL, has_w = w != NULL;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -741,12 +778,7 @@ void XENT_UKERNEL(rsumtargets, u16)(size_t n, const float *x, float shift, const
                              has_w ? xent_f32x16_load_tail(w + i, rest, 0.0f) : one, vshift, dshift, has_q, has_w,
                              smoothing, &acc);
     }
-    sums[0] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q[0], acc.q[1])) : 0.0;
-    sums[1] = has_q ? xent_f64x8_reduce(xent_f64x8_add(acc.q_gap[0], acc.q_gap[1])) : 0.0;
-    const double live = has_w ? xent_f64x8_reduce(xent_f64x8_add(acc.unmasked[0], acc.unmasked[1])) : (double)acc.live;
-    sums[2] = smoothing ? live : 0.0;
-    sums[3] = smoothing ? (has_w ? xent_f64x8_reduce(xent_f64x8_add(acc.w[0], acc.w[1])) : live) : 0.0;
-    sums[4] = smoothing ? xent_f64x8_reduce(xent_f64x8_add(acc.w_gap[0], acc.w_gap[1])) : 0.0;
+    xent_target_sums_store(&acc, has_q, has_w, smoothing, sums);
 }
 #endif
 
@@ -1088,7 +1120,7 @@ XENT_TARGET
 void XENT_HALF_UKERNEL(f16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const uint16_t *x, float shift, double *sum,
                                                                  size_t prefetch_limit, const uint16_t *next,
                                                                  size_t next_n, float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0, 0, 0,
                                        XENT_IN_F16, next, next_n, next_max);
 }
 
@@ -1097,7 +1129,7 @@ void XENT_HALF_UKERNEL(bf16, raddexpminusmax_rmaxnext, u32_acc2)(size_t n, const
                                                                   double *sum, size_t prefetch_limit,
                                                                   const uint16_t *next, size_t next_n,
                                                                   float *next_max) {
-    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0,
+    xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, NULL, sum, prefetch_limit, 0, 0, 0, 0, 0, 0,
                                        XENT_IN_BF16, next, next_n, next_max);
 }
 #endif

@@ -185,8 +185,9 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f32_raddstoreexpscaledminusmax_ukernel__##isa##_u32_acc2(size_t, const float *, float, float,    \
                                                                         const float *, float *, int, double *,  \
                                                                         size_t);                                \
-    void xent_f32_raddstoreexpminusmax_smoothing_ukernel__##isa##_u32_acc2(size_t, const float *, float, float *, \
-                                                                            double *, size_t);                     \
+    void xent_f32_raddstoreexpminusmax_targets_ukernel__##isa##_u32_acc2(size_t, const float *, float,         \
+                                                                          const float *, const float *, int,     \
+                                                                          float *, double *, size_t);             \
     void xent_f32_rsumtargets_ukernel__##isa##_u16(size_t, const float *, float, const float *, const float *, \
                                                     int, double *);                                            \
     void xent_f32_vtransform_ukernel__##isa##_u16(size_t, const float *, float *, float, float);               \
@@ -232,7 +233,7 @@ int xent_isa_is_canonical(xent_isa isa) {
         .rfindeq = xent_f32_rfindeq_ukernel__##sfx##_u64,                                                    \
         .raddstoreexpminusmax = xent_f32_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                     \
         .raddstoreexpscaledminusmax = xent_f32_raddstoreexpscaledminusmax_ukernel__##sfx##_u32_acc2,         \
-        .raddstoreexpminusmax_smoothing = xent_f32_raddstoreexpminusmax_smoothing_ukernel__##sfx##_u32_acc2, \
+        .raddstoreexpminusmax_targets = xent_f32_raddstoreexpminusmax_targets_ukernel__##sfx##_u32_acc2,     \
         .rsumtargets = xent_f32_rsumtargets_ukernel__##sfx##_u16,                                            \
         .vtransform = xent_f32_vtransform_ukernel__##sfx##_u16,                                              \
         .vtransform_rmax = xent_f32_vtransform_rmax_ukernel__##sfx##_u16,                                    \

@@ -125,9 +125,9 @@ struct RowGradientScales {
 /// - `plan`: a row of n classes is cut into chunks of ``chunkLength(classes:)`` elements (2048 —
 ///   8 KiB, which stays in L1 between a chunk's max and its exps).
 /// - `chunk`: its max (`rmax`, or taken by the transform: `vtransform_rmax`), the transform
-///   (`vtransform`, or a logit scale in the exp pass), the target sums (`rsumtargets`, or in the
-///   exp pass for plain soft targets and for smoothing with class labels and no class weights), the
-///   exps stored and summed (`raddstoreexpminusmax`).
+///   (`vtransform`, or a logit scale in the exp pass), the target sums (in the exp pass, or
+///   `rsumtargets` before it where the ISA's exp passes do not take them, or a forward row takes the
+///   next row's max), the exps stored and summed (`raddstoreexpminusmax`).
 /// - `combine`: the chunks at the row max, exactly and in any order (``RowAccumulators``).
 /// - `scale`: the gradient from the stored exps (`vgradient`, `vgradientsoftcap`) and the label's
 ///   term.
@@ -148,8 +148,8 @@ struct RowPipeline {
     /// call's only transform is a logit scale without label smoothing (nil otherwise).
     private let raddstoreexpscaledminusmax: xent_f32_raddstoreexpscaledminusmax_ukernel_fn?
     private let raddexpscaledminusmaxRmaxNext: xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn?
-    /// The exp pass taking label smoothing's sums, where the ISA has it.
-    private let raddstoreexpminusmaxSmoothing: xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn?
+    /// The exp pass taking the target sums `rsumtargets` takes, where the ISA has it.
+    private let raddstoreexpminusmaxTargets: xent_f32_raddstoreexpminusmax_targets_ukernel_fn?
     private let rsumtargets: xent_f32_rsumtargets_ukernel_fn
     private let vtransform: xent_f32_vtransform_ukernel_fn
     /// The transform taking the chunk's max, where the ISA has it.
@@ -205,7 +205,7 @@ struct RowPipeline {
         let scaleOnly = params.logit_scale != 1 && params.softcap <= 0 && !smoothing
         raddstoreexpscaledminusmax = scaleOnly ? config.raddstoreexpscaledminusmax : nil
         raddexpscaledminusmaxRmaxNext = scaleOnly ? config.raddexpscaledminusmax_rmaxnext : nil
-        raddstoreexpminusmaxSmoothing = config.raddstoreexpminusmax_smoothing
+        raddstoreexpminusmaxTargets = config.raddstoreexpminusmax_targets
         smoothingFlag = smoothing ? 1 : 0
     }
 
@@ -282,16 +282,16 @@ struct RowPipeline {
         let w = params.class_weights.map { $0 + base }
         // Under a softcap the gradient keeps t: its scaling recomputes the exps.
         let store = params.softcap > 0 ? nil : y
+        // The target sums the plain exp pass does not take (it takes soft targets' without class weights).
+        let targetSums = smoothing || (q != nil && w != nil)
         // The forward pass of a row that takes the next row's max (its own target sums apart).
-        let takesNextRowMax = nextRow != nil && store == nil && t == x && (q == nil || smoothing || w != nil)
+        let takesNextRowMax = nextRow != nil && store == nil && t == x && (q == nil || targetSums)
             && (scaledExpPass != nil ? raddexpscaledminusmaxRmaxNext != nil : raddexpminusmaxRmaxNext != nil)
-        // Label smoothing with class labels and no class weights: its sums in the exp pass.
-        let smoothingSumsInExpPass = smoothing && q == nil && w == nil && !takesNextRowMax
-            && raddstoreexpminusmaxSmoothing != nil
+        let targetSumsInExpPass = targetSums && !takesNextRowMax && raddstoreexpminusmaxTargets != nil
         // Never with a scaled exp pass, which forms t only in registers: scalesInExpPass(soft:) is
         // false under smoothing and for soft targets with class weights, the two cases that read t here.
-        let separateTargetSums = (smoothing && !smoothingSumsInExpPass) || (q != nil && w != nil)
-        assert(!separateTargetSums || scaledExpPass == nil)
+        let separateTargetSums = targetSums && !targetSumsInExpPass
+        assert(!targetSums || scaledExpPass == nil)
         if separateTargetSums {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 5) { s in
                 rsumtargets(n, t, shift, q, w, smoothingFlag, s.baseAddress)
@@ -313,13 +313,23 @@ struct RowPipeline {
             sums.nextRowMax = nextRowMax
             return sums
         }
+        if targetSumsInExpPass {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 6) { s in
+                raddstoreexpminusmaxTargets!(n, t, shift, q, w, smoothingFlag, store, s.baseAddress, prefetchLimit)
+                sums.sum = s[0]
+                sums.sumQ = s[1]
+                sums.sumQGap = s[2]
+                sums.unmasked = s[3]
+                sums.sumW = s[4]
+                sums.sumWGap = s[5]
+            }
+            return sums
+        }
         var exps = (0.0, 0.0, 0.0)
         withUnsafeMutablePointer(to: &exps) {
             $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
                 let targets = separateTargetSums ? nil : q, mark: Int32 = smoothing && store != nil ? 1 : 0
-                if smoothingSumsInExpPass {
-                    raddstoreexpminusmaxSmoothing!(n, t, shift, store, s, prefetchLimit)
-                } else if let scaledExpPass {
+                if let scaledExpPass {
                     scaledExpPass(n, x, params.logit_scale, shift, targets, store, mark, s, prefetchLimit)
                 } else {
                     raddstoreexpminusmax(n, t, shift, targets, store, mark, s, prefetchLimit)
@@ -327,12 +337,7 @@ struct RowPipeline {
             }
         }
         sums.sum = exps.0
-        if smoothingSumsInExpPass {
-            // K, and Σw = K with every class weight 1.
-            sums.unmasked = exps.1
-            sums.sumW = exps.1
-            sums.sumWGap = exps.2
-        } else if q != nil && !separateTargetSums {
+        if q != nil && !separateTargetSums {
             sums.sumQ = exps.1
             sums.sumQGap = exps.2
         }
@@ -450,7 +455,8 @@ struct RowPipeline {
 
     /// Whether a chunk's exp pass forms t = s·x as it loads the logits (a logit scale, no softcap,
     /// no smoothing, where the ISA has the kernel), so that no pass writes t and nothing holds it —
-    /// not with soft targets and class weights, whose target sums read t apart (`rsumtargets`).
+    /// not with soft targets and class weights, whose target sums read t from memory
+    /// (`raddstoreexpminusmax_targets`, `rsumtargets`).
     @inline(__always)
     func scalesInExpPass(soft: Bool) -> Bool {
         raddstoreexpscaledminusmax != nil && !(soft && params.class_weights != nil)

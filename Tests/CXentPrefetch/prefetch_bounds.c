@@ -64,7 +64,7 @@ static void *zeroed(size_t bytes) {
 static void run_config(const xent_ukernel_config *k, const char *name) {
     static const size_t lengths[] = {1, 31, 32, 64, 100, 2048, 2049, 5000, 9000};
     static const size_t extras[] = {0, 1, 40, 2047, 2048, 2049, 3000};
-    char what[96];
+    char what[128];
     for (size_t a = 0; a < sizeof lengths / sizeof *lengths; a++) {
         for (size_t b = 0; b < sizeof extras / sizeof *extras; b++) {
             const size_t n = lengths[a], limit = n + extras[b];
@@ -72,7 +72,7 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
             const int room = extras[b] >= XENT_PREFETCH_DISTANCE && n >= 64;
             float *x = zeroed(limit * 4), *q = zeroed(limit * 4), *y = zeroed(limit * 4), *w = zeroed(limit * 4);
             uint16_t *h = zeroed(limit * 2);
-            double sums[5];
+            double sums[6];
             float max;
             for (int soft = 0; soft < 2; soft++) {
                 for (int store = 0; store < 3; store++) {  // none, separate, in place
@@ -83,10 +83,14 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                                        {out ? (char *)out : NULL, limit * 4}};
                     snprintf(what, sizeof what, "%s raddstoreexpminusmax soft=%d store=%d", name, soft, store);
                     check(what, n, limit, r, 3, room);
-                    if (k->raddstoreexpminusmax_smoothing && !soft) {
+                    // The class weights are read, never prefetched: no range of theirs.
+                    for (int form = 0; k->raddstoreexpminusmax_targets && form < 4; form++) {
+                        const int weighted = form & 2, smoothing = form & 1;
                         record_count = 0;
-                        k->raddstoreexpminusmax_smoothing(n, x, 0.0f, out, sums, limit);
-                        snprintf(what, sizeof what, "%s raddstoreexpminusmax_smoothing store=%d", name, store);
+                        k->raddstoreexpminusmax_targets(n, x, 0.0f, soft ? q : NULL, weighted ? w : NULL, smoothing,
+                                                        out, sums, limit);
+                        snprintf(what, sizeof what, "%s raddstoreexpminusmax_targets soft=%d w=%d smoothing=%d store=%d",
+                                 name, soft, weighted != 0, smoothing, store);
                         check(what, n, limit, r, 3, room);
                     }
                     if (k->raddstoreexpscaledminusmax) {

@@ -63,10 +63,11 @@ private func recordingKernels() -> xent_ukernel_config {
             wrapped.raddstoreexpscaledminusmax!(n, x, scale, shift, q, y, mark, sums, limit)
         }
     }
-    if wrapped.raddstoreexpminusmax_smoothing != nil {
-        k.raddstoreexpminusmax_smoothing = { n, x, shift, y, sums, limit in
-            recordExpPass(x, nil, y, limit)
-            wrapped.raddstoreexpminusmax_smoothing!(n, x, shift, y, sums, limit)
+    if wrapped.raddstoreexpminusmax_targets != nil {
+        k.raddstoreexpminusmax_targets = { n, x, shift, q, w, smoothing, y, sums, limit in
+            recordExpPass(x, q, y, limit)
+            record(w, n)  // read, not prefetched
+            wrapped.raddstoreexpminusmax_targets!(n, x, shift, q, w, smoothing, y, sums, limit)
         }
     }
     if wrapped.raddexpscaledminusmax_rmaxnext != nil {

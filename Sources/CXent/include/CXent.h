@@ -149,13 +149,16 @@ typedef void (*xent_f32_raddstoreexpscaledminusmax_ukernel_fn)(size_t n, const f
                                                                 const float *q, float *y, int mark_masked,
                                                                 double *sums, size_t prefetch_limit);
 
-/// `xent_f32_raddstoreexpminusmax_ukernel_fn` without targets (`mark_masked` set when `y` is not
-/// NULL) that also takes label smoothing's sums without class weights: `sums[1]` = K, the unmasked
-/// i (x_i ≠ −inf), `sums[2]` = Σ (shift − x_i) over them — `xent_f32_rsumtargets_ukernel_fn`'s
-/// `sums[2]` and `sums[4]` with `w` NULL, the same bits — so that the chunk is read once. The C
-/// configs have it (NULL in the Swift ones: the row driver then calls rsumtargets first).
-typedef void (*xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn)(size_t n, const float *x, float shift, float *y,
-                                                                    double *sums, size_t prefetch_limit);
+/// `xent_f32_raddstoreexpminusmax_ukernel_fn` without targets in the exps (`mark_masked` set when
+/// `y` is not NULL and `smoothing`) that also takes every sum of `xent_f32_rsumtargets_ukernel_fn`
+/// over the same `x`, `shift`, `q`, `w` and `smoothing`, in its order (the same bits):
+/// `sums[0]` = S, `sums[1 ... 5]` its five sums. So a chunk under label smoothing, or with soft
+/// targets and class weights, is read once. `x`, `q` and `y` are prefetched as that kernel's, `w`
+/// is not. The C configs have it (NULL in the Swift ones: the row driver then calls rsumtargets
+/// first).
+typedef void (*xent_f32_raddstoreexpminusmax_targets_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
+                                                                  const float *w, int smoothing, float *y,
+                                                                  double *sums, size_t prefetch_limit);
 
 /// `xent_f32_raddexpminusmax_rmaxnext_ukernel_fn` over t_i = s·x_i as
 /// `xent_f32_raddstoreexpscaledminusmax_ukernel_fn` forms it; `*next_max` is the max of the next
@@ -276,8 +279,8 @@ typedef struct xent_ukernel_config {
     /// (the Swift ISAs; the one taking the next row's max: all but AVX-512F).
     xent_f32_raddstoreexpscaledminusmax_ukernel_fn raddstoreexpscaledminusmax;
     xent_f32_raddexpscaledminusmax_rmaxnext_ukernel_fn raddexpscaledminusmax_rmaxnext;
-    /// The exp pass taking label smoothing's sums, NULL where the ISA has none (the Swift ISAs).
-    xent_f32_raddstoreexpminusmax_smoothing_ukernel_fn raddstoreexpminusmax_smoothing;
+    /// The exp pass taking rsumtargets' sums, NULL where the ISA has none (the Swift ISAs).
+    xent_f32_raddstoreexpminusmax_targets_ukernel_fn raddstoreexpminusmax_targets;
     /// The transform taking the chunk's max, NULL where the ISA has none (the Swift ISAs).
     xent_f32_vtransform_rmax_ukernel_fn vtransform_rmax;
 } xent_ukernel_config;
