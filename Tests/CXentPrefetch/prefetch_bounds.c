@@ -89,8 +89,9 @@ static void run_config(const xent_ukernel_config *k, const char *name) {
                         record_count = 0;
                         k->raddstoreexpminusmax_targets(n, x, 0.0f, soft ? q : NULL, weighted ? w : NULL, smoothing,
                                                         out, sums, limit);
-                        snprintf(what, sizeof what, "%s raddstoreexpminusmax_targets soft=%d w=%d smoothing=%d store=%d",
-                                 name, soft, weighted != 0, smoothing, store);
+                        snprintf(what, sizeof what,
+                                 "%s raddstoreexpminusmax_targets soft=%d w=%d smoothing=%d store=%d", name, soft,
+                                 weighted != 0, smoothing, store);
                         check(what, n, limit, r, 3, room);
                     }
                     if (k->raddstoreexpscaledminusmax) {

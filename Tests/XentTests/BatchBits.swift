@@ -1,5 +1,6 @@
 // One batch call over given micro-kernels, its every output as bits: for tests that compare two
-// paths of the vector kernel that must agree bit for bit (NextRowMaxTests, ScaledExpPassTests).
+// paths of the vector kernel that must agree bit for bit (NextRowMaxTests, ScaledExpPassTests,
+// TargetSumsExpPassTests).
 import CXent
 import Foundation
 @testable import Xent

@@ -162,11 +162,12 @@ struct PrefetchBoundTests {
         Shape(rows: 6, classes: 2100, stride: 2100, threads: 2),
     ]
 
-    /// Runs one call through `VectorKernel` over the recording kernels and checks every recorded
-    /// range that starts in a caller's buffer against that buffer's end; returns how many did.
+    /// Runs one call through `VectorKernel` over the recording kernels (with class weights when
+    /// `weighted`) and checks every recorded range that starts in a caller's buffer against that
+    /// buffer's end; returns how many did.
     private func check<Element: LogitElement>(
         _ make: (Float) -> Element, _ shape: Shape, soft: Bool, gradient: Bool, options: SoftmaxCrossEntropy,
-        _ what: String
+        weighted: Bool = false, _ what: String
     ) throws -> Int {
         // Soft targets take whole strides; labels leave the last row's padding out.
         let count = soft ? shape.rows * shape.stride : (shape.rows - 1) * shape.stride + shape.classes
@@ -175,6 +176,7 @@ struct PrefetchBoundTests {
         let targets = (0..<count).map { _ in make(Float.random(in: 0...0.001, using: &rng)) }
         let labels = (0..<shape.rows).map { Int32(($0 * 37) % shape.classes) }
         var grad = [Element](repeating: make(0), count: count)
+        let classWeights = (0..<shape.classes).map { Float($0 % 5) / 2 }
         recorded.withLock { $0.removeAll() }
         try logits.withUnsafeBufferPointer { z in
             try targets.withUnsafeBufferPointer { q in
@@ -189,32 +191,38 @@ struct PrefetchBoundTests {
                                 ignoreIndex: nil, gradient: gradient ? g : nil, rowStatistics: .init(),
                                 reduction: .mean)
                         var sums = LossSums()
-                        batch.runRows(
-                            VectorKernel(isa: options.activeInstructionSet, kernels: recordingKernels()), options,
-                            weights: nil, rowWeights: nil,
-                            denominators: batch.denominators(options, weights: nil, rowWeights: nil),
-                            isa: options.activeInstructionSet.cValue, threads: shape.threads, into: &sums)
+                        classWeights.withUnsafeBufferPointer { w in
+                            let w = weighted ? w.baseAddress : nil
+                            batch.runRows(
+                                VectorKernel(isa: options.activeInstructionSet, kernels: recordingKernels()), options,
+                                weights: w, rowWeights: nil,
+                                denominators: batch.denominators(options, weights: w, rowWeights: nil),
+                                isa: options.activeInstructionSet.cValue, threads: shape.threads, into: &sums)
+                        }
                         #expect(sums.crossEntropy.isFinite, "\(what): the call itself")
                     }
                 }
             }
         }
+        let bytes = count * MemoryLayout<Element>.stride
         return expectEndsInside(
-            [("logits", logits.withUnsafeBufferPointer { $0.baseAddress }),
-             ("targets", targets.withUnsafeBufferPointer { $0.baseAddress }),
-             ("gradient", grad.withUnsafeBufferPointer { $0.baseAddress })],
-            count: count, what)
+            [("logits", UnsafeRawPointer(logits.withUnsafeBufferPointer { $0.baseAddress }), bytes),
+             ("targets", UnsafeRawPointer(targets.withUnsafeBufferPointer { $0.baseAddress }), bytes),
+             ("gradient", UnsafeRawPointer(grad.withUnsafeBufferPointer { $0.baseAddress }), bytes),
+             ("class weights", UnsafeRawPointer(classWeights.withUnsafeBufferPointer { $0.baseAddress }),
+              shape.classes * MemoryLayout<Float>.stride)],
+            what)
     }
 
-    /// Every recorded range that starts in one of the caller's `buffers` (`count` elements each)
-    /// ends inside it; returns how many started in one.
-    private func expectEndsInside<Element>(
-        _ buffers: [(name: String, start: UnsafePointer<Element>?)], count: Int, _ what: String
+    /// Every recorded range that starts in one of the caller's `buffers` ends inside it; returns how
+    /// many started in one.
+    private func expectEndsInside(
+        _ buffers: [(name: String, start: UnsafeRawPointer?, bytes: Int)], _ what: String
     ) -> Int {
         var inCallerBuffers = 0
         for range in recorded.withLock({ $0 }) {
-            for (name, start) in buffers {
-                let start = UInt(bitPattern: start), end = start + UInt(count * MemoryLayout<Element>.stride)
+            for (name, start, bytes) in buffers {
+                let start = UInt(bitPattern: start), end = start + UInt(bytes)
                 guard range.start >= start && range.start < end else { continue }
                 inCallerBuffers += 1
                 let rangeEnd = range.start + UInt(range.bytes)
@@ -232,12 +240,16 @@ struct PrefetchBoundTests {
             for shape in Self.shapes {
                 for soft in [false, true] {
                     for gradient in [false, true] {
-                        for transform in [0, 1, 2] {  // none, a logit scale, a softcap
+                        // None, a logit scale, a softcap; 3: label smoothing and class weights (their sums
+                        // in the exp pass).
+                        for transform in [0, 1, 2, 3] {
                             options.logitScale = transform == 1 ? 0.5 : 1
                             options.softcap = transform == 2 ? 20 : nil
+                            options.labelSmoothing = transform == 3 ? 0.1 : 0
+                            let weighted = transform == 3
                             let what = "\(isa) \(shape) soft \(soft) gradient \(gradient) transform \(transform)"
                             let float = try check({ $0 }, shape, soft: soft, gradient: gradient, options: options,
-                                                  "Float " + what)
+                                                  weighted: weighted, "Float " + what)
                             // Transformed without a gradient, the exps are taken in a scratch copy.
                             if transform == 0 || gradient {
                                 #expect(float > 0, "Float \(what): no kernel call was recorded on the caller's buffers")
@@ -245,9 +257,9 @@ struct PrefetchBoundTests {
                             for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
                                 let half = format == XENT_HALF_BINARY16
                                     ? try check({ Float16($0) }, shape, soft: soft, gradient: gradient,
-                                                options: options, "Float16 " + what)
+                                                options: options, weighted: weighted, "Float16 " + what)
                                     : try check({ BFloat16($0) }, shape, soft: soft, gradient: gradient,
-                                                options: options, "BFloat16 " + what)
+                                                options: options, weighted: weighted, "BFloat16 " + what)
                                 #expect(half > 0, "\(format) \(what): no kernel call recorded on the caller's buffers")
                             }
                         }
@@ -446,10 +458,11 @@ struct PrefetchBoundTests {
                 try options.shardGradient(gradient: g, state: state)
             }
         }
+        let bytes = count * MemoryLayout<Element>.stride
         return expectEndsInside(
-            [("logits", logits.withUnsafeBufferPointer { $0.baseAddress }),
-             ("gradient", grad.withUnsafeBufferPointer { $0.baseAddress })],
-            count: count, what)
+            [("logits", UnsafeRawPointer(logits.withUnsafeBufferPointer { $0.baseAddress }), bytes),
+             ("gradient", UnsafeRawPointer(grad.withUnsafeBufferPointer { $0.baseAddress }), bytes)],
+            what)
     }
 
     @Test("the vocabulary-shard steps' kernel calls may prefetch only inside the caller's buffers")

@@ -40,7 +40,8 @@ struct TargetSumsExpPassTests {
                 // with zeros and a −0.
                 let q = (0..<n).map { _ -> Float in
                     let r = Int.random(in: 0..<10, using: &rng)
-                    return r < 3 ? 0 : r == 3 ? -Float.random(in: 0..<0.5, using: &rng) : .random(in: 0..<1, using: &rng)
+                    if r < 3 { return 0 }
+                    return r == 3 ? -Float.random(in: 0..<0.5, using: &rng) : .random(in: 0..<1, using: &rng)
                 }
                 let w = (0..<n).map { _ -> Float in
                     let r = Int.random(in: 0..<10, using: &rng)

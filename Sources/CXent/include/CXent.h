@@ -153,9 +153,9 @@ typedef void (*xent_f32_raddstoreexpscaledminusmax_ukernel_fn)(size_t n, const f
 /// `y` is not NULL and `smoothing`) that also takes every sum of `xent_f32_rsumtargets_ukernel_fn`
 /// over the same `x`, `shift`, `q`, `w` and `smoothing`, in its order (the same bits):
 /// `sums[0]` = S, `sums[1 ... 5]` its five sums. So a chunk under label smoothing, or with soft
-/// targets and class weights, is read once. `x`, `q` and `y` are prefetched as that kernel's, `w`
-/// is not. The C configs have it (NULL in the Swift ones: the row driver then calls rsumtargets
-/// first).
+/// targets and class weights, is read once. `x`, `q` and `y` are prefetched as
+/// `xent_f32_raddstoreexpminusmax_ukernel_fn`'s, `w` is not. The C configs have it (NULL in the
+/// Swift ones: the row driver then calls rsumtargets first).
 typedef void (*xent_f32_raddstoreexpminusmax_targets_ukernel_fn)(size_t n, const float *x, float shift, const float *q,
                                                                   const float *w, int smoothing, float *y,
                                                                   double *sums, size_t prefetch_limit);
