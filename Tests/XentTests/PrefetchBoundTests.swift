@@ -204,13 +204,16 @@ struct PrefetchBoundTests {
                 }
             }
         }
+        // The class weights' ranges are checked but not counted: the count says the data was reached.
+        _ = expectEndsInside(
+            [("class weights", UnsafeRawPointer(classWeights.withUnsafeBufferPointer { $0.baseAddress }),
+              shape.classes * MemoryLayout<Float>.stride)],
+            what)
         let bytes = count * MemoryLayout<Element>.stride
         return expectEndsInside(
             [("logits", UnsafeRawPointer(logits.withUnsafeBufferPointer { $0.baseAddress }), bytes),
              ("targets", UnsafeRawPointer(targets.withUnsafeBufferPointer { $0.baseAddress }), bytes),
-             ("gradient", UnsafeRawPointer(grad.withUnsafeBufferPointer { $0.baseAddress }), bytes),
-             ("class weights", UnsafeRawPointer(classWeights.withUnsafeBufferPointer { $0.baseAddress }),
-              shape.classes * MemoryLayout<Float>.stride)],
+             ("gradient", UnsafeRawPointer(grad.withUnsafeBufferPointer { $0.baseAddress }), bytes)],
             what)
     }
 
@@ -251,7 +254,7 @@ struct PrefetchBoundTests {
                             let float = try check({ $0 }, shape, soft: soft, gradient: gradient, options: options,
                                                   weighted: weighted, "Float " + what)
                             // Transformed without a gradient, the exps are taken in a scratch copy.
-                            if transform == 0 || gradient {
+                            if transform == 0 || transform == 3 || gradient {
                                 #expect(float > 0, "Float \(what): no kernel call was recorded on the caller's buffers")
                             }
                             for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
@@ -308,13 +311,16 @@ struct PrefetchBoundTests {
             for format in [XENT_HALF_BINARY16, XENT_HALF_BFLOAT16] {
                 for (classes, workers) in [(100, 1), (2100, 1), (9000, 1), (9000, 2)] {
                     for soft in [false, true] {
-                        for transform in [0, 1, 2] {
+                        // 3: label smoothing and class weights, their sums in the exp pass over the workspace.
+                        for transform in [0, 1, 2, 3] {
                             var options = SoftmaxCrossEntropy(instructionSet: isa)
                             options.logitScale = transform == 1 ? 0.5 : 1
                             options.softcap = transform == 2 ? 20 : nil
+                            options.labelSmoothing = transform == 3 ? 0.1 : 0
+                            let weights = Padded<Float>(classes, 1)
                             let params = options.parameters(
-                                weights: nil, crossEntropyDenominator: 1, zLossDenominator: 1, argmax: false,
-                                softTargets: soft)
+                                weights: transform == 3 ? weights.start : nil, crossEntropyDenominator: 1,
+                                zLossDenominator: 1, argmax: false, softTargets: soft)
                             let pipeline = RowPipeline(kernels: recordingKernels(), params: params, format: format)
                             // One row with rows after it in the caller's buffers (3000 elements), so a
                             // workspace limit taken from the caller's would overrun the workspace.
@@ -323,7 +329,11 @@ struct PrefetchBoundTests {
                             let targets = Padded<UInt16>(classes + following, 0)
                             let gradient = Padded<UInt16>(classes + following, 0)
                             let workspace = Padded<Float>(classes * (soft ? 2 : 1) + padding, 0)
-                            defer { [logits, targets, gradient].forEach { $0.free() }; workspace.free() }
+                            defer {
+                                [logits, targets, gradient].forEach { $0.free() }
+                                workspace.free()
+                                weights.free()
+                            }
                             recorded.withLock { $0.removeAll() }
                             let row = HalfRow(
                                 format: format, logits: logits.start, targets: soft ? targets.start : nil,
@@ -335,7 +345,7 @@ struct PrefetchBoundTests {
                             let what = "\(isa) \(format) \(classes) classes, \(workers) workers, soft \(soft), " +
                                 "transform \(transform)"
                             let count = expectInside(
-                                [logits.range, targets.range, gradient.range, workspace.range], what)
+                                [logits.range, targets.range, gradient.range, workspace.range, weights.range], what)
                             #expect(count > 0, "\(what): nothing recorded")
                         }
                     }
