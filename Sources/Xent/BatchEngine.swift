@@ -41,8 +41,9 @@ extension Batch {
     ///
     /// Each row's two parts are kept in `Double` and added in row order after every row is done,
     /// so the result is bitwise the same for any thread count. With at least two rows per thread,
-    /// each thread takes a contiguous range of rows; with fewer, rows run one after another and
-    /// the kernel splits each row's chunks across the threads.
+    /// the threads claim contiguous blocks of rows as they go
+    /// (``Parallel/forEachBlock(_:workers:minimumBlock:descending:_:)``); with fewer, rows run one
+    /// after another and the kernel splits each row's chunks across the threads.
     func runRows<K: RowKernel>(
         _ kernel: K, _ options: SoftmaxCrossEntropy, weights: UnsafePointer<Float>?,
         rowWeights: UnsafePointer<Float>?, denominators: Denominators, isa: xent_isa, threads: Int,
@@ -85,7 +86,8 @@ extension Batch {
                 }
             }
             let shared = SharedUnsafe((results, lineStart))
-            Parallel.forEachRange(rows, workers: rowWorkers) { range, worker in
+            let minimumRows = Parallel.minimumBlockElements / Swift.max(1, classes)
+            Parallel.forEachBlock(rows, workers: rowWorkers, minimumBlock: minimumRows) { range, worker in
                 let (results, workspace) = shared.value
                 var carried = CarriedRowMax()
                 for row in range {

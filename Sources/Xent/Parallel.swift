@@ -1,5 +1,5 @@
-// Running blocks of work on several threads (Dispatch's concurrentPerform), and how many `threads = nil`
-// uses (AvailableCPUs.swift counts them).
+// Running blocks of work on several threads (Dispatch's concurrentPerform, the blocks claimed as the
+// threads come), and how many `threads = nil` uses (AvailableCPUs.swift counts them).
 import CXent
 import Dispatch
 
@@ -22,41 +22,72 @@ package enum Parallel {
     /// gives the measurements behind the cutoff).
     static let automaticCutoff = 512 * 1024
 
-    /// Calls `body(i)` for every `i` in `0 ..< count`, on `workers` threads: worker `w` takes
-    /// one contiguous range, `w·count/workers ..< (w+1)·count/workers`. Contiguous, because
-    /// interleaved items put two cores on neighbouring memory, where the shim's prefetches
-    /// (8 KiB ahead, for writing too) pull lines away from the core writing them, which made two
-    /// threads slower than one. `body` must only touch memory no other item touches.
-    static func forEach(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        forEach(count, workers: workers) { i, _ in body(i) }
-    }
+    /// The least work a thread claims at a time, in logits
+    /// (``forEachBlock(_:workers:minimumBlock:descending:_:)``): a claim is an atomic operation on a
+    /// line the threads share, so blocks stay large enough for its cost to vanish, and small enough
+    /// that the threads finish within a few microseconds of each other.
+    static let minimumBlockElements = 16 * 1024
 
-    /// ``forEach(_:workers:_:)`` that also tells `body` which worker (`0 ..< workers`) runs the
-    /// item, for per-worker workspaces.
+    /// Calls `body(i, w)` for every `i` in `0 ..< count` on up to `workers` threads, `w`
+    /// (`0 ..< workers`) naming the thread that runs the item, for per-worker workspaces; the
+    /// threads claim contiguous blocks of at least `minimumBlock` items as they go
+    /// (``forEachBlock(_:workers:minimumBlock:descending:_:)``). `body` must only touch memory no
+    /// other item touches.
     ///
-    /// `descendingBlocks` (k > 0): each worker walks its range in blocks of k items, the blocks from
-    /// the last to the first, each block's items in ascending order. A pass over what the pass
-    /// before it wrote in ascending order then starts on what is still in cache (the most recently
-    /// written), where an ascending walk would evict it before reaching it; ascending within a
-    /// block keeps the hardware prefetcher's stream.
+    /// `descendingBlocks` (k > 0): the blocks are claimed from the last item down, and each is walked
+    /// in blocks of k items from its last to its first, each block's items in ascending order. A
+    /// pass over what the pass before it wrote in ascending order then starts on what is still in
+    /// cache (the most recently written), where an ascending walk would evict it before reaching
+    /// it; ascending within a block keeps the hardware prefetcher's stream.
     static func forEach(
-        _ count: Int, workers: Int, descendingBlocks: Int = 0, _ body: (_ item: Int, _ worker: Int) -> Void
+        _ count: Int, workers: Int, minimumBlock: Int = 1, descendingBlocks: Int = 0,
+        _ body: (_ item: Int, _ worker: Int) -> Void
     ) {
-        forEachRange(count, workers: workers) { range, w in
-            walk(range, descendingBlocks: descendingBlocks) { body($0, w) }
+        let descending = descendingBlocks > 0
+        forEachBlock(count, workers: workers, minimumBlock: minimumBlock, descending: descending) { items, w in
+            walk(items, descendingBlocks: descendingBlocks) { body($0, w) }
         }
     }
 
-    /// Calls `body` once per worker with that worker's contiguous range of ``forEach(_:workers:_:)``
-    /// (`w·count/workers ..< (w+1)·count/workers`, at most `count` workers), for a worker that
-    /// carries something from one item to the next.
-    static func forEachRange(_ count: Int, workers: Int, _ body: (_ items: Range<Int>, _ worker: Int) -> Void) {
+    /// Calls `body` with contiguous blocks of `0 ..< count` that cover it once, on up to `workers`
+    /// threads, for a worker that carries something from one item to the next within a block; `worker`
+    /// (`0 ..< workers`) names the thread, and no two threads run one worker's blocks at once. On one
+    /// worker, one block: all of `0 ..< count`.
+    ///
+    /// Each thread claims its next block when it has finished the last (`xent_claim_block`: half of
+    /// what is left over the workers, at least `minimumBlock` items), ascending, or from the last
+    /// item down when `descending`. A thread that starts late (Dispatch wakes a second thread some
+    /// microseconds after the call begins, and after an idle spell may not at all) or runs slow (a
+    /// shared host takes a CPU away in bursts) then takes less of the work instead of holding the
+    /// call up, as equal ranges fixed in advance did. Blocks rather than items, because interleaved
+    /// items put two cores on neighbouring memory, where the shim's prefetches (8 KiB ahead, for
+    /// writing too) pull lines away from the core writing them, which made two threads slower
+    /// than one. Which thread runs an item changes nothing in the results: every item is computed
+    /// the same way on any thread.
+    static func forEachBlock(
+        _ count: Int, workers: Int, minimumBlock: Int = 1, descending: Bool = false,
+        _ body: (_ items: Range<Int>, _ worker: Int) -> Void
+    ) {
         let workers = Swift.min(workers, count)
         if workers <= 1 {
-            body(0..<count, 0)
+            if count > 0 { body(0..<count, 0) }
             return
         }
-        perform(workers) { w in body((w * count / workers) ..< ((w + 1) * count / workers), w) }
+        let minimum = Swift.max(1, minimumBlock)
+        // The count of items claimed, alone on a 64-byte line: every thread writes it.
+        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 64) { line in
+            let claimed = line.baseAddress!.bindMemory(to: Int.self, capacity: 1)
+            claimed.initialize(to: 0)
+            let shared = SharedUnsafe(claimed)
+            perform(workers) { w in
+                var first = 0
+                while true {
+                    let length = xent_claim_block(shared.value, count, workers, minimum, &first)
+                    if length == 0 { break }
+                    body(descending ? count - first - length ..< count - first : first ..< first + length, w)
+                }
+            }
+        }
     }
 
     /// Calls `body(w)` for every `w` in `0 ..< workers` at once, each on its own thread (the calling

@@ -719,7 +719,7 @@ struct RowPipeline {
     /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk,
     /// with `descending` in blocks of chunks from the last block to the first: the chunks written
     /// last are the ones still in cache when a row outgrows it
-    /// (``Parallel/forEach(_:workers:descendingBlocks:_:)``); the bits are the same in any order.
+    /// (``Parallel/forEach(_:workers:minimumBlock:descendingBlocks:_:)``); the bits are the same in any order.
     /// `chunk` gets a scratch buffer of the chunk's length where it needs one
     /// (``needsScratch(scaled:soft:)``; `soft`: the row has soft targets).
     @inline(__always)
@@ -731,6 +731,7 @@ struct RowPipeline {
     ) -> RowSums {
         let length = Self.chunkLength(classes: n)
         let count = (n + length - 1) / length
+        let minimumChunks = Parallel.minimumBlockElements / length
         let needsScratch = needsScratch(scaled: scaled, soft: soft)
         return withUnsafeTemporaryAllocation(of: ChunkSums.self, capacity: count) { table in
             let workers = Swift.min(workers, count)
@@ -745,7 +746,7 @@ struct RowPipeline {
                     return
                 }
                 let shared = SharedUnsafe((table.baseAddress!, scratch.baseAddress))
-                Parallel.forEach(count, workers: workers) { c, worker in
+                Parallel.forEach(count, workers: workers, minimumBlock: minimumChunks) { c, worker in
                     let (table, scratch) = shared.value
                     let base = c * length
                     let workspace = scratch.map { $0 + worker * length }
@@ -765,7 +766,7 @@ struct RowPipeline {
                 return row
             }
             let shared = SharedUnsafe(table.baseAddress!)
-            Parallel.forEach(count, workers: workers, descendingBlocks: blocks) { c, _ in
+            Parallel.forEach(count, workers: workers, minimumBlock: minimumChunks, descendingBlocks: blocks) { c, _ in
                 let base = c * length
                 scale(scaling, base, Swift.min(length, n - base), shared.value[c])
             }

@@ -91,7 +91,8 @@ extension VocabShardState {
                     let kept = floats.isEmpty ? nil : floats.baseAddress
                     let pointers = SharedUnsafe((info.baseAddress!, table.baseAddress!, kept))
                     let perRow = chunksPerRow
-                    Parallel.forEach(rows, workers: workers) { row, worker in
+                    let minimumRows = Parallel.minimumBlockElements / Swift.max(1, shard.count)
+                    Parallel.forEach(rows, workers: workers, minimumBlock: minimumRows) { row, worker in
                         let (info, table, floats) = pointers.value
                         body(row, worker, info + row, table + row * perRow, floats)
                     }

@@ -154,11 +154,12 @@ public struct SoftmaxCrossEntropy: Sendable, Hashable {
     /// mask (`taskset`, a cpuset) capped by its cgroup's CPU quota (rounded up), not the host's online
     /// processors, so that a container limited to a few CPUs does not split a call many ways.
     ///
-    /// Batches with at least two rows per thread are split into contiguous ranges of rows;
-    /// smaller batches of long rows (2 × 1,048,576, say) split each row's 8 KiB chunks. Either way the
+    /// In batches with at least two rows per thread the threads claim contiguous blocks of rows as
+    /// they go, so a thread that starts late or runs slow takes less of the work; smaller batches of
+    /// long rows (2 × 1,048,576, say) split each row's 8 KiB chunks the same way. Either way the
     /// results — the reduced loss, per-row losses and the gradient — are bitwise the same for
-    /// every thread count: rows and chunks are cut the same way and a row's chunk sums are added
-    /// exactly, so their order does not matter.
+    /// every thread count and whichever thread runs a row: rows and chunks are cut the same way and
+    /// a row's chunk sums are added exactly, so their order does not matter.
     /// A value below 1 makes calls throw ``XentError/invalidThreadCount(threads:)``.
     public var threads: Int? = nil
 

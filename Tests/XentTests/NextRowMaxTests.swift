@@ -252,14 +252,21 @@ struct NextRowMaxTests {
                     let got = try run(counting)
                     let differing = zip(got.bits, expected.bits).filter { $0 != $1 }.count
                     #expect(differing == 0, "\(what): \(differing) outputs differ")
-                    // Each worker's rows but its last take their successor's max, both rows taking part,
+                    // Each block's rows but its last take their successor's max, both rows taking part,
                     // the row one chunk long; rows split over the threads (fewer than two a thread) none.
+                    // Several threads claim blocks of rows as they go, but where the blocks begin and end
+                    // does not depend on which thread claims them: one thread's claims give them.
                     var expectedCalls = 0
                     let workers = threads > 1 && rows / 2 < threads ? 0 : min(threads, rows)
                     let carries = storage == 1 || storage == 2 ? Self.halfRowsCarry(isa) : true
-                    for w in 0..<workers where classes <= 2048 && carries {
-                        let range = (w * rows / workers) ..< ((w + 1) * rows / workers)
-                        for r in range.dropLast() where labels[r] != -100 && labels[r + 1] != -100 {
+                    var blocks = workers == 1 ? [0..<rows] : []
+                    var claimed = 0, first = 0
+                    while workers > 1, case let length = xent_claim_block(
+                        &claimed, rows, workers, Parallel.minimumBlockElements / classes, &first), length > 0 {
+                        blocks.append(first ..< first + length)
+                    }
+                    for block in blocks where classes <= 2048 && carries {
+                        for r in block.dropLast() where labels[r] != -100 && labels[r + 1] != -100 {
                             expectedCalls += 1
                         }
                     }

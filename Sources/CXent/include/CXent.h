@@ -352,6 +352,16 @@ int xent_get_affinity(void *mask, size_t bytes);
 /// check the count Xent derives from its mask.
 int xent_set_affinity(const void *mask, size_t bytes);
 
+// MARK: - Work blocks
+
+/// Claims the next block of a loop over the items `0 ..< count` shared by `workers` threads: its
+/// first item goes to `*first` and its length is returned, 0 when none is left. `*claimed` (0 before
+/// the loop; changed only through this function while the loop runs) counts the items claimed.
+/// Blocks shrink as the loop goes: half of what is left over the workers (`left / (2·workers)`), at
+/// least `minimum` items (1 when it is 0; no workers count as one) and at most what is left — large
+/// blocks first, for few claims, and small ones at the end, so that the threads finish together.
+size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first);
+
 // MARK: - Floating-point controls
 
 /// The calling thread's floating-point controls: on x86-64 MXCSR's control bits (the exception

@@ -1,0 +1,30 @@
+// The blocks of a loop shared by several threads, claimed as the threads come
+// (Sources/Xent/Parallel.swift). Here in C for its atomics: Swift's (the Synchronization module)
+// need macOS 15 or iOS 18, and the library is embedded in apps that run on older systems.
+#include "CXent.h"
+
+#include <stdatomic.h>
+
+size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first) {
+    // The count is a plain size_t to Swift, which allocates it; here it is read and changed atomically
+    // only, and _Atomic size_t has size_t's size and alignment on every platform the package builds for.
+    _Atomic size_t *shared = (_Atomic size_t *)claimed;
+    // A block of 0 would end the loop with items left; no workers is one.
+    if (minimum == 0) minimum = 1;
+    if (workers == 0) workers = 1;
+    size_t start = atomic_load_explicit(shared, memory_order_relaxed);
+    for (;;) {
+        if (start >= count) return 0;
+        const size_t left = count - start;
+        size_t length = left / (2 * workers);
+        if (length < minimum) length = minimum;
+        if (length > left) length = left;
+        // Relaxed: the count only divides the items; what the threads write is published by the join
+        // that ends the loop (Dispatch's concurrentPerform).
+        if (atomic_compare_exchange_weak_explicit(shared, &start, start + length, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *first = start;
+            return length;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+// The blocks threads claim as they go (Parallel.forEachBlock, xent_claim_block): every item once,
+// in contiguous blocks that shrink, and a slow thread left with less of the work.
+import CXent
+import Foundation
+import Testing
+
+@testable import Xent
+
+@Suite struct WorkBlockTests {
+    /// The blocks one thread claims alone, in order, as (first item, length).
+    static func claims(count: Int, workers: Int, minimum: Int) -> [(first: Int, length: Int)] {
+        var claimed = 0, first = 0
+        var blocks: [(first: Int, length: Int)] = []
+        while case let length = xent_claim_block(&claimed, count, workers, minimum, &first), length > 0 {
+            blocks.append((first, length))
+        }
+        return blocks
+    }
+
+    @Test("claims run on from 0 to the end in blocks of half what is left over the workers, at least the minimum")
+    func claimSequence() {
+        let blocks = Self.claims(count: 100, workers: 2, minimum: 3)
+        #expect(blocks.map(\.length) == [25, 18, 14, 10, 8, 6, 4, 3, 3, 3, 3, 3])
+        for (count, workers, minimum) in [(1, 2, 1), (7, 8, 1), (1000, 3, 7), (4096, 2, 16), (5, 2, 9), (97, 4, 0), (9, 0, 2)] {
+            let blocks = Self.claims(count: count, workers: workers, minimum: minimum)
+            var next = 0
+            for (i, block) in blocks.enumerated() {
+                #expect(block.first == next, "\(count) \(workers) \(minimum): block \(i) starts at \(block.first)")
+                let left = count - block.first
+                let expected = Swift.min(left, Swift.max(Swift.max(1, minimum), left / (2 * Swift.max(1, workers))))
+                #expect(block.length == expected, "\(count) \(workers) \(minimum): block \(i)")
+                next += block.length
+            }
+            #expect(next == count, "\(count) \(workers) \(minimum): blocks end at \(next)")
+        }
+        // Nothing left: every further claim is empty.
+        var claimed = 10, first = -1
+        #expect(xent_claim_block(&claimed, 10, 2, 1, &first) == 0 && first == -1 && claimed == 10)
+    }
+
+    /// The blocks `Parallel.forEachBlock` hands out, recorded as (range, worker).
+    static func blocks(count: Int, workers: Int, minimum: Int, descending: Bool) -> [(Range<Int>, Int)] {
+        let lock = NSLock()
+        nonisolated(unsafe) var seen: [(Range<Int>, Int)] = []
+        Parallel.forEachBlock(count, workers: workers, minimumBlock: minimum, descending: descending) { items, w in
+            lock.lock()
+            seen.append((items, w))
+            lock.unlock()
+        }
+        return seen
+    }
+
+    @Test("threads claim disjoint blocks that cover every item once, ascending or from the last item down",
+          arguments: [false, true])
+    func blocksCoverEveryItemOnce(descending: Bool) {
+        for (count, workers, minimum) in [(0, 2, 1), (1, 8, 1), (3, 8, 1), (10_000, 8, 7), (4096, 2, 16), (37, 3, 100)] {
+            let seen = Self.blocks(count: count, workers: workers, minimum: minimum, descending: descending)
+            var covered = [Int](repeating: 0, count: count)
+            for (items, w) in seen {
+                #expect(!items.isEmpty && items.lowerBound >= 0 && items.upperBound <= count)
+                #expect(w >= 0 && w < Swift.max(1, Swift.min(workers, count)), "worker \(w) of \(workers)")
+                for i in items { covered[i] += 1 }
+            }
+            #expect(covered.allSatisfy { $0 == 1 }, "\(count) items, \(workers) workers: some item not run once")
+            if count > 0, workers > 1 {
+                // The largest block is the first claimed, at the start (or, descending, at the end).
+                let first = seen.first { descending ? $0.0.upperBound == count : $0.0.lowerBound == 0 }
+                let expected = Swift.min(count, Swift.max(minimum, count / (2 * Swift.min(workers, count))))
+                #expect(first?.0.count == expected, "\(count) \(workers) \(minimum): first block \(String(describing: first))")
+            }
+        }
+        // One worker: one block, the whole loop, on worker 0.
+        let one = Self.blocks(count: 50, workers: 1, minimum: 1, descending: descending)
+        #expect(one.count == 1 && one[0].0 == 0..<50 && one[0].1 == 0)
+    }
+
+    @Test("forEach with descending blocks runs every item once, each block of k ascending")
+    func forEachDescendingBlocks() {
+        let lock = NSLock()
+        nonisolated(unsafe) var order: [Int: [Int]] = [:]  // worker → items in the order it ran them
+        Parallel.forEach(1000, workers: 3, minimumBlock: 5, descendingBlocks: 32) { item, w in
+            lock.lock()
+            order[w, default: []].append(item)
+            lock.unlock()
+        }
+        #expect(order.values.flatMap { $0 }.sorted() == Array(0..<1000))
+        // Within a worker, an item is the one before it plus 1, or starts a block of 32 (or of its claimed
+        // block, whose start need not be a multiple of 32) below the last.
+        for items in order.values {
+            for (a, b) in zip(items, items.dropFirst()) where b != a + 1 {
+                #expect(b < a, "an ascending run \(a) → \(b) that is not consecutive")
+            }
+        }
+    }
+
+    @Test("a thread that is slow takes less of the work: the other claims what is left")
+    func slowThreadTakesLess() {
+        let lock = NSLock()
+        nonisolated(unsafe) var items = [0, 0]
+        Parallel.forEachBlock(1000, workers: 2, minimumBlock: 1) { block, w in
+            // Worker 1 takes 50 ms over each block, worker 0 microseconds over all of its own.
+            if w == 1 { usleep(50_000) }
+            lock.lock()
+            items[w] += block.count
+            lock.unlock()
+        }
+        #expect(items[0] + items[1] == 1000)
+        // Equal ranges fixed in advance would give each 500; worker 1 claims its first block (at most
+        // 250 items: a quarter of the loop) and finds, 50 ms later, nothing left.
+        #expect(items[1] <= 250, "the slow worker ran \(items[1]) of 1000 items")
+    }
+}
