@@ -5,9 +5,11 @@
 
 #include <stdatomic.h>
 
+// The count is a size_t that Swift allocates and this file alone changes, atomically.
+_Static_assert(sizeof(_Atomic size_t) == sizeof(size_t) && _Alignof(_Atomic size_t) == _Alignof(size_t),
+               "an atomic size_t must be laid out as a size_t");
+
 size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first) {
-    // The count is a plain size_t to Swift, which allocates it; here it is read and changed atomically
-    // only, and _Atomic size_t has size_t's size and alignment on every platform the package builds for.
     _Atomic size_t *shared = (_Atomic size_t *)claimed;
     // A block of 0 would end the loop with items left; no workers is one.
     if (minimum == 0) minimum = 1;
@@ -16,7 +18,7 @@ size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t mi
     for (;;) {
         if (start >= count) return 0;
         const size_t left = count - start;
-        size_t length = left / (2 * workers);
+        size_t length = left / 2 / workers;  // not left / (2·workers), which can wrap
         if (length < minimum) length = minimum;
         if (length > left) length = left;
         // Relaxed: the count only divides the items; what the threads write is published by the join

@@ -243,8 +243,8 @@ extension Batch {
     ///
     /// With `carriesRowMax` (forward rows of labels, each on one thread, that the kernel computes
     /// with ``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)`` or, 16-bit,
-    /// ``RowKernel/forwardHalfLabelRow(_:params:max:nextRow:)``) the worker's rows up to `rangeEnd`
-    /// pass their maxes on through `carried`, one row to the next.
+    /// ``RowKernel/forwardHalfLabelRow(_:params:max:nextRow:)``) the rows of a worker's block, up to
+    /// `rangeEnd`, pass their maxes on through `carried`, one row to the next.
     @inline(__always)
     private func row<K: RowKernel>(
         _ row: Int, _ kernel: K, params: xent_params, workers: Int, workspace: UnsafeMutablePointer<Float>?,

@@ -22,48 +22,50 @@ package enum Parallel {
     /// gives the measurements behind the cutoff).
     static let automaticCutoff = 512 * 1024
 
-    /// The least work a thread claims at a time, in logits
-    /// (``forEachBlock(_:workers:minimumBlock:descending:_:)``): a claim is an atomic operation on a
-    /// line the threads share, so blocks stay large enough for its cost to vanish, and small enough
-    /// that the threads finish within a few microseconds of each other.
+    /// About the least work a thread claims at a time, in logits (the callers pass it as rows or
+    /// chunks, at least one; ``forEachBlock(_:workers:minimumBlock:descending:_:)``): a claim is an
+    /// atomic operation on a line the threads share, so blocks stay large enough for its cost to
+    /// vanish, and small enough that the threads finish within a few microseconds of each other.
     static let minimumBlockElements = 16 * 1024
 
     /// Calls `body(i, w)` for every `i` in `0 ..< count` on up to `workers` threads, `w`
     /// (`0 ..< workers`) naming the thread that runs the item, for per-worker workspaces; the
-    /// threads claim contiguous blocks of at least `minimumBlock` items as they go
+    /// threads claim contiguous blocks of items as they go
     /// (``forEachBlock(_:workers:minimumBlock:descending:_:)``). `body` must only touch memory no
     /// other item touches.
     ///
-    /// `descendingBlocks` (k > 0): the blocks are claimed from the last item down, and each is walked
-    /// in blocks of k items from its last to its first, each block's items in ascending order. A
-    /// pass over what the pass before it wrote in ascending order then starts on what is still in
-    /// cache (the most recently written), where an ascending walk would evict it before reaching
-    /// it; ascending within a block keeps the hardware prefetcher's stream.
+    /// `descendingGroups` (k > 0): the blocks are claimed from the last item down, and each is walked
+    /// in groups of k items from its last group to its first, each group's items in ascending order.
+    /// A pass over what the pass before it wrote in ascending order then starts on what was written
+    /// last, the most likely to be in a cache (one thread's or the other's), where an ascending walk
+    /// would evict it before reaching it; ascending within a group keeps the hardware prefetcher's
+    /// stream.
     static func forEach(
-        _ count: Int, workers: Int, minimumBlock: Int = 1, descendingBlocks: Int = 0,
+        _ count: Int, workers: Int, minimumBlock: Int = 1, descendingGroups: Int = 0,
         _ body: (_ item: Int, _ worker: Int) -> Void
     ) {
-        let descending = descendingBlocks > 0
+        let descending = descendingGroups > 0
         forEachBlock(count, workers: workers, minimumBlock: minimumBlock, descending: descending) { items, w in
-            walk(items, descendingBlocks: descendingBlocks) { body($0, w) }
+            walk(items, descendingGroups: descendingGroups) { body($0, w) }
         }
     }
 
     /// Calls `body` with contiguous blocks of `0 ..< count` that cover it once, on up to `workers`
-    /// threads, for a worker that carries something from one item to the next within a block; `worker`
-    /// (`0 ..< workers`) names the thread, and no two threads run one worker's blocks at once. On one
-    /// worker, one block: all of `0 ..< count`.
+    /// threads, for a worker that carries something from one item to the next within a block;
+    /// `worker` (`0 ..< workers`) names the thread, and no two threads run one worker's blocks at
+    /// once. On one worker, one block: all of `0 ..< count`.
     ///
     /// Each thread claims its next block when it has finished the last (`xent_claim_block`: half of
-    /// what is left over the workers, at least `minimumBlock` items), ascending, or from the last
-    /// item down when `descending`. A thread that starts late (Dispatch wakes a second thread some
-    /// microseconds after the call begins, and after an idle spell may not at all) or runs slow (a
-    /// shared host takes a CPU away in bursts) then takes less of the work instead of holding the
-    /// call up, as equal ranges fixed in advance did. Blocks rather than items, because interleaved
-    /// items put two cores on neighbouring memory, where the shim's prefetches (8 KiB ahead, for
-    /// writing too) pull lines away from the core writing them, which made two threads slower
-    /// than one. Which thread runs an item changes nothing in the results: every item is computed
-    /// the same way on any thread.
+    /// what is left over the workers, at least ``claimMinimum(_:workers:minimumBlock:)`` items),
+    /// ascending, or from the last item down when `descending`. A thread that starts late (Dispatch
+    /// wakes a second thread some microseconds after the call begins, and after an idle spell may
+    /// not at all) or runs slow (a shared host takes a CPU away in bursts) then takes less of the
+    /// work instead of holding the call up, as equal ranges fixed in advance did. Where the blocks
+    /// begin and end depends only on `count`, `workers` and `minimumBlock`, not on which thread
+    /// claims them. Blocks rather than items, because interleaved items put two cores on
+    /// neighbouring memory, where the shim's prefetches (8 KiB ahead, for writing too) pull lines
+    /// away from the core writing them, which made two threads slower than one. Which thread runs an
+    /// item changes nothing in the results: every item is computed the same way on any thread.
     static func forEachBlock(
         _ count: Int, workers: Int, minimumBlock: Int = 1, descending: Bool = false,
         _ body: (_ items: Range<Int>, _ worker: Int) -> Void
@@ -73,9 +75,10 @@ package enum Parallel {
             if count > 0 { body(0..<count, 0) }
             return
         }
-        let minimum = Swift.max(1, minimumBlock)
-        // The count of items claimed, alone on a 64-byte line: every thread writes it.
-        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 64) { line in
+        let minimum = claimMinimum(count, workers: workers, minimumBlock: minimumBlock)
+        // The count of items claimed, alone on a cache line (128 bytes on Apple's arm64 cores, 64 on
+        // x86-64): every thread writes it.
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 128) { line in
             let claimed = line.baseAddress!.bindMemory(to: Int.self, capacity: 1)
             claimed.initialize(to: 0)
             let shared = SharedUnsafe(claimed)
@@ -88,6 +91,14 @@ package enum Parallel {
                 }
             }
         }
+    }
+
+    /// The least block ``forEachBlock(_:workers:minimumBlock:descending:_:)`` claims over `count`
+    /// items on `workers` (≥ 2) threads: `minimumBlock`, but no more than a quarter of each worker's
+    /// share (`count / (2·workers)`, at least 1), so that a small loop is still shared out — as a
+    /// caller asking for threads expects, and as the tests of a few rows on several threads need.
+    static func claimMinimum(_ count: Int, workers: Int, minimumBlock: Int) -> Int {
+        Swift.max(1, Swift.min(minimumBlock, count / 2 / Swift.max(1, workers)))
     }
 
     /// Calls `body(w)` for every `w` in `0 ..< workers` at once, each on its own thread (the calling
@@ -108,10 +119,10 @@ package enum Parallel {
         }
     }
 
-    /// `range` in ascending order, or with `descendingBlocks` k > 0 in blocks of k from the last
-    /// block to the first, ascending within each (the last block the shortest).
+    /// `range` in ascending order, or with `descendingGroups` k > 0 in groups of k from the last
+    /// group to the first, ascending within each (the last group the shortest).
     @inline(__always)
-    static func walk(_ range: Range<Int>, descendingBlocks k: Int, _ body: (Int) -> Void) {
+    static func walk(_ range: Range<Int>, descendingGroups k: Int, _ body: (Int) -> Void) {
         guard k > 0 else {
             for i in range { body(i) }
             return

@@ -102,7 +102,7 @@ protocol RowKernel {
     ) -> (RowResult, nextRowMax: Float?)
 }
 
-/// A worker's max of the row it computes next, taken by the row before
+/// The max of the next row of a worker's block, taken by the row before
 /// (``RowKernel/forwardLabelRow(_:classes:label:params:prefetchLimit:max:nextRow:)``,
 /// ``RowKernel/forwardHalfLabelRow(_:params:max:nextRow:)``).
 struct CarriedRowMax {

@@ -717,9 +717,10 @@ struct RowPipeline {
 
     /// A row's chunks, each through `chunk` (over `workers` threads when there are several), the
     /// sums combined (``combine(_:)``), then — when `scaled` and the row is good — `scale` per chunk,
-    /// with `descending` in blocks of chunks from the last block to the first: the chunks written
-    /// last are the ones still in cache when a row outgrows it
-    /// (``Parallel/forEach(_:workers:minimumBlock:descendingBlocks:_:)``); the bits are the same in any order.
+    /// with `descending` in groups of chunks from the last group to the first: the chunks written
+    /// last are the ones still in cache when a row outgrows it (on several threads, in one thread's
+    /// cache or the other's; ``Parallel/forEach(_:workers:minimumBlock:descendingGroups:_:)``); the
+    /// bits are the same in any order.
     /// `chunk` gets a scratch buffer of the chunk's length where it needs one
     /// (``needsScratch(scaled:soft:)``; `soft`: the row has soft targets).
     @inline(__always)
@@ -756,17 +757,19 @@ struct RowPipeline {
             let row = combine(table)
             guard scaled, !row.isBad else { return row }
             let scaling = self.scaling(row: row, labelWeight: labelWeight, scales: scales)
-            // 32 chunks a block: 256 KiB of exps at 2048 classes a chunk, half of a small L2.
-            let blocks = descending ? 32 : 0
+            // 32 chunks a group: 256 KiB of exps at 2048 classes a chunk, half of a small L2.
+            let groups = descending ? 32 : 0
             if workers <= 1 {
-                Parallel.walk(0..<count, descendingBlocks: blocks) { c in
+                Parallel.walk(0..<count, descendingGroups: groups) { c in
                     let base = c * length
                     scale(scaling, base, Swift.min(length, n - base), table[c])
                 }
                 return row
             }
             let shared = SharedUnsafe(table.baseAddress!)
-            Parallel.forEach(count, workers: workers, minimumBlock: minimumChunks, descendingBlocks: blocks) { c, _ in
+            Parallel.forEach(
+                count, workers: workers, minimumBlock: minimumChunks, descendingGroups: groups
+            ) { c, _ in
                 let base = c * length
                 scale(scaling, base, Swift.min(length, n - base), shared.value[c])
             }

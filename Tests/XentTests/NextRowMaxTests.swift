@@ -261,8 +261,10 @@ struct NextRowMaxTests {
                     let carries = storage == 1 || storage == 2 ? Self.halfRowsCarry(isa) : true
                     var blocks = workers == 1 ? [0..<rows] : []
                     var claimed = 0, first = 0
-                    while workers > 1, case let length = xent_claim_block(
-                        &claimed, rows, workers, Parallel.minimumBlockElements / classes, &first), length > 0 {
+                    let minimum = Parallel.claimMinimum(
+                        rows, workers: workers, minimumBlock: Parallel.minimumBlockElements / classes)
+                    while workers > 1, case let length = xent_claim_block(&claimed, rows, workers, minimum, &first),
+                          length > 0 {
                         blocks.append(first ..< first + length)
                     }
                     for block in blocks where classes <= 2048 && carries {

@@ -17,11 +17,12 @@ import Testing
         return blocks
     }
 
-    @Test("claims run on from 0 to the end in blocks of half what is left over the workers, at least the minimum")
+    @Test("claims run on from 0 to the end in blocks of half of what is left over the workers, at least the minimum")
     func claimSequence() {
         let blocks = Self.claims(count: 100, workers: 2, minimum: 3)
         #expect(blocks.map(\.length) == [25, 18, 14, 10, 8, 6, 4, 3, 3, 3, 3, 3])
-        for (count, workers, minimum) in [(1, 2, 1), (7, 8, 1), (1000, 3, 7), (4096, 2, 16), (5, 2, 9), (97, 4, 0), (9, 0, 2)] {
+        let loops = [(1, 2, 1), (7, 8, 1), (1000, 3, 7), (4096, 2, 16), (5, 2, 9), (97, 4, 0), (9, 0, 2)]
+        for (count, workers, minimum) in loops {
             let blocks = Self.claims(count: count, workers: workers, minimum: minimum)
             var next = 0
             for (i, block) in blocks.enumerated() {
@@ -36,6 +37,10 @@ import Testing
         // Nothing left: every further claim is empty.
         var claimed = 10, first = -1
         #expect(xent_claim_block(&claimed, 10, 2, 1, &first) == 0 && first == -1 && claimed == 10)
+        // A small loop is still shared out: the least block is at most a quarter of a worker's share.
+        #expect(Parallel.claimMinimum(5, workers: 2, minimumBlock: 5) == 1)
+        #expect(Parallel.claimMinimum(4096, workers: 2, minimumBlock: 16) == 16)
+        #expect(Parallel.claimMinimum(3, workers: 2, minimumBlock: 0) == 1)
     }
 
     /// The blocks `Parallel.forEachBlock` hands out, recorded as (range, worker).
@@ -53,7 +58,8 @@ import Testing
     @Test("threads claim disjoint blocks that cover every item once, ascending or from the last item down",
           arguments: [false, true])
     func blocksCoverEveryItemOnce(descending: Bool) {
-        for (count, workers, minimum) in [(0, 2, 1), (1, 8, 1), (3, 8, 1), (10_000, 8, 7), (4096, 2, 16), (37, 3, 100)] {
+        let loops = [(0, 2, 1), (1, 8, 1), (3, 8, 1), (10_000, 8, 7), (4096, 2, 16), (37, 3, 100), (5, 2, 5)]
+        for (count, workers, minimum) in loops {
             let seen = Self.blocks(count: count, workers: workers, minimum: minimum, descending: descending)
             var covered = [Int](repeating: 0, count: count)
             for (items, w) in seen {
@@ -62,11 +68,17 @@ import Testing
                 for i in items { covered[i] += 1 }
             }
             #expect(covered.allSatisfy { $0 == 1 }, "\(count) items, \(workers) workers: some item not run once")
-            if count > 0, workers > 1 {
-                // The largest block is the first claimed, at the start (or, descending, at the end).
-                let first = seen.first { descending ? $0.0.upperBound == count : $0.0.lowerBound == 0 }
-                let expected = Swift.min(count, Swift.max(minimum, count / (2 * Swift.min(workers, count))))
-                #expect(first?.0.count == expected, "\(count) \(workers) \(minimum): first block \(String(describing: first))")
+            // Where the blocks begin and end is one thread's claims' (mirrored when descending).
+            let used = Swift.min(workers, count)
+            if used > 1 {
+                let claims = Self.claims(
+                    count: count, workers: used,
+                    minimum: Parallel.claimMinimum(count, workers: used, minimumBlock: minimum))
+                let expected = claims.map {
+                    descending ? count - $0.first - $0.length ..< count - $0.first : $0.first ..< $0.first + $0.length
+                }
+                #expect(Set(seen.map(\.0)) == Set(expected), "\(count) \(workers) \(minimum): the blocks")
+                #expect(expected.count > 1, "\(count) items on \(used) workers: not shared out")
             }
         }
         // One worker: one block, the whole loop, on worker 0.
@@ -74,21 +86,31 @@ import Testing
         #expect(one.count == 1 && one[0].0 == 0..<50 && one[0].1 == 0)
     }
 
-    @Test("forEach with descending blocks runs every item once, each block of k ascending")
-    func forEachDescendingBlocks() {
+    @Test("forEach with descending groups: every item once, each claimed block in groups of k from its last")
+    func forEachDescendingGroups() {
+        // One worker: the whole loop in groups of 32 from the last, each ascending.
+        var one: [Int] = []
+        Parallel.forEach(1000, workers: 1, descendingGroups: 32) { item, _ in one.append(item) }
+        let groups = stride(from: 992, through: 0, by: -32).map { Array($0 ..< Swift.min($0 + 32, 1000)) }
+        #expect(one == groups.flatMap { $0 })
+        // Three workers: each block a worker claims (from the last item down) is walked so.
         let lock = NSLock()
         nonisolated(unsafe) var order: [Int: [Int]] = [:]  // worker → items in the order it ran them
-        Parallel.forEach(1000, workers: 3, minimumBlock: 5, descendingBlocks: 32) { item, w in
+        Parallel.forEach(1000, workers: 3, minimumBlock: 5, descendingGroups: 32) { item, w in
             lock.lock()
             order[w, default: []].append(item)
             lock.unlock()
         }
         #expect(order.values.flatMap { $0 }.sorted() == Array(0..<1000))
-        // Within a worker, an item is the one before it plus 1, or starts a block of 32 (or of its claimed
-        // block, whose start need not be a multiple of 32) below the last.
+        // Within a worker, runs of consecutive items, at most 32 long; a run starts below the last.
         for items in order.values {
-            for (a, b) in zip(items, items.dropFirst()) where b != a + 1 {
-                #expect(b < a, "an ascending run \(a) → \(b) that is not consecutive")
+            var run = 1
+            for (a, b) in zip(items, items.dropFirst()) {
+                if b == a + 1 { run += 1 } else {
+                    #expect(b < a, "a run \(a) → \(b) that is not consecutive")
+                    run = 1
+                }
+                #expect(run <= 32, "a run of \(run) ascending items: groups of 32 expected")
             }
         }
     }
@@ -98,15 +120,24 @@ import Testing
         let lock = NSLock()
         nonisolated(unsafe) var items = [0, 0]
         Parallel.forEachBlock(1000, workers: 2, minimumBlock: 1) { block, w in
-            // Worker 1 takes 50 ms over each block, worker 0 microseconds over all of its own.
-            if w == 1 { usleep(50_000) }
             lock.lock()
             items[w] += block.count
             lock.unlock()
+            // Worker 1 stops after its first block until worker 0 has run the rest (or 10 s have
+            // passed): worker 0 always runs, on some thread, so nothing waits on worker 1.
+            guard w == 1 else { return }
+            let start = Date()
+            while Date().timeIntervalSince(start) < 10 {
+                lock.lock()
+                let done = items[0] + items[1] == 1000
+                lock.unlock()
+                if done { break }
+                usleep(1000)
+            }
         }
         #expect(items[0] + items[1] == 1000)
-        // Equal ranges fixed in advance would give each 500; worker 1 claims its first block (at most
-        // 250 items: a quarter of the loop) and finds, 50 ms later, nothing left.
+        // Equal ranges fixed in advance would give each 500; worker 1 claims one block (at most 250
+        // items: a quarter of the loop) and then finds nothing left.
         #expect(items[1] <= 250, "the slow worker ran \(items[1]) of 1000 items")
     }
 }

@@ -11,9 +11,11 @@ enum Bounds {
     /// The memory roofline: `memcpy` of the case's logits into its gradient buffer (read
     /// rows × classes elements of `dataType`, write as many), median nanoseconds for the whole
     /// shape. With `threads` above 1, the threaded memcpy bound: the same copy cut into `threads`
-    /// contiguous pieces, one per thread through Dispatch's concurrentPerform as Xent's threads
-    /// run — a threaded case's memory bound, since a second thread need not get twice the bandwidth
-    /// (0.9–1.9× one thread's on this shared VM, Reports/README.md).
+    /// equal contiguous pieces, one per thread through Dispatch's concurrentPerform, on which Xent's
+    /// threads run too — a threaded case's memory bound, since a second thread need not get twice
+    /// the bandwidth (0.9–1.9× one thread's on this shared VM, Reports/README.md). Xent's threads
+    /// claim their blocks as they go; equal pieces suffice here because a bound is the lowest of
+    /// its measurements, one where the threads started together and ran at one speed.
     static func memcpyNanoseconds(
         _ workload: Workload, _ dataType: DataType, threads: Int = 1, policy: RepetitionPolicy
     ) -> TimingSummary {
