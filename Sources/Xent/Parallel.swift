@@ -94,7 +94,7 @@ package enum Parallel {
     }
 
     /// The least block ``forEachBlock(_:workers:minimumBlock:descending:_:)`` claims over `count`
-    /// items on `workers` (≥ 2) threads: `minimumBlock`, but no more than a quarter of each worker's
+    /// items on `workers` (≥ 2) threads: `minimumBlock`, but no more than half of each worker's
     /// share (`count / (2·workers)`, at least 1), so that a small loop is still shared out — as a
     /// caller asking for threads expects, and as the tests of a few rows on several threads need.
     static func claimMinimum(_ count: Int, workers: Int, minimumBlock: Int) -> Int {

@@ -335,7 +335,7 @@ extension BFloat16: HalfUnderTest {
 
     /// Label rows with no transform or smoothing over two chunks: zero maxima whose first zero is −0
     /// (in one chunk, and across the two), a max after a chunk of masked classes, a tie across the
-    /// chunks; on one thread, two (a range of rows each) and three (each row's chunks split). (A
+    /// chunks; on one thread, two (claiming blocks of rows) and three (each row's chunks split). (A
     /// row holding NaN has no argmax: −1 on every path.)
     func argmaxSpecials<H: HalfUnderTest>(_: H.Type, variant: Variant) throws {
         let (rows, classes) = (5, 3000)

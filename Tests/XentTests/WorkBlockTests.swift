@@ -37,7 +37,7 @@ import Testing
         // Nothing left: every further claim is empty.
         var claimed = 10, first = -1
         #expect(xent_claim_block(&claimed, 10, 2, 1, &first) == 0 && first == -1 && claimed == 10)
-        // A small loop is still shared out: the least block is at most a quarter of a worker's share.
+        // A small loop is still shared out: the least block is at most half of a worker's share.
         #expect(Parallel.claimMinimum(5, workers: 2, minimumBlock: 5) == 1)
         #expect(Parallel.claimMinimum(4096, workers: 2, minimumBlock: 16) == 16)
         #expect(Parallel.claimMinimum(3, workers: 2, minimumBlock: 0) == 1)

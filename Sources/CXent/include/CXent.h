@@ -81,8 +81,8 @@ _Static_assert(sizeof(xent_params) % 8 == 0, "xent_params: no tail padding Swift
 /// the next 2048-element chunk of the row driver), for reading and — where they store — for
 /// writing. Where threads work side by side in one buffer for a whole call (the 16-bit rows'
 /// per-thread workspaces) each part should keep this far from the next, or the prefetches for
-/// writing pull the neighbour's lines from its core; where only the ends of two threads' ranges
-/// meet (rows or chunks split over threads) the overlap is one prefetch window, once per call.
+/// writing pull the neighbour's lines from its core; where two threads' claimed blocks of rows or
+/// chunks meet, the overlap is one prefetch window per boundary (a few dozen a call at most).
 ///
 /// A kernel that prefetches takes a `prefetch_limit` (≥ n, or 0 for no prefetches at all): it
 /// prefetches its operands' elements below that index only — the memory that follows the part it
