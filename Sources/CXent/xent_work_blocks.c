@@ -9,6 +9,10 @@
 _Static_assert(sizeof(_Atomic size_t) == sizeof(size_t) && _Alignof(_Atomic size_t) == _Alignof(size_t),
                "an atomic size_t must be laid out as a size_t");
 
+size_t xent_claim_item(size_t *claimed) {
+    return atomic_fetch_add_explicit((_Atomic size_t *)claimed, 1, memory_order_relaxed);
+}
+
 size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first) {
     _Atomic size_t *shared = (_Atomic size_t *)claimed;
     // A block of 0 would end the loop with items left; no workers is one.

@@ -93,6 +93,31 @@ package enum Parallel {
         }
     }
 
+    /// Calls `body(i)` for every `i` in `0 ..< count` on up to `workers` threads, which claim the
+    /// items one at a time, in order, as they go (`xent_claim_item`): for a few large jobs of unequal
+    /// cost, put the largest first — a thread that starts late or runs slow then takes fewer of them
+    /// rather than holding the call up, as jobs dealt out in advance did.
+    package static func forEachClaimedItem(_ count: Int, workers: Int, _ body: (_ item: Int) -> Void) {
+        let workers = Swift.min(workers, count)
+        if workers <= 1 {
+            for item in 0..<count { body(item) }
+            return
+        }
+        // The count of items claimed, alone on a cache line, as in forEachBlock.
+        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 128) { line in
+            let claimed = line.baseAddress!.bindMemory(to: Int.self, capacity: 1)
+            claimed.initialize(to: 0)
+            let shared = SharedUnsafe(claimed)
+            perform(workers) { _ in
+                while true {
+                    let item = xent_claim_item(shared.value)
+                    if item >= count { break }
+                    body(item)
+                }
+            }
+        }
+    }
+
     /// The least block ``forEachBlock(_:workers:minimumBlock:descending:_:)`` claims over `count`
     /// items on `workers` (≥ 2) threads: `minimumBlock`, but no more than half of each worker's
     /// share (`count / (2·workers)`, at least 1), so that a small loop is still shared out — as a

@@ -1,4 +1,4 @@
-// Fixed jobs shared out over a few threads before they start.
+// Fixed jobs shared out over a few threads, claimed as the threads come.
 import Xent
 
 enum Jobs {
@@ -9,32 +9,12 @@ enum Jobs {
         init(_ value: Value) { self.value = value }
     }
 
-    /// Runs `body(job)` for every job in `0 ..< costs.count` on up to `workers` threads. The jobs
-    /// are dealt out before any starts, each in turn to the thread with the least work so far
-    /// (`costs`, in any unit; put the largest first). What a job computes must not depend on which
-    /// thread runs it.
-    static func run(costs: [Int], workers: Int, _ body: (Int) -> Void) {
-        let count = costs.count
-        let workers = Swift.min(workers, count)
-        if workers <= 1 {
-            for job in 0..<count { body(job) }
-            return
-        }
-        var lists = [[Int]](repeating: [], count: workers)
-        var load = [Int](repeating: 0, count: workers)
-        for job in 0..<count {
-            let w = load.indices.min { load[$0] < load[$1] }!
-            lists[w].append(job)
-            load[w] += costs[job]
-        }
-        // Xent's threads, which run under the calling thread's floating-point controls.
-        Parallel.perform(workers) { w in
-            for job in lists[w] { body(job) }
-        }
-    }
-
-    /// ``run(costs:workers:_:)`` for `count` jobs of equal cost.
+    /// Runs `body(job)` for every job in `0 ..< count` on up to `workers` threads, Xent's threads
+    /// (under the calling thread's floating-point controls). Each thread claims the next job when it
+    /// has finished the last, in order — put the largest first — so that a thread that starts late
+    /// or runs slow takes fewer jobs instead of holding the call up, as jobs dealt out in advance
+    /// did. What a job computes must not depend on which thread runs it.
     static func run(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        run(costs: [Int](repeating: 1, count: count), workers: workers, body)
+        Parallel.forEachClaimedItem(count, workers: workers, body)
     }
 }

@@ -330,10 +330,10 @@ struct LinearHead {
         let kept = keptTiles(z, rows: n, report: filterReport)
         // Job 0 is ∂H (one product over every class, the largest job, taken first); jobs 1… are
         // the panels of ∂W and ∂b.
+        // ∂H costs as much as all of ∂W's panels together: on two threads one takes it and the
+        // other the panels, each as fast as it goes.
         let hasHidden = gradients.hidden != nil
-        // ∂H costs as much as all of ∂W's panels together.
-        let costs = (hasHidden ? [classes] : []) + (0..<panels).map { self.panel($0).count }
-        Jobs.run(costs: costs, workers: plan.workers) { job in
+        Jobs.run((hasHidden ? 1 : 0) + panels, workers: plan.workers) { job in
             let (z, h) = shared.value
             if hasHidden && job == 0 {
                 self.hiddenGradient(z, h: h, first: first, rows: n, kept: kept)

@@ -140,4 +140,49 @@ import Testing
         // items: a quarter of the loop) and then finds nothing left.
         #expect(items[1] <= 250, "the slow worker ran \(items[1]) of 1000 items")
     }
+
+    @Test("items claimed one at a time: every item once, in order on one thread, and a slow thread takes fewer")
+    func claimedItems() {
+        for (count, workers) in [(0, 2), (1, 4), (9, 2), (200, 3)] {
+            let lock = NSLock()
+            nonisolated(unsafe) var ran: [Int] = []
+            Parallel.forEachClaimedItem(count, workers: workers) { item in
+                lock.lock()
+                ran.append(item)
+                lock.unlock()
+            }
+            #expect(ran.sorted() == Array(0..<count), "\(count) items on \(workers) threads")
+        }
+        // One thread: the items in order.
+        var order: [Int] = []
+        Parallel.forEachClaimedItem(5, workers: 1) { order.append($0) }
+        #expect(order == [0, 1, 2, 3, 4])
+        // Item 0 (the largest job, say) holds its thread until every other item has run: the other
+        // thread runs them all, where jobs dealt out in advance would have left half to item 0's.
+        // On one CPU Dispatch runs the threads' loops one after the other: nothing to see there.
+        guard Parallel.cores >= 2 else { return }
+        let lock = NSLock()
+        nonisolated(unsafe) var done = 0
+        nonisolated(unsafe) var othersBeforeZero = 0
+        Parallel.forEachClaimedItem(20, workers: 2) { item in
+            if item == 0 {
+                let start = Date()
+                while Date().timeIntervalSince(start) < 10 {
+                    lock.lock()
+                    let left = 19 - done
+                    lock.unlock()
+                    if left == 0 { break }
+                    usleep(1000)
+                }
+                lock.lock()
+                othersBeforeZero = done
+                lock.unlock()
+            } else {
+                lock.lock()
+                done += 1
+                lock.unlock()
+            }
+        }
+        #expect(othersBeforeZero == 19, "\(othersBeforeZero) of 19 items ran while item 0 held its thread")
+    }
 }
