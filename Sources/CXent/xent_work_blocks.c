@@ -1,4 +1,4 @@
-// The blocks of a loop shared by several threads, claimed as the threads come
+// The blocks (or single items) of a loop shared by several threads, claimed as the threads come
 // (Sources/Xent/Parallel.swift). Here in C for its atomics: Swift's (the Synchronization module)
 // need macOS 15 or iOS 18, and the library is embedded in apps that run on older systems.
 #include "CXent.h"
@@ -8,10 +8,6 @@
 // The count is a size_t that Swift allocates and this file alone changes, atomically.
 _Static_assert(sizeof(_Atomic size_t) == sizeof(size_t) && _Alignof(_Atomic size_t) == _Alignof(size_t),
                "an atomic size_t must be laid out as a size_t");
-
-size_t xent_claim_item(size_t *claimed) {
-    return atomic_fetch_add_explicit((_Atomic size_t *)claimed, 1, memory_order_relaxed);
-}
 
 size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first) {
     _Atomic size_t *shared = (_Atomic size_t *)claimed;
@@ -33,4 +29,9 @@ size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t mi
             return length;
         }
     }
+}
+
+size_t xent_claim_item(size_t *claimed) {
+    // Relaxed, as above.
+    return atomic_fetch_add_explicit((_Atomic size_t *)claimed, 1, memory_order_relaxed);
 }

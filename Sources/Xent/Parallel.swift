@@ -1,5 +1,5 @@
-// Running blocks of work on several threads (Dispatch's concurrentPerform, the blocks claimed as the
-// threads come), and how many `threads = nil` uses (AvailableCPUs.swift counts them).
+// Running blocks of work, or single jobs, on several threads (Dispatch's concurrentPerform, claimed as
+// the threads come), and how many `threads = nil` uses (AvailableCPUs.swift counts them).
 import CXent
 import Dispatch
 
@@ -96,7 +96,8 @@ package enum Parallel {
     /// Calls `body(i)` for every `i` in `0 ..< count` on up to `workers` threads, which claim the
     /// items one at a time, in order, as they go (`xent_claim_item`): for a few large jobs of unequal
     /// cost, put the largest first — a thread that starts late or runs slow then takes fewer of them
-    /// rather than holding the call up, as jobs dealt out in advance did.
+    /// rather than holding the call up, as jobs dealt out in advance did. `body` must only touch
+    /// memory no other item touches, and what it computes must not depend on the thread.
     package static func forEachClaimedItem(_ count: Int, workers: Int, _ body: (_ item: Int) -> Void) {
         let workers = Swift.min(workers, count)
         if workers <= 1 {

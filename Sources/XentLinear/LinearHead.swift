@@ -328,10 +328,9 @@ struct LinearHead {
             rowStatistics.rows(first..<first + n), &sums)
         guard wantsGradient else { return }
         let kept = keptTiles(z, rows: n, report: filterReport)
-        // Job 0 is ∂H (one product over every class, the largest job, taken first); jobs 1… are
-        // the panels of ∂W and ∂b.
-        // ∂H costs as much as all of ∂W's panels together: on two threads one takes it and the
-        // other the panels, each as fast as it goes.
+        // Job 0 is ∂H (one product over every class, the largest job, claimed first); jobs 1… are
+        // the panels of ∂W and ∂b. With ∂W asked for, ∂H costs about as much as all the panels
+        // together: on two threads one thread mostly takes it and the other the panels.
         let hasHidden = gradients.hidden != nil
         Jobs.run((hasHidden ? 1 : 0) + panels, workers: plan.workers) { job in
             let (z, h) = shared.value

@@ -363,8 +363,8 @@ int xent_set_affinity(const void *mask, size_t bytes);
 size_t xent_claim_block(size_t *claimed, size_t count, size_t workers, size_t minimum, size_t *first);
 
 /// Claims the next item of a loop whose items are claimed one at a time, in order: returns `*claimed`
-/// (0 before the loop) and adds 1 to it, atomically; an index at or past the loop's end means none
-/// is left.
+/// (0 before the loop; changed only through this function while the loop runs) and adds 1 to it,
+/// atomically; an index at or past the loop's end means none is left.
 size_t xent_claim_item(size_t *claimed);
 
 // MARK: - Floating-point controls
