@@ -76,19 +76,12 @@ package enum Parallel {
             return
         }
         let minimum = claimMinimum(count, workers: workers, minimumBlock: minimumBlock)
-        // The count of items claimed, alone on a cache line (128 bytes on Apple's arm64 cores, 64 on
-        // x86-64): every thread writes it.
-        withUnsafeTemporaryAllocation(byteCount: 128, alignment: 128) { line in
-            let claimed = line.baseAddress!.bindMemory(to: Int.self, capacity: 1)
-            claimed.initialize(to: 0)
-            let shared = SharedUnsafe(claimed)
-            perform(workers) { w in
-                var first = 0
-                while true {
-                    let length = xent_claim_block(shared.value, count, workers, minimum, &first)
-                    if length == 0 { break }
-                    body(descending ? count - first - length ..< count - first : first ..< first + length, w)
-                }
+        performClaiming(workers) { claimed, w in
+            var first = 0
+            while true {
+                let length = xent_claim_block(claimed, count, workers, minimum, &first)
+                if length == 0 { break }
+                body(descending ? count - first - length ..< count - first : first ..< first + length, w)
             }
         }
     }
@@ -104,18 +97,26 @@ package enum Parallel {
             for item in 0..<count { body(item) }
             return
         }
-        // The count of items claimed, alone on a cache line, as in forEachBlock.
+        performClaiming(workers) { claimed, _ in
+            while true {
+                let item = xent_claim_item(claimed)
+                if item >= count { break }
+                body(item)
+            }
+        }
+    }
+
+    /// ``perform(_:_:)`` with a count of claimed items (0 at first) that every worker's `body` gets, for
+    /// `xent_claim_block` and `xent_claim_item`. The count sits alone on a cache line (128 bytes on
+    /// Apple's arm64 cores, 64 on x86-64): every thread writes it, and nothing else should share it.
+    private static func performClaiming(
+        _ workers: Int, _ body: (_ claimed: UnsafeMutablePointer<Int>, _ worker: Int) -> Void
+    ) {
         withUnsafeTemporaryAllocation(byteCount: 128, alignment: 128) { line in
             let claimed = line.baseAddress!.bindMemory(to: Int.self, capacity: 1)
             claimed.initialize(to: 0)
             let shared = SharedUnsafe(claimed)
-            perform(workers) { _ in
-                while true {
-                    let item = xent_claim_item(shared.value)
-                    if item >= count { break }
-                    body(item)
-                }
-            }
+            perform(workers) { w in body(shared.value, w) }
         }
     }
 

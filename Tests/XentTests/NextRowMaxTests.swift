@@ -259,14 +259,12 @@ struct NextRowMaxTests {
                     var expectedCalls = 0
                     let workers = threads > 1 && rows / 2 < threads ? 0 : min(threads, rows)
                     let carries = storage == 1 || storage == 2 ? Self.halfRowsCarry(isa) : true
-                    var blocks = workers == 1 ? [0..<rows] : []
-                    var claimed = 0, first = 0
                     let minimum = Parallel.claimMinimum(
                         rows, workers: workers, minimumBlock: Parallel.minimumBlockElements / classes)
-                    while workers > 1, case let length = xent_claim_block(&claimed, rows, workers, minimum, &first),
-                          length > 0 {
-                        blocks.append(first ..< first + length)
-                    }
+                    let blocks = workers == 1 ? [0..<rows] : workers == 0 ? [] :
+                        WorkBlockTests.claims(count: rows, workers: workers, minimum: minimum).map {
+                            $0.first ..< $0.first + $0.length
+                        }
                     for block in blocks where classes <= 2048 && carries {
                         for r in block.dropLast() where labels[r] != -100 && labels[r + 1] != -100 {
                             expectedCalls += 1

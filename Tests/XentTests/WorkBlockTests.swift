@@ -18,6 +18,12 @@ import Testing
         return blocks
     }
 
+    /// Polls `done` every millisecond until it holds or `seconds` have passed.
+    static func wait(upTo seconds: Double, until done: () -> Bool) {
+        let start = Date()
+        while !done() && Date().timeIntervalSince(start) < seconds { usleep(1000) }
+    }
+
     @Test("claims run on from 0 to the end in blocks of half of what is left over the workers, at least the minimum")
     func claimSequence() {
         let blocks = Self.claims(count: 100, workers: 2, minimum: 3)
@@ -127,14 +133,7 @@ import Testing
             // Worker 1 stops after its first block until worker 0 has run the rest (or 10 s have
             // passed): worker 0 always runs, on some thread, so nothing waits on worker 1.
             guard w == 1 else { return }
-            let start = Date()
-            while Date().timeIntervalSince(start) < 10 {
-                lock.lock()
-                let done = items[0] + items[1] == 1000
-                lock.unlock()
-                if done { break }
-                usleep(1000)
-            }
+            Self.wait(upTo: 10) { lock.withLock { items[0] + items[1] == 1000 } }
         }
         #expect(items[0] + items[1] == 1000)
         // Equal ranges fixed in advance would give each 500; worker 1 claims one block (at most 250
@@ -172,17 +171,8 @@ import Testing
         nonisolated(unsafe) var othersBeforeZero = 0
         Parallel.forEachClaimedItem(20, workers: 2) { item in
             if item == 0 {
-                let start = Date()
-                while Date().timeIntervalSince(start) < 2 {
-                    lock.lock()
-                    let left = 19 - done
-                    lock.unlock()
-                    if left == 0 { break }
-                    usleep(1000)
-                }
-                lock.lock()
-                othersBeforeZero = done
-                lock.unlock()
+                Self.wait(upTo: 2) { lock.withLock { done == 19 } }
+                lock.withLock { othersBeforeZero = done }
             } else {
                 lock.lock()
                 done += 1
