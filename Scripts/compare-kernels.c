@@ -1,14 +1,18 @@
 // The timing program of Scripts/compare-kernels.sh: the hot micro-kernels of two builds of one ISA's
-// C file (xent_ukernels__<isa>.c, its defined symbols prefixed A_ and B_ by the script), called in
-// alternation in one process on the same L1-resident data, so that the host's load, which moves a
-// whole run of the suite by more than the change being measured, falls on both builds alike. For
-// each kernel: whether the two give the same bits, each build's median time per element, and the
-// median over the rounds of the time ratio B/A with its quartiles and the rounds B was faster.
+// C files (xent_ukernels__<isa>.c, and on AVX-512F the AVX512_BF16 file), their symbols prefixed A_
+// and B_ by the script, plus a second copy of build A prefixed C_ — the control: the same code at
+// other addresses, whose C/A ratio shows what code placement and the host alone move a kernel by.
+// The three are called in turn in one process on the same L1-resident data, so that the host's
+// load, which moves a whole run of the suite by more than the change being measured, falls on all
+// of them alike. Per kernel: whether A and B write the same bits, A's median time per element, and
+// the medians over the rounds of the ratios B/A (with its quartiles and the rounds B was faster)
+// and C/A.
 //
-// Built by the script with -DXENT_KERNEL_ISA=<suffix> (avx512f, avx2_fma, sse2); a kernel absent
-// from either build (weak references) is skipped. Kernels whose signature differs between the two
-// builds cannot be compared: the prototypes are those of the script's own tree (CXent.h).
-#include <math.h>
+// Built by the script with -DXENT_KERNEL_ISA=<suffix> (avx512f, avx2_fma, sse2). A kernel absent
+// from this ISA's files is not listed; one absent from a single build is reported. The prototypes
+// are those of the script's own tree (CXent.h); the script refuses commits whose prototypes of
+// these kernels differ. The calls pass prefetch_limit = n: the data is L1-resident and no
+// prefetch is issued, so a change to the prefetches does not show here.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,94 +24,133 @@
 #define PASTE_(a, b, c, d) a##b##c##d
 #define PASTE(a, b, c, d) PASTE_(a, b, c, d)
 #define KERNEL_OF(side, name, isa, tile) PASTE(side##_, name, isa, tile)
-#define KERNEL(side, name, tile) KERNEL_OF(side, name, XENT_KERNEL_ISA, tile)
-// Each kernel of both builds, weakly: NULL where a build lacks it. AVX-512F's bfloat16 rounding
-// with AVX512_BF16 lives in a file of its own (xent_ukernels__avx512bf16.c), whose kernels the
-// script links where the CPU has the extension.
-#define DECLARE_OF(type, name, isa, tile)                                               \
-    extern __typeof__(*(type)0) KERNEL_OF(A, name, isa, tile) __attribute__((weak));   \
-    extern __typeof__(*(type)0) KERNEL_OF(B, name, isa, tile) __attribute__((weak));
+// Each kernel of the three builds, weakly: NULL where a build lacks it. AVX-512F's bfloat16
+// rounding with AVX512_BF16 lives in a file of its own, linked where the CPU has the extension.
+#define DECLARE_OF(type, name, isa, tile)                                             \
+    extern __typeof__(*(type)0) KERNEL_OF(A, name, isa, tile) __attribute__((weak)); \
+    extern __typeof__(*(type)0) KERNEL_OF(B, name, isa, tile) __attribute__((weak)); \
+    extern __typeof__(*(type)0) KERNEL_OF(C, name, isa, tile) __attribute__((weak));
 #define DECLARE(type, name, tile) DECLARE_OF(type, name, XENT_KERNEL_ISA, tile)
-
-#define N 2048     // elements per call: one 8 KiB chunk of floats
-#define ROW 1000   // the one-chunk rows of the fused forward pass
+#define SIDES(name, isa, tile) \
+    {KERNEL_OF(A, name, isa, tile), KERNEL_OF(B, name, isa, tile), KERNEL_OF(C, name, isa, tile)}
 
 DECLARE(xent_f32_rmax_ukernel_fn, xent_f32_rmax_ukernel__, _u64_acc4)
 DECLARE(xent_f32_raddstoreexpminusmax_ukernel_fn, xent_f32_raddstoreexpminusmax_ukernel__, _u32_acc2)
 DECLARE(xent_f32_raddexpminusmax_rmaxnext_ukernel_fn, xent_f32_raddexpminusmax_rmaxnext_ukernel__, _u32_acc2)
 DECLARE(xent_f32_vgradient_ukernel_fn, xent_f32_vgradient_ukernel__, _u32)
+DECLARE(xent_half_rmaxwiden_ukernel_fn, xent_f16_rmaxwiden_ukernel__, _u64_acc4)
 DECLARE(xent_half_raddstoreexpminusmax_ukernel_fn, xent_f16_raddstoreexpminusmax_ukernel__, _u32_acc2)
 DECLARE(xent_half_raddstoreexpminusmax_ukernel_fn, xent_bf16_raddstoreexpminusmax_ukernel__, _u32_acc2)
+DECLARE(xent_half_raddexpminusmax_rmaxnext_ukernel_fn, xent_f16_raddexpminusmax_rmaxnext_ukernel__, _u32_acc2)
+DECLARE(xent_half_raddexpminusmax_rmaxnext_ukernel_fn, xent_bf16_raddexpminusmax_rmaxnext_ukernel__, _u32_acc2)
 DECLARE(xent_half_vgradientround_ukernel_fn, xent_f16_vgradientround_ukernel__, _u32)
 DECLARE(xent_half_vgradientround_ukernel_fn, xent_bf16_vgradientround_ukernel__, _u32)
 DECLARE_OF(xent_half_vgradientround_ukernel_fn, xent_bf16_vgradientround_ukernel__, avx512bf16, _u32)
 
-static float x[2 * N] __attribute__((aligned(64)));
-static uint16_t h16[N] __attribute__((aligned(64))), hbf[N] __attribute__((aligned(64)));
-static float y[2][N] __attribute__((aligned(64)));
-static uint16_t z[2][N] __attribute__((aligned(64)));
-static double sums[2][8];
-static float maxes[2];
+#define N 2048    // elements per call: one 8 KiB chunk of floats
+#define ROW 1000  // the one-chunk rows of the fused forward passes (the next row follows)
+#define SIDE_COUNT 3
 
-// One call of kernel k by build `side` (0: A, 1: B) into that build's outputs; 0 if either build
-// lacks the kernel. The calls leave their inputs as they found them (vgradient scales by 1).
-static int call(int k, int side) {
+static float x[2 * N] __attribute__((aligned(64)));
+static uint16_t h16[2 * N] __attribute__((aligned(64))), hbf[2 * N] __attribute__((aligned(64)));
+static float exps[N] __attribute__((aligned(64)));  // the gradient passes' input: exps in (0, 1]
+static float y[SIDE_COUNT][N] __attribute__((aligned(64)));
+static uint16_t z[SIDE_COUNT][N] __attribute__((aligned(64)));
+static double sums[SIDE_COUNT][8];
+static float maxes[SIDE_COUNT];
+
+// What a kernel writes, so that the bits check compares exactly that (OUT_SUMS: the sum of the exps,
+// sums[0]; without targets the kernels write no other).
+enum { OUT_Y = 1, OUT_Z = 2, OUT_SUMS = 4, OUT_MAX = 8 };
+
+// `calls` calls of kernel k by `side` (0 A, 1 B, 2 C) into that side's outputs. `check` set: the
+// call the bits are compared on (the gradient pass then scales by 0.5, where the timed calls
+// scale by 1 and leave y as it was).
+static void run(int k, int side, int calls, int check) {
     float *ys = y[side];
+    uint16_t *zs = z[side];
     double *s = sums[side];
+    float *m = &maxes[side];
     switch (k) {
-#define BOTH_OF(name, isa, tile) (KERNEL_OF(A, name, isa, tile) && KERNEL_OF(B, name, isa, tile))
-#define PICK_OF(name, isa, tile) (side ? KERNEL_OF(B, name, isa, tile) : KERNEL_OF(A, name, isa, tile))
-#define BOTH(name, tile) BOTH_OF(name, XENT_KERNEL_ISA, tile)
-#define PICK(name, tile) PICK_OF(name, XENT_KERNEL_ISA, tile)
-    case 0:
-        if (!BOTH(xent_f32_rmax_ukernel__, _u64_acc4)) return 0;
-        PICK(xent_f32_rmax_ukernel__, _u64_acc4)(N, x, &maxes[side]);
-        return 1;
-    case 1:
-        if (!BOTH(xent_f32_raddstoreexpminusmax_ukernel__, _u32_acc2)) return 0;
-        PICK(xent_f32_raddstoreexpminusmax_ukernel__, _u32_acc2)(N, x, 12.0f, NULL, ys, 0, s, N);
-        return 1;
-    case 2:
-        if (!BOTH(xent_f32_raddexpminusmax_rmaxnext_ukernel__, _u32_acc2)) return 0;
-        PICK(xent_f32_raddexpminusmax_rmaxnext_ukernel__, _u32_acc2)(ROW, x, 12.0f, s, ROW, x + ROW, ROW,
-                                                                    &maxes[side]);
-        return 1;
-    case 3:
-        if (!BOTH(xent_f32_vgradient_ukernel__, _u32)) return 0;
-        PICK(xent_f32_vgradient_ukernel__, _u32)(N, ys, NULL, NULL, 0, 1.0f, 0.0f, 0.0f);
-        return 1;
-    case 4:
-        if (!BOTH(xent_f16_raddstoreexpminusmax_ukernel__, _u32_acc2)) return 0;
-        PICK(xent_f16_raddstoreexpminusmax_ukernel__, _u32_acc2)(N, h16, 12.0f, NULL, ys, NULL, s, N);
-        return 1;
-    case 5:
-        if (!BOTH(xent_bf16_raddstoreexpminusmax_ukernel__, _u32_acc2)) return 0;
-        PICK(xent_bf16_raddstoreexpminusmax_ukernel__, _u32_acc2)(N, hbf, 12.0f, NULL, ys, NULL, s, N);
-        return 1;
-    case 6:
-        if (!BOTH(xent_f16_vgradientround_ukernel__, _u32)) return 0;
-        PICK(xent_f16_vgradientround_ukernel__, _u32)(N, x, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, z[side], N);
-        return 1;
-    case 7:
-        if (!BOTH(xent_bf16_vgradientround_ukernel__, _u32)) return 0;
-        PICK(xent_bf16_vgradientround_ukernel__, _u32)(N, x, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, z[side], N);
-        return 1;
-    case 8:
-        if (!BOTH_OF(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32)) return 0;
-        PICK_OF(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32)(N, x, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f,
-                                                                       z[side], N);
-        return 1;
+#define LOOP(fn, ...)                                                             \
+    for (int i = 0; i < calls; i++) fn(__VA_ARGS__);                             \
+    return;
+#define PICK(name, isa, tile) ((__typeof__(&KERNEL_OF(A, name, isa, tile))[SIDE_COUNT])SIDES(name, isa, tile))[side]
+    case 0: { xent_f32_rmax_ukernel_fn f = PICK(xent_f32_rmax_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
+        LOOP(f, N, x, m) }
+    case 1: { xent_f32_raddstoreexpminusmax_ukernel_fn f =
+            PICK(xent_f32_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, N, x, 12.0f, NULL, ys, 0, s, N) }
+    case 2: { xent_f32_raddexpminusmax_rmaxnext_ukernel_fn f =
+            PICK(xent_f32_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, ROW, x, 12.0f, s, ROW, x + ROW, ROW, m) }
+    case 3: { xent_f32_vgradient_ukernel_fn f = PICK(xent_f32_vgradient_ukernel__, XENT_KERNEL_ISA, _u32);
+        LOOP(f, N, ys, NULL, NULL, 0, check ? 0.5f : 1.0f, 0.0f, 0.0f) }
+    case 4: { xent_half_rmaxwiden_ukernel_fn f = PICK(xent_f16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
+        LOOP(f, N, h16, NULL, m, N) }
+    case 5: { xent_half_raddstoreexpminusmax_ukernel_fn f =
+            PICK(xent_f16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, N, h16, 12.0f, NULL, ys, NULL, s, N) }
+    case 6: { xent_half_raddstoreexpminusmax_ukernel_fn f =
+            PICK(xent_bf16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, N, hbf, 12.0f, NULL, ys, NULL, s, N) }
+    case 7: { xent_half_raddexpminusmax_rmaxnext_ukernel_fn f =
+            PICK(xent_f16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, ROW, h16, 12.0f, s, ROW, h16 + ROW, ROW, m) }
+    case 8: { xent_half_raddexpminusmax_rmaxnext_ukernel_fn f =
+            PICK(xent_bf16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+        LOOP(f, ROW, hbf, 12.0f, s, ROW, hbf + ROW, ROW, m) }
+    case 9: { xent_half_vgradientround_ukernel_fn f = PICK(xent_f16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
+        LOOP(f, N, exps, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, N) }
+    case 10: { xent_half_vgradientround_ukernel_fn f =
+            PICK(xent_bf16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
+        LOOP(f, N, exps, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, N) }
+    case 11: { xent_half_vgradientround_ukernel_fn f = PICK(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32);
+        LOOP(f, N, exps, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, N) }
+    }
+}
+
+// Which builds have kernel k: bit 0 A, bit 1 B, bit 2 C.
+static int present(int k) {
+#define HAS(name, isa, tile)                                                     \
+    ((KERNEL_OF(A, name, isa, tile) ? 1 : 0) | (KERNEL_OF(B, name, isa, tile) ? 2 : 0) | \
+     (KERNEL_OF(C, name, isa, tile) ? 4 : 0))
+    switch (k) {
+    case 0: return HAS(xent_f32_rmax_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
+    case 1: return HAS(xent_f32_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 2: return HAS(xent_f32_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 3: return HAS(xent_f32_vgradient_ukernel__, XENT_KERNEL_ISA, _u32);
+    case 4: return HAS(xent_f16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
+    case 5: return HAS(xent_f16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 6: return HAS(xent_bf16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 7: return HAS(xent_f16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 8: return HAS(xent_bf16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
+    case 9: return HAS(xent_f16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
+    case 10: return HAS(xent_bf16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
+    case 11: return HAS(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32);
     }
     return 0;
 }
 
-static const char *names[] = {
-    "f32 rmax (max pass)",          "f32 exp pass, storing",     "f32 fwd exp pass + next max (1000)",
-    "f32 vgradient (scaling pass)", "f16 exp pass, storing",     "bf16 exp pass, storing",
-    "f16 gradient + rounding",      "bf16 gradient + rounding",  "bf16 gradient + rounding (BF16)",
+static const struct {
+    const char *name;
+    size_t elements;  // per call
+    int outputs;
+} kernels[] = {
+    {"f32 rmax (max pass)", N, OUT_MAX},
+    {"f32 exp pass, storing", N, OUT_Y | OUT_SUMS},
+    {"f32 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX},
+    {"f32 vgradient (scaling pass)", N, OUT_Y},
+    {"f16 max pass (16-bit patterns)", N, OUT_MAX},
+    {"f16 exp pass, storing", N, OUT_Y | OUT_SUMS},
+    {"bf16 exp pass, storing", N, OUT_Y | OUT_SUMS},
+    {"f16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX},
+    {"bf16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX},
+    {"f16 gradient + rounding", N, OUT_Z},
+    {"bf16 gradient + rounding", N, OUT_Z},
+    {"bf16 gradient + rounding (BF16)", N, OUT_Z},
 };
-static const size_t elements[] = {N, N, ROW, N, N, N, N, N, N};
-#define KERNELS (sizeof(names) / sizeof(names[0]))
+#define KERNELS (int)(sizeof(kernels) / sizeof(kernels[0]))
 
 static double now(void) {
     struct timespec t;
@@ -120,69 +163,97 @@ static int by_value(const void *a, const void *b) {
     return (u > v) - (u < v);
 }
 
+// The value a fraction q (0, 0.25, 0.5, 0.75) through the sorted values, between neighbours where
+// it falls between them (the median of an even count is the mean of the middle two).
+static double quantile(const double *sorted, int n, double q) {
+    const double at = q * (n - 1);
+    const int below = (int)at;
+    return below + 1 < n ? sorted[below] + (at - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
+}
+
 // Nanoseconds per element of `calls` calls of kernel k by `side`.
 static double timed(int k, int side, int calls) {
     const double start = now();
-    for (int i = 0; i < calls; i++) call(k, side);
-    return (now() - start) / calls / (double)elements[k] * 1e9;
+    run(k, side, calls, 0);
+    return (now() - start) / calls / (double)kernels[k].elements * 1e9;
+}
+
+// A's and B's outputs of kernel k after one check call each, from outputs filled with different
+// bytes beforehand (an output a build failed to write then differs).
+static int same_bits(int k) {
+    for (int side = 0; side < 2; side++) {
+        if (k == 3) {
+            memcpy(y[side], exps, sizeof exps);  // the gradient pass's input, the same for both
+        } else {
+            memset(y[side], side ? 0x5a : 0xa5, sizeof y[side]);
+        }
+        memset(z[side], side ? 0x5a : 0xa5, sizeof z[side]);
+        memset(sums[side], side ? 0x5a : 0xa5, sizeof sums[side]);
+        memset(&maxes[side], side ? 0x5a : 0xa5, sizeof maxes[side]);
+        run(k, side, 1, 1);
+    }
+    const int out = kernels[k].outputs;
+    return (!(out & OUT_Y) || memcmp(y[0], y[1], sizeof y[0]) == 0) &&
+           (!(out & OUT_Z) || memcmp(z[0], z[1], sizeof z[0]) == 0) &&
+           (!(out & OUT_SUMS) || memcmp(&sums[0][0], &sums[1][0], sizeof(double)) == 0) &&
+           (!(out & OUT_MAX) || memcmp(&maxes[0], &maxes[1], sizeof maxes[0]) == 0);
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);  // each row as it is measured, even into a pipe
     const int rounds = argc > 1 ? atoi(argv[1]) : 41;
     if (rounds < 1 || rounds > 10000) {
         fprintf(stderr, "compare-kernels: rounds must be in 1...10000\n");
         return 2;
     }
-    // Logits in [-12, 12) in a fixed scramble, and their binary16 and bfloat16 patterns (bfloat16
-    // by truncation: any pattern will do for a timing).
-    for (size_t i = 0; i < 2 * N; i++) x[i] = (float)((i * 7919) % 2400) * 0.01f - 12.0f;
-    for (size_t i = 0; i < N; i++) {
+    // Logits in [-12, 12) in a fixed scramble, their binary16 and bfloat16 patterns (bfloat16 by
+    // truncation, binary16 normal or flushed to ±0: any patterns do for a timing), and exps in (0, 1].
+    for (size_t i = 0; i < 2 * N; i++) {
+        x[i] = (float)((i * 7919) % 2400) * 0.01f - 12.0f;
         uint32_t bits;
         memcpy(&bits, &x[i], 4);
         hbf[i] = (uint16_t)(bits >> 16);
-        const int e = (int)((bits >> 23) & 0xff) - 127 + 15;  // normal in binary16 or flushed to ±0
+        const int e = (int)((bits >> 23) & 0xff) - 127 + 15;
         h16[i] = (uint16_t)(((bits >> 16) & 0x8000) | (e > 0 ? ((uint32_t)e << 10) | ((bits >> 13) & 0x3ff) : 0));
     }
-    double *ratios = malloc(sizeof(double) * (size_t)rounds), *ta = malloc(sizeof(double) * (size_t)rounds),
-           *tb = malloc(sizeof(double) * (size_t)rounds);
-    if (!ratios || !ta || !tb) return 1;
-    printf("%-34s %10s %10s %8s %15s %6s  %s\n", "kernel", "A ns/elem", "B ns/elem", "B/A",
-           "q1-q3 of B/A", "B<A", "bits");
-    for (size_t k = 0; k < KERNELS; k++) {
-        memset(y, 0, sizeof y);
-        memset(sums, 0, sizeof sums);
-        if (!call((int)k, 0)) {
-            printf("%-34s  (absent from a build: skipped)\n", names[k]);
+    for (size_t i = 0; i < N; i++) exps[i] = (float)(i % 997 + 1) / 997.0f;
+    double *ab = malloc(sizeof(double) * (size_t)rounds), *cb = malloc(sizeof(double) * (size_t)rounds),
+           *ta = malloc(sizeof(double) * (size_t)rounds);
+    if (!ab || !cb || !ta) return 1;
+    printf("%-32s %9s %7s %13s %7s %7s  %s\n", "kernel", "A ns/elem", "B/A", "q1-q3 of B/A", "B<A", "C/A",
+           "bits of B");
+    for (int k = 0; k < KERNELS; k++) {
+        const int builds = present(k);
+        if (builds == 0) continue;  // not in this ISA's files
+        if (builds != 7) {
+            printf("%-32s  absent from build %s: not compared\n", kernels[k].name, builds & 1 ? "B" : "A");
             continue;
         }
-        call((int)k, 1);
-        const int same = memcmp(y[0], y[1], sizeof y[0]) == 0 && memcmp(sums[0], sums[1], sizeof sums[0]) == 0 &&
-                         memcmp(&maxes[0], &maxes[1], sizeof(float)) == 0 && memcmp(z[0], z[1], sizeof z[0]) == 0;
+        const int same = same_bits(k);
+        memcpy(y[0], exps, sizeof exps), memcpy(y[1], exps, sizeof exps), memcpy(y[2], exps, sizeof exps);
         // Calls per timing: about a millisecond of A's kernel.
         int calls = 16;
-        while (calls < (1 << 20) && timed((int)k, 0, calls) * (double)elements[k] * calls < 1e6) calls *= 2;
+        while (calls < (1 << 20) && timed(k, 0, calls) * (double)kernels[k].elements * calls < 1e6) calls *= 2;
         int faster = 0;
         for (int r = 0; r < rounds; r++) {
-            // Each round both builds, the first of them alternating, so neither always follows the other.
-            double a, b;
-            if (r & 1) {
-                b = timed((int)k, 1, calls);
-                a = timed((int)k, 0, calls);
-            } else {
-                a = timed((int)k, 0, calls);
-                b = timed((int)k, 1, calls);
+            // The three builds each round, in an order rotating over the rounds.
+            double t[SIDE_COUNT];
+            for (int i = 0; i < SIDE_COUNT; i++) {
+                const int side = (r + i) % SIDE_COUNT;
+                t[side] = timed(k, side, calls);
             }
-            ta[r] = a, tb[r] = b, ratios[r] = b / a;
-            faster += b < a;
+            ta[r] = t[0], ab[r] = t[1] / t[0], cb[r] = t[2] / t[0];
+            faster += t[1] < t[0];
         }
-        qsort(ratios, (size_t)rounds, sizeof(double), by_value);
+        qsort(ab, (size_t)rounds, sizeof(double), by_value);
+        qsort(cb, (size_t)rounds, sizeof(double), by_value);
         qsort(ta, (size_t)rounds, sizeof(double), by_value);
-        qsort(tb, (size_t)rounds, sizeof(double), by_value);
-        char quartiles[32];
-        snprintf(quartiles, sizeof quartiles, "%.3f-%.3f", ratios[rounds / 4], ratios[(3 * rounds) / 4]);
-        printf("%-34s %10.4f %10.4f %8.3f %15s %3d/%-3d %s\n", names[k], ta[rounds / 2], tb[rounds / 2],
-               ratios[rounds / 2], quartiles, faster, rounds, same ? "same" : "DIFFERENT");
+        char quartiles[32], count[16];
+        snprintf(quartiles, sizeof quartiles, "%.3f-%.3f", quantile(ab, rounds, 0.25), quantile(ab, rounds, 0.75));
+        snprintf(count, sizeof count, "%d/%d", faster, rounds);
+        printf("%-32s %9.4f %7.3f %13s %7s %7.3f  %s\n", kernels[k].name, quantile(ta, rounds, 0.5),
+               quantile(ab, rounds, 0.5), quartiles, count, quantile(cb, rounds, 0.5), same ? "same" : "DIFFERENT");
     }
-    free(ratios), free(ta), free(tb);
+    free(ab), free(cb), free(ta);
     return 0;
 }
