@@ -32,8 +32,10 @@
     extern __typeof__(*(type)0) KERNEL_OF(B, name, isa, tile) __attribute__((weak)); \
     extern __typeof__(*(type)0) KERNEL_OF(C, name, isa, tile) __attribute__((weak));
 #define DECLARE(type, name, tile) DECLARE_OF(type, name, XENT_KERNEL_ISA, tile)
-#define SIDES(name, isa, tile) \
-    {KERNEL_OF(A, name, isa, tile), KERNEL_OF(B, name, isa, tile), KERNEL_OF(C, name, isa, tile)}
+// The three builds' kernel, as untyped function pointers for the table below (NULL where absent).
+#define SIDES(name, isa, tile)                                                             \
+    {(void (*)(void))KERNEL_OF(A, name, isa, tile), (void (*)(void))KERNEL_OF(B, name, isa, tile), \
+     (void (*)(void))KERNEL_OF(C, name, isa, tile)}
 
 DECLARE(xent_f32_rmax_ukernel_fn, xent_f32_rmax_ukernel__, _u64_acc4)
 DECLARE(xent_f32_raddstoreexpminusmax_ukernel_fn, xent_f32_raddstoreexpminusmax_ukernel__, _u32_acc2)
@@ -65,78 +67,6 @@ static float maxes[SIDE_COUNT];
 // sums[0]; without targets the kernels write no other).
 enum { OUT_Y = 1, OUT_Z = 2, OUT_SUMS = 4, OUT_MAX = 8 };
 
-// `calls` calls of kernel k by `side` (0 A, 1 B, 2 C) into that side's outputs (y the input of the
-// gradient passes). `check` set: the call the bits are compared on (the Float gradient pass then
-// scales by 0.5, where the timed calls scale by 1 and leave y as it was).
-static void run(int k, int side, int calls, int check) {
-    float *ys = y[side];
-    uint16_t *zs = z[side];
-    double *s = sums[side];
-    float *m = &maxes[side];
-    switch (k) {
-#define LOOP(fn, ...)                                                             \
-    for (int i = 0; i < calls; i++) fn(__VA_ARGS__);                             \
-    return;
-#define PICK(name, isa, tile) ((__typeof__(&KERNEL_OF(A, name, isa, tile))[SIDE_COUNT])SIDES(name, isa, tile))[side]
-    case 0: { xent_f32_rmax_ukernel_fn f = PICK(xent_f32_rmax_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-        LOOP(f, N, x, m) }
-    case 1: { xent_f32_raddstoreexpminusmax_ukernel_fn f =
-            PICK(xent_f32_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, N, x, 12.0f, NULL, ys, 0, s, 0) }
-    case 2: { xent_f32_raddexpminusmax_rmaxnext_ukernel_fn f =
-            PICK(xent_f32_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, ROW, x, 12.0f, s, 0, x + ROW, ROW, m) }
-    case 3: { xent_f32_vgradient_ukernel_fn f = PICK(xent_f32_vgradient_ukernel__, XENT_KERNEL_ISA, _u32);
-        LOOP(f, N, ys, NULL, NULL, 0, check ? 0.5f : 1.0f, 0.0f, 0.0f) }
-    case 4: { xent_half_rmaxwiden_ukernel_fn f = PICK(xent_f16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-        LOOP(f, N, h16, NULL, m, 0) }
-    case 5: { xent_half_rmaxwiden_ukernel_fn f = PICK(xent_bf16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-        LOOP(f, N, hbf, NULL, m, 0) }
-    case 6: { xent_half_raddstoreexpminusmax_ukernel_fn f =
-            PICK(xent_f16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, N, h16, 12.0f, NULL, ys, NULL, s, 0) }
-    case 7: { xent_half_raddstoreexpminusmax_ukernel_fn f =
-            PICK(xent_bf16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, N, hbf, 12.0f, NULL, ys, NULL, s, 0) }
-    case 8: { xent_half_raddexpminusmax_rmaxnext_ukernel_fn f =
-            PICK(xent_f16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, ROW, h16, 12.0f, s, 0, h16 + ROW, ROW, m) }
-    case 9: { xent_half_raddexpminusmax_rmaxnext_ukernel_fn f =
-            PICK(xent_bf16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-        LOOP(f, ROW, hbf, 12.0f, s, 0, hbf + ROW, ROW, m) }
-    case 10: { xent_half_vgradientround_ukernel_fn f = PICK(xent_f16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
-        LOOP(f, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0) }
-    case 11: { xent_half_vgradientround_ukernel_fn f =
-            PICK(xent_bf16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
-        LOOP(f, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0) }
-    case 12: { xent_half_vgradientround_ukernel_fn f = PICK(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32);
-        LOOP(f, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0) }
-    }
-}
-
-// Which builds have kernel k: bit 0 A, bit 1 B, bit 2 C.
-static int present(int k) {
-#define HAS(name, isa, tile)                                                     \
-    ((KERNEL_OF(A, name, isa, tile) ? 1 : 0) | (KERNEL_OF(B, name, isa, tile) ? 2 : 0) | \
-     (KERNEL_OF(C, name, isa, tile) ? 4 : 0))
-    switch (k) {
-    case 0: return HAS(xent_f32_rmax_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-    case 1: return HAS(xent_f32_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 2: return HAS(xent_f32_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 3: return HAS(xent_f32_vgradient_ukernel__, XENT_KERNEL_ISA, _u32);
-    case 4: return HAS(xent_f16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-    case 5: return HAS(xent_bf16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4);
-    case 6: return HAS(xent_f16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 7: return HAS(xent_bf16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 8: return HAS(xent_f16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 9: return HAS(xent_bf16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2);
-    case 10: return HAS(xent_f16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
-    case 11: return HAS(xent_bf16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32);
-    case 12: return HAS(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32);
-    }
-    return 0;
-}
-
 // The instruction sets whose files have each kernel (the script links the AVX512_BF16 file, and
 // defines XENT_KERNEL_BF16, where the CPU has that extension): one expected but absent from every
 // build is reported, so that a renamed kernel does not drop out unseen.
@@ -146,22 +76,77 @@ static const struct {
     size_t elements;  // per call
     int outputs;
     int isas;
+    void (*fn[SIDE_COUNT])(void);  // A's, B's and C's
 } kernels[] = {
-    {"f32 rmax (max pass)", N, OUT_MAX, ISA_SSE2 | ISA_HALF},
-    {"f32 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_SSE2 | ISA_HALF},
-    {"f32 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_AVX512},
-    {"f32 vgradient (scaling pass)", N, OUT_Y, ISA_SSE2 | ISA_HALF},
-    {"f16 max pass (16-bit patterns)", N, OUT_MAX, ISA_HALF},
-    {"bf16 max pass (16-bit patterns)", N, OUT_MAX, ISA_HALF},
-    {"f16 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_HALF},
-    {"bf16 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_HALF},
-    {"f16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_HALF},
-    {"bf16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_HALF},
-    {"f16 gradient + rounding", N, OUT_Z, ISA_HALF},
-    {"bf16 gradient + rounding", N, OUT_Z, ISA_HALF},
-    {"bf16 gradient + rounding (BF16)", N, OUT_Z, ISA_BF16},
+    {"f32 rmax (max pass)", N, OUT_MAX, ISA_SSE2 | ISA_HALF,
+     SIDES(xent_f32_rmax_ukernel__, XENT_KERNEL_ISA, _u64_acc4)},
+    {"f32 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_SSE2 | ISA_HALF,
+     SIDES(xent_f32_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"f32 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_AVX512,
+     SIDES(xent_f32_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"f32 vgradient (scaling pass)", N, OUT_Y, ISA_SSE2 | ISA_HALF,
+     SIDES(xent_f32_vgradient_ukernel__, XENT_KERNEL_ISA, _u32)},
+    {"f16 max pass (16-bit patterns)", N, OUT_MAX, ISA_HALF,
+     SIDES(xent_f16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4)},
+    {"bf16 max pass (16-bit patterns)", N, OUT_MAX, ISA_HALF,
+     SIDES(xent_bf16_rmaxwiden_ukernel__, XENT_KERNEL_ISA, _u64_acc4)},
+    {"f16 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_HALF,
+     SIDES(xent_f16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"bf16 exp pass, storing", N, OUT_Y | OUT_SUMS, ISA_HALF,
+     SIDES(xent_bf16_raddstoreexpminusmax_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"f16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_HALF,
+     SIDES(xent_f16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"bf16 fwd exp pass + next max", ROW, OUT_SUMS | OUT_MAX, ISA_HALF,
+     SIDES(xent_bf16_raddexpminusmax_rmaxnext_ukernel__, XENT_KERNEL_ISA, _u32_acc2)},
+    {"f16 gradient + rounding", N, OUT_Z, ISA_HALF,
+     SIDES(xent_f16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32)},
+    {"bf16 gradient + rounding", N, OUT_Z, ISA_HALF,
+     SIDES(xent_bf16_vgradientround_ukernel__, XENT_KERNEL_ISA, _u32)},
+    {"bf16 gradient + rounding (BF16)", N, OUT_Z, ISA_BF16,
+     SIDES(xent_bf16_vgradientround_ukernel__, avx512bf16, _u32)},
 };
+
 #define KERNELS (int)(sizeof(kernels) / sizeof(kernels[0]))
+
+// `calls` calls of kernel k by `side` (0 A, 1 B, 2 C) into that side's outputs (y the input of the
+// gradient passes). `check` set: the call the bits are compared on (the Float gradient pass then
+// scales by 0.5, where the timed calls scale by 1 and leave y as it was).
+static void run(int k, int side, int calls, int check) {
+    float *ys = y[side];
+    uint16_t *zs = z[side];
+    double *s = sums[side];
+    float *m = &maxes[side];
+    switch (k) {
+// `calls` calls of this side's kernel k, typed as `type`.
+#define LOOP(type, ...)                                          \
+    {                                                            \
+        const type f = (type)kernels[k].fn[side];                \
+        for (int i = 0; i < calls; i++) f(__VA_ARGS__);          \
+        return;                                                  \
+    }
+    case 0: LOOP(xent_f32_rmax_ukernel_fn, N, x, m)
+    case 1: LOOP(xent_f32_raddstoreexpminusmax_ukernel_fn, N, x, 12.0f, NULL, ys, 0, s, 0)
+    case 2: LOOP(xent_f32_raddexpminusmax_rmaxnext_ukernel_fn, ROW, x, 12.0f, s, 0, x + ROW, ROW, m)
+    case 3: LOOP(xent_f32_vgradient_ukernel_fn, N, ys, NULL, NULL, 0, check ? 0.5f : 1.0f, 0.0f, 0.0f)
+    case 4: LOOP(xent_half_rmaxwiden_ukernel_fn, N, h16, NULL, m, 0)
+    case 5: LOOP(xent_half_rmaxwiden_ukernel_fn, N, hbf, NULL, m, 0)
+    case 6: LOOP(xent_half_raddstoreexpminusmax_ukernel_fn, N, h16, 12.0f, NULL, ys, NULL, s, 0)
+    case 7: LOOP(xent_half_raddstoreexpminusmax_ukernel_fn, N, hbf, 12.0f, NULL, ys, NULL, s, 0)
+    case 8: LOOP(xent_half_raddexpminusmax_rmaxnext_ukernel_fn, ROW, h16, 12.0f, s, 0, h16 + ROW, ROW, m)
+    case 9: LOOP(xent_half_raddexpminusmax_rmaxnext_ukernel_fn, ROW, hbf, 12.0f, s, 0, hbf + ROW, ROW, m)
+    case 10: LOOP(xent_half_vgradientround_ukernel_fn, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0)
+    case 11: LOOP(xent_half_vgradientround_ukernel_fn, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0)
+    case 12: LOOP(xent_half_vgradientround_ukernel_fn, N, ys, NULL, NULL, 0, 0.01f, 0.0f, 0.0f, 5, 1.0f, zs, 0)
+    }
+}
+
+// Which builds have kernel k: bit 0 A, bit 1 B, bit 2 C.
+static int present(int k) {
+    int builds = 0;
+    for (int side = 0; side < SIDE_COUNT; side++) builds |= kernels[k].fn[side] ? 1 << side : 0;
+    return builds;
+}
+
 
 static double now(void) {
     struct timespec t;
