@@ -1149,37 +1149,6 @@ void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax, u32_acc2)(size_t n, const uin
 }
 #endif
 
-// raddstoreexpminusmax_targets' smoothing form (class labels, no class weights: its sums, its marks
-// on the stored exps) over the widened logits, so that a 16-bit chunk under label smoothing is not
-// widened into the workspace first; `in` is XENT_IN_F16 or XENT_IN_BF16.
-#if XENT_KERNELS
-XENT_INLINE void xent_half_raddstoreexpminusmax_smoothing(size_t n, const uint16_t *x, float shift, float *y,
-                                                          uint16_t *z, double *sums, size_t prefetch_limit,
-                                                          const int in) {
-    if (y) {
-        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, y, z, sums, prefetch_limit, 1, 0, 0, 1, 1, 1,
-                                           in, NULL, 0, NULL);
-    } else {
-        xent_raddstoreexpminusmax_rmaxnext(n, x, 1.0f, shift, NULL, NULL, NULL, NULL, sums, prefetch_limit, 0, 0, 0, 0,
-                                           1, 1, in, NULL, 0, NULL);
-    }
-}
-
-XENT_TARGET
-void XENT_HALF_UKERNEL(f16, raddstoreexpminusmax_smoothing, u32_acc2)(size_t n, const uint16_t *x, float shift,
-                                                                       float *y, uint16_t *z, double *sums,
-                                                                       size_t prefetch_limit) {
-    xent_half_raddstoreexpminusmax_smoothing(n, x, shift, y, z, sums, prefetch_limit, XENT_IN_F16);
-}
-
-XENT_TARGET
-void XENT_HALF_UKERNEL(bf16, raddstoreexpminusmax_smoothing, u32_acc2)(size_t n, const uint16_t *x, float shift,
-                                                                        float *y, uint16_t *z, double *sums,
-                                                                        size_t prefetch_limit) {
-    xent_half_raddstoreexpminusmax_smoothing(n, x, shift, y, z, sums, prefetch_limit, XENT_IN_BF16);
-}
-#endif
-
 // vgradient's forms over `y`, which is only read here (out ≠ XENT_OUT_F32), each vector rounded
 // into `dst`.
 #if XENT_KERNELS

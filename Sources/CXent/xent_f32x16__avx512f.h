@@ -113,14 +113,7 @@ XENT_OP xent_u16x16 xent_u16x16_and(xent_u16x16 a, xent_u16x16 b) { return _mm25
 XENT_OP uint32_t xent_u16x16_eq_lanes(xent_u16x16 a, xent_u16x16 b) {
     return _mm512_cmpeq_epi32_mask(_mm512_cvtepu16_epi32(a), _mm512_cvtepu16_epi32(b));
 }
-XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) {
-    xent_f32x16 v = _mm512_cvtph_ps(h);
-    // Opaque to the compiler: clang folds a compare of widened binary16 values (label smoothing's
-    // mask of −inf) into a binary16 compare, which without AVX512-FP16 it then makes lane by lane
-    // (a smoothing exp pass ten times slower than bfloat16's). The empty asm emits nothing.
-    __asm__("" : "+v"(v));
-    return v;
-}
+XENT_OP xent_f32x16 xent_f32x16_widen_f16(xent_u16x16 h) { return _mm512_cvtph_ps(h); }
 XENT_OP xent_f32x16 xent_f32x16_sub_lane(xent_f32x16 v, size_t k, float x) {
     return _mm512_mask_sub_ps(v, (__mmask16)(1u << k), v, _mm512_set1_ps(x));
 }

@@ -214,11 +214,7 @@ int xent_isa_is_canonical(xent_isa isa) {
     void xent_f16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,       \
                                                                   float *, uint16_t *, double *, size_t);              \
     void xent_bf16_raddstoreexpminusmax_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, const float *,      \
-                                                                   float *, uint16_t *, double *, size_t);             \
-    void xent_f16_raddstoreexpminusmax_smoothing_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, float *,   \
-                                                                            uint16_t *, double *, size_t);             \
-    void xent_bf16_raddstoreexpminusmax_smoothing_ukernel__##isa##_u32_acc2(size_t, const uint16_t *, float, float *,  \
-                                                                             uint16_t *, double *, size_t);
+                                                                   float *, uint16_t *, double *, size_t);
 
 // `bf16_vgradientround`: the bfloat16 gradient-rounding kernel, the ISA's own or an extension's.
 #define XENT_FUSED_HALF(sfx, bf16_vgradientround_fn)                                                                   \
@@ -228,9 +224,7 @@ int xent_isa_is_canonical(xent_isa isa) {
     .u16_rfindeq = xent_u16_rfindeq_ukernel__##sfx##_u64,                                                              \
     .bf16_vgradientround = bf16_vgradientround_fn,                                                                     \
     .f16_raddstoreexpminusmax = xent_f16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                               \
-    .bf16_raddstoreexpminusmax = xent_bf16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,                             \
-    .f16_raddstoreexpminusmax_smoothing = xent_f16_raddstoreexpminusmax_smoothing_ukernel__##sfx##_u32_acc2,           \
-    .bf16_raddstoreexpminusmax_smoothing = xent_bf16_raddstoreexpminusmax_smoothing_ukernel__##sfx##_u32_acc2,
+    .bf16_raddstoreexpminusmax = xent_bf16_raddstoreexpminusmax_ukernel__##sfx##_u32_acc2,
 
 #define XENT_CONFIG(name, isa_value, sfx, f16_widen_fn, f16_round_fn, bf16_isa, bf16_round_fn, ...)              \
     static const xent_ukernel_config name = {                                                                \
@@ -324,7 +318,7 @@ const xent_ukernel_config *xent_ukernel_config_get_without_extensions(xent_isa i
 }
 
 // The config Swift reads by field names through the importer: its pointers, nothing else.
-_Static_assert(sizeof(xent_ukernel_config) == 28 * sizeof(void *), "xent_ukernel_config: isa + 27 pointers");
+_Static_assert(sizeof(xent_ukernel_config) == 26 * sizeof(void *), "xent_ukernel_config: isa + 25 pointers");
 
 // MARK: - Checks and measurement
 

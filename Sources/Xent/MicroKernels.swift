@@ -37,8 +37,7 @@ enum MicroKernels {
         f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil, u16_rfindeq: nil,
         f16_raddstoreexpminusmax: nil, bf16_raddstoreexpminusmax: nil, raddexpminusmax_rmaxnext: nil,
         f16_raddexpminusmax_rmaxnext: nil, bf16_raddexpminusmax_rmaxnext: nil, raddstoreexpscaledminusmax: nil,
-        raddexpscaledminusmax_rmaxnext: nil, raddstoreexpminusmax_targets: nil, vtransform_rmax: nil,
-        f16_raddstoreexpminusmax_smoothing: nil, bf16_raddstoreexpminusmax_smoothing: nil)
+        raddexpscaledminusmax_rmaxnext: nil, raddstoreexpminusmax_targets: nil, vtransform_rmax: nil)
     #endif
 
     static let portable = xent_ukernel_config(
@@ -64,8 +63,7 @@ enum MicroKernels {
         f16_rmaxwiden: nil, f16_vgradientround: nil, bf16_rmaxwiden: nil, bf16_vgradientround: nil, u16_rfindeq: nil,
         f16_raddstoreexpminusmax: nil, bf16_raddstoreexpminusmax: nil, raddexpminusmax_rmaxnext: nil,
         f16_raddexpminusmax_rmaxnext: nil, bf16_raddexpminusmax_rmaxnext: nil, raddstoreexpscaledminusmax: nil,
-        raddexpscaledminusmax_rmaxnext: nil, raddstoreexpminusmax_targets: nil, vtransform_rmax: nil,
-        f16_raddstoreexpminusmax_smoothing: nil, bf16_raddstoreexpminusmax_smoothing: nil)
+        raddexpscaledminusmax_rmaxnext: nil, raddstoreexpminusmax_targets: nil, vtransform_rmax: nil)
 
     /// `dst[i] = src[i]` widened to float for `i < n`, by the 16-bit micro-kernel of `isa`, which
     /// may prefetch `src` below `prefetchLimit` (CXent.h; `n` without one: only the elements given).

@@ -166,8 +166,6 @@ struct RowPipeline {
     private let vgradientRoundHalf: xent_half_vgradientround_ukernel_fn?
     private let raddstoreexpminusmaxHalf: xent_half_raddstoreexpminusmax_ukernel_fn?
     private let raddexpminusmaxRmaxNextHalf: xent_half_raddexpminusmax_rmaxnext_ukernel_fn?
-    /// The 16-bit exp pass taking label smoothing's sums (class labels without class weights).
-    private let raddstoreexpminusmaxSmoothingHalf: xent_half_raddstoreexpminusmax_smoothing_ukernel_fn?
     private let rfindeqHalf: xent_u16_rfindeq_ukernel_fn?
     /// Whether the logits go through a scale or a softcap first.
     let transforms: Bool
@@ -201,8 +199,6 @@ struct RowPipeline {
             ? config.bf16_raddstoreexpminusmax : config.f16_raddstoreexpminusmax
         raddexpminusmaxRmaxNextHalf = format == XENT_HALF_BFLOAT16
             ? config.bf16_raddexpminusmax_rmaxnext : config.f16_raddexpminusmax_rmaxnext
-        raddstoreexpminusmaxSmoothingHalf = format == XENT_HALF_BFLOAT16
-            ? config.bf16_raddstoreexpminusmax_smoothing : config.f16_raddstoreexpminusmax_smoothing
         rfindeqHalf = config.u16_rfindeq
         transforms = params.logit_scale != 1 || params.softcap > 0
         smoothing = params.label_smoothing != 0
@@ -614,9 +610,8 @@ struct RowPipeline {
     }
 
     /// One chunk of a 16-bit row. Where the ISA has the 16-bit exp pass and the chunk needs its logits
-    /// only there (no transform; no class weights with soft targets; label smoothing only with class
-    /// labels and no class weights, whose sums that pass takes), its max and exps read the 16-bit
-    /// logits themselves (``directHalfChunk(_:targets:base:count:max:nextRow:)``). Otherwise its
+    /// only there (no transform, no smoothing, no class weights with soft targets), its max and exps
+    /// read the 16-bit logits themselves (``directHalfChunk(_:targets:base:count:max:nextRow:)``). Otherwise its
     /// logits are widened into the workspace (with its max, where the ISA fuses the two) and its
     /// targets beside them, then
     /// ``chunk(_:targets:gradient:count:base:prefetchLimit:scratch:max:nextRow:)`` runs there
@@ -629,10 +624,8 @@ struct RowPipeline {
     ) -> ChunkSums {
         let limit = row.prefetchLimit - base
         if let targets, let q = row.targets { widenHalf(len, q + base, targets + base, limit) }
-        if raddstoreexpminusmaxHalf != nil, rmaxWidenHalf != nil, rfindeqHalf != nil, !transforms,
-           smoothing
-               ? raddstoreexpminusmaxSmoothingHalf != nil && row.targets == nil && params.class_weights == nil
-               : row.targets == nil || params.class_weights == nil {
+        if raddstoreexpminusmaxHalf != nil, rmaxWidenHalf != nil, rfindeqHalf != nil, !transforms, !smoothing,
+           row.targets == nil || params.class_weights == nil {
             return directHalfChunk(row, targets: targets.map { UnsafePointer($0 + base) }, base: base, count: len)
         }
         let x = row.workspace + base
@@ -663,9 +656,8 @@ struct RowPipeline {
     /// a transform or separate target sums, with the same bits as widening them first (the
     /// conversions are exact): the max (`rmaxwiden` storing nothing), the argmax by the max's
     /// 16-bit pattern (either zero's for a zero max), and the exp pass widening as it loads
-    /// (`raddstoreexpminusmax` over 16 bits, or under label smoothing `raddstoreexpminusmax_smoothing`,
-    /// which takes its sums and marks the masked classes as `raddstoreexpminusmax_targets` does), its
-    /// exps stored into the workspace when there is a gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
+    /// (`raddstoreexpminusmax` over 16 bits), its exps stored into the workspace when there is a
+    /// gradient. The exp pass prefetches the next chunk's logits, the workspace and — for the
     /// scaling pass, whose stores then find their lines in cache — the 16-bit gradient.
     @inline(__always)
     func directHalfChunk(
@@ -684,31 +676,21 @@ struct RowPipeline {
         let y = row.gradient == nil ? nil : row.workspace + base
         // The workspace may be prefetched up to its padding, the caller's buffers up to their limit.
         let limit = Swift.min(row.prefetchLimit, row.classes + HalfRow.workspacePadding) - base
-        if let nextRow, let raddexpminusmaxRmaxNextHalf, y == nil, q == nil, !smoothing {
+        if let nextRow, let raddexpminusmaxRmaxNextHalf, y == nil, q == nil {
             raddexpminusmaxRmaxNextHalf(len, x, shift, &sums.sum, limit, nextRow, len, &sums.nextRowMax)
             if params.argmax != 0 { searchHalfArgmax(x, count: len, base: base, into: &sums) }
             return sums
         }
-        if smoothing {
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 6) { s in
-                raddstoreexpminusmaxSmoothingHalf!(len, x, shift, y, row.gradient.map { $0 + base }, s.baseAddress, limit)
-                sums.sum = s[0]
-                sums.unmasked = s[3]
-                sums.sumW = s[4]
-                sums.sumWGap = s[5]
+        var exps = (0.0, 0.0, 0.0)
+        withUnsafeMutablePointer(to: &exps) {
+            $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
+                raddstoreexpminusmaxHalf!(len, x, shift, q, y, row.gradient.map { $0 + base }, s, limit)
             }
-        } else {
-            var exps = (0.0, 0.0, 0.0)
-            withUnsafeMutablePointer(to: &exps) {
-                $0.withMemoryRebound(to: Double.self, capacity: 3) { s in
-                    raddstoreexpminusmaxHalf!(len, x, shift, q, y, row.gradient.map { $0 + base }, s, limit)
-                }
-            }
-            sums.sum = exps.0
-            if q != nil {
-                sums.sumQ = exps.1
-                sums.sumQGap = exps.2
-            }
+        }
+        sums.sum = exps.0
+        if q != nil {
+            sums.sumQ = exps.1
+            sums.sumQGap = exps.2
         }
         // The argmax's search after the exp pass, where it costs binary16 calls less than before it
         // (Performance article): the logits are left as they were (the exps go to the workspace; an

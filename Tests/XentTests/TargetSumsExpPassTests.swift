@@ -98,22 +98,13 @@ struct TargetSumsExpPassTests {
         }
     }
 
-    /// `isa`'s kernels with the fused passes counted (the 16-bit smoothing ones too, which a 16-bit
-    /// chunk under smoothing with class labels and no class weights takes instead).
+    /// `isa`'s kernels with the fused pass counted.
     private static func counting(_ isa: InstructionSet) -> xent_ukernel_config {
         forwardedConfig = MicroKernels.config(isa.cValue)
         var k = forwardedConfig
         k.raddstoreexpminusmax_targets = { n, x, shift, q, w, smoothing, y, sums, limit in
             targetSumsCalls.add()
             forwardedConfig.raddstoreexpminusmax_targets!(n, x, shift, q, w, smoothing, y, sums, limit)
-        }
-        k.f16_raddstoreexpminusmax_smoothing = { n, x, shift, y, z, sums, limit in
-            targetSumsCalls.add()
-            forwardedConfig.f16_raddstoreexpminusmax_smoothing!(n, x, shift, y, z, sums, limit)
-        }
-        k.bf16_raddstoreexpminusmax_smoothing = { n, x, shift, y, z, sums, limit in
-            targetSumsCalls.add()
-            forwardedConfig.bf16_raddstoreexpminusmax_smoothing!(n, x, shift, y, z, sums, limit)
         }
         return k
     }
@@ -124,8 +115,6 @@ struct TargetSumsExpPassTests {
         let counting = Self.counting(isa)
         var separate = MicroKernels.config(isa.cValue)
         separate.raddstoreexpminusmax_targets = nil
-        separate.f16_raddstoreexpminusmax_smoothing = nil
-        separate.bf16_raddstoreexpminusmax_smoothing = nil
         var rng = SeededGenerator(seed: 13)
         for classes in [1, 17, 100, 1000, 2048, 2049, 5000] {
             for (rows, threads) in [(1, 1), (3, 2), (9, 1), (9, 2)] {
@@ -155,8 +144,7 @@ struct TargetSumsExpPassTests {
                 default: break
                 }
                 for gradient in [false, true] {
-                    // Float mostly; 16-bit logits too (these chunks are widened, then computed as Float's,
-                    // but under smoothing with class labels and no class weights, read by the 16-bit pass).
+                    // Float mostly; 16-bit logits too (these chunks are widened, then computed as Float's).
                     let storage = Int.random(in: 0..<4, using: &rng)
                     let what = "\(isa) \(rows)×\(classes) stride \(stride) \(kind) soft \(soft) "
                         + "α=\(options.labelSmoothing) "

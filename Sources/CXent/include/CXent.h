@@ -239,14 +239,6 @@ typedef void (*xent_half_vgradientround_ukernel_fn)(size_t n, const float *y, co
 typedef void (*xent_half_raddstoreexpminusmax_ukernel_fn)(size_t n, const uint16_t *x, float shift, const float *q,
                                                            float *y, uint16_t *z, double *sums, size_t prefetch_limit);
 
-/// The exp pass over a 16-bit row part under label smoothing, with class labels and no class
-/// weights: `xent_f32_raddstoreexpminusmax_targets_ukernel_fn` (`q` and `w` NULL, `smoothing` set;
-/// `mark_masked` when storing) over `x[i]` widened to float as it is loaded — the same bits as
-/// widening the part first — prefetching as `xent_half_raddstoreexpminusmax_ukernel_fn`.
-typedef void (*xent_half_raddstoreexpminusmax_smoothing_ukernel_fn)(size_t n, const uint16_t *x, float shift,
-                                                                     float *y, uint16_t *z, double *sums,
-                                                                     size_t prefetch_limit);
-
 /// The 16-bit storage formats of half-precision logits, targets and gradients.
 typedef enum xent_half_format {
     XENT_HALF_BINARY16 = 0,  ///< IEEE 754 binary16 (Swift's `Float16`)
@@ -291,9 +283,6 @@ typedef struct xent_ukernel_config {
     xent_f32_raddstoreexpminusmax_targets_ukernel_fn raddstoreexpminusmax_targets;
     /// The transform taking the chunk's max, NULL where the ISA has none (the Swift ISAs).
     xent_f32_vtransform_rmax_ukernel_fn vtransform_rmax;
-    /// The 16-bit exp passes under label smoothing, NULL where the ISA has no fused 16-bit passes.
-    xent_half_raddstoreexpminusmax_smoothing_ukernel_fn f16_raddstoreexpminusmax_smoothing;
-    xent_half_raddstoreexpminusmax_smoothing_ukernel_fn bf16_raddstoreexpminusmax_smoothing;
 } xent_ukernel_config;
 
 /// The C micro-kernels of `isa` (AVX-512F, AVX2 or SSE2, which must be supported; the same pointer
