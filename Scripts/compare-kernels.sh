@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"  # the toolchain's clang, as SwiftPM's, ahead of a system one
 [ $# -ge 2 ] || { sed -n '2,24p' "$0"; exit 2; }
-a=$1 b=$2 rounds=${3:-41}
+a=$1 b=$2 rounds=${3:-42}
 fail() { echo "compare-kernels: $*" >&2; exit 2; }
 [[ $rounds =~ ^[0-9]{1,5}$ ]] && [ "$rounds" -ge 1 ] && [ "$rounds" -le 10000 ] || fail "ROUNDS must be 1 to 10000"
 [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] || fail "the C micro-kernels compared are x86-64's, on Linux"
