@@ -18,11 +18,17 @@
 #      the library ships; --debug for a debug build), with no network;
 #   4. `cross-platform-bits check` there with XENT_ISA=advsimd: each mismatching case is printed
 #      with the outputs that differ (loss, row losses, log-sum-exp, argmax, gradient), then
-#      `N cases, all bits equal` or `M of N cases differ`.
+#      `N cases, all bits equal` or `M of N cases differ`;
+#   5. (release builds) the guest instructions per element of 13 calls (instruction-probe, the
+#      same package: Float, binary16 and bfloat16, labels and soft targets, the options), counted
+#      exactly under qemu, against Tests/CrossPlatformBits/arm64-instructions.txt: more than 1.10x
+#      a recorded count fails. No arm64 core is at hand to time the Swift kernels; a vector
+#      operation the compiler makes lane by lane shows here as a multiple (it did:
+#      Reports/2026-12-06_arm64-swift-simd-instructions.txt).
 #
 # Each step's time is printed; the last line is `arm64-swift: N passed, M failed` (N cases
-# checked on arm64; M cases that differ, or 1 if a step failed before the check) and the exit
-# status is non-zero if anything failed.
+# checked on arm64, bits and counts; M cases that differ or exceed their count, or 1 if a step
+# failed before its cases) and the exit status is non-zero if anything failed.
 #
 #   sudo Scripts/test-arm64-swift.sh                  # root at /opt/xent-trixie-arm64
 #   sudo Scripts/test-arm64-swift.sh --rebuild-root   # make the root again
@@ -57,6 +63,7 @@ mkdir -p "$out"
 golden=$out/golden-x86_64.txt
 package=Tests/CrossPlatformBits
 tool=.build/$config/cross-platform-bits
+tool_probe=.build/$config/instruction-probe
 total_start=$(date +%s)
 step_start=0
 begin() { echo "== $1"; step_start=$(date +%s); }
@@ -65,6 +72,40 @@ failed() {
     echo "arm64-swift: $1" >&2
     echo "arm64-swift: 0 passed, 1 failed"
     exit 1
+}
+
+# 5. (below): each instruction-probe case run once under qemu-aarch64 with its trace on (from the host,
+# the root as qemu's library prefix, the trace piped to Scripts/count-guest-instructions.py), its
+# guest instructions per element against the count recorded in $budget: more than
+# $budget_tolerance times that fails (a vector operation made lane by lane costs a multiple), fewer
+# than 1/$budget_tolerance asks for the file to be updated. One line per case; under a failing one,
+# the 8 symbols that executed most of its instructions.
+budget=$package/arm64-instructions.txt
+budget_tolerance=1.10
+probe_elements=$((64 * 2048))  # instruction-probe's 64 rows of 2048 classes
+count_instructions() {
+    local probe=$TRIXIE_ROOT/xent/$package/$tool_probe qemu name recorded count
+    qemu=$(command -v qemu-aarch64-static) || { echo "no qemu-aarch64-static to count with"; return 1; }
+    [ -f "$budget" ] || { echo "no $budget"; return 1; }
+    local names
+    names=$("$qemu" -L "$TRIXIE_ROOT" "$probe" list) || { echo "instruction-probe list failed"; return 1; }
+    for name in $names; do
+        recorded=$(awk -v n="$name" '$1 == n {print $2}' "$budget")
+        count=$("$qemu" -L "$TRIXIE_ROOT" -d in_asm,exec,nochain "$probe" "$name" 2>&1 >/dev/null |
+            python3 Scripts/count-guest-instructions.py /dev/stdin) || { echo "$name not counted FAILED"; continue; }
+        awk -v n="$name" -v c="$count" -v r="$recorded" -v t="$budget_tolerance" -v e="$probe_elements" 'BEGIN {
+            per = c / e
+            if (r == "") { printf "%-32s %7.2f per element, none recorded in the file FAILED\n", n, per; exit }
+            verdict = per > r * t ? sprintf("above %.2fx FAILED", t) : per < r / t ? "fewer: record them ok" : "ok"
+            printf "%-32s %7.2f per element, recorded %6.2f (%.3fx) %s\n", n, per, r, per / r, verdict }' |
+            tee "$out/probe-line"
+        # Where a failing case's instructions went: its 8 busiest symbols.
+        if grep -q FAILED "$out/probe-line"; then
+            "$qemu" -L "$TRIXIE_ROOT" -d in_asm,exec,nochain "$probe" "$name" 2>&1 >/dev/null |
+                python3 Scripts/count-guest-instructions.py --by-symbol /dev/stdin | sed -n 2,9p | cut -c1-150 |
+                sed 's/^/    /'
+        fi
+    done
 }
 
 # 1. The golden file on x86-64.
@@ -107,19 +148,33 @@ status=0
 TRIXIE_ENV=XENT_ISA=advsimd trixie_run "$package/$tool check golden-x86_64.txt" 2>&1 |
     tee "$out/arm64-check.log" || status=$?
 took "arm64 check"
+
+# 5. Instructions per element (release only: the recorded counts are the release build's).
+probe_passed=0 probe_failed=0
+if [ "$config" = release ]; then
+    begin "arm64 (qemu): instruction-probe, guest instructions per element against $budget"
+    probe_status=0
+    probe_out=$(count_instructions) || probe_status=$?
+    echo "$probe_out"
+    probe_passed=$(grep -c ' ok$' <<<"$probe_out" || true)
+    probe_failed=$(grep -c ' FAILED' <<<"$probe_out" || true)
+    [ "$probe_status" -eq 0 ] || [ "$probe_failed" -gt 0 ] || probe_failed=1  # it stopped before a case
+    took "arm64 instructions"
+fi
 echo "total: $(($(date +%s) - total_start)) s"
 summary=$(tail -n 1 "$out/arm64-check.log")
 cases=$(grep -oE '^[0-9]+ cases, all bits equal' <<<"$summary" | grep -oE '^[0-9]+' || true)
 if [ "$status" -eq 0 ] && [ -n "$cases" ]; then
-    echo "arm64-swift: $cases passed, 0 failed"
+    echo "arm64-swift: $((cases + probe_passed)) passed, $probe_failed failed"
+    [ "$probe_failed" -eq 0 ] || exit 1
     exit 0
 fi
 differ=$(grep -oE '^[0-9]+ of [0-9]+ cases differ' <<<"$summary" || true)
 if [ -n "$differ" ]; then
     read -r bad _ n _ <<<"$differ"
-    echo "arm64-swift: $((n - bad)) passed, $bad failed"
+    echo "arm64-swift: $((n - bad + probe_passed)) passed, $((bad + probe_failed)) failed"
 else
     echo "arm64-swift: the check did not run to the end (exit $status)" >&2
-    echo "arm64-swift: 0 passed, 1 failed"
+    echo "arm64-swift: 0 passed, $((1 + probe_failed)) failed"
 fi
 exit 1
