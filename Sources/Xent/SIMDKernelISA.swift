@@ -26,8 +26,9 @@ protocol SIMDKernelISA {
 }
 
 #if arch(arm64)
-/// arm64 AdvSIMD: the canonical bits (NUMERICS.md "Determinism"), `Sleef_expf4_u10advsimd` (an
-/// FMA algorithm, equal to AVX-512F's and AVX2's exp on every input) and fused multiply-adds.
+/// arm64 AdvSIMD: the canonical bits (NUMERICS.md "Determinism"), `Sleef_expf4_u10advsimd`'s exp
+/// (an FMA algorithm, equal to AVX-512F's and AVX2's exp on every input; inlined in its C block)
+/// and fused multiply-adds.
 enum AdvSIMDKernels: SIMDKernelISA {
     static var isa: xent_isa { XENT_ISA_ADVSIMD }
     @inline(__always)

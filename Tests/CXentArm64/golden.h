@@ -77,11 +77,10 @@ double xg_uniform(uint64_t *state, double lo, double hi);
 /// The test groups, in driver order (driver.c lists them; each file defines its own).
 void xg_groups_sleef(xg_ctx *c);
 void xg_groups_ukernels(xg_ctx *c);
-#if defined(__x86_64__)
-/// x86 only: every one of the 2^32 float inputs through SLEEF's x86 vector functions (and with
-/// scalar_too its scalar ones), each compared with the AVX-512F and the SSE2 one
-/// (`--exhaustive`), on `threads` threads. Returns the number of failed checks.
+/// Every one of the 2^32 float inputs (`--exhaustive`), on `threads` threads: on x86-64 through
+/// SLEEF's x86 vector functions (and with scalar_too its scalar ones), each compared with the
+/// AVX-512F and the SSE2 one; on aarch64 through the shim's AdvSIMD exp block function, whose exp
+/// is inlined, compared with Sleef_expf4_u10advsimd. Returns the number of failed checks.
 int xg_exhaustive_sleef(int threads, int scalar_too);
-#endif
 
 #endif

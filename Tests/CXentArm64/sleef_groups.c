@@ -384,8 +384,8 @@ void xg_groups_sleef(xg_ctx *c) {
               sizeof expd_variants / sizeof expd_variants[0]);
 }
 
-#if defined(__x86_64__)
-// ---- Exhaustive: all 2^32 floats through the x86 variants (driver --exhaustive) -------------
+// ---- Exhaustive: all 2^32 floats through the x86 variants, or on aarch64 through the exp that the
+// ---- shim inlines into its AdvSIMD block function against SLEEF's (driver --exhaustive) ------
 
 #include <pthread.h>
 
@@ -471,7 +471,8 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     for (size_t k = 0; k < nv; k++) {
         for (int r = 0; r < 2; r++) {
             const variant *ref_v = &v[ref[r]];
-            if (k == ref[r] || (k == ref[0] && r == 1)) continue;  // (printed as sse2 vs avx512f)
+            // (sse2 vs avx512f is printed once; with one reference, as on aarch64, r = 0 alone)
+            if (k == ref[r] || (r == 1 && (k == ref[0] || ref[1] == ref[0]))) continue;
             int64_t m = 0, u = 0;
             uint32_t ex = 0;
             for (int t = 0; t < threads; t++) {
@@ -495,12 +496,30 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     return failed;
 }
 
+#if defined(__x86_64__)
 int xg_exhaustive_sleef(int threads, int scalar_too) {
     int failed = 0;
     failed += exhaustive_one("sleef.tanhf_u10", tanhf_variants, sizeof tanhf_variants / sizeof tanhf_variants[0], threads,
                              scalar_too);
     failed += exhaustive_one("sleef.expf_u10", expf_variants, sizeof expf_variants / sizeof expf_variants[0], threads,
                              scalar_too);
+    printf("%d failed\n", failed);
+    return failed;
+}
+#else
+#include "CXent.h"
+
+// The block function the AdvSIMD Swift kernels call, with shift 0: exp(x − 0), x − 0 being x (−0
+// stays −0, a NaN stays a NaN), through the exp the shim inlines (xent_sleef_exp_inline.h).
+static void expf_block_advsimd(const float *x, float *y, size_t n) {
+    xent_f32_vexpminus__advsimd(n, x, 0.0f, y, NULL);
+}
+
+int xg_exhaustive_sleef(int threads, int scalar_too) {
+    (void)scalar_too;
+    variant v[] = {{"a64.advsimd", "fma", (void *)expf_advsimd, 1},
+                   {"a64.xent_f32_vexpminus__advsimd", "fma", (void *)expf_block_advsimd, 1}};
+    const int failed = exhaustive_one("ukernel.sleefblocks.expf", v, sizeof v / sizeof v[0], threads, 0);
     printf("%d failed\n", failed);
     return failed;
 }
