@@ -11,8 +11,9 @@
 #   1. scalar floating-point instructions (add, sub, mul, div, min, max, compare, FMA, round and
 #      conversions on one ss/sd lane) and lane moves (pextr, pinsr, extractps, insertps): at most
 #      SCALAR_LIMIT (32) in all. A kernel's own are a horizontal reduction's last steps and a few
-#      per-row constants; a vector operation made lane by lane adds one per lane (8 or 16) each
-#      time it occurs.
+#      per-row constants; a vector operation made lane by lane adds at least one per lane (8 or 16)
+#      each time it occurs (a one-lane vcvtph2ps cannot be told from a packed one, but the compares
+#      and lane moves around it can).
 #   2. a binary16 kernel has at most TWIN_LIMIT (1.25) times the instructions of its bfloat16 twin
 #      (the same name with bf16 for f16, in the same file): the two are one template over different
 #      widening, and only binary16 has a hardware type the compiler can fold into (bfloat16's
@@ -55,10 +56,12 @@ for source in "${sources[@]}"; do
             name = substr($2, 2, length($2) - 3); sub(/\.cold(\.[0-9]+)?$/, "", name); next }
         /^ *[0-9a-f]+:[ \t]+[a-z]/ && name ~ /_ukernel__/ {
             line = $0; sub(/^ *[0-9a-f]+:[ \t]+/, "", line); split(line, word, /[ \t]+/); m = word[1]
-            arithmetic = "^v?(add|sub|mul|div|min|max|ucomi|comi|cmp|sqrt|rndscale|round|fn?m(add|sub)[0-9]+)(ss|sd)$"
+            # (compares print with their predicate: cmpltss, vcmpneq_oqss)
+            arithmetic = "^v?(add|sub|mul|div|min|max|ucomi|comi|cmp[a-z_]*|sqrt|rndscale|round|fn?m(add|sub)[0-9]+)(ss|sd)$"
             scalar = m ~ arithmetic || m ~ /^v?cvt[a-z0-9]*(ss|sd)(2|$)/ || m ~ /^v?cvt[a-z0-9]*2(ss|sd)$/
             lane = m ~ /^v?(pextr[bwdq]|pinsr[bwdq]|extractps|insertps)$/
-            count[name]++; odd[name] += scalar + lane; files[name] = file }
+            padding = m ~ /^(nop|int3|data16|cs)$/  # the alignment after a function
+            count[name] += !padding; odd[name] += scalar + lane; files[name] = file }
         END { for (k in count) print files[k], k, count[k], odd[k] }'
 done | sort >"$work/kernels"
 [ -s "$work/kernels" ] || fail "no micro-kernel found in the disassembly"

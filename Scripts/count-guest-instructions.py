@@ -12,11 +12,12 @@ count is the sum of the executed blocks' instruction counts from the first execu
 BEGIN (default xent_probe_begin) up to, not including, the first in END (default xent_probe_end).
 Prints the count (with --by-symbol, then the 20 symbols that executed the most of it, blocks in
 shared libraries, which qemu does not name, under "?"); exits 1 when a marker is missing or a block
-executed was never listed."""
+executed was never listed, or qemu could not list one."""
 import re
 import sys
 
 ADDRESS = re.compile(r"^0x([0-9a-f]+):\s")
+STOPPED = re.compile(r"before 0x[0-9a-f]+ \[([0-9a-f]+)\]")
 TRACE = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/[0-9a-f]+/[0-9a-f]+\] ?(\S*)")
 
 
@@ -35,6 +36,13 @@ def main():
     counting, done, total = False, False, 0
     with open(arguments[0], errors="replace") as log:
         for line in log:
+            if line.startswith("Disassembler disagrees"):  # the listing is cut short: no count
+                sys.exit("count-guest-instructions: qemu could not list a block (" + line.strip() + ")")
+            if line.startswith("Stopped execution of TB chain") and counting:
+                match = STOPPED.search(line)  # logged as executed, but did not run
+                if match and int(match.group(1), 16) in sizes:
+                    total -= sizes[int(match.group(1), 16)]
+                continue
             if line.startswith("IN:"):
                 if block is not None:
                     sizes[block] = count

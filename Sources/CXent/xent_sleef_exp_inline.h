@@ -1,7 +1,7 @@
 // SLEEF's 1-ULP single-precision exp (`xexpf` of src/libm/sleefsimdsp.c, SLEEF 3.5: the function
-// behind Sleef_expf16_u10avx512f and Sleef_expf8_u10avx2) written out for AVX-512F and for
-// AVX2+FMA, so that it inlines into the shim's loops: no call per vector, no vector register
-// spilled around a call, and the sum of the exps kept in registers.
+// behind Sleef_expf16_u10avx512f, Sleef_expf8_u10avx2 and Sleef_expf4_u10advsimd) written out for
+// AVX-512F, for AVX2+FMA and for AdvSIMD, so that it inlines into the shim's loops: no call per
+// vector, no vector register spilled around a call, and the sum of the exps kept in registers.
 //
 // AVX2: SLEEF's operations in SLEEF's order (the full form; a short form below). AVX-512: the
 // same arithmetic with two AVX-512 instructions in place of equivalent sequences: vrndscaleps
@@ -41,8 +41,9 @@
 // and 3.6: rint as vrndnq then vcvtq, fused multiply-adds, 2^q in two exact-then-rounded
 // multiplications, the limits by compare and select), so each lane is Sleef_expf4_u10advsimd's
 // bit for bit: inlined into the block function the Swift kernels call, it saves a call through
-// the PLT per four lanes and the constants' loads in each. Checked on every one of the 2³² inputs
-// against the library under qemu (Scripts/test-arm64.sh, the aarch64 driver's --exhaustive).
+// the PLT per four lanes and the constants' loads in each. Checked on every one of the 2³² inputs,
+// every bit (NaN payloads too), against the library under qemu (Scripts/test-arm64.sh, the aarch64
+// driver's --exhaustive). The same operations, so the same bits in every FPCR rounding mode too.
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:
