@@ -57,10 +57,12 @@ for source in "${sources[@]}"; do
         /^ *[0-9a-f]+:[ \t]+[a-z]/ && name ~ /_ukernel__/ {
             line = $0; sub(/^ *[0-9a-f]+:[ \t]+/, "", line); split(line, word, /[ \t]+/); m = word[1]
             # (compares print with their predicate: cmpltss, vcmpneq_oqss)
-            arithmetic = "^v?(add|sub|mul|div|min|max|ucomi|comi|cmp[a-z_]*|sqrt|rndscale|round|fn?m(add|sub)[0-9]+)(ss|sd)$"
+            arithmetic = "^v?(add|sub|mul|div|min|max|ucomi|comi|cmp[a-z_]*|sqrt|rndscale|round"
+            arithmetic = arithmetic "|fn?m(add|sub)[0-9]+)(ss|sd)$"
             scalar = m ~ arithmetic || m ~ /^v?cvt[a-z0-9]*(ss|sd)(2|$)/ || m ~ /^v?cvt[a-z0-9]*2(ss|sd)$/
             lane = m ~ /^v?(pextr[bwdq]|pinsr[bwdq]|extractps|insertps)$/
-            padding = m ~ /^(nop|int3|data16|cs)$/  # the alignment after a function
+            # the alignment after a function (binutils prints a 2-byte nop as xchg ax,ax)
+            padding = m ~ /^(nop|int3|data16|cs)$/ || line ~ /^xchg +ax, ?ax$/
             count[name] += !padding; odd[name] += scalar + lane; files[name] = file }
         END { for (k in count) print files[k], k, count[k], odd[k] }'
 done | sort >"$work/kernels"

@@ -30,7 +30,7 @@ def main():
         sys.exit(__doc__)
     begin = arguments[1] if len(arguments) > 1 else "xent_probe_begin"
     end = arguments[2] if len(arguments) > 2 else "xent_probe_end"
-    symbols = {}
+    symbols, last_symbol = {}, "?"
     sizes = {}  # a block's guest address -> its instruction count (the latest translation)
     block, count = None, 0
     counting, done, total = False, False, 0
@@ -42,6 +42,7 @@ def main():
                 match = STOPPED.search(line)  # logged as executed, but did not run
                 if match and int(match.group(1), 16) in sizes:
                     total -= sizes[int(match.group(1), 16)]
+                    symbols[last_symbol] -= sizes[int(match.group(1), 16)]
                 continue
             if line.startswith("IN:"):
                 if block is not None:
@@ -73,7 +74,8 @@ def main():
                 if pc not in sizes:
                     sys.exit(f"count-guest-instructions: block {pc:#x} executed but never listed")
                 total += sizes[pc]
-                symbols[symbol or "?"] = symbols.get(symbol or "?", 0) + sizes[pc]
+                last_symbol = symbol or "?"
+                symbols[last_symbol] = symbols.get(last_symbol, 0) + sizes[pc]
     if not counting:
         sys.exit(f"count-guest-instructions: {begin} never executed")
     if not done:

@@ -22,9 +22,9 @@
 #   5. (release builds) the guest instructions per element of 13 calls (instruction-probe, the
 #      same package: Float, binary16 and bfloat16, labels and soft targets, the options), counted
 #      exactly under qemu, against Tests/CrossPlatformBits/arm64-instructions.txt: more than 1.10x
-#      a recorded count fails (about 25 s; Reports/2026-12-07_arm64-instruction-counts.txt). No arm64 core is at hand to time the Swift kernels; a vector
-#      operation the compiler makes lane by lane shows here as a multiple (it did:
-#      Reports/2026-12-06_arm64-swift-simd-instructions.txt).
+#      a recorded count fails (about 25 s; Reports/2026-12-07_arm64-instruction-counts.txt). No
+#      arm64 core is at hand to time the Swift kernels; a vector operation the compiler makes lane
+#      by lane shows here as a multiple (it did: Reports/2026-12-06_arm64-swift-simd-instructions.txt).
 #
 # Each step's time is printed; the last line is `arm64-swift: N passed, M failed` (N cases
 # checked on arm64, bits and counts; M cases that differ or exceed their count, or 1 if a step
@@ -97,7 +97,7 @@ count_instructions() {
         recorded=$(awk -v n="$name" '$1 == n {print $2}' "$budget")
         # The case's own line (`NAME RxC on advsimd: …`): its element count and its ISA.
         shown=$("$qemu" -L "$TRIXIE_ROOT" -E XENT_ISA=advsimd "$probe" "$name" 2>&1) &&
-            elements=$(sed -n 's/^[^ ]* \([0-9]*\)x\([0-9]*\) on advsimd: .*/\1 * \2/p' <<<"$shown") &&
+            elements=$(sed -n 's/^[^ ]* \([0-9][0-9]*\)x\([0-9][0-9]*\) on advsimd: .*/\1 * \2/p' <<<"$shown") &&
             [ -n "$elements" ] || { echo "$name did not run on advsimd ($shown) FAILED"; continue; }
         count=$("$qemu" -L "$TRIXIE_ROOT" -E XENT_ISA=advsimd -d in_asm,exec,nochain "$probe" "$name" 2>&1 >/dev/null |
             python3 Scripts/count-guest-instructions.py /dev/stdin) || { echo "$name not counted FAILED"; continue; }
