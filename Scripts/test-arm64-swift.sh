@@ -22,7 +22,7 @@
 #   5. (release builds) the guest instructions per element of 13 calls (instruction-probe, the
 #      same package: Float, binary16 and bfloat16, labels and soft targets, the options), counted
 #      exactly under qemu, against Tests/CrossPlatformBits/arm64-instructions.txt: more than 1.10x
-#      a recorded count fails (about 25 s; Reports/2026-12-07_arm64-instruction-counts.txt). No
+#      a recorded count fails (25-40 s; Reports/2026-12-07_arm64-instruction-counts.txt). No
 #      arm64 core is at hand to time the Swift kernels; a vector operation the compiler makes lane
 #      by lane shows here as a multiple (it did: Reports/2026-12-06_arm64-swift-simd-instructions.txt).
 #
@@ -83,7 +83,7 @@ failed() {
 budget=$package/arm64-instructions.txt
 budget_tolerance=1.10
 count_instructions() {
-    local probe=$TRIXIE_ROOT/xent/$package/$tool_probe qemu names name recorded shown elements count
+    local probe=$TRIXIE_ROOT/xent/$package/$tool_probe qemu names name recorded elements count
     qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64) ||
         { echo "no qemu-aarch64 to count with"; return 1; }
     [ -f "$budget" ] || { echo "no $budget"; return 1; }
@@ -95,12 +95,13 @@ count_instructions() {
     done
     for name in $names; do
         recorded=$(awk -v n="$name" '$1 == n {print $2}' "$budget")
-        # The case's own line (`NAME RxC on advsimd: …`): its element count and its ISA.
-        shown=$("$qemu" -L "$TRIXIE_ROOT" -E XENT_ISA=advsimd "$probe" "$name" 2>&1) &&
-            elements=$(sed -n 's/^[^ ]* \([0-9][0-9]*\)x\([0-9][0-9]*\) on advsimd: .*/\1 * \2/p' <<<"$shown") &&
-            [ -n "$elements" ] || { echo "$name did not run on advsimd ($shown) FAILED"; continue; }
-        count=$("$qemu" -L "$TRIXIE_ROOT" -E XENT_ISA=advsimd -d in_asm,exec,nochain "$probe" "$name" 2>&1 >/dev/null |
-            python3 Scripts/count-guest-instructions.py /dev/stdin) || { echo "$name not counted FAILED"; continue; }
+        # One traced run: the trace (qemu's log, on stderr) counted, the case's own line
+        # (`NAME RxC on advsimd: …`, on stdout) giving its element count and its ISA.
+        count=$("$qemu" -L "$TRIXIE_ROOT" -E XENT_ISA=advsimd -d in_asm,exec,nochain "$probe" "$name" 2>&1 \
+            >"$out/probe-stdout" | python3 Scripts/count-guest-instructions.py /dev/stdin) ||
+            { echo "$name not counted ($(cat "$out/probe-stdout")) FAILED"; continue; }
+        elements=$(sed -n 's/^[^ ]* \([0-9][0-9]*\)x\([0-9][0-9]*\) on advsimd: .*/\1 * \2/p' "$out/probe-stdout")
+        [ -n "$elements" ] || { echo "$name did not run on advsimd ($(cat "$out/probe-stdout")) FAILED"; continue; }
         awk -v n="$name" -v c="$count" -v r="$recorded" -v t="$budget_tolerance" -v e="$((elements))" 'BEGIN {
             per = c / e
             if (r == "") { printf "%-32s %7.2f per element, none recorded in the file FAILED\n", n, per; exit }

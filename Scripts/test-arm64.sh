@@ -18,7 +18,7 @@
 # XG_SCALE=K multiplies the golden file's input counts by 2^K (e.g. -2 for a quick run).
 # Everything is built in .build-arm64/ (ignored by git; the drivers' logs: write.log, check.log).
 # After the check, the aarch64 driver's --exhaustive: AdvSIMD's exp block, whose exp the shim
-# inlines, against Sleef_expf4_u10advsimd on all 2^32 inputs (9-11 min; not with driver options or
+# inlines, against Sleef_expf4_u10advsimd on all 2^32 inputs (8-11 min; not with driver options or
 # a nonzero XG_SCALE). The last line is `N passed, M failed` (both drivers' asserted checks, the
 # exhaustive check, plus one failure per shim source that does not compile); exits non-zero if
 # M > 0. The line before it gives each part's counts.
@@ -115,7 +115,7 @@ x86_only=$(sed -n 's/^\([^ :]*\): x86-64 only: .*/\1/p' "$out/check.log" | tr '\
     "Scripts/test-arm64-swift.sh): $(echo $x86_only | wc -w) sections: $(echo $x86_only)"
 # Every one of the 2^32 floats through AdvSIMD's exp block function, whose exp the shim inlines,
 # against Sleef_expf4_u10advsimd: the bits the sampled sections above check, on every input
-# (9-11 min under qemu on 2 threads; left out by driver options or a nonzero XG_SCALE: quick runs).
+# (8-11 min under qemu on 2 threads; left out by driver options or a nonzero XG_SCALE: quick runs).
 exhaustive_counts="0 0"
 if [ $# -eq 0 ] && [ "${XG_SCALE:-0}" = 0 ]; then
     t=$(date +%s.%N)
