@@ -2,12 +2,14 @@
 // portable ones, Sources/Xent/SIMDKernels.swift): Swift reaches SLEEF's vector functions only
 // through C, and only with pointers (CXent.h). One function per ISA and operation, each a loop over
 // SLEEF's 4-lane (or 1-lane) function with a padded tail: every lane's result depends on that lane
-// alone. AdvSIMD's exp is SLEEF's written out (xent_sleef_exp_inline.h, the same bits), inlined into
-// its loop; its tanh, the portable ones and SLEEF's declarations stay the library's.
+// alone. AdvSIMD's exp and tanh are SLEEF's written out (xent_sleef_exp_inline.h,
+// xent_sleef_tanh_inline.h: the same bits), inlined into their loops; the portable ones stay the
+// library's.
 #pragma clang fp contract(off)
 #include "CXent.h"
 #include "xent_prefetch.h"
 #include "xent_sleef_exp_inline.h"
+#include "xent_sleef_tanh_inline.h"
 #include <math.h>
 #include <sleef.h>
 #include <string.h>
@@ -20,7 +22,7 @@
 #define XENT_V4_SUB vsubq_f32
 #define XENT_V4_SET1 vdupq_n_f32
 #define XENT_V4_EXP xent_expf4_u10  // Sleef_expf4_u10advsimd's bits, inlined (xent_sleef_exp_inline.h)
-#define XENT_V4_TANH Sleef_tanhf4_u10advsimd
+#define XENT_V4_TANH xent_tanhf4_u10  // Sleef_tanhf4_u10advsimd's bits, inlined (xent_sleef_tanh_inline.h)
 #define XENT_V4_SUFFIX advsimd
 #endif
 

@@ -1,7 +1,9 @@
-// The body of xent_sleef_tanh_inline.h's tanh, written once for both register widths: that header
-// includes it twice, after defining
-//   XENT_TANH_V, XENT_TANH_VI     the float and int32 register types (__m512/__m512i, __m256/__m256i)
-//   XENT_TANH_OP(op)              the intrinsic of that width: _mm512_##op or _mm256_##op
+// The body of xent_sleef_tanh_inline.h's tanh, written once for every register width: that header
+// includes it once per width (AVX-512F and AVX2 on x86-64, AdvSIMD on arm64), after defining
+//   XENT_TANH_V, XENT_TANH_VI     the float and int32 register types (__m512/__m512i, __m256/__m256i,
+//                                 float32x4_t/int32x4_t)
+//   XENT_TANH_OP(op)              the intrinsic of that width: _mm512_##op or _mm256_##op (AdvSIMD:
+//                                 a macro per x86 name, the AdvSIMD operation with its rounding)
 //   XENT_TANH_NAME(name)          a name with the width in it
 //   XENT_TANH_FN                  the attributes of every function here (target, always_inline)
 // and, as XENT_TANH_NAME(...) functions, the operations whose form differs between the widths:

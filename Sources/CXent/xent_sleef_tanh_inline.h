@@ -1,8 +1,8 @@
 // SLEEF's 1-ULP single-precision tanh (`xtanhf` of src/libm/sleefsimdsp.c, SLEEF 3.5, with its
 // expk2f and df.h's double-float operations in their FMA forms: the function behind
-// Sleef_tanhf16_u10avx512f and Sleef_tanhf8_u10avx2) written out for AVX-512F and for AVX2+FMA,
-// operation for operation, over up to four vectors at once (xent_sleef_tanh_body.h, one body for
-// both widths).
+// Sleef_tanhf16_u10avx512f, Sleef_tanhf8_u10avx2 and Sleef_tanhf4_u10advsimd) written out for
+// AVX-512F, for AVX2+FMA and for AdvSIMD, operation for operation, over up to four vectors at once
+// (xent_sleef_tanh_body.h, one body for the three).
 //
 // Why: the library function is one dependent chain of about 120 operations with two divisions,
 // called once per vector, so a core runs little of two calls at once; written out over several
@@ -10,8 +10,9 @@
 // The softcap's tanh (the transform t = c·tanh(s·x/c)) is most of a softcapped call's time
 // (the Performance article has the figures).
 //
-// Each is its library function's result bit for bit on every one of the 2³² float inputs, NaN
-// payloads included (a NaN comes out as SLEEF's all-ones NaN), in each of MXCSR's rounding modes:
+// Each x86 copy is its library function's result bit for bit on every one of the 2³² float
+// inputs, NaN payloads included (a NaN comes out as SLEEF's all-ones NaN), in each of MXCSR's
+// rounding modes:
 // it rounds q in the current mode by vcvtps2dq, as SLEEF does, and every other operation is
 // SLEEF's in SLEEF's order. `xent_tanh_mismatches` compares them (TanhTests: every input in every
 // mode in CI), and TanhTests compares the AVX-512F and AVX2 kernels' softcaps with each other
@@ -42,8 +43,6 @@
 //   OTHER DEALINGS IN THE SOFTWARE.
 #ifndef XENT_SLEEF_TANH_INLINE_H
 #define XENT_SLEEF_TANH_INLINE_H
-#if defined(__x86_64__)
-#include <immintrin.h>
 #include <stddef.h>
 
 #include "xent_sleef_exp_inline.h"  // XENT_LOG2E
@@ -52,6 +51,9 @@
 
 // SLEEF's upper limit: tanh is ±1 where |x| > 8.664339742 (and where the arithmetic gave a NaN).
 #define XENT_TANH_ONE_ABOVE 8.664339742f
+
+#if defined(__x86_64__)
+#include <immintrin.h>
 
 // MARK: AVX-512F
 
@@ -115,6 +117,74 @@ XENT_TANH_FN __m256 xent_tanhf8_finish(__m256 y, __m256 abs_x, __m256 x) {
 }
 
 #include "xent_sleef_tanh_body.h"
+
+#undef XENT_TANH_V
+#undef XENT_TANH_VI
+#undef XENT_TANH_OP
+#undef XENT_TANH_NAME
+#undef XENT_TANH_FN
+
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+
+// MARK: AdvSIMD
+//
+// The body's operations as helperadvsimd.h spells SLEEF's (Sleef_tanhf4_u10advsimd): each x86
+// name below stands for the AdvSIMD operation with the same rounding, in every FPCR mode —
+// fmadd_ps(a, b, c) is vfma (vfmaq(c, a, b)), fnmadd_ps(a, b, c) is vfmanp (vfmsq(c, a, b), c − a·b
+// rounded once) and fmsub_ps(a, b, c) is vfmapn, a·b − c rounded once, spelled as SLEEF 3.6 and
+// later do, vfmaq(−c, a, b). (SLEEF 3.5 spells it −vfmsq(c, a, b): another rounding in the
+// directed modes and −0 for an exact zero, in an error term that no checked input carried into a
+// tanh: the inlined tanh gives 3.5.1's and 3.6.1's library bits alike, Tests/CXentArm64/README.md.)
+// q = rint(d·log2 e) is vrndnq then vcvtq, to nearest even in every mode, as SLEEF's vrint_vi2_vf.
+#define XENT_TANH_V float32x4_t
+#define XENT_TANH_VI int32x4_t
+#define XENT_TANH_OP(op) xent_tanhf4_op_##op
+#define XENT_TANH_NAME(name) xent_tanhf4_##name
+#define XENT_TANH_FN __attribute__((always_inline)) static inline
+
+#define xent_tanhf4_op_add_ps(a, b) vaddq_f32(a, b)
+#define xent_tanhf4_op_sub_ps(a, b) vsubq_f32(a, b)
+#define xent_tanhf4_op_mul_ps(a, b) vmulq_f32(a, b)
+#define xent_tanhf4_op_div_ps(a, b) vdivq_f32(a, b)
+#define xent_tanhf4_op_fmadd_ps(a, b, c) vfmaq_f32(c, a, b)
+#define xent_tanhf4_op_fnmadd_ps(a, b, c) vfmsq_f32(c, a, b)
+#define xent_tanhf4_op_fmsub_ps(a, b, c) vfmaq_f32(vnegq_f32(c), a, b)
+#define xent_tanhf4_op_set1_ps(c) vdupq_n_f32(c)
+#define xent_tanhf4_op_setzero_ps() vdupq_n_f32(0.0f)
+#define xent_tanhf4_op_cvtps_epi32(a) vcvtq_s32_f32(vrndnq_f32(a))
+#define xent_tanhf4_op_cvtepi32_ps(a) vcvtq_f32_s32(a)
+#define xent_tanhf4_op_srai_epi32(a, n) vshrq_n_s32(a, n)
+#define xent_tanhf4_op_slli_epi32(a, n) vshlq_n_s32(a, n)
+#define xent_tanhf4_op_add_epi32(a, b) vaddq_s32(a, b)
+#define xent_tanhf4_op_sub_epi32(a, b) vsubq_s32(a, b)
+#define xent_tanhf4_op_set1_epi32(c) vdupq_n_s32(c)
+
+XENT_TANH_FN float32x4_t xent_tanhf4_as_float(int32x4_t v) { return vreinterpretq_f32_s32(v); }
+XENT_TANH_FN float32x4_t xent_tanhf4_abs(float32x4_t x) { return vabsq_f32(x); }
+XENT_TANH_FN float32x4_t xent_tanhf4_neg(float32x4_t x) { return vnegq_f32(x); }
+XENT_TANH_FN void xent_tanhf4_zero_below_limit(float32x4_t *hi, float32x4_t *lo, float32x4_t d) {
+    const uint32x4_t low = vcltq_f32(d, vdupq_n_f32(-104.0f));
+    *hi = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(*hi), low));
+    *lo = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(*lo), low));
+}
+XENT_TANH_FN float32x4_t xent_tanhf4_finish(float32x4_t y, float32x4_t abs_x, float32x4_t x) {
+    const uint32x4_t one =
+        vorrq_u32(vcgtq_f32(abs_x, vdupq_n_f32(XENT_TANH_ONE_ABOVE)), vmvnq_u32(vceqq_f32(y, y)));
+    y = vbslq_f32(one, vdupq_n_f32(1.0f), y);
+    const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
+    y = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(y), sign));
+    return vreinterpretq_f32_u32(vorrq_u32(vmvnq_u32(vceqq_f32(x, x)), vreinterpretq_u32_f32(y)));
+}
+
+#include "xent_sleef_tanh_body.h"
+
+// One vector: the block function's step (xent_sleef_blocks.c). Two or more at once, as on x86, need
+// more than AdvSIMD's 32 registers beside the constants the loop keeps in them, and spill.
+XENT_TANH_FN float32x4_t xent_tanhf4_u10(float32x4_t x) {
+    xent_tanhf4_tanh(&x, 1);
+    return x;
+}
 
 #undef XENT_TANH_V
 #undef XENT_TANH_VI

@@ -5,8 +5,11 @@
 //            driver --exhaustive [T [all]]     SLEEF's x86 float functions on all 2^32 inputs
 //                                              on T threads (all: the scalar ones too)
 //   aarch64: driver --check FILE        runs every group, compares with FILE
-//            driver --exhaustive [T]    the shim's AdvSIMD exp block (its exp inlined) against
-//                                       Sleef_expf4_u10advsimd on all 2^32 inputs, on T threads
+//            driver --exhaustive [T [K]]  the shim's AdvSIMD exp block (its exp inlined) against
+//                                       Sleef_expf4_u10advsimd on all 2^32 inputs, then its tanh
+//                                       block (its tanh inlined) against Sleef_tanhf4_u10advsimd in
+//                                       each rounding mode on 1 in 2^K inputs (default K = 0: all),
+//                                       on T threads
 //   both:    --only TAG                 runs only the sections whose tag starts with TAG
 //
 // Prints `N passed, M failed` last (plus the informational, skipped and x86-only counts); exits 1
@@ -335,7 +338,8 @@ static void usage(void) {
     fprintf(stderr,
             "usage: driver --write FILE [--scale K] [--only TAG]   (x86-64: input counts times 2^K)\n"
             "       driver --check FILE [--only TAG]\n"
-            "       driver --exhaustive [THREADS [all]]   (all: on x86-64, the scalar functions too)\n");
+            "       driver --exhaustive [THREADS [all]]   (all: on x86-64, the scalar functions too)\n"
+            "       driver --exhaustive [THREADS [K]]     (aarch64: the tanh on 1 in 2^K inputs)\n");
     exit(2);
 }
 
@@ -359,7 +363,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--exhaustive") == 0) {
             const int threads = i + 1 < argc ? atoi(argv[i + 1]) : 2;
             const int scalar_too = i + 2 < argc && strcmp(argv[i + 2], "all") == 0;
-            return xg_exhaustive_sleef(threads > 0 ? threads : 2, scalar_too) == 0 ? 0 : 1;
+            const int sample_log2 = i + 2 < argc && !scalar_too ? atoi(argv[i + 2]) : 0;
+            if (sample_log2 < 0 || sample_log2 > 24) usage();
+            return xg_exhaustive_sleef(threads > 0 ? threads : 2, scalar_too, (unsigned)sample_log2) == 0 ? 0 : 1;
         } else {
             usage();
         }

@@ -384,16 +384,22 @@ void xg_groups_sleef(xg_ctx *c) {
               sizeof expd_variants / sizeof expd_variants[0]);
 }
 
-// ---- Exhaustive: all 2^32 floats through the x86 variants, or on aarch64 through the exp that the
-// ---- shim inlines into its AdvSIMD block function against SLEEF's (driver --exhaustive) ------
+// ---- Exhaustive: all 2^32 floats through the x86 variants, or on aarch64 through the exp and the
+// ---- tanh that the shim inlines into its AdvSIMD block functions against SLEEF's (driver
+// ---- --exhaustive) ------
 
 #include <pthread.h>
+
+#include "CXent.h"
 
 #define EXH_BLOCK 4096
 #define EXH_MAX 16
 
 typedef struct {
-    uint64_t lo, hi;
+    uint64_t lo, hi;                    // indices of the inputs (below)
+    unsigned sample_log2;               // 0: input i is the pattern i; else 1 in 2^sample_log2 (below)
+    int has_controls;                   // run under `controls` (the FPCR or MXCSR; the rounding mode)
+    uint64_t controls;
     const variant *v;
     size_t nv;
     size_t ref[2];                      // the variants compared against: avx512f and sse2
@@ -411,12 +417,21 @@ static int64_t ulps_f32(float a, float b) {
     return x > y ? (int64_t)x - y : (int64_t)y - x;
 }
 
+// The pattern of input i: i itself, or with a sample of 1 in 2^k, i's bits shifted up by k over k
+// low bits drawn from i (every sign, exponent and leading mantissa bits, low bits spread).
+static uint32_t exh_pattern(uint64_t i, unsigned k) {
+    if (k == 0) return (uint32_t)i;
+    const uint32_t low = (uint32_t)((i * 0x9E3779B97F4A7C15ull) >> (64 - k));
+    return (uint32_t)(i << k) | low;
+}
+
 static void *exh_worker(void *arg) {
     exh_job *job = arg;
+    if (job->has_controls) xent_set_float_controls(job->controls);
     float *x = xg_alloc(EXH_BLOCK * sizeof(float));
     float *y = xg_alloc(EXH_MAX * EXH_BLOCK * sizeof(float));
     for (uint64_t base = job->lo; base < job->hi; base += EXH_BLOCK) {
-        for (size_t i = 0; i < EXH_BLOCK; i++) x[i] = bits_f32((uint32_t)(base + i));
+        for (size_t i = 0; i < EXH_BLOCK; i++) x[i] = bits_f32(exh_pattern(base + i, job->sample_log2));
         for (size_t k = 0; k < job->nv; k++) ((vf32)job->v[k].fn)(x, y + k * EXH_BLOCK, EXH_BLOCK);
         for (size_t k = 0; k < job->nv; k++) {
             for (int r = 0; r < 2; r++) {
@@ -424,7 +439,7 @@ static void *exh_worker(void *arg) {
                 for (size_t i = 0; i < EXH_BLOCK; i++) {
                     if (!job->exact && isnan(a[i]) && isnan(b[i])) continue;
                     if (memcmp(&a[i], &b[i], 4) == 0) continue;
-                    if (job->mismatches[k][r]++ == 0) job->example[k][r] = (uint32_t)(base + i);
+                    if (job->mismatches[k][r]++ == 0) job->example[k][r] = exh_pattern(base + i, job->sample_log2);
                     const int64_t u = ulps_f32(a[i], b[i]);
                     if (u > job->max_ulps[k][r]) job->max_ulps[k][r] = u;
                 }
@@ -436,7 +451,17 @@ static void *exh_worker(void *arg) {
     return NULL;
 }
 
-static int exhaustive_one(const char *tag, const variant *all, size_t nall, int threads, int scalar_too, int exact) {
+// How a check runs: `sample_log2` (0: all 2^32 inputs) and, with `has_controls`, the floating-point
+// controls each thread sets first (`mode`, a name for them, for the output).
+typedef struct {
+    unsigned sample_log2;
+    int has_controls;
+    uint64_t controls;
+    const char *mode;
+} exh_run;
+
+static int exhaustive_one(const char *tag, const variant *all, size_t nall, int threads, int scalar_too, int exact,
+                          exh_run run) {
     // The vector variants (and with scalar_too the scalar ones: three times the time).
     variant v[EXH_MAX];
     size_t nv = 0;
@@ -455,11 +480,14 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     pthread_t tid[64];
     if (threads > 64) threads = 64;
     const double t0 = now();
-    const uint64_t total = (uint64_t)1 << 32, per = total / (uint64_t)threads;
+    const uint64_t total = (uint64_t)1 << (32 - run.sample_log2), per = total / (uint64_t)threads;
     for (int t = 0; t < threads; t++) {
         memset(&jobs[t], 0, sizeof jobs[t]);
         jobs[t].lo = per * (uint64_t)t;
         jobs[t].hi = t + 1 == threads ? total : per * (uint64_t)(t + 1);
+        jobs[t].sample_log2 = run.sample_log2;
+        jobs[t].has_controls = run.has_controls;
+        jobs[t].controls = run.controls;
         jobs[t].v = v;
         jobs[t].nv = nv;
         jobs[t].ref[0] = ref[0];
@@ -469,8 +497,17 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     }
     for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
     int failed = 0;
-    printf("%s: all 2^32 inputs, %zu variants, %d threads%s: %.1f s\n", tag, nv, threads,
-           exact ? ", every bit (NaN payloads too)" : "", now() - t0);
+    char inputs[64], of[16];
+    if (run.sample_log2 == 0) {
+        snprintf(inputs, sizeof inputs, "all 2^32 inputs");
+        snprintf(of, sizeof of, "2^32");
+    } else {
+        snprintf(inputs, sizeof inputs, "2^%u inputs (1 in 2^%u, every high bit)", 32 - run.sample_log2,
+                 run.sample_log2);
+        snprintf(of, sizeof of, "2^%u", 32 - run.sample_log2);
+    }
+    printf("%s: %s%s%s, %zu variants, %d threads%s: %.1f s\n", tag, inputs, run.mode ? ", rounding " : "",
+           run.mode ? run.mode : "", nv, threads, exact ? ", every bit (NaN payloads too)" : "", now() - t0);
     for (size_t k = 0; k < nv; k++) {
         for (int r = 0; r < 2; r++) {
             const variant *ref_v = &v[ref[r]];
@@ -487,10 +524,10 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
             const char *verdict = !equal ? "info" : m == 0 ? "ok" : "FAILED";
             failed += equal && m != 0;
             if (m == 0) {
-                printf("%s: %s vs %s: 0 of 2^32 differ: %s\n", tag, v[k].name, ref_v->name, verdict);
+                printf("%s: %s vs %s: 0 of %s differ: %s\n", tag, v[k].name, ref_v->name, of, verdict);
             } else {
-                printf("%s: %s vs %s: %lld of 2^32 differ (max %lld ulp; first x = %a, bits 0x%08x): %s\n", tag,
-                       v[k].name, ref_v->name, (long long)m, (long long)(u == INT64_MAX ? -1 : u),
+                printf("%s: %s vs %s: %lld of %s differ (max %lld ulp; first x = %a, bits 0x%08x): %s\n", tag,
+                       v[k].name, ref_v->name, (long long)m, of, (long long)(u == INT64_MAX ? -1 : u),
                        (double)bits_f32(ex), ex, verdict);
             }
         }
@@ -500,30 +537,46 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
 }
 
 #if defined(__x86_64__)
-int xg_exhaustive_sleef(int threads, int scalar_too) {
+int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2) {
+    (void)tanh_sample_log2;
+    const exh_run all = {0, 0, 0, NULL};
     int failed = 0;
     failed += exhaustive_one("sleef.tanhf_u10", tanhf_variants, sizeof tanhf_variants / sizeof tanhf_variants[0], threads,
-                             scalar_too, 0);
+                             scalar_too, 0, all);
     failed += exhaustive_one("sleef.expf_u10", expf_variants, sizeof expf_variants / sizeof expf_variants[0], threads,
-                             scalar_too, 0);
+                             scalar_too, 0, all);
     printf("%d failed\n", failed);
     return failed;
 }
 #else
-#include "CXent.h"
-
-// The block function the AdvSIMD Swift kernels call, with shift 0: exp(x − 0), x − 0 being x (−0
-// stays −0, a NaN stays a NaN), through the exp the shim inlines (xent_sleef_exp_inline.h).
+// The block functions the AdvSIMD Swift kernels call: exp with shift 0 — exp(x − 0), x − 0 being x
+// (−0 stays −0, a NaN stays a NaN) — and tanh, through the exp and the tanh the shim inlines
+// (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h).
 static void expf_block_advsimd(const float *x, float *y, size_t n) {
     xent_f32_vexpminus__advsimd(n, x, 0.0f, y, NULL);
 }
 
-int xg_exhaustive_sleef(int threads, int scalar_too) {
+static void tanhf_block_advsimd(const float *x, float *y, size_t n) { xent_f32_vtanh__advsimd(n, x, y); }
+
+// The exp on all 2^32 inputs in the default rounding mode; the tanh in each of FPCR's four rounding
+// modes (RMode, bits 22-23) on 1 in 2^tanh_sample_log2 inputs (0: all; under qemu each mode takes
+// about four times the exp's time). Every bit: the same operations in the same order, so NaN
+// payloads too.
+int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2) {
     (void)scalar_too;
-    variant v[] = {{"a64.advsimd", "fma", (void *)expf_advsimd, 1},
-                   {"a64.xent_f32_vexpminus__advsimd", "fma", (void *)expf_block_advsimd, 1}};
-    // Every bit: the same operations in the same order, so NaN payloads too.
-    const int failed = exhaustive_one("ukernel.sleefblocks.expf", v, sizeof v / sizeof v[0], threads, 0, 1);
+    variant exp_v[] = {{"a64.advsimd", "fma", (void *)expf_advsimd, 1},
+                       {"a64.xent_f32_vexpminus__advsimd", "fma", (void *)expf_block_advsimd, 1}};
+    variant tanh_v[] = {{"a64.advsimd", "fma", (void *)tanhf_advsimd, 1},
+                        {"a64.xent_f32_vtanh__advsimd", "fma", (void *)tanhf_block_advsimd, 1}};
+    int failed = exhaustive_one("ukernel.sleefblocks.expf", exp_v, sizeof exp_v / sizeof exp_v[0], threads, 0, 1,
+                                (exh_run){0, 0, 0, NULL});
+    static const char *const modes[4] = {"to nearest", "up", "down", "toward zero"};
+    const uint64_t rmode_mask = (uint64_t)3 << 22, controls = xent_float_controls();
+    for (uint64_t m = 0; m < 4; m++) {
+        const exh_run run = {tanh_sample_log2, 1, (controls & ~rmode_mask) | (m << 22), modes[m]};
+        failed += exhaustive_one("ukernel.sleefblocks.tanhf", tanh_v, sizeof tanh_v / sizeof tanh_v[0], threads, 0, 1,
+                                 run);
+    }
     printf("%d failed\n", failed);
     return failed;
 }
