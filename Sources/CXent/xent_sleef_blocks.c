@@ -22,7 +22,8 @@
 #define XENT_V4_SUB vsubq_f32
 #define XENT_V4_SET1 vdupq_n_f32
 #define XENT_V4_EXP xent_expf4_u10  // Sleef_expf4_u10advsimd's bits, inlined (xent_sleef_exp_inline.h)
-#define XENT_V4_TANH xent_tanhf4_u10  // Sleef_tanhf4_u10advsimd's bits, inlined (xent_sleef_tanh_inline.h)
+#define XENT_V4_TANH xent_tanhf4_tanh  // Sleef_tanhf4_u10advsimd's bits, inlined (xent_sleef_tanh_inline.h)
+#define XENT_V4_TANH_VECTORS XENT_TANH_ADVSIMD_VECTORS
 #define XENT_V4_SUFFIX advsimd
 #endif
 
@@ -57,13 +58,27 @@ void XENT_PASTE(xent_f32_vexpminus__, XENT_V4_SUFFIX)(size_t n, const float *x, 
     }
 }
 
+// XENT_V4_TANH_VECTORS vectors a step, their tanh chains issued together (xent_sleef_tanh_inline.h
+// says how many and why), then one at a time.
 void XENT_PASTE(xent_f32_vtanh__, XENT_V4_SUFFIX)(size_t n, const float *x, float *y) {
+    XENT_V4 v[XENT_V4_TANH_VECTORS];
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) XENT_V4_STORE(y + i, XENT_V4_TANH(XENT_V4_LOAD(x + i)));
+    for (; i + 4 * XENT_V4_TANH_VECTORS <= n; i += 4 * XENT_V4_TANH_VECTORS) {
+        for (size_t k = 0; k < XENT_V4_TANH_VECTORS; k++) v[k] = XENT_V4_LOAD(x + i + 4 * k);
+        XENT_V4_TANH(v, XENT_V4_TANH_VECTORS);
+        for (size_t k = 0; k < XENT_V4_TANH_VECTORS; k++) XENT_V4_STORE(y + i + 4 * k, v[k]);
+    }
+    for (; i + 4 <= n; i += 4) {
+        v[0] = XENT_V4_LOAD(x + i);
+        XENT_V4_TANH(v, 1);
+        XENT_V4_STORE(y + i, v[0]);
+    }
     if (i < n) {
         float lanes[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         memcpy(lanes, x + i, (n - i) * sizeof(float));
-        XENT_V4_STORE(lanes, XENT_V4_TANH(XENT_V4_LOAD(lanes)));
+        v[0] = XENT_V4_LOAD(lanes);
+        XENT_V4_TANH(v, 1);
+        XENT_V4_STORE(lanes, v[0]);
         memcpy(y + i, lanes, (n - i) * sizeof(float));
     }
 }

@@ -43,8 +43,8 @@
 // bit for bit: inlined into the block function the Swift kernels call, it saves a call through
 // the PLT per four lanes and the constants' loads in each. Checked on every one of the 2³² inputs,
 // every bit (NaN payloads too), against the library under qemu (Scripts/test-arm64.sh, the aarch64
-// driver's --exhaustive), in the default rounding mode; the same operations, so other FPCR modes
-// should give SLEEF's bits too (not checked).
+// driver's --exhaustive), in the default rounding mode; in FPCR's other three modes on 2²⁶ inputs
+// spread over all of them and on edge patterns (zeros, infinities, NaNs, the limits' neighbourhoods).
 //
 // SLEEF is Copyright Naoki Shibata and contributors 2010 - 2020, distributed under the Boost
 // Software License, Version 1.0:

@@ -161,8 +161,8 @@ XENT_TANH_FN void XENT_TANH_NAME(tanh)(XENT_TANH_V *v, size_t n) {
     XENT_TANH_V minus_q_log2_hi[XENT_TANH_MAX_VECTORS], minus_q_log2_lo[XENT_TANH_MAX_VECTORS];
     XENT_TANH_VI q[XENT_TANH_MAX_VECTORS];
     XENT_TANH_NAME(df) d;
-    // expk2f(|x| + 0): q = rint(d·(1/log 2)) in MXCSR's mode (vcvtps2dq, as SLEEF's vrint_vi2_vf),
-    // s = d − q·log 2.
+    // expk2f(|x| + 0): q = rint(d·(1/log 2)) as SLEEF's vrint_vi2_vf rounds it — on x86 in MXCSR's
+    // mode (vcvtps2dq), on AdvSIMD to nearest even in every mode (vrndnq) — and s = d − q·log 2.
     XENT_TANH_EACH(n) {
         abs_x[k] = XENT_TANH_NAME(abs)(v[k]);
         d.hi[k] = abs_x[k];

@@ -133,9 +133,11 @@ XENT_TANH_FN __m256 xent_tanhf8_finish(__m256 y, __m256 abs_x, __m256 x) {
 // name below stands for the AdvSIMD operation with the same rounding, in every FPCR mode —
 // fmadd_ps(a, b, c) is vfma (vfmaq(c, a, b)), fnmadd_ps(a, b, c) is vfmanp (vfmsq(c, a, b), c − a·b
 // rounded once) and fmsub_ps(a, b, c) is vfmapn, a·b − c rounded once, spelled as SLEEF 3.6 and
-// later do, vfmaq(−c, a, b). (SLEEF 3.5 spells it −vfmsq(c, a, b): another rounding in the
-// directed modes and −0 for an exact zero, in an error term that no checked input carried into a
-// tanh: the inlined tanh gives 3.5.1's and 3.6.1's library bits alike, Tests/CXentArm64/README.md.)
+// later do, vfmaq(−c, a, b). SLEEF 3.5 spells it −vfmsq(c, a, b), which differs rounding up or
+// down and in the sign of an exact zero; here c is always the rounded a·b, so a·b − c is exact
+// except where it underflows or a·b overflows (|x| far past the limit the finish overrides), and
+// no checked input carried a difference into a tanh: the inlined tanh gives 3.5.1's and 3.6.1's
+// library bits alike (Reports/2026-12-07_arm64-inlined-tanh.txt).
 // q = rint(d·log2 e) is vrndnq then vcvtq, to nearest even in every mode, as SLEEF's vrint_vi2_vf.
 #define XENT_TANH_V float32x4_t
 #define XENT_TANH_VI int32x4_t
@@ -179,12 +181,13 @@ XENT_TANH_FN float32x4_t xent_tanhf4_finish(float32x4_t y, float32x4_t abs_x, fl
 
 #include "xent_sleef_tanh_body.h"
 
-// One vector: the block function's step (xent_sleef_blocks.c). Two or more at once, as on x86, need
-// more than AdvSIMD's 32 registers beside the constants the loop keeps in them, and spill.
-XENT_TANH_FN float32x4_t xent_tanhf4_u10(float32x4_t x) {
-    xent_tanhf4_tanh(&x, 1);
-    return x;
-}
+// How many vectors the tanh block (xent_sleef_blocks.c) takes a step. Not measured on an arm64
+// core (none at hand): llvm-mca's models put two vectors' overlapped chains ahead of one in three
+// of five cores and within 4% in the others, despite a few spills (two need more registers than
+// AdvSIMD's 32 beside the constants the loop keeps), and three or four behind two on the Neoverse
+// models (Reports/2026-12-07_arm64-inlined-tanh.txt).
+#define XENT_TANH_ADVSIMD_VECTORS 2
+_Static_assert(XENT_TANH_ADVSIMD_VECTORS <= XENT_TANH_MAX_VECTORS, "the body's arrays hold the vectors");
 
 #undef XENT_TANH_V
 #undef XENT_TANH_VI

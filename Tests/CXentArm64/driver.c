@@ -8,7 +8,8 @@
 //            driver --exhaustive [T [K]]  the shim's AdvSIMD exp block (its exp inlined) against
 //                                       Sleef_expf4_u10advsimd on all 2^32 inputs, then its tanh
 //                                       block (its tanh inlined) against Sleef_tanhf4_u10advsimd in
-//                                       each rounding mode on 1 in 2^K inputs (default K = 0: all),
+//                                       each rounding mode and the exp in the other three, on 1 in
+//                                       2^K inputs (default K = 6; 0: all) and on edge patterns,
 //                                       on T threads
 //   both:    --only TAG                 runs only the sections whose tag starts with TAG
 //
@@ -339,7 +340,9 @@ static void usage(void) {
             "usage: driver --write FILE [--scale K] [--only TAG]   (x86-64: input counts times 2^K)\n"
             "       driver --check FILE [--only TAG]\n"
             "       driver --exhaustive [THREADS [all]]   (all: on x86-64, the scalar functions too)\n"
-            "       driver --exhaustive [THREADS [K]]     (aarch64: the tanh on 1 in 2^K inputs)\n");
+            "       driver --exhaustive [THREADS [K]]     (aarch64: the rounding modes' checks on 1 in 2^K\n"
+            "                                             inputs, 0 <= K <= 16, default 6)\n"
+            "       THREADS: 1 to 64, default 2\n");
     exit(2);
 }
 
@@ -361,11 +364,25 @@ int main(int argc, char **argv) {
             c.scale = atoi(argv[++i]);
             if (c.scale < -16 || c.scale > 8) usage();
         } else if (strcmp(argv[i], "--exhaustive") == 0) {
-            const int threads = i + 1 < argc ? atoi(argv[i + 1]) : 2;
-            const int scalar_too = i + 2 < argc && strcmp(argv[i + 2], "all") == 0;
-            const int sample_log2 = i + 2 < argc && !scalar_too ? atoi(argv[i + 2]) : 0;
-            if (sample_log2 < 0 || sample_log2 > 24) usage();
-            return xg_exhaustive_sleef(threads > 0 ? threads : 2, scalar_too, (unsigned)sample_log2) == 0 ? 0 : 1;
+            long threads = 2;
+            if (i + 1 < argc) {
+                char *end;
+                threads = strtol(argv[i + 1], &end, 10);
+                if (*argv[i + 1] == '\0' || *end != '\0' || threads < 1 || threads > 64) usage();
+            }
+            int scalar_too = 0;
+            long sample_log2 = 6;
+            if (i + 2 < argc) {
+#if defined(__x86_64__)
+                if (strcmp(argv[i + 2], "all") != 0) usage();
+                scalar_too = 1;
+#else
+                char *end;
+                sample_log2 = strtol(argv[i + 2], &end, 10);
+                if (*argv[i + 2] == '\0' || *end != '\0' || sample_log2 < 0 || sample_log2 > 16) usage();
+#endif
+            }
+            return xg_exhaustive_sleef((int)threads, scalar_too, (unsigned)sample_log2) == 0 ? 0 : 1;
         } else {
             usage();
         }

@@ -80,9 +80,10 @@ void xg_groups_ukernels(xg_ctx *c);
 /// Every one of the 2^32 float inputs (`--exhaustive`), on `threads` threads: on x86-64 through
 /// SLEEF's x86 vector functions (and with scalar_too its scalar ones), each compared with the
 /// AVX-512F and the SSE2 one; on aarch64 through the shim's AdvSIMD exp block function, whose exp
-/// is inlined, compared with Sleef_expf4_u10advsimd, then its tanh block function, whose tanh is
-/// inlined, compared with Sleef_tanhf4_u10advsimd in each of the four rounding modes on 1 in
-/// 2^tanh_sample_log2 of the inputs (0: all of them). Returns the number of failed checks.
-int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2);
+/// is inlined, compared with Sleef_expf4_u10advsimd, then through its tanh block function (tanh
+/// inlined, against Sleef_tanhf4_u10advsimd) in each of the four rounding modes and its exp in
+/// the other three, on 1 in 2^sample_log2 of the inputs (0: all of them) and on chosen edge
+/// patterns. Returns the number of failed checks.
+int xg_exhaustive_sleef(int threads, int scalar_too, unsigned sample_log2);
 
 #endif

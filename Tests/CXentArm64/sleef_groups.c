@@ -29,7 +29,9 @@
 #include <arm_neon.h>
 #endif
 
-typedef void (*vf32)(const float *x, float *y, size_t n);  // n a multiple of 16
+// n a multiple of 16, except in the exhaustive checks' last block, whose inputs are zero-padded to
+// the buffers' 4096.
+typedef void (*vf32)(const float *x, float *y, size_t n);
 typedef void (*vf64)(const double *x, double *y, size_t n);
 
 typedef struct {
@@ -397,7 +399,8 @@ void xg_groups_sleef(xg_ctx *c) {
 
 typedef struct {
     uint64_t lo, hi;                    // indices of the inputs (below)
-    unsigned sample_log2;               // 0: input i is the pattern i; else 1 in 2^sample_log2 (below)
+    const uint32_t *list;               // if set, input i is the pattern list[i]
+    unsigned sample_log2;               // else 0: input i is the pattern i; else 1 in 2^sample_log2 (below)
     int has_controls;                   // run under `controls` (the FPCR or MXCSR; the rounding mode)
     uint64_t controls;
     const variant *v;
@@ -425,21 +428,27 @@ static uint32_t exh_pattern(uint64_t i, unsigned k) {
     return (uint32_t)(i << k) | low;
 }
 
+static uint32_t exh_input(const exh_job *job, uint64_t i) {
+    return job->list ? job->list[i] : exh_pattern(i, job->sample_log2);
+}
+
 static void *exh_worker(void *arg) {
     exh_job *job = arg;
     if (job->has_controls) xent_set_float_controls(job->controls);
     float *x = xg_alloc(EXH_BLOCK * sizeof(float));
     float *y = xg_alloc(EXH_MAX * EXH_BLOCK * sizeof(float));
     for (uint64_t base = job->lo; base < job->hi; base += EXH_BLOCK) {
-        for (size_t i = 0; i < EXH_BLOCK; i++) x[i] = bits_f32(exh_pattern(base + i, job->sample_log2));
-        for (size_t k = 0; k < job->nv; k++) ((vf32)job->v[k].fn)(x, y + k * EXH_BLOCK, EXH_BLOCK);
+        const size_t n = job->hi - base < EXH_BLOCK ? (size_t)(job->hi - base) : EXH_BLOCK;
+        for (size_t i = 0; i < n; i++) x[i] = bits_f32(exh_input(job, base + i));
+        for (size_t i = n; i < EXH_BLOCK; i++) x[i] = 0.0f;  // what a function's last vector reads
+        for (size_t k = 0; k < job->nv; k++) ((vf32)job->v[k].fn)(x, y + k * EXH_BLOCK, n);
         for (size_t k = 0; k < job->nv; k++) {
             for (int r = 0; r < 2; r++) {
                 const float *a = y + k * EXH_BLOCK, *b = y + job->ref[r] * EXH_BLOCK;
-                for (size_t i = 0; i < EXH_BLOCK; i++) {
+                for (size_t i = 0; i < n; i++) {
                     if (!job->exact && isnan(a[i]) && isnan(b[i])) continue;
                     if (memcmp(&a[i], &b[i], 4) == 0) continue;
-                    if (job->mismatches[k][r]++ == 0) job->example[k][r] = exh_pattern(base + i, job->sample_log2);
+                    if (job->mismatches[k][r]++ == 0) job->example[k][r] = exh_input(job, base + i);
                     const int64_t u = ulps_f32(a[i], b[i]);
                     if (u > job->max_ulps[k][r]) job->max_ulps[k][r] = u;
                 }
@@ -451,9 +460,12 @@ static void *exh_worker(void *arg) {
     return NULL;
 }
 
-// How a check runs: `sample_log2` (0: all 2^32 inputs) and, with `has_controls`, the floating-point
-// controls each thread sets first (`mode`, a name for them, for the output).
+// How a check runs: the inputs — `list` (`nlist` patterns) if set, else 1 in 2^`sample_log2` of
+// all 2^32 (0: every one) — and, with `has_controls`, the floating-point controls each thread sets
+// first (`mode`, a name for them, for the output).
 typedef struct {
+    const uint32_t *list;
+    size_t nlist;
     unsigned sample_log2;
     int has_controls;
     uint64_t controls;
@@ -480,11 +492,13 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     pthread_t tid[64];
     if (threads > 64) threads = 64;
     const double t0 = now();
-    const uint64_t total = (uint64_t)1 << (32 - run.sample_log2), per = total / (uint64_t)threads;
+    const uint64_t total = run.list ? run.nlist : (uint64_t)1 << (32 - run.sample_log2);
+    const uint64_t per = total / (uint64_t)threads;
     for (int t = 0; t < threads; t++) {
         memset(&jobs[t], 0, sizeof jobs[t]);
         jobs[t].lo = per * (uint64_t)t;
         jobs[t].hi = t + 1 == threads ? total : per * (uint64_t)(t + 1);
+        jobs[t].list = run.list;
         jobs[t].sample_log2 = run.sample_log2;
         jobs[t].has_controls = run.has_controls;
         jobs[t].controls = run.controls;
@@ -498,7 +512,10 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
     for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
     int failed = 0;
     char inputs[64], of[16];
-    if (run.sample_log2 == 0) {
+    if (run.list) {
+        snprintf(inputs, sizeof inputs, "%zu chosen inputs", run.nlist);
+        snprintf(of, sizeof of, "%zu", run.nlist);
+    } else if (run.sample_log2 == 0) {
         snprintf(inputs, sizeof inputs, "all 2^32 inputs");
         snprintf(of, sizeof of, "2^32");
     } else {
@@ -537,9 +554,9 @@ static int exhaustive_one(const char *tag, const variant *all, size_t nall, int 
 }
 
 #if defined(__x86_64__)
-int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2) {
-    (void)tanh_sample_log2;
-    const exh_run all = {0, 0, 0, NULL};
+int xg_exhaustive_sleef(int threads, int scalar_too, unsigned sample_log2) {
+    (void)sample_log2;
+    const exh_run all = {NULL, 0, 0, 0, 0, NULL};
     int failed = 0;
     failed += exhaustive_one("sleef.tanhf_u10", tanhf_variants, sizeof tanhf_variants / sizeof tanhf_variants[0], threads,
                              scalar_too, 0, all);
@@ -550,32 +567,77 @@ int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2) 
 }
 #else
 // The block functions the AdvSIMD Swift kernels call: exp with shift 0 — exp(x − 0), x − 0 being x
-// (−0 stays −0, a NaN stays a NaN) — and tanh, through the exp and the tanh the shim inlines
-// (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h).
+// (a NaN stays a NaN; ±0 gives ±0 or, rounding down, −0, and exp(±0) = 1 either way) — and tanh,
+// through the exp and the tanh the shim inlines (xent_sleef_exp_inline.h, xent_sleef_tanh_inline.h).
 static void expf_block_advsimd(const float *x, float *y, size_t n) {
     xent_f32_vexpminus__advsimd(n, x, 0.0f, y, NULL);
 }
 
 static void tanhf_block_advsimd(const float *x, float *y, size_t n) { xent_f32_vtanh__advsimd(n, x, y); }
 
-// The exp on all 2^32 inputs in the default rounding mode; the tanh in each of FPCR's four rounding
-// modes (RMode, bits 22-23) on 1 in 2^tanh_sample_log2 inputs (0: all; under qemu each mode takes
-// about four times the exp's time). Every bit: the same operations in the same order, so NaN
-// payloads too.
-int xg_exhaustive_sleef(int threads, int scalar_too, unsigned tanh_sample_log2) {
+// The inputs a sample of 1 in 2^K can miss: with every sign and exponent, the mantissas 0, 1, 2,
+// 2^22, 2^22 + 1 and the largest two (zeros, infinities, the default NaN, powers of two, the
+// least subnormals, FLT_MAX), NaN payloads, and around the limits the 256 nearest patterns and
+// every 256th within 2^15: the tanh's ±8.664339742 (where SLEEF's result is the float below 1 up
+// to the limit), the exp's 100 and −104 (and ±88.72, its overflow). Returns their number; `out`
+// holds XG_EDGES_MAX.
+#define XG_EDGES_MAX 8192
+static size_t edge_patterns(uint32_t *out) {
+    static const uint32_t mantissas[] = {0, 1, 2, 0x400000u, 0x400001u, 0x7ffffeu, 0x7fffffu};
+    static const float limits[] = {8.664339742f, 100.0f, 104.0f, 88.72283935546875f};
+    size_t n = 0;
+    for (uint32_t sign = 0; sign < 2; sign++)
+        for (uint32_t e = 0; e < 256; e++)
+            for (size_t m = 0; m < sizeof mantissas / sizeof mantissas[0]; m++)
+                out[n++] = sign << 31 | e << 23 | mantissas[m];
+    out[n++] = 0x7fc12345u;
+    out[n++] = 0xffc00001u;
+    for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+        uint32_t u;
+        memcpy(&u, &limits[l], 4);
+        for (uint32_t d = 0; d < 256; d++) {  // the 128 patterns either side, then every 256th
+            out[n++] = u - 128 + d;
+            out[n++] = (u - 128 + d) | 0x80000000u;
+        }
+        for (uint32_t d = 0; d < 256; d++) {
+            out[n++] = u - (1u << 15) + d * 256;
+            out[n++] = (u - (1u << 15) + d * 256) | 0x80000000u;
+        }
+    }
+    return n;
+}
+
+// The exp on all 2^32 inputs in the default rounding mode; the tanh, then the exp, in each of
+// FPCR's four rounding modes (RMode, bits 22-23; the exp's default mode aside) on 1 in
+// 2^sample_log2 inputs (0: all; under qemu the tanh takes 5-8 times the exp's time a mode) and
+// on the edge patterns above. Every bit: the same operations in the same order, so NaN payloads
+// too.
+int xg_exhaustive_sleef(int threads, int scalar_too, unsigned sample_log2) {
     (void)scalar_too;
     variant exp_v[] = {{"a64.advsimd", "fma", (void *)expf_advsimd, 1},
                        {"a64.xent_f32_vexpminus__advsimd", "fma", (void *)expf_block_advsimd, 1}};
     variant tanh_v[] = {{"a64.advsimd", "fma", (void *)tanhf_advsimd, 1},
                         {"a64.xent_f32_vtanh__advsimd", "fma", (void *)tanhf_block_advsimd, 1}};
+    static uint32_t edges[XG_EDGES_MAX];
+    const size_t nedges = edge_patterns(edges);
+    if (nedges > XG_EDGES_MAX) abort();  // written past the array: make it larger
     int failed = exhaustive_one("ukernel.sleefblocks.expf", exp_v, sizeof exp_v / sizeof exp_v[0], threads, 0, 1,
-                                (exh_run){0, 0, 0, NULL});
+                                (exh_run){NULL, 0, 0, 0, 0, NULL});
     static const char *const modes[4] = {"to nearest", "up", "down", "toward zero"};
     const uint64_t rmode_mask = (uint64_t)3 << 22, controls = xent_float_controls();
     for (uint64_t m = 0; m < 4; m++) {
-        const exh_run run = {tanh_sample_log2, 1, (controls & ~rmode_mask) | (m << 22), modes[m]};
+        const uint64_t c = (controls & ~rmode_mask) | (m << 22);
+        const exh_run sampled = {NULL, 0, sample_log2, 1, c, modes[m]}, chosen = {edges, nedges, 0, 1, c, modes[m]};
         failed += exhaustive_one("ukernel.sleefblocks.tanhf", tanh_v, sizeof tanh_v / sizeof tanh_v[0], threads, 0, 1,
-                                 run);
+                                 sampled);
+        failed += exhaustive_one("ukernel.sleefblocks.tanhf", tanh_v, sizeof tanh_v / sizeof tanh_v[0], threads, 0, 1,
+                                 chosen);
+        if (m != 0) {
+            failed += exhaustive_one("ukernel.sleefblocks.expf", exp_v, sizeof exp_v / sizeof exp_v[0], threads, 0, 1,
+                                     sampled);
+            failed += exhaustive_one("ukernel.sleefblocks.expf", exp_v, sizeof exp_v / sizeof exp_v[0], threads, 0, 1,
+                                     chosen);
+        }
     }
     printf("%d failed\n", failed);
     return failed;

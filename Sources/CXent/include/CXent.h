@@ -315,7 +315,8 @@ typedef struct xent_prefetch_ahead {
 /// `y[i] = exp(x[i] − shift)` for `i < n`: `Sleef_expf4_u10advsimd`'s bits, inlined (arm64 only);
 /// `ahead` may be NULL.
 void xent_f32_vexpminus__advsimd(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
-/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10advsimd` (arm64 only). `y` may be `x`.
+/// `y[i] = tanh(x[i])` for `i < n`: `Sleef_tanhf4_u10advsimd`'s bits, inlined (arm64 only). `y` may be
+/// `x`.
 void xent_f32_vtanh__advsimd(size_t n, const float *x, float *y);
 /// `y[i] = exp(x[i] − shift)` for `i < n`: SLEEF's pure-C non-FMA `Sleef_expf1_u10purec`.
 void xent_f32_vexpminus__scalar(size_t n, const float *x, float shift, float *y, const xent_prefetch_ahead *ahead);
