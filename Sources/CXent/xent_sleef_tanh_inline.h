@@ -194,6 +194,22 @@ _Static_assert(XENT_TANH_ADVSIMD_VECTORS <= XENT_TANH_MAX_VECTORS, "the body's a
 #undef XENT_TANH_OP
 #undef XENT_TANH_NAME
 #undef XENT_TANH_FN
+#undef xent_tanhf4_op_add_ps
+#undef xent_tanhf4_op_sub_ps
+#undef xent_tanhf4_op_mul_ps
+#undef xent_tanhf4_op_div_ps
+#undef xent_tanhf4_op_fmadd_ps
+#undef xent_tanhf4_op_fnmadd_ps
+#undef xent_tanhf4_op_fmsub_ps
+#undef xent_tanhf4_op_set1_ps
+#undef xent_tanhf4_op_setzero_ps
+#undef xent_tanhf4_op_cvtps_epi32
+#undef xent_tanhf4_op_cvtepi32_ps
+#undef xent_tanhf4_op_srai_epi32
+#undef xent_tanhf4_op_slli_epi32
+#undef xent_tanhf4_op_add_epi32
+#undef xent_tanhf4_op_sub_epi32
+#undef xent_tanhf4_op_set1_epi32
 
 #endif
 #endif
